@@ -1,0 +1,174 @@
+"""Still-image codecs: PNG, JPEG and TIFF through OpenCV, EXR through the OpenEXR package.
+
+Pixels are numpy arrays ``(H, W, C)`` with channels in RGB(A) order (gray is ``(H, W, 1)``,
+gray+alpha ``(H, W, 2)``), in the file's own dtype: uint8, uint16, float16 or float32. Both
+libraries release the GIL while coding, so a thread pool decodes and encodes in parallel.
+Every write is atomic (see :mod:`neuralfx.frames.atomic`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import cv2
+import numpy as np
+import OpenEXR
+
+from ..errors import FrameError, UnknownNameError
+from .atomic import atomic_path
+
+#: Output depths: integer bits or float kinds, as spelt on the command line.
+DEPTHS = ("8", "16", "half", "float")
+_DTYPE_DEPTH = {np.dtype(np.uint8): "8", np.dtype(np.uint16): "16",
+                np.dtype(np.float16): "half", np.dtype(np.float32): "float"}
+DEPTH_DTYPE = {v: k for k, v in _DTYPE_DEPTH.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFormat:
+    name: str
+    suffixes: tuple[str, ...]
+    depths: tuple[str, ...]
+    alpha: bool
+
+    def pick_depth(self, source_depth: str, requested: str = "auto") -> str:
+        """The depth to write: ``requested`` if this format can hold it, else the closest
+        depth to ``source_depth`` that it can."""
+        if requested != "auto":
+            if requested not in self.depths:
+                raise UnknownNameError(
+                    f"{self.name} cannot be written at depth {requested}",
+                    hint=f"{self.name} depths: {', '.join(self.depths)}")
+            return requested
+        preference = {"8": ("8", "half", "16", "float"), "16": ("16", "float", "half", "8"),
+                      "half": ("half", "float", "16", "8"), "float": ("float", "half", "16", "8")}
+        return next(d for d in preference[source_depth] if d in self.depths)
+
+    @property
+    def is_float(self) -> bool:
+        return "8" not in self.depths
+
+
+FORMATS = (
+    ImageFormat("PNG", (".png",), ("8", "16"), alpha=True),
+    ImageFormat("JPEG", (".jpg", ".jpeg"), ("8",), alpha=False),
+    ImageFormat("TIFF", (".tif", ".tiff"), ("8", "16", "float"), alpha=True),
+    ImageFormat("EXR", (".exr",), ("half", "float"), alpha=True),
+)
+_BY_SUFFIX = {s: f for f in FORMATS for s in f.suffixes}
+
+
+def image_format(path: str) -> ImageFormat | None:
+    return _BY_SUFFIX.get(os.path.splitext(path)[1].lower())
+
+
+def depth_of(pixels: np.ndarray) -> str:
+    return _DTYPE_DEPTH[pixels.dtype]
+
+
+# -- reading ----------------------------------------------------------------------------------
+def read_image(path: str, frame: int | None = None) -> np.ndarray:
+    """Decode ``path``; raise :class:`FrameError` naming the file and frame if it is unreadable."""
+    fmt = image_format(path)
+    where = f"frame {frame} ({path})" if frame is not None else path
+    if fmt is None:
+        raise UnknownNameError(f"{path}: unsupported image format",
+                               hint="readable formats: " + ", ".join(sorted(_BY_SUFFIX)))
+    try:
+        if os.path.getsize(path) == 0:
+            raise ValueError("the file is empty")
+        if fmt.name == "EXR":
+            pixels = _read_exr(path)
+        else:
+            pixels = _read_cv2(path, fmt)
+    except FileNotFoundError:
+        raise FrameError(f"{where} does not exist", hint="check the input path", frame=frame,
+                         path=path) from None
+    except (ValueError, OSError, RuntimeError, cv2.error) as exc:
+        raise FrameError(f"{where} cannot be read: {exc}",
+                         hint="the file is corrupt or truncated: render it again, or leave it "
+                              "out with --frames", frame=frame, path=path) from None
+    if pixels.dtype not in _DTYPE_DEPTH:
+        raise FrameError(f"{where} has unsupported sample type {pixels.dtype}",
+                         hint="convert it to 8/16-bit integer or half/float", frame=frame, path=path)
+    return pixels
+
+
+def _read_cv2(path: str, fmt: ImageFormat) -> np.ndarray:
+    if fmt.name == "JPEG":
+        _check_jpeg_complete(path)  # libjpeg pads a truncated file with grey and only warns
+    data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise ValueError("the decoder rejected it")
+    if data.ndim == 2:
+        return data[:, :, None]
+    conversion = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}.get(data.shape[2])
+    if conversion is None:
+        raise ValueError(f"{data.shape[2]} channels are not supported")
+    return cv2.cvtColor(data, conversion)
+
+
+def _check_jpeg_complete(path: str) -> None:
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            raise ValueError("not a JPEG file")
+        f.seek(max(0, os.path.getsize(path) - 64))
+        if b"\xff\xd9" not in f.read():
+            raise ValueError("the JPEG data is truncated (no end-of-image marker)")
+
+
+def _read_exr(path: str) -> np.ndarray:
+    if not OpenEXR.isOpenExrFile(path):
+        raise ValueError("not an OpenEXR file")
+    with OpenEXR.File(path, separate_channels=True) as exr:
+        channels = {name: ch.pixels for name, ch in exr.channels().items()}
+    order = next((names for names in (("R", "G", "B", "A"), ("R", "G", "B"), ("Y", "A"), ("Y",))
+                  if all(n in channels for n in names)), None)
+    if order is None:
+        raise ValueError("it has no R,G,B or Y channels (channels: "
+                         + ", ".join(sorted(channels)) + ")")
+    planes = [channels[n] for n in order]
+    dtype = np.result_type(*planes)
+    if dtype not in (np.float16, np.float32):
+        dtype = np.float32
+    return np.stack([p.astype(dtype, copy=False) for p in planes], axis=-1)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def write_image(path: str, pixels: np.ndarray, *, quality: int = 95) -> None:
+    """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given."""
+    fmt = image_format(path)
+    if fmt is None:
+        raise UnknownNameError(f"{path}: unsupported image format",
+                               hint="writable formats: " + ", ".join(sorted(_BY_SUFFIX)))
+    with atomic_path(path) as tmp:
+        if fmt.name == "EXR":
+            _write_exr(tmp, pixels)
+        else:
+            _write_cv2(tmp, pixels, fmt, quality)
+
+
+def _write_cv2(path: str, pixels: np.ndarray, fmt: ImageFormat, quality: int) -> None:
+    channels = pixels.shape[2]
+    if channels == 2:  # gray + alpha: OpenCV has no such layout, so store as RGBA
+        pixels = np.concatenate([pixels[:, :, :1]] * 3 + [pixels[:, :, 1:]], axis=2)
+        channels = 4
+    if channels == 1:
+        data = pixels[:, :, 0]
+    else:
+        data = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt.name == "JPEG" else []
+    if fmt.name == "TIFF":
+        # OpenCV writes float32 TIFF uncompressed by default; deflate keeps files reasonable.
+        params = [cv2.IMWRITE_TIFF_COMPRESSION, 8 if pixels.dtype != np.float32 else 1]
+    if not cv2.imwrite(path, data, params):
+        raise OSError(f"OpenCV could not write {path}")
+
+
+def _write_exr(path: str, pixels: np.ndarray) -> None:
+    names = {1: "Y", 2: "YA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]]
+    header = {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage}
+    channels = {n: np.ascontiguousarray(pixels[:, :, i]) for i, n in enumerate(names)}
+    with OpenEXR.File(header, channels) as exr:
+        exr.write(path)

@@ -1,0 +1,218 @@
+"""Sources and sinks: where a run's frames come from and go to.
+
+A :class:`Source` is an image sequence, a single image or a video; it knows its frame numbers
+before anything is decoded. A :class:`Sink` is an image sequence, a single image or a video;
+output frame numbers are the input frame numbers, so a rerun finds what is already done.
+Decoding and encoding of single frames (:meth:`Source.read`, :meth:`Sink.write`) are safe to
+call from worker threads; video is decoded and encoded in order by one thread each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FrameError, OutputError, ParameterError, UnknownNameError
+from . import images, video
+from .sequence import (FramePattern, describe_frames, find_gaps, find_glob, is_glob,
+                       parse_frame_range)
+
+MISSING_POLICIES = ("error", "skip")
+
+
+@dataclasses.dataclass
+class Source:
+    """Frames to read. ``paths`` maps frame number → file for sequences and single images;
+    ``video_path`` is set for video sources."""
+
+    description: str
+    frames: list[int]
+    paths: dict[int, str] = dataclasses.field(default_factory=dict)
+    video_path: str | None = None
+    video_info: video.VideoInfo | None = None
+
+    @property
+    def fps(self) -> fractions.Fraction | None:
+        return self.video_info.fps if self.video_info else None
+
+    def input_files(self) -> list[str]:
+        return [self.video_path] if self.video_path else [self.paths[f] for f in self.frames]
+
+    def read(self, frame: int) -> np.ndarray:
+        """Decode one frame of an image source (any thread)."""
+        return images.read_image(self.paths[frame], frame)
+
+    def read_video(self, frames: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        assert self.video_path is not None
+        yield from video.read_frames(self.video_path, set(frames))
+
+
+def open_source(text: str, *, frames: str | None = None, missing: str = "error") -> Source:
+    """Find the frames named by ``text`` (pattern, glob, image or video) and ``frames``."""
+    if missing not in MISSING_POLICIES:
+        raise ParameterError(f"missing: {missing!r} is not one of {', '.join(MISSING_POLICIES)}")
+    wanted = parse_frame_range(frames) if frames else None
+    if video.is_video_path(text):
+        info = video.probe(text)
+        count = info.frame_count or _count_video_frames(text)
+        if count == 0:
+            raise FrameError(f"{text} has no frames", hint="give a video with frames", path=text)
+        available = list(range(1, count + 1))
+        chosen = _choose(text, available, wanted, missing)
+        return Source(text, chosen, video_path=text, video_info=info)
+    pattern = FramePattern.parse(text)
+    if pattern is not None:
+        found = pattern.find()
+    elif is_glob(text):
+        found = find_glob(text)
+    else:
+        if not os.path.exists(text):
+            raise FrameError(f"input {text!r} does not exist",
+                             hint="give an image, a video or a sequence pattern such as "
+                                  "shot.####.exr", path=text)
+        if os.path.isdir(text):
+            raise FrameError(f"input {text!r} is a folder",
+                             hint=f"give a pattern inside it, e.g. {os.path.join(text, '*.png')}")
+        _check_image_suffix(text)
+        return Source(text, [1], paths={1: text})
+    if not found:
+        raise FrameError(f"no files match {text!r}",
+                         hint="check the folder and the pattern (#### is four digits)", path=text)
+    for path in found.values():
+        _check_image_suffix(path)
+    chosen = _choose(text, sorted(found), wanted, missing)
+    return Source(text, chosen, paths={f: found[f] for f in chosen})
+
+
+def _check_image_suffix(path: str) -> None:
+    if images.image_format(path) is None:
+        raise UnknownNameError(
+            f"{path}: unsupported format {os.path.splitext(path)[1] or '(no suffix)'}",
+            hint="inputs can be " + ", ".join(sorted({s for f in images.FORMATS for s in f.suffixes}
+                                                     | set(video.VIDEO_SUFFIXES))))
+
+
+def _choose(text: str, available: list[int], wanted: list[int] | None, missing: str) -> list[int]:
+    present = set(available)
+    if wanted is None:
+        absent = find_gaps(available)
+        chosen = available
+    else:
+        absent = [f for f in wanted if f not in present]
+        chosen = [f for f in wanted if f in present]
+    if absent and missing == "error":
+        raise FrameError(
+            f"{text}: frame{'s' if len(absent) > 1 else ''} {describe_frames(absent)} "
+            f"{'are' if len(absent) > 1 else 'is'} missing (the sequence has "
+            f"{describe_frames(available)})",
+            hint="render the missing frames, choose others with --frames, or pass "
+                 "--missing skip to process the frames that exist", frame=absent[0])
+    if not chosen:
+        raise FrameError(f"{text}: none of the frames asked for exist (it has "
+                         f"{describe_frames(available)})", hint="check --frames")
+    return chosen
+
+
+def _count_video_frames(path: str) -> int:
+    import av
+
+    with av.open(path) as container:
+        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+
+
+# -- sinks ------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Sink:
+    """Where frames go. For image outputs :meth:`path` gives each frame's file."""
+
+    target: str
+    pattern: FramePattern | None
+    image_format: images.ImageFormat | None
+    video_codec: str | None
+
+    @property
+    def is_video(self) -> bool:
+        return self.video_codec is not None
+
+    @property
+    def is_float(self) -> bool:
+        return bool(self.image_format and self.image_format.is_float)
+
+    def path(self, frame: int) -> str:
+        return self.pattern.path(frame) if self.pattern else self.target
+
+    def directory(self) -> str:
+        return os.path.dirname(self.pattern.prefix if self.pattern else self.target) or "."
+
+    def done(self, frame: int) -> bool:
+        """Whether ``frame``'s output is complete (writes are atomic: present means whole)."""
+        path = self.path(frame)
+        return os.path.isfile(path) and os.path.getsize(path) > 0
+
+
+def open_sink(text: str, source: Source, *, codec: str | None = None) -> Sink:
+    """Check the output ``text`` against the ``source`` before any frame is processed: known
+    format, a frame-number pattern for several frames, a writable folder, and no input file
+    overwritten."""
+    if video.is_video_path(text):
+        sink = Sink(text, None, None, video.codec_for(text, codec))
+    else:
+        fmt = images.image_format(text)
+        if fmt is None:
+            raise UnknownNameError(
+                f"output {text!r}: unsupported format {os.path.splitext(text)[1] or '(no suffix)'}",
+                hint="outputs can be " + ", ".join(
+                    sorted({s for f in images.FORMATS for s in f.suffixes})) + ", .mp4, .mov")
+        if codec:
+            raise ParameterError(f"--codec {codec} is for video outputs, not {text!r}")
+        pattern = FramePattern.parse(text)
+        if pattern is None and len(source.frames) > 1:
+            raise OutputError(
+                f"output {text!r} names one file but the input has {len(source.frames)} frames",
+                hint="put a frame number in the output, e.g. " +
+                     _suggest_pattern(text))
+        sink = Sink(text, pattern, fmt, None)
+    _check_not_overwriting_input(sink, source)
+    ensure_writable_folder(sink.directory())
+    return sink
+
+
+def _suggest_pattern(text: str) -> str:
+    stem, suffix = os.path.splitext(text)
+    return f"{stem}.####{suffix}"
+
+
+def _check_not_overwriting_input(sink: Sink, source: Source) -> None:
+    inputs = {os.path.realpath(p) for p in source.input_files()}
+    outputs = [sink.target] if sink.is_video or sink.pattern is None else \
+        [sink.path(f) for f in source.frames]
+    for out in outputs:
+        if os.path.realpath(out) in inputs:
+            raise OutputError(f"output {out!r} is one of the input files",
+                              hint="write to another folder or name; NeuralFX never overwrites "
+                                   "its input")
+
+
+def ensure_writable_folder(directory: str) -> None:
+    """Create ``directory`` if needed and check that files can be created in it."""
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"output folder {directory!r} cannot be created: a file is in the way",
+                          hint="choose another output path") from None
+    except PermissionError:
+        raise OutputError(f"output folder {directory!r} cannot be created: permission denied",
+                          hint="choose a folder you can write to") from None
+    probe = os.path.join(directory, ".neuralfx-write-test")
+    try:
+        with open(probe, "w"):
+            pass
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"output folder {directory!r} is not writable: {exc.strerror}",
+                          hint="choose a folder you can write to, or fix its permissions") from None

@@ -1,0 +1,216 @@
+"""Video files through PyAV (FFmpeg): decoding, H.264/ProRes encoding, audio pass-through.
+
+Video frames are numbered from ``start`` (1 by default) in decode order, so ``--frames`` and
+image-sequence outputs work the same as for sequences. Sources deeper than 8 bits (ProRes,
+10-bit H.264/HEVC) decode to 16-bit RGB, sources with alpha to RGBA.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fractions
+import os
+from collections.abc import Iterator
+
+import av
+import numpy as np
+
+from ..errors import FrameError, OutputError, UnknownNameError
+from .atomic import AtomicFile
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm", ".mxf")
+#: Codecs we write: name → (FFmpeg encoder, suffixes it may go in, default for those suffixes).
+VIDEO_CODECS = {
+    "h264": ("libx264", (".mp4", ".mov", ".mkv", ".m4v"), (".mp4", ".mkv", ".m4v")),
+    "prores": ("prores_ks", (".mov", ".mkv"), (".mov",)),
+}
+
+
+def is_video_path(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in VIDEO_SUFFIXES
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: fractions.Fraction
+    frame_count: int  # 0 when the container does not say
+    alpha: bool
+    deep: bool  # more than 8 bits per sample
+    has_audio: bool
+
+
+def _open(path: str) -> av.container.InputContainer:
+    try:
+        return av.open(path)
+    except FileNotFoundError:
+        raise FrameError(f"{path} does not exist", hint="check the input path", path=path) from None
+    except av.FFmpegError as exc:
+        raise FrameError(f"{path} cannot be read as video: {exc}",
+                         hint="the file is corrupt, truncated or not a video", path=path) from None
+
+
+def probe(path: str) -> VideoInfo:
+    with _open(path) as container:
+        if not container.streams.video:
+            raise FrameError(f"{path} has no video stream", hint="give a video file", path=path)
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        fmt = av.VideoFormat(ctx.pix_fmt) if ctx.pix_fmt else None
+        alpha = bool(fmt) and any(c.is_alpha for c in fmt.components)
+        deep = bool(fmt) and max(c.bits for c in fmt.components) > 8
+        rate = stream.average_rate or stream.guessed_rate or fractions.Fraction(24)
+        return VideoInfo(ctx.width, ctx.height, fractions.Fraction(rate), stream.frames or 0,
+                         alpha, deep, bool(container.streams.audio))
+
+
+def read_frames(path: str, wanted: set[int] | None, start: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(frame_number, pixels)`` for each wanted frame, in order (all when None).
+
+    Pixels are ``(H, W, 3|4)`` uint8, or uint16 for deep sources.
+    """
+    info = probe(path)
+    fmt = ("rgba64le" if info.alpha else "rgb48le") if info.deep else \
+        ("rgba" if info.alpha else "rgb24")
+    last = max(wanted) if wanted else None
+    number = start - 1
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # FFmpeg's own decoding threads, outside the GIL
+        try:
+            for frame in container.decode(stream):
+                number += 1
+                if last is not None and number > last:
+                    return
+                if wanted is None or number in wanted:
+                    yield number, frame.to_ndarray(format=fmt)
+        except av.FFmpegError as exc:
+            raise FrameError(f"frame {number + 1} of {path} cannot be decoded: {exc}",
+                             hint="the video is corrupt or truncated; re-export it, or process "
+                                  "the frames before it with --frames", frame=number + 1,
+                             path=path) from None
+
+
+def codec_for(path: str, requested: str | None) -> str:
+    suffix = os.path.splitext(path)[1].lower()
+    if requested:
+        if requested not in VIDEO_CODECS:
+            raise UnknownNameError(f"unknown video codec {requested!r}",
+                                   hint="codecs: " + ", ".join(VIDEO_CODECS))
+        if suffix not in VIDEO_CODECS[requested][1]:
+            raise OutputError(f"{requested} cannot be written into a {suffix} file",
+                              hint=f"use one of {', '.join(VIDEO_CODECS[requested][1])}")
+        return requested
+    for name, (_, _, defaults) in VIDEO_CODECS.items():
+        if suffix in defaults:
+            return name
+    raise UnknownNameError(f"{path}: no video codec writes {suffix} files",
+                           hint="write .mp4 (H.264) or .mov (ProRes)")
+
+
+class VideoWriter:
+    """Encodes frames in order into a temporary file that replaces ``path`` on :meth:`close`.
+
+    ``audio_from`` names a video whose audio is copied (not re-encoded) for the time span
+    ``audio_span`` (seconds) of the source, so the output stays in sync with the frames kept.
+    """
+
+    def __init__(self, path: str, *, codec: str, fps: fractions.Fraction, width: int,
+                 height: int, alpha: bool, crf: int = 18, audio_from: str | None = None,
+                 audio_span: tuple[float, float] | None = None) -> None:
+        if codec == "h264" and (width % 2 or height % 2):
+            raise OutputError(f"{path}: H.264 needs an even width and height, the frames are "
+                              f"{width}x{height}", hint="write ProRes (.mov) or an image sequence")
+        self.path = path
+        self._file = AtomicFile(path)
+        self._out = None
+        self._audio = None
+        try:
+            self._out = av.open(self._file.tmp, "w")
+            encoder = VIDEO_CODECS[codec][0]
+            self._stream = self._out.add_stream(encoder, rate=fps)
+            self._stream.width, self._stream.height = width, height
+            if codec == "h264":
+                self._stream.pix_fmt = "yuv420p"
+                self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+                self.alpha = False
+            else:
+                self._stream.pix_fmt = "yuva444p10le" if alpha else "yuv422p10le"
+                self._stream.options = {"profile": "4" if alpha else "3"}  # 4444 or HQ
+                self.alpha = alpha
+            self._stream.thread_type = "AUTO"
+            self._audio = self._add_audio(audio_from, audio_span)
+        except BaseException:
+            self.abort()
+            raise
+        self._count = 0
+
+    def _add_audio(self, source: str | None, span: tuple[float, float] | None):
+        if source is None:
+            return None
+        src = av.open(source)
+        if not src.streams.audio:
+            src.close()
+            return None
+        in_stream = src.streams.audio[0]
+        try:
+            out_stream = self._out.add_stream_from_template(in_stream)
+        except (ValueError, av.FFmpegError) as exc:
+            src.close()
+            raise OutputError(f"{self.path}: the source's audio ({in_stream.codec_context.name}) "
+                              f"cannot be copied into this container: {exc}",
+                              hint="write .mov or .mkv, which take most audio codecs") from None
+        return src, in_stream, out_stream, span
+
+    def write(self, pixels: np.ndarray) -> None:
+        """Append one frame: ``(H, W, 3|4)`` uint8 or uint16."""
+        deep = pixels.dtype == np.uint16
+        fmt = {(3, False): "rgb24", (4, False): "rgba", (3, True): "rgb48le",
+               (4, True): "rgba64le"}[(pixels.shape[2], deep)]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
+        frame.pts = self._count
+        self._count += 1
+        for packet in self._stream.encode(frame):
+            self._out.mux(packet)
+
+    def close(self) -> None:
+        """Flush, copy the audio and move the finished file into place."""
+        try:
+            for packet in self._stream.encode():
+                self._out.mux(packet)
+            if self._audio is not None:
+                self._copy_audio()
+            self._out.close()
+        except BaseException:
+            self.abort()
+            raise
+        self._file.commit()
+
+    def _copy_audio(self) -> None:
+        src, in_stream, out_stream, span = self._audio
+        tb = in_stream.time_base
+        first = last = None
+        if span is not None and tb:
+            first, last = int(span[0] / tb), int(span[1] / tb)
+        with src:
+            for packet in src.demux(in_stream):
+                if packet.dts is None or packet.pts is None:
+                    continue
+                if first is not None and not (first <= packet.pts < last):
+                    continue
+                if first:
+                    packet.pts -= first
+                    packet.dts -= first
+                packet.stream = out_stream
+                self._out.mux(packet)
+
+    def abort(self) -> None:
+        """Discard the temporary file (after an error or Ctrl-C)."""
+        if self._out is not None:
+            with contextlib.suppress(Exception):
+                self._out.close()
+        if self._audio is not None:
+            self._audio[0].close()
+        self._file.discard()

@@ -1,0 +1,313 @@
+"""Typed effect parameters, declared once.
+
+An effect lists its parameters as instances of the classes below. From that one declaration
+come the options of ``neuralfx run EFFECT`` (:func:`click_options`), the JSON schema printed by
+``neuralfx describe EFFECT --json`` (:meth:`Param.schema`), the Blender panel (generated from
+that schema) and validation (:func:`validate`) for the CLI and the Python API alike.
+
+    >>> p = Float("strength", default=1.0, min=0.0, max=1.0, help="blend with the content")
+    >>> p.convert("0.5")
+    0.5
+    >>> p.convert(2)
+    Traceback (most recent call last):
+    ...
+    neuralfx.errors.ParameterError: strength: 2.0 is out of range; allowed: 0.0 to 1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path as _Path
+from typing import Any, ClassVar
+
+import click
+
+from .errors import ParameterError, did_you_mean
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter: a snake_case ``name`` (``--kebab-case`` on the command line), a default
+    and a help text. With ``multiple=True`` the value is a tuple and the option may repeat."""
+
+    name: str
+    default: Any = None
+    help: str = ""
+    multiple: bool = False
+
+    kind: ClassVar[str] = "param"
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"parameter name {self.name!r} must be snake_case ascii")
+        if self.default is not None:
+            # A bad default is a bug in the effect: fail when the effect is declared.
+            self.convert(self.default)
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    # -- validation ---------------------------------------------------------------------------
+    def convert(self, value: Any) -> Any:
+        """Return ``value`` validated and converted, or raise :class:`ParameterError`."""
+        if self.multiple:
+            if value is None:
+                value = self.default if self.default is not None else ()
+            items = [value] if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) \
+                else list(value)
+            return tuple(self._convert_one(v) for v in items)
+        if value is None:
+            if self.default is None:
+                return None
+            value = self.default
+        return self._convert_one(value)
+
+    def _convert_one(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _fail(self, value: Any, allowed: str) -> ParameterError:
+        return ParameterError(f"{self.name}: {value!r} is not valid; allowed: {allowed}",
+                              hint=f"pass {self.option} with {allowed}")
+
+    # -- schema and CLI -----------------------------------------------------------------------
+    def schema(self) -> dict[str, Any]:
+        """JSON-schema fragment for this parameter, plus ``x-kind`` naming the param class."""
+        one = self._schema_one()
+        out: dict[str, Any] = {"type": "array", "items": one} if self.multiple else dict(one)
+        out["description"] = self.help
+        out["x-kind"] = self.kind
+        out["x-option"] = self.option
+        if self.default is not None:
+            out["default"] = list(self.default) if self.multiple else self._json_default()
+        return out
+
+    def _json_default(self) -> Any:
+        return self.default
+
+    def _schema_one(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def click_type(self) -> click.ParamType | type:
+        return click.STRING
+
+    def describe_allowed(self) -> str:
+        return ""
+
+    def click_option(self) -> click.Option:
+        allowed = self.describe_allowed()
+        text = self.help + (f" [{allowed}]" if allowed else "")
+        return click.Option(
+            [self.option, self.name], type=self.click_type(), multiple=self.multiple,
+            default=None, show_default=False,
+            help=text + (f" (default: {self._json_default()})" if self.default is not None else ""),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Float(Param):
+    min: float | None = None
+    max: float | None = None
+    kind: ClassVar[str] = "float"
+
+    def _convert_one(self, value: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise self._fail(value, self.describe_allowed() or "a number") from None
+        if math.isnan(v) or (self.min is not None and v < self.min) or \
+                (self.max is not None and v > self.max):
+            raise ParameterError(
+                f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
+                hint=f"pass {self.option} with a value in {self.describe_allowed()}")
+        return v
+
+    def describe_allowed(self) -> str:
+        lo = "-inf" if self.min is None else repr(self.min)
+        hi = "inf" if self.max is None else repr(self.max)
+        return f"{lo} to {hi}"
+
+    def _schema_one(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "number"}
+        if self.min is not None:
+            out["minimum"] = self.min
+        if self.max is not None:
+            out["maximum"] = self.max
+        return out
+
+    def click_type(self) -> click.ParamType | type:
+        return click.STRING  # validated by convert(), so errors read the same everywhere
+
+
+@dataclasses.dataclass(frozen=True)
+class Int(Param):
+    min: int | None = None
+    max: int | None = None
+    kind: ClassVar[str] = "int"
+
+    def _convert_one(self, value: Any) -> int:
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            v = int(value)
+        except (TypeError, ValueError):
+            raise self._fail(value, "a whole number " + self.describe_allowed()) from None
+        if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
+            raise ParameterError(
+                f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
+                hint=f"pass {self.option} with a value in {self.describe_allowed()}")
+        return v
+
+    describe_allowed = Float.describe_allowed
+
+    def _schema_one(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "integer"}
+        if self.min is not None:
+            out["minimum"] = self.min
+        if self.max is not None:
+            out["maximum"] = self.max
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Bool(Param):
+    default: bool = False
+    kind: ClassVar[str] = "bool"
+    _TRUE = ("1", "true", "yes", "on")
+    _FALSE = ("0", "false", "no", "off")
+
+    def _convert_one(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self._TRUE:
+            return True
+        if text in self._FALSE:
+            return False
+        raise self._fail(value, "true or false")
+
+    def _schema_one(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+    def click_option(self) -> click.Option:
+        flag = self.name.replace("_", "-")
+        return click.Option([f"--{flag}/--no-{flag}", self.name], default=None,
+                            help=f"{self.help} (default: {'on' if self.default else 'off'})")
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice(Param):
+    choices: tuple[str, ...] = ()
+    kind: ClassVar[str] = "choice"
+
+    def _convert_one(self, value: Any) -> str:
+        text = str(value)
+        if text not in self.choices:
+            guess = did_you_mean(text, self.choices)
+            raise ParameterError(
+                f"{self.name}: {text!r} is not one of {', '.join(self.choices)}",
+                hint=guess or f"pass {self.option} with one of {', '.join(self.choices)}")
+        return text
+
+    def describe_allowed(self) -> str:
+        return "|".join(self.choices)
+
+    def _schema_one(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Path(Param):
+    """A file or folder path. ``must_exist`` is checked at validation, so a missing style image
+    is refused before any frame is decoded."""
+
+    must_exist: bool = True
+    suffixes: tuple[str, ...] = ()
+    kind: ClassVar[str] = "path"
+
+    def _convert_one(self, value: Any) -> _Path:
+        path = _Path(value).expanduser()
+        if self.must_exist and not path.exists():
+            raise ParameterError(f"{self.name}: {str(path)!r} does not exist",
+                                 hint=f"check the path given to {self.option}")
+        if self.suffixes and path.suffix.lower() not in self.suffixes:
+            raise ParameterError(
+                f"{self.name}: {str(path)!r} has suffix {path.suffix or '(none)'}; "
+                f"allowed: {', '.join(self.suffixes)}", hint=f"pass {self.option} a supported file")
+        return path
+
+    def _json_default(self) -> Any:
+        return str(self.default)
+
+    def _schema_one(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string", "format": "path"}
+        if self.suffixes:
+            out["x-suffixes"] = list(self.suffixes)
+        return out
+
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Colour(Param):
+    """An RGB colour: ``#rrggbb`` or ``r,g,b`` with components in [0, 1]; converted to a tuple of
+    three floats in [0, 1] (display-referred sRGB, as colour pickers show it)."""
+
+    kind: ClassVar[str] = "colour"
+
+    def _convert_one(self, value: Any) -> tuple[float, float, float]:
+        if isinstance(value, str):
+            m = _HEX.match(value.strip())
+            if m:
+                h = m.group(1)
+                return tuple(int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+            parts = value.split(",")
+        else:
+            parts = list(value) if isinstance(value, Sequence) else [value]
+        try:
+            rgb = tuple(float(p) for p in parts)
+        except (TypeError, ValueError):
+            raise self._fail(value, "#rrggbb or r,g,b with each in 0..1") from None
+        if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):
+            raise self._fail(value, "#rrggbb or r,g,b with each in 0..1")
+        return rgb  # type: ignore[return-value]
+
+    def _json_default(self) -> Any:
+        r, g, b = self._convert_one(self.default)
+        return "#%02x%02x%02x" % tuple(round(c * 255) for c in (r, g, b))
+
+    def _schema_one(self) -> dict[str, Any]:
+        return {"type": "string", "format": "color"}
+
+
+def validate(params: Sequence[Param], values: Mapping[str, Any], *, owner: str) -> dict[str, Any]:
+    """Check ``values`` against ``params``; return every parameter's value (defaults filled in).
+
+    Unknown names are refused with the closest known names; ``owner`` (the effect's name) is
+    used in the message.
+    """
+    by_name = {p.name: p for p in params}
+    for key in values:
+        norm = key.replace("-", "_")
+        if norm not in by_name:
+            guess = did_you_mean(norm, by_name)
+            known = ", ".join(p.name for p in params) or "(none)"
+            raise ParameterError(f"{owner} has no parameter {key!r}",
+                                 hint=guess or f"its parameters are: {known}")
+    given = {k.replace("-", "_"): v for k, v in values.items()}
+    return {p.name: p.convert(given.get(p.name)) for p in params}
+
+
+def json_schema(params: Sequence[Param]) -> dict[str, Any]:
+    """The JSON schema of an effect's settings object."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {p.name: p.schema() for p in params},
+    }

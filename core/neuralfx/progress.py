@@ -1,0 +1,115 @@
+"""Progress reporting: a bar for people, JSON lines for programs (the Blender add-on).
+
+JSON-lines events, one object per line on stdout, each with an ``event`` key:
+
+* ``{"event": "start", "effect", "input", "output", "total", "skipped", "device", "batch_size"}``
+* ``{"event": "frame", "frame": 1001, "path": "out.1001.png", "done": 1, "total": 100}``
+* ``{"event": "warning", "message": "..."}``
+* ``{"event": "error", "message": "...", "hint": "...", "frame": 1005, "path": "..."}``
+* ``{"event": "done", "written": 100, "skipped": 0, "seconds": 12.5, "fps": 8.0}``
+* ``{"event": "interrupted", "written": 40}`` (Ctrl-C; every written file is complete)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+PROGRESS_MODES = ("auto", "bar", "json", "none")
+
+
+class Reporter:
+    """Receives the run's events. The base class ignores them all."""
+
+    def start(self, **info: Any) -> None: ...
+    def frame(self, frame: int, path: str, done: int, total: int) -> None: ...
+    def warning(self, message: str) -> None: ...
+    def error(self, message: str, hint: str | None = None, frame: int | None = None,
+              path: str | None = None) -> None: ...
+    def done(self, **summary: Any) -> None: ...
+    def interrupted(self, written: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class JsonLinesReporter(Reporter):
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        fields = {k: v for k, v in fields.items() if v is not None}
+        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+        self.stream.flush()
+
+    def start(self, **info: Any) -> None:
+        self._emit("start", **info)
+
+    def frame(self, frame: int, path: str, done: int, total: int) -> None:
+        self._emit("frame", frame=frame, path=path, done=done, total=total)
+
+    def warning(self, message: str) -> None:
+        self._emit("warning", message=message)
+
+    def error(self, message, hint=None, frame=None, path=None) -> None:
+        self._emit("error", message=message, hint=hint, frame=frame, path=path)
+
+    def done(self, **summary: Any) -> None:
+        self._emit("done", **summary)
+
+    def interrupted(self, written: int) -> None:
+        self._emit("interrupted", written=written)
+
+
+class TextReporter(Reporter):
+    """Human-readable lines on stderr, with a tqdm bar when ``bar`` is true."""
+
+    def __init__(self, bar: bool, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.use_bar = bar
+        self._bar = None
+
+    def _say(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def start(self, **info: Any) -> None:
+        skipped = f", {info['skipped']} already done" if info.get("skipped") else ""
+        self._say(f"{info['effect']}: {info['input']} -> {info['output']}: {info['total']} "
+                  f"frame(s) to do{skipped} on {info['device']}")
+        if self.use_bar and info["total"]:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=info["total"], unit="frame", file=self.stream,
+                             dynamic_ncols=True)
+
+    def frame(self, frame: int, path: str, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def warning(self, message: str) -> None:
+        self._say(f"warning: {message}")
+
+    def done(self, **summary: Any) -> None:
+        self.close()
+        self._say(f"done: {summary['written']} frame(s) written, {summary['skipped']} skipped, "
+                  f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)")
+
+    def interrupted(self, written: int) -> None:
+        self.close()
+        self._say(f"interrupted: {written} frame(s) written, each complete; run the same "
+                  "command again to resume")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def make_reporter(mode: str) -> Reporter:
+    if mode == "json":
+        return JsonLinesReporter()
+    if mode == "none":
+        return Reporter()
+    return TextReporter(bar=mode == "bar" or (mode == "auto" and sys.stderr.isatty()))
