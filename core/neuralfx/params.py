@@ -33,12 +33,14 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 @dataclasses.dataclass(frozen=True)
 class Param:
     """One parameter: a snake_case ``name`` (``--kebab-case`` on the command line), a default
-    and a help text. With ``multiple=True`` the value is a tuple and the option may repeat."""
+    and a help text. With ``multiple=True`` the value is a tuple and the option may repeat;
+    ``required=True`` refuses a run that does not give it."""
 
     name: str
     default: Any = None
     help: str = ""
     multiple: bool = False
+    required: bool = False
 
     kind: ClassVar[str] = "param"
 
@@ -56,6 +58,8 @@ class Param:
     # -- validation ---------------------------------------------------------------------------
     def convert(self, value: Any) -> Any:
         """Return ``value`` validated and converted, or raise :class:`ParameterError`."""
+        if self.required and (value is None or (self.multiple and not value)):
+            raise ParameterError(f"{self.name} is required", hint=f"pass {self.option}")
         if self.multiple:
             if value is None:
                 value = self.default if self.default is not None else ()
@@ -83,6 +87,7 @@ class Param:
         out["description"] = self.help
         out["x-kind"] = self.kind
         out["x-option"] = self.option
+        out["x-required"] = self.required
         if self.default is not None:
             out["default"] = list(self.default) if self.multiple else self._json_default()
         return out
@@ -93,17 +98,19 @@ class Param:
     def _schema_one(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def click_type(self) -> click.ParamType | type:
-        return click.STRING
+    metavar: ClassVar[str] = "TEXT"
 
     def describe_allowed(self) -> str:
         return ""
 
     def click_option(self) -> click.Option:
+        # Values reach convert() as text, so the CLI and the Python API refuse bad values with
+        # the same messages.
         allowed = self.describe_allowed()
-        text = self.help + (f" [{allowed}]" if allowed else "")
+        text = self.help + (f" [{allowed}]" if allowed and self.kind != "choice" else "")
+        metavar = f"[{allowed}]" if self.kind == "choice" else self.metavar
         return click.Option(
-            [self.option, self.name], type=self.click_type(), multiple=self.multiple,
+            [self.option, self.name], type=click.STRING, multiple=self.multiple, metavar=metavar,
             default=None, show_default=False,
             help=text + (f" (default: {self._json_default()})" if self.default is not None else ""),
         )
@@ -114,6 +121,7 @@ class Float(Param):
     min: float | None = None
     max: float | None = None
     kind: ClassVar[str] = "float"
+    metavar: ClassVar[str] = "NUMBER"
 
     def _convert_one(self, value: Any) -> float:
         try:
@@ -140,15 +148,13 @@ class Float(Param):
             out["maximum"] = self.max
         return out
 
-    def click_type(self) -> click.ParamType | type:
-        return click.STRING  # validated by convert(), so errors read the same everywhere
-
 
 @dataclasses.dataclass(frozen=True)
 class Int(Param):
     min: int | None = None
     max: int | None = None
     kind: ClassVar[str] = "int"
+    metavar: ClassVar[str] = "INTEGER"
 
     def _convert_one(self, value: Any) -> int:
         try:
@@ -229,6 +235,7 @@ class Path(Param):
     must_exist: bool = True
     suffixes: tuple[str, ...] = ()
     kind: ClassVar[str] = "path"
+    metavar: ClassVar[str] = "PATH"
 
     def _convert_one(self, value: Any) -> _Path:
         path = _Path(value).expanduser()
@@ -260,6 +267,7 @@ class Colour(Param):
     three floats in [0, 1] (display-referred sRGB, as colour pickers show it)."""
 
     kind: ClassVar[str] = "colour"
+    metavar: ClassVar[str] = "COLOUR"
 
     def _convert_one(self, value: Any) -> tuple[float, float, float]:
         if isinstance(value, str):
@@ -310,4 +318,5 @@ def json_schema(params: Sequence[Param]) -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {p.name: p.schema() for p in params},
+        "required": [p.name for p in params if p.required],
     }

@@ -188,7 +188,7 @@ class PluginHost:
             for effect_name in added:
                 del self._effects[effect_name]
                 del self._effect_owner[effect_name]
-            message = exc.message if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+            message = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
             self.errors.append(PluginLoadError(name, where, message))
             return None
         hooks = sorted(impl.name for impl in self.pm.get_hookcallers(module) or [])

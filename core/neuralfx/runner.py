@@ -333,12 +333,13 @@ class _Job:
         else:
             depth = sink.image_format.pick_depth(first.depth, opts.depth)
         source_space = self.decoder.source_space(first.depth)
+        float_in, float_out = (d in ("half", "float") for d in (first.depth, depth))
         if opts.output_colorspace:
             out_space = opts.output_colorspace
-        elif sink.is_float == (first.depth in ("half", "float")):
+        elif float_in == float_out:
             out_space = source_space
         else:
-            out_space = "linear" if sink.is_float else "srgb"
+            out_space = "linear" if float_out else "srgb"
         working = self.effect_cls.working_space or source_space
         self.encoder = FrameEncoder(OutputLayout(channels, depth,
                                                  self.spaces.converter(working, out_space)))

@@ -45,10 +45,6 @@ class ImageFormat:
                       "half": ("half", "float", "16", "8"), "float": ("float", "half", "16", "8")}
         return next(d for d in preference[source_depth] if d in self.depths)
 
-    @property
-    def is_float(self) -> bool:
-        return "8" not in self.depths
-
 
 FORMATS = (
     ImageFormat("PNG", (".png",), ("8", "16"), alpha=True),

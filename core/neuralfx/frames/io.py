@@ -139,10 +139,6 @@ class Sink:
     def is_video(self) -> bool:
         return self.video_codec is not None
 
-    @property
-    def is_float(self) -> bool:
-        return bool(self.image_format and self.image_format.is_float)
-
     def path(self, frame: int) -> str:
         return self.pattern.path(frame) if self.pattern else self.target
 

@@ -1,0 +1,65 @@
+"""Shared fixtures: a fresh plugin host per test, frame writers, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import neuralfx.plugins
+from neuralfx.cli import main
+from neuralfx.frames.images import write_image
+
+from helpers import gradient, to_dtype
+
+_PLUGIN_ENV = ("NEURALFX_LOAD_PLUGINS", "NEURALFX_DISABLE_PLUGINS", "NEURALFX_PLUGINS")
+
+
+@pytest.fixture(autouse=True)
+def fresh_host(monkeypatch, tmp_path) -> neuralfx.plugins.PluginHost:
+    """Every test gets its own plugin host (installed plugins only) and weights cache."""
+    for var in _PLUGIN_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NEURALFX_CACHE", str(tmp_path / "cache"))
+    host = neuralfx.plugins.PluginHost().load_all()
+    monkeypatch.setattr(neuralfx.plugins, "_host", host)
+    return host
+
+
+@pytest.fixture
+def make_sequence(tmp_path) -> Callable[..., str]:
+    """Write a numbered sequence; returns its #### pattern."""
+
+    def make(name: str = "in/shot.####.png", frames=range(1001, 1005), *, dtype=np.uint8,
+             channels: int = 3, width: int = 64, height: int = 48) -> str:
+        pattern = str(tmp_path / name)
+        os.makedirs(os.path.dirname(pattern), exist_ok=True)
+        for f in frames:
+            pic = to_dtype(gradient(width, height, channels, seed=f), dtype)
+            write_image(pattern.replace("####", f"{f:04d}"), pic)
+        return pattern
+
+    return make
+
+
+class CLI:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, expect: int = 0):
+        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
+        return result
+
+    @staticmethod
+    def events(result) -> list[dict]:
+        return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def cli() -> CLI:
+    return CLI()
+

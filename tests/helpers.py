@@ -1,0 +1,38 @@
+"""Helpers shared by the tests: deterministic pictures and reading results back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neuralfx.frames.images import read_image
+from neuralfx.frames.pixels import to_unit_float
+
+
+def gradient(width: int = 64, height: int = 48, channels: int = 3, seed: int = 0) -> np.ndarray:
+    """A deterministic float32 picture ``(H, W, C)`` in [0, 1]: smooth ramps plus noise.
+    1 channel: gray; 2: gray + alpha; 3: RGB; 4: RGBA."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r, g = x / (width - 1), y / (height - 1)
+    b = 0.5 + 0.5 * np.sin((x + y + seed) / 5.0)
+    a = 0.25 + 0.5 * r * g
+    layouts = {1: [0.7 * r + 0.3 * g], 2: [0.7 * r + 0.3 * g, a], 3: [r, g, b], 4: [r, g, b, a]}
+    pic = np.stack(layouts[channels], axis=-1)
+    pic = pic + rng.normal(0, 0.02, pic.shape).astype(np.float32)
+    return np.clip(pic, 0, 1).astype(np.float32)
+
+
+def to_dtype(pic: np.ndarray, dtype) -> np.ndarray:
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return np.rint(pic * 255).astype(np.uint8)
+    if dtype == np.uint16:
+        return np.rint(pic * 65535).astype(np.uint16)
+    return pic.astype(dtype)
+
+
+def read_unit(path: str | Path) -> np.ndarray:
+    """Read any image back as float32 ``(H, W, C)`` in [0, 1] (for comparisons)."""
+    return to_unit_float(read_image(str(path)))

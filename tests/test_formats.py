@@ -1,0 +1,182 @@
+"""Formats, bit depths, alpha, gray and colour spaces, through the public run API and CLI."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+import neuralfx
+from helpers import gradient, read_unit, to_dtype
+from neuralfx.colour import ColourSpaces, linear_to_srgb, srgb_to_linear
+from neuralfx.frames.images import read_image, write_image
+from neuralfx.runner import RunOptions
+
+TOL = {np.uint8: 0.5 / 255, np.uint16: 0.5 / 65535, np.float16: 1e-3, np.float32: 1e-6}
+
+
+@pytest.mark.parametrize("suffix, dtype, channels", [
+    (".png", np.uint8, 3), (".png", np.uint16, 4), (".png", np.uint8, 1), (".png", np.uint8, 2),
+    (".tif", np.uint8, 3), (".tif", np.uint16, 3), (".tif", np.float32, 4),
+    (".exr", np.float16, 3), (".exr", np.float32, 4), (".exr", np.float16, 1),
+])
+def test_convert_keeps_depth_alpha_and_gray(tmp_path, suffix, dtype, channels):
+    pic = to_dtype(gradient(channels=channels), dtype)
+    src = str(tmp_path / f"in{suffix}")
+    write_image(src, pic)
+    out = str(tmp_path / f"out{suffix}")
+    neuralfx.run("convert", src, out, options=RunOptions(device="cpu"))
+    back = read_image(out)
+    assert back.dtype == pic.dtype
+    expected_channels = 4 if (channels == 2 and suffix != ".exr") else channels
+    assert back.shape[2] == expected_channels
+    got = back if channels != 2 or suffix == ".exr" else back[:, :, [0, 3]]
+    np.testing.assert_allclose(got.astype(np.float64), pic.astype(np.float64),
+                               atol=TOL[dtype] * (65535 if dtype == np.uint16 else
+                                                  255 if dtype == np.uint8 else 1) + 1e-9)
+
+
+def test_jpeg_round_trip_and_alpha_dropped_with_warning(tmp_path, make_sequence, cli):
+    src = make_sequence(channels=4)
+    result = cli("run", "convert", "--progress", "json", src, tmp_path / "o.####.jpg")
+    warnings = [e["message"] for e in cli.events(result) if e["event"] == "warning"]
+    assert any("cannot hold alpha" in w for w in warnings)
+    back = read_unit(tmp_path / "o.1001.jpg")
+    assert back.shape == (48, 64, 3)
+    assert np.abs(back - read_unit(src.replace("####", "1001"))[:, :, :3]).mean() < 0.02
+
+
+def test_png_to_exr_is_linear_and_back_is_exact(tmp_path, make_sequence):
+    src = make_sequence()
+    neuralfx.run("convert", src, str(tmp_path / "lin.####.exr"),
+                 options=RunOptions(depth="float"))
+    lin = read_image(str(tmp_path / "lin.1001.exr"))
+    assert lin.dtype == np.float32
+    srgb = read_unit(src.replace("####", "1001"))
+    np.testing.assert_allclose(lin, srgb_to_linear(srgb), atol=1e-6)
+    neuralfx.run("convert", str(tmp_path / "lin.####.exr"), str(tmp_path / "back.####.png"),
+                 options=RunOptions(depth="8"))
+    assert np.array_equal(read_image(str(tmp_path / "back.1001.png")),
+                          read_image(src.replace("####", "1001")))
+    # Left to choose, a float source goes into 16-bit PNG so that precision is kept.
+    neuralfx.run("convert", str(tmp_path / "lin.####.exr"), str(tmp_path / "deep.####.png"))
+    assert read_image(str(tmp_path / "deep.1001.png")).dtype == np.uint16
+
+
+def test_srgb_transfer_functions_invert():
+    x = np.linspace(-0.5, 4.0, 1001, dtype=np.float32)
+    np.testing.assert_allclose(srgb_to_linear(linear_to_srgb(x)), x, rtol=1e-5, atol=1e-6)
+    assert srgb_to_linear(np.float32(0.5)) == pytest.approx(0.21404, abs=1e-5)
+
+
+def test_ocio_acescg_input_matches_opencolorio(tmp_path):
+    import PyOpenColorIO as ocio
+
+    pic = gradient() * 2.0  # scene-linear values above 1
+    src = str(tmp_path / "plate.exr")
+    write_image(src, pic.astype(np.float32))
+    out = str(tmp_path / "review.png")
+    neuralfx.run("convert", src, out, options=RunOptions(
+        ocio="ocio://default", input_colorspace="ACEScg", output_colorspace="srgb", depth="16"))
+    cfg = ocio.Config.CreateFromFile("ocio://default")
+    expected = pic.astype(np.float32).copy()
+    cfg.getProcessor("ACEScg", "sRGB - Texture").getDefaultCPUProcessor().applyRGB(expected)
+    np.testing.assert_allclose(read_unit(out), np.clip(expected, 0, 1), atol=1 / 65535 + 1e-6)
+    assert ColourSpaces("ocio://default").resolve("linear") == "Linear Rec.709 (sRGB)"
+
+
+def test_lut_style_effect_gets_srgb_from_linear_exr(tmp_path, fresh_host):
+    """An effect working in srgb receives sRGB-encoded values from a linear EXR and its output
+    goes back to linear."""
+    seen = {}
+
+    class Probe(neuralfx.Effect):
+        name = "probe"
+        working_space = "srgb"
+
+        def process(self, batch):
+            seen["rgb"] = batch.rgb.clone()
+            return batch
+
+    class P:
+        NEURALFX_PLUGIN_API = "1.0"
+
+        @neuralfx.hookimpl
+        def register_effects(self, register):
+            register(Probe)
+
+    fresh_host.add_plugin(P(), name="probe")
+    lin = srgb_to_linear(gradient())
+    write_image(str(tmp_path / "a.exr"), lin)
+    neuralfx.run("probe", str(tmp_path / "a.exr"), str(tmp_path / "b.exr"),
+                 options=RunOptions(depth="float"))
+    got = seen["rgb"][0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(got, linear_to_srgb(lin), atol=1e-5)
+    np.testing.assert_allclose(read_image(str(tmp_path / "b.exr")), lin, atol=1e-5)
+
+
+def _make_video(path, frames=12, size=(64, 48), audio=True, rate=24):
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=rate)
+        v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        a = out.add_stream("aac", rate=48000) if audio else None
+        for i in range(frames):
+            pic = to_dtype(gradient(size[0], size[1], seed=i), np.uint8)
+            for p in v.encode(av.VideoFrame.from_ndarray(pic, format="rgb24")):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        if a is not None:
+            samples = int(48000 * frames / rate)
+            t = np.arange(samples) / 48000
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+            for start in range(0, samples, 1024):
+                frame = av.AudioFrame.from_ndarray(tone[:, start:start + 1024], format="fltp",
+                                                   layout="mono")
+                frame.sample_rate, frame.pts = 48000, start
+                for p in a.encode(frame):
+                    out.mux(p)
+            for p in a.encode():
+                out.mux(p)
+
+
+def test_video_to_sequence_numbers_frames_from_one(tmp_path, cli):
+    _make_video(tmp_path / "in.mp4", frames=10)
+    cli("run", "convert", "--frames", "3-5", tmp_path / "in.mp4", tmp_path / "f.####.png")
+    assert sorted(p.name for p in tmp_path.glob("f.*.png")) == \
+        ["f.0003.png", "f.0004.png", "f.0005.png"]
+    # Frame 4 of the video is the gradient with seed 3 (frames count from 1).
+    diff = np.abs(read_unit(tmp_path / "f.0004.png") - gradient(seed=3)).mean()
+    other = np.abs(read_unit(tmp_path / "f.0004.png") - gradient(seed=7)).mean()
+    assert diff < other and diff < 0.03
+
+
+@pytest.mark.parametrize("suffix, codec, pix_fmt", [(".mp4", "h264", "yuv420p"),
+                                                    (".mov", "prores", "yuv422p10le")])
+def test_video_out_with_audio_passed_through(tmp_path, cli, suffix, codec, pix_fmt):
+    _make_video(tmp_path / "in.mp4", frames=12)
+    out = tmp_path / f"out{suffix}"
+    cli("run", "convert", tmp_path / "in.mp4", out)
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert v.codec_context.name == codec and v.codec_context.pix_fmt == pix_fmt
+        assert c.streams.audio and c.streams.audio[0].codec_context.name == "aac"
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        assert len(frames) == 12
+    with av.open(str(tmp_path / "in.mp4")) as c:
+        source = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    same = np.abs(frames[5] / 255.0 - source[5] / 255.0).mean()
+    assert same < 0.02 and same < np.abs(frames[5] / 255.0 - source[9] / 255.0).mean() / 3
+
+
+def test_prores_keeps_alpha(tmp_path, make_sequence):
+    src = make_sequence(channels=4, dtype=np.uint16)
+    out = str(tmp_path / "alpha.mov")
+    neuralfx.run("convert", src, out)
+    with av.open(out) as c:
+        assert c.streams.video[0].codec_context.pix_fmt.startswith("yuva444p")
+    neuralfx.run("convert", out, str(tmp_path / "back.####.png"))
+    back = read_image(str(tmp_path / "back.0002.png"))
+    assert back.dtype == np.uint16 and back.shape[2] == 4
+    orig = read_unit(src.replace("####", "1002"))
+    assert np.abs(back[:, :, 3] / 65535.0 - orig[:, :, 3]).max() < 2e-3

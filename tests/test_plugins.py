@@ -1,0 +1,153 @@
+"""The plugin host: discovery, filters, API versions, misspelt hooks, broken plugins."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+import neuralfx
+from neuralfx.plugins import PluginHost
+
+HERE = os.path.dirname(__file__)
+
+
+@pytest.fixture
+def test_modules(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(HERE, "plugin_modules"))
+    for name in ("misspelt_plugin", "broken_plugin", "future_plugin", "slow_plugin"):
+        sys.modules.pop(name, None)
+
+
+def _load(monkeypatch, **env) -> PluginHost:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return PluginHost().load_all()
+
+
+def test_builtin_effects_come_through_the_entry_point_group():
+    host = PluginHost().load_all()
+    convert = next(p for p in host.plugins if p.name == "convert")
+    assert convert.module == "neuralfx_convert"
+    assert convert.hooks == ["register_effects"]
+    assert convert.effects == ["convert"]
+    assert convert.version == neuralfx.__version__
+    assert host.owner_of("convert") == "convert"
+
+
+def test_load_and_disable_filters(monkeypatch, test_modules):
+    host = _load(monkeypatch, NEURALFX_PLUGINS="slow_plugin")
+    assert {"convert", "slow-invert"} <= set(host.effect_names)
+    host = _load(monkeypatch, NEURALFX_LOAD_PLUGINS="slow_plugin")
+    assert [p.name for p in host.plugins] == ["slow_plugin"]
+    host = _load(monkeypatch, NEURALFX_LOAD_PLUGINS="", NEURALFX_DISABLE_PLUGINS="")
+    assert host.plugins == [] and host.effect_names == []
+    monkeypatch.delenv("NEURALFX_LOAD_PLUGINS")
+    host = _load(monkeypatch, NEURALFX_DISABLE_PLUGINS="convert,slow_plugin")
+    assert "convert" not in host.effect_names and "slow-invert" not in host.effect_names
+
+
+def test_broken_misspelt_and_incompatible_plugins_are_reported_and_others_load(
+        monkeypatch, test_modules):
+    host = _load(monkeypatch,
+                 NEURALFX_PLUGINS="broken_plugin,misspelt_plugin,future_plugin,slow_plugin")
+    errors = {e.name: e.error for e in host.errors}
+    assert "ModuleNotFoundError" in errors["broken_plugin"]
+    assert "register_effect" in errors["misspelt_plugin"]
+    assert "unknown hook" in errors["misspelt_plugin"]
+    assert "needs plugin API 2.0" in errors["future_plugin"]
+    assert "this NeuralFX offers plugin API 1.0" in errors["future_plugin"]
+    assert {"convert", "slow-invert"} <= set(host.effect_names)
+    # The refused plugins are not left registered with pluggy.
+    assert host.pm.get_plugin("misspelt_plugin") is None
+
+
+def test_plugins_command_lists_plugins_and_errors(cli, monkeypatch, test_modules, fresh_host):
+    monkeypatch.setenv("NEURALFX_PLUGINS", "slow_plugin,broken_plugin")
+    monkeypatch.setattr(neuralfx.plugins, "_host", PluginHost().load_all())
+    data = json.loads(cli("plugins", "--json").stdout)
+    slow = next(p for p in data["plugins"] if p["name"] == "slow_plugin")
+    assert slow == {"name": "slow_plugin", "version": "unknown", "module": "slow_plugin",
+                    "api": "1.0", "hooks": ["register_effects"], "effects": ["slow-invert"]}
+    assert data["errors"][0]["name"] == "broken_plugin"
+    text = cli("plugins").stdout
+    assert "broken_plugin FAILED TO LOAD" in text
+    assert "effects: slow-invert" in text
+
+
+def test_plugin_without_api_declaration_is_refused():
+    class NoApi:
+        @neuralfx.hookimpl
+        def register_effects(self, register):
+            pass
+
+    host = PluginHost()
+    assert host.add_plugin(NoApi(), name="no-api") is None
+    assert "does not declare the plugin API" in host.errors[0].error
+    assert 'hint: add NEURALFX_PLUGIN_API = "1.0"' in host.errors[0].error
+
+
+@pytest.mark.parametrize("declared, ok", [("1.0", True), ("1", True), ("1.1", False),
+                                          ("0.9", False), ("2.0", False)])
+def test_api_version_rule(declared, ok):
+    class P:
+        NEURALFX_PLUGIN_API = declared
+
+    host = PluginHost()
+    assert (host.add_plugin(P(), name="p") is not None) is ok
+
+
+def test_bad_and_duplicate_effects_are_refused_with_the_plugin_named():
+    class NoName(neuralfx.Effect):
+        def process(self, batch):
+            return batch
+
+    class Twin(neuralfx.Effect):
+        name = "convert"
+
+        def process(self, batch):
+            return batch
+
+    def plugin(*effects):
+        class P:
+            NEURALFX_PLUGIN_API = "1.0"
+
+            @neuralfx.hookimpl
+            def register_effects(self, register):
+                for e in effects:
+                    register(e)
+        return P()
+
+    host = PluginHost().load_all()
+    assert host.add_plugin(plugin(NoName), name="a") is None
+    assert host.add_plugin(plugin(Twin), name="b") is None
+    errors = {e.name: e.error for e in host.errors}
+    assert "kebab-case" in errors["a"]
+    assert "already registered by plugin 'convert'" in errors["b"]
+    assert host.effect("convert").__module__ == "neuralfx_convert"
+
+
+def test_unknown_effect_suggests_close_names(cli, make_sequence, tmp_path):
+    result = cli("run", "convrt", make_sequence(), tmp_path / "o.####.png", expect=2)
+    assert "unknown effect 'convrt'" in result.stderr
+    assert "did you mean 'convert'" in result.stderr
+    result = cli("describe", "zzz", expect=2)
+    assert "installed effects: convert" in result.stderr
+
+
+def test_plugin_command_hook(cli, fresh_host):
+    import click
+
+    class P:
+        NEURALFX_PLUGIN_API = "1.0"
+
+        @neuralfx.hookimpl
+        def register_commands(self, cli):
+            @cli.command("hello")
+            def hello():
+                click.echo("hello from a plugin")
+
+    fresh_host.add_plugin(P(), name="hello")
+    assert cli("hello").stdout == "hello from a plugin\n"
