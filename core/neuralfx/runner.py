@@ -292,12 +292,14 @@ class _Job:
                     hint="use --precision fp16/bf16, smaller frames, or another device") from None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
-            half = len(batch) // 2
-            self.batch_size = max(1, half)
+            self.batch_size = max(1, min(self.batch_size, len(batch) // 2))
             self.reporter.warning(f"out of memory with a batch of {len(batch)} frames; "
                                   f"continuing with batches of {self.batch_size}")
-            parts = [self._slice(batch, 0, half), self._slice(batch, half, len(batch))]
-            done = [self._process(effect, part) for part in parts]
+            done, start = [], 0
+            while start < len(batch):  # a part that runs out of memory shrinks batch_size again
+                stop = start + self.batch_size
+                done.append(self._process(effect, self._slice(batch, start, stop)))
+                start = stop
             return FrameBatch(torch.cat([d.rgb for d in done]),
                               None if done[0].alpha is None else torch.cat([d.alpha for d in done]),
                               batch.frames)

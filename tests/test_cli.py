@@ -1,0 +1,51 @@
+"""Listing and inspection commands: effects, describe, doctor, --help."""
+
+from __future__ import annotations
+
+import json
+
+from neuralfx.plugins import PLUGIN_API_VERSION
+
+
+def test_effects_listing(cli):
+    rows = json.loads(cli("effects", "--json").stdout)
+    convert = next(r for r in rows if r["name"] == "convert")
+    assert convert == {"name": "convert", "summary": convert["summary"], "plugin": "convert"}
+    assert "convert" in cli("effects").stdout
+
+
+def test_describe_convert(cli):
+    info = json.loads(cli("describe", "convert", "--json").stdout)
+    assert info["name"] == "convert" and info["working_space"] is None
+    assert info["settings"] == {"type": "object", "additionalProperties": False,
+                                "properties": {}, "required": []}
+    assert "parameters: none" in cli("describe", "convert").stdout
+
+
+def test_run_help_teaches(cli):
+    text = cli("run", "convert", "--help").stdout
+    for words in ("INPUT OUTPUT", "shot.####.exr", "--frames RANGE", "--overwrite", "--ocio",
+                  "--progress", "neuralfx run convert plate.####.exr proxy.####.jpg"):
+        assert words in text
+    assert "convert" in cli("run", "--help").stdout
+
+
+def test_doctor_reports_versions_devices_plugins_and_cache(cli, tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "painting-style").mkdir(parents=True)
+    (cache / "painting-style" / "candy.safetensors").write_bytes(b"x" * 2048)
+    report = json.loads(cli("doctor", "--json").stdout)
+    assert report["versions"]["torch"] and report["versions"]["OpenEXR"]
+    assert {"device": "cpu"} in report["devices"]
+    assert report["plugin_api"] == PLUGIN_API_VERSION
+    assert any(p["name"] == "convert" for p in report["plugins"])
+    assert report["cache"]["path"] == str(cache)
+    assert report["cache"]["files"] == [{"path": "painting-style/candy.safetensors",
+                                         "bytes": 2048}]
+    text = cli("doctor", "--ocio", "ocio://default").stdout
+    assert "painting-style/candy.safetensors  2.0 KB" in text
+    assert "ACEScg" in text
+
+
+def test_version(cli):
+    assert cli("--version").stdout.startswith("neuralfx, version ")

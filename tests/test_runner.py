@@ -1,0 +1,208 @@
+"""The runner: resume, progress events, batching, OOM halving, whole-clip effects, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import neuralfx
+from helpers import read_unit
+from neuralfx.colour import srgb_to_linear
+from neuralfx.errors import ParameterError
+from neuralfx.frames.images import read_image
+from neuralfx.progress import JsonLinesReporter, Reporter
+from neuralfx.runner import RunOptions
+
+HERE = os.path.dirname(__file__)
+
+
+def _register(host, *effects):
+    class P:
+        NEURALFX_PLUGIN_API = "1.0"
+
+        @neuralfx.hookimpl
+        def register_effects(self, register):
+            for e in effects:
+                register(e)
+
+    assert host.add_plugin(P(), name="test-" + effects[0].name) is not None
+
+
+class Invert(neuralfx.Effect):
+    name = "invert"
+
+    def process(self, batch):
+        return batch.replace(rgb=1.0 - batch.rgb)
+
+
+def test_resume_skips_complete_outputs_and_overwrite_redoes_them(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 6))
+    out = tmp_path / "out" / "o.####.png"
+    first = cli("run", "convert", "--progress", "json", src, out)
+    assert [e["frame"] for e in cli.events(first) if e["event"] == "frame"] == [1, 2, 3, 4, 5]
+    os.unlink(tmp_path / "out" / "o.0003.png")
+    stamp = os.stat(tmp_path / "out" / "o.0001.png").st_mtime_ns
+    again = cli.events(cli("run", "convert", "--progress", "json", src, out))
+    assert again[0] == {"event": "start", "effect": "convert", "input": src, "output": str(out),
+                        "total": 1, "skipped": 4, "device": "cpu", "batch_size": 1}
+    assert [e["frame"] for e in again if e["event"] == "frame"] == [3]
+    assert again[-1]["event"] == "done" and again[-1]["written"] == 1
+    assert os.stat(tmp_path / "out" / "o.0001.png").st_mtime_ns == stamp
+    redo = cli.events(cli("run", "convert", "--progress", "json", "--overwrite", src, out))
+    assert redo[-1]["written"] == 5
+
+
+def test_frame_events_name_frames_and_paths(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=[1001, 1002])
+    events = cli.events(cli("run", "convert", "--progress", "json", src, tmp_path / "x.%04d.tif"))
+    frames = [e for e in events if e["event"] == "frame"]
+    assert frames == [
+        {"event": "frame", "frame": 1001, "path": str(tmp_path / "x.1001.tif"), "done": 1,
+         "total": 2},
+        {"event": "frame", "frame": 1002, "path": str(tmp_path / "x.1002.tif"), "done": 2,
+         "total": 2}]
+
+
+def test_effect_output_is_written(fresh_host, make_sequence, tmp_path):
+    _register(fresh_host, Invert)
+    src = make_sequence()
+    summary = neuralfx.run("invert", src, str(tmp_path / "i.####.png"),
+                           options=RunOptions(batch_size=3, workers=2))
+    assert summary.written == 4 and summary.skipped == 0
+    for f in (1001, 1004):
+        np.testing.assert_allclose(read_unit(tmp_path / f"i.{f}.png"),
+                                   1 - read_unit(src.replace("####", str(f))), atol=1 / 255)
+
+
+def test_out_of_memory_halves_the_batch_and_continues(fresh_host, make_sequence, tmp_path):
+    sizes = []
+
+    class Hungry(neuralfx.Effect):
+        name = "hungry"
+
+        def process(self, batch):
+            sizes.append(len(batch))
+            if len(batch) > 2:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return batch.replace(rgb=1.0 - batch.rgb)
+
+    _register(fresh_host, Hungry)
+    src = make_sequence(frames=range(1, 11))
+
+    class Collect(Reporter):
+        warnings: list[str] = []
+
+        def warning(self, message):
+            self.warnings.append(message)
+
+    reporter = Collect()
+    neuralfx.run("hungry", src, str(tmp_path / "h.####.png"),
+                 options=RunOptions(batch_size=8), reporter=reporter)
+    # 8 fails, its first half (4) fails, then everything runs in batches of 2.
+    assert sizes == [8, 4, 2, 2, 2, 2, 2]
+    assert any("continuing with batches of" in w for w in reporter.warnings)
+    for f in range(1, 11):
+        np.testing.assert_allclose(read_unit(tmp_path / f"h.{f:04d}.png"),
+                                   1 - read_unit(src.replace("####", f"{f:04d}")), atol=1 / 255)
+
+
+def test_whole_clip_analysis_then_stateful_processing(fresh_host, make_sequence, tmp_path):
+    class MeanRemover(neuralfx.Effect):
+        """Subtracts the clip's mean frame, and counts frames as a cross-batch state."""
+
+        name = "mean-remover"
+        needs_whole_clip = True
+        working_space = None
+
+        def load(self, ctx):
+            self.total, self.count, self.order = None, 0, []
+
+        def analyse(self, batch):
+            s = batch.rgb.sum(0)
+            self.total = s if self.total is None else self.total + s
+            self.count += len(batch)
+
+        def process(self, batch):
+            assert self.count == 4  # every frame was analysed first
+            self.order.extend(batch.frames)
+            return batch.replace(rgb=(batch.rgb - self.total / self.count + 0.5).clamp(0, 1))
+
+        def release(self):
+            MeanRemover.seen_order = self.order
+
+    _register(fresh_host, MeanRemover)
+    src = make_sequence()
+    # Frame 1001 is already done: it is analysed with the clip but not processed again.
+    (tmp_path / "m.1001.exr").write_bytes(b"done before")
+    neuralfx.run("mean-remover", src, str(tmp_path / "m.####.exr"),
+                 options=RunOptions(batch_size=3, depth="float"))
+    assert MeanRemover.seen_order == [1002, 1003, 1004]
+    frames = [read_unit(src.replace("####", str(f))) for f in range(1001, 1005)]
+    mean = np.mean(frames, axis=0)
+    # The source is sRGB PNG and the output EXR, so the result is stored linear.
+    np.testing.assert_allclose(read_image(str(tmp_path / "m.1003.exr")),
+                               srgb_to_linear(np.clip(frames[2] - mean + 0.5, 0, 1)), atol=1e-5)
+
+
+def test_bf16_runs_on_cpu_and_fp16_is_refused(make_sequence, tmp_path):
+    src = make_sequence()
+    neuralfx.run("convert", src, str(tmp_path / "b.####.png"),
+                 options=RunOptions(precision="bf16"))
+    assert np.abs(read_unit(tmp_path / "b.1001.png") -
+                  read_unit(src.replace("####", "1001"))).max() < 0.01
+    with pytest.raises(ParameterError, match="fp16 is not supported on the CPU"):
+        neuralfx.run("convert", src, str(tmp_path / "c.####.png"),
+                     options=RunOptions(precision="fp16", device="cpu"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_cuda_without_gpu_is_a_clear_error(cli, make_sequence, tmp_path):
+    result = cli("run", "convert", "--device", "cuda", make_sequence(), tmp_path / "o.####.png",
+                 expect=2)
+    assert "torch sees no CUDA GPU" in result.stderr and "--device cpu" in result.stderr
+
+
+def test_json_reporter_events_are_json_lines():
+    import io
+
+    stream = io.StringIO()
+    r = JsonLinesReporter(stream)
+    r.error("bad", hint="fix it", frame=3, path="a.png")
+    assert json.loads(stream.getvalue()) == {"event": "error", "message": "bad",
+                                             "hint": "fix it", "frame": 3, "path": "a.png"}
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 31))
+    out = tmp_path / "out" / "s.####.png"
+    env = dict(os.environ, NEURALFX_PLUGINS="slow_plugin",
+               PYTHONPATH=os.path.join(HERE, "plugin_modules"))
+    cmd = [sys.executable, "-m", "neuralfx", "run", "slow-invert", "--seconds", "0.2",
+           "--progress", "json", src, str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "frame":
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    events = [json.loads(line) for line in rest.splitlines()]
+    assert events[-1]["event"] == "interrupted"
+    written = sorted(os.listdir(tmp_path / "out"))
+    assert 1 <= len(written) < 30
+    assert all(name.startswith("s.") for name in written)  # no temporary files left
+    for name in written:  # every file present is complete
+        assert read_image(str(tmp_path / "out" / name)).shape == (48, 64, 3)
+    again = subprocess.run(cmd[:-2] + [src, str(out)], env=env, capture_output=True, text=True,
+                           timeout=120)
+    start = json.loads(again.stdout.splitlines()[0])
+    assert again.returncode == 0 and start["skipped"] == len(written)
+    assert len(os.listdir(tmp_path / "out")) == 30
