@@ -35,8 +35,8 @@ from .effect import ClipInfo, Effect, FrameBatch, RunContext
 from .errors import FrameError, NeuralFXError, OutputError, ParameterError
 from .frames import images, video
 from .frames.io import Sink, Source, open_sink, open_source
-from .frames.pixels import (INTEGER_SCALE, FrameDecoder, FrameEncoder, OutputLayout, Picture,
-                            to_unit_float)
+from .frames.pixels import (INTEGER_SCALE, FrameDecoder, OutputLayout, Picture, check_finite,
+                            pack, to_unit_float)
 from .plugins import PluginHost, get_host
 from .progress import Reporter
 
@@ -155,7 +155,7 @@ class _Job:
         self.workers = opts.worker_count()
         self.lookahead = 2 * self.workers + self.batch_size
         self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, effect_cls.working_space)
-        self.encoder: FrameEncoder | None = None
+        self.layout: OutputLayout | None = None
         self.writer: video.VideoWriter | None = None
         self.first: Picture | None = None
         self.written = 0
@@ -272,14 +272,17 @@ class _Job:
         if len({a.dtype for a in arrays}) > 1:
             arrays = [to_unit_float(a) for a in arrays]
         scale = INTEGER_SCALE.get(arrays[0].dtype)
-        host = torch.from_numpy(np.stack(arrays))
-        if self.device.type == "cuda":
-            host = host.pin_memory()
-        x = host.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        x = x.to(torch.float32)
+        # One copy into (pinned, for CUDA) host memory, then a non-blocking copy to the device.
+        host = torch.empty((len(arrays),) + arrays[0].shape,
+                           dtype=torch.from_numpy(arrays[0][:0]).dtype,
+                           pin_memory=self.device.type == "cuda")
+        np.stack(arrays, out=host.numpy())
+        # Convert while the layout is still contiguous NHWC (much faster on the CPU than on the
+        # permuted view); the permuted result is an NCHW tensor in channels_last memory format.
+        x = host.to(self.device, non_blocking=True).to(torch.float32)
         if scale is not None:
-            x = x / scale
-        return x.to(self.dtype)
+            x.mul_(1.0 / scale)
+        return x.permute(0, 3, 1, 2).to(self.dtype)
 
     # -- processing ---------------------------------------------------------------------------
     def _process(self, effect: Effect, batch: FrameBatch) -> FrameBatch:
@@ -343,8 +346,7 @@ class _Job:
         else:
             out_space = "linear" if float_out else "srgb"
         working = self.effect_cls.working_space or source_space
-        self.encoder = FrameEncoder(OutputLayout(channels, depth,
-                                                 self.spaces.converter(working, out_space)))
+        self.layout = OutputLayout(channels, depth, self.spaces.converter(working, out_space))
         if sink.is_video:
             fps = self.source.fps or fractions.Fraction(24)
             span = None
@@ -358,24 +360,38 @@ class _Job:
 
     def _submit(self, pool: ThreadPoolExecutor, pending: collections.deque,
                 batch: FrameBatch) -> None:
-        rgb = batch.rgb.float().permute(0, 2, 3, 1).contiguous().cpu().numpy()
-        alpha = None if batch.alpha is None else \
-            batch.alpha.float().permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        assert self.layout is not None
+        rgb = batch.rgb.float()
+        check_finite(rgb, batch.frames)
+        rgb = rgb.permute(0, 2, 3, 1)  # (N, H, W, 3), the layout codecs want
+        alpha = None if batch.alpha is None else batch.alpha.float().permute(0, 2, 3, 1)
+        if self.layout.convert is None:
+            # Pack on the device: only the final samples (often uint8) cross to the host.
+            frames = pack(rgb, alpha, self.layout).contiguous().cpu().numpy()
+            alphas = [None] * len(batch)
+        else:
+            frames = rgb.contiguous().cpu().numpy()
+            alphas = [None] * len(batch) if alpha is None else list(alpha.contiguous().cpu().numpy())
         for i, frame in enumerate(batch.frames):
-            a = None if alpha is None else alpha[i]
-            pending.append((frame, pool.submit(self._encode, frame, rgb[i], a)))
+            pending.append((frame, pool.submit(self._encode, frame, frames[i], alphas[i])))
         while len(pending) > self.lookahead or (pending and pending[0][1].done()):
             self._finish(*pending.popleft())
 
-    def _encode(self, frame: int, rgb: np.ndarray, alpha: np.ndarray | None) -> str:
-        assert self.encoder is not None
-        pixels = self.encoder(frame, rgb, alpha)
+    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None) -> str:
+        """Write one frame (in a worker). ``data`` is packed samples, or float RGB still to
+        be converted to the output colour space when the layout has a conversion."""
+        layout = self.layout
+        assert layout is not None
+        if layout.convert is not None:
+            rgb = torch.from_numpy(layout.convert(data))[None]
+            a = None if alpha is None else torch.from_numpy(alpha)[None]
+            data = pack(rgb, a, layout)[0].numpy()
         if self.writer is not None:
-            self.writer.write(pixels)
+            self.writer.write(data)
             return self.sink.target
         path = self.sink.path(frame)
         try:
-            images.write_image(path, pixels, quality=self.opts.quality)
+            images.write_image(path, data, quality=self.opts.quality)
         except OSError as exc:
             raise OutputError(f"frame {frame}: cannot write {path}: {exc}",
                               hint="check the free space and permissions of the output folder") \

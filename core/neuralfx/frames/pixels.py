@@ -4,8 +4,8 @@ Decoding side (:class:`FrameDecoder`): split colour and alpha, expand gray to RG
 the colour into the effect's working space. Integer samples stay integers when no colour
 conversion is needed: they cross to the device at a quarter of the size and are scaled there.
 
-Encoding side (:class:`FrameEncoder`): convert the colour to the output space, restore the
-output channel layout (gray, alpha), quantise to the output depth and write atomically.
+Encoding side (:func:`pack`): convert the colour to the output space, restore the output
+channel layout (gray, alpha) and quantise to the output depth.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import torch
 
 from ..colour import ColourSpaces, Converter
 from ..errors import FrameError
@@ -79,42 +80,46 @@ class FrameDecoder:
 
 @dataclasses.dataclass(frozen=True)
 class OutputLayout:
-    """What the encoder writes: channel count (1-4), depth and colour conversion."""
+    """What is written: channel count (1-4), depth, and the colour conversion from the
+    effect's working space to the output space (None: none needed)."""
 
     channels: int
     depth: str
     convert: Converter | None
 
 
-def quantise(a: np.ndarray, depth: str) -> np.ndarray:
-    """Float samples → the storage dtype of ``depth`` (integers are rounded and clipped)."""
-    dtype = DEPTH_DTYPE[depth]
-    scale = INTEGER_SCALE.get(dtype)
-    if scale is None:
-        return a.astype(dtype)
-    return np.clip(np.rint(a * scale), 0, scale).astype(dtype)
+_TORCH_DTYPES = {"8": torch.uint8, "16": torch.uint16, "half": torch.float16,
+                 "float": torch.float32}
 
 
-class FrameEncoder:
-    """Turns an effect's output frame into stored pixels in the output layout."""
+def pack(rgb: torch.Tensor, alpha: torch.Tensor | None, layout: OutputLayout) -> torch.Tensor:
+    """Float ``(N, H, W, 3)`` colour and ``(N, H, W, 1)`` alpha → ``(N, H, W, C)`` samples in
+    the output channel layout and storage dtype (integers rounded and clipped).
 
-    def __init__(self, layout: OutputLayout):
-        self.layout = layout
+    Runs wherever the tensors are: on the device when no colour conversion is needed (so only
+    the final samples cross back to the host), else in the encode workers after converting.
+    """
+    channels = layout.channels
+    colour = rgb @ torch.as_tensor(_LUMA, device=rgb.device)[:, None] if channels in (1, 2) \
+        else rgb
+    if channels in (2, 4):
+        if alpha is None:
+            alpha = torch.ones_like(colour[..., :1])
+        colour = torch.cat([colour, alpha.to(colour.dtype)], dim=-1)
+    dtype = _TORCH_DTYPES[layout.depth]
+    if dtype.is_floating_point:
+        return colour.to(dtype)
+    scale = float(torch.iinfo(dtype).max)
+    # clamp, scale, +0.5 and truncate: rounds half up in three passes over the frame.
+    return colour.clamp(0, 1).mul_(scale).add_(0.5).to(dtype)
 
-    def __call__(self, frame: int, rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-        """``rgb``: ``(H, W, 3)`` float32; ``alpha``: ``(H, W, 1)`` float32 or None."""
-        if not np.isfinite(rgb).all():
-            raise FrameError(f"frame {frame}: the effect produced NaN or infinite values",
-                             hint="try --precision fp32; if it persists, report it to the "
-                                  "effect's authors", frame=frame)
-        if self.layout.convert is not None:
-            rgb = self.layout.convert(rgb)
-        channels = self.layout.channels
-        colour = rgb @ _LUMA[:, None] if channels in (1, 2) else rgb
-        if channels in (2, 4):
-            if alpha is None:
-                alpha = np.ones(rgb.shape[:2] + (1,), dtype=np.float32)
-            planes = np.concatenate([colour, alpha], axis=2)
-        else:
-            planes = colour
-        return quantise(planes, self.layout.depth)
+
+def check_finite(rgb: torch.Tensor, frames: tuple[int, ...]) -> None:
+    """Refuse NaN/inf in an effect's output, naming the first bad frame."""
+    # A sum is non-finite if any term is, and reads the frame once without copying it.
+    ok = torch.isfinite(rgb.sum(dim=(1, 2, 3)))
+    if not bool(ok.all()):
+        frame = frames[int((~ok).nonzero()[0, 0])]
+        raise FrameError(f"frame {frame}: the effect produced NaN or infinite values",
+                         hint="try --precision fp32; if it persists, report it to the effect's "
+                              "authors", frame=frame)
