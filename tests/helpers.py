@@ -36,3 +36,31 @@ def to_dtype(pic: np.ndarray, dtype) -> np.ndarray:
 def read_unit(path: str | Path) -> np.ndarray:
     """Read any image back as float32 ``(H, W, C)`` in [0, 1] (for comparisons)."""
     return to_unit_float(read_image(str(path)))
+
+
+def manifest(name: str) -> dict:
+    """A reference manifest (facts read from the official code, copied from shared/reference)."""
+    import json
+
+    return json.loads((Path(__file__).parent / "reference" / f"{name}.json").read_text())
+
+
+def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> dict:
+    """Weights in the official layout of manifest ``name``: every key and shape as the official
+    file has them, values drawn from a seeded generator at a scale that keeps activations sane
+    (weights ~ 1/sqrt(fan-in), norm scales ~ 1, biases small)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape, _dtype in manifest(name)["state_dict"]:
+        if len(shape) > 1:
+            fan_in = int(np.prod(shape[1:]))
+            t = torch.randn(shape, generator=gen) / fan_in ** 0.5
+        elif key.endswith("weight"):  # a norm's scale
+            t = 1 + 0.1 * torch.randn(shape, generator=gen)
+        else:
+            t = 0.05 * torch.randn(shape, generator=gen)
+        state[key] = t
+    state.update(extra or {})
+    return state

@@ -1,13 +1,67 @@
-"""Where downloaded and imported model weights live.
+"""Model weights: the registry of official files, the cache, safe loading.
 
 The cache folder is ``$NEURALFX_CACHE`` if set, else ``$XDG_CACHE_HOME/neuralfx``, else
-``~/.cache/neuralfx``.
+``~/.cache/neuralfx``. ``neuralfx models fetch`` downloads official files there (checksum
+checked), ``neuralfx models import`` converts an official file into ``NAME.safetensors`` with
+metadata, and loading prefers safetensors and otherwise uses ``torch.load(weights_only=True)``
+(safe only from torch 2.10 on: CVE-2025-32434 and CVE-2026-24747 hit older loaders).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import NeuralFXError, UnknownNameError, did_you_mean
+from .frames.atomic import AtomicFile
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownWeights:
+    """An official checkpoint: where it comes from and what it is for."""
+
+    name: str
+    model: str  # the neuralfx.models name it loads into
+    url: str
+    filename: str  # the official file name
+    licence: str
+    sha256: str | None = None  # full hex digest, or a prefix (as torch.hub names carry)
+    size: int | None = None  # bytes, when known
+    member: str | None = None  # the file inside a zip archive, when the URL is an archive
+    note: str = ""
+
+
+_JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
+_JOHNSON_LICENCE = "BSD-3-Clause (pytorch/examples code); no licence stated for the weights"
+_ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
+_ADAIN_LICENCE = ("MIT (pytorch-AdaIN, AdaIN-style); encoder from bethgelab's normalised VGG-19, "
+                  "no licence stated")
+_TV_LICENCE = "BSD-3-Clause (torchvision); weights may carry ImageNet-derived terms"
+
+REGISTRY: dict[str, KnownWeights] = {w.name: w for w in [
+    *(KnownWeights(f"johnson-{style.replace('_', '-')}", "johnson", _JOHNSON_ZIP, f"{style}.pth",
+                   _JOHNSON_LICENCE, member=f"saved_models/{style}.pth",
+                   note="pytorch/examples fast_neural_style; saved before PyTorch 0.4")
+      for style in ("candy", "mosaic", "rain_princess", "udnie")),
+    KnownWeights("adain-encoder", "adain-encoder", _ADAIN + "vgg_normalised.pth",
+                 "vgg_normalised.pth", _ADAIN_LICENCE),
+    KnownWeights("adain-decoder", "adain-decoder", _ADAIN + "decoder.pth", "decoder.pth",
+                 _ADAIN_LICENCE),
+    KnownWeights("vgg19", "vgg19", "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+                 "vgg19-dcbb9e9d.pth", _TV_LICENCE, sha256="dcbb9e9d"),
+    KnownWeights("vgg16", "vgg16", "https://download.pytorch.org/models/vgg16-397923af.pth",
+                 "vgg16-397923af.pth", _TV_LICENCE, sha256="397923af"),
+]}
 
 
 def cache_dir() -> Path:
@@ -23,4 +77,162 @@ def cached_files() -> list[tuple[str, int]]:
     if not root.is_dir():
         return []
     return sorted((str(p.relative_to(root)), p.stat().st_size)
-                  for p in root.rglob("*") if p.is_file())
+                  for p in root.rglob("*") if p.is_file() and ".neuralfx-tmp-" not in p.name)
+
+
+def known(name: str) -> KnownWeights:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError(f"unknown weights {name!r}",
+                               hint=did_you_mean(name, REGISTRY) or
+                               "see `neuralfx models list`") from None
+
+
+def cached_path(name: str) -> Path | None:
+    """The cached file for registry entry ``name``: the imported safetensors if there is one,
+    else the official file as fetched; None when neither is there."""
+    info = known(name)
+    for candidate in (cache_dir() / f"{name}.safetensors", cache_dir() / info.filename):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_digest(info: KnownWeights, path: str | os.PathLike) -> str:
+    """Compare ``path`` with the registry's checksum; return the file's sha256."""
+    digest = sha256_of(path)
+    if info.sha256 and not digest.startswith(info.sha256):
+        raise NeuralFXError(f"{path}: sha256 {digest[:16]}… does not match {info.name}'s "
+                            f"{info.sha256}…", hint="the download is corrupt or not the official "
+                                                     "file; fetch it again")
+    return digest
+
+
+# -- fetching ---------------------------------------------------------------------------------
+def fetch(name: str, *, url: str | None = None,
+          progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Download registry entry ``name`` (from ``url`` if given, e.g. a studio mirror) into the
+    cache, check its checksum, and return the cached path. Writes are atomic."""
+    info = known(name)
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / info.filename
+    source = url or info.url
+    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+        download = Path(tmp) / "download"
+        try:
+            with urllib.request.urlopen(source, timeout=60) as response, \
+                    open(download, "wb") as out:
+                total = response.headers.get("Content-Length")
+                total = int(total) if total else None
+                done = 0
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        except OSError as exc:
+            raise NeuralFXError(f"cannot download {name} from {source}: {exc}",
+                                hint="check the network, or download the file yourself and run "
+                                     f"`neuralfx models import {name} FILE`") from None
+        payload = download
+        if info.member:
+            payload = Path(tmp) / "member"
+            try:
+                with zipfile.ZipFile(download) as z, z.open(info.member) as src, \
+                        open(payload, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (zipfile.BadZipFile, KeyError) as exc:
+                raise NeuralFXError(f"{source} is not the expected archive ({exc})",
+                                    hint="check the URL") from None
+        check_digest(info, payload)
+        staged = AtomicFile(str(target))
+        shutil.move(str(payload), staged.tmp)
+        staged.commit()
+    return target
+
+
+# -- loading ----------------------------------------------------------------------------------
+def _torch_is_safe() -> bool:
+    major, minor = (int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+    return (major, minor) >= (2, 10)
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a checkpoint as a flat ``{key: tensor}`` dict: safetensors, or a pickled state
+    dict through ``torch.load(weights_only=True)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise NeuralFXError(f"checkpoint {path} does not exist", hint="check the path")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        if not _torch_is_safe():
+            raise NeuralFXError(f"refusing to unpickle {path} with torch {torch.__version__}",
+                                hint="torch.load is unsafe before torch 2.10; upgrade torch or "
+                                     "convert the file with `neuralfx models import`")
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except NeuralFXError:
+        raise
+    except Exception as exc:
+        raise NeuralFXError(f"{path} is not a readable checkpoint: {exc}",
+                            hint="give a .pth state dict or a .safetensors file") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise NeuralFXError(f"{path} does not hold a state dict of tensors",
+                            hint="give the model's weights file")
+    return state
+
+
+def check_fits(model: nn.Module, state: dict[str, torch.Tensor], *, source: str,
+               what: str) -> None:
+    """Refuse ``state`` unless its keys and shapes are exactly the model's; the message lists
+    the keys that differ."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected),
+                            ("wrong shape", shapes)):
+            if keys:
+                shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+                parts.append(f"{label}: {shown}")
+        raise NeuralFXError(f"{source} does not fit {what}; " + "; ".join(parts),
+                            hint=f"give a {what} checkpoint (see `neuralfx models list`)")
+
+
+def save_safetensors(path: str | os.PathLike, state: dict[str, torch.Tensor],
+                     metadata: dict[str, str]) -> None:
+    """Write ``state`` atomically as safetensors with string ``metadata``."""
+    from safetensors.torch import save_file
+
+    target = AtomicFile(str(path))
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, target.tmp,
+                  metadata=metadata)
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})

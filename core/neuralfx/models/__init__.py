@@ -1,0 +1,97 @@
+"""Model ports that load the official released checkpoints.
+
+    >>> net = neuralfx.models.load("johnson", "candy.pth")      # doctest: +SKIP
+    >>> y = net(x * 255)                                        # the official signature
+
+Names: ``johnson`` (fast_neural_style TransformerNet; input and output in [0, 255]),
+``adain-encoder`` (normalised VGG-19 ``[:31]``, RGB [0, 1] → relu4_1), ``adain-decoder``
+(relu4_1 → RGB), ``vgg19`` and ``vgg16`` (torchvision's networks). ``checkpoint`` is a path
+(.pth or .safetensors), a registry name such as ``johnson-candy`` (taken from the weights
+cache), or None for the model's default registry entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .. import weights
+from ..errors import NeuralFXError, UnknownNameError, did_you_mean
+from . import adain, johnson, vgg
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    build: Callable[[], nn.Module]
+    #: Official file → this module's state dict (renames, dropped legacy keys).
+    convert: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+    #: After loading: the module whose forward has the official signature.
+    finish: Callable[[nn.Module], nn.Module]
+    default_weights: str | None
+    description: str
+
+
+def _same(x):
+    return x
+
+
+MODELS: dict[str, ModelSpec] = {
+    "johnson": ModelSpec(johnson.TransformerNet, johnson.convert_checkpoint, _same,
+                         "johnson-candy", "Johnson et al. feed-forward style network"),
+    "adain-encoder": ModelSpec(adain.encoder, _same, lambda m: m[:31], "adain-encoder",
+                               "AdaIN encoder: normalised VGG-19 up to relu4_1"),
+    "adain-decoder": ModelSpec(adain.decoder, _same, _same, "adain-decoder",
+                               "AdaIN decoder: relu4_1 features to RGB"),
+    "vgg19": ModelSpec(vgg.vgg19, _same, _same, "vgg19", "torchvision VGG-19 (Gatys et al.)"),
+    "vgg16": ModelSpec(vgg.vgg16, _same, _same, "vgg16",
+                       "torchvision VGG-16 (Johnson et al. training loss)"),
+}
+
+
+def resolve_checkpoint(name: str, checkpoint: str | os.PathLike | None) -> str:
+    """A checkpoint argument (path, registry name or None) → a file path."""
+    spec = spec_of(name)
+    if checkpoint is not None and (os.path.exists(checkpoint) or
+                                   str(checkpoint) not in weights.REGISTRY):
+        return str(checkpoint)
+    entry = str(checkpoint) if checkpoint is not None else spec.default_weights
+    if entry is None:
+        raise NeuralFXError(f"model {name!r} needs a checkpoint path")
+    path = weights.cached_path(entry)
+    if path is None:
+        raise NeuralFXError(f"the weights {entry!r} are not in the cache ({weights.cache_dir()})",
+                            hint=f"run `neuralfx models fetch {entry}`, or `neuralfx models "
+                                 f"import {entry} FILE` with a copy of "
+                                 f"{weights.known(entry).filename}")
+    return str(path)
+
+
+def spec_of(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownNameError(f"unknown model {name!r}",
+                               hint=did_you_mean(name, MODELS) or
+                               "models: " + ", ".join(MODELS)) from None
+
+
+def state_dict_for(name: str, checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read ``checkpoint`` and convert it to model ``name``'s layout, refusing misfits."""
+    spec = spec_of(name)
+    state = spec.convert(weights.read_state_dict(checkpoint))
+    weights.check_fits(spec.build(), state, source=str(checkpoint), what=f"model {name!r}")
+    return state
+
+
+def load(name: str, checkpoint: str | os.PathLike | None = None, device: str | torch.device = "cpu",
+         dtype: torch.dtype = torch.float32) -> nn.Module:
+    """Build model ``name``, load its weights, and return it in eval mode on ``device``."""
+    spec = spec_of(name)
+    path = resolve_checkpoint(name, checkpoint)
+    model = spec.build()
+    model.load_state_dict(state_dict_for(name, path))
+    return spec.finish(model).eval().requires_grad_(False).to(device=device, dtype=dtype)
