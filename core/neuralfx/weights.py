@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -141,6 +142,8 @@ def fetch(name: str, *, url: str | None = None,
                     if progress:
                         progress(done, total)
         except OSError as exc:
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()  # it holds the connection
             raise NeuralFXError(f"cannot download {name} from {source}: {exc}",
                                 hint="check the network, or download the file yourself and run "
                                      f"`neuralfx models import {name} FILE`") from None

@@ -1,0 +1,146 @@
+"""Inspection commands: ``effects``, ``describe``, ``plugins``, ``doctor``."""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..colour import ColourSpaces
+from ..devices import available_devices
+from ..plugins import PLUGIN_API_VERSION, get_host
+from ..weights import cache_dir, cached_files
+from .main import main
+
+# -- listing ------------------------------------------------------------------------------------
+@main.command("effects")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def effects_command(as_json: bool) -> None:
+    """List the installed effects."""
+    host = get_host()
+    rows = [{"name": e.name, "summary": e.summary, "plugin": host.owner_of(e.name)}
+            for e in host.effects()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=0)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['summary']}  [{r['plugin']}]")
+
+
+@main.command("describe")
+@click.argument("effect")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON description and schema.")
+def describe_command(effect: str, as_json: bool) -> None:
+    """Describe an effect and its parameters (--json: the schema the Blender add-on reads)."""
+    cls = get_host().effect(effect)
+    info = cls.describe()
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"{info['name']}: {info['summary']}")
+    click.echo(f"working colour space: {info['working_space'] or 'as the source'}")
+    props = info["settings"]["properties"]
+    if not props:
+        click.echo("parameters: none")
+    for name, schema in props.items():
+        default = f" (default: {schema['default']})" if "default" in schema else ""
+        click.echo(f"  {schema['x-option']}  [{schema['x-kind']}] {schema['description']}{default}")
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_command(as_json: bool) -> None:
+    """List plugins with version, module, hooks and effects, and those that failed to load."""
+    host = get_host()
+    data = {"plugin_api": PLUGIN_API_VERSION,
+            "plugins": [vars(p) for p in host.plugins],
+            "errors": [vars(e) for e in host.errors]}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"plugin API {PLUGIN_API_VERSION}")
+    for p in host.plugins:
+        click.echo(f"{p.name} {p.version} ({p.module}; API {p.api})")
+        click.echo(f"  hooks: {', '.join(p.hooks) or '-'}")
+        click.echo(f"  effects: {', '.join(p.effects) or '-'}")
+    for e in host.errors:
+        click.echo(f"{e.name} FAILED TO LOAD ({e.module}): {e.error}")
+
+
+# -- doctor -------------------------------------------------------------------------------------
+_PACKAGES = ("torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python", "av",
+             "OpenEXR", "opencolorio", "safetensors", "pluggy", "click")
+
+
+@main.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--ocio", metavar="CONFIG", help="Also check this OpenColorIO config and list its "
+                                                "colour spaces.")
+def doctor_command(as_json: bool, ocio: str | None) -> None:
+    """Check this machine: versions, devices, plugins, weights cache."""
+    import torch
+
+    versions = {"neuralfx": __version__, "python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    devices = []
+    for dev in available_devices():
+        entry: dict[str, Any] = {"device": dev}
+        if dev.startswith("cuda"):
+            props = torch.cuda.get_device_properties(int(dev.split(":")[1]))
+            entry.update(name=props.name, memory_gb=round(props.total_memory / 2**30, 1))
+        devices.append(entry)
+    host = get_host()
+    cache = cache_dir()
+    files = cached_files()
+    report = {
+        "versions": versions,
+        "devices": devices,
+        "cuda_build": torch.version.cuda,
+        "plugin_api": PLUGIN_API_VERSION,
+        "plugins": [{"name": p.name, "version": p.version, "effects": p.effects}
+                    for p in host.plugins],
+        "plugin_errors": [vars(e) for e in host.errors],
+        "cache": {"path": str(cache), "exists": cache.is_dir(),
+                  "files": [{"path": p, "bytes": n} for p, n in files]},
+    }
+    if ocio:
+        report["ocio"] = {"config": ocio, "colour_spaces": ColourSpaces(ocio).names()}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo("versions:")
+    for k, v in versions.items():
+        click.echo(f"  {k} {v}")
+    click.echo("devices: " + ", ".join(
+        d["device"] + (f" ({d['name']}, {d['memory_gb']} GB)" if "name" in d else "")
+        for d in devices) + (f"  [torch built for CUDA {torch.version.cuda}]"
+                             if torch.version.cuda else ""))
+    click.echo(f"plugins (API {PLUGIN_API_VERSION}): " +
+               ", ".join(f"{p.name} {p.version}" for p in host.plugins))
+    for e in host.errors:
+        click.echo(f"  FAILED: {e.name}: {e.error}")
+    click.echo(f"weights cache: {cache} ({len(files)} file(s)"
+               f"{', ' + _size(sum(n for _, n in files)) if files else ''})")
+    for p, n in files:
+        click.echo(f"  {p}  {_size(n)}")
+    if ocio:
+        click.echo(f"OpenColorIO config {ocio}: " + ", ".join(report["ocio"]["colour_spaces"]))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
