@@ -4,6 +4,8 @@ Lifecycle, driven by the runner (:mod:`neuralfx.runner`), never by the effect it
 
 1. ``Effect(settings)`` — settings are already validated against :attr:`Effect.params`.
 2. :meth:`Effect.load` — once per run, onto the run's device and dtype (load weights here).
+   It runs with autograd available; :meth:`analyse` and :meth:`process` run under
+   ``torch.inference_mode()`` (an optimisation-based effect re-enables grad inside).
 3. :meth:`Effect.analyse` — only when :attr:`Effect.needs_whole_clip` is true: every batch of
    the clip is shown once before any is processed (few-shot codes, identity models).
 4. :meth:`Effect.process` — batches in frame order; state may carry from batch to batch.
@@ -15,7 +17,7 @@ Effects are pure with respect to I/O: they never read or write frame files thems
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -61,13 +63,19 @@ class ClipInfo:
     fps: float | None
 
 
+def _ignore(message: str) -> None:
+    pass
+
+
 @dataclasses.dataclass(frozen=True)
 class RunContext:
-    """Where and how an effect runs: passed to :meth:`Effect.load`."""
+    """Where and how an effect runs: passed to :meth:`Effect.load`. ``warn(message)`` tells
+    the user something (a warning event in JSON progress, a line on the terminal)."""
 
     device: torch.device
     dtype: torch.dtype
     clip: ClipInfo
+    warn: Callable[[str], None] = _ignore
 
 
 class Settings(dict):

@@ -184,8 +184,8 @@ class _Job:
                                          thread_name_prefix="neuralfx-encode")
         pending: collections.deque[tuple[int, Future]] = collections.deque()
         try:
+            effect.load(RunContext(self.device, self.dtype, clip, warn=self.reporter.warning))
             with torch.inference_mode():
-                effect.load(RunContext(self.device, self.dtype, clip))
                 if self.effect_cls.needs_whole_clip:
                     with contextlib.closing(self._batches(decode_pool, self.source.frames)) as bs:
                         for batch in bs:

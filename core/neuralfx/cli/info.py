@@ -144,3 +144,21 @@ def _size(n: int) -> str:
     return str(n)
 
 
+
+
+@main.command("contact-sheet")
+@click.argument("input")
+@click.argument("output")
+@click.option("--columns", type=int, default=6, show_default=True)
+@click.option("--width", type=int, default=1600, show_default=True, help="Sheet width in pixels.")
+@click.option("--frames", metavar="RANGE", help="Frames to show (default: all, up to --max).")
+@click.option("--max", "max_frames", type=int, default=48, show_default=True,
+              help="At most this many frames, spread evenly over the clip.")
+def contact_sheet_command(input: str, output: str, columns: int, width: int,
+                          frames: str | None, max_frames: int) -> None:
+    """Write a PNG contact sheet (labelled thumbnails) of a sequence or video."""
+    from ..contact_sheet import make_contact_sheet
+
+    count = make_contact_sheet(input, output, columns=columns, width=width, frames=frames,
+                               max_frames=max_frames)
+    click.echo(f"{output}: {count} frame(s)")

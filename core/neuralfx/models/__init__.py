@@ -95,3 +95,19 @@ def load(name: str, checkpoint: str | os.PathLike | None = None, device: str | t
     model = spec.build()
     model.load_state_dict(state_dict_for(name, path))
     return spec.finish(model).eval().requires_grad_(False).to(device=device, dtype=dtype)
+
+
+def identify(checkpoint: str | os.PathLike) -> str | None:
+    """The name of the model whose layout ``checkpoint`` fits, or None (for error hints)."""
+    try:
+        state = weights.read_state_dict(checkpoint)
+    except NeuralFXError:
+        return None
+    for name, spec in MODELS.items():
+        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+            expected = spec.build().state_dict()
+        converted = spec.convert(state)
+        if converted.keys() == expected.keys() and all(
+                converted[k].shape == v.shape for k, v in expected.items()):
+            return name
+    return None

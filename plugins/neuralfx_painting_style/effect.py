@@ -1,0 +1,234 @@
+"""The ``painting-style`` effect: Johnson (feed-forward), AdaIN (arbitrary style) and Gatys
+(optimisation) style transfer, kept stable over time with optical flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import neuralfx
+from neuralfx import models, params, weights
+from neuralfx.errors import NeuralFXError, ParameterError
+from neuralfx.models.adain import adaptive_instance_norm, mean_std
+from neuralfx.temporal import FlowEstimator, warp
+
+from . import gatys
+from .styles import load_style, preserve_colour
+
+#: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
+TEMPORAL_LOSS = 50.0
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
+
+
+class PaintingStyle(neuralfx.Effect):
+    """Give footage the look of a painting.
+
+    \b
+    Methods:
+      johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
+               from pytorch/examples, or one trained with `neuralfx train painting-style`
+      adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
+               --style-weight 0.7 --style-weight 0.3 to interpolate]
+      gatys    optimisation per frame (slow, best quality); uses VGG-19 when its weights are
+               in the cache (`neuralfx models fetch vgg19`), else a training-free random
+               encoder, and says so
+
+    With --temporal (the default) each frame is tied to the previous output through optical
+    flow (OpenCV DIS) with occlusions masked: blended for johnson/adain, used as the starting
+    point and a temporal loss for gatys (Ruder et al. 2016), so video does not flicker.
+
+    \b
+    Examples:
+      neuralfx run painting-style --method adain --style starry.jpg plate.####.exr out.####.exr
+      neuralfx run painting-style --method johnson --checkpoint johnson-mosaic in.mp4 out.mp4
+    """
+
+    name = "painting-style"
+    summary = "Painting looks: Gatys, Johnson or AdaIN style transfer, stable over time"
+    working_space = "srgb"
+    preferred_batch_size = 4
+    params = (
+        params.Choice("method", default="gatys", choices=("johnson", "adain", "gatys"),
+                      help="Style transfer method."),
+        params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
+                    help="Style image (adain, gatys); repeat to mix several styles."),
+        params.Float("style_weight", multiple=True, min=0.0,
+                     help="Weight of each --style, in order (default: equal)."),
+        params.Path("checkpoint", must_exist=False,
+                    help="johnson: the network (file or registry name, default johnson-candy); "
+                         "adain: the decoder (default adain-decoder); gatys: VGG-19 (default "
+                         "vgg19 if cached, else a training-free encoder)."),
+        params.Path("encoder", must_exist=False,
+                    help="adain: the encoder (file or registry name, default adain-encoder)."),
+        params.Float("strength", default=1.0, min=0.0, max=1.0,
+                     help="How much style: 0 keeps the frame, 1 is fully stylised."),
+        params.Bool("preserve_color", default=False,
+                    help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016)."),
+        params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
+        params.Float("stability", default=0.6, min=0.0, max=1.0,
+                     help="How strongly each frame follows the previous output (temporal)."),
+        params.Int("iterations", default=80, min=1, max=5000,
+                   help="gatys: optimisation steps per frame."),
+        params.Int("style_size", default=512, min=32, max=4096,
+                   help="Longest side the style images are resized to."),
+        params.Int("max_size", default=0, min=0, max=16384,
+                   help="Process frames at most this long side, then scale back (0: as they are)."),
+    )
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        s = self.settings
+        if s.method == "johnson" and s.style:
+            raise ParameterError("style: johnson networks carry their style; --style is for "
+                                 "adain and gatys", hint="choose the network with --checkpoint "
+                                 "(johnson-candy, johnson-mosaic, … or a trained file)")
+        if s.method != "johnson" and not s.style:
+            raise ParameterError(f"style: --method {s.method} needs at least one --style image",
+                                 hint="pass --style IMAGE")
+        if s.style_weight and len(s.style_weight) != len(s.style):
+            raise ParameterError(f"style_weight: {len(s.style_weight)} weight(s) for "
+                                 f"{len(s.style)} style image(s)",
+                                 hint="give one --style-weight per --style, or none")
+        if s.style_weight and sum(s.style_weight) <= 0:
+            raise ParameterError("style_weight: the weights add up to 0",
+                                 hint="give at least one positive weight")
+
+    # -- loading ------------------------------------------------------------------------------
+    def load(self, ctx: neuralfx.RunContext) -> None:
+        s = self.settings
+        self.device, self.dtype = ctx.device, ctx.dtype
+        weights_ = list(s.style_weight) or [1.0] * len(s.style)
+        self.mix = [w / sum(weights_) for w in weights_] if weights_ else []
+        styles = [load_style(p, s.style_size).to(ctx.device) for p in s.style]
+        if s.method == "johnson":
+            self.net = _load_model("johnson", s.checkpoint or "johnson-candy", ctx)
+        elif s.method == "adain":
+            self.encoder = _load_model("adain-encoder", s.encoder or "adain-encoder", ctx)
+            self.decoder = _load_model("adain-decoder", s.checkpoint or "adain-decoder", ctx)
+            with torch.no_grad():
+                self.style_stats = [mean_std(self.encoder(_pad(x, 8)[0].to(ctx.dtype)).float())
+                                    for x in styles]
+        else:
+            self.optimiser = gatys.GatysStyle(styles, self.mix, _gatys_features(s.checkpoint, ctx),
+                                              device=ctx.device)
+        self.flow = FlowEstimator() if s.temporal else None
+        self.previous: tuple[torch.Tensor, torch.Tensor] | None = None  # (input, output)
+
+    def release(self) -> None:
+        for attr in ("net", "encoder", "decoder", "optimiser", "style_stats", "previous"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+
+    # -- processing ---------------------------------------------------------------------------
+    def process(self, batch: neuralfx.FrameBatch) -> neuralfx.FrameBatch:
+        s = self.settings
+        frames = batch.rgb.float()
+        h, w = frames.shape[2:]
+        work = _limit_size(frames, s.max_size)
+        if s.method == "gatys":
+            stylised, previous = self._gatys(work)
+        else:
+            stylised = self._feed_forward(work).clamp(0, 1)
+            stylised, previous = self._stabilise(work, stylised)
+        if s.preserve_color:
+            stylised = preserve_colour(stylised, work)
+        if s.method != "adain" and s.strength < 1:  # adain mixes in feature space instead
+            stylised = torch.lerp(work, stylised, s.strength)
+        if stylised.shape[2:] != (h, w):
+            stylised = F.interpolate(stylised, size=(h, w), mode="bicubic",
+                                     align_corners=False).clamp(0, 1)
+        self.previous = previous  # only once the whole batch has succeeded (OOM retries)
+        return batch.replace(rgb=stylised.to(batch.rgb.dtype))
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.settings
+        if s.method == "johnson":
+            padded, crop = _pad(x, 4)
+            return crop(self.net(padded.to(self.dtype) * 255).float() / 255)
+        padded, crop = _pad(x, 8)
+        content = self.encoder(padded.to(self.dtype)).float()
+        target = sum(w * adaptive_instance_norm(content, m, sd)
+                     for w, (m, sd) in zip(self.mix, self.style_stats))
+        target = s.strength * target + (1 - s.strength) * content  # the official alpha
+        return crop(self.decoder(target.to(self.dtype)).float())
+
+    def _stabilise(self, inputs: torch.Tensor, stylised: torch.Tensor):
+        """Blend each frame with the previous output warped to it, where the flow is trusted."""
+        previous = self.previous
+        if self.flow is None:
+            return stylised, None
+        out = []
+        for i in range(inputs.shape[0]):
+            frame = stylised[i:i + 1]
+            if previous is not None and previous[0].shape == inputs[i].shape:
+                flow, mask = self.flow.to_previous(inputs[i], previous[0])
+                warped = warp(previous[1][None], flow)
+                frame = torch.lerp(frame, warped, self.settings.stability * mask)
+            out.append(frame)
+            previous = (inputs[i], frame[0])
+        return torch.cat(out), previous
+
+    def _gatys(self, inputs: torch.Tensor):
+        """Each frame is optimised from its content; where the flow is trusted a temporal loss
+        ties it to the previous output warped to it (Ruder et al. 2016). Starting every frame
+        from its content (rather than from the warped output) keeps disoccluded areas from
+        dragging old content along when the iteration budget is small."""
+        s = self.settings
+        previous = self.previous
+        out = []
+        for i in range(inputs.shape[0]):
+            content = inputs[i:i + 1]
+            temporal = None
+            if self.flow is not None and previous is not None and \
+                    previous[0].shape == inputs[i].shape:
+                flow, mask = self.flow.to_previous(inputs[i], previous[0])
+                temporal = (warp(previous[1][None], flow), mask, TEMPORAL_LOSS * s.stability)
+            result = self.optimiser.run(content, content, s.iterations, temporal=temporal)
+            out.append(result)
+            previous = (inputs[i], result[0])
+        return torch.cat(out), previous if self.flow is not None else None
+
+
+def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Module:
+    try:
+        return models.load(name, str(checkpoint), ctx.device, ctx.dtype)
+    except NeuralFXError as exc:
+        guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
+        if guess and guess != name:
+            method = {"johnson": "johnson", "adain-decoder": "adain", "adain-encoder": "adain",
+                      "vgg19": "gatys"}.get(guess, guess)
+            raise NeuralFXError(
+                f"{checkpoint} is a {guess} checkpoint, not a {name} one",
+                hint=f"use it with --method {method}, or give a {name} checkpoint") from None
+        raise exc
+
+
+def _gatys_features(checkpoint, ctx: neuralfx.RunContext) -> gatys.Features:
+    if checkpoint is None and weights.cached_path("vgg19") is None:
+        ctx.warn("gatys: no VGG-19 weights in the cache, so the style loss uses a training-free "
+                 "random multi-scale encoder (cruder textures); `neuralfx models fetch vgg19` "
+                 "gives the published method")
+        return gatys.random_features(ctx.device)
+    return gatys.vgg_features(_load_model("vgg19", checkpoint or "vgg19", ctx), ctx.device)
+
+
+def _pad(x: torch.Tensor, multiple: int):
+    """Reflect-pad H and W up to a multiple (the networks down- and up-sample by it)."""
+    h, w = x.shape[2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not (ph or pw):
+        return x, lambda y: y
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    padded = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return padded, lambda y: y[:, :, :h, :w]
+
+
+def _limit_size(x: torch.Tensor, max_size: int) -> torch.Tensor:
+    h, w = x.shape[2:]
+    if not max_size or max(h, w) <= max_size:
+        return x
+    scale = max_size / max(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(x, size=size, mode="area")

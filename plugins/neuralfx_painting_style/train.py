@@ -1,0 +1,411 @@
+"""``neuralfx train painting-style``: train a Johnson network or an AdaIN decoder.
+
+The published recipes (facts from the official code, see docs/painting-style.md):
+
+* Johnson et al. (pytorch/examples fast_neural_style): Adam lr 1e-3, batch 4, 256x256 crops
+  (resize 256 + centre crop), VGG-16 loss network; content MSE at relu2_2 x 1e5; style: sum of
+  Gram MSEs (Gram / C·H·W) at relu1_2, relu2_2, relu3_3, relu4_3 x 1e10; no TV loss; seed 42.
+* AdaIN (naoto0804/pytorch-AdaIN train.py): Adam lr 1e-4 decayed as lr / (1 + 5e-5·iter),
+  batch 8, resize 512 then random crop 256; content weight 1, style weight 10; content loss MSE
+  between relu4_1 of the output and the AdaIN target; style loss: mean and std MSE at
+  relu1_1…relu4_1; the encoder (normalised VGG-19) stays fixed.
+
+Checkpoints are safetensors with metadata and load with ``neuralfx.models.load`` (``johnson``
+or ``adain-decoder``); a ``.train-state.pt`` beside the checkpoint holds the optimiser and the
+iteration so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import neuralfx
+from neuralfx import models, weights
+from neuralfx.devices import resolve_device
+from neuralfx.errors import NeuralFXError, ParameterError
+from neuralfx.frames.atomic import AtomicFile
+from neuralfx.frames.images import image_format, read_image, write_image
+from neuralfx.frames.pixels import to_unit_float
+from neuralfx.models.adain import ENCODER_SLICES, adaptive_instance_norm, mean_std
+from neuralfx.models.vgg import VGG16_LAYERS, VGGFeatures
+
+from .gatys import gram
+
+RECIPES = {
+    "johnson": dict(iterations=40000, batch_size=4, lr=1e-3, content_weight=1e5,
+                    style_weight=1e10, image_size=256),
+    "adain": dict(iterations=160000, batch_size=8, lr=1e-4, content_weight=1.0,
+                  style_weight=10.0, image_size=256),
+}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    method: str
+    content: Path
+    style: Path | None
+    styles: Path | None
+    out: Path
+    iterations: int
+    batch_size: int
+    lr: float
+    content_weight: float
+    style_weight: float
+    image_size: int
+    loss_net: str
+    seed: int
+    save_every: int
+    preview_every: int
+
+
+# -- data -------------------------------------------------------------------------------------
+def list_images(folder: Path, what: str) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and image_format(str(p)))
+    if not files:
+        raise ParameterError(f"{what}: {folder} holds no PNG, JPEG, TIFF or EXR images",
+                             hint=f"point --{what} at a folder of images")
+    return files
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    rgb = to_unit_float(read_image(str(path)))
+    return np.repeat(rgb[:, :, :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[:, :, :3]
+
+
+def resize_short(rgb: np.ndarray, size: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    s = size / min(h, w)
+    return cv2.resize(rgb, (max(size, round(w * s)), max(size, round(h * s))),
+                      interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+
+
+def johnson_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Resize(size) + CenterCrop(size), as the official training transform."""
+    rgb = resize_short(rgb, size)
+    h, w = rgb.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return rgb[top:top + size, left:left + size]
+
+
+def adain_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Resize to 2·size square, then a random size crop (the official 512 → 256)."""
+    rgb = cv2.resize(rgb, (2 * size, 2 * size), interpolation=cv2.INTER_AREA)
+    top, left = rng.integers(0, size + 1, size=2)
+    return rgb[top:top + size, left:left + size]
+
+
+class Batches:
+    """Deterministic batches: epoch e visits the images in permutation(seed + e), so a resumed
+    run sees exactly the images the interrupted one would have."""
+
+    def __init__(self, files: list[Path], size: int, batch: int, seed: int, crop) -> None:
+        self.files, self.size, self.batch, self.seed, self.crop = files, size, batch, seed, crop
+
+    def get(self, iteration: int) -> torch.Tensor:
+        out = []
+        for k in range(self.batch):
+            index = iteration * self.batch + k
+            epoch, pos = divmod(index, len(self.files))
+            order = np.random.default_rng(self.seed + epoch).permutation(len(self.files))
+            rng = np.random.default_rng((self.seed, index))
+            out.append(self.crop(read_rgb(self.files[order[pos]]), self.size, rng))
+        return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+
+# -- methods ----------------------------------------------------------------------------------
+class JohnsonTrainer:
+    layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        self.cfg = cfg
+        torch.manual_seed(cfg.seed)
+        self.net = models.spec_of("johnson").build().to(device).train()
+        vgg = models.load("vgg16", cfg.loss_net, device)
+        self.loss_net = VGGFeatures(vgg, {k: VGG16_LAYERS[k] for k in self.layers}).to(device)
+        style = torch.from_numpy(read_rgb(cfg.style)).permute(2, 0, 1)[None].to(device)
+        with torch.no_grad():
+            feats = self.loss_net(style)
+            self.style_grams = {k: gram(feats[k]) for k in self.layers}
+        self.data = Batches(list_images(cfg.content, "content"), cfg.image_size, cfg.batch_size,
+                            cfg.seed, johnson_crop)
+        self.optimiser = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.device = device
+
+    def step(self, iteration: int) -> dict[str, float]:
+        x = self.data.get(iteration).to(self.device)  # [0, 1]
+        y = self.net(x * 255) / 255  # the network works in 0..255, as the original
+        fy, fx = self.loss_net(y), self.loss_net(x)
+        content = self.cfg.content_weight * F.mse_loss(fy["relu2_2"], fx["relu2_2"])
+        style = self.cfg.style_weight * sum(
+            F.mse_loss(gram(fy[k]), self.style_grams[k].expand(len(x), -1, -1))
+            for k in self.layers)
+        loss = content + style
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        return {"loss": float(loss), "content": float(content), "style": float(style)}
+
+    def stylise(self, x: torch.Tensor) -> torch.Tensor:
+        self.net.eval()
+        with torch.no_grad():
+            y = (self.net(x * 255) / 255).clamp(0, 1)
+        self.net.train()
+        return y
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.net
+
+
+class AdaINTrainer:
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        self.cfg = cfg
+        torch.manual_seed(cfg.seed)
+        self.encoder = models.load("adain-encoder", cfg.loss_net, device)
+        self.decoder = models.spec_of("adain-decoder").build().to(device).train()
+        self.content = Batches(list_images(cfg.content, "content"), cfg.image_size,
+                               cfg.batch_size, cfg.seed, adain_crop)
+        self.styles = Batches(list_images(cfg.styles, "styles"), cfg.image_size, cfg.batch_size,
+                              cfg.seed + 1, adain_crop)
+        self.optimiser = torch.optim.Adam(self.decoder.parameters(), lr=cfg.lr)
+        self.device = device
+        self._preview_style = self.styles.get(0)[:1].to(device)
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for start, stop in ENCODER_SLICES:
+            x = self.encoder[start:stop](x)
+            feats.append(x)
+        return feats
+
+    def step(self, iteration: int) -> dict[str, float]:
+        for group in self.optimiser.param_groups:  # the official decay
+            group["lr"] = self.cfg.lr / (1.0 + 5e-5 * iteration)
+        c = self.content.get(iteration).to(self.device)
+        s = self.styles.get(iteration).to(self.device)
+        style_feats = self.encode(s)
+        content_feat = self.encode(c)[-1]
+        t = adaptive_instance_norm(content_feat, *mean_std(style_feats[-1]))
+        g_feats = self.encode(self.decoder(t))
+        content = self.cfg.content_weight * F.mse_loss(g_feats[-1], t)
+        style = 0.0
+        for gf, sf in zip(g_feats, style_feats):
+            gm, gs = mean_std(gf)
+            sm, ss = mean_std(sf)
+            style = style + F.mse_loss(gm, sm) + F.mse_loss(gs, ss)
+        style = self.cfg.style_weight * style
+        loss = content + style
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        return {"loss": float(loss), "content": float(content), "style": float(style)}
+
+    def stylise(self, x: torch.Tensor) -> torch.Tensor:
+        self.decoder.eval()
+        with torch.no_grad():
+            f = self.encode(x)[-1]
+            t = adaptive_instance_norm(f, *mean_std(self.encode(self._preview_style)[-1]))
+            y = self.decoder(t).clamp(0, 1)
+        self.decoder.train()
+        return y
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.decoder
+
+
+# -- the loop ---------------------------------------------------------------------------------
+def state_path(out: Path) -> Path:
+    return out.with_name(out.name + ".train-state.pt")
+
+
+def preview_dir(out: Path) -> Path:
+    return out.with_name(out.stem + ".previews")
+
+
+def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
+    """Run (or resume) training; returns the iteration reached. ``report(event_dict)`` gets
+    progress events."""
+    report = report or (lambda event: None)
+    trainer = (JohnsonTrainer if cfg.method == "johnson" else AdaINTrainer)(cfg, device)
+    start = 0
+    if state_path(cfg.out).is_file() and cfg.out.is_file():
+        start = _resume(trainer, cfg)
+        report({"event": "resume", "iteration": start})
+    preview_source = _preview_input(cfg, device)
+    report({"event": "start", "method": cfg.method, "iterations": cfg.iterations, "from": start})
+    began = time.perf_counter()
+    for iteration in range(start, cfg.iterations):
+        losses = trainer.step(iteration)
+        if not all(np.isfinite(v) for v in losses.values()):
+            raise NeuralFXError(f"training diverged at iteration {iteration + 1} "
+                                f"(loss {losses['loss']})",
+                                hint="lower --lr or --style-weight; resume from the last "
+                                     "checkpoint by running the same command")
+        done = iteration + 1
+        report({"event": "iteration", "iteration": done, **{k: round(v, 6) for k, v in
+                                                             losses.items()}})
+        if done % cfg.preview_every == 0 or done == cfg.iterations:
+            path = preview_dir(cfg.out) / f"iter_{done:07d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            y = trainer.stylise(preview_source)[0].permute(1, 2, 0).cpu().numpy()
+            write_image(str(path), (y * 255 + 0.5).astype(np.uint8))
+            report({"event": "preview", "iteration": done, "path": str(path)})
+        if done % cfg.save_every == 0 or done == cfg.iterations:
+            _save(trainer, cfg, done)
+            report({"event": "checkpoint", "iteration": done, "path": str(cfg.out)})
+    report({"event": "done", "iteration": cfg.iterations,
+            "seconds": round(time.perf_counter() - began, 3)})
+    return cfg.iterations
+
+
+def _preview_input(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
+    first = list_images(cfg.content, "content")[0]
+    rgb = johnson_crop(read_rgb(first), cfg.image_size, np.random.default_rng(0))
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(device)
+
+
+def _metadata(cfg: TrainConfig, iteration: int) -> dict[str, str]:
+    return {"format": "neuralfx-painting-style", "method": cfg.method,
+            "model": "johnson" if cfg.method == "johnson" else "adain-decoder",
+            "iteration": str(iteration), "neuralfx": neuralfx.__version__,
+            "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
+
+
+def _save(trainer, cfg: TrainConfig, iteration: int) -> None:
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    weights.save_safetensors(cfg.out, trainer.model.state_dict(), _metadata(cfg, iteration))
+    target = AtomicFile(str(state_path(cfg.out)))
+    torch.save({"iteration": iteration, "optimiser": trainer.optimiser.state_dict(),
+                "config": _comparable(cfg)}, target.tmp)
+    target.commit()
+
+
+def _comparable(cfg: TrainConfig) -> dict[str, str]:
+    """The settings a resumed run must share with the run it continues."""
+    keep = ("method", "content", "style", "styles", "batch_size", "image_size", "seed")
+    return {k: str(getattr(cfg, k)) for k in keep}
+
+
+def _resume(trainer, cfg: TrainConfig) -> int:
+    state = torch.load(state_path(cfg.out), map_location="cpu", weights_only=True)
+    if state.get("config") != _comparable(cfg):
+        raise NeuralFXError(
+            f"{cfg.out} was trained with other settings ({state.get('config')})",
+            hint="run with the same --method/--content/--style/--batch-size/--image-size/"
+                 "--seed to resume, or pass --fresh to start over")
+    trainer.model.load_state_dict(weights.read_state_dict(cfg.out))
+    trainer.optimiser.load_state_dict(state["optimiser"])
+    return int(state["iteration"])
+
+
+# -- the command ------------------------------------------------------------------------------
+@click.command("painting-style")
+@click.option("--method", type=click.Choice(["johnson", "adain"]), default="johnson",
+              show_default=True, help="johnson: one network per style; adain: a decoder for "
+                                      "arbitrary styles.")
+@click.option("--content", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Folder of content images (COCO in the papers).")
+@click.option("--style", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="johnson: the style image.")
+@click.option("--styles", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="adain: folder of style images (WikiArt in the paper).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Checkpoint to write (.safetensors); previews go beside it.")
+@click.option("--iterations", type=int, help="Steps (recipe: johnson 40000, adain 160000).")
+@click.option("--batch-size", type=int, help="Images per step (recipe: johnson 4, adain 8).")
+@click.option("--lr", type=float, help="Learning rate (recipe: johnson 1e-3, adain 1e-4).")
+@click.option("--content-weight", type=float, help="Recipe: johnson 1e5, adain 1.")
+@click.option("--style-weight", type=float, help="Recipe: johnson 1e10, adain 10.")
+@click.option("--image-size", type=int, help="Training crop size (recipe: 256).")
+@click.option("--loss-net", help="johnson: VGG-16 loss network (file or registry name, default "
+                                 "vgg16); adain: encoder (default adain-encoder).")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--save-every", type=int, default=500, show_default=True,
+              help="Write the checkpoint every N steps (and at the end).")
+@click.option("--preview-every", type=int, default=500, show_default=True,
+              help="Save a preview image every N steps.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists.")
+@click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]), default="auto",
+              show_default=True)
+def train_command(method, content, style, styles, out, iterations, batch_size, lr,
+                  content_weight, style_weight, image_size, loss_net, seed, save_every,
+                  preview_every, device, fresh, progress) -> None:
+    """Train a painting-style model on your own images, with the published recipe.
+
+    \b
+    Examples:
+      neuralfx train painting-style --content coco/ --style starry.jpg --out starry.safetensors
+      neuralfx train painting-style --method adain --content coco/ --styles wikiart/ \\
+          --out decoder.safetensors
+
+    Running the same command again resumes an interrupted run.
+    """
+    if method == "johnson" and style is None:
+        raise ParameterError("--method johnson needs --style IMAGE")
+    if method == "adain" and styles is None:
+        raise ParameterError("--method adain needs --styles FOLDER")
+    if out.suffix != ".safetensors":
+        raise ParameterError(f"out: {out} should end in .safetensors")
+    recipe = RECIPES[method]
+    cfg = TrainConfig(
+        method=method, content=content, style=style, styles=styles, out=out,
+        iterations=iterations or recipe["iterations"], batch_size=batch_size or recipe["batch_size"],
+        lr=lr or recipe["lr"], content_weight=content_weight or recipe["content_weight"],
+        style_weight=style_weight or recipe["style_weight"],
+        image_size=image_size or recipe["image_size"],
+        loss_net=loss_net or ("vgg16" if method == "johnson" else "adain-encoder"),
+        seed=seed, save_every=save_every, preview_every=preview_every)
+    if fresh:
+        for path in (out, state_path(out)):
+            if path.exists():
+                os.unlink(path)
+    report = _reporter(progress, cfg.iterations)
+    try:
+        train(cfg, resolve_device(device), report)
+    finally:
+        report({"event": "close"})
+
+
+def _reporter(mode: str, total: int):
+    if mode == "json":
+        def emit(event):
+            if event["event"] != "close":
+                print(json.dumps(event), flush=True)
+        return emit
+    if mode == "none":
+        return lambda event: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="it", file=sys.stderr,
+               disable=not (mode == "bar" or sys.stderr.isatty()))
+
+    def show(event):
+        kind = event["event"]
+        if kind == "resume":
+            bar.write(f"resuming at iteration {event['iteration']}", file=sys.stderr)
+            bar.update(event["iteration"])
+        elif kind == "iteration":
+            bar.update(1)
+            bar.set_postfix(loss=f"{event['loss']:.4g}")
+            if bar.disable and event["iteration"] % 100 == 0:
+                print(f"iteration {event['iteration']}: loss {event['loss']:.4g}",
+                      file=sys.stderr)
+        elif kind in ("checkpoint", "preview") and bar.disable:
+            print(f"{kind}: {event['path']}", file=sys.stderr)
+        elif kind == "close":
+            bar.close()
+
+    return show
