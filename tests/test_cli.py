@@ -49,3 +49,19 @@ def test_doctor_reports_versions_devices_plugins_and_cache(cli, tmp_path):
 
 def test_version(cli):
     assert cli("--version").stdout.startswith("neuralfx, version ")
+
+
+def test_contact_sheet(cli, make_sequence, tmp_path):
+    import numpy as np
+
+    from neuralfx.frames.images import read_image
+
+    src = make_sequence(frames=range(1, 8))
+    out = cli("contact-sheet", "--columns", 3, "--width", 300, src, tmp_path / "sheet.png")
+    assert "7 frame(s)" in out.stdout
+    sheet = read_image(str(tmp_path / "sheet.png"))
+    assert sheet.shape == (3 * (75 + 18), 300, 3)  # 3 rows of 100x75 cells plus labels
+    first = sheet[2:73, 2:98].astype(float)
+    assert first.std() > 10  # a real thumbnail, not the background
+    last_row_empty = sheet[2 * 93 + 2:2 * 93 + 73, 102:198]
+    assert np.all(last_row_empty == 24)  # cells past the last frame stay empty

@@ -129,6 +129,8 @@ class JohnsonTrainer:
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
+        self.data = Batches(list_images(cfg.content, "content"), cfg.image_size, cfg.batch_size,
+                            cfg.seed, johnson_crop)
         torch.manual_seed(cfg.seed)
         self.net = models.spec_of("johnson").build().to(device).train()
         vgg = models.load("vgg16", cfg.loss_net, device)
@@ -137,8 +139,6 @@ class JohnsonTrainer:
         with torch.no_grad():
             feats = self.loss_net(style)
             self.style_grams = {k: gram(feats[k]) for k in self.layers}
-        self.data = Batches(list_images(cfg.content, "content"), cfg.image_size, cfg.batch_size,
-                            cfg.seed, johnson_crop)
         self.optimiser = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.device = device
 
@@ -154,7 +154,8 @@ class JohnsonTrainer:
         self.optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.optimiser.step()
-        return {"loss": float(loss), "content": float(content), "style": float(style)}
+        content, style, loss = content.detach(), style.detach(), loss.detach()
+        return {"loss": loss.item(), "content": content.item(), "style": style.item()}
 
     def stylise(self, x: torch.Tensor) -> torch.Tensor:
         self.net.eval()
@@ -171,13 +172,13 @@ class JohnsonTrainer:
 class AdaINTrainer:
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
-        torch.manual_seed(cfg.seed)
-        self.encoder = models.load("adain-encoder", cfg.loss_net, device)
-        self.decoder = models.spec_of("adain-decoder").build().to(device).train()
         self.content = Batches(list_images(cfg.content, "content"), cfg.image_size,
                                cfg.batch_size, cfg.seed, adain_crop)
         self.styles = Batches(list_images(cfg.styles, "styles"), cfg.image_size, cfg.batch_size,
                               cfg.seed + 1, adain_crop)
+        torch.manual_seed(cfg.seed)
+        self.encoder = models.load("adain-encoder", cfg.loss_net, device)
+        self.decoder = models.spec_of("adain-decoder").build().to(device).train()
         self.optimiser = torch.optim.Adam(self.decoder.parameters(), lr=cfg.lr)
         self.device = device
         self._preview_style = self.styles.get(0)[:1].to(device)
@@ -209,7 +210,8 @@ class AdaINTrainer:
         self.optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.optimiser.step()
-        return {"loss": float(loss), "content": float(content), "style": float(style)}
+        content, style, loss = content.detach(), style.detach(), loss.detach()
+        return {"loss": loss.item(), "content": content.item(), "style": style.item()}
 
     def stylise(self, x: torch.Tensor) -> torch.Tensor:
         self.decoder.eval()

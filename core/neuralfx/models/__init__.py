@@ -83,7 +83,9 @@ def state_dict_for(name: str, checkpoint: str | os.PathLike) -> dict[str, torch.
     """Read ``checkpoint`` and convert it to model ``name``'s layout, refusing misfits."""
     spec = spec_of(name)
     state = spec.convert(weights.read_state_dict(checkpoint))
-    weights.check_fits(spec.build(), state, source=str(checkpoint), what=f"model {name!r}")
+    with torch.device("meta"):
+        reference = spec.build()
+    weights.check_fits(reference, state, source=str(checkpoint), what=f"model {name!r}")
     return state
 
 
@@ -92,8 +94,13 @@ def load(name: str, checkpoint: str | os.PathLike | None = None, device: str | t
     """Build model ``name``, load its weights, and return it in eval mode on ``device``."""
     spec = spec_of(name)
     path = resolve_checkpoint(name, checkpoint)
-    model = spec.build()
-    model.load_state_dict(state_dict_for(name, path))
+    state = state_dict_for(name, path)
+    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
+        model = spec.build()
+    model.load_state_dict(state, assign=True)
+    leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if leftover:  # a tensor the file does not hold (a bug in the model definition)
+        raise RuntimeError(f"model {name!r}: {leftover} not loaded from the checkpoint")
     return spec.finish(model).eval().requires_grad_(False).to(device=device, dtype=dtype)
 
 

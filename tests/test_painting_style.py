@@ -1,0 +1,197 @@
+"""The painting-style effect through the CLI: each method computes what its official model
+computes, styles mix, colour is preserved on request, video is steadier with --temporal, and
+bad input is refused clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import neuralfx.models as models
+from helpers import deterministic_state, gradient, read_unit, to_dtype
+from neuralfx.frames.images import read_image, write_image
+from neuralfx.models.adain import adaptive_instance_norm, mean_std
+from neuralfx.temporal import warping_error
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ckpt")
+    paths = {}
+    for name, manifest in (("johnson", "fast_neural_style_transformer_net"),
+                           ("encoder", "adain_vgg_normalised"), ("decoder", "adain_decoder")):
+        paths[name] = root / f"{name}.pth"
+        torch.save(deterministic_state(manifest, seed=5), paths[name])
+    return paths
+
+
+@pytest.fixture
+def style_images(tmp_path):
+    a, b = tmp_path / "style_a.png", tmp_path / "style_b.jpg"
+    write_image(str(a), to_dtype(gradient(96, 80, seed=11)[:, :, ::-1], np.uint8))
+    write_image(str(b), to_dtype(1 - gradient(80, 96, seed=12), np.uint8))
+    return a, b
+
+
+def _frames(pattern, frames):
+    return [read_unit(pattern.replace("####", f"{f:04d}")) for f in frames]
+
+
+def _tensor(rgb):
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+
+
+def test_johnson_matches_the_official_forward(cli, make_sequence, tmp_path, checkpoints):
+    src = make_sequence(frames=[1, 2])
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        "--no-temporal", src, tmp_path / "j.####.png")
+    net = models.load("johnson", checkpoints["johnson"])
+    for f, got in zip([1, 2], _frames(str(tmp_path / "j.####.png"), [1, 2])):
+        x = _tensor(read_unit(src.replace("####", f"{f:04d}")))
+        with torch.no_grad():
+            expected = (net(x * 255) / 255).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(got, expected, atol=1 / 255 + 1e-4)
+
+
+def test_adain_style_interpolation_matches_the_official_formula(cli, make_sequence, tmp_path,
+                                                                 checkpoints, style_images):
+    src = make_sequence(frames=[1])
+    cli("run", "painting-style", "--method", "adain", "--encoder", checkpoints["encoder"],
+        "--checkpoint", checkpoints["decoder"], "--style", style_images[0], "--style",
+        style_images[1], "--style-weight", "3", "--style-weight", "1", "--strength", "0.8",
+        "--no-temporal", src, tmp_path / "a.####.png")
+    enc = models.load("adain-encoder", checkpoints["encoder"])
+    dec = models.load("adain-decoder", checkpoints["decoder"])
+    from neuralfx_painting_style.styles import load_style
+
+    with torch.no_grad():
+        c = enc(_tensor(read_unit(src.replace("####", "0001"))))
+        stats = [mean_std(enc(load_style(p, 512))) for p in style_images]
+        t = 0.75 * adaptive_instance_norm(c, *stats[0]) + 0.25 * adaptive_instance_norm(c, *stats[1])
+        expected = dec(0.8 * t + 0.2 * c).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(read_unit(tmp_path / "a.0001.png"), expected, atol=1 / 255 + 1e-4)
+
+
+def test_gatys_offline_fallback_moves_towards_the_style(cli, make_sequence, tmp_path, style_images):
+    from neuralfx.models.vgg import RandomMultiScaleEncoder
+    from neuralfx_painting_style.gatys import gram
+    from neuralfx_painting_style.styles import load_style
+
+    src = make_sequence(frames=[1])
+    result = cli("run", "painting-style", "--style", style_images[1], "--iterations", "30",
+                 "--progress", "json", src, tmp_path / "g.####.png")
+    warnings = [e["message"] for e in cli.events(result) if e["event"] == "warning"]
+    assert any("training-free random multi-scale encoder" in w for w in warnings)
+    net = RandomMultiScaleEncoder()
+    style = load_style(style_images[1], 512)
+
+    def style_distance(img):
+        with torch.no_grad():
+            a, b = net(img), net(style)
+        return sum(float(((gram(a[k]) - gram(b[k])) ** 2).mean()) for k in net.LAYERS)
+
+    before = style_distance(_tensor(read_unit(src.replace("####", "0001"))))
+    after = style_distance(_tensor(read_unit(tmp_path / "g.0001.png")))
+    assert after < 0.5 * before
+
+
+def test_preserve_color_keeps_the_frame_colours(cli, make_sequence, tmp_path, checkpoints):
+    from neuralfx_painting_style.styles import _RGB_TO_YIQ
+
+    src = make_sequence(frames=[1])
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        "--preserve-color", "--no-temporal", "--depth", "16", src, tmp_path / "p.####.png")
+    yiq = lambda rgb: rgb.reshape(-1, 3) @ _RGB_TO_YIQ.numpy().T  # noqa: E731
+    got, content = yiq(read_unit(tmp_path / "p.0001.png")), yiq(read_unit(src.replace("####", "0001")))
+    inside = (read_unit(tmp_path / "p.0001.png").reshape(-1, 3).min(1) > 0.02) & \
+             (read_unit(tmp_path / "p.0001.png").reshape(-1, 3).max(1) < 0.98)  # not clipped
+    np.testing.assert_allclose(got[inside, 1:], content[inside, 1:], atol=2e-3)
+
+
+def test_strength_zero_keeps_the_frame(cli, make_sequence, tmp_path, checkpoints):
+    src = make_sequence(frames=[1])
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        "--strength", "0", src, tmp_path / "z.####.png")
+    assert np.array_equal(read_image(str(tmp_path / "z.0001.png")),
+                          read_image(src.replace("####", "0001")))
+
+
+def test_temporal_reduces_flicker_on_the_sample_clip(cli, tmp_path, checkpoints):
+    src = str(SAMPLES / "clip" / "clip.####.png")
+    common = ["run", "painting-style", "--method", "johnson", "--checkpoint",
+              checkpoints["johnson"], "--frames", "1001-1006"]
+    cli(*common, "--no-temporal", src, tmp_path / "raw.####.png")
+    cli(*common, "--temporal", "--stability", "0.8", src, tmp_path / "steady.####.png")
+    frames = range(1001, 1007)
+    inputs = [_tensor(x)[0] for x in _frames(src, frames)]
+    raw = warping_error([_tensor(x)[0] for x in _frames(str(tmp_path / "raw.####.png"), frames)],
+                        inputs)
+    steady = warping_error([_tensor(x)[0] for x in
+                            _frames(str(tmp_path / "steady.####.png"), frames)], inputs)
+    assert steady < 0.6 * raw
+
+
+def test_sixteen_bit_exr_and_alpha_sources(cli, make_sequence, tmp_path, checkpoints):
+    deep = make_sequence("deep/d.####.png", frames=[1], dtype=np.uint16, channels=4)
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        deep, tmp_path / "o16.####.png")
+    out = read_image(str(tmp_path / "o16.0001.png"))
+    src = read_image(deep.replace("####", "0001"))
+    assert out.dtype == np.uint16 and out.shape[2] == 4
+    assert np.array_equal(out[:, :, 3], src[:, :, 3])  # alpha untouched
+    exr = make_sequence("exr/e.####.exr", frames=[1], dtype=np.float16)
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        exr, tmp_path / "oe.####.exr")
+    assert read_image(str(tmp_path / "oe.0001.exr")).dtype == np.float16
+
+
+def test_bad_style_and_checkpoint_input(cli, make_sequence, tmp_path, checkpoints, style_images):
+    src = make_sequence(frames=[1])
+    out = tmp_path / "o.####.png"
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    r = cli("run", "painting-style", "--method", "adain", "--style", broken, src, out, expect=2)
+    assert f"style: {broken} cannot be read" in r.stderr
+    tiny = tmp_path / "tiny.png"
+    write_image(str(tiny), np.zeros((8, 8, 3), np.uint8))
+    r = cli("run", "painting-style", "--style", tiny, src, out, expect=2)
+    assert "is only 8x8 pixels" in r.stderr
+    r = cli("run", "painting-style", "--method", "adain", "--style", style_images[0],
+            "--encoder", checkpoints["encoder"], "--checkpoint", checkpoints["johnson"], src, out,
+            expect=1)
+    assert "is a johnson checkpoint, not a adain-decoder one" in r.stderr
+    assert "--method johnson" in r.stderr
+    r = cli("run", "painting-style", "--method", "johnson", "--style", style_images[0], src, out,
+            expect=2)
+    assert "johnson networks carry their style" in r.stderr
+    r = cli("run", "painting-style", "--method", "adain", src, out, expect=2)
+    assert "needs at least one --style" in r.stderr
+    r = cli("run", "painting-style", "--style", style_images[0], "--style-weight", "1",
+            "--style-weight", "2", src, out, expect=2)
+    assert "2 weight(s) for 1 style image(s)" in r.stderr
+    r = cli("run", "painting-style", "--method", "johnson", src, out, expect=1)
+    assert "neuralfx models fetch johnson-candy" in r.stderr
+    assert not list(tmp_path.glob("o.*"))
+
+
+def test_large_style_and_small_frames(cli, make_sequence, tmp_path, checkpoints):
+    big = tmp_path / "big.jpg"
+    write_image(str(big), to_dtype(gradient(1600, 1200, seed=3), np.uint8))
+    src = make_sequence(frames=[1], width=40, height=24)  # not a multiple of 8
+    cli("run", "painting-style", "--method", "adain", "--style", big, "--encoder",
+        checkpoints["encoder"], "--checkpoint", checkpoints["decoder"], src, tmp_path / "s.####.png")
+    assert read_image(str(tmp_path / "s.0001.png")).shape == (24, 40, 3)
+
+
+def test_describe_lists_the_parameters(cli):
+    info = json.loads(cli("describe", "painting-style", "--json").stdout)
+    props = info["settings"]["properties"]
+    assert props["method"]["enum"] == ["johnson", "adain", "gatys"]
+    assert props["style"]["type"] == "array"
+    assert info["working_space"] == "srgb"
