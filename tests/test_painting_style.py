@@ -195,3 +195,16 @@ def test_describe_lists_the_parameters(cli):
     assert props["method"]["enum"] == ["johnson", "adain", "gatys"]
     assert props["style"]["type"] == "array"
     assert info["working_space"] == "srgb"
+
+
+def test_gatys_temporal_reduces_flicker(cli, tmp_path, style_images):
+    src = str(SAMPLES / "clip" / "clip.####.png")
+    common = ["run", "painting-style", "--style", style_images[0], "--iterations", "15",
+              "--frames", "1001-1004"]
+    cli(*common, "--no-temporal", src, tmp_path / "raw.####.png")
+    cli(*common, src, tmp_path / "steady.####.png")
+    frames = range(1001, 1005)
+    inputs = [_tensor(x)[0] for x in _frames(src, frames)]
+    raw, steady = (warping_error([_tensor(x)[0] for x in _frames(str(tmp_path / p), frames)],
+                                 inputs) for p in ("raw.####.png", "steady.####.png"))
+    assert steady < 0.6 * raw

@@ -36,8 +36,8 @@ class PaintingStyle(neuralfx.Effect):
                encoder, and says so
 
     With --temporal (the default) each frame is tied to the previous output through optical
-    flow (OpenCV DIS) with occlusions masked: blended for johnson/adain, used as the starting
-    point and a temporal loss for gatys (Ruder et al. 2016), so video does not flicker.
+    flow (OpenCV DIS) with occlusions masked: blended with it (all methods), and for gatys also
+    held to it by a temporal loss (Ruder et al. 2016), so video does not flicker.
 
     \b
     Examples:
@@ -162,30 +162,37 @@ class PaintingStyle(neuralfx.Effect):
         out = []
         for i in range(inputs.shape[0]):
             frame = stylised[i:i + 1]
-            if previous is not None and previous[0].shape == inputs[i].shape:
-                flow, mask = self.flow.to_previous(inputs[i], previous[0])
-                warped = warp(previous[1][None], flow)
+            tie = self._tie_to_previous(inputs[i], previous)
+            if tie is not None:
+                warped, mask = tie
                 frame = torch.lerp(frame, warped, self.settings.stability * mask)
             out.append(frame)
             previous = (inputs[i], frame[0])
         return torch.cat(out), previous
 
+    def _tie_to_previous(self, frame: torch.Tensor, previous):
+        """(previous output warped to ``frame``, trust mask), or None at the first frame."""
+        if self.flow is None or previous is None or previous[0].shape != frame.shape:
+            return None
+        flow, mask = self.flow.to_previous(frame, previous[0])
+        return warp(previous[1][None], flow), mask
+
     def _gatys(self, inputs: torch.Tensor):
-        """Each frame is optimised from its content; where the flow is trusted a temporal loss
-        ties it to the previous output warped to it (Ruder et al. 2016). Starting every frame
-        from its content (rather than from the warped output) keeps disoccluded areas from
-        dragging old content along when the iteration budget is small."""
+        """Each frame is optimised with a temporal loss towards the previous output warped to
+        it, on trusted pixels (Ruder et al. 2016), then blended with it like the feed-forward
+        methods. Frames start from their own content, not from the warped output as Ruder et
+        al. do: with the small iteration budgets used on footage, a warped start freezes
+        disoccluded areas in colours of their own (see docs/painting-style.md)."""
         s = self.settings
         previous = self.previous
         out = []
         for i in range(inputs.shape[0]):
             content = inputs[i:i + 1]
-            temporal = None
-            if self.flow is not None and previous is not None and \
-                    previous[0].shape == inputs[i].shape:
-                flow, mask = self.flow.to_previous(inputs[i], previous[0])
-                temporal = (warp(previous[1][None], flow), mask, TEMPORAL_LOSS * s.stability)
+            tie = self._tie_to_previous(inputs[i], previous)
+            temporal = None if tie is None else (*tie, TEMPORAL_LOSS * s.stability)
             result = self.optimiser.run(content, content, s.iterations, temporal=temporal)
+            if tie is not None:
+                result = torch.lerp(result, tie[0], s.stability * tie[1])
             out.append(result)
             previous = (inputs[i], result[0])
         return torch.cat(out), previous if self.flow is not None else None

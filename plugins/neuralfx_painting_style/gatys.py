@@ -80,6 +80,9 @@ class GatysStyle:
             with torch.no_grad():
                 content_target = f.net(content)[f.content_layer]
             optimiser = torch.optim.Adam([image], lr=self.lr)
+            # Anneal the step to zero: Adam's steps are about lr per pixel whatever the gradient,
+            # so a constant lr leaves lr-sized jitter that shows as flicker between frames.
+            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
             for _ in range(steps):
                 optimiser.zero_grad(set_to_none=True)
                 feats = f.net(image)
@@ -91,6 +94,7 @@ class GatysStyle:
                     loss = loss + weight * (mask * (image - warped) ** 2).mean()
                 loss.backward()
                 optimiser.step()
+                schedule.step()
                 with torch.no_grad():
                     image.clamp_(0, 1)
             return image.detach()
