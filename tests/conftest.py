@@ -20,10 +20,11 @@ _PLUGIN_ENV = ("NEURALFX_LOAD_PLUGINS", "NEURALFX_DISABLE_PLUGINS", "NEURALFX_PL
 
 @pytest.fixture(autouse=True)
 def fresh_host(monkeypatch, tmp_path) -> neuralfx.plugins.PluginHost:
-    """Every test gets its own plugin host (installed plugins only) and weights cache."""
+    """Every test gets its own plugin host (installed plugins only) and weights caches."""
     for var in _PLUGIN_ENV:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NEURALFX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # no stray hub downloads
     host = neuralfx.plugins.PluginHost().load_all()
     monkeypatch.setattr(neuralfx.plugins, "_host", host)
     return host

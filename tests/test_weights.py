@@ -110,3 +110,13 @@ def test_verify_flags_a_damaged_file(cli, tmp_path):
     (cache / "decoder.pth").write_bytes(b"garbage")
     result = cli("models", "verify", expect=1)
     assert "adain-decoder: FAILED" in result.stdout
+
+
+def test_torchvision_files_are_found_in_the_torch_hub_cache(monkeypatch, tmp_path):
+    hub = tmp_path / "torch-home"
+    monkeypatch.setenv("TORCH_HOME", str(hub))
+    assert weights.cached_path("vgg19") is None
+    (hub / "hub" / "checkpoints").mkdir(parents=True)
+    target = hub / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    target.write_bytes(b"x")
+    assert weights.cached_path("vgg19") == target

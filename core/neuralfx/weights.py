@@ -92,12 +92,14 @@ def known(name: str) -> KnownWeights:
 
 def cached_path(name: str) -> Path | None:
     """The cached file for registry entry ``name``: the imported safetensors if there is one,
-    else the official file as fetched; None when neither is there."""
+    else the official file as fetched (or, for torchvision's files, as torchvision itself
+    cached it in the torch hub cache); None when none is there."""
     info = known(name)
-    for candidate in (cache_dir() / f"{name}.safetensors", cache_dir() / info.filename):
-        if candidate.is_file():
-            return candidate
-    return None
+    candidates = [cache_dir() / f"{name}.safetensors", cache_dir() / info.filename]
+    if info.url.startswith("https://download.pytorch.org/models/"):
+        # torchvision's own downloads land in the torch hub cache ($TORCH_HOME).
+        candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / info.filename)
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def sha256_of(path: str | os.PathLike) -> str:
