@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 import neuralfx.plugins
+from helpers import gradient, to_dtype
 from neuralfx.cli import main
 from neuralfx.frames.images import write_image
-
-from helpers import gradient, to_dtype
 
 _PLUGIN_ENV = ("NEURALFX_LOAD_PLUGINS", "NEURALFX_DISABLE_PLUGINS", "NEURALFX_PLUGINS")
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import neuralfx.models as models
 from helpers import deterministic_state, manifest
+from neuralfx import models
 from neuralfx.errors import NeuralFXError
 
 CASES = {"johnson": ("fast_neural_style_transformer_net", None),

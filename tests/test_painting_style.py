@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import neuralfx.models as models
 from helpers import deterministic_state, gradient, read_unit, to_dtype
+from neuralfx import models
 from neuralfx.frames.images import read_image, write_image
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
 from neuralfx.temporal import warping_error
@@ -107,7 +107,7 @@ def test_preserve_color_keeps_the_frame_colours(cli, make_sequence, tmp_path, ch
     src = make_sequence(frames=[1])
     cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
         "--preserve-color", "--no-temporal", "--depth", "16", src, tmp_path / "p.####.png")
-    yiq = lambda rgb: rgb.reshape(-1, 3) @ _RGB_TO_YIQ.numpy().T  # noqa: E731
+    yiq = lambda rgb: rgb.reshape(-1, 3) @ _RGB_TO_YIQ.numpy().T
     got, content = yiq(read_unit(tmp_path / "p.0001.png")), yiq(read_unit(src.replace("####", "0001")))
     inside = (read_unit(tmp_path / "p.0001.png").reshape(-1, 3).min(1) > 0.02) & \
              (read_unit(tmp_path / "p.0001.png").reshape(-1, 3).max(1) < 0.98)  # not clipped

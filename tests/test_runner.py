@@ -97,7 +97,8 @@ def test_out_of_memory_halves_the_batch_and_continues(fresh_host, make_sequence,
     src = make_sequence(frames=range(1, 11))
 
     class Collect(Reporter):
-        warnings: list[str] = []
+        def __init__(self):
+            self.warnings: list[str] = []
 
         def warning(self, message):
             self.warnings.append(message)

@@ -10,9 +10,8 @@ import pytest
 import torch
 import torchvision
 
-import neuralfx.models as models
 from helpers import deterministic_state, gradient, to_dtype
-from neuralfx import weights
+from neuralfx import models, weights
 from neuralfx.frames.images import write_image
 
 

@@ -12,9 +12,8 @@ import zipfile
 import pytest
 import torch
 
-import neuralfx.models as models
 from helpers import deterministic_state
-from neuralfx import weights
+from neuralfx import models, weights
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import numpy as np
 
 from .colour import linear_to_srgb
 from .errors import ParameterError
-from .frames.images import read_image, write_image
+from .frames.images import write_image
 from .frames.io import open_source
 from .frames.pixels import to_unit_float
 from .frames.video import read_frames

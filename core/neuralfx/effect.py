@@ -17,6 +17,7 @@ Effects are pure with respect to I/O: they never read or write frame files thems
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -119,7 +120,9 @@ class Effect:
         return {
             "name": cls.name,
             "summary": cls.summary,
-            "help": (cls.__doc__ or "").strip(),
+            # \b lines only steer click's help wrapping
+            "help": "\n".join(line for line in inspect.cleandoc(cls.__doc__ or "").splitlines()
+                              if line.strip() != "\b"),
             "working_space": cls.working_space,
             "needs_whole_clip": cls.needs_whole_clip,
             "settings": json_schema(cls.params),

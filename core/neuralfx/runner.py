@@ -35,8 +35,15 @@ from .effect import ClipInfo, Effect, FrameBatch, RunContext
 from .errors import FrameError, NeuralFXError, OutputError, ParameterError
 from .frames import images, video
 from .frames.io import Sink, Source, open_sink, open_source
-from .frames.pixels import (INTEGER_SCALE, FrameDecoder, OutputLayout, Picture, check_finite,
-                            pack, to_unit_float)
+from .frames.pixels import (
+    INTEGER_SCALE,
+    FrameDecoder,
+    OutputLayout,
+    Picture,
+    check_finite,
+    pack,
+    to_unit_float,
+)
 from .plugins import PluginHost, get_host
 from .progress import Reporter
 

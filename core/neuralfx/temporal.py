@@ -60,7 +60,7 @@ class FlowEstimator:
 
 def _grid(flow: torch.Tensor) -> torch.Tensor:
     """Sampling grid for ``grid_sample`` from pixel offsets ``(N, 2, H, W)``."""
-    n, _, h, w = flow.shape
+    h, w = flow.shape[2:]
     ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
                             torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
     x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0

@@ -201,7 +201,7 @@ class PaintingStyle(neuralfx.Effect):
 def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Module:
     try:
         return models.load(name, str(checkpoint), ctx.device, ctx.dtype)
-    except NeuralFXError as exc:
+    except NeuralFXError:
         guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
         if guess and guess != name:
             method = {"johnson": "johnson", "adain-decoder": "adain", "adain-encoder": "adain",
@@ -209,7 +209,7 @@ def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Mod
             raise NeuralFXError(
                 f"{checkpoint} is a {guess} checkpoint, not a {name} one",
                 hint=f"use it with --method {method}, or give a {name} checkpoint") from None
-        raise exc
+        raise
 
 
 def _gatys_features(checkpoint, ctx: neuralfx.RunContext) -> gatys.Features:

@@ -16,6 +16,7 @@ from ..plugins import PLUGIN_API_VERSION, get_host
 from ..weights import cache_dir, cached_files
 from .main import main
 
+
 # -- listing ------------------------------------------------------------------------------------
 @main.command("effects")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -19,8 +19,14 @@ import numpy as np
 
 from ..errors import FrameError, OutputError, ParameterError, UnknownNameError
 from . import images, video
-from .sequence import (FramePattern, describe_frames, find_gaps, find_glob, is_glob,
-                       parse_frame_range)
+from .sequence import (
+    FramePattern,
+    describe_frames,
+    find_gaps,
+    find_glob,
+    is_glob,
+    parse_frame_range,
+)
 
 MISSING_POLICIES = ("error", "skip")
 

@@ -17,7 +17,7 @@ import torch
 
 from ..colour import ColourSpaces, Converter
 from ..errors import FrameError
-from .images import DEPTH_DTYPE, depth_of
+from .images import depth_of
 
 # Rec.709 luma weights, to store an RGB result as gray when the source was gray.
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
