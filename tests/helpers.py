@@ -64,3 +64,18 @@ def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> 
         state[key] = t
     state.update(extra or {})
     return state
+
+
+def plugin_with(*effects):
+    """A plugin object registering ``effects``, for ``PluginHost.add_plugin``."""
+    import neuralfx
+
+    class Plugin:
+        NEURALFX_PLUGIN_API = "1.0"
+
+        @neuralfx.hookimpl
+        def register_effects(self, register):
+            for e in effects:
+                register(e)
+
+    return Plugin()

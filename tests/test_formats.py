@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import neuralfx
-from helpers import gradient, read_unit, to_dtype
+from helpers import gradient, plugin_with, read_unit, to_dtype
 from neuralfx.colour import ColourSpaces, linear_to_srgb, srgb_to_linear
 from neuralfx.frames.images import read_image, write_image
 from neuralfx.runner import RunOptions
@@ -98,14 +98,7 @@ def test_lut_style_effect_gets_srgb_from_linear_exr(tmp_path, fresh_host):
             seen["rgb"] = batch.rgb.clone()
             return batch
 
-    class P:
-        NEURALFX_PLUGIN_API = "1.0"
-
-        @neuralfx.hookimpl
-        def register_effects(self, register):
-            register(Probe)
-
-    fresh_host.add_plugin(P(), name="probe")
+    fresh_host.add_plugin(plugin_with(Probe), name="probe")
     lin = srgb_to_linear(gradient())
     write_image(str(tmp_path / "a.exr"), lin)
     neuralfx.run("probe", str(tmp_path / "a.exr"), str(tmp_path / "b.exr"),

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import neuralfx
+from helpers import plugin_with
 from neuralfx import params
 from neuralfx.errors import ParameterError
 
@@ -93,7 +94,7 @@ def test_schema_lists_every_parameter():
 
 
 def test_cli_options_come_from_the_declaration(cli, fresh_host):
-    fresh_host.add_plugin(_plugin_with(Demo), name="demo-plugin")
+    fresh_host.add_plugin(plugin_with(Demo), name="demo-plugin")
     help_text = cli("run", "demo", "--help").output
     for option in ("--strength", "--iterations", "--preserve-color / --no-preserve-color",
                    "--method [johnson|adain|gatys]", "--style", "--label-colour"):
@@ -103,20 +104,9 @@ def test_cli_options_come_from_the_declaration(cli, fresh_host):
 
 
 def test_cli_refuses_out_of_range_value(cli, fresh_host, make_sequence, tmp_path):
-    fresh_host.add_plugin(_plugin_with(Demo), name="demo-plugin")
+    fresh_host.add_plugin(plugin_with(Demo), name="demo-plugin")
     src = make_sequence()
     result = cli("run", "demo", "--strength", "3", src, tmp_path / "o.####.png", expect=2)
     assert "strength: 3.0 is out of range; allowed: 0.0 to 1.0" in result.stderr
     assert not (tmp_path / "o.1001.png").exists()
 
-
-def _plugin_with(*effects):
-    class Plugin:
-        NEURALFX_PLUGIN_API = "1.0"
-
-        @neuralfx.hookimpl
-        def register_effects(self, register):
-            for e in effects:
-                register(e)
-
-    return Plugin()

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import neuralfx
+from helpers import plugin_with
 from neuralfx.plugins import PluginHost
 
 HERE = os.path.dirname(__file__)
@@ -110,19 +111,9 @@ def test_bad_and_duplicate_effects_are_refused_with_the_plugin_named():
         def process(self, batch):
             return batch
 
-    def plugin(*effects):
-        class P:
-            NEURALFX_PLUGIN_API = "1.0"
-
-            @neuralfx.hookimpl
-            def register_effects(self, register):
-                for e in effects:
-                    register(e)
-        return P()
-
     host = PluginHost().load_all()
-    assert host.add_plugin(plugin(NoName), name="a") is None
-    assert host.add_plugin(plugin(Twin), name="b") is None
+    assert host.add_plugin(plugin_with(NoName), name="a") is None
+    assert host.add_plugin(plugin_with(Twin), name="b") is None
     errors = {e.name: e.error for e in host.errors}
     assert "kebab-case" in errors["a"]
     assert "already registered by plugin 'convert'" in errors["b"]

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import neuralfx
-from helpers import read_unit
+from helpers import plugin_with, read_unit
 from neuralfx.colour import srgb_to_linear
 from neuralfx.errors import ParameterError
 from neuralfx.frames.images import read_image
@@ -24,15 +24,7 @@ HERE = os.path.dirname(__file__)
 
 
 def _register(host, *effects):
-    class P:
-        NEURALFX_PLUGIN_API = "1.0"
-
-        @neuralfx.hookimpl
-        def register_effects(self, register):
-            for e in effects:
-                register(e)
-
-    assert host.add_plugin(P(), name="test-" + effects[0].name) is not None
+    assert host.add_plugin(plugin_with(*effects), name="test-" + effects[0].name) is not None
 
 
 class Invert(neuralfx.Effect):

@@ -124,7 +124,22 @@ class Batches:
 
 
 # -- methods ----------------------------------------------------------------------------------
-class JohnsonTrainer:
+class Trainer:
+    """What the loop needs of a method: ``step``, ``stylise`` (previews), ``model`` and
+    ``optimiser`` (checkpoints)."""
+
+    optimiser: torch.optim.Optimizer
+
+    def optimise(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+        loss = content + style
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        return {"loss": loss.detach().item(), "content": content.detach().item(),
+                "style": style.detach().item()}
+
+
+class JohnsonTrainer(Trainer):
     layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
@@ -150,12 +165,7 @@ class JohnsonTrainer:
         style = self.cfg.style_weight * sum(
             F.mse_loss(gram(fy[k]), self.style_grams[k].expand(len(x), -1, -1))
             for k in self.layers)
-        loss = content + style
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
-        content, style, loss = content.detach(), style.detach(), loss.detach()
-        return {"loss": loss.item(), "content": content.item(), "style": style.item()}
+        return self.optimise(content, style)
 
     def stylise(self, x: torch.Tensor) -> torch.Tensor:
         self.net.eval()
@@ -169,7 +179,7 @@ class JohnsonTrainer:
         return self.net
 
 
-class AdaINTrainer:
+class AdaINTrainer(Trainer):
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
         self.content = Batches(list_images(cfg.content, "content"), cfg.image_size,
@@ -206,12 +216,7 @@ class AdaINTrainer:
             sm, ss = mean_std(sf)
             style = style + F.mse_loss(gm, sm) + F.mse_loss(gs, ss)
         style = self.cfg.style_weight * style
-        loss = content + style
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
-        content, style, loss = content.detach(), style.detach(), loss.detach()
-        return {"loss": loss.item(), "content": content.item(), "style": style.item()}
+        return self.optimise(content, style)
 
     def stylise(self, x: torch.Tensor) -> torch.Tensor:
         self.decoder.eval()
