@@ -208,3 +208,10 @@ def test_gatys_temporal_reduces_flicker(cli, tmp_path, style_images):
     raw, steady = (warping_error([_tensor(x)[0] for x in _frames(str(tmp_path / p), frames)],
                                  inputs) for p in ("raw.####.png", "steady.####.png"))
     assert steady < 0.6 * raw
+
+
+def test_settings_errors_come_before_any_output_is_created(cli, make_sequence, tmp_path):
+    r = cli("run", "painting-style", "--method", "adain", make_sequence(frames=[1]),
+            tmp_path / "never" / "o.####.png", expect=2)
+    assert "needs at least one --style" in r.stderr
+    assert not (tmp_path / "never").exists()

@@ -119,12 +119,13 @@ def run(effect: str | type[Effect], input: str, output: str, *,
     complete output files.
     """
     effect_cls = (host or get_host()).effect(effect) if isinstance(effect, str) else effect
-    values = effect_cls.validate(settings or {})
     opts = options or RunOptions()
     opts.check()
     reporter = reporter or Reporter()
     try:
-        job = _Job(effect_cls, values, input, output, opts, reporter)
+        # The effect checks its settings as a whole before any file is looked at or created.
+        instance = effect_cls(effect_cls.validate(settings or {}))
+        job = _Job(instance, input, output, opts, reporter)
         return job.run()
     except NeuralFXError as exc:
         reporter.error(exc.message, exc.hint, getattr(exc, "frame", None), getattr(exc, "path", None))
@@ -132,9 +133,10 @@ def run(effect: str | type[Effect], input: str, output: str, *,
 
 
 class _Job:
-    def __init__(self, effect_cls: type[Effect], settings: Mapping[str, Any], input: str,
-                 output: str, opts: RunOptions, reporter: Reporter) -> None:
-        self.effect_cls, self.settings, self.opts, self.reporter = effect_cls, settings, opts, reporter
+    def __init__(self, effect: Effect, input: str, output: str, opts: RunOptions,
+                 reporter: Reporter) -> None:
+        self.effect, self.effect_cls = effect, type(effect)
+        self.opts, self.reporter = opts, reporter
         self.input, self.output = input, output
         self.source: Source = open_source(input, frames=opts.frames, missing=opts.missing)
         self.sink: Sink = open_sink(output, self.source, codec=opts.codec)
@@ -153,7 +155,7 @@ class _Job:
         self.device = resolve_device(opts.device)
         self.dtype = resolve_precision(opts.precision, self.device)
         if opts.batch_size == "auto":
-            self.batch_size = effect_cls.preferred_batch_size if self.device.type == "cuda" else 1
+            self.batch_size = self.effect_cls.preferred_batch_size if self.device.type == "cuda" else 1
         else:
             self.batch_size = int(opts.batch_size)
         if self.sink.is_video and opts.depth != "auto":
@@ -161,7 +163,7 @@ class _Job:
                                  "ProRes 10-bit)", hint="leave --depth at auto for video")
         self.workers = opts.worker_count()
         self.lookahead = 2 * self.workers + self.batch_size
-        self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, effect_cls.working_space)
+        self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, self.effect_cls.working_space)
         self.layout: OutputLayout | None = None
         self.writer: video.VideoWriter | None = None
         self.first: Picture | None = None
@@ -184,7 +186,7 @@ class _Job:
     def _process_all(self) -> None:
         fps = self.source.fps
         clip = ClipInfo(self.input, tuple(self.source.frames), float(fps) if fps else None)
-        effect = self.effect_cls(self.settings)
+        effect = self.effect
         decode_pool = ThreadPoolExecutor(self.workers, thread_name_prefix="neuralfx-decode")
         # Video is encoded in order by one thread (the encoder has threads of its own).
         encode_pool = ThreadPoolExecutor(1 if self.sink.is_video else self.workers,
