@@ -199,3 +199,27 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
     start = json.loads(again.stdout.splitlines()[0])
     assert again.returncode == 0 and start["skipped"] == len(written)
     assert len(os.listdir(tmp_path / "out")) == 30
+
+
+def test_text_reporter_shows_a_bar_and_a_summary(make_sequence, tmp_path):
+    import io
+
+    from neuralfx.progress import TextReporter
+
+    stream = io.StringIO()
+    neuralfx.run("convert", make_sequence(), str(tmp_path / "t.####.png"),
+                 reporter=TextReporter(bar=True, stream=stream))
+    text = stream.getvalue()
+    assert "4 frame(s) to do on cpu" in text
+    assert "4/4" in text  # the bar reached the end
+    assert "done: 4 frame(s) written, 0 skipped" in text
+
+
+def test_unknown_colour_space_is_refused_before_any_work(cli, make_sequence, tmp_path):
+    result = cli("run", "convert", "--input-colorspace", "ACEScg", make_sequence(),
+                 tmp_path / "o.####.exr", expect=2)
+    assert "unknown colour space 'ACEScg'" in result.stderr and "--ocio" in result.stderr
+    result = cli("run", "convert", "--ocio", "ocio://default", "--input-colorspace", "ACEScgg",
+                 make_sequence(), tmp_path / "o.####.exr", expect=2)
+    assert "did you mean 'ACEScg'" in result.stderr
+    assert not list(tmp_path.glob("o.*"))

@@ -73,11 +73,11 @@ class ColourSpaces:
         if self._config is None:
             if name in BUILTIN_SPACES:
                 return name
-            raise UnknownNameError(
-                f"unknown colour space {name!r}",
-                hint=(did_you_mean(name, BUILTIN_SPACES) or "") +
-                " without --ocio the colour spaces are: " + ", ".join(BUILTIN_SPACES) +
-                "; pass --ocio CONFIG (for example ocio://default) to use others")
+            hint = ("without --ocio the colour spaces are " + ", ".join(BUILTIN_SPACES) +
+                    "; pass --ocio CONFIG (for example ocio://default) to use others")
+            guess = did_you_mean(name, BUILTIN_SPACES)
+            raise UnknownNameError(f"unknown colour space {name!r}",
+                                   hint=f"{guess} ({hint})" if guess else hint)
         candidates = _OCIO_NAMES.get(name, ()) + (name,)
         for candidate in candidates:
             cs = self._config.getColorSpace(candidate)
