@@ -215,3 +215,19 @@ def test_settings_errors_come_before_any_output_is_created(cli, make_sequence, t
             tmp_path / "never" / "o.####.png", expect=2)
     assert "needs at least one --style" in r.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_flow_follows_a_shift_at_full_and_reduced_resolution():
+    from neuralfx.temporal import FlowEstimator, warp
+
+    frame = torch.from_numpy(gradient(200, 120, seed=1)).permute(2, 0, 1)
+    frame = torch.nn.functional.avg_pool2d(frame[None], 5, 1, 2)[0]  # smooth texture
+    shifted = torch.roll(frame, shifts=3, dims=2)  # content moves 3 px right
+    for max_side in (640, 100):
+        flow, mask = FlowEstimator(max_side=max_side).to_previous(shifted, frame)
+        inner = (slice(20, -20), slice(20, -20))
+        assert abs(float(flow[0, 0][inner].median()) + 3) < 0.5  # x + flow lands 3 px left
+        assert abs(float(flow[0, 1][inner].median())) < 0.5
+        aligned = warp(frame[None], flow)[0]
+        assert float((aligned - shifted)[:, 20:-20, 20:-20].abs().mean()) < 0.02
+        assert float(mask[0, 0][inner].mean()) > 0.9

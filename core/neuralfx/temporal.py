@@ -30,10 +30,16 @@ def _gray_u8(rgb: torch.Tensor) -> np.ndarray:
 
 
 class FlowEstimator:
-    """DIS optical flow between consecutive frames (one OpenCV instance, reused)."""
+    """DIS optical flow between consecutive frames (one OpenCV instance, reused).
 
-    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> None:
+    Flow is estimated on luma scaled down to at most ``max_side`` pixels (DIS runs on the CPU;
+    at 1080p this keeps it to a few milliseconds) and scaled back up.
+    """
+
+    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+                 max_side: int = 640) -> None:
         self._dis = cv2.DISOpticalFlow_create(preset)
+        self.max_side = max_side
 
     def flow(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """``(H, W, 2)`` float32 offsets d with ``dst(x + d) ≈ src(x)``."""
@@ -45,10 +51,16 @@ class FlowEstimator:
         Returns ``flow`` ``(1, 2, H, W)`` and ``mask`` ``(1, 1, H, W)`` (1 = trusted) on the
         frames' device.
         """
-        g_cur, g_prev = _gray_u8(cur), _gray_u8(prev)
-        back = torch.from_numpy(self.flow(g_cur, g_prev)).permute(2, 0, 1)[None]
-        fwd = torch.from_numpy(self.flow(g_prev, g_cur)).permute(2, 0, 1)[None]
-        back, fwd = back.to(cur.device), fwd.to(cur.device)
+        h, w = cur.shape[1:]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = (max(1, round(h * scale)), max(1, round(w * scale)))
+        g_cur, g_prev = (_gray_u8(F.interpolate(x[None].float(), size=small, mode="area")[0]
+                                  if scale < 1 else x) for x in (cur, prev))
+        back, fwd = (torch.from_numpy(self.flow(a, b)).permute(2, 0, 1)[None].to(cur.device)
+                     for a, b in ((g_cur, g_prev), (g_prev, g_cur)))
+        if scale < 1:  # back to full resolution, offsets in full-resolution pixels
+            back, fwd = (F.interpolate(f, size=(h, w), mode="bilinear", align_corners=False)
+                         / scale for f in (back, fwd))
         # Dense flow bleeds across the edges of moving objects on flat backgrounds, and both
         # directions bleed alike; the photometric check catches what the consistency check
         # passes: the previous frame warped by the flow must look like the current one.
