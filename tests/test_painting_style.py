@@ -197,6 +197,7 @@ def test_describe_lists_the_parameters(cli):
     assert info["working_space"] == "srgb"
 
 
+@pytest.mark.slow
 def test_gatys_temporal_reduces_flicker(cli, tmp_path, style_images):
     src = str(SAMPLES / "clip" / "clip.####.png")
     common = ["run", "painting-style", "--style", style_images[0], "--iterations", "15",

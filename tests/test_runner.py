@@ -172,6 +172,7 @@ def test_json_reporter_events_are_json_lines():
                                              "hint": "fix it", "frame": 3, "path": "a.png"}
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 31))
     out = tmp_path / "out" / "s.####.png"

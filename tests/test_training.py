@@ -67,6 +67,7 @@ def test_training_lowers_the_loss(cli, data, tmp_path):
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_where_it_stopped(cli, data, tmp_path):
     straight = tmp_path / "straight.safetensors"
     _johnson(cli, data, straight, 4)
