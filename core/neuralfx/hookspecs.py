@@ -49,5 +49,7 @@ def register_commands(cli: click.Group) -> None:
     Called once when the CLI is built, after the built-in commands exist.
 
     :param cli: the top-level click group; use ``@cli.command()`` or ``cli.add_command(...)``.
+        A trainer for an effect goes under the ``train`` group:
+        ``cli.commands["train"].add_command(my_train_command)``.
     :return: nothing.
     """
