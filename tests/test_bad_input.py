@@ -146,3 +146,12 @@ def test_failed_video_run_leaves_no_partial_file(cli, make_sequence, tmp_path):
     bad.write_bytes(bad.read_bytes()[:50])
     cli("run", "convert", src, tmp_path / "v.mp4", expect=1)
     assert _files(tmp_path) == ["in"]
+
+
+def test_h264_needs_even_sizes(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=[1, 2], width=63, height=47)
+    result = cli("run", "convert", src, tmp_path / "odd.mp4", expect=1)
+    assert "H.264 needs an even width and height, the frames are 63x47" in result.stderr
+    assert "ProRes" in result.stderr
+    assert _files(tmp_path) == ["in"]
+    cli("run", "convert", src, tmp_path / "odd.mov")  # ProRes takes it

@@ -173,3 +173,18 @@ def test_prores_keeps_alpha(tmp_path, make_sequence):
     assert back.dtype == np.uint16 and back.shape[2] == 4
     orig = read_unit(src.replace("####", "1002"))
     assert np.abs(back[:, :, 3] / 65535.0 - orig[:, :, 3]).max() < 2e-3
+
+
+def test_video_range_keeps_the_matching_audio(tmp_path, cli):
+    _make_video(tmp_path / "in.mp4", frames=24)
+    out = tmp_path / "cut.mov"
+    cli("run", "convert", "--frames", "7-18", tmp_path / "in.mp4", out)
+    with av.open(str(out)) as c:
+        audio = c.streams.audio[0]
+        packets = [p for p in c.demux(audio) if p.pts is not None]
+        start = float(packets[0].pts * audio.time_base)
+        end = float((packets[-1].pts + packets[-1].duration) * audio.time_base)
+    with av.open(str(out)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    assert frames == 12
+    assert start < 0.05 and abs((end - start) - 0.5) < 0.05  # 12 frames at 24 fps
