@@ -34,8 +34,9 @@ def list_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    width = max(len(r["name"]) for r in rows)
     for r in rows:
-        click.echo(f"{r['name']:<20} {r['model']:<14} "
+        click.echo(f"{r['name']:<{width}}  {r['model']:<14} "
                    f"{'cached' if r['cached'] else 'not cached':<11} {r['licence']}")
     click.echo(f"cache: {weights.cache_dir()}")
 
