@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -20,6 +21,16 @@ from .styles import load_style, preserve_colour
 #: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
 TEMPORAL_LOSS = 50.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
+
+
+@dataclasses.dataclass
+class _Previous:
+    """What the next frame is tied to: the last input and output ``(3, H, W)`` and, for gatys,
+    the noise its start was made with ``(1, 3, H, W)``."""
+
+    input: torch.Tensor
+    output: torch.Tensor
+    noise: torch.Tensor | None = None
 
 
 class PaintingStyle(neuralfx.Effect):
@@ -71,6 +82,10 @@ class PaintingStyle(neuralfx.Effect):
                      help="How strongly each frame follows the previous output (temporal)."),
         params.Int("iterations", default=80, min=1, max=5000,
                    help="gatys: optimisation steps per frame."),
+        params.Float("texture", default=0.3, min=0.0, max=1.0,
+                     help="gatys: noise in the starting image; more paints flat areas too (it "
+                          "moves with the picture when --temporal is on), 0 starts from the "
+                          "frame."),
         params.Int("style_size", default=512, min=32, max=4096,
                    help="Longest side the style images are resized to."),
         params.Int("max_size", default=0, min=0, max=16384,
@@ -114,10 +129,12 @@ class PaintingStyle(neuralfx.Effect):
             self.optimiser = gatys.GatysStyle(styles, self.mix, _gatys_features(s.checkpoint, ctx),
                                               device=ctx.device)
         self.flow = FlowEstimator() if s.temporal else None
-        self.previous: tuple[torch.Tensor, torch.Tensor] | None = None  # (input, output)
+        self.previous: _Previous | None = None
+        self.base_noise: torch.Tensor | None = None
 
     def release(self) -> None:
-        for attr in ("net", "encoder", "decoder", "optimiser", "style_stats", "previous"):
+        for attr in ("net", "encoder", "decoder", "optimiser", "style_stats", "previous",
+                     "base_noise"):
             if hasattr(self, attr):
                 delattr(self, attr)
 
@@ -164,38 +181,56 @@ class PaintingStyle(neuralfx.Effect):
             frame = stylised[i:i + 1]
             tie = self._tie_to_previous(inputs[i], previous)
             if tie is not None:
-                warped, mask = tie
+                flow, mask = tie
+                warped = warp(previous.output[None], flow)
                 frame = torch.lerp(frame, warped, self.settings.stability * mask)
             out.append(frame)
-            previous = (inputs[i], frame[0])
+            previous = _Previous(inputs[i], frame[0])
         return torch.cat(out), previous
 
-    def _tie_to_previous(self, frame: torch.Tensor, previous):
-        """(previous output warped to ``frame``, trust mask), or None at the first frame."""
-        if self.flow is None or previous is None or previous[0].shape != frame.shape:
+    def _tie_to_previous(self, frame: torch.Tensor, previous: _Previous | None):
+        """(flow from ``frame`` to the previous one, trust mask), or None at the first frame."""
+        if self.flow is None or previous is None or previous.input.shape != frame.shape:
             return None
-        flow, mask = self.flow.to_previous(frame, previous[0])
-        return warp(previous[1][None], flow), mask
+        return self.flow.to_previous(frame, previous.input)
 
     def _gatys(self, inputs: torch.Tensor):
         """Each frame is optimised with a temporal loss towards the previous output warped to
         it, on trusted pixels (Ruder et al. 2016), then blended with it like the feed-forward
-        methods. Frames start from their own content, not from the warped output as Ruder et
-        al. do: with the small iteration budgets used on footage, a warped start freezes
-        disoccluded areas in colours of their own (see docs/painting-style.md)."""
+        methods. Frames start from their own content plus noise (--texture) rather than from
+        the warped output as Ruder et al. do: with the small iteration budgets used on
+        footage, a warped start freezes disoccluded areas in colours of their own (see
+        docs/painting-style.md). The noise is carried along the flow, so the painted texture
+        moves with the picture instead of sticking to the screen."""
         s = self.settings
         previous = self.previous
         out = []
         for i in range(inputs.shape[0]):
             content = inputs[i:i + 1]
+            base = self._base_noise(content)
             tie = self._tie_to_previous(inputs[i], previous)
-            temporal = None if tie is None else (*tie, TEMPORAL_LOSS * s.stability)
-            result = self.optimiser.run(content, content, s.iterations, temporal=temporal)
+            temporal, noise = None, base
             if tie is not None:
-                result = torch.lerp(result, tie[0], s.stability * tie[1])
+                flow, mask = tie
+                warped = warp(previous.output[None], flow)
+                temporal = (warped, mask, TEMPORAL_LOSS * s.stability)
+                if previous.noise is not None:
+                    noise = torch.lerp(base, warp(previous.noise, flow), mask)
+            start = (content + s.texture * (noise - 0.5)).clamp(0, 1)
+            result = self.optimiser.run(content, start, s.iterations, temporal=temporal)
+            if tie is not None:
+                result = torch.lerp(result, temporal[0], s.stability * tie[1])
             out.append(result)
-            previous = (inputs[i], result[0])
+            previous = _Previous(inputs[i], result[0], noise)
         return torch.cat(out), previous if self.flow is not None else None
+
+    def _base_noise(self, like: torch.Tensor) -> torch.Tensor:
+        """Seeded uniform noise of the frame's size: the same for every run and every frame
+        that has nothing to inherit, so results do not depend on where a run started."""
+        if self.base_noise is None or self.base_noise.shape != like.shape:
+            gen = torch.Generator().manual_seed(0)
+            self.base_noise = torch.rand(like.shape, generator=gen).to(like.device)
+        return self.base_noise
 
 
 def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Module:
