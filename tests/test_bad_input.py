@@ -155,3 +155,37 @@ def test_h264_needs_even_sizes(cli, make_sequence, tmp_path):
     assert "ProRes" in result.stderr
     assert _files(tmp_path) == ["in"]
     cli("run", "convert", src, tmp_path / "odd.mov")  # ProRes takes it
+
+
+def test_truncated_video(cli, tmp_path):
+    import av
+
+    from helpers import gradient, to_dtype
+
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(48):
+            frame = av.VideoFrame.from_ndarray(to_dtype(gradient(seed=i), np.uint8), format="rgb24")
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])  # the index says 48 frames; half the data is gone
+    result = cli("run", "convert", path, tmp_path / "out" / "f.####.png", expect=1)
+    assert "clip.mp4" in result.stderr
+    assert "corrupt or truncated" in result.stderr
+    written = _files(tmp_path / "out")
+    assert len(written) < 48
+    _assert_no_temp_files(tmp_path / "out")
+
+    # A file that ends cleanly before a frame its index promised is reported as truncated too.
+    from neuralfx.errors import FrameError
+    from neuralfx.frames.video import read_frames
+
+    whole = tmp_path / "whole.mp4"
+    whole.write_bytes(data)
+    with pytest.raises(FrameError, match="ends after frame 48, but frame 60 was expected"):
+        list(read_frames(str(whole), {1, 60}))

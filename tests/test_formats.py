@@ -188,3 +188,40 @@ def test_video_range_keeps_the_matching_audio(tmp_path, cli):
         frames = sum(1 for _ in c.decode(video=0))
     assert frames == 12
     assert start < 0.05 and abs((end - start) - 0.5) < 0.05  # 12 frames at 24 fps
+
+
+def test_channels_option(tmp_path, make_sequence, cli):
+    src = make_sequence(frames=[1])
+    cli("run", "convert", "--channels", "gray", src, tmp_path / "g.####.png")
+    gray = read_image(str(tmp_path / "g.0001.png"))
+    rgb = read_unit(src.replace("####", "0001"))
+    assert gray.shape == (48, 64, 1)
+    expected = rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    np.testing.assert_allclose(gray[:, :, 0] / 255.0, expected, atol=1 / 255 + 1e-6)
+    result = cli("run", "convert", "--channels", "rgba", "--progress", "json", src,
+                 tmp_path / "a.####.png")
+    assert any("writing an opaque alpha" in e.get("message", "") for e in cli.events(result))
+    rgba = read_image(str(tmp_path / "a.0001.png"))
+    assert rgba.shape == (48, 64, 4) and (rgba[:, :, 3] == 255).all()
+
+
+def test_output_option_mismatches(tmp_path, make_sequence, cli):
+    src = make_sequence(frames=[1])
+    result = cli("run", "convert", "--depth", "half", src, tmp_path / "h.####.png", expect=2)
+    assert "PNG cannot be written at depth half" in result.stderr and "8, 16" in result.stderr
+    assert not (tmp_path / "h.0001.png").exists()
+    result = cli("run", "convert", "--codec", "prores", src, tmp_path / "v.mp4", expect=1)
+    assert "prores cannot be written into a .mp4 file" in result.stderr
+    result = cli("run", "convert", "--depth", "16", src, tmp_path / "v.mov", expect=2)
+    assert "video outputs choose their own depth" in result.stderr
+
+
+def test_jpeg_quality(tmp_path, make_sequence, cli):
+    src = make_sequence(frames=[1])
+    cli("run", "convert", "--quality", "30", src, tmp_path / "low.####.jpg")
+    cli("run", "convert", "--quality", "98", src, tmp_path / "high.####.jpg")
+    low, high = (tmp_path / "low.0001.jpg").stat().st_size, (tmp_path / "high.0001.jpg").stat().st_size
+    assert low < high
+    original = read_unit(src.replace("####", "0001"))
+    assert np.abs(read_unit(tmp_path / "high.0001.jpg") - original).mean() < \
+        np.abs(read_unit(tmp_path / "low.0001.jpg") - original).mean()

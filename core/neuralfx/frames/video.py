@@ -91,6 +91,10 @@ def read_frames(path: str, wanted: set[int] | None, start: int = 1) -> Iterator[
                              hint="the video is corrupt or truncated; re-export it, or process "
                                   "the frames before it with --frames", frame=number + 1,
                              path=path) from None
+    if last is not None and number < last:  # the file promised more frames than it holds
+        raise FrameError(f"{path} ends after frame {number}, but frame {last} was expected",
+                         hint="the video is truncated; re-export it, or process the frames "
+                              f"up to {number} with --frames", frame=number + 1, path=path)
 
 
 def codec_for(path: str, requested: str | None) -> str:
