@@ -1,0 +1,50 @@
+"""The benchmark scripts run and print their figures and the command that reproduces them
+(tiny settings; the figures themselves are not judged here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def _bench(script: str, *args: str) -> list[str]:
+    env = dict(os.environ)
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == f"reproduce: python {ROOT / 'bench' / script} " + " ".join(args)
+    return lines
+
+
+def test_pipeline_bench():
+    lines = _bench("pipeline.py", "--frames", "4", "--width", "64", "--height", "48",
+                   "--formats", "png,exr", "--repeat", "1")
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines
+            if line.split()[:1] in (["png"], ["exr"])}
+    assert set(rows) == {"png", "exr"}
+    for decode, encode, pipeline, ratio, ceiling in rows.values():
+        assert min(decode, encode, pipeline) > 0
+        assert ratio == pytest.approx(pipeline / min(decode, encode), abs=0.006)  # 2 decimals
+
+
+def test_painting_style_bench():
+    lines = _bench("painting_style.py", "--methods", "johnson", "--sizes", "512",
+                   "--precisions", "fp32", "--frames", "1")
+    row = next(line for line in lines if line.startswith("johnson"))
+    assert row.split()[:3] == ["johnson", "512", "fp32"] and float(row.split()[3]) > 0
+
+
+def test_flicker_bench():
+    lines = _bench("flicker.py", "--methods", "johnson", "--frames", "1001-1003")
+    row = next(line for line in lines if line.startswith("johnson"))
+    raw, steady, ratio = (float(v) for v in row.split()[1:4])
+    assert steady < raw and ratio == pytest.approx(steady / raw, abs=0.01)
