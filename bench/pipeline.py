@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
+    neuralfx.get_host()  # load the plugins before anything is timed
     root = tempfile.mkdtemp(prefix="neuralfx-bench-")
     try:
         rows = [bench_format(name, args, root) for name in args.formats.split(",")]
