@@ -376,19 +376,37 @@ class _Job:
         alpha = None if batch.alpha is None else batch.alpha.float().permute(0, 2, 3, 1)
         if self.layout.convert is None:
             # Pack on the device: only the final samples (often uint8) cross to the host.
-            frames = pack(rgb, alpha, self.layout).contiguous().cpu().numpy()
-            alphas = [None] * len(batch)
+            frames, alphas = self._to_host(pack(rgb, alpha, self.layout)), None
         else:
-            frames = rgb.contiguous().cpu().numpy()
-            alphas = [None] * len(batch) if alpha is None else list(alpha.contiguous().cpu().numpy())
+            frames = self._to_host(rgb)
+            alphas = None if alpha is None else self._to_host(alpha)
+        ready = None
+        if self.device.type == "cuda":
+            # The copies above are asynchronous: the workers wait for this event, so the main
+            # thread goes on to the next batch while the GPU finishes this one.
+            ready = torch.cuda.Event()
+            ready.record()
         for i, frame in enumerate(batch.frames):
-            pending.append((frame, pool.submit(self._encode, frame, frames[i], alphas[i])))
+            a = None if alphas is None else alphas[i]
+            pending.append((frame, pool.submit(self._encode, frame, frames[i], a, ready)))
         while len(pending) > self.lookahead or (pending and pending[0][1].done()):
             self._finish(*pending.popleft())
 
-    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None) -> str:
+    def _to_host(self, x: torch.Tensor) -> np.ndarray:
+        """A device tensor as a host array: a non-blocking copy into pinned memory on CUDA."""
+        if self.device.type != "cuda":
+            return x.contiguous().cpu().numpy()
+        host = torch.empty(x.shape, dtype=x.dtype, pin_memory=True)
+        host.copy_(x, non_blocking=True)
+        return host.numpy()
+
+    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None,
+                ready: torch.cuda.Event | None = None) -> str:
         """Write one frame (in a worker). ``data`` is packed samples, or float RGB still to
-        be converted to the output colour space when the layout has a conversion."""
+        be converted to the output colour space when the layout has a conversion; ``ready``
+        is the CUDA event after which the host copies hold the data."""
+        if ready is not None:
+            ready.synchronize()
         layout = self.layout
         assert layout is not None
         if layout.convert is not None:
