@@ -224,3 +224,26 @@ def test_unknown_colour_space_is_refused_before_any_work(cli, make_sequence, tmp
                  make_sequence(), tmp_path / "o.####.exr", expect=2)
     assert "did you mean 'ACEScg'" in result.stderr
     assert not list(tmp_path.glob("o.*"))
+
+
+def test_nan_from_an_effect_names_the_frame_and_writes_nothing_for_it(fresh_host, make_sequence,
+                                                                      tmp_path):
+    from neuralfx.errors import FrameError
+
+    class Broken(neuralfx.Effect):
+        name = "broken"
+
+        def process(self, batch):
+            rgb = batch.rgb.clone()
+            if 3 in batch.frames:
+                rgb[batch.frames.index(3), 0, 0, 0] = float("nan")
+            return batch.replace(rgb=rgb)
+
+    _register(fresh_host, Broken)
+    src = make_sequence(frames=range(1, 6))
+    with pytest.raises(FrameError, match="frame 3: the effect produced NaN"):
+        neuralfx.run("broken", src, str(tmp_path / "n.####.png"),
+                     options=RunOptions(batch_size=2))
+    assert not (tmp_path / "n.0003.png").exists()
+    assert (tmp_path / "n.0001.png").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -40,7 +40,8 @@ from .frames.pixels import (
     FrameDecoder,
     OutputLayout,
     Picture,
-    check_finite,
+    finite_frames,
+    nonfinite_error,
     pack,
     to_unit_float,
 )
@@ -371,7 +372,7 @@ class _Job:
                 batch: FrameBatch) -> None:
         assert self.layout is not None
         rgb = batch.rgb.float()
-        check_finite(rgb, batch.frames)
+        finite = self._to_host(finite_frames(rgb))
         rgb = rgb.permute(0, 2, 3, 1)  # (N, H, W, 3), the layout codecs want
         alpha = None if batch.alpha is None else batch.alpha.float().permute(0, 2, 3, 1)
         if self.layout.convert is None:
@@ -388,7 +389,8 @@ class _Job:
             ready.record()
         for i, frame in enumerate(batch.frames):
             a = None if alphas is None else alphas[i]
-            pending.append((frame, pool.submit(self._encode, frame, frames[i], a, ready)))
+            pending.append((frame, pool.submit(self._encode, frame, frames[i], a, finite[i],
+                                               ready)))
         while len(pending) > self.lookahead or (pending and pending[0][1].done()):
             self._finish(*pending.popleft())
 
@@ -400,13 +402,15 @@ class _Job:
         host.copy_(x, non_blocking=True)
         return host.numpy()
 
-    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None,
+    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None, finite: bool,
                 ready: torch.cuda.Event | None = None) -> str:
         """Write one frame (in a worker). ``data`` is packed samples, or float RGB still to
         be converted to the output colour space when the layout has a conversion; ``ready``
         is the CUDA event after which the host copies hold the data."""
         if ready is not None:
             ready.synchronize()
+        if not finite:
+            raise nonfinite_error(frame)
         layout = self.layout
         assert layout is not None
         if layout.convert is not None:

@@ -114,12 +114,14 @@ def pack(rgb: torch.Tensor, alpha: torch.Tensor | None, layout: OutputLayout) ->
     return colour.clamp(0, 1).mul_(scale).add_(0.5).to(dtype)
 
 
-def check_finite(rgb: torch.Tensor, frames: tuple[int, ...]) -> None:
-    """Refuse NaN/inf in an effect's output, naming the first bad frame."""
+def finite_frames(rgb: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` bools: which frames of an effect's output hold no NaN or infinity. Computed on
+    the device without waiting for it; the encode workers read it with the frames."""
     # A sum is non-finite if any term is, and reads the frame once without copying it.
-    ok = torch.isfinite(rgb.sum(dim=(1, 2, 3)))
-    if not bool(ok.all()):
-        frame = frames[int((~ok).nonzero()[0, 0])]
-        raise FrameError(f"frame {frame}: the effect produced NaN or infinite values",
-                         hint="try --precision fp32; if it persists, report it to the effect's "
-                              "authors", frame=frame)
+    return torch.isfinite(rgb.sum(dim=(1, 2, 3)))
+
+
+def nonfinite_error(frame: int) -> FrameError:
+    return FrameError(f"frame {frame}: the effect produced NaN or infinite values",
+                      hint="try --precision fp32; if it persists, report it to the effect's "
+                           "authors", frame=frame)
