@@ -63,9 +63,6 @@ class FramePattern:
     def directory(self) -> str:
         return os.path.dirname(self.prefix) or "."
 
-    def __str__(self) -> str:
-        return f"{self.prefix}{'#' * max(self.padding, 1)}{self.suffix}"
-
     def find(self) -> dict[int, str]:
         """Frame number → path of every existing file that matches the pattern."""
         base = os.path.basename(self.prefix)
@@ -74,14 +71,15 @@ class FramePattern:
         found: dict[int, str] = {}
         for entry in _listdir(self.directory):
             m = regex.match(entry)
-            if m:
-                number = int(m.group(1))
-                # With padding N a number shorter than N is not ours (e.g. "12" for "####").
-                if self.padding and len(m.group(1).lstrip("-")) > self.padding and \
-                        m.group(1).lstrip("-").startswith("0"):
-                    continue
-                found[number] = os.path.join(self.directory, entry) \
-                    if os.path.dirname(self.prefix) else entry
+            if not m:
+                continue
+            digits_found = m.group(1).lstrip("-")
+            # Longer than the padding is fine for big numbers (10000 for ####), but a longer
+            # zero-padded number belongs to another padding ("01001" is not "####").
+            if self.padding and len(digits_found) > self.padding and digits_found[0] == "0":
+                continue
+            found[int(m.group(1))] = os.path.join(self.directory, entry) \
+                if os.path.dirname(self.prefix) else entry
         return found
 
 
