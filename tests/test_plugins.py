@@ -142,3 +142,25 @@ def test_plugin_command_hook(cli, fresh_host):
 
     fresh_host.add_plugin(P(), name="hello")
     assert cli("hello").stdout == "hello from a plugin\n"
+
+
+def test_effect_parameters_cannot_shadow_run_options():
+    import dataclasses
+
+    from neuralfx import params
+    from neuralfx.effect import RESERVED_PARAM_NAMES
+    from neuralfx.runner import RunOptions
+
+    run_names = {f.name for f in dataclasses.fields(RunOptions)} | {"input", "output", "progress"}
+    assert RESERVED_PARAM_NAMES == run_names
+
+    class Clash(neuralfx.Effect):
+        name = "clash"
+        params = (params.Int("frames", default=3),)
+
+        def process(self, batch):
+            return batch
+
+    host = PluginHost()
+    assert host.add_plugin(plugin_with(Clash), name="clash") is None
+    assert "parameter name 'frames' is taken by a run option" in host.errors[0].error

@@ -30,6 +30,12 @@ from .params import Param, json_schema, validate
 #: primaries. ``None``: frames as decoded, no conversion (for effects such as ``convert``).
 WORKING_SPACES = ("srgb", "linear")
 
+#: Names an effect parameter may not take: the options every ``neuralfx run`` command has.
+RESERVED_PARAM_NAMES = frozenset({
+    "input", "output", "progress", "frames", "missing", "overwrite", "device", "precision",
+    "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
+    "channels", "quality", "codec", "crf"})
+
 
 @dataclasses.dataclass(frozen=True)
 class FrameBatch:

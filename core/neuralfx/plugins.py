@@ -25,7 +25,7 @@ import click
 import pluggy
 
 from . import hookspecs
-from .effect import WORKING_SPACES, Effect
+from .effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect
 from .errors import PluginError, UnknownNameError, did_you_mean
 from .params import Param
 
@@ -99,6 +99,9 @@ def check_effect_class(effect: object) -> type[Effect]:
             raise PluginError(f"effect {name!r}: parameter {p!r} is not a neuralfx.params.Param")
         if p.name in seen:
             raise PluginError(f"effect {name!r} declares parameter {p.name!r} twice")
+        if p.name in RESERVED_PARAM_NAMES:
+            raise PluginError(f"effect {name!r}: parameter name {p.name!r} is taken by a run "
+                              "option", hint="rename the parameter")
         seen.add(p.name)
     return effect
 
