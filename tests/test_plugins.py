@@ -147,7 +147,7 @@ def test_plugin_command_hook(cli, fresh_host):
 def test_effect_parameters_cannot_shadow_run_options():
     import dataclasses
 
-    from neuralfx import params
+    from neuralfx import params as declare
     from neuralfx.effect import RESERVED_PARAM_NAMES
     from neuralfx.runner import RunOptions
 
@@ -156,7 +156,7 @@ def test_effect_parameters_cannot_shadow_run_options():
 
     class Clash(neuralfx.Effect):
         name = "clash"
-        params = (params.Int("frames", default=3),)
+        params = (declare.Int("frames", default=3),)
 
         def process(self, batch):
             return batch
