@@ -189,3 +189,15 @@ def test_truncated_video(cli, tmp_path):
     whole.write_bytes(data)
     with pytest.raises(FrameError, match="ends after frame 48, but frame 60 was expected"):
         list(read_frames(str(whole), {1, 60}))
+
+
+def test_errors_reach_json_progress_with_the_frame(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 5))
+    Path(src.replace("####", "0003")).write_bytes(b"broken")
+    result = cli("run", "convert", "--progress", "json", src, tmp_path / "o.####.png", expect=1)
+    events = cli.events(result)
+    assert events[0]["event"] == "start"
+    error = events[-1]
+    assert error["event"] == "error" and error["frame"] == 3
+    assert error["path"] == src.replace("####", "0003") and "cannot be read" in error["message"]
+    assert "--frames" in error["hint"]
