@@ -1,9 +1,12 @@
-"""Render the sample clip shipped in samples/ (made by the project, no third-party data).
+"""Render the samples shipped in samples/ (made by the project, no third-party data).
 
     python scripts/make_samples.py
 
-A 24-frame 320x180 scene: a sky gradient, a sun setting behind hills and a ball bouncing
-across, with texture so that style transfer and optical flow have something to work on.
+* samples/clip: a 24-frame 320x180 scene: a sky gradient, a sun setting behind hills and a
+  ball bouncing across, with texture so that style transfer and optical flow have something to
+  work on;
+* samples/styles/swirls.png: a "painting" of thick coloured brush strokes following a swirling
+  field, the style of the README's demo.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import cv2
 import numpy as np
 
 W, H, FRAMES = 320, 180, 24
-OUT = os.path.join(os.path.dirname(__file__), "..", "samples", "clip")
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "samples")
+OUT = os.path.join(SAMPLES, "clip")
 
 
 def frame(t: float) -> np.ndarray:
@@ -37,11 +41,29 @@ def frame(t: float) -> np.ndarray:
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+def swirls(width: int = 512, height: int = 384, strokes: int = 2600) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    img = np.full((height, width, 3), (30, 45, 90), np.uint8)
+    palette = np.array([(250, 200, 60), (235, 120, 40), (40, 90, 180), (20, 40, 110),
+                        (245, 235, 200), (90, 160, 210), (200, 60, 50)], np.int64)
+    for _ in range(strokes):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        angle = np.sin(x / 60.0) * 2 + np.cos(y / 45.0) * 2
+        length = rng.uniform(8, 28)
+        colour = np.clip(palette[rng.integers(len(palette))] + rng.integers(-20, 20, 3), 0, 255)
+        end = (int(x + length * np.cos(angle)), int(y + length * np.sin(angle)))
+        cv2.line(img, (int(x), int(y)), end, tuple(int(c) for c in colour),
+                 int(rng.integers(3, 7)), cv2.LINE_AA)
+    return img
+
+
 def main() -> None:
     os.makedirs(OUT, exist_ok=True)
     for i in range(FRAMES):
         rgb = frame(i / (FRAMES - 1))
         cv2.imwrite(os.path.join(OUT, f"clip.{1001 + i:04d}.png"), rgb[:, :, ::-1])
+    os.makedirs(os.path.join(SAMPLES, "styles"), exist_ok=True)
+    cv2.imwrite(os.path.join(SAMPLES, "styles", "swirls.png"), swirls()[:, :, ::-1])
 
 
 if __name__ == "__main__":
