@@ -232,3 +232,14 @@ def test_flow_follows_a_shift_at_full_and_reduced_resolution():
         aligned = warp(frame[None], flow)[0]
         assert float((aligned - shifted)[:, 20:-20, 20:-20].abs().mean()) < 0.02
         assert float(mask[0, 0][inner].mean()) > 0.9
+
+
+def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpoints):
+    src = make_sequence(frames=[1], width=12, height=10)
+    r = cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+            src, tmp_path / "o.####.png", expect=2)
+    assert "processed at 12x10" in r.stderr and "at least 16" in r.stderr
+    big = make_sequence("big/b.####.png", frames=[1], width=64, height=48)
+    r = cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+            "--max-size", "8", big, tmp_path / "p.####.png", expect=2)
+    assert "raise --max-size" in r.stderr

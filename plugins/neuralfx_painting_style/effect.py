@@ -18,6 +18,7 @@ from neuralfx.temporal import FlowEstimator, warp
 from . import gatys
 from .styles import load_style, preserve_colour
 
+MIN_FRAME_SIDE = 16
 #: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
 TEMPORAL_LOSS = 50.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
@@ -144,6 +145,12 @@ class PaintingStyle(neuralfx.Effect):
         frames = batch.rgb.float()
         h, w = frames.shape[2:]
         work = _limit_size(frames, s.max_size)
+        if min(work.shape[2:]) < MIN_FRAME_SIDE:
+            raise ParameterError(
+                f"frame {batch.frames[0]} is processed at {work.shape[3]}x{work.shape[2]}; "
+                f"painting-style needs at least {MIN_FRAME_SIDE} pixels on each side (the "
+                "networks work on 1/8-size features)",
+                hint="raise --max-size or give larger frames")
         if s.method == "gatys":
             stylised, previous = self._gatys(work)
         else:
