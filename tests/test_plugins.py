@@ -164,3 +164,18 @@ def test_effect_parameters_cannot_shadow_run_options():
     host = PluginHost()
     assert host.add_plugin(plugin_with(Clash), name="clash") is None
     assert "parameter name 'frames' is taken by a run option" in host.errors[0].error
+
+
+def test_a_plugin_whose_commands_fail_does_not_break_the_cli(cli, fresh_host):
+    class Bad:
+        NEURALFX_PLUGIN_API = "1.0"
+
+        @neuralfx.hookimpl
+        def register_commands(self, cli):
+            raise RuntimeError("boom")
+
+    fresh_host.add_plugin(Bad(), name="bad-commands")
+    result = cli("effects")
+    assert "convert" in result.stdout
+    assert "plugin 'bad-commands' failed to load: register_commands failed: RuntimeError: boom" \
+        in result.stderr

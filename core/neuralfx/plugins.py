@@ -201,7 +201,19 @@ class PluginHost:
         return info
 
     def register_commands(self, cli: click.Group) -> None:
-        self.pm.hook.register_commands(cli=cli)
+        """Let each plugin add its commands; one that fails is reported, the others still add
+        theirs (and the built-in commands always work)."""
+        plugins = self.pm.get_plugins()
+        for plugin in plugins:
+            caller = self.pm.subset_hook_caller(
+                "register_commands", remove_plugins=[p for p in plugins if p is not plugin])
+            try:
+                caller(cli=cli)
+            except Exception as exc:
+                name = self.pm.get_name(plugin) or repr(plugin)
+                self.errors.append(PluginLoadError(
+                    name, getattr(plugin, "__name__", type(plugin).__name__),
+                    f"register_commands failed: {type(exc).__name__}: {exc}"))
 
     # -- lookup -------------------------------------------------------------------------------
     @property
