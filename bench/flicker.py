@@ -35,7 +35,16 @@ CLIP = str(ROOT / "samples" / "clip" / "clip.####.png")
 STYLE = str(ROOT / "samples" / "styles" / "swirls.png")
 
 
-def _checkpoint(registry_name: str, model: str, folder: Path) -> str:
+# The last layer of each feed-forward network, and the output range it should span.
+_OUTPUT_LAYER = {"johnson": ("deconv3.conv2d", 255.0), "adain-decoder": ("28", 1.0)}
+
+
+def _checkpoint(registry_name: str, model: str, folder: Path, probe: torch.Tensor) -> str:
+    """The official file if cached, else deterministic random weights in the official layout.
+    Random networks put out nearly flat images, which cannot flicker; their last layer is
+    rescaled (per channel, from its output on ``probe``: RGB (1, 3, H, W) for johnson, relu4_1
+    features for the adain decoder) so the output spans the display range and responds to the
+    picture like a trained network's would."""
     if weights.cached_path(registry_name):
         return registry_name
     gen = torch.Generator().manual_seed(0)
@@ -45,6 +54,17 @@ def _checkpoint(registry_name: str, model: str, folder: Path) -> str:
                  if v.dim() > 1 else 1 + 0.1 * torch.randn(v.shape, generator=gen)
                  if k.endswith("weight") else 0.05 * torch.randn(v.shape, generator=gen))
              for k, v in shapes.items()}
+    if model in _OUTPUT_LAYER:
+        layer, scale = _OUTPUT_LAYER[model]
+        net = models.spec_of(model).build()
+        net.load_state_dict(state)
+        with torch.no_grad():
+            out = net(probe * 255 if model == "johnson" else probe)
+        z = out - state[layer + ".bias"].view(1, -1, 1, 1)
+        mean, std = z.mean(dim=(0, 2, 3)), z.std(dim=(0, 2, 3))
+        gain = 0.2 * scale / std
+        state[layer + ".weight"] = state[layer + ".weight"] * gain.view(-1, 1, 1, 1)
+        state[layer + ".bias"] = 0.5 * scale - gain * mean
     path = folder / f"{registry_name}.safetensors"
     weights.save_safetensors(path, state, {"note": "deterministic random weights for bench"})
     return str(path)
@@ -68,18 +88,21 @@ def main() -> None:
     args = parser.parse_args()
     frames = open_source(CLIP, frames=args.frames).frames
     inputs = _load(CLIP, frames)
+    probe = inputs[0][None]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for method in args.methods.split(","):
             settings = {"method": method, "stability": args.stability}
             if method == "johnson":
-                settings["checkpoint"] = _checkpoint("johnson-candy", "johnson", tmp)
+                settings["checkpoint"] = _checkpoint("johnson-candy", "johnson", tmp, probe)
             else:
                 settings["style"] = [STYLE]
             if method == "adain":
-                settings["encoder"] = _checkpoint("adain-encoder", "adain-encoder", tmp)
-                settings["checkpoint"] = _checkpoint("adain-decoder", "adain-decoder", tmp)
+                settings["encoder"] = _checkpoint("adain-encoder", "adain-encoder", tmp, probe)
+                with torch.no_grad():
+                    feats = models.load("adain-encoder", settings["encoder"])(probe)
+                settings["checkpoint"] = _checkpoint("adain-decoder", "adain-decoder", tmp, feats)
             if method == "gatys":
                 settings["iterations"] = args.iterations
             figures = {}
