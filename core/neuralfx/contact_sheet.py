@@ -7,21 +7,16 @@ import math
 import cv2
 import numpy as np
 
-from .colour import linear_to_srgb
 from .errors import ParameterError
 from .frames.images import write_image
 from .frames.io import open_source
-from .frames.pixels import to_unit_float
+from .frames.pixels import display_rgb
 from .frames.video import read_frames
 
 
 def _display(pixels: np.ndarray) -> np.ndarray:
     """Any decoded frame → 8-bit sRGB RGB for viewing (float files are taken as linear)."""
-    rgb = to_unit_float(pixels)
-    rgb = np.repeat(rgb[:, :, :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[:, :, :3]
-    if pixels.dtype.kind == "f":
-        rgb = linear_to_srgb(rgb)
-    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return (display_rgb(pixels) * 255 + 0.5).astype(np.uint8)
 
 
 def make_contact_sheet(input: str, output: str, *, columns: int = 6, width: int = 1600,

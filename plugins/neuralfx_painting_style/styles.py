@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 import torch
 
-from neuralfx.colour import linear_to_srgb
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import to_unit_float
+from neuralfx.frames.pixels import display_rgb
 
 MIN_STYLE_SIDE = 32
 
@@ -31,11 +30,7 @@ def load_style(path: Path, size: int) -> torch.Tensor:
     if min(h, w) < MIN_STYLE_SIDE:
         raise ParameterError(f"style: {path} is only {w}x{h} pixels; a style needs at least "
                              f"{MIN_STYLE_SIDE} on each side", hint="give a larger style image")
-    rgb = to_unit_float(pixels)
-    channels = rgb.shape[2]
-    rgb = np.repeat(rgb[:, :, :1], 3, axis=2) if channels in (1, 2) else rgb[:, :, :3]
-    if pixels.dtype.kind == "f":
-        rgb = np.clip(linear_to_srgb(rgb), 0, 1)
+    rgb = display_rgb(pixels)
     scale = size / max(h, w)
     if abs(scale - 1) > 1e-3:
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC

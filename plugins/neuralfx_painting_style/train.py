@@ -36,7 +36,7 @@ from neuralfx.devices import resolve_device
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import image_format, read_image, write_image
-from neuralfx.frames.pixels import to_unit_float
+from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.adain import ENCODER_SLICES, adaptive_instance_norm, mean_std
 from neuralfx.models.vgg import VGG16_LAYERS, VGGFeatures
 
@@ -79,8 +79,7 @@ def list_images(folder: Path, what: str) -> list[Path]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    rgb = to_unit_float(read_image(str(path)))
-    return np.repeat(rgb[:, :, :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[:, :, :3]
+    return display_rgb(read_image(str(path)))
 
 
 def resize_short(rgb: np.ndarray, size: int) -> np.ndarray:

@@ -49,6 +49,19 @@ def to_unit_float(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32) / scale if scale else a.astype(np.float32, copy=False)
 
 
+def display_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Decoded pixels of any layout → float32 ``(H, W, 3)`` sRGB in [0, 1], for pictures that
+    are looked at or learnt from (style images, training images, contact sheets): gray is
+    expanded, alpha dropped, and float files (scene-linear) are encoded to sRGB."""
+    from ..colour import linear_to_srgb
+
+    rgb = to_unit_float(pixels)
+    rgb = np.repeat(rgb[:, :, :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[:, :, :3]
+    if pixels.dtype.kind == "f":
+        rgb = linear_to_srgb(rgb)
+    return np.ascontiguousarray(np.clip(rgb, 0, 1), dtype=np.float32)
+
+
 class FrameDecoder:
     """Turns decoded pixels into a :class:`Picture` in the effect's working space."""
 
