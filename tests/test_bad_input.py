@@ -10,15 +10,18 @@ import numpy as np
 import pytest
 
 from helpers import gradient, to_dtype
+from neuralfx.frames.atomic import TEMP_MARK
 from neuralfx.frames.images import write_image
 
 
 def _files(folder) -> list[str]:
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    """Everything in ``folder`` but the run record (the settings file kept beside outputs)."""
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return sorted(n for n in names if not n.endswith(".neuralfx.json"))
 
 
 def _assert_no_temp_files(folder):
-    assert not [n for n in _files(folder) if n.startswith(".")], _files(folder)
+    assert not [n for n in _files(folder) if TEMP_MARK in n], _files(folder)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])

@@ -16,6 +16,7 @@ import neuralfx
 from helpers import plugin_with, read_unit
 from neuralfx.colour import srgb_to_linear
 from neuralfx.errors import ParameterError
+from neuralfx.frames.atomic import TEMP_MARK
 from neuralfx.frames.images import read_image
 from neuralfx.progress import JsonLinesReporter, Reporter
 from neuralfx.runner import RunOptions
@@ -190,7 +191,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
     assert proc.returncode == 130, err
     events = [json.loads(line) for line in rest.splitlines()]
     assert events[-1]["event"] == "interrupted"
-    written = sorted(os.listdir(tmp_path / "out"))
+    written = sorted(n for n in os.listdir(tmp_path / "out") if not n.endswith(".neuralfx.json"))
     assert 1 <= len(written) < 30
     assert all(name.startswith("s.") for name in written)  # no temporary files left
     for name in written:  # every file present is complete
@@ -199,7 +200,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
                            timeout=120)
     start = json.loads(again.stdout.splitlines()[0])
     assert again.returncode == 0 and start["skipped"] == len(written)
-    assert len(os.listdir(tmp_path / "out")) == 30
+    assert len([n for n in os.listdir(tmp_path / "out") if n.startswith("s.")]) == 30
 
 
 def test_text_reporter_shows_a_bar_and_a_summary(make_sequence, tmp_path):
@@ -246,4 +247,44 @@ def test_nan_from_an_effect_names_the_frame_and_writes_nothing_for_it(fresh_host
                      options=RunOptions(batch_size=2))
     assert not (tmp_path / "n.0003.png").exists()
     assert (tmp_path / "n.0001.png").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not [p for p in tmp_path.iterdir() if TEMP_MARK in p.name]
+
+
+def test_rerun_with_other_settings_is_refused_instead_of_mixing(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 5))
+    out = tmp_path / "out" / "g.####.png"
+    cli("run", "convert", "--frames", "1-2", src, out)
+    # Same settings: the rerun resumes with the missing frames.
+    again = cli.events(cli("run", "convert", "--progress", "json", src, out))
+    assert again[0]["skipped"] == 2 and again[-1]["written"] == 2
+    # Other output options: refused, naming what changed; nothing is rewritten.
+    stamp = os.stat(tmp_path / "out" / "g.0001.png").st_mtime_ns
+    result = cli("run", "convert", "--depth", "16", src, out, expect=1)
+    assert "4 output(s)" in result.stderr and "made with other settings" in result.stderr
+    assert "output.depth: 'auto' -> '16'" in result.stderr and "--overwrite" in result.stderr
+    assert os.stat(tmp_path / "out" / "g.0001.png").st_mtime_ns == stamp
+    # --overwrite redoes them all with the new settings, and the record follows.
+    cli("run", "convert", "--depth", "16", "--overwrite", src, out)
+    assert read_image(str(tmp_path / "out" / "g.0004.png")).dtype == np.uint16
+    cli("run", "convert", "--depth", "16", src, out)  # now consistent again: nothing to do
+
+
+
+def test_rerun_with_other_effect_settings_is_refused(fresh_host, make_sequence, tmp_path):
+    from neuralfx import params as declare
+    from neuralfx.errors import OutputError
+
+    class Gain(neuralfx.Effect):
+        name = "gain"
+        params = (declare.Float("gain", default=1.0, min=0.0, max=2.0),)
+
+        def process(self, batch):
+            return batch.replace(rgb=(batch.rgb * self.settings.gain).clamp(0, 1))
+
+    _register(fresh_host, Gain)
+    src = make_sequence(frames=[1, 2])
+    out = str(tmp_path / "g.####.png")
+    neuralfx.run("gain", src, out, settings={"gain": 0.5})
+    with pytest.raises(OutputError, match=r"settings.gain: 0.5 -> 0.8"):
+        neuralfx.run("gain", src, out, settings={"gain": 0.8})
+    assert neuralfx.run("gain", src, out, settings={"gain": 0.5}).skipped == 2

@@ -18,6 +18,7 @@ import collections
 import contextlib
 import dataclasses
 import fractions
+import json
 import os
 import queue
 import threading
@@ -34,6 +35,7 @@ from .devices import resolve_device, resolve_precision
 from .effect import ClipInfo, Effect, FrameBatch, RunContext
 from .errors import FrameError, NeuralFXError, OutputError, ParameterError
 from .frames import images, video
+from .frames.atomic import write_text_atomic
 from .frames.io import Sink, Source, open_sink, open_source
 from .frames.pixels import (
     INTEGER_SCALE,
@@ -149,6 +151,8 @@ class _Job:
         else:
             self.todo = [f for f in self.source.frames if opts.overwrite or not self.sink.done(f)]
         self.skipped = len(self.source.frames) - len(self.todo)
+        if self.skipped:
+            self._check_same_settings()
         self.spaces = ColourSpaces(opts.ocio)
         for name in (opts.input_colorspace, opts.output_colorspace):
             if name:
@@ -170,6 +174,32 @@ class _Job:
         self.first: Picture | None = None
         self.written = 0
 
+    # -- resume safety ------------------------------------------------------------------------
+    def _record(self) -> dict[str, Any]:
+        """What the outputs depend on besides the input: effect, settings, output options."""
+        keep = ("depth", "channels", "ocio", "input_colorspace", "output_colorspace", "quality")
+        return {"effect": self.effect_cls.name,
+                "settings": json.loads(json.dumps(dict(self.effect.settings), default=str)),
+                "output": {k: getattr(self.opts, k) for k in keep}}
+
+    def _check_same_settings(self) -> None:
+        """A rerun skips existing outputs; refuse when they were made with other settings,
+        which would otherwise leave a sequence made two ways."""
+        try:
+            with open(self.sink.record_path(), encoding="utf-8") as f:
+                before = json.load(f)
+        except (OSError, ValueError):
+            return  # no record (made by hand or another tool): existing outputs are kept
+        now = self._record()
+        changed = [f"{key}: {_flat(before).get(key)!r} -> {value!r}"
+                   for key, value in _flat(now).items() if _flat(before).get(key) != value]
+        if changed:
+            raise OutputError(
+                f"{self.skipped} output(s) of {self.output} were made with other settings ("
+                + "; ".join(changed[:4]) + ("; …" if len(changed) > 4 else "") + ")",
+                hint="pass --overwrite to redo them with the new settings, or write to "
+                     "another output")
+
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> RunSummary:
         started = time.perf_counter()
@@ -177,6 +207,8 @@ class _Job:
                             total=len(self.todo), skipped=self.skipped, device=str(self.device),
                             batch_size=self.batch_size)
         if self.todo:
+            if not self.sink.is_video:
+                write_text_atomic(self.sink.record_path(), json.dumps(self._record(), indent=1))
             self._process_all()
         seconds = time.perf_counter() - started
         summary = RunSummary(self.written, self.skipped, seconds, str(self.device))
@@ -433,6 +465,16 @@ class _Job:
         path = fut.result()
         self.written += 1
         self.reporter.frame(frame, path, self.written, len(self.todo))
+
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
 
 
 def _ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: Iterable, lookahead: int) -> Iterator:

@@ -151,6 +151,12 @@ class Sink:
     def directory(self) -> str:
         return os.path.dirname(self.pattern.prefix if self.pattern else self.target) or "."
 
+    def record_path(self) -> str:
+        """The hidden file beside the outputs that records the settings they were made with."""
+        name = (os.path.basename(self.pattern.prefix) + "#" + self.pattern.suffix
+                if self.pattern else os.path.basename(self.target))
+        return os.path.join(self.directory(), f".{name}.neuralfx.json")
+
     def done(self, frame: int) -> bool:
         """Whether ``frame``'s output is complete (writes are atomic: present means whole)."""
         path = self.path(frame)
