@@ -190,9 +190,9 @@ class _Job:
                 before = json.load(f)
         except (OSError, ValueError):
             return  # no record (made by hand or another tool): existing outputs are kept
-        now = self._record()
-        changed = [f"{key}: {_flat(before).get(key)!r} -> {value!r}"
-                   for key, value in _flat(now).items() if _flat(before).get(key) != value]
+        before, now = _flat(before), _flat(self._record())
+        changed = [f"{key}: {before.get(key)!r} -> {value!r}"
+                   for key, value in now.items() if before.get(key) != value]
         if changed:
             raise OutputError(
                 f"{self.skipped} output(s) of {self.output} were made with other settings ("
