@@ -6,7 +6,9 @@ Stages, with bounded hand-offs so memory stays flat on any clip length::
       -> batch (main thread; sizes and layouts checked)
       -> pinned host memory -> device (non-blocking copy) -> integer scaling on the device
       -> effect.process under torch.inference_mode (batch halves on CUDA out-of-memory)
-      -> host -> encode + atomic write (thread pool, at most ``lookahead`` frames pending)
+      -> packing to the output depth on the device
+      -> pinned host memory (non-blocking copy; the workers wait on a CUDA event)
+      -> encode + atomic write (thread pool, at most ``lookahead`` frames pending)
 
 OpenCV, OpenEXR, PyAV and OpenColorIO release the GIL while they work, so threads give real
 parallelism for the codecs without copying frames between processes.
