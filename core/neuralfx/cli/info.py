@@ -48,7 +48,7 @@ def describe_command(effect: str, as_json: bool) -> None:
     props = info["settings"]["properties"]
     if not props:
         click.echo("parameters: none")
-    for name, schema in props.items():
+    for schema in props.values():
         default = f" (default: {schema['default']})" if "default" in schema else ""
         click.echo(f"  {schema['x-option']}  [{schema['x-kind']}] {schema['description']}{default}")
 

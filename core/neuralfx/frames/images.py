@@ -22,7 +22,6 @@ from .atomic import atomic_path
 DEPTHS = ("8", "16", "half", "float")
 _DTYPE_DEPTH = {np.dtype(np.uint8): "8", np.dtype(np.uint16): "16",
                 np.dtype(np.float16): "half", np.dtype(np.float32): "float"}
-DEPTH_DTYPE = {v: k for k, v in _DTYPE_DEPTH.items()}
 
 
 @dataclasses.dataclass(frozen=True)

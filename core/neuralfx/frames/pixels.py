@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from ..colour import ColourSpaces, Converter
+from ..colour import ColourSpaces, Converter, linear_to_srgb
 from ..errors import FrameError
 from .images import depth_of
 
@@ -53,8 +53,6 @@ def display_rgb(pixels: np.ndarray) -> np.ndarray:
     """Decoded pixels of any layout → float32 ``(H, W, 3)`` sRGB in [0, 1], for pictures that
     are looked at or learnt from (style images, training images, contact sheets): gray is
     expanded, alpha dropped, and float files (scene-linear) are encoded to sRGB."""
-    from ..colour import linear_to_srgb
-
     rgb = to_unit_float(pixels)
     rgb = np.repeat(rgb[:, :, :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[:, :, :3]
     if pixels.dtype.kind == "f":
