@@ -66,16 +66,22 @@ def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> 
     return state
 
 
-def plugin_with(*effects):
-    """A plugin object registering ``effects``, for ``PluginHost.add_plugin``."""
+def plugin_with(*effects, name: str = "test_plugin", **hooks):
+    """A plugin module registering ``effects`` (and any other ``hooks`` given as functions),
+    for ``PluginHost.add_plugin``, which takes modules as the entry points give them."""
+    import types
+
     import neuralfx
 
-    class Plugin:
-        NEURALFX_PLUGIN_API = "1.0"
+    module = types.ModuleType(name)
+    module.NEURALFX_PLUGIN_API = "1.0"
 
-        @neuralfx.hookimpl
-        def register_effects(self, register):
-            for e in effects:
-                register(e)
+    @neuralfx.hookimpl
+    def register_effects(register):
+        for e in effects:
+            register(e)
 
-    return Plugin()
+    module.register_effects = register_effects
+    for hook, fn in hooks.items():
+        setattr(module, hook, neuralfx.hookimpl(fn))
+    return module

@@ -17,7 +17,7 @@ from neuralfx.frames.images import write_image
 def _files(folder) -> list[str]:
     """Everything in ``folder`` but the run record (the settings file kept beside outputs)."""
     names = os.listdir(folder) if os.path.isdir(folder) else []
-    return sorted(n for n in names if not n.endswith(".neuralfx.json"))
+    return sorted(n for n in names if not n.endswith(".neuralfx.jsonl"))
 
 
 def _assert_no_temp_files(folder):

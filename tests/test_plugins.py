@@ -79,25 +79,33 @@ def test_plugins_command_lists_plugins_and_errors(cli, monkeypatch, test_modules
 
 
 def test_plugin_without_api_declaration_is_refused():
-    class NoApi:
-        @neuralfx.hookimpl
-        def register_effects(self, register):
-            pass
-
+    no_api = plugin_with()
+    del no_api.NEURALFX_PLUGIN_API
     host = PluginHost()
-    assert host.add_plugin(NoApi(), name="no-api") is None
+    assert host.add_plugin(no_api, name="no-api") is None
     assert "does not declare the plugin API" in host.errors[0].error
     assert 'hint: add NEURALFX_PLUGIN_API = "1.0"' in host.errors[0].error
 
 
 @pytest.mark.parametrize("declared, ok", [("1.0", True), ("1", True), ("1.1", False),
-                                          ("0.9", False), ("2.0", False)])
+                                          ("0.9", False), ("2.0", False), (1.0, False)])
 def test_api_version_rule(declared, ok):
-    class P:
-        NEURALFX_PLUGIN_API = declared
+    module = plugin_with()
+    module.NEURALFX_PLUGIN_API = declared
+    host = PluginHost()
+    assert (host.add_plugin(module, name="p") is not None) is ok
+    if declared == 1.0:  # a float would read 1.10 as 1.1: refused with the fix
+        assert "as a float, not a string" in host.errors[0].error
+        assert 'NEURALFX_PLUGIN_API = "1.0"' in host.errors[0].error
+
+
+def test_add_plugin_takes_a_module():
+    class NotAModule:
+        NEURALFX_PLUGIN_API = "1.0"
 
     host = PluginHost()
-    assert (host.add_plugin(P(), name="p") is not None) is ok
+    assert host.add_plugin(NotAModule(), name="obj") is None
+    assert "not a module" in host.errors[0].error
 
 
 def test_bad_and_duplicate_effects_are_refused_with_the_plugin_named():
@@ -131,16 +139,12 @@ def test_unknown_effect_suggests_close_names(cli, make_sequence, tmp_path):
 def test_plugin_command_hook(cli, fresh_host):
     import click
 
-    class P:
-        NEURALFX_PLUGIN_API = "1.0"
+    def register_commands(cli):
+        @cli.command("hello")
+        def hello():
+            click.echo("hello from a plugin")
 
-        @neuralfx.hookimpl
-        def register_commands(self, cli):
-            @cli.command("hello")
-            def hello():
-                click.echo("hello from a plugin")
-
-    fresh_host.add_plugin(P(), name="hello")
+    fresh_host.add_plugin(plugin_with(register_commands=register_commands), name="hello")
     assert cli("hello").stdout == "hello from a plugin\n"
 
 
@@ -167,15 +171,23 @@ def test_effect_parameters_cannot_shadow_run_options():
 
 
 def test_a_plugin_whose_commands_fail_does_not_break_the_cli(cli, fresh_host):
-    class Bad:
-        NEURALFX_PLUGIN_API = "1.0"
+    class Blur(neuralfx.Effect):
+        name = "blur"
 
-        @neuralfx.hookimpl
-        def register_commands(self, cli):
-            raise RuntimeError("boom")
+        def process(self, batch):
+            return batch
 
-    fresh_host.add_plugin(Bad(), name="bad-commands")
+    def register_commands(cli):
+        raise RuntimeError("boom")
+
+    fresh_host.add_plugin(plugin_with(Blur, register_commands=register_commands),
+                          name="bad-commands")
     result = cli("effects")
     assert "convert" in result.stdout
     assert "plugin 'bad-commands' failed to load: register_commands failed: RuntimeError: boom" \
         in result.stderr
+    # Listed once, as failed; its effect is withdrawn with it.
+    assert "blur" not in result.stdout
+    data = json.loads(cli("plugins", "--json").stdout)
+    assert [p["name"] for p in data["plugins"]].count("bad-commands") == 0
+    assert [e["name"] for e in data["errors"]] == ["bad-commands"]

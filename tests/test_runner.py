@@ -134,7 +134,8 @@ def test_whole_clip_analysis_then_stateful_processing(fresh_host, make_sequence,
     _register(fresh_host, MeanRemover)
     src = make_sequence()
     # Frame 1001 is already done: it is analysed with the clip but not processed again.
-    (tmp_path / "m.1001.exr").write_bytes(b"done before")
+    neuralfx.run("mean-remover", src, str(tmp_path / "m.####.exr"),
+                 options=RunOptions(batch_size=3, depth="float", frames="1001"))
     neuralfx.run("mean-remover", src, str(tmp_path / "m.####.exr"),
                  options=RunOptions(batch_size=3, depth="float"))
     assert MeanRemover.seen_order == [1002, 1003, 1004]
@@ -191,7 +192,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
     assert proc.returncode == 130, err
     events = [json.loads(line) for line in rest.splitlines()]
     assert events[-1]["event"] == "interrupted"
-    written = sorted(n for n in os.listdir(tmp_path / "out") if not n.endswith(".neuralfx.json"))
+    written = sorted(n for n in os.listdir(tmp_path / "out") if not n.endswith(".neuralfx.jsonl"))
     assert 1 <= len(written) < 30
     assert all(name.startswith("s.") for name in written)  # no temporary files left
     for name in written:  # every file present is complete
@@ -260,7 +261,7 @@ def test_rerun_with_other_settings_is_refused_instead_of_mixing(cli, make_sequen
     # Other output options: refused, naming what changed; nothing is rewritten.
     stamp = os.stat(tmp_path / "out" / "g.0001.png").st_mtime_ns
     result = cli("run", "convert", "--depth", "16", src, out, expect=1)
-    assert "4 output(s)" in result.stderr and "made with other settings" in result.stderr
+    assert "frames 1-4 were made differently" in result.stderr
     assert "output.depth: 'auto' -> '16'" in result.stderr and "--overwrite" in result.stderr
     assert os.stat(tmp_path / "out" / "g.0001.png").st_mtime_ns == stamp
     # --overwrite redoes them all with the new settings, and the record follows.

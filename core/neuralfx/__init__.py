@@ -5,26 +5,44 @@ The public API for plugin authors and scripts::
     import neuralfx
     from neuralfx import params
 
-    neuralfx.run("convert", "in.####.exr", "out.####.png")
+    neuralfx.run("convert", "in.####.exr", "out.####.png", settings={}, options=None)
+
+Importing ``neuralfx`` is cheap: torch and the codecs load only when a run (``neuralfx.run``)
+or a model needs them, so commands that only describe answer at once.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from .effect import ClipInfo, Effect, FrameBatch, RunContext, Settings
+from .effect import ClipInfo, Effect, EffectSpec, FrameBatch, RunContext, Settings
 from .errors import NeuralFXError
 from .hookspecs import hookimpl
+from .options import RunOptions
 from .plugins import PLUGIN_API_VERSION, PluginHost, get_host
-from .runner import RunOptions, RunSummary, run
+
+if TYPE_CHECKING:
+    from .runner import RunSummary, run
 
 try:
     __version__ = version("neuralfx")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
+_LAZY = {"run": "runner", "RunSummary": "runner"}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: the runner (and torch) load on first use
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'neuralfx' has no attribute {name!r}")
+
+
 __all__ = [
-    "PLUGIN_API_VERSION", "ClipInfo", "Effect", "FrameBatch", "NeuralFXError", "PluginHost",
-    "RunContext", "RunOptions", "RunSummary", "Settings", "__version__", "get_host", "hookimpl",
-    "run",
+    "PLUGIN_API_VERSION", "ClipInfo", "Effect", "EffectSpec", "FrameBatch", "NeuralFXError",
+    "PluginHost", "RunContext", "RunOptions", "RunSummary", "Settings", "__version__",
+    "get_host", "hookimpl", "run",
 ]

@@ -1,5 +1,5 @@
 """``python -m neuralfx`` is the ``neuralfx`` command."""
 
-from neuralfx.cli import cli
+from neuralfx.console import main
 
-cli()
+main()

@@ -1,29 +1,44 @@
 """The effect API: what a plugin implements to turn frames into frames.
 
-Lifecycle, driven by the runner (:mod:`neuralfx.runner`), never by the effect itself:
+An effect has two halves:
 
-1. ``Effect(settings)`` — settings are already validated against :attr:`Effect.params`.
+* its **declaration**, an :class:`EffectSpec`: name, summary, help, parameters, colour space,
+  what history it needs. It is plain data, so ``neuralfx effects``, ``describe``, ``--help``
+  and the Blender panel read it without importing torch or any model code;
+* its **implementation**, an :class:`Effect` subclass, named in the spec by import path
+  (``"my_plugin.effect:MyEffect"``) and imported only when a run needs it.
+
+Lifecycle, driven by the runner, never by the effect itself:
+
+1. ``Effect(settings)`` — settings are already validated against the parameters.
 2. :meth:`Effect.load` — once per run, onto the run's device and dtype (load weights here).
    It runs with autograd available; :meth:`analyse` and :meth:`process` run under
    ``torch.inference_mode()`` (an optimisation-based effect re-enables grad inside).
-3. :meth:`Effect.analyse` — only when :attr:`Effect.needs_whole_clip` is true: every batch of
-   the clip is shown once before any is processed (few-shot codes, identity models).
-4. :meth:`Effect.process` — batches in frame order; state may carry from batch to batch.
+3. :meth:`Effect.analyse` — only when ``needs_whole_clip``: every frame of the clip (not only
+   the frames to do) is shown once, in batches, before any is processed.
+4. :meth:`Effect.process` — batches in frame order. A ``stateful`` effect sees every frame from
+   the start of the clip (or from a saved state) up to the last frame to do; frames whose
+   outputs exist are processed but not written, so every output is the same whichever frames a
+   run was asked for (see docs/plugins.md, "Effects with state").
 5. :meth:`Effect.release` — always called, also after an error or Ctrl-C.
 
-Effects are pure with respect to I/O: they never read or write frame files themselves.
+Effects are pure with respect to I/O: they never read or write frame files themselves. This
+module does not import torch (the type names below are for annotations only).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-
+from .errors import PluginError
 from .params import Param, json_schema, validate
+
+if TYPE_CHECKING:
+    import torch
 
 #: Colour spaces an effect can ask to work in. ``srgb``: display-referred, sRGB transfer
 #: function, what models trained on photos expect. ``linear``: scene-linear, Rec.709/sRGB
@@ -34,7 +49,81 @@ WORKING_SPACES = ("srgb", "linear")
 RESERVED_PARAM_NAMES = frozenset({
     "input", "output", "progress", "frames", "missing", "overwrite", "device", "precision",
     "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
-    "channels", "quality", "codec", "crf"})
+    "channels", "quality", "codec", "crf", "fps"})
+
+
+@dataclasses.dataclass(frozen=True)
+class EffectSpec:
+    """The declaration of an effect: everything the host needs before it runs one.
+
+    Attributes:
+        name: unique kebab-case name, used on the command line (``neuralfx run NAME``).
+        summary: one line for ``neuralfx effects``.
+        help: the long help of ``neuralfx run NAME --help`` (``\\b`` lines keep click from
+            re-wrapping the paragraph that follows).
+        params: the parameters, declared once (see :mod:`neuralfx.params`).
+        implementation: the :class:`Effect` subclass, or ``"module:Class"`` to import it
+            only when a run needs it (keep heavy imports out of the plugin's top module).
+        working_space: colour space of the frames ``process`` receives (:data:`WORKING_SPACES`
+            or None for "as decoded").
+        needs_whole_clip: show every frame of the clip to ``analyse`` before processing.
+        stateful: outputs depend on earlier frames through state the effect carries (an
+            instance may set ``self.stateful`` from its settings, e.g. only with --temporal).
+        accepts_nonfinite: the effect passes NaN and infinity through (``convert``); other
+            effects are refused such source frames, naming the file.
+        preferred_batch_size: frames per batch for ``--batch-size auto`` on CUDA.
+    """
+
+    name: str
+    summary: str = ""
+    help: str = ""
+    params: Sequence[Param] = ()
+    implementation: str | type | None = None
+    working_space: str | None = "srgb"
+    needs_whole_clip: bool = False
+    stateful: bool = False
+    accepts_nonfinite: bool = False
+    preferred_batch_size: int = 4
+
+    def validate(self, values: Mapping[str, Any]) -> Settings:
+        """Validate user values (unknown names and out-of-range values are refused)."""
+        return Settings(validate(self.params, values, owner=f"effect {self.name!r}"))
+
+    def describe(self) -> dict[str, Any]:
+        """The machine-readable description (``neuralfx describe NAME --json``)."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "help": "\n".join(line for line in inspect.cleandoc(self.help).splitlines()
+                              if line.strip() != "\b"),
+            "working_space": self.working_space,
+            "needs_whole_clip": self.needs_whole_clip,
+            "stateful": self.stateful,
+            "settings": json_schema(self.params),
+        }
+
+    def load_class(self) -> type[Effect]:
+        """The implementation class, imported on first use and checked against this spec."""
+        impl = self.implementation
+        if isinstance(impl, str):
+            module_name, _, attr = impl.partition(":")
+            try:
+                impl = getattr(importlib.import_module(module_name), attr)
+            except Exception as exc:  # the plugin's code: report it, do not crash the host
+                raise PluginError(
+                    f"effect {self.name!r}: its implementation {self.implementation!r} cannot "
+                    f"be imported: {type(exc).__name__}: {exc}",
+                    hint="reinstall the plugin that provides it (see `neuralfx plugins`)") \
+                    from None
+        if not (inspect.isclass(impl) and issubclass(impl, Effect)):
+            raise PluginError(f"effect {self.name!r}: implementation {impl!r} is not a "
+                              "subclass of neuralfx.Effect")
+        if impl.spec is not self and impl.spec.name != self.name:
+            raise PluginError(f"effect {self.name!r}: implementation {impl.__qualname__} "
+                              f"declares the spec of {impl.spec.name!r}")
+        if impl.process is Effect.process:
+            raise PluginError(f"effect {self.name!r} does not implement process()")
+        return impl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,26 +152,42 @@ class FrameBatch:
 
 @dataclasses.dataclass(frozen=True)
 class ClipInfo:
-    """What the runner knows about the clip before the first frame is decoded."""
+    """What the runner knows about the clip before the first frame is processed.
+
+    ``frames`` are every frame of the source (what ``analyse`` and a stateful effect see);
+    ``todo`` the frames this run writes; ``size`` is ``(width, height)``.
+    """
 
     source: str
     frames: tuple[int, ...]
     fps: float | None
+    size: tuple[int, int] = (0, 0)
+    todo: tuple[int, ...] = ()
 
 
 def _ignore(message: str) -> None:
     pass
 
 
+def _as_is(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
+    return rgb
+
+
 @dataclasses.dataclass(frozen=True)
 class RunContext:
-    """Where and how an effect runs: passed to :meth:`Effect.load`. ``warn(message)`` tells
-    the user something (a warning event in JSON progress, a line on the terminal)."""
+    """Where and how an effect runs: passed to :meth:`Effect.load`; keep it for later.
+
+    ``warn(message)`` tells the user something (a warning line on the terminal, a ``warning``
+    event in JSON progress, a ``logging`` warning from the Python API); it works from
+    ``load``, ``analyse`` and ``process``. ``colour(rgb)`` turns a colour parameter (display
+    sRGB, as pickers show it) into the space the frames arrive in.
+    """
 
     device: torch.device
     dtype: torch.dtype
     clip: ClipInfo
     warn: Callable[[str], None] = _ignore
+    colour: Callable[[tuple[float, float, float]], tuple[float, float, float]] = _as_is
 
 
 class Settings(dict):
@@ -95,22 +200,46 @@ class Settings(dict):
             raise AttributeError(name) from None
 
 
-class Effect:
-    """Base class of every effect. Subclasses set the class attributes and override
-    :meth:`process` (and :meth:`load` / :meth:`analyse` / :meth:`release` as needed)."""
+_SPEC_FIELDS = ("name", "summary", "params", "working_space", "needs_whole_clip", "stateful",
+                "accepts_nonfinite", "preferred_batch_size")
 
-    #: Unique name, used on the command line: ``neuralfx run NAME``.
+
+class Effect:
+    """Base class of every effect implementation.
+
+    Bind the declaration with ``spec = MY_SPEC`` (the spec's fields become class attributes:
+    ``name``, ``params``, ``working_space``...). A class may instead set those attributes
+    itself and be registered directly; its spec is then built from them and its docstring.
+    Override :meth:`process` (and :meth:`load` / :meth:`analyse` / :meth:`release` as needed);
+    a stateful effect may implement :meth:`state_dict` / :meth:`load_state_dict`.
+    """
+
+    spec: ClassVar[EffectSpec]
     name: ClassVar[str]
-    #: One line shown by ``neuralfx effects``; the class docstring is the long help.
     summary: ClassVar[str] = ""
-    #: The parameters, declared once (see :mod:`neuralfx.params`).
     params: ClassVar[Sequence[Param]] = ()
-    #: Colour space of the frames :meth:`process` receives (see :data:`WORKING_SPACES`).
     working_space: ClassVar[str | None] = "srgb"
-    #: True to have every batch shown to :meth:`analyse` before processing starts.
     needs_whole_clip: ClassVar[bool] = False
-    #: Batch size used by ``--batch-size auto`` on CUDA; halved on out-of-memory.
+    #: May be set per instance in ``__init__`` (e.g. from a --temporal setting).
+    stateful: bool = False
+    accepts_nonfinite: ClassVar[bool] = False
     preferred_batch_size: ClassVar[int] = 4
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            for field in _SPEC_FIELDS:
+                setattr(cls, field, getattr(spec, field))
+            if not cls.__doc__:
+                cls.__doc__ = spec.help
+        elif "name" in cls.__dict__:  # declared by class attributes
+            cls.spec = EffectSpec(
+                name=cls.name, summary=cls.summary, help=cls.__doc__ or cls.summary,
+                params=tuple(cls.params), implementation=cls,
+                working_space=cls.working_space, needs_whole_clip=cls.needs_whole_clip,
+                stateful=cls.stateful, accepts_nonfinite=cls.accepts_nonfinite,
+                preferred_batch_size=cls.preferred_batch_size)
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings(settings)
@@ -118,27 +247,34 @@ class Effect:
     @classmethod
     def validate(cls, values: Mapping[str, Any]) -> Settings:
         """Validate user values (unknown names and out-of-range values are refused)."""
-        return Settings(validate(cls.params, values, owner=f"effect {cls.name!r}"))
+        return cls.spec.validate(values)
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
-        """The effect's machine-readable description (``neuralfx describe NAME --json``)."""
-        return {
-            "name": cls.name,
-            "summary": cls.summary,
-            # \b lines only steer click's help wrapping
-            "help": "\n".join(line for line in inspect.cleandoc(cls.__doc__ or "").splitlines()
-                              if line.strip() != "\b"),
-            "working_space": cls.working_space,
-            "needs_whole_clip": cls.needs_whole_clip,
-            "settings": json_schema(cls.params),
-        }
+        return cls.spec.describe()
+
+    def files(self) -> list[str]:
+        """Files the outputs depend on besides the frames (style images, checkpoints): their
+        contents go into the resume record, so editing one is noticed. Default: every
+        existing file given to a ``Path`` parameter; override to add resolved ones (a
+        checkpoint named by registry name)."""
+        from pathlib import Path
+
+        found = []
+        for p in self.params:
+            if p.kind != "path":
+                continue
+            value = self.settings.get(p.name)
+            for v in (value if p.multiple else (value,)) if value is not None else ():
+                if Path(v).is_file():
+                    found.append(str(v))
+        return found
 
     def load(self, ctx: RunContext) -> None:
         """Prepare to run on ``ctx.device`` in ``ctx.dtype``: build models, load weights."""
 
     def analyse(self, batch: FrameBatch) -> None:
-        """Look at one batch of the whole clip (only if :attr:`needs_whole_clip`)."""
+        """Look at one batch of the whole clip (only if ``needs_whole_clip``)."""
 
     def process(self, batch: FrameBatch) -> FrameBatch:
         """Return the processed batch: same N, H and W, ``rgb`` in the working space.
@@ -146,6 +282,16 @@ class Effect:
         If this raises ``torch.OutOfMemoryError`` the runner retries with half the batch, so
         update any cross-frame state only once the batch has succeeded.
         """
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, torch.Tensor] | None:
+        """A stateful effect's state after the last processed batch, as tensors (saved by the
+        runner so a later run can continue exactly from here). None: not saved; a later run
+        then replays the clip from its first frame to rebuild the state."""
+        return None
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state_dict` returned (called after :meth:`load`)."""
         raise NotImplementedError
 
     def release(self) -> None:

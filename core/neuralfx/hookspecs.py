@@ -8,9 +8,17 @@ any of the hooks below with :data:`neuralfx.hookimpl`::
 
     NEURALFX_PLUGIN_API = "1.0"
 
+    MY_EFFECT = neuralfx.EffectSpec(
+        name="my-effect", summary="...", params=(...),
+        implementation="my_plugin.effect:MyEffect")   # imported only when a run needs it
+
     @neuralfx.hookimpl
     def register_effects(register):
-        register(MyEffect)
+        register(MY_EFFECT)
+
+Hook implementations are called whenever the host loads, including for commands that only
+describe (``neuralfx effects``, ``describe``, ``--help``), so the plugin's top module must stay
+light: no torch, no model code at import time.
 
 Hook specs only ever gain arguments, so a plugin written for an older 1.x keeps working; an
 implementation may accept fewer arguments than the spec offers.
@@ -23,21 +31,24 @@ from collections.abc import Callable
 import click
 import pluggy
 
-from .effect import Effect
+from .effect import Effect, EffectSpec
 
 hookspec = pluggy.HookspecMarker("neuralfx")
 hookimpl = pluggy.HookimplMarker("neuralfx")
 
 
 @hookspec
-def register_effects(register: Callable[[type[Effect]], None]) -> None:
+def register_effects(register: Callable[[EffectSpec | type[Effect]], None]) -> None:
     """Register the effects this plugin provides.
 
     Called once, when the plugins are loaded, before any command runs.
 
-    :param register: call ``register(EffectSubclass)`` once per effect. The class must set
-        ``name`` (unique across all plugins) and subclass :class:`neuralfx.Effect`; a duplicate
-        or malformed effect is refused and reported as this plugin's load error.
+    :param register: call ``register(spec)`` once per effect with an
+        :class:`neuralfx.EffectSpec` whose ``implementation`` names the class by import path
+        (lazy: the class is imported only for a run). An :class:`neuralfx.Effect` subclass is
+        accepted too (eager: whatever its module imports is paid by every command). Names are
+        unique across all plugins; a duplicate or malformed effect is refused and reported as
+        this plugin's load error.
     :return: nothing.
     """
 
@@ -51,5 +62,22 @@ def register_commands(cli: click.Group) -> None:
     :param cli: the top-level click group; use ``@cli.command()`` or ``cli.add_command(...)``.
         A trainer for an effect goes under the ``train`` group:
         ``cli.commands["train"].add_command(my_train_command)``.
+    :return: nothing.
+    """
+
+
+@hookspec
+def register_weights(register: Callable[[object], None]) -> None:
+    """Declare model architectures and official weights files, so they work with
+    ``neuralfx models list|fetch|import|verify`` and ``neuralfx.models.load`` like the
+    built-in ones.
+
+    Called once, when the plugins are loaded.
+
+    :param register: call ``register(neuralfx.models.Architecture(...))`` for each network
+        (its ``build``/``convert`` named by import path, so nothing heavy loads here) and
+        ``register(neuralfx.models.Weights(...))`` for each file (name, URL, sha256, licence
+        and the architecture name that loads it). Names already taken are refused and
+        reported as this plugin's load error.
     :return: nothing.
     """

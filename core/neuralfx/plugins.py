@@ -6,8 +6,13 @@ Plugins come from the ``neuralfx`` entry-point group (the built-in effects too) 
 loads only those; ``NEURALFX_DISABLE_PLUGINS`` skips the ones named.
 
 Each plugin is loaded on its own: one that fails to import, declares an incompatible API
-version, implements a hook that does not exist (``check_pending``) or registers a bad effect is
-unregistered and reported in :attr:`PluginHost.errors`; the others still load.
+version, implements hooks that do not exist (all of them are named) or registers a bad effect
+is unregistered and reported in :attr:`PluginHost.errors`; the others still load. Plugins left
+out by the filters are listed in :attr:`PluginHost.disabled`, and names in the filters that
+match no installed plugin are warned about (:attr:`PluginHost.warnings`).
+
+Effects are kept as their declarations (:class:`~neuralfx.effect.EffectSpec`); the
+implementation class is imported only when a run asks for it (:meth:`PluginHost.effect`).
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ import importlib
 import inspect
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from types import ModuleType
+from typing import Any
 
 import click
 import pluggy
 
 from . import hookspecs
-from .effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect
+from .catalog import Catalog
+from .effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect, EffectSpec
 from .errors import PluginError, UnknownNameError, did_you_mean
 from .params import Param
 
@@ -66,11 +73,18 @@ def check_api_version(plugin: str, declared: object) -> None:
         raise PluginError(
             f"plugin {plugin!r} does not declare the plugin API it was written for",
             hint=f'add NEURALFX_PLUGIN_API = "{PLUGIN_API_VERSION}" to its module')
+    if not isinstance(declared, str):  # 1.10 written as a float would read as 1.1
+        raise PluginError(
+            f"plugin {plugin!r} declares NEURALFX_PLUGIN_API = {declared!r} as a "
+            f"{type(declared).__name__}, not a string",
+            hint=f'write it as a string: NEURALFX_PLUGIN_API = "{declared}"')
     try:
-        theirs = _parse_api(str(declared))
+        theirs = _parse_api(declared)
     except ValueError:
         raise PluginError(f"plugin {plugin!r} declares NEURALFX_PLUGIN_API = {declared!r}, "
-                          "which is not a MAJOR.MINOR version") from None
+                          "which is not a MAJOR.MINOR version",
+                          hint=f'write it as NEURALFX_PLUGIN_API = "{PLUGIN_API_VERSION}"') \
+            from None
     if theirs[0] != ours[0] or theirs[1] > ours[1]:
         raise PluginError(
             f"plugin {plugin!r} needs plugin API {theirs[0]}.{theirs[1]} "
@@ -80,21 +94,33 @@ def check_api_version(plugin: str, declared: object) -> None:
             hint="install a version of the plugin made for this NeuralFX, or upgrade NeuralFX")
 
 
-def check_effect_class(effect: object) -> type[Effect]:
-    """Check that ``effect`` is a well-formed effect class; return it."""
-    if not (inspect.isclass(effect) and issubclass(effect, Effect)):
-        raise PluginError(f"{effect!r} is not a subclass of neuralfx.Effect")
-    name = getattr(effect, "name", None)
+def check_effect_spec(effect: object) -> EffectSpec:
+    """Check an effect declaration (a spec, or an Effect subclass carrying one); return it."""
+    if inspect.isclass(effect) and issubclass(effect, Effect):
+        if "spec" not in vars(effect) and "name" not in vars(effect):
+            raise PluginError(f"effect class {effect.__qualname__} needs a name in kebab-case "
+                              "(or a spec)")
+        if effect.process is Effect.process:
+            raise PluginError(f"effect {effect.name!r} does not implement process()")
+        spec = effect.spec
+        if spec.implementation is None:
+            spec = dataclasses.replace(spec, implementation=effect)
+    elif isinstance(effect, EffectSpec):
+        spec = effect
+        if spec.implementation is None:
+            raise PluginError(f"effect {spec.name!r} names no implementation",
+                              hint='set implementation="module:Class"')
+    else:
+        raise PluginError(f"{effect!r} is neither a neuralfx.EffectSpec nor a subclass of "
+                          "neuralfx.Effect")
+    name = spec.name
     if not isinstance(name, str) or not _EFFECT_NAME.match(name):
-        raise PluginError(f"effect class {effect.__qualname__} needs a name in kebab-case "
-                          f"(got {name!r})")
-    if effect.process is Effect.process:
-        raise PluginError(f"effect {name!r} does not implement process()")
-    if effect.working_space is not None and effect.working_space not in WORKING_SPACES:
-        raise PluginError(f"effect {name!r}: working_space {effect.working_space!r} is not one "
+        raise PluginError(f"effect needs a name in kebab-case (got {name!r})")
+    if spec.working_space is not None and spec.working_space not in WORKING_SPACES:
+        raise PluginError(f"effect {name!r}: working_space {spec.working_space!r} is not one "
                           f"of {', '.join(WORKING_SPACES)} or None")
     seen: set[str] = set()
-    for p in effect.params:
+    for p in spec.params:
         if not isinstance(p, Param):
             raise PluginError(f"effect {name!r}: parameter {p!r} is not a neuralfx.params.Param")
         if p.name in seen:
@@ -103,7 +129,14 @@ def check_effect_class(effect: object) -> type[Effect]:
             raise PluginError(f"effect {name!r}: parameter name {p.name!r} is taken by a run "
                               "option", hint="rename the parameter")
         seen.add(p.name)
-    return effect
+    return spec
+
+
+def unknown_hooks(module: object) -> list[str]:
+    """Every attribute of ``module`` marked as a hook implementation that is not a hook."""
+    known = {n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "neuralfx_spec")}
+    return sorted(n for n in dir(module)
+                  if hasattr(getattr(module, n, None), "neuralfx_impl") and n not in known)
 
 
 def _names_from_env(var: str) -> set[str] | None:
@@ -121,7 +154,11 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: list[PluginInfo] = []
         self.errors: list[PluginLoadError] = []
-        self._effects: dict[str, type[Effect]] = {}
+        self.disabled: list[DisabledPlugin] = []
+        self.warnings: list[str] = []
+        self.catalog = Catalog()
+        self._specs: dict[str, EffectSpec] = {}
+        self._classes: dict[str, type[Effect]] = {}
         self._effect_owner: dict[str, str] = {}
 
     # -- loading ------------------------------------------------------------------------------
@@ -129,19 +166,32 @@ class PluginHost:
         """Load entry-point plugins and ``NEURALFX_PLUGINS`` modules, honouring the filters."""
         only = _names_from_env("NEURALFX_LOAD_PLUGINS")
         skip = _names_from_env("NEURALFX_DISABLE_PLUGINS") or set()
-
-        def wanted(name: str) -> bool:
-            return (only is None or name in only) and name not in skip
-
+        candidates: list[tuple[str, str, str | None, Callable[[], object]]] = []
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if wanted(ep.name):
-                version = ep.dist.version if ep.dist is not None else "unknown"
-                self._load_one(ep.name, ep.value, version, ep.load)
+            version = ep.dist.version if ep.dist is not None else "unknown"
+            candidates.append((ep.name, ep.value, version, ep.load))
         extra = os.environ.get("NEURALFX_PLUGINS", "")
         for module_name in (m.strip() for m in extra.split(",")):
-            if module_name and wanted(module_name):
-                self._load_one(module_name, module_name, None,
-                               lambda m=module_name: importlib.import_module(m))
+            if module_name:
+                candidates.append((module_name, module_name, None,
+                                   lambda m=module_name: importlib.import_module(m)))
+        names = {c[0] for c in candidates}
+        for var, listed in (("NEURALFX_LOAD_PLUGINS", only or set()),
+                            ("NEURALFX_DISABLE_PLUGINS", skip)):
+            for unknown in sorted(listed - names):
+                guess = did_you_mean(unknown, names)
+                self.warnings.append(f"{var} names {unknown!r}, which is not an installed "
+                                     f"plugin" + (f" ({guess})" if guess else
+                                                  f" (plugins: {', '.join(sorted(names))})"))
+        for name, where, version, importer in candidates:
+            if only is not None and name not in only:
+                self.disabled.append(DisabledPlugin(name, where, "not in NEURALFX_LOAD_PLUGINS",
+                                                    importer))
+            elif name in skip:
+                self.disabled.append(DisabledPlugin(name, where, "in NEURALFX_DISABLE_PLUGINS",
+                                                    importer))
+            else:
+                self._load_one(name, where, version, importer)
         return self
 
     def _load_one(self, name: str, where: str, version: str | None, importer) -> None:
@@ -155,42 +205,41 @@ class PluginHost:
         self.add_plugin(module, name=name,
                         version=version or str(getattr(module, "__version__", "unknown")))
 
-    def add_plugin(self, module: ModuleType | object, *, name: str,
+    def add_plugin(self, module: ModuleType, *, name: str,
                    version: str = "unknown") -> PluginInfo | None:
-        """Register one plugin object (a module, usually) and collect its effects.
+        """Register one plugin module and collect its effects and weights.
 
         Returns its :class:`PluginInfo`, or None when it was refused (see :attr:`errors`).
         """
         where = getattr(module, "__name__", type(module).__name__)
         added: list[str] = []
         try:
+            if not isinstance(module, ModuleType):
+                raise PluginError(f"plugin {name!r} is a {type(module).__name__}, not a module",
+                                  hint="register a module (in tests: types.ModuleType with "
+                                       "the hook functions set on it)")
             api = getattr(module, "NEURALFX_PLUGIN_API", None)
             check_api_version(name, api)
+            unknown = unknown_hooks(module)
+            if unknown:
+                known = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n),
+                                                              "neuralfx_spec")]
+                raise PluginError(
+                    f"plugin {name!r} implements unknown hook(s): " + ", ".join(
+                        u + (f" ({did_you_mean(u, known)})" if did_you_mean(u, known) else "")
+                        for u in unknown), hint="hooks: " + ", ".join(known))
             self.pm.register(module, name=name)
             try:
                 self.pm.check_pending()
-                caller = self.pm.subset_hook_caller(
-                    "register_effects",
-                    remove_plugins=[p for p in self.pm.get_plugins() if p is not module])
-
-                def register(effect: type[Effect]) -> None:
-                    effect = check_effect_class(effect)
-                    owner = self._effect_owner.get(effect.name)
-                    if owner is not None:
-                        raise PluginError(f"effect {effect.name!r} is already registered by "
-                                          f"plugin {owner!r}")
-                    self._effects[effect.name] = effect
-                    self._effect_owner[effect.name] = name
-                    added.append(effect.name)
-
-                caller(register=register)
+                self._call_one(module, "register_effects", register=lambda e: added.append(
+                    self._add_effect(e, name)))
+                self._call_one(module, "register_weights",
+                               register=lambda entry: self.catalog.add(entry, name))
             except Exception:
                 self.pm.unregister(module)
                 raise
         except Exception as exc:
-            for effect_name in added:
-                del self._effects[effect_name]
-                del self._effect_owner[effect_name]
+            self._forget(name, added)
             message = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
             self.errors.append(PluginLoadError(name, where, message))
             return None
@@ -200,17 +249,44 @@ class PluginHost:
         self.plugins.append(info)
         return info
 
+    def _call_one(self, plugin: object, hook: str, **kwargs: Any) -> None:
+        """Call ``hook`` of one plugin only, so a failure is that plugin's."""
+        caller = self.pm.subset_hook_caller(
+            hook, remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin])
+        caller(**kwargs)
+
+    def _add_effect(self, effect: object, plugin: str) -> str:
+        spec = check_effect_spec(effect)
+        owner = self._effect_owner.get(spec.name)
+        if owner is not None:
+            raise PluginError(f"effect {spec.name!r} is already registered by plugin {owner!r}")
+        self._specs[spec.name] = spec
+        self._effect_owner[spec.name] = plugin
+        return spec.name
+
+    def _forget(self, plugin: str, effects: list[str]) -> None:
+        for effect_name in effects:
+            self._specs.pop(effect_name, None)
+            self._classes.pop(effect_name, None)
+            self._effect_owner.pop(effect_name, None)
+        self.catalog.remove_owned_by(plugin)
+
     def register_commands(self, cli: click.Group) -> None:
-        """Let each plugin add its commands; one that fails is reported, the others still add
-        theirs (and the built-in commands always work)."""
-        plugins = self.pm.get_plugins()
-        for plugin in plugins:
-            caller = self.pm.subset_hook_caller(
-                "register_commands", remove_plugins=[p for p in plugins if p is not plugin])
+        """Let each plugin add its commands. One that fails is reported as failed (and its
+        effects withdrawn); the others still add theirs, and the built-in commands work."""
+        for plugin in list(self.pm.get_plugins()):
+            name = self.pm.get_name(plugin) or repr(plugin)
+            before = dict(cli.commands)
             try:
-                caller(cli=cli)
+                self._call_one(plugin, "register_commands", cli=cli)
             except Exception as exc:
-                name = self.pm.get_name(plugin) or repr(plugin)
+                for command in set(cli.commands) - set(before):
+                    del cli.commands[command]
+                info = next((p for p in self.plugins if p.name == name), None)
+                if info is not None:
+                    self.plugins.remove(info)
+                    self._forget(name, info.effects)
+                self.pm.unregister(plugin)
                 self.errors.append(PluginLoadError(
                     name, getattr(plugin, "__name__", type(plugin).__name__),
                     f"register_commands failed: {type(exc).__name__}: {exc}"))
@@ -218,26 +294,75 @@ class PluginHost:
     # -- lookup -------------------------------------------------------------------------------
     @property
     def effect_names(self) -> list[str]:
-        return sorted(self._effects)
+        return sorted(self._specs)
 
-    def effect(self, name: str) -> type[Effect]:
-        """The effect class called ``name``; unknown names are refused with suggestions."""
+    def spec(self, name: str) -> EffectSpec:
+        """The declaration of effect ``name`` (no import of its implementation); unknown
+        names are refused with suggestions, disabled ones say which variable disabled them."""
         try:
-            return self._effects[name]
+            return self._specs[name]
         except KeyError:
             pass
-        hint = did_you_mean(name, self._effects)
+        for plugin in self.disabled:
+            if name in plugin.effect_names():
+                raise UnknownNameError(
+                    f"effect {name!r} is disabled: plugin {plugin.name!r} that provides it is "
+                    f"{plugin.reason}",
+                    hint="unset NEURALFX_LOAD_PLUGINS / NEURALFX_DISABLE_PLUGINS, or change "
+                         "them to load it")
+        hint = did_you_mean(name, self._specs)
         if hint is None:
             hint = "installed effects: " + (", ".join(self.effect_names) or "(none)")
             if self.errors:
                 hint += "; some plugins failed to load, see `neuralfx plugins`"
         raise UnknownNameError(f"unknown effect {name!r}", hint=hint)
 
+    def effect(self, name: str) -> type[Effect]:
+        """The implementation class of effect ``name``, imported on first use."""
+        if name not in self._classes:
+            self._classes[name] = self.spec(name).load_class()
+        return self._classes[name]
+
     def owner_of(self, effect_name: str) -> str:
         return self._effect_owner[effect_name]
 
-    def effects(self) -> Iterable[type[Effect]]:
-        return (self._effects[n] for n in self.effect_names)
+    def version_of(self, effect_name: str) -> str:
+        """The version of the distribution providing ``effect_name`` (for resume records)."""
+        owner = self._effect_owner.get(effect_name)
+        return next((p.version for p in self.plugins if p.name == owner), "unknown")
+
+    def effects(self) -> Iterable[EffectSpec]:
+        return (self._specs[n] for n in self.effect_names)
+
+
+@dataclasses.dataclass
+class DisabledPlugin:
+    """An installed plugin left out by NEURALFX_LOAD_PLUGINS / NEURALFX_DISABLE_PLUGINS."""
+
+    name: str
+    module: str
+    reason: str
+    importer: Callable[[], object] = dataclasses.field(repr=False)
+
+    def effect_names(self) -> list[str]:
+        """The effects it would provide (loaded aside, only to explain an unknown name)."""
+        try:
+            module = self.importer()
+        except Exception:
+            return []
+        if not isinstance(module, ModuleType):
+            return []
+        names: list[str] = []
+        register = getattr(module, "register_effects", None)
+        if register is not None:
+            try:
+                register(register=lambda e: names.append(check_effect_spec(e).name))
+            except Exception:
+                return names
+        return names
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "module": self.module, "reason": self.reason}
 
 
 _host: PluginHost | None = None

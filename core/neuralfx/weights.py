@@ -9,7 +9,6 @@ metadata, and loading prefers safetensors and otherwise uses ``torch.load(weight
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -20,49 +19,25 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
-from .errors import NeuralFXError, UnknownNameError, did_you_mean
+from .catalog import Catalog, KnownWeights, Weights
+from .errors import NeuralFXError
 from .frames.atomic import AtomicFile
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-@dataclasses.dataclass(frozen=True)
-class KnownWeights:
-    """An official checkpoint: where it comes from and what it is for."""
-
-    name: str
-    model: str  # the neuralfx.models name it loads into
-    url: str
-    filename: str  # the official file name
-    licence: str
-    sha256: str | None = None  # full hex digest, or a prefix (as torch.hub names carry)
-    size: int | None = None  # bytes, when known
-    member: str | None = None  # the file inside a zip archive, when the URL is an archive
-    note: str = ""
+__all__ = ["KnownWeights", "Weights", "cache_dir", "cached_path", "catalog", "fetch", "known",
+           "read_state_dict", "check_fits", "save_safetensors", "read_metadata"]
 
 
-_JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
-_JOHNSON_LICENCE = "BSD-3-Clause (pytorch/examples code); no licence stated for the weights"
-_ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
-_ADAIN_LICENCE = ("MIT (pytorch-AdaIN, AdaIN-style); encoder from bethgelab's normalised VGG-19, "
-                  "no licence stated")
-_TV_LICENCE = "BSD-3-Clause (torchvision); weights may carry ImageNet-derived terms"
+def catalog() -> Catalog:
+    """The catalog of the process-wide plugin host: built-in and plugin-declared entries."""
+    from .plugins import get_host
 
-REGISTRY: dict[str, KnownWeights] = {w.name: w for w in [
-    *(KnownWeights(f"johnson-{style.replace('_', '-')}", "johnson", _JOHNSON_ZIP, f"{style}.pth",
-                   _JOHNSON_LICENCE, member=f"saved_models/{style}.pth",
-                   note="pytorch/examples fast_neural_style; saved before PyTorch 0.4")
-      for style in ("candy", "mosaic", "rain_princess", "udnie")),
-    KnownWeights("adain-encoder", "adain-encoder", _ADAIN + "vgg_normalised.pth",
-                 "vgg_normalised.pth", _ADAIN_LICENCE),
-    KnownWeights("adain-decoder", "adain-decoder", _ADAIN + "decoder.pth", "decoder.pth",
-                 _ADAIN_LICENCE),
-    KnownWeights("vgg19", "vgg19", "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-                 "vgg19-dcbb9e9d.pth", _TV_LICENCE, sha256="dcbb9e9d"),
-    KnownWeights("vgg16", "vgg16", "https://download.pytorch.org/models/vgg16-397923af.pth",
-                 "vgg16-397923af.pth", _TV_LICENCE, sha256="397923af"),
-]}
+    return get_host().catalog
 
 
 def cache_dir() -> Path:
@@ -81,13 +56,8 @@ def cached_files() -> list[tuple[str, int]]:
                   for p in root.rglob("*") if p.is_file() and ".neuralfx-tmp-" not in p.name)
 
 
-def known(name: str) -> KnownWeights:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError(f"unknown weights {name!r}",
-                               hint=did_you_mean(name, REGISTRY) or
-                               "see `neuralfx models list`") from None
+def known(name: str) -> Weights:
+    return catalog().known_weights(name)
 
 
 def cached_path(name: str) -> Path | None:
@@ -97,6 +67,8 @@ def cached_path(name: str) -> Path | None:
     info = known(name)
     candidates = [cache_dir() / f"{name}.safetensors", cache_dir() / info.filename]
     if info.url.startswith("https://download.pytorch.org/models/"):
+        import torch
+
         # torchvision's own downloads land in the torch hub cache ($TORCH_HOME).
         candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / info.filename)
     return next((c for c in candidates if c.is_file()), None)
@@ -110,7 +82,7 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def check_digest(info: KnownWeights, path: str | os.PathLike) -> str:
+def check_digest(info: Weights, path: str | os.PathLike) -> str:
     """Compare ``path`` with the registry's checksum; return the file's sha256."""
     digest = sha256_of(path)
     if info.sha256 and not digest.startswith(info.sha256):
@@ -168,6 +140,8 @@ def fetch(name: str, *, url: str | None = None,
 
 # -- loading ----------------------------------------------------------------------------------
 def _torch_is_safe() -> bool:
+    import torch
+
     major, minor = (int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
     return (major, minor) >= (2, 10)
 
@@ -175,6 +149,8 @@ def _torch_is_safe() -> bool:
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a checkpoint as a flat ``{key: tensor}`` dict: safetensors, or a pickled state
     dict through ``torch.load(weights_only=True)``."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise NeuralFXError(f"checkpoint {path} does not exist", hint="check the path")

@@ -1,6 +1,7 @@
 """The built-in ``convert`` effect: format, bit-depth and colour-space conversion, no model.
 
 It is registered through the ``neuralfx`` entry-point group exactly as a third-party plugin is.
+It needs no torch of its own (the runner brings it), so it is registered eagerly as a class.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Convert(neuralfx.Effect):
     name = "convert"
     summary = "Convert format, bit depth and colour space (no model)"
     working_space = None  # frames stay in the source's colour space until the output converts
+    accepts_nonfinite = True  # NaN and infinity in a source EXR pass through as they are
 
     def process(self, batch: neuralfx.FrameBatch) -> neuralfx.FrameBatch:
         return batch

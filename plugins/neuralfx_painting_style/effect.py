@@ -10,18 +10,18 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import models, params, weights
+from neuralfx import models, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
 from neuralfx.temporal import FlowEstimator, warp
 
 from . import gatys
+from .spec import PAINTING_STYLE
 from .styles import load_style, preserve_colour
 
 MIN_FRAME_SIDE = 16
 #: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
 TEMPORAL_LOSS = 50.0
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
 
 
 @dataclasses.dataclass
@@ -35,63 +35,7 @@ class _Previous:
 
 
 class PaintingStyle(neuralfx.Effect):
-    """Give footage the look of a painting.
-
-    \b
-    Methods:
-      johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
-               from pytorch/examples, or one trained with `neuralfx train painting-style`
-      adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
-               --style-weight 0.7 --style-weight 0.3 to interpolate]
-      gatys    optimisation per frame (slow, best quality); uses VGG-19 when its weights are
-               in the cache (`neuralfx models fetch vgg19`), else a training-free random
-               encoder, and says so
-
-    With --temporal (the default) each frame is tied to the previous output through optical
-    flow (OpenCV DIS) with occlusions masked: blended with it (all methods), and for gatys also
-    held to it by a temporal loss (Ruder et al. 2016), so video does not flicker.
-
-    \b
-    Examples:
-      neuralfx run painting-style --method adain --style starry.jpg plate.####.exr out.####.exr
-      neuralfx run painting-style --method johnson --checkpoint johnson-mosaic in.mp4 out.mp4
-    """
-
-    name = "painting-style"
-    summary = "Painting looks: Gatys, Johnson or AdaIN style transfer, stable over time"
-    working_space = "srgb"
-    preferred_batch_size = 4
-    params = (
-        params.Choice("method", default="gatys", choices=("johnson", "adain", "gatys"),
-                      help="Style transfer method."),
-        params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
-                    help="Style image (adain, gatys); repeat to mix several styles."),
-        params.Float("style_weight", multiple=True, min=0.0,
-                     help="Weight of each --style, in order (default: equal)."),
-        params.Path("checkpoint", must_exist=False,
-                    help="johnson: the network (file or registry name, default johnson-candy); "
-                         "adain: the decoder (default adain-decoder); gatys: VGG-19 (default "
-                         "vgg19 if cached, else a training-free encoder)."),
-        params.Path("encoder", must_exist=False,
-                    help="adain: the encoder (file or registry name, default adain-encoder)."),
-        params.Float("strength", default=1.0, min=0.0, max=1.0,
-                     help="How much style: 0 keeps the frame, 1 is fully stylised."),
-        params.Bool("preserve_color", default=False,
-                    help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016)."),
-        params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
-        params.Float("stability", default=0.6, min=0.0, max=1.0,
-                     help="How strongly each frame follows the previous output (temporal)."),
-        params.Int("iterations", default=80, min=1, max=5000,
-                   help="gatys: optimisation steps per frame."),
-        params.Float("texture", default=0.3, min=0.0, max=1.0,
-                     help="gatys: noise in the starting image; more paints flat areas too (it "
-                          "moves with the picture when --temporal is on), 0 starts from the "
-                          "frame."),
-        params.Int("style_size", default=512, min=32, max=4096,
-                   help="Longest side the style images are resized to."),
-        params.Int("max_size", default=0, min=0, max=16384,
-                   help="Process frames at most this long side, then scale back (0: as they are)."),
-    )
+    spec = PAINTING_STYLE
 
     def __init__(self, settings) -> None:
         super().__init__(settings)

@@ -1,8 +1,9 @@
 """The ``neuralfx`` command line.
 
 Built-in commands: ``run`` (one sub-command per effect, its options generated from the
-effect's parameter declarations), ``effects``, ``describe``, ``plugins``, ``doctor``,
-``models`` and ``train``. Plugins add commands through the ``register_commands`` hook.
+effect's declaration), ``effects``, ``describe``, ``plugins``, ``doctor``, ``models``,
+``train`` and ``contact-sheet``. Plugins add commands through the ``register_commands`` hook.
+Modules here import torch and the codecs only inside the commands that need them.
 """
 
 from . import info, models, run  # noqa: F401  (each module adds its commands to main)

@@ -10,10 +10,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..colour import ColourSpaces
-from ..devices import available_devices
 from ..plugins import PLUGIN_API_VERSION, get_host
-from ..weights import cache_dir, cached_files
 from .main import main
 
 
@@ -38,8 +35,7 @@ def effects_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON description and schema.")
 def describe_command(effect: str, as_json: bool) -> None:
     """Describe an effect and its parameters (--json: the schema the Blender add-on reads)."""
-    cls = get_host().effect(effect)
-    info = cls.describe()
+    info = get_host().spec(effect).describe()
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -49,7 +45,10 @@ def describe_command(effect: str, as_json: bool) -> None:
     if not props:
         click.echo("parameters: none")
     for schema in props.values():
-        default = f" (default: {schema['default']})" if "default" in schema else ""
+        value = schema.get("default")
+        if isinstance(value, bool):  # as --help writes it
+            value = "on" if value else "off"
+        default = f" (default: {value})" if "default" in schema else ""
         click.echo(f"  {schema['x-option']}  [{schema['x-kind']}] {schema['description']}{default}")
 
 
@@ -60,7 +59,9 @@ def plugins_command(as_json: bool) -> None:
     host = get_host()
     data = {"plugin_api": PLUGIN_API_VERSION,
             "plugins": [vars(p) for p in host.plugins],
-            "errors": [vars(e) for e in host.errors]}
+            "errors": [vars(e) for e in host.errors],
+            "disabled": [d.as_dict() for d in host.disabled],
+            "warnings": host.warnings}
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -71,6 +72,8 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"  effects: {', '.join(p.effects) or '-'}")
     for e in host.errors:
         click.echo(f"{e.name} FAILED TO LOAD ({e.module}): {e.error}")
+    for d in host.disabled:
+        click.echo(f"{d.name} disabled ({d.module}): {d.reason}")
 
 
 # -- doctor -------------------------------------------------------------------------------------
@@ -83,8 +86,15 @@ _PACKAGES = ("torch", "torchvision", "numpy", "opencv-python-headless", "opencv-
 @click.option("--ocio", metavar="CONFIG", help="Also check this OpenColorIO config and list its "
                                                 "colour spaces.")
 def doctor_command(as_json: bool, ocio: str | None) -> None:
-    """Check this machine: versions, devices, plugins, weights cache."""
+    """Check this machine: versions, devices, plugins, weights cache.
+
+    Exits with 1 when a plugin failed to load.
+    """
     import torch
+
+    from ..colour import ColourSpaces
+    from ..devices import available_devices
+    from ..weights import cache_dir, cached_files
 
     versions = {"neuralfx": __version__, "python": platform.python_version()}
     for name in _PACKAGES:
@@ -117,6 +127,8 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         report["ocio"] = {"config": ocio, "colour_spaces": ColourSpaces(ocio).names()}
     if as_json:
         click.echo(json.dumps(report, indent=2))
+        if host.errors:
+            raise SystemExit(1)
         return
     click.echo("versions:")
     for k, v in versions.items():
@@ -135,6 +147,8 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         click.echo(f"  {p}  {_size(n)}")
     if ocio:
         click.echo(f"OpenColorIO config {ocio}: " + ", ".join(report["ocio"]["colour_spaces"]))
+    if host.errors:
+        raise SystemExit(1)
 
 
 def _size(n: int) -> str:
@@ -143,8 +157,6 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
 
 
 @main.command("contact-sheet")

@@ -1,10 +1,16 @@
-"""The top-level ``neuralfx`` group: error handling, signals, plugin commands."""
+"""The top-level ``neuralfx`` group: error handling and plugin commands.
+
+No traceback reaches the user: a :class:`~neuralfx.errors.NeuralFXError` or a click usage error
+is printed as a message with a hint (and, with ``--progress json``, also as an ``error`` event
+on stdout), and Ctrl-C/SIGTERM exit with 130. Signals are installed by
+:mod:`neuralfx.console`, before anything heavy is imported.
+"""
 
 from __future__ import annotations
 
-import signal
+import json
 import sys
-import threading
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -14,7 +20,23 @@ from ..errors import NeuralFXError
 from ..plugins import get_host
 
 
-def _fail(exc: NeuralFXError) -> None:
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON-lines progress (errors then go to stdout too)."""
+    args = list(args)
+    return "--progress=json" in args or any(
+        a == "--progress" and i + 1 < len(args) and args[i + 1] == "json"
+        for i, a in enumerate(args))
+
+
+def _json_error(message: str, hint: str | None = None, **fields: Any) -> None:
+    event = {"event": "error", "message": message, "hint": hint, **fields}
+    click.echo(json.dumps({k: v for k, v in event.items() if v is not None}))
+
+
+def _fail(exc: NeuralFXError, as_json: bool) -> None:
+    if as_json and not getattr(exc, "reported", False):
+        _json_error(exc.message, exc.hint, frame=getattr(exc, "frame", None),
+                    path=getattr(exc, "path", None))
     click.echo(f"error: {exc.message}", err=True)
     if exc.hint:
         click.echo(f"  hint: {exc.hint}", err=True)
@@ -33,6 +55,8 @@ class _Main(click.Group):
             return
         self._plugins_of = host
         host.register_commands(self)
+        for warning in host.warnings:
+            click.echo(f"warning: {warning}", err=True)
         for e in host.errors:
             click.echo(f"warning: plugin {e.name!r} failed to load: {e.error} "
                        "(see `neuralfx plugins`)", err=True)
@@ -48,15 +72,36 @@ class _Main(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except NeuralFXError as exc:
-            _fail(exc)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
 
-
-def _raise_interrupt(signum, frame):  # SIGTERM (e.g. Blender's cancel) stops like Ctrl-C
-    raise KeyboardInterrupt
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        as_json = wants_json(argv)
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:  # usage errors: the message click would print
+            if as_json:
+                usage = exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx \
+                    else None
+                _json_error(exc.format_message(), usage)
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort as exc:  # click turns Ctrl-C during parsing into Abort
+            interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("interrupted" if interrupted else "Aborted!", err=True)
+            sys.exit(130 if interrupted else 1)
+        except NeuralFXError as exc:
+            _fail(exc, as_json)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"],
@@ -72,12 +117,10 @@ def main() -> None:
       neuralfx run EFFECT --help     (each effect's own options)
 
     List what is installed with `neuralfx effects` and `neuralfx plugins`; check the machine
-    with `neuralfx doctor`.
+    with `neuralfx doctor`. Reruns resume; see `neuralfx run --help`.
     """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def cli() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (see :mod:`neuralfx.console` for the signal handling)."""
     main(prog_name="neuralfx")

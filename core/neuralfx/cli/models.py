@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import models, weights
+from .. import weights
 from ..errors import NeuralFXError
 from .main import main
 
@@ -26,7 +26,7 @@ def models_group() -> None:
 def list_command(as_json: bool) -> None:
     """List the known official checkpoints and whether they are in the cache."""
     rows = []
-    for info in weights.REGISTRY.values():
+    for info in weights.catalog().weights.values():
         path = weights.cached_path(info.name)
         rows.append({"name": info.name, "model": info.model, "file": info.filename,
                      "url": info.url, "sha256": info.sha256, "licence": info.licence,
@@ -72,6 +72,8 @@ def import_command(name: str, file: str) -> None:
     The file must fit the model's architecture; legacy keys are converted as the official
     code does (e.g. the old InstanceNorm statistics of the Johnson files).
     """
+    from .. import models
+
     info = weights.known(name)
     digest = weights.check_digest(info, file)
     state = models.state_dict_for(info.model, file)
@@ -87,7 +89,9 @@ def import_command(name: str, file: str) -> None:
 @click.argument("names", nargs=-1)
 def verify_command(names: tuple[str, ...]) -> None:
     """Check cached checkpoints: checksum (where known) and fit to the architecture."""
-    chosen = names or tuple(n for n in weights.REGISTRY if weights.cached_path(n))
+    from .. import models
+
+    chosen = names or tuple(n for n in weights.catalog().weights if weights.cached_path(n))
     failed = 0
     for name in chosen:
         info = weights.known(name)

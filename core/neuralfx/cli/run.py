@@ -7,14 +7,18 @@ from typing import Any
 
 import click
 
-from ..devices import PRECISIONS
-from ..effect import Effect
-from ..frames.images import DEPTHS
-from ..frames.io import MISSING_POLICIES
-from ..frames.video import VIDEO_CODECS
+from ..effect import EffectSpec
+from ..options import (
+    CHANNEL_MODES,
+    DEPTHS,
+    MISSING_POLICIES,
+    PRECISION_NAMES,
+    PROGRESS_MODES,
+    VIDEO_CODEC_NAMES,
+    RunOptions,
+)
 from ..plugins import get_host
-from ..progress import PROGRESS_MODES, make_reporter
-from ..runner import CHANNEL_MODES, RunOptions, run
+from ..progress import make_reporter
 from .main import main
 
 # -- run ----------------------------------------------------------------------------------------
@@ -27,7 +31,7 @@ _RUN_OPTIONS = [
                  help="Redo frames whose outputs exist (default: skip them, so reruns resume)."),
     click.Option(["--device"], default="auto", show_default=True,
                  help="auto, cpu, cuda, cuda:N or mps."),
-    click.Option(["--precision"], type=click.Choice(list(PRECISIONS)), default="fp32",
+    click.Option(["--precision"], type=click.Choice(PRECISION_NAMES), default="fp32",
                  show_default=True, help="Compute precision on the device."),
     click.Option(["--batch-size"], default="auto", show_default=True, metavar="auto|N",
                  help="Frames per batch; on CUDA out-of-memory the batch halves."),
@@ -48,8 +52,11 @@ _RUN_OPTIONS = [
                                          "are kept)."),
     click.Option(["--quality"], type=int, default=95, show_default=True,
                  help="JPEG quality, 1-100."),
-    click.Option(["--codec"], type=click.Choice(list(VIDEO_CODECS)), default=None,
+    click.Option(["--codec"], type=click.Choice(VIDEO_CODEC_NAMES), default=None,
                  help="Video codec (default: h264 for .mp4, prores for .mov)."),
+    click.Option(["--fps"], metavar="RATE",
+                 help="Frame rate of a video output, e.g. 24, 25, 23.976 or 30000/1001 "
+                      "(default: the source video's; 24 for image sequences)."),
     click.Option(["--crf"], type=int, default=18, show_default=True,
                  help="H.264 constant rate factor, 0 (lossless) to 51."),
     click.Option(["--progress"], type=click.Choice(PROGRESS_MODES), default="auto",
@@ -59,13 +66,20 @@ _RUN_OPTIONS = [
 _RUN_OPTION_NAMES = {o.name for o in _RUN_OPTIONS} - {"progress"}
 
 
-def _effect_command(effect: type[Effect]) -> click.Command:
+def _effect_command(effect: EffectSpec) -> click.Command:
     def callback(input: str, output: str, progress: str, **values: Any) -> None:
+        from ..runner import run  # torch and the codecs load only for a run
+
         opts = RunOptions(**{k: values.pop(k) for k in list(values) if k in _RUN_OPTION_NAMES})
         settings = {k: v for k, v in values.items() if v is not None and v != ()}
         reporter = make_reporter(progress)
+        host = get_host()
         try:
-            run(effect, input, output, settings=settings, options=opts, reporter=reporter)
+            for e in host.errors:  # the terminal saw them on stderr; programs get events
+                if progress == "json":
+                    reporter.warning(f"plugin {e.name!r} failed to load: {e.error}")
+            run(effect.name, input, output, settings=settings, options=opts, reporter=reporter,
+                host=host)
         finally:
             reporter.close()
 
@@ -74,7 +88,7 @@ def _effect_command(effect: type[Effect]) -> click.Command:
     params += [click.Argument(["input"]), click.Argument(["output"])]
     return click.Command(
         effect.name, callback=callback, params=params, short_help=effect.summary,
-        help=inspect.cleandoc(effect.__doc__ or effect.summary) +
+        help=inspect.cleandoc(effect.help or effect.summary) +
         "\n\nINPUT: an image, a video, or a sequence such as shot.####.exr, shot.%04d.png or "
         "'shot.*.png'. OUTPUT: the same kinds (a pattern for several frames); output frame "
         "numbers follow the input's.",
@@ -87,12 +101,12 @@ class _EffectGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         host = get_host()
-        return _effect_command(host.effect(name)) if name in host.effect_names else None
+        return _effect_command(host.spec(name)) if name in host.effect_names else None
 
     def resolve_command(self, ctx, args):
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in get_host().effect_names:
-            get_host().effect(name)  # raises with the closest names
+            get_host().spec(name)  # raises with the closest names, or says it is disabled
         return super().resolve_command(ctx, args)
 
 
@@ -100,8 +114,11 @@ class _EffectGroup(click.Group):
 def run_group() -> None:
     """Run an effect: neuralfx run EFFECT [OPTIONS] INPUT OUTPUT.
 
-    Reruns skip frames whose outputs exist (writes are atomic, so an existing output is
-    complete); pass --overwrite to redo them. See `neuralfx run EFFECT --help`.
+    Reruns resume: frames whose outputs exist are skipped (writes are atomic, so an existing
+    output is complete). A record beside the outputs says how each frame was made; a rerun that
+    would leave a sequence made two ways (other settings, another input, an edited style image
+    or checkpoint) is refused and names what changed. Pass --overwrite to redo the frames asked
+    for. See `neuralfx run EFFECT --help`.
     """
 
 

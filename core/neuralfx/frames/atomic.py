@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 TEMP_MARK = ".neuralfx-tmp-"
 
@@ -34,11 +34,14 @@ class AtomicFile:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """Yield a temporary path to write; on success it replaces ``path``, on error it is removed."""
+def atomic_path(path: str, before_commit: Callable[[str], None] | None = None) -> Iterator[str]:
+    """Yield a temporary path to write; on success it replaces ``path`` (after
+    ``before_commit(tmp)``, e.g. recording it), on error it is removed."""
     target = AtomicFile(path)
     try:
         yield target.tmp
+        if before_commit is not None:
+            before_commit(target.tmp)
         target.commit()
     except BaseException:
         target.discard()

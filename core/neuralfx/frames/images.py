@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 import OpenEXR
 
 from ..errors import FrameError, UnknownNameError
+from ..options import DEPTHS  # noqa: F401  (output depths, as spelt on the command line)
 from .atomic import atomic_path
 
-#: Output depths: integer bits or float kinds, as spelt on the command line.
-DEPTHS = ("8", "16", "half", "float")
 _DTYPE_DEPTH = {np.dtype(np.uint8): "8", np.dtype(np.uint16): "16",
                 np.dtype(np.float16): "half", np.dtype(np.float32): "float"}
 
@@ -131,13 +131,15 @@ def _read_exr(path: str) -> np.ndarray:
 
 
 # -- writing ----------------------------------------------------------------------------------
-def write_image(path: str, pixels: np.ndarray, *, quality: int = 95) -> None:
-    """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given."""
+def write_image(path: str, pixels: np.ndarray, *, quality: int = 95,
+                before_commit: Callable[[str], None] | None = None) -> None:
+    """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given;
+    ``before_commit(tmp)`` runs once the temporary file is complete, before the rename."""
     fmt = image_format(path)
     if fmt is None:
         raise UnknownNameError(f"{path}: unsupported image format",
                                hint="writable formats: " + ", ".join(sorted(_BY_SUFFIX)))
-    with atomic_path(path) as tmp:
+    with atomic_path(path, before_commit) as tmp:
         if fmt.name == "EXR":
             _write_exr(tmp, pixels)
         else:

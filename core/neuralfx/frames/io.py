@@ -12,13 +12,17 @@ from __future__ import annotations
 import dataclasses
 import fractions
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FrameError, OutputError, ParameterError, UnknownNameError
+from ..options import MISSING_POLICIES
+from ..record import RECORD_SUFFIX
 from . import images, video
+from .atomic import TEMP_MARK
 from .sequence import (
     FramePattern,
     describe_frames,
@@ -28,12 +32,13 @@ from .sequence import (
     parse_frame_range,
 )
 
-MISSING_POLICIES = ("error", "skip")
 
 
 @dataclasses.dataclass
 class Source:
-    """Frames to read. ``paths`` maps frame number → file for sequences and single images;
+    """Frames to read. ``frames`` are the frames asked for (``--frames``), ``all_frames``
+    every frame the source has (what a stateful effect's history and ``analyse`` see).
+    ``paths`` maps every frame number → file for sequences and single images;
     ``video_path`` is set for video sources."""
 
     description: str
@@ -41,13 +46,29 @@ class Source:
     paths: dict[int, str] = dataclasses.field(default_factory=dict)
     video_path: str | None = None
     video_info: video.VideoInfo | None = None
+    all_frames: list[int] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.all_frames:
+            self.all_frames = list(self.frames)
 
     @property
     def fps(self) -> fractions.Fraction | None:
         return self.video_info.fps if self.video_info else None
 
     def input_files(self) -> list[str]:
-        return [self.video_path] if self.video_path else [self.paths[f] for f in self.frames]
+        return [self.video_path] if self.video_path else [self.paths[f] for f in self.all_frames]
+
+    def file_of(self, frame: int) -> str:
+        return self.video_path or self.paths[frame]
+
+    def probe(self) -> tuple[int, int, str]:
+        """``(width, height, depth)`` of the frames, from the first frame asked for."""
+        if self.video_info is not None:
+            info = self.video_info
+            return info.width, info.height, "16" if info.deep else "8"
+        pixels = images.read_image(self.paths[self.frames[0]], self.frames[0])
+        return pixels.shape[1], pixels.shape[0], images.depth_of(pixels)
 
     def read(self, frame: int) -> np.ndarray:
         """Decode one frame of an image source (any thread)."""
@@ -70,7 +91,7 @@ def open_source(text: str, *, frames: str | None = None, missing: str = "error")
             raise FrameError(f"{text} has no frames", hint="give a video with frames", path=text)
         available = list(range(1, count + 1))
         chosen = _choose(text, available, wanted, missing)
-        return Source(text, chosen, video_path=text, video_info=info)
+        return Source(text, chosen, video_path=text, video_info=info, all_frames=available)
     pattern = FramePattern.parse(text)
     if pattern is not None:
         found = pattern.find()
@@ -92,7 +113,7 @@ def open_source(text: str, *, frames: str | None = None, missing: str = "error")
     for path in found.values():
         _check_image_suffix(path)
     chosen = _choose(text, sorted(found), wanted, missing)
-    return Source(text, chosen, paths={f: found[f] for f in chosen})
+    return Source(text, chosen, paths=found, all_frames=sorted(found))
 
 
 def _check_image_suffix(path: str) -> None:
@@ -151,11 +172,48 @@ class Sink:
     def directory(self) -> str:
         return os.path.dirname(self.pattern.prefix if self.pattern else self.target) or "."
 
-    def record_path(self) -> str:
-        """The hidden file beside the outputs that records the settings they were made with."""
-        name = (os.path.basename(self.pattern.prefix) + "#" + self.pattern.suffix
+    def _hidden_name(self) -> str:
+        return (os.path.basename(self.pattern.prefix) + "#" + self.pattern.suffix
                 if self.pattern else os.path.basename(self.target))
-        return os.path.join(self.directory(), f".{name}.neuralfx.json")
+
+    def record_path(self) -> str:
+        """The hidden journal beside the outputs saying how each was made (neuralfx.record)."""
+        return os.path.join(self.directory(), f".{self._hidden_name()}{RECORD_SUFFIX}")
+
+    def state_dir(self) -> str:
+        """The hidden folder beside the outputs holding a stateful effect's snapshots."""
+        return os.path.join(self.directory(), f".{self._hidden_name()}.neuralfx-state")
+
+    def existing(self, frames: list[int]) -> dict[int, str]:
+        """Frame number → path of every output already on disk: the whole sequence for a
+        pattern (also frames outside ``frames``), else the single file."""
+        if self.is_video:
+            return {}
+        if self.pattern is not None:
+            if not os.path.isdir(self.pattern.directory):
+                return {}
+            return {f: p for f, p in self.pattern.find().items() if self.done(f)}
+        return {f: self.target for f in frames[:1] if self.done(f)}
+
+    def stale_temps(self) -> list[str]:
+        """Temporary files of this output left by a killed run (never anyone else's)."""
+        directory = self.directory()
+        if self.is_video or self.pattern is None:
+            name = re.escape(os.path.basename(self.target))
+        else:
+            name = (re.escape(os.path.basename(self.pattern.prefix)) + r"-?\d+"
+                    + re.escape(self.pattern.suffix))
+        ext = re.escape(os.path.splitext(self.target if self.pattern is None else
+                                         self.pattern.suffix)[1])
+        ours = re.compile(r"^\." + name + re.escape(TEMP_MARK) + r"[0-9a-f]{8}" + ext + "$")
+        record = re.compile(r"^\." + re.escape(os.path.basename(self.record_path()))
+                            + re.escape(TEMP_MARK) + r"[0-9a-f]{8}\.jsonl$")
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            return []
+        return [os.path.join(directory, e) for e in sorted(entries)
+                if ours.match(e) or record.match(e)]
 
     def done(self, frame: int) -> bool:
         """Whether ``frame``'s output is complete (writes are atomic: present means whole)."""
@@ -186,7 +244,7 @@ def open_sink(text: str, source: Source, *, codec: str | None = None) -> Sink:
                      _suggest_pattern(text))
         sink = Sink(text, pattern, fmt, None)
     _check_not_overwriting_input(sink, source)
-    ensure_writable_folder(sink.directory())
+    check_writable_folder(sink.directory())
     return sink
 
 
@@ -206,21 +264,37 @@ def _check_not_overwriting_input(sink: Sink, source: Source) -> None:
                                    "its input")
 
 
-def ensure_writable_folder(directory: str) -> None:
-    """Create ``directory`` if needed and check that files can be created in it."""
+def check_writable_folder(directory: str) -> None:
+    """Check that ``directory`` exists and takes new files, or could be created; create
+    nothing (a run that fails before its first frame leaves no folder behind)."""
+    path = Path(directory).absolute()
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"output folder {directory!r} cannot be created: {str(existing)!r} is "
+                          "a file", hint="choose another output path")
+    what = "is not writable" if existing == path else \
+        f"cannot be created: {str(existing)!r} is not writable"
+    try:
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise OutputError(f"output folder {directory!r} {what} (read-only file system)",
+                          hint="choose a folder on a writable disk")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {directory!r} {what} (permission denied)",
+                          hint="choose a folder you can write to, or fix its permissions")
+
+
+def create_folder(directory: str) -> None:
+    """Create the output folder (at the first write), with a clear error if that fails."""
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise OutputError(f"output folder {directory!r} cannot be created: a file is in the way",
-                          hint="choose another output path") from None
-    except PermissionError:
-        raise OutputError(f"output folder {directory!r} cannot be created: permission denied",
-                          hint="choose a folder you can write to") from None
-    probe = os.path.join(directory, ".neuralfx-write-test")
-    try:
-        with open(probe, "w"):
-            pass
-        os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"output folder {directory!r} is not writable: {exc.strerror}",
-                          hint="choose a folder you can write to, or fix its permissions") from None
+        raise OutputError(f"output folder {directory!r} cannot be created: "
+                          f"{exc.strerror or exc}",
+                          hint="choose a folder you can write to") from None

@@ -30,7 +30,8 @@ class Picture:
 
     ``rgb`` is ``(H, W, 3)``: integer samples (uint8/uint16, scaled to [0, 1] on the device) or
     float32/float16 in the working space. ``alpha`` is ``(H, W, 1)`` or None. ``channels`` and
-    ``depth`` describe the source file (1-4 channels; "8", "16", "half" or "float").
+    ``depth`` describe the source file (1-4 channels; "8", "16", "half" or "float");
+    ``finite`` is False when a float source holds NaN or infinity.
     """
 
     frame: int
@@ -38,6 +39,7 @@ class Picture:
     alpha: np.ndarray | None
     channels: int
     depth: str
+    finite: bool = True
 
     @property
     def size(self) -> tuple[int, int]:
@@ -81,12 +83,15 @@ class FrameDecoder:
         else:
             rgb = pixels[:, :, :3]
         alpha = pixels[:, :, channels - 1:] if channels in (2, 4) else None
+        # A sum is non-finite if any term is (one pass, no temporary the size of the frame).
+        finite = pixels.dtype.kind != "f" or bool(np.isfinite(pixels.sum(dtype=np.float64)))
         convert = None
         if self.working_space is not None:
             convert = self.spaces.converter(self.source_space(depth_of(pixels)), self.working_space)
         if convert is not None:
             rgb = convert(to_unit_float(rgb))
-        return Picture(frame, np.ascontiguousarray(rgb), alpha, channels, depth_of(pixels))
+        return Picture(frame, np.ascontiguousarray(rgb), alpha, channels, depth_of(pixels),
+                       finite)
 
 
 @dataclasses.dataclass(frozen=True)

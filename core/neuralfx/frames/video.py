@@ -19,6 +19,12 @@ import numpy as np
 from ..errors import FrameError, OutputError, UnknownNameError
 from .atomic import AtomicFile
 
+#: Colour tags written on video outputs, and the matrix used to make their YUV: the pixels are
+#: display-referred sRGB (what effects output), so Rec.709 primaries and matrix, the sRGB
+#: transfer function (IEC 61966-2-1), and limited ("TV") range as H.264 and ProRes expect.
+#: Values are the ISO/IEC 23091-2 code points FFmpeg uses.
+COLOUR_TAGS = {"color_primaries": 1, "color_trc": 13, "colorspace": 1, "color_range": 1}
+
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm", ".mxf")
 #: Codecs we write: name → (FFmpeg encoder, suffixes it may go in, default for those suffixes).
 VIDEO_CODECS = {
@@ -64,6 +70,30 @@ def probe(path: str) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or fractions.Fraction(24)
         return VideoInfo(ctx.width, ctx.height, fractions.Fraction(rate), stream.frames or 0,
                          alpha, deep, bool(container.streams.audio))
+
+
+def warn_if_variable_rate(path: str, warn, sample: int = 600) -> None:
+    """Warn when ``path`` has a variable frame rate: frames are numbered in order and written
+    at a constant rate, so the output's timing would not follow the source's."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        pts = []
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.size:
+                pts.append(packet.pts)
+            if len(pts) >= sample:
+                break
+        tb = stream.time_base
+    pts.sort()
+    steps = {b - a for a, b in zip(pts, pts[1:])}
+    if len(steps) < 2 or not tb:
+        return
+    short, long = min(steps) * tb, max(steps) * tb
+    if long - short > 0.1 * short and long - short > tb:
+        warn(f"{path} has a variable frame rate (frames last {float(short) * 1000:.1f} to "
+             f"{float(long) * 1000:.1f} ms); frames are numbered in order and video is written "
+             "at a constant rate, so the output's timing will differ. Convert it to a constant "
+             "rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT) if timing matters")
 
 
 def read_frames(path: str, wanted: set[int] | None, start: int = 1) -> Iterator[tuple[int, np.ndarray]]:
@@ -144,6 +174,8 @@ class VideoWriter:
                 self._stream.pix_fmt = "yuva444p10le" if alpha else "yuv422p10le"
                 self._stream.options = {"profile": "4" if alpha else "3"}  # 4444 or HQ
                 self.alpha = alpha
+            for tag, value in COLOUR_TAGS.items():
+                setattr(self._stream.codec_context, tag, value)
             self._stream.thread_type = "AUTO"
             self._audio = self._add_audio(audio_from, audio_span)
         except BaseException:
@@ -174,6 +206,10 @@ class VideoWriter:
         fmt = {(3, False): "rgb24", (4, False): "rgba", (3, True): "rgb48le",
                (4, True): "rgba64le"}[(pixels.shape[2], deep)]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
+        # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
+        frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="ITU709",
+                               dst_color_range="MPEG", dst_color_trc=COLOUR_TAGS["color_trc"],
+                               dst_color_primaries=COLOUR_TAGS["color_primaries"])
         frame.pts = self._count
         self._count += 1
         for packet in self._stream.encode(frame):

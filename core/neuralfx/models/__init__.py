@@ -5,7 +5,8 @@
 
 Names: ``johnson`` (fast_neural_style TransformerNet; input and output in [0, 255]),
 ``adain-encoder`` (normalised VGG-19 ``[:31]``, RGB [0, 1] → relu4_1), ``adain-decoder``
-(relu4_1 → RGB), ``vgg19`` and ``vgg16`` (torchvision's networks). ``checkpoint`` is a path
+(relu4_1 → RGB), ``vgg19`` and ``vgg16`` (torchvision's networks), and any architecture a
+plugin declares through the ``register_weights`` hook. ``checkpoint`` is a path
 (.pth or .safetensors), a registry name such as ``johnson-candy`` (taken from the weights
 cache), or None for the model's default registry entry.
 """
@@ -20,16 +21,16 @@ import torch
 from torch import nn
 
 from .. import weights
-from ..errors import NeuralFXError, UnknownNameError, did_you_mean
-from . import adain, johnson, vgg
+from ..catalog import Architecture, resolve
+from ..errors import NeuralFXError
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
+    """An :class:`~neuralfx.catalog.Architecture` with its callables imported."""
+
     build: Callable[[], nn.Module]
-    #: Official file → this module's state dict (renames, dropped legacy keys).
     convert: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
-    #: After loading: the module whose forward has the official signature.
     finish: Callable[[nn.Module], nn.Module]
     default_weights: str | None
     description: str
@@ -39,24 +40,11 @@ def _same(x):
     return x
 
 
-MODELS: dict[str, ModelSpec] = {
-    "johnson": ModelSpec(johnson.TransformerNet, johnson.convert_checkpoint, _same,
-                         "johnson-candy", "Johnson et al. feed-forward style network"),
-    "adain-encoder": ModelSpec(adain.encoder, _same, lambda m: m[:31], "adain-encoder",
-                               "AdaIN encoder: normalised VGG-19 up to relu4_1"),
-    "adain-decoder": ModelSpec(adain.decoder, _same, _same, "adain-decoder",
-                               "AdaIN decoder: relu4_1 features to RGB"),
-    "vgg19": ModelSpec(vgg.vgg19, _same, _same, "vgg19", "torchvision VGG-19 (Gatys et al.)"),
-    "vgg16": ModelSpec(vgg.vgg16, _same, _same, "vgg16",
-                       "torchvision VGG-16 (Johnson et al. training loss)"),
-}
-
-
 def resolve_checkpoint(name: str, checkpoint: str | os.PathLike | None) -> str:
     """A checkpoint argument (path, registry name or None) → a file path."""
     spec = spec_of(name)
     if checkpoint is not None and (os.path.exists(checkpoint) or
-                                   str(checkpoint) not in weights.REGISTRY):
+                                   str(checkpoint) not in weights.catalog().weights):
         return str(checkpoint)
     entry = str(checkpoint) if checkpoint is not None else spec.default_weights
     if entry is None:
@@ -71,12 +59,10 @@ def resolve_checkpoint(name: str, checkpoint: str | os.PathLike | None) -> str:
 
 
 def spec_of(name: str) -> ModelSpec:
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise UnknownNameError(f"unknown model {name!r}",
-                               hint=did_you_mean(name, MODELS) or
-                               "models: " + ", ".join(MODELS)) from None
+    """The architecture called ``name`` (built in or declared by a plugin), ready to build."""
+    arch: Architecture = weights.catalog().architecture(name)
+    return ModelSpec(resolve(arch.build), resolve(arch.convert) or _same,
+                     resolve(arch.finish) or _same, arch.default_weights, arch.description)
 
 
 def state_dict_for(name: str, checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -110,7 +96,8 @@ def identify(checkpoint: str | os.PathLike) -> str | None:
         state = weights.read_state_dict(checkpoint)
     except NeuralFXError:
         return None
-    for name, spec in MODELS.items():
+    for name in weights.catalog().architectures:
+        spec = spec_of(name)
         with torch.device("meta"):  # shapes only: no memory, no initialisation cost
             expected = spec.build().state_dict()
         converted = spec.convert(state)

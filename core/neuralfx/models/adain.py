@@ -58,3 +58,8 @@ def adaptive_instance_norm(content: torch.Tensor, style_mean: torch.Tensor,
     """``σ_s · (f_c − μ_c) / σ_c + μ_s`` per channel."""
     c_mean, c_std = mean_std(content)
     return (content - c_mean) / c_std * style_std + style_mean
+
+
+def up_to_relu4_1(full: nn.Sequential) -> nn.Sequential:
+    """The part of the loaded encoder that AdaIN uses: ``[:31]``, ending at relu4_1."""
+    return full[:31]

@@ -1,0 +1,154 @@
+"""The catalog of model architectures and official weights files (plain data, no torch).
+
+Built-in entries are below; plugins add theirs through the ``register_weights`` hook, and the
+plugin host keeps the merged catalog (:meth:`neuralfx.plugins.PluginHost.catalog`), which
+``neuralfx models ...`` and :func:`neuralfx.models.load` read. Callables are given by import
+path (``"package.module:function"``) so that declaring an architecture costs no imports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from .errors import PluginError, UnknownNameError, did_you_mean
+
+
+def resolve(ref: str | Callable | None) -> Callable | None:
+    """``"module:attr"`` → the object (imported now); callables and None pass through."""
+    if ref is None or callable(ref):
+        return ref
+    module, _, attr = str(ref).partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except Exception as exc:
+        raise PluginError(f"cannot import {ref!r}: {type(exc).__name__}: {exc}",
+                          hint="reinstall the plugin that declares it") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """A network that official checkpoints load into.
+
+    ``build()`` makes the module (its state-dict keys are the official ones); ``convert(state)``
+    turns an official file's state dict into the module's (renames, dropped legacy keys; None:
+    as it is); ``finish(module)`` returns the module whose ``forward`` has the official
+    signature (None: the module itself). Each is a callable or an import path.
+    """
+
+    name: str
+    build: str | Callable[[], Any]
+    convert: str | Callable[[dict], dict] | None = None
+    finish: str | Callable[[Any], Any] | None = None
+    default_weights: str | None = None
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Weights:
+    """An official checkpoint: where it comes from, under what licence, what loads it."""
+
+    name: str
+    model: str  # the Architecture it loads into
+    url: str
+    filename: str  # the official file name
+    licence: str
+    sha256: str | None = None  # full hex digest, or a prefix (as torch.hub names carry)
+    size: int | None = None  # bytes, when known
+    member: str | None = None  # the file inside a zip archive, when the URL is an archive
+    note: str = ""
+
+
+#: The former name of :class:`Weights` (kept for code written against it).
+KnownWeights = Weights
+
+_M = "neuralfx.models."
+BUILTIN_ARCHITECTURES = (
+    Architecture("johnson", _M + "johnson:TransformerNet", _M + "johnson:convert_checkpoint",
+                 None, "johnson-candy", "Johnson et al. feed-forward style network"),
+    Architecture("adain-encoder", _M + "adain:encoder", None, _M + "adain:up_to_relu4_1",
+                 "adain-encoder", "AdaIN encoder: normalised VGG-19 up to relu4_1"),
+    Architecture("adain-decoder", _M + "adain:decoder", None, None, "adain-decoder",
+                 "AdaIN decoder: relu4_1 features to RGB"),
+    Architecture("vgg19", _M + "vgg:vgg19", None, None, "vgg19",
+                 "torchvision VGG-19 (Gatys et al.)"),
+    Architecture("vgg16", _M + "vgg:vgg16", None, None, "vgg16",
+                 "torchvision VGG-16 (Johnson et al. training loss)"),
+)
+
+_JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
+_JOHNSON_LICENCE = "BSD-3-Clause (pytorch/examples code); no licence stated for the weights"
+_ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
+_ADAIN_LICENCE = ("MIT (pytorch-AdaIN, AdaIN-style); encoder from bethgelab's normalised VGG-19, "
+                  "no licence stated")
+_TV_LICENCE = "BSD-3-Clause (torchvision); weights may carry ImageNet-derived terms"
+
+BUILTIN_WEIGHTS = (
+    *(Weights(f"johnson-{style.replace('_', '-')}", "johnson", _JOHNSON_ZIP, f"{style}.pth",
+              _JOHNSON_LICENCE, member=f"saved_models/{style}.pth",
+              note="pytorch/examples fast_neural_style; saved before PyTorch 0.4")
+      for style in ("candy", "mosaic", "rain_princess", "udnie")),
+    Weights("adain-encoder", "adain-encoder", _ADAIN + "vgg_normalised.pth",
+            "vgg_normalised.pth", _ADAIN_LICENCE),
+    Weights("adain-decoder", "adain-decoder", _ADAIN + "decoder.pth", "decoder.pth",
+            _ADAIN_LICENCE),
+    Weights("vgg19", "vgg19", "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+            "vgg19-dcbb9e9d.pth", _TV_LICENCE, sha256="dcbb9e9d"),
+    Weights("vgg16", "vgg16", "https://download.pytorch.org/models/vgg16-397923af.pth",
+            "vgg16-397923af.pth", _TV_LICENCE, sha256="397923af"),
+)
+
+
+class Catalog:
+    """Architectures and weights by name, with the plugin that declared each."""
+
+    def __init__(self) -> None:
+        self.architectures: dict[str, Architecture] = {}
+        self.weights: dict[str, Weights] = {}
+        self.owner: dict[str, str] = {}
+        for entry in (*BUILTIN_ARCHITECTURES, *BUILTIN_WEIGHTS):
+            self.add(entry, "neuralfx")
+
+    def add(self, entry: Architecture | Weights, owner: str) -> None:
+        table = self._table(entry)
+        if entry.name in table:
+            kind = "architecture" if isinstance(entry, Architecture) else "weights"
+            raise PluginError(f"{kind} {entry.name!r} is already declared by "
+                              f"{self.owner[self._key(entry)]!r}")
+        table[entry.name] = entry
+        self.owner[self._key(entry)] = owner
+
+    def remove_owned_by(self, owner: str) -> None:
+        for key in [k for k, v in self.owner.items() if v == owner]:
+            kind, _, name = key.partition(":")
+            (self.architectures if kind == "a" else self.weights).pop(name, None)
+            del self.owner[key]
+
+    def _table(self, entry: object) -> dict:
+        if isinstance(entry, Architecture):
+            return self.architectures
+        if isinstance(entry, Weights):
+            return self.weights
+        raise PluginError(f"{entry!r} is neither neuralfx.Architecture nor neuralfx.Weights")
+
+    @staticmethod
+    def _key(entry: Architecture | Weights) -> str:
+        return ("a:" if isinstance(entry, Architecture) else "w:") + entry.name
+
+    def known_weights(self, name: str) -> Weights:
+        try:
+            return self.weights[name]
+        except KeyError:
+            raise UnknownNameError(f"unknown weights {name!r}",
+                                   hint=did_you_mean(name, self.weights) or
+                                   "see `neuralfx models list`") from None
+
+    def architecture(self, name: str) -> Architecture:
+        try:
+            return self.architectures[name]
+        except KeyError:
+            raise UnknownNameError(f"unknown model {name!r}",
+                                   hint=did_you_mean(name, self.architectures) or
+                                   "models: " + ", ".join(self.architectures)) from None

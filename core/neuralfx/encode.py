@@ -1,0 +1,221 @@
+"""The output side of a run: output layout, packing, encode workers, atomic writes, the record.
+
+Frames come back from the device packed to the output depth (or as float when a colour
+conversion is still to do), are encoded in a thread pool (one thread, in order, for video) and
+written atomically; the record line of each image is appended just before its file is renamed
+into place (see :mod:`neuralfx.record`). Write failures (a full disk, a read-only folder)
+become an :class:`~neuralfx.errors.OutputError` naming the frame and the file.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import fractions
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from .colour import ColourSpaces
+from .effect import FrameBatch
+from .errors import OutputError
+from .frames import images, video
+from .frames.pixels import FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error, pack
+from .options import DEFAULT_FPS
+from .plan import Plan
+from .progress import Reporter
+
+_CHANNELS = {"gray": 1, "rgb": 3, "rgba": 4}
+#: What to tell the user, by the errno of a failed write.
+_WRITE_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space, then run the same command again to "
+                  "resume",
+    errno.EDQUOT: "the disk quota is used up: free some space, then run the same command "
+                  "again to resume",
+    errno.EROFS: "the output folder is on a read-only file system: write somewhere else",
+    errno.EACCES: "permission denied: check the output folder's permissions",
+}
+
+
+def write_error(what: str, path: str, exc: BaseException, resumable: bool = True) -> OutputError:
+    """A user-facing error for a failed write of ``path``, with a hint chosen by its cause."""
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if code is None and "No space left" in text:  # OpenEXR reports ENOSPC as RuntimeError
+        code = errno.ENOSPC
+    hint = _WRITE_HINTS.get(code, "check the free space and permissions of the output folder")
+    if not resumable:
+        hint = hint.replace("then run the same command again to resume",
+                            "then run the same command again")
+    return OutputError(f"{what}: cannot write {path}: {text}", hint=hint)
+
+
+class Encoder:
+    def __init__(self, plan: Plan, spaces: ColourSpaces, decoder: FrameDecoder,
+                 device: torch.device, reporter: Reporter) -> None:
+        self.plan, self.opts, self.sink = plan, plan.opts, plan.sink
+        self.spaces, self.decoder, self.device, self.reporter = spaces, decoder, device, reporter
+        workers = self.opts.worker_count()
+        self.lookahead = 2 * workers + 1
+        # Video is encoded in order by one thread (the encoder has threads of its own).
+        self.pool = ThreadPoolExecutor(1 if self.sink.is_video else workers,
+                                       thread_name_prefix="neuralfx-encode")
+        self.pending: collections.deque[tuple[int, Future]] = collections.deque()
+        self.layout: OutputLayout | None = None
+        self.writer: video.VideoWriter | None = None
+        self.written = 0
+        self.nonfinite_sources: set[int] = set()
+
+    # -- layout -------------------------------------------------------------------------------
+    def plan_layout(self, first: Picture) -> None:
+        """Fix the output layout from the first frame: channels, depth and colour space."""
+        opts, sink, plan = self.opts, self.sink, self.plan
+        channels = first.channels if opts.channels == "auto" else _CHANNELS[opts.channels]
+        if opts.channels == "rgba" and first.alpha is None:
+            self.reporter.warning("the source has no alpha; writing an opaque alpha channel")
+        can_alpha = sink.image_format.alpha if sink.image_format else sink.video_codec == "prores"
+        if channels in (2, 4) and not can_alpha:
+            self.reporter.warning(f"{plan.output} cannot hold alpha; the alpha channel is "
+                                  "dropped")
+            channels -= 1
+        if sink.is_video:
+            channels = 4 if channels in (2, 4) else 3
+            depth = "8" if sink.video_codec == "h264" else "16"
+        else:
+            depth = sink.image_format.pick_depth(first.depth, opts.depth)
+        source_space = self.decoder.source_space(first.depth)
+        float_in, float_out = (d in ("half", "float") for d in (first.depth, depth))
+        if opts.output_colorspace:
+            out_space = opts.output_colorspace
+        elif float_in == float_out:
+            out_space = source_space
+        else:
+            out_space = "linear" if float_out else "srgb"
+        working = plan.spec.working_space or source_space
+        self.layout = OutputLayout(channels, depth, self.spaces.converter(working, out_space))
+        if sink.is_video:
+            self.writer = self._video_writer(first, channels)
+
+    def _video_writer(self, first: Picture, channels: int) -> video.VideoWriter:
+        source, opts, plan = self.plan.source, self.opts, self.plan
+        fps = opts.frame_rate() or source.fps or DEFAULT_FPS
+        audio_from, span = source.video_path, None
+        if audio_from and source.fps and fps != source.fps:
+            if source.video_info and source.video_info.has_audio:
+                self.reporter.warning(f"--fps {opts.fps} differs from the source's "
+                                      f"{float(source.fps):g} fps: the audio would drift, so "
+                                      "it is not copied")
+            audio_from = None
+        elif audio_from and source.frames != list(range(1, len(source.frames) + 1)):
+            rate = fractions.Fraction(fps)
+            span = ((plan.todo[0] - 1) / rate, plan.todo[-1] / rate)
+        try:
+            return video.VideoWriter(
+                self.sink.target, codec=self.sink.video_codec, fps=fps, width=first.size[0],
+                height=first.size[1], alpha=channels == 4, crf=opts.crf,
+                audio_from=audio_from, audio_span=span)
+        except OSError as exc:
+            raise write_error("video", self.sink.target, exc, resumable=False) from None
+
+    # -- submitting ---------------------------------------------------------------------------
+    def submit(self, batch: FrameBatch) -> None:
+        layout = self.layout
+        assert layout is not None
+        rgb = batch.rgb.float()
+        finite = self._to_host(finite_frames(rgb))
+        rgb = rgb.permute(0, 2, 3, 1)  # (N, H, W, 3), the layout codecs want
+        alpha = None if batch.alpha is None else batch.alpha.float().permute(0, 2, 3, 1)
+        if layout.convert is None:
+            # Pack on the device: only the final samples (often uint8) cross to the host.
+            frames, alphas = self._to_host(pack(rgb, alpha, layout)), None
+        else:
+            frames = self._to_host(rgb)
+            alphas = None if alpha is None else self._to_host(alpha)
+        ready = None
+        if self.device.type == "cuda":
+            # The copies above are asynchronous: the workers wait for this event, so the main
+            # thread goes on to the next batch while the GPU finishes this one.
+            ready = torch.cuda.Event()
+            ready.record()
+        for i, frame in enumerate(batch.frames):
+            a = None if alphas is None else alphas[i]
+            ok = bool(finite[i]) or frame in self.nonfinite_sources
+            self.pending.append((frame, self.pool.submit(self._encode, frame, frames[i], a, ok,
+                                                         ready)))
+        while len(self.pending) > self.lookahead or (self.pending and self.pending[0][1].done()):
+            self._finish(*self.pending.popleft())
+
+    def _to_host(self, x: torch.Tensor) -> np.ndarray:
+        """A device tensor as a host array: a non-blocking copy into pinned memory on CUDA."""
+        if self.device.type != "cuda":
+            return x.contiguous().cpu().numpy()
+        host = torch.empty(x.shape, dtype=x.dtype, pin_memory=True)
+        host.copy_(x, non_blocking=True)
+        return host.numpy()
+
+    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None, finite: bool,
+                ready: torch.cuda.Event | None = None) -> str:
+        """Write one frame (in a worker). ``data`` is packed samples, or float RGB still to
+        be converted to the output colour space when the layout has a conversion; ``ready``
+        is the CUDA event after which the host copies hold the data."""
+        if ready is not None:
+            ready.synchronize()
+        if not finite:
+            raise nonfinite_error(frame)
+        layout = self.layout
+        assert layout is not None
+        if layout.convert is not None:
+            rgb = torch.from_numpy(layout.convert(data))[None]
+            a = None if alpha is None else torch.from_numpy(alpha)[None]
+            data = pack(rgb, a, layout)[0].numpy()
+        if self.writer is not None:
+            try:
+                self.writer.write(data)
+            except OSError as exc:
+                raise write_error(f"frame {frame}", self.sink.target, exc,
+                                  resumable=False) from None
+            return self.sink.target
+        path = self.sink.path(frame)
+        record, plan = self.plan.record, self.plan
+
+        def before_commit(tmp: str) -> None:
+            if record is not None:
+                record.add(frame, plan.recipe_id, plan.fingerprints.get(frame), tmp)
+
+        try:
+            images.write_image(path, data, quality=self.opts.quality, before_commit=before_commit)
+        except (OSError, RuntimeError) as exc:
+            raise write_error(f"frame {frame}", path, exc) from None
+        return path
+
+    def _finish(self, frame: int, fut: Future) -> None:
+        path = fut.result()
+        self.written += 1
+        self.reporter.frame(frame, path, self.written, len(self.plan.todo))
+
+    # -- ending -------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Wait for every frame, then close the video (moving it into place)."""
+        while self.pending:
+            self._finish(*self.pending.popleft())
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            try:
+                writer.close()
+            except OSError as exc:
+                raise write_error("video", self.sink.target, exc, resumable=False) from None
+
+    def stop(self) -> None:
+        """Cancel what has not started; let running writes finish (they are atomic)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for frame, fut in self.pending:
+            if not fut.cancelled() and fut.exception() is None:
+                self._finish(frame, fut)
+        self.pending.clear()
+        if self.writer is not None:
+            self.writer.abort()
+            self.writer = None
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True)

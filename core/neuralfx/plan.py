@@ -1,0 +1,192 @@
+"""The plan of a run: what is read, what is written, what is skipped and why it is safe.
+
+Everything here happens before the effect loads or a frame is decoded, and creates nothing:
+the output folder, the resume record and the snapshots folder are made by
+:meth:`Plan.prepare_output` when the first file is about to be written, so a run that fails
+early (bad device, missing weights) leaves no trace.
+
+Resume rules (see :mod:`neuralfx.record` for the journal):
+
+* frames whose outputs exist are skipped unless ``--overwrite``;
+* every output that stays as it is must have been made by the same recipe (input, effect and
+  its version, settings, file contents, output options) from the same source frame; otherwise
+  the run is refused and the message names what changed, because finishing it would leave a
+  sequence made two ways. With ``--overwrite`` such frames outside ``--frames`` are only
+  warned about;
+* a stateful effect is fed every frame from the clip's start (or from a snapshot) up to the
+  last frame to do (:mod:`neuralfx.history`).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .effect import Effect, EffectSpec
+from .errors import OutputError
+from .frames.io import Sink, Source, create_folder, open_sink, open_source
+from .frames.sequence import describe_frames
+from .history import SnapshotStore, source_digests
+from .options import RunOptions
+from .record import FrameEntry, ResumeRecord, describe_changes, file_digest, fingerprint, recipe_id
+
+
+@dataclasses.dataclass
+class Plan:
+    spec: EffectSpec
+    effect: Effect
+    input: str
+    output: str
+    opts: RunOptions
+    source: Source
+    sink: Sink
+    todo: list[int]
+    skipped: int
+    recipe: dict[str, Any]
+    recipe_id: str
+    fingerprints: dict[int, list[int]]
+    record: ResumeRecord | None = None
+    keep: list[FrameEntry] = dataclasses.field(default_factory=list)
+    snapshots: SnapshotStore | None = None
+    feed: list[int] = dataclasses.field(default_factory=list)
+    start_state: dict | None = None
+    prepared: bool = False
+
+    @property
+    def resumable(self) -> bool:
+        return not self.sink.is_video
+
+    def prepare_output(self) -> None:
+        """Before the first write: create the folder, remove temporary files a killed run
+        left (only this output's), compact and open the record."""
+        if self.prepared:
+            return
+        create_folder(self.sink.directory())
+        for stale in self.sink.stale_temps():
+            try:
+                os.unlink(stale)
+            except OSError:
+                pass
+        if self.record is not None:
+            self.record.start(self.recipe_id, self.recipe, self.keep)
+        if self.snapshots is not None:
+            self.snapshots.forget_other_recipes({self.recipe_id} | {e.recipe for e in self.keep})
+        self.prepared = True
+
+    def close(self) -> None:
+        if self.record is not None:
+            self.record.close()
+
+
+def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: RunOptions, *,
+              version: str, warn: Callable[[str], None]) -> Plan:
+    source = open_source(input, frames=opts.frames, missing=opts.missing)
+    sink = open_sink(output, source, codec=opts.codec)
+    fingerprints = _source_fingerprints(source)
+    recipe = make_recipe(spec, effect, input, sink, opts, version)
+    plan = Plan(spec, effect, input, output, opts, source, sink, todo=[], skipped=0,
+                recipe=recipe, recipe_id=recipe_id(recipe), fingerprints=fingerprints)
+    if sink.is_video:
+        if os.path.exists(output) and not opts.overwrite:
+            raise OutputError(f"{output} exists; a video cannot be resumed",
+                              hint="pass --overwrite to replace it, or choose another name")
+        plan.todo = list(source.frames)
+    else:
+        existing = sink.existing(source.frames)
+        plan.todo = [f for f in source.frames if opts.overwrite or f not in existing]
+        plan.record = ResumeRecord.load(sink.record_path())
+        todo = set(plan.todo)
+        plan.keep = _check_kept(plan, {f: p for f, p in existing.items() if f not in todo}, warn)
+    plan.skipped = len(source.frames) - len(plan.todo)
+    _plan_feed(plan)
+    return plan
+
+
+def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: RunOptions,
+                version: str) -> dict[str, Any]:
+    """What the outputs depend on besides the source frames."""
+    output = {k: getattr(opts, k) for k in ("depth", "channels", "ocio", "input_colorspace",
+                                            "output_colorspace", "precision")}
+    if sink.image_format is not None and sink.image_format.name == "JPEG":
+        output["quality"] = opts.quality
+    return {
+        "input": os.path.abspath(input),
+        "effect": spec.name,
+        "version": version,
+        "settings": json.loads(json.dumps(dict(effect.settings), default=str)),
+        "files": {os.path.abspath(p): file_digest(p) for p in sorted(set(effect.files()))},
+        "output": output,
+    }
+
+
+def _source_fingerprints(source: Source) -> dict[int, list[int]]:
+    if source.video_path is not None:
+        fp = fingerprint(source.video_path)
+        return {f: fp for f in source.all_frames}
+    out = {}
+    for f in source.all_frames:
+        try:
+            out[f] = fingerprint(source.paths[f])
+        except OSError:  # vanished since it was listed: reading it will say so
+            pass
+    return out
+
+
+def _check_kept(plan: Plan, kept: dict[int, str], warn: Callable[[str], None]) -> list[FrameEntry]:
+    """Refuse (or, with --overwrite, warn about) outputs that stay but were made otherwise.
+    Returns the record entries of the outputs that stay."""
+    record = plan.record
+    assert record is not None
+    entries: list[FrameEntry] = []
+    other: dict[str, list[int]] = collections.defaultdict(list)
+    unknown: list[int] = []
+    changed_input: list[int] = []
+    for frame in sorted(kept):
+        entry = record.made_by(frame, kept[frame])
+        if entry is None:
+            unknown.append(frame)
+            continue
+        entries.append(entry)
+        if entry.recipe != plan.recipe_id:
+            other[entry.recipe].append(frame)
+        elif frame in plan.fingerprints and entry.source != plan.fingerprints[frame]:
+            changed_input.append(frame)
+    problems = [f"frames {describe_frames(frames)} were made differently ("
+                f"{describe_changes(record.recipes[rid], plan.recipe)})"
+                for rid, frames in other.items()]
+    if unknown:
+        problems.append(f"frames {describe_frames(unknown)} were not made by NeuralFX, or were "
+                        "changed after it wrote them")
+    if changed_input:
+        problems.append(f"the input of frames {describe_frames(changed_input)} changed after "
+                        f"they were made ({plan.source.file_of(changed_input[0])})")
+    if not problems:
+        return entries
+    text = f"{plan.output}: " + "; ".join(problems)
+    if not plan.opts.overwrite:
+        raise OutputError(text, hint="pass --overwrite to redo the frames asked for (--frames "
+                                     "for a part), or write to another output")
+    warn(text + "; they are outside --frames and stay as they are, so the sequence now mixes "
+                "two ways of making frames")
+    return entries
+
+
+def _plan_feed(plan: Plan) -> None:
+    """The frames the effect is fed, and the state to start from (see neuralfx.history)."""
+    if not plan.todo or not getattr(plan.effect, "stateful", False):
+        plan.feed = list(plan.todo)
+        return
+    clip = plan.source.all_frames
+    digests = source_digests(clip, plan.fingerprints)
+    start = None
+    if plan.resumable:
+        plan.snapshots = SnapshotStore(plan.sink.state_dir(), plan.recipe_id, digests)
+        start = plan.snapshots.latest_before(min(plan.todo))
+    last = max(plan.todo)
+    after = start[0] if start is not None else None
+    plan.feed = [f for f in clip if (after is None or f > after) and f <= last]
+    plan.start_state = start[1] if start is not None else None

@@ -1,0 +1,68 @@
+"""The declaration of ``painting-style``: what ``--help``, ``describe`` and the Blender panel
+read. Importing it costs no torch; the implementation (``effect.py``) loads only for a run."""
+
+from __future__ import annotations
+
+from neuralfx import EffectSpec, params
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
+
+PAINTING_STYLE = EffectSpec(
+    name="painting-style",
+    summary="Painting looks: Gatys, Johnson or AdaIN style transfer, stable over time",
+    help="""Give footage the look of a painting.
+
+    \b
+    Methods:
+      johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
+               from pytorch/examples, or one trained with `neuralfx train painting-style`
+      adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
+               --style-weight 0.7 --style-weight 0.3 to interpolate]
+      gatys    optimisation per frame (slow, best quality); uses VGG-19 when its weights are
+               in the cache (`neuralfx models fetch vgg19`), else a training-free random
+               encoder, and says so
+
+    With --temporal (the default) each frame is tied to the previous output through optical
+    flow (OpenCV DIS) with occlusions masked: blended with it (all methods), and for gatys also
+    held to it by a temporal loss (Ruder et al. 2016), so video does not flicker.
+
+    \b
+    Examples:
+      neuralfx run painting-style --method adain --style starry.jpg plate.####.exr out.####.exr
+      neuralfx run painting-style --method johnson --checkpoint johnson-mosaic in.mp4 out.mp4
+    """,
+    implementation="neuralfx_painting_style.effect:PaintingStyle",
+    working_space="srgb",
+    preferred_batch_size=4,
+    params=(
+        params.Choice("method", default="gatys", choices=("johnson", "adain", "gatys"),
+                      help="Style transfer method."),
+        params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
+                    help="Style image (adain, gatys); repeat to mix several styles."),
+        params.Float("style_weight", multiple=True, min=0.0,
+                     help="Weight of each --style, in order (default: equal)."),
+        params.Path("checkpoint", must_exist=False,
+                    help="johnson: the network (file or registry name, default johnson-candy); "
+                         "adain: the decoder (default adain-decoder); gatys: VGG-19 (default "
+                         "vgg19 if cached, else a training-free encoder)."),
+        params.Path("encoder", must_exist=False,
+                    help="adain: the encoder (file or registry name, default adain-encoder)."),
+        params.Float("strength", default=1.0, min=0.0, max=1.0,
+                     help="How much style: 0 keeps the frame, 1 is fully stylised."),
+        params.Bool("preserve_color", default=False,
+                    help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016)."),
+        params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
+        params.Float("stability", default=0.6, min=0.0, max=1.0,
+                     help="How strongly each frame follows the previous output (temporal)."),
+        params.Int("iterations", default=80, min=1, max=5000,
+                   help="gatys: optimisation steps per frame."),
+        params.Float("texture", default=0.3, min=0.0, max=1.0,
+                     help="gatys: noise in the starting image; more paints flat areas too (it "
+                          "moves with the picture when --temporal is on), 0 starts from the "
+                          "frame."),
+        params.Int("style_size", default=512, min=32, max=4096,
+                   help="Longest side the style images are resized to."),
+        params.Int("max_size", default=0, min=0, max=16384,
+                   help="Process frames at most this long side, then scale back (0: as they are)."),
+    ),
+)

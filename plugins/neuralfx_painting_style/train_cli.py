@@ -1,0 +1,120 @@
+"""The ``neuralfx train painting-style`` command: its options, and a callback that imports the
+training code (torch, models) only when it runs, so the CLI stays quick to start."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from neuralfx.errors import ParameterError
+
+
+# -- the command ------------------------------------------------------------------------------
+@click.command("painting-style")
+@click.option("--method", type=click.Choice(["johnson", "adain"]), default="johnson",
+              show_default=True, help="johnson: one network per style; adain: a decoder for "
+                                      "arbitrary styles.")
+@click.option("--content", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Folder of content images (COCO in the papers).")
+@click.option("--style", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="johnson: the style image.")
+@click.option("--styles", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="adain: folder of style images (WikiArt in the paper).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Checkpoint to write (.safetensors); previews go beside it.")
+@click.option("--iterations", type=int, help="Steps (recipe: johnson 40000, adain 160000).")
+@click.option("--batch-size", type=int, help="Images per step (recipe: johnson 4, adain 8).")
+@click.option("--lr", type=float, help="Learning rate (recipe: johnson 1e-3, adain 1e-4).")
+@click.option("--content-weight", type=float, help="Recipe: johnson 1e5, adain 1.")
+@click.option("--style-weight", type=float, help="Recipe: johnson 1e10, adain 10.")
+@click.option("--image-size", type=int, help="Training crop size (recipe: 256).")
+@click.option("--loss-net", help="johnson: VGG-16 loss network (file or registry name, default "
+                                 "vgg16); adain: encoder (default adain-encoder).")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--save-every", type=int, default=500, show_default=True,
+              help="Write the checkpoint every N steps (and at the end).")
+@click.option("--preview-every", type=int, default=500, show_default=True,
+              help="Save a preview image every N steps.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists.")
+@click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]), default="auto",
+              show_default=True)
+def train_command(method, content, style, styles, out, iterations, batch_size, lr,
+                  content_weight, style_weight, image_size, loss_net, seed, save_every,
+                  preview_every, device, fresh, progress) -> None:
+    """Train a painting-style model on your own images, with the published recipe.
+
+    \b
+    Examples:
+      neuralfx train painting-style --content coco/ --style starry.jpg --out starry.safetensors
+      neuralfx train painting-style --method adain --content coco/ --styles wikiart/ \\
+          --out decoder.safetensors
+
+    Running the same command again resumes an interrupted run.
+    """
+    import torch  # noqa: F401  (the training code below needs it; imported only now)
+
+    from neuralfx.devices import resolve_device
+
+    from .train import RECIPES, TrainConfig, state_path, train
+
+    if method == "johnson" and style is None:
+        raise ParameterError("--method johnson needs --style IMAGE")
+    if method == "adain" and styles is None:
+        raise ParameterError("--method adain needs --styles FOLDER")
+    if out.suffix != ".safetensors":
+        raise ParameterError(f"out: {out} should end in .safetensors")
+    recipe = RECIPES[method]
+    cfg = TrainConfig(
+        method=method, content=content, style=style, styles=styles, out=out,
+        iterations=iterations or recipe["iterations"], batch_size=batch_size or recipe["batch_size"],
+        lr=lr or recipe["lr"], content_weight=content_weight or recipe["content_weight"],
+        style_weight=style_weight or recipe["style_weight"],
+        image_size=image_size or recipe["image_size"],
+        loss_net=loss_net or ("vgg16" if method == "johnson" else "adain-encoder"),
+        seed=seed, save_every=save_every, preview_every=preview_every)
+    if fresh:
+        for path in (out, state_path(out)):
+            if path.exists():
+                os.unlink(path)
+    report = _reporter(progress, cfg.iterations)
+    try:
+        train(cfg, resolve_device(device), report)
+    finally:
+        report({"event": "close"})
+
+
+def _reporter(mode: str, total: int):
+    if mode == "json":
+        def emit(event):
+            if event["event"] != "close":
+                print(json.dumps(event), flush=True)
+        return emit
+    if mode == "none":
+        return lambda event: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="it", file=sys.stderr,
+               disable=not (mode == "bar" or sys.stderr.isatty()))
+
+    def show(event):
+        kind = event["event"]
+        if kind == "resume":
+            bar.write(f"resuming at iteration {event['iteration']}", file=sys.stderr)
+            bar.update(event["iteration"])
+        elif kind == "iteration":
+            bar.update(1)
+            bar.set_postfix(loss=f"{event['loss']:.4g}")
+            if bar.disable and event["iteration"] % 100 == 0:
+                print(f"iteration {event['iteration']}: loss {event['loss']:.4g}",
+                      file=sys.stderr)
+        elif kind in ("checkpoint", "preview") and bar.disable:
+            print(f"{kind}: {event['path']}", file=sys.stderr)
+        elif kind == "close":
+            bar.close()
+
+    return show
