@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import neuralfx.plugins
-from helpers import gradient, to_dtype
+from helpers import deterministic_state, gradient, to_dtype
 from neuralfx.cli import main
 from neuralfx.frames.images import write_image
 
@@ -64,6 +64,28 @@ class CLI:
 def cli() -> CLI:
     return CLI()
 
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory):
+    """Johnson and AdaIN checkpoints in the official layouts, deterministic weights."""
+    import torch
+
+    root = tmp_path_factory.mktemp("ckpt")
+    paths = {}
+    for name, manifest in (("johnson", "fast_neural_style_transformer_net"),
+                           ("encoder", "adain_vgg_normalised"), ("decoder", "adain_decoder")):
+        paths[name] = root / f"{name}.pth"
+        torch.save(deterministic_state(manifest, seed=5), paths[name])
+    return paths
+
+
+@pytest.fixture
+def style_images(tmp_path):
+    a, b = tmp_path / "style_a.png", tmp_path / "style_b.jpg"
+    write_image(str(a), to_dtype(gradient(96, 80, seed=11)[:, :, ::-1], np.uint8))
+    write_image(str(b), to_dtype(1 - gradient(80, 96, seed=12), np.uint8))
+    return a, b
 
 
 def pytest_collection_modifyitems(config, items):

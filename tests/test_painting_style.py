@@ -20,25 +20,6 @@ from neuralfx.temporal import warping_error
 SAMPLES = Path(__file__).parent.parent / "samples"
 
 
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckpt")
-    paths = {}
-    for name, manifest in (("johnson", "fast_neural_style_transformer_net"),
-                           ("encoder", "adain_vgg_normalised"), ("decoder", "adain_decoder")):
-        paths[name] = root / f"{name}.pth"
-        torch.save(deterministic_state(manifest, seed=5), paths[name])
-    return paths
-
-
-@pytest.fixture
-def style_images(tmp_path):
-    a, b = tmp_path / "style_a.png", tmp_path / "style_b.jpg"
-    write_image(str(a), to_dtype(gradient(96, 80, seed=11)[:, :, ::-1], np.uint8))
-    write_image(str(b), to_dtype(1 - gradient(80, 96, seed=12), np.uint8))
-    return a, b
-
-
 def _frames(pattern, frames):
     return [read_unit(pattern.replace("####", f"{f:04d}")) for f in frames]
 

@@ -128,8 +128,11 @@ class Float(Param):
             v = float(value)
         except (TypeError, ValueError):
             raise self._fail(value, self.describe_allowed() or "a number") from None
-        if math.isnan(v) or (self.min is not None and v < self.min) or \
-                (self.max is not None and v > self.max):
+        if not math.isfinite(v):
+            raise ParameterError(f"{self.name}: {value!r} is not a finite number",
+                                 hint=f"pass {self.option} with a number in "
+                                      f"{self.describe_allowed()}")
+        if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
             raise ParameterError(
                 f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
                 hint=f"pass {self.option} with a value in {self.describe_allowed()}")
@@ -252,7 +255,8 @@ class Path(Param):
         return str(self.default)
 
     def _schema_one(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "string", "format": "path"}
+        out: dict[str, Any] = {"type": "string", "format": "path",
+                               "x-must-exist": self.must_exist}
         if self.suffixes:
             out["x-suffixes"] = list(self.suffixes)
         return out

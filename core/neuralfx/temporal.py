@@ -30,7 +30,7 @@ def _gray_u8(rgb: torch.Tensor) -> np.ndarray:
 
 
 class FlowEstimator:
-    """DIS optical flow between consecutive frames (one OpenCV instance, reused).
+    """DIS optical flow between consecutive frames.
 
     Flow is estimated on luma scaled down to at most ``max_side`` pixels (DIS runs on the CPU;
     at 1080p this keeps it to a few milliseconds) and scaled back up.
@@ -38,12 +38,17 @@ class FlowEstimator:
 
     def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
                  max_side: int = 640) -> None:
-        self._dis = cv2.DISOpticalFlow_create(preset)
+        self.preset = preset
         self.max_side = max_side
 
     def flow(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """``(H, W, 2)`` float32 offsets d with ``dst(x + d) ≈ src(x)``."""
-        return self._dis.calc(src, dst, None)
+        """``(H, W, 2)`` float32 offsets d with ``dst(x + d) ≈ src(x)``.
+
+        A fresh DIS instance per call: a reused one carries buffers from its previous call
+        into the next result (measured: up to 1.25 px apart), so the flow between two frames
+        would depend on what was computed before, and a resumed run would differ from a whole
+        one."""
+        return cv2.DISOpticalFlow_create(self.preset).calc(src, dst, None)
 
     def to_previous(self, cur: torch.Tensor, prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Flow from ``cur`` to ``prev`` (``(3, H, W)`` each) and the consistency mask.

@@ -54,6 +54,47 @@ class PaintingStyle(neuralfx.Effect):
         if s.style_weight and sum(s.style_weight) <= 0:
             raise ParameterError("style_weight: the weights add up to 0",
                                  hint="give at least one positive weight")
+        # With --temporal each output depends on the ones before it (see neuralfx.history).
+        self.stateful = bool(s.temporal)
+
+    def files(self) -> list[str]:
+        """Style images, plus the checkpoints the method will load (resolved from registry
+        names), so that a changed file is noticed by the resume record."""
+        found = super().files()
+        for model, checkpoint in self._checkpoints():
+            try:
+                found.append(models.resolve_checkpoint(model, checkpoint))
+            except NeuralFXError:
+                pass  # not in the cache: load() says what to do
+        return found
+
+    def _checkpoints(self) -> list[tuple[str, object]]:
+        s = self.settings
+        if s.method == "johnson":
+            return [("johnson", s.checkpoint or "johnson-candy")]
+        if s.method == "adain":
+            return [("adain-encoder", s.encoder or "adain-encoder"),
+                    ("adain-decoder", s.checkpoint or "adain-decoder")]
+        if s.checkpoint is not None or weights.cached_path("vgg19") is not None:
+            return [("vgg19", s.checkpoint or "vgg19")]
+        return []
+
+    # -- state across frames (the host saves and restores it; see docs/plugins.md) -------------
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        previous = self.previous
+        if previous is None:
+            return {}
+        state = {"input": previous.input, "output": previous.output}
+        if previous.noise is not None:
+            state["noise"] = previous.noise
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        if not state:
+            self.previous = None
+            return
+        self.previous = _Previous(state["input"].to(self.device), state["output"].to(self.device),
+                                  state["noise"].to(self.device) if "noise" in state else None)
 
     # -- loading ------------------------------------------------------------------------------
     def load(self, ctx: neuralfx.RunContext) -> None:
