@@ -1,40 +1,71 @@
 """The ``neuralfx`` console script: signals first, then the CLI.
 
 SIGINT and SIGTERM (Blender's cancel, a render-farm kill) stop a run the same way at any moment,
-including while torch is still being imported: the first one raises ``KeyboardInterrupt``
-(the runner keeps only complete outputs and the CLI exits with 130); later ones are ignored so
-that the clean-up they would otherwise interrupt can finish.
+including while torch is still being imported and after the work is done: the first one raises
+``KeyboardInterrupt`` (the runner keeps only complete outputs) and the process exits with 130;
+later ones are only noted, so the clean-up they would otherwise interrupt can finish. The
+process then ends with ``os._exit``: Python's own shutdown restores the default handlers and
+tears torch down for a noticeable moment, during which a signal would end it with 143. Every
+output is complete and closed by then (the runner's clean-up has run), and stdio is flushed.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 INTERRUPTED_EXIT = 130
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_stopped = False
 
 
 def _stop(signum, frame):
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    global _stopped
+    _stopped = True
+    for sig in _SIGNALS:
         signal.signal(sig, _already_stopping)
     raise KeyboardInterrupt
 
 
 def _already_stopping(signum, frame):
     """A second signal while stopping: the clean-up goes on (it only takes a moment)."""
+    global _stopped
+    _stopped = True
 
 
 def install_signal_handlers() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _SIGNALS:
         signal.signal(sig, _stop)
 
 
 def main() -> None:
     install_signal_handlers()
+    code: object = 0
     try:
         from .cli import cli
 
         cli()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(INTERRUPTED_EXIT)
+        code = INTERRUPTED_EXIT
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        for sig in _SIGNALS:
+            signal.signal(sig, _already_stopping)
+    if isinstance(code, str):  # sys.exit("message")
+        print(code, file=sys.stderr)
+        code = 1
+    code = int(code or 0)
+    if _stopped and code != INTERRUPTED_EXIT:
+        if code == 0:
+            print("interrupted (after the work was done: every output is complete)",
+                  file=sys.stderr)
+        code = INTERRUPTED_EXIT
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)

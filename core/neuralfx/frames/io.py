@@ -204,7 +204,7 @@ class Sink:
             name = (re.escape(os.path.basename(self.pattern.prefix)) + r"-?\d+"
                     + re.escape(self.pattern.suffix))
         ext = re.escape(os.path.splitext(self.target if self.pattern is None else
-                                         self.pattern.suffix)[1])
+                                         "x" + self.pattern.suffix)[1])
         ours = re.compile(r"^\." + name + re.escape(TEMP_MARK) + r"[0-9a-f]{8}" + ext + "$")
         record = re.compile(r"^\." + re.escape(os.path.basename(self.record_path()))
                             + re.escape(TEMP_MARK) + r"[0-9a-f]{8}\.jsonl$")

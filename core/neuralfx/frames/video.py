@@ -212,14 +212,17 @@ class VideoWriter:
                                dst_color_primaries=COLOUR_TAGS["color_primaries"])
         frame.pts = self._count
         self._count += 1
-        for packet in self._stream.encode(frame):
+        self._mux(self._stream.encode(frame))
+
+    def _mux(self, packets) -> None:
+        """Write packets to the file (the one place output bytes go: a full disk fails here)."""
+        for packet in packets:
             self._out.mux(packet)
 
     def close(self) -> None:
         """Flush, copy the audio and move the finished file into place."""
         try:
-            for packet in self._stream.encode():
-                self._out.mux(packet)
+            self._mux(self._stream.encode())
             if self._audio is not None:
                 self._copy_audio()
             self._out.close()
@@ -244,7 +247,7 @@ class VideoWriter:
                     packet.pts -= first
                     packet.dts -= first
                 packet.stream = out_stream
-                self._out.mux(packet)
+                self._mux([packet])
 
     def abort(self) -> None:
         """Discard the temporary file (after an error or Ctrl-C)."""
