@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from .catalog import Architecture, Weights
 from .effect import ClipInfo, Effect, EffectSpec, FrameBatch, RunContext, Settings
 from .errors import NeuralFXError
 from .hookspecs import hookimpl
@@ -42,7 +43,7 @@ def __getattr__(name: str) -> Any:  # PEP 562: the runner (and torch) load on fi
 
 
 __all__ = [
-    "PLUGIN_API_VERSION", "ClipInfo", "Effect", "EffectSpec", "FrameBatch", "NeuralFXError",
-    "PluginHost", "RunContext", "RunOptions", "RunSummary", "Settings", "__version__",
+    "PLUGIN_API_VERSION", "Architecture", "ClipInfo", "Effect", "EffectSpec", "FrameBatch", "NeuralFXError",
+    "PluginHost", "RunContext", "RunOptions", "RunSummary", "Settings", "Weights", "__version__",
     "get_host", "hookimpl", "run",
 ]

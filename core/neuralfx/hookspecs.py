@@ -74,9 +74,9 @@ def register_weights(register: Callable[[object], None]) -> None:
 
     Called once, when the plugins are loaded.
 
-    :param register: call ``register(neuralfx.models.Architecture(...))`` for each network
+    :param register: call ``register(neuralfx.Architecture(...))`` for each network
         (its ``build``/``convert`` named by import path, so nothing heavy loads here) and
-        ``register(neuralfx.models.Weights(...))`` for each file (name, URL, sha256, licence
+        ``register(neuralfx.Weights(...))`` for each file (name, URL, sha256, licence
         and the architecture name that loads it). Names already taken are refused and
         reported as this plugin's load error.
     :return: nothing.

@@ -18,6 +18,7 @@ implementation class is imported only when a run asks for it (:meth:`PluginHost.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib
 import inspect
 import os
@@ -224,10 +225,12 @@ class PluginHost:
             if unknown:
                 known = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n),
                                                               "neuralfx_spec")]
-                raise PluginError(
-                    f"plugin {name!r} implements unknown hook(s): " + ", ".join(
-                        u + (f" ({did_you_mean(u, known)})" if did_you_mean(u, known) else "")
-                        for u in unknown), hint="hooks: " + ", ".join(known))
+                named = []
+                for u in unknown:
+                    close = difflib.get_close_matches(u, known, n=1, cutoff=0.6)
+                    named.append(u + (f" (did you mean {close[0]!r}?)" if close else ""))
+                raise PluginError(f"plugin {name!r} implements unknown hook(s): "
+                                  + ", ".join(named), hint="hooks: " + ", ".join(known))
             self.pm.register(module, name=name)
             try:
                 self.pm.check_pending()

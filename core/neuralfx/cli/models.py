@@ -101,7 +101,7 @@ def verify_command(names: tuple[str, ...]) -> None:
             failed += 1
             continue
         try:
-            if path.suffix == ".safetensors":
+            if path.name == f"{name}.safetensors" and path.name != info.filename:  # imported
                 meta = weights.read_metadata(path)
                 if info.sha256 and not meta.get("source_sha256", "").startswith(info.sha256):
                     raise NeuralFXError(f"{path} was imported from a file whose sha256 is not "
