@@ -292,7 +292,7 @@ def test_a_signal_during_start_up_exits_130_without_a_traceback(make_sequence, t
     proc = _neuralfx(["run", "convert", make_sequence(), tmp_path / "o.####.png"])
     time.sleep(delay)  # python and torch are still importing
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
 

@@ -118,9 +118,12 @@ class EffectSpec:
         if not (inspect.isclass(impl) and issubclass(impl, Effect)):
             raise PluginError(f"effect {self.name!r}: implementation {impl!r} is not a "
                               "subclass of neuralfx.Effect")
-        if impl.spec is not self and impl.spec.name != self.name:
-            raise PluginError(f"effect {self.name!r}: implementation {impl.__qualname__} "
-                              f"declares the spec of {impl.spec.name!r}")
+        bound = getattr(impl, "spec", None)
+        if bound is None or (bound is not self and bound.name != self.name):
+            raise PluginError(f"effect {self.name!r}: implementation {impl.__qualname__} is "
+                              "not bound to this declaration",
+                              hint=f"set `spec = ...` to the EffectSpec named {self.name!r} in "
+                                   "the class")
         if impl.process is Effect.process:
             raise PluginError(f"effect {self.name!r} does not implement process()")
         return impl

@@ -95,6 +95,9 @@ class Encoder:
         working = plan.spec.working_space or source_space
         self.layout = OutputLayout(channels, depth, self.spaces.converter(working, out_space))
         if sink.is_video:
+            # The folder must exist, and a killed run's temporary file be gone, before the
+            # writer makes its own temporary file.
+            plan.prepare_output()
             self.writer = self._video_writer(first, channels)
 
     def _video_writer(self, first: Picture, channels: int) -> video.VideoWriter:

@@ -17,12 +17,11 @@ parallelism for the codecs without copying frames between processes.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from .encode import Encoder
 from .errors import FrameError, NeuralFXError, ParameterError, PluginError
 from .frames import video
 from .frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, to_unit_float
+from .frames.sequence import describe_frames
 from .options import RunOptions
 from .plan import Plan, make_plan
 from .plugins import PluginHost, get_host
@@ -139,6 +139,12 @@ class _Job:
         self.reporter.start(effect=self.spec.name, input=plan.input, output=plan.output,
                             total=len(plan.todo), skipped=plan.skipped, device=str(self.device),
                             batch_size=self.batch_size)
+        replay = [f for f in plan.feed if f not in self.todo]
+        if replay:
+            self.reporter.warning(
+                f"{self.spec.name} carries state from frame to frame: processing frames "
+                f"{describe_frames(replay)} again (not written) so the frames to do come out "
+                "exactly as in one uninterrupted run")
         try:
             if plan.todo:
                 self._process_all()
@@ -253,29 +259,34 @@ class _Job:
             self.first = picture
             self.encoder.plan_layout(picture)
             return
-        first, opts = self.first, self.opts
-        mismatch = None
-        if picture.size != first.size:
-            mismatch = (f"is {picture.size[0]}x{picture.size[1]} but frame {first.frame} is "
-                        f"{first.size[0]}x{first.size[1]}", "all frames of a clip must be the "
-                        "same size", "resize the odd frames")
-        elif (picture.alpha is None) != (first.alpha is None):
-            has = "has" if picture.alpha is not None else "has no"
-            mismatch = (f"{has} alpha channel, unlike frame {first.frame}", "",
-                        "give every frame the same channels")
-        elif (picture.channels > 2) != (first.channels > 2) and opts.channels == "auto":
-            kinds = {True: "RGB", False: "gray"}
-            mismatch = (f"is {kinds[picture.channels > 2]} but frame {first.frame} is "
-                        f"{kinds[first.channels > 2]}", "",
-                        "pass --channels rgb (or gray) to say what to write")
-        elif picture.depth != first.depth and opts.depth == "auto":
-            mismatch = (f"is {_bits(picture.depth)} but frame {first.frame} is "
-                        f"{_bits(first.depth)}", "", "pass --depth to say what to write")
+        mismatch = self._mismatch(picture, self.first)
         if mismatch is not None:
-            what, rule, fix = mismatch
-            raise FrameError(f"{self._where(picture)} {what}" + (f"; {rule}" if rule else ""),
+            what, fix = mismatch
+            raise FrameError(f"{self._where(picture)} {what}",
                              hint=f"{fix}, or process the parts separately with --frames",
                              frame=picture.frame, path=self.source.paths.get(picture.frame))
+
+    def _mismatch(self, picture: Picture, first: Picture) -> tuple[str, str] | None:
+        """How ``picture`` differs from the clip's first frame in a way the output cannot
+        hold, and what fixes it; None when it fits. Gray/RGB and bit-depth mixes are fine
+        when --channels / --depth say what to write."""
+        if picture.size != first.size:
+            (w, h), (fw, fh) = picture.size, first.size
+            what = f"is {w}x{h} but frame {first.frame} is {fw}x{fh}"
+            return what + "; all frames of a clip must be the same size", "resize the odd frames"
+        if (picture.alpha is None) != (first.alpha is None):
+            has = "has" if picture.alpha is not None else "has no"
+            return (f"{has} alpha channel, unlike frame {first.frame}",
+                    "give every frame the same channels")
+        if (picture.channels > 2) != (first.channels > 2) and self.opts.channels == "auto":
+            kind = {True: "RGB", False: "gray"}
+            what = f"is {kind[picture.channels > 2]} but frame {first.frame} is " \
+                   f"{kind[first.channels > 2]}"
+            return what, "pass --channels rgb (or gray) to say what to write"
+        if picture.depth != first.depth and self.opts.depth == "auto":
+            what = f"is {_bits(picture.depth)} but frame {first.frame} is {_bits(first.depth)}"
+            return what, "pass --depth to say what to write"
+        return None
 
     def _upload(self, pictures: list[Picture]) -> FrameBatch:
         rgb = self._to_device([p.rgb for p in pictures])

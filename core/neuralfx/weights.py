@@ -18,7 +18,6 @@ import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog, KnownWeights, Weights
@@ -29,8 +28,19 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["KnownWeights", "Weights", "cache_dir", "cached_path", "catalog", "fetch", "known",
-           "read_state_dict", "check_fits", "save_safetensors", "read_metadata"]
+__all__ = [
+    "KnownWeights",
+    "Weights",
+    "cache_dir",
+    "cached_path",
+    "catalog",
+    "check_fits",
+    "fetch",
+    "known",
+    "read_metadata",
+    "read_state_dict",
+    "save_safetensors",
+]
 
 
 def catalog() -> Catalog:

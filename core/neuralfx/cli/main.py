@@ -99,6 +99,11 @@ class _Main(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # the machine, not the input: a vanished file, a dead disk
+            _fail(NeuralFXError(f"{exc.strerror or exc}" + (f": {exc.filename}" if
+                                                             exc.filename else ""),
+                                hint="check the disk and the paths, then run the same command "
+                                     "again"), as_json)
         if not standalone_mode:
             return rv
         sys.exit(rv if isinstance(rv, int) else 0)
