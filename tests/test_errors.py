@@ -318,3 +318,14 @@ def test_a_second_signal_during_shutdown_still_exits_130_cleanly(make_sequence, 
     for name in os.listdir(out):
         if name.startswith("s."):
             assert read_image(str(out / name)).shape == (48, 64, 3)
+
+
+def test_video_into_a_new_folder_and_over_a_killed_runs_leftover(cli, make_sequence, tmp_path):
+    src = make_sequence()
+    cli("run", "convert", src, tmp_path / "new" / "deeper" / "o.mp4")
+    assert (tmp_path / "new" / "deeper" / "o.mp4").stat().st_size > 0
+    stale = tmp_path / "new" / "deeper" / f".p.mp4{TEMP_MARK}deadbeef.mp4"
+    stale.write_bytes(b"left by kill -9")
+    cli("run", "convert", src, tmp_path / "new" / "deeper" / "p.mp4")
+    assert not stale.exists()
+    assert sorted(os.listdir(tmp_path / "new" / "deeper")) == ["o.mp4", "p.mp4"]
