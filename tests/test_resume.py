@@ -239,3 +239,31 @@ def test_refusal_happens_before_anything_is_written(make_sequence, tmp_path):
         neuralfx.run("convert", src, out)
     assert hashes(tmp_path) == before
     assert (tmp_path / ".o.#.png.neuralfx.jsonl").read_text() == record
+
+
+def test_an_interrupted_overwrite_still_knows_the_old_frames(fresh_host, make_sequence,
+                                                             tmp_path):
+    """--overwrite stopped halfway leaves old and new frames; the record names both."""
+    class Stop(neuralfx.Effect):
+        name = "stop-at-3"
+
+        def process(self, batch):
+            if 3 in batch.frames:
+                raise KeyboardInterrupt
+            return batch
+
+    from helpers import plugin_with
+
+    fresh_host.add_plugin(plugin_with(Stop), name="stop")
+    src = make_sequence(frames=range(1, 6))
+    out = str(tmp_path / "o.####.png")
+    neuralfx.run("convert", src, out)
+    with pytest.raises(KeyboardInterrupt):
+        neuralfx.run("stop-at-3", src, out, options=RunOptions(overwrite=True))
+    with pytest.raises(OutputError) as info:
+        neuralfx.run("convert", src, out)
+    assert "frames 1-2 were made differently (effect: 'convert' -> 'stop-at-3'" \
+        not in info.value.message
+    assert "frames 1-2 were made differently (effect: 'stop-at-3' -> 'convert'" \
+        in info.value.message
+    assert "not made by NeuralFX" not in info.value.message

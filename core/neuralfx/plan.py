@@ -50,7 +50,11 @@ class Plan:
     recipe_id: str
     fingerprints: dict[int, list[int]]
     record: ResumeRecord | None = None
+    #: Record entries of the outputs that stay as they are.
     keep: list[FrameEntry] = dataclasses.field(default_factory=list)
+    #: Record entries of outputs about to be redone (--overwrite): kept in the journal until
+    #: each frame is rewritten, so an interrupted run still knows how the old frames were made.
+    redo: list[FrameEntry] = dataclasses.field(default_factory=list)
     snapshots: SnapshotStore | None = None
     feed: list[int] = dataclasses.field(default_factory=list)
     start_state: dict | None = None
@@ -72,7 +76,7 @@ class Plan:
             except OSError:
                 pass
         if self.record is not None:
-            self.record.start(self.recipe_id, self.recipe, self.keep)
+            self.record.start(self.recipe_id, self.recipe, self.keep + self.redo)
         if self.snapshots is not None:
             self.snapshots.forget_other_recipes({self.recipe_id} | {e.recipe for e in self.keep})
         self.prepared = True
@@ -101,6 +105,8 @@ def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: R
         plan.record = ResumeRecord.load(sink.record_path())
         todo = set(plan.todo)
         plan.keep = _check_kept(plan, {f: p for f, p in existing.items() if f not in todo}, warn)
+        redone = (plan.record.made_by(f, p) for f, p in existing.items() if f in todo)
+        plan.redo = [e for e in redone if e is not None]
     plan.skipped = len(source.frames) - len(plan.todo)
     _plan_feed(plan)
     return plan
