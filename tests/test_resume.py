@@ -262,8 +262,6 @@ def test_an_interrupted_overwrite_still_knows_the_old_frames(fresh_host, make_se
         neuralfx.run("stop-at-3", src, out, options=RunOptions(overwrite=True))
     with pytest.raises(OutputError) as info:
         neuralfx.run("convert", src, out)
-    assert "frames 1-2 were made differently (effect: 'convert' -> 'stop-at-3'" \
-        not in info.value.message
     assert "frames 1-2 were made differently (effect: 'stop-at-3' -> 'convert'" \
         in info.value.message
     assert "not made by NeuralFX" not in info.value.message
