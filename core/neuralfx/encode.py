@@ -53,11 +53,11 @@ def write_error(what: str, path: str, exc: BaseException, resumable: bool = True
 
 class Encoder:
     def __init__(self, plan: Plan, spaces: ColourSpaces, decoder: FrameDecoder,
-                 device: torch.device, reporter: Reporter) -> None:
+                 device: torch.device, reporter: Reporter, *, lookahead: int) -> None:
         self.plan, self.opts, self.sink = plan, plan.opts, plan.sink
         self.spaces, self.decoder, self.device, self.reporter = spaces, decoder, device, reporter
         workers = self.opts.worker_count()
-        self.lookahead = 2 * workers + 1
+        self.lookahead = lookahead  # at most this many frames waiting to be written
         # Video is encoded in order by one thread (the encoder has threads of its own).
         self.pool = ThreadPoolExecutor(1 if self.sink.is_video else workers,
                                        thread_name_prefix="neuralfx-encode")

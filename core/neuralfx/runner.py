@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -41,7 +41,6 @@ from .plugins import PluginHost, get_host
 from .progress import Reporter
 from .streams import background, ordered_map
 
-log = logging.getLogger("neuralfx")
 
 __all__ = ["RunOptions", "RunSummary", "run"]
 
@@ -124,7 +123,8 @@ class _Job:
         self.workers = opts.worker_count()
         self.lookahead = 2 * self.workers + self.batch_size
         self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, self.spec.working_space)
-        self.encoder = Encoder(plan, self.spaces, self.decoder, device, reporter)
+        self.encoder = Encoder(plan, self.spaces, self.decoder, device, reporter,
+                               lookahead=self.lookahead)
         self.first: Picture | None = None
         self.todo = set(plan.todo)
         self.position = {f: i for i, f in enumerate(self.source.all_frames)}
@@ -132,8 +132,6 @@ class _Job:
             video.warn_if_variable_rate(self.source.video_path, reporter.warning)
 
     def run(self) -> RunSummary:
-        import time
-
         started = time.perf_counter()
         plan = self.plan
         self.reporter.start(effect=self.spec.name, input=plan.input, output=plan.output,
