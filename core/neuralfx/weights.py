@@ -43,6 +43,14 @@ __all__ = [
 ]
 
 
+#: Converted weights that ship inside the distribution (package data).
+SHIPPED_DIR = Path(__file__).parent / "models" / "data"
+
+
+def is_shipped(path: str | os.PathLike) -> bool:
+    return Path(path).parent == SHIPPED_DIR
+
+
 def catalog() -> Catalog:
     """The catalog of the process-wide plugin host: built-in and plugin-declared entries."""
     from .plugins import get_host
@@ -76,6 +84,8 @@ def cached_path(name: str) -> Path | None:
     cached it in the torch hub cache); None when none is there."""
     info = known(name)
     candidates = [cache_dir() / f"{name}.safetensors", cache_dir() / info.filename]
+    if info.shipped:
+        candidates.append(SHIPPED_DIR / f"{name}.safetensors")
     if info.url.startswith("https://download.pytorch.org/models/"):
         import torch
 
@@ -164,6 +174,10 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise NeuralFXError(f"checkpoint {path} does not exist", hint="check the path")
+    if path.suffix == ".onnx":
+        from .models.onnx_weights import read_onnx_state
+
+        return read_onnx_state(path)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

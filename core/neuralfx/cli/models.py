@@ -30,14 +30,15 @@ def list_command(as_json: bool) -> None:
         path = weights.cached_path(info.name)
         rows.append({"name": info.name, "model": info.model, "file": info.filename,
                      "url": info.url, "sha256": info.sha256, "licence": info.licence,
-                     "cached": str(path) if path else None})
+                     "cached": str(path) if path else None,
+                     "shipped": bool(path) and weights.is_shipped(path)})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        click.echo(f"{r['name']:<{width}}  {r['model']:<14} "
-                   f"{'cached' if r['cached'] else 'not cached':<11} {r['licence']}")
+        state = "shipped" if r["shipped"] else "cached" if r["cached"] else "not cached"
+        click.echo(f"{r['name']:<{width}}  {r['model']:<14} {state:<11} {r['licence']}")
     click.echo(f"cache: {weights.cache_dir()}")
 
 
@@ -74,14 +75,7 @@ def import_command(name: str, file: str) -> None:
     """
     from .. import models
 
-    info = weights.known(name)
-    digest = weights.check_digest(info, file)
-    state = models.state_dict_for(info.model, file)
-    target = weights.cache_dir() / f"{name}.safetensors"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    weights.save_safetensors(target, state, {
-        "name": name, "model": info.model, "source_file": Path(file).name,
-        "source_sha256": digest, "url": info.url, "licence": info.licence})
+    target = models.import_weights(name, file, weights.cache_dir() / f"{name}.safetensors")
     click.echo(f"{name}: {target}")
 
 

