@@ -201,7 +201,7 @@ def test_snapshots_are_kept_beside_the_outputs_and_pruned(echo_host, make_sequen
     assert len({n.split(".")[0] for n in os.listdir(state)}) == 1
 
 
-@pytest.mark.parametrize("method", ["johnson", "adain",
+@pytest.mark.parametrize("method", ["dumoulin", "johnson", "adain",
                                     pytest.param("gatys", marks=pytest.mark.slow)])
 def test_painting_style_temporal_resumes_bit_for_bit(cli, make_sequence, tmp_path, checkpoints,
                                                      style_images, method):
@@ -209,6 +209,8 @@ def test_painting_style_temporal_resumes_bit_for_bit(cli, make_sequence, tmp_pat
     args = ["run", "painting-style", "--method", method, "--temporal"]
     if method == "johnson":
         args += ["--checkpoint", checkpoints["johnson"]]
+    elif method == "dumoulin":
+        args += ["--preset", "3:0.5,12:0.5"]  # the shipped weights
     else:
         args += ["--style", style_images[0], "--style-size", "48"]
     if method == "adain":

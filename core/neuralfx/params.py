@@ -1,6 +1,7 @@
 """Typed effect parameters, declared once.
 
-An effect lists its parameters as instances of the classes below. From that one declaration
+An effect lists its parameters as instances of the classes below (``Float``, ``Int``,
+``Bool``, ``Choice``, ``Text``, ``Path``, ``Colour``). From that one declaration
 come the options of ``neuralfx run EFFECT`` (:func:`click_options`), the JSON schema printed by
 ``neuralfx describe EFFECT --json`` (:meth:`Param.schema`), the Blender panel (generated from
 that schema) and validation (:func:`validate`) for the CLI and the Python API alike.
@@ -228,6 +229,32 @@ class Choice(Param):
 
     def _schema_one(self) -> dict[str, Any]:
         return {"type": "string", "enum": list(self.choices)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Text(Param):
+    """Free text, optionally matching ``pattern`` (a regular expression, whole string) that
+    ``example`` illustrates in messages; for small specs such as ``3:0.5,12:0.5``."""
+
+    pattern: str | None = None
+    example: str = ""
+    kind: ClassVar[str] = "text"
+    metavar: ClassVar[str] = "TEXT"
+
+    def _convert_one(self, value: Any) -> str:
+        text = str(value).strip()
+        if self.pattern and not re.fullmatch(self.pattern, text):
+            raise ParameterError(f"{self.name}: {text!r} is not valid",
+                                 hint=f"pass {self.option} like {self.example or self.pattern}")
+        return text
+
+    def _schema_one(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string"}
+        if self.pattern:
+            out["pattern"] = f"^(?:{self.pattern})$"
+        if self.example:
+            out["examples"] = [self.example]
+        return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,7 @@ from neuralfx.models.adain import adaptive_instance_norm, mean_std
 from neuralfx.temporal import FlowEstimator, warp
 
 from . import gatys
-from .spec import PAINTING_STYLE
+from .spec import PAINTING_STYLE, parse_preset
 from .styles import load_style, preserve_colour
 
 MIN_FRAME_SIDE = 16
@@ -40,11 +40,20 @@ class PaintingStyle(neuralfx.Effect):
     def __init__(self, settings) -> None:
         super().__init__(settings)
         s = self.settings
-        if s.method == "johnson" and s.style:
-            raise ParameterError("style: johnson networks carry their style; --style is for "
-                                 "adain and gatys", hint="choose the network with --checkpoint "
-                                 "(johnson-candy, johnson-mosaic, … or a trained file)")
-        if s.method != "johnson" and not s.style:
+        if s.method in ("johnson", "dumoulin") and s.style:
+            raise ParameterError(f"style: {s.method} networks carry their styles; --style is "
+                                 "for adain and gatys",
+                                 hint="choose one of the 26 styles with --preset" if
+                                 s.method == "dumoulin" else "choose the network with "
+                                 "--checkpoint (johnson-candy, johnson-mosaic, … or a trained "
+                                 "file)")
+        try:
+            self.preset = parse_preset(s.preset)
+        except ValueError as exc:
+            raise ParameterError(f"preset: {s.preset!r}: {exc}",
+                                 hint="pass --preset N with N from 0 to 25, or a blend such as "
+                                      "3:0.5,12:0.5") from None
+        if s.method not in ("johnson", "dumoulin") and not s.style:
             raise ParameterError(f"style: --method {s.method} needs at least one --style image",
                                  hint="pass --style IMAGE")
         if s.style_weight and len(s.style_weight) != len(s.style):
@@ -72,6 +81,8 @@ class PaintingStyle(neuralfx.Effect):
         s = self.settings
         if s.method == "johnson":
             return [("johnson", s.checkpoint or "johnson-candy")]
+        if s.method == "dumoulin":
+            return [("dumoulin", s.checkpoint or "magenta-dumoulin-26")]
         if s.method == "adain":
             return [("adain-encoder", s.encoder or "adain-encoder"),
                     ("adain-decoder", s.checkpoint or "adain-decoder")]
@@ -105,6 +116,12 @@ class PaintingStyle(neuralfx.Effect):
         styles = [load_style(p, s.style_size).to(ctx.device) for p in s.style]
         if s.method == "johnson":
             self.net = _load_model("johnson", s.checkpoint or "johnson-candy", ctx)
+        elif s.method == "dumoulin":
+            self.net = _load_model("dumoulin", s.checkpoint or "magenta-dumoulin-26", ctx)
+            mix = torch.zeros(self.net.n_styles)
+            for index, weight in self.preset.items():
+                mix[index] = weight
+            self.preset_weights = mix.to(ctx.device, ctx.dtype)
         elif s.method == "adain":
             self.encoder = _load_model("adain-encoder", s.encoder or "adain-encoder", ctx)
             self.decoder = _load_model("adain-decoder", s.checkpoint or "adain-decoder", ctx)
@@ -119,7 +136,8 @@ class PaintingStyle(neuralfx.Effect):
         self.base_noise: torch.Tensor | None = None
 
     def release(self) -> None:
-        for attr in ("net", "encoder", "decoder", "optimiser", "style_stats", "previous",
+        for attr in ("net", "preset_weights", "encoder", "decoder", "optimiser", "style_stats",
+                     "previous",
                      "base_noise"):
             if hasattr(self, attr):
                 delattr(self, attr)
@@ -156,6 +174,9 @@ class PaintingStyle(neuralfx.Effect):
         if s.method == "johnson":
             padded, crop = _pad(x, 4)
             return crop(self.net(padded.to(self.dtype) * 255).float() / 255)
+        if s.method == "dumoulin":
+            padded, crop = _pad(x, 4)
+            return crop(self.net(padded.to(self.dtype), self.preset_weights).float())
         padded, crop = _pad(x, 8)
         content = self.encoder(padded.to(self.dtype)).float()
         target = sum(w * adaptive_instance_norm(content, m, sd)
@@ -231,7 +252,7 @@ def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Mod
     except NeuralFXError:
         guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
         if guess and guess != name:
-            method = {"johnson": "johnson", "adain-decoder": "adain", "adain-encoder": "adain",
+            method = {"adain-decoder": "adain", "adain-encoder": "adain",
                       "vgg19": "gatys"}.get(guess, guess)
             raise NeuralFXError(
                 f"{checkpoint} is a {guess} checkpoint, not a {name} one",

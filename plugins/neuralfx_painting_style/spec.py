@@ -6,6 +6,25 @@ from __future__ import annotations
 from neuralfx import EffectSpec, params
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
+#: ``7`` or ``3:0.5,12:0.5``: style indices with optional weights.
+PRESET_PATTERN = r"\d+(:\d*\.?\d+)?(,\d+(:\d*\.?\d+)?)*"
+N_PRESETS = 26
+
+
+def parse_preset(text: str) -> dict[int, float]:
+    """``"3:0.5,12:0.5"`` → ``{3: 0.5, 12: 0.5}`` normalised to sum to 1 (``"7"`` → ``{7: 1}``).
+    Raises ValueError naming what is wrong."""
+    weights: dict[int, float] = {}
+    for part in text.split(","):
+        index, _, weight = part.partition(":")
+        n = int(index)
+        if not 0 <= n < N_PRESETS:
+            raise ValueError(f"style {n} does not exist (0 to {N_PRESETS - 1})")
+        weights[n] = weights.get(n, 0.0) + (float(weight) if weight else 1.0)
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("the weights add up to 0")
+    return {n: w / total for n, w in weights.items()}
 
 PAINTING_STYLE = EffectSpec(
     name="painting-style",
@@ -14,6 +33,8 @@ PAINTING_STYLE = EffectSpec(
 
     \b
     Methods:
+      dumoulin Magenta's network with 26 built-in styles (Dumoulin et al. 2017; weights ship
+               with NeuralFX, Apache-2.0): --preset 7, or a blend --preset 3:0.5,12:0.5
       johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
                from pytorch/examples, or one trained with `neuralfx train painting-style`
       adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
@@ -28,6 +49,7 @@ PAINTING_STYLE = EffectSpec(
 
     \b
     Examples:
+      neuralfx run painting-style --method dumoulin --preset 3:0.7,12:0.3 plate.####.exr out.mp4
       neuralfx run painting-style --method adain --style starry.jpg plate.####.exr out.####.exr
       neuralfx run painting-style --method johnson --checkpoint johnson-mosaic in.mp4 out.mp4
     """,
@@ -35,8 +57,12 @@ PAINTING_STYLE = EffectSpec(
     working_space="srgb",
     preferred_batch_size=4,
     params=(
-        params.Choice("method", default="gatys", choices=("johnson", "adain", "gatys"),
+        params.Choice("method", default="gatys",
+                      choices=("dumoulin", "johnson", "adain", "gatys"),
                       help="Style transfer method."),
+        params.Text("preset", default="0", pattern=PRESET_PATTERN, example="3:0.5,12:0.5",
+                    help="dumoulin: one of the 26 styles (0-25), or several with weights, "
+                         "e.g. 3:0.5,12:0.5 (weights are normalised to sum to 1)."),
         params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
                     help="Style image (adain, gatys); repeat to mix several styles."),
         params.Float("style_weight", multiple=True, min=0.0,

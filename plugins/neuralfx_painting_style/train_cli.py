@@ -71,7 +71,8 @@ def train_command(method, content, style, styles, out, iterations, batch_size, l
     recipe = RECIPES[method]
     cfg = TrainConfig(
         method=method, content=content, style=style, styles=styles, out=out,
-        iterations=iterations or recipe["iterations"], batch_size=batch_size or recipe["batch_size"],
+        iterations=iterations or recipe["iterations"],
+        batch_size=batch_size or recipe["batch_size"],
         lr=lr or recipe["lr"], content_weight=content_weight or recipe["content_weight"],
         style_weight=style_weight or recipe["style_weight"],
         image_size=image_size or recipe["image_size"],
