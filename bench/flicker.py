@@ -80,7 +80,7 @@ def _load(pattern: str, frames: list[int]) -> list[torch.Tensor]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="johnson,adain,gatys")
+    parser.add_argument("--methods", default="dumoulin,johnson,adain,gatys")
     parser.add_argument("--frames", default="1001-1008")
     parser.add_argument("--iterations", type=int, default=40, help="gatys steps per frame")
     parser.add_argument("--stability", type=float, default=0.6)
@@ -96,6 +96,8 @@ def main() -> None:
             settings = {"method": method, "stability": args.stability}
             if method == "johnson":
                 settings["checkpoint"] = _checkpoint("johnson-candy", "johnson", tmp, probe)
+            elif method == "dumoulin":
+                pass  # the shipped weights, default preset
             else:
                 settings["style"] = [STYLE]
             if method == "adain":
@@ -113,7 +115,8 @@ def main() -> None:
                              options=neuralfx.RunOptions(frames=args.frames, device=args.device),
                              reporter=Reporter())
                 figures[temporal] = warping_error(_load(out, frames), inputs)
-            source = {"johnson": "johnson-candy", "adain": "adain-decoder", "gatys": "vgg19"}[method]
+            source = {"johnson": "johnson-candy", "adain": "adain-decoder", "gatys": "vgg19",
+                      "dumoulin": "magenta-dumoulin-26"}[method]
             source = "official" if weights.cached_path(source) else (
                 "training-free encoder" if method == "gatys" else "random, official layout")
             rows.append((method, figures[False], figures[True], source))

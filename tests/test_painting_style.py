@@ -65,7 +65,7 @@ def test_gatys_offline_fallback_moves_towards_the_style(cli, make_sequence, tmp_
     from neuralfx_painting_style.styles import load_style
 
     src = make_sequence(frames=[1])
-    result = cli("run", "painting-style", "--style", style_images[1], "--iterations", "30",
+    result = cli("run", "painting-style", "--method", "gatys", "--style", style_images[1], "--iterations", "30",
                  "--progress", "json", src, tmp_path / "g.####.png")
     warnings = [e["message"] for e in cli.events(result) if e["event"] == "warning"]
     assert any("training-free random multi-scale encoder" in w for w in warnings)
@@ -149,7 +149,7 @@ def test_bad_style_and_checkpoint_input(cli, make_sequence, tmp_path, checkpoint
     assert f"style: {broken} cannot be read" in r.stderr
     tiny = tmp_path / "tiny.png"
     write_image(str(tiny), np.zeros((8, 8, 3), np.uint8))
-    r = cli("run", "painting-style", "--style", tiny, src, out, expect=2)
+    r = cli("run", "painting-style", "--method", "gatys", "--style", tiny, src, out, expect=2)
     assert "is only 8x8 pixels" in r.stderr
     r = cli("run", "painting-style", "--method", "adain", "--style", style_images[0],
             "--encoder", checkpoints["encoder"], "--checkpoint", checkpoints["johnson"], src, out,
@@ -161,7 +161,7 @@ def test_bad_style_and_checkpoint_input(cli, make_sequence, tmp_path, checkpoint
     assert "johnson networks carry their style" in r.stderr
     r = cli("run", "painting-style", "--method", "adain", src, out, expect=2)
     assert "needs at least one --style" in r.stderr
-    r = cli("run", "painting-style", "--style", style_images[0], "--style-weight", "1",
+    r = cli("run", "painting-style", "--method", "gatys", "--style", style_images[0], "--style-weight", "1",
             "--style-weight", "2", src, out, expect=2)
     assert "2 weight(s) for 1 style image(s)" in r.stderr
     r = cli("run", "painting-style", "--method", "johnson", src, out, expect=1)
@@ -189,7 +189,7 @@ def test_describe_lists_the_parameters(cli):
 @pytest.mark.slow
 def test_gatys_temporal_reduces_flicker(cli, tmp_path, style_images):
     src = str(SAMPLES / "clip" / "clip.####.png")
-    common = ["run", "painting-style", "--style", style_images[0], "--iterations", "15",
+    common = ["run", "painting-style", "--method", "gatys", "--style", style_images[0], "--iterations", "15",
               "--frames", "1001-1004"]
     cli(*common, "--no-temporal", src, tmp_path / "raw.####.png")
     cli(*common, src, tmp_path / "steady.####.png")

@@ -33,8 +33,9 @@ PAINTING_STYLE = EffectSpec(
 
     \b
     Methods:
-      dumoulin Magenta's network with 26 built-in styles (Dumoulin et al. 2017; weights ship
-               with NeuralFX, Apache-2.0): --preset 7, or a blend --preset 3:0.5,12:0.5
+      dumoulin (default) Magenta's network with 26 built-in styles (Dumoulin et al. 2017;
+               the weights ship with NeuralFX, Apache-2.0): --preset 7, or a blend
+               --preset 3:0.5,12:0.5
       johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
                from pytorch/examples, or one trained with `neuralfx train painting-style`
       adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
@@ -57,12 +58,13 @@ PAINTING_STYLE = EffectSpec(
     working_space="srgb",
     preferred_batch_size=4,
     params=(
-        params.Choice("method", default="gatys",
+        params.Choice("method", default="dumoulin",
                       choices=("dumoulin", "johnson", "adain", "gatys"),
                       help="Style transfer method."),
-        params.Text("preset", default="0", pattern=PRESET_PATTERN, example="3:0.5,12:0.5",
-                    help="dumoulin: one of the 26 styles (0-25), or several with weights, "
-                         "e.g. 3:0.5,12:0.5 (weights are normalised to sum to 1)."),
+        params.Text("preset", default="19", pattern=PRESET_PATTERN, example="3:0.5,12:0.5",
+                    help="dumoulin: one of the 26 styles (0-25; docs/images/dumoulin-presets.png "
+                         "shows them), or several with weights, e.g. 3:0.5,12:0.5 (weights are "
+                         "normalised to sum to 1)."),
         params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
                     help="Style image (adain, gatys); repeat to mix several styles."),
         params.Float("style_weight", multiple=True, min=0.0,
