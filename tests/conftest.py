@@ -68,15 +68,30 @@ def cli() -> CLI:
 
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory):
-    """Johnson and AdaIN checkpoints in the official layouts, deterministic weights."""
+    """Johnson and AdaIN checkpoints in the official layouts, deterministic weights whose
+    outputs have contrast (see helpers.lively_state)."""
     import torch
 
+    from helpers import lively_state
+    from neuralfx.models import adain, johnson
+
     root = tmp_path_factory.mktemp("ckpt")
+    probe = torch.from_numpy(gradient(64, 48, seed=1)).permute(2, 0, 1)[None]
+    encoder_state = deterministic_state("adain_vgg_normalised", seed=5)
+    encoder = adain.encoder()
+    encoder.load_state_dict(encoder_state)
+    with torch.no_grad():
+        features = encoder[:31](probe)
+    states = {
+        "johnson": lively_state("fast_neural_style_transformer_net", johnson.TransformerNet,
+                                "deconv3.conv2d", 255.0, probe * 255),
+        "encoder": encoder_state,
+        "decoder": lively_state("adain_decoder", adain.decoder, "28", 1.0, features),
+    }
     paths = {}
-    for name, manifest in (("johnson", "fast_neural_style_transformer_net"),
-                           ("encoder", "adain_vgg_normalised"), ("decoder", "adain_decoder")):
+    for name, state in states.items():
         paths[name] = root / f"{name}.pth"
-        torch.save(deterministic_state(manifest, seed=5), paths[name])
+        torch.save(state, paths[name])
     return paths
 
 

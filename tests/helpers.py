@@ -85,3 +85,30 @@ def plugin_with(*effects, name: str = "test_plugin", **hooks):
     for hook, fn in hooks.items():
         setattr(module, hook, neuralfx.hookimpl(fn))
     return module
+
+
+def lively_state(manifest_name: str, build, last_layer: str, out_scale: float, probe,
+                 seed: int = 5) -> dict:
+    """Deterministic weights in an official layout whose outputs have contrast.
+
+    A network with random weights puts out a nearly flat picture (a Johnson network: 8-bit
+    values 0-3), on which a dropped input scale, a swapped colour channel or an unwarped blend
+    changes nothing visible. Here the last layer is rescaled per output channel, from the
+    network's own output on ``probe``, so outputs have mean 0.5 and standard deviation 0.2 of
+    ``out_scale`` and follow the picture as a trained network's would. ``build()`` makes the
+    architecture; ``probe`` is what its forward takes.
+    """
+    import torch
+
+    state = deterministic_state(manifest_name, seed=seed)
+    net = build()
+    net.load_state_dict(state)
+    with torch.no_grad():
+        out = net(probe)
+    bias = state[last_layer + ".bias"].view(1, -1, 1, 1)
+    z = out - bias
+    mean, std = z.mean(dim=(0, 2, 3)), z.std(dim=(0, 2, 3))
+    gain = 0.2 * out_scale / std
+    state[last_layer + ".weight"] = state[last_layer + ".weight"] * gain.view(-1, 1, 1, 1)
+    state[last_layer + ".bias"] = 0.5 * out_scale - gain * mean
+    return state

@@ -37,12 +37,33 @@ def test_johnson_matches_the_official_forward(cli, make_sequence, tmp_path, chec
         x = _tensor(read_unit(src.replace("####", f"{f:04d}")))
         with torch.no_grad():
             expected = (net(x * 255) / 255).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+        assert expected.std() > 0.1  # outputs with contrast, or a dropped scale goes unseen
         np.testing.assert_allclose(got, expected, atol=1 / 255 + 1e-4)
+
+
+def test_johnson_takes_0_255_input_even_on_flat_frames(cli, tmp_path, checkpoints):
+    """The network's first instance norm cancels the input scale, except through its eps: on
+    a low-contrast frame (fog, night) the official [0, 255] input is what keeps the picture."""
+    from neuralfx.frames.images import write_image
+
+    flat = 0.5 + 0.01 * (gradient(64, 48, seed=3) - 0.5)  # 1% contrast
+    write_image(str(tmp_path / "f.0001.png"), to_dtype(flat, np.uint16))
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        "--no-temporal", "--depth", "16", tmp_path / "f.####.png", tmp_path / "o.####.png")
+    net = models.load("johnson", checkpoints["johnson"])
+    x = _tensor(read_unit(tmp_path / "f.0001.png"))
+    with torch.no_grad():
+        expected = (net(x * 255) / 255).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+        unscaled = (net(x) / 255).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    assert np.abs(expected - unscaled).mean() > 0.02  # the scale matters on this frame
+    np.testing.assert_allclose(read_unit(tmp_path / "o.0001.png"), expected, atol=2e-4)
 
 
 def test_adain_style_interpolation_matches_the_official_formula(cli, make_sequence, tmp_path,
                                                                  checkpoints, style_images):
-    src = make_sequence(frames=[1])
+    # 32x32 frames: relu4_1 has 4x4 values per channel, where the unbiased and the biased
+    # variance differ by 3%, which the output shows.
+    src = make_sequence(frames=[1], width=32, height=32)
     cli("run", "painting-style", "--method", "adain", "--encoder", checkpoints["encoder"],
         "--checkpoint", checkpoints["decoder"], "--style", style_images[0], "--style",
         style_images[1], "--style-weight", "3", "--style-weight", "1", "--strength", "0.8",
@@ -51,11 +72,22 @@ def test_adain_style_interpolation_matches_the_official_formula(cli, make_sequen
     dec = models.load("adain-decoder", checkpoints["decoder"])
     from neuralfx_painting_style.styles import load_style
 
+    def calc_mean_std(feat, eps=1e-5):  # written from the official function.py
+        n, c = feat.shape[:2]
+        var = feat.view(n, c, -1).var(dim=2) + eps  # unbiased, as torch's default
+        return feat.view(n, c, -1).mean(dim=2).view(n, c, 1, 1), var.sqrt().view(n, c, 1, 1)
+
+    def official_adain(content, style):
+        s_mean, s_std = calc_mean_std(style)
+        c_mean, c_std = calc_mean_std(content)
+        return (content - c_mean) / c_std * s_std + s_mean
+
     with torch.no_grad():
         c = enc(_tensor(read_unit(src.replace("####", "0001"))))
-        stats = [mean_std(enc(load_style(p, 512))) for p in style_images]
-        t = 0.75 * adaptive_instance_norm(c, *stats[0]) + 0.25 * adaptive_instance_norm(c, *stats[1])
+        styles = [enc(load_style(p, 512)) for p in style_images]
+        t = 0.75 * official_adain(c, styles[0]) + 0.25 * official_adain(c, styles[1])
         expected = dec(0.8 * t + 0.2 * c).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    assert expected.std() > 0.1
     np.testing.assert_allclose(read_unit(tmp_path / "a.0001.png"), expected, atol=1 / 255 + 1e-4)
 
 
@@ -83,16 +115,23 @@ def test_gatys_offline_fallback_moves_towards_the_style(cli, make_sequence, tmp_
 
 
 def test_preserve_color_keeps_the_frame_colours(cli, make_sequence, tmp_path, checkpoints):
-    from neuralfx_painting_style.styles import _RGB_TO_YIQ
-
     src = make_sequence(frames=[1])
     cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
         "--preserve-color", "--no-temporal", "--depth", "16", src, tmp_path / "p.####.png")
-    yiq = lambda rgb: rgb.reshape(-1, 3) @ _RGB_TO_YIQ.numpy().T
-    got, content = yiq(read_unit(tmp_path / "p.0001.png")), yiq(read_unit(src.replace("####", "0001")))
-    inside = (read_unit(tmp_path / "p.0001.png").reshape(-1, 3).min(1) > 0.02) & \
-             (read_unit(tmp_path / "p.0001.png").reshape(-1, 3).max(1) < 0.98)  # not clipped
-    np.testing.assert_allclose(got[inside, 1:], content[inside, 1:], atol=2e-3)
+    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
+        "--no-temporal", "--depth", "16", src, tmp_path / "s.####.png")
+    # NTSC YIQ, written out here rather than taken from the implementation.
+    yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    got = read_unit(tmp_path / "p.0001.png").reshape(-1, 3) @ yiq.T
+    styled = read_unit(tmp_path / "s.0001.png").reshape(-1, 3) @ yiq.T
+    content = read_unit(src.replace("####", "0001")).reshape(-1, 3) @ yiq.T
+    rgb = read_unit(tmp_path / "p.0001.png").reshape(-1, 3)
+    inside = (rgb.min(1) > 0.02) & (rgb.max(1) < 0.98)  # not clipped
+    assert inside.sum() > 0.5 * len(inside)
+    # Colour (I and Q, each in its place) from the frame, luminance from the stylisation.
+    np.testing.assert_allclose(got[inside, 1:], content[inside, 1:], atol=3e-3)
+    np.testing.assert_allclose(got[inside, 0], styled[inside, 0], atol=3e-3)
+    assert np.abs(styled[inside, 1:] - content[inside, 1:]).mean() > 0.02  # it did change them
 
 
 def test_strength_zero_keeps_the_frame(cli, make_sequence, tmp_path, checkpoints):
@@ -123,7 +162,7 @@ def test_temporal_reduces_flicker_on_the_sample_clip(cli, tmp_path):
     steady = warping_error([_tensor(x)[0] for x in
                             _frames(str(tmp_path / "steady.####.png"), frames)], inputs)
     assert raw > 1e-3  # the unstabilised frames really do flicker
-    assert steady < 0.6 * raw
+    assert steady < 0.1 * raw  # measured: 0.037
 
 
 def test_sixteen_bit_exr_and_alpha_sources(cli, make_sequence, tmp_path, checkpoints):
@@ -232,3 +271,42 @@ def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpo
     r = cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
             "--max-size", "8", big, tmp_path / "p.####.png", expect=2)
     assert "raise --max-size" in r.stderr
+
+
+def test_stabilisation_follows_the_warped_previous_output_outside_occlusions(cli, tmp_path,
+                                                                             checkpoints):
+    """A texture moving 6 px right per frame: inside, each output is the fresh stylisation
+    blended with the previous *output* moved 6 px (stability 0.6); in the strip that enters
+    on the left (nothing to warp from), it is the fresh stylisation alone (its last columns
+    can pass the photometric check against the border, so they are left out)."""
+    import cv2
+
+    from neuralfx.frames.images import write_image
+
+    width, height, dx, n = 96, 64, 6, 5
+    rng = np.random.default_rng(4)
+    texture = cv2.GaussianBlur(rng.random((height, width + dx * n, 3), np.float32), (0, 0), 2)
+    texture = np.clip(0.5 + 3.0 * (texture - texture.mean()), 0.05, 0.95)
+    (tmp_path / "in").mkdir()
+    for t in range(n):
+        start = dx * (n - 1 - t)
+        write_image(str(tmp_path / "in" / f"m.{t + 1:04d}.png"),
+                    to_dtype(texture[:, start:start + width], np.uint16))
+    common = ["run", "painting-style", "--method", "johnson", "--checkpoint",
+              checkpoints["johnson"], "--depth", "16", "--stability", "0.6"]
+    cli(*common, "--no-temporal", tmp_path / "in" / "m.####.png", tmp_path / "s.####.png")
+    cli(*common, "--temporal", tmp_path / "in" / "m.####.png", tmp_path / "o.####.png")
+    fresh = _frames(str(tmp_path / "s.####.png"), range(1, n + 1))
+    steady = _frames(str(tmp_path / "o.####.png"), range(1, n + 1))
+    assert np.array_equal(steady[0], fresh[0])  # nothing before the first frame
+    inner = (slice(6, -6), slice(dx + 6, -6))
+    moved = (slice(6, -6), slice(6, -6 - dx))  # the same scene points one frame earlier
+    for t in range(1, n):
+        expected = 0.4 * fresh[t][inner] + 0.6 * steady[t - 1][moved]
+        assert np.abs(steady[t][inner] - expected).mean() < 0.01, t
+        strip = np.abs(steady[t][:, :dx - 3] - fresh[t][:, :dx - 3]).max(axis=2)
+        assert (strip < 0.01).mean() > 0.85, t  # a few match the border by chance
+        # Guards: the previous output unmoved, or the fresh frame, would not do.
+        assert np.abs(steady[t][inner] - (0.4 * fresh[t][inner] + 0.6 * steady[t - 1][inner])
+                      ).mean() > 0.03
+        assert np.abs(steady[t][inner] - fresh[t][inner]).mean() > 0.03
