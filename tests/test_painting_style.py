@@ -220,7 +220,7 @@ def test_large_style_and_small_frames(cli, make_sequence, tmp_path, checkpoints)
 def test_describe_lists_the_parameters(cli):
     info = json.loads(cli("describe", "painting-style", "--json").stdout)
     props = info["settings"]["properties"]
-    assert props["method"]["enum"] == ["dumoulin", "johnson", "adain", "gatys"]
+    assert props["method"]["enum"] == ["dumoulin", "ghiasi", "johnson", "adain", "gatys"]
     assert props["style"]["type"] == "array"
     assert info["working_space"] == "srgb"
 

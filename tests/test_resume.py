@@ -201,7 +201,7 @@ def test_snapshots_are_kept_beside_the_outputs_and_pruned(echo_host, make_sequen
     assert len({n.split(".")[0] for n in os.listdir(state)}) == 1
 
 
-@pytest.mark.parametrize("method", ["dumoulin", "johnson", "adain",
+@pytest.mark.parametrize("method", ["dumoulin", "ghiasi", "johnson", "adain",
                                     pytest.param("gatys", marks=pytest.mark.slow)])
 def test_painting_style_temporal_resumes_bit_for_bit(cli, make_sequence, tmp_path, checkpoints,
                                                      style_images, method):

