@@ -14,7 +14,6 @@ import torch
 from helpers import deterministic_state, gradient, read_unit, to_dtype
 from neuralfx import models
 from neuralfx.frames.images import read_image, write_image
-from neuralfx.models.adain import adaptive_instance_norm, mean_std
 from neuralfx.temporal import warping_error
 
 SAMPLES = Path(__file__).parent.parent / "samples"
@@ -97,8 +96,8 @@ def test_gatys_offline_fallback_moves_towards_the_style(cli, make_sequence, tmp_
     from neuralfx_painting_style.styles import load_style
 
     src = make_sequence(frames=[1])
-    result = cli("run", "painting-style", "--method", "gatys", "--style", style_images[1], "--iterations", "30",
-                 "--progress", "json", src, tmp_path / "g.####.png")
+    result = cli("run", "painting-style", "--method", "gatys", "--style", style_images[1],
+                 "--iterations", "30", "--progress", "json", src, tmp_path / "g.####.png")
     warnings = [e["message"] for e in cli.events(result) if e["event"] == "warning"]
     assert any("training-free random multi-scale encoder" in w for w in warnings)
     net = RandomMultiScaleEncoder()
@@ -200,7 +199,8 @@ def test_bad_style_and_checkpoint_input(cli, make_sequence, tmp_path, checkpoint
     assert "johnson networks carry their style" in r.stderr
     r = cli("run", "painting-style", "--method", "adain", src, out, expect=2)
     assert "needs at least one --style" in r.stderr
-    r = cli("run", "painting-style", "--method", "gatys", "--style", style_images[0], "--style-weight", "1",
+    r = cli("run", "painting-style", "--method", "gatys", "--style", style_images[0],
+            "--style-weight", "1",
             "--style-weight", "2", src, out, expect=2)
     assert "2 weight(s) for 1 style image(s)" in r.stderr
     r = cli("run", "painting-style", "--method", "johnson", src, out, expect=1)
@@ -228,7 +228,8 @@ def test_describe_lists_the_parameters(cli):
 @pytest.mark.slow
 def test_gatys_temporal_reduces_flicker(cli, tmp_path, style_images):
     src = str(SAMPLES / "clip" / "clip.####.png")
-    common = ["run", "painting-style", "--method", "gatys", "--style", style_images[0], "--iterations", "15",
+    common = ["run", "painting-style", "--method", "gatys", "--style", style_images[0],
+              "--iterations", "15",
               "--frames", "1001-1004"]
     cli(*common, "--no-temporal", src, tmp_path / "raw.####.png")
     cli(*common, src, tmp_path / "steady.####.png")
