@@ -75,6 +75,44 @@ class FlowEstimator:
         return back, consistency_mask(back, fwd) * photometric
 
 
+#: A pixel whose input changes by less than HOLD_STILL (any channel, anywhere in its 5x5
+#: neighbourhood) since the previous frame is still: it keeps its painted look. Up to
+#: HOLD_CHANGING the hold fades out; beyond, the pixel is blended as usual. 4/255 covers the
+#: noise of compressed video.
+HOLD_STILL = 4 / 255
+HOLD_CHANGING = 12 / 255
+
+
+def still_weight(current: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W)`` in [0, 1]: 1 where the input did not change since the previous frame
+    (at the same place: no flow involved, so flat still areas where flow is unreliable count
+    too), 0 where it changed by HOLD_CHANGING or more."""
+    change = (current.float() - previous.float()).abs().amax(1, keepdim=True)
+    change = F.max_pool2d(change, 5, stride=1, padding=2)
+    return 1 - ((change - HOLD_STILL) / (HOLD_CHANGING - HOLD_STILL)).clamp(0, 1)
+
+
+def stabilise(fresh: torch.Tensor, previous_output: torch.Tensor, current: torch.Tensor,
+              previous: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor,
+              stability: float) -> torch.Tensor:
+    """A stabilised frame ``(1, C, H, W)``: the fresh stylisation blended, where the flow is
+    trusted (``mask``), with the previous output warped to this frame, by ``stability``.
+
+    Where the input did not change (:func:`still_weight`), the previous output is held as it
+    is, unwarped: a still background keeps its painted look instead of following the small
+    changes of the stylisation (which sees the whole frame, so a moving object elsewhere
+    changes it), and neither flow noise in flat areas nor repeated resampling can move or blur
+    it. Where the input changes, the blend is as above. (The price: a perfectly flat moving
+    area, whose pixels do not change, keeps its painted texture on the screen.)
+    """
+    if stability <= 0:
+        return fresh
+    hold = still_weight(current, previous)
+    reference = torch.lerp(warp(previous_output, flow), previous_output.float(), hold)
+    weight = (stability + (1 - stability) * hold) * torch.maximum(mask, hold)
+    return torch.lerp(fresh, reference.to(fresh.dtype), weight)
+
+
 def _grid(flow: torch.Tensor) -> torch.Tensor:
     """Sampling grid for ``grid_sample`` from pixel offsets ``(N, 2, H, W)``."""
     h, w = flow.shape[2:]
@@ -117,3 +155,64 @@ def warping_error(outputs: list[torch.Tensor], inputs: list[torch.Tensor],
         diff = ((outputs[t][None].float() - warped) ** 2).mean(1, keepdim=True)
         errors.append(float((diff * mask).sum() / mask.sum().clamp(min=1)))
     return float(np.mean(errors)) if errors else 0.0
+
+
+# -- what a viewer sees: flicker, drift and smear (bench/flicker.py, docs/painting-style.md) --------
+#: Largest change (in [0, 1], any channel) of an input pixel over the clip to count as static.
+STATIC_TOLERANCE = 2 / 255
+#: Smallest change of an input pixel, unexplained by the motion, that counts as new content.
+NEW_CONTENT = 0.1
+
+
+def static_mask(inputs: list[torch.Tensor], margin: int = 4) -> torch.Tensor:
+    """``(H, W)`` bools: pixels whose input never changes by more than 2/255 over the clip
+    (and not within ``margin`` pixels of one that does, where outputs may bleed)."""
+    first = inputs[0].float()
+    change = torch.stack([(x.float() - first).abs().amax(0) for x in inputs]).amax(0)
+    moving = (change > STATIC_TOLERANCE).float()[None, None]
+    if margin:
+        moving = F.max_pool2d(moving, 2 * margin + 1, stride=1, padding=margin)
+    return moving[0, 0] == 0
+
+
+def static_flicker(outputs: list[torch.Tensor], static: torch.Tensor) -> float:
+    """Mean absolute change between consecutive outputs on static pixels (what shimmers
+    where nothing moves)."""
+    diffs = [(b.float() - a.float()).abs().mean(0)[static].mean() for a, b in
+             zip(outputs, outputs[1:])]
+    return float(torch.stack(diffs).mean()) if diffs else 0.0
+
+
+def static_drift(outputs: list[torch.Tensor], static: torch.Tensor) -> float:
+    """Mean absolute difference between the last and the first output on static pixels (a
+    look that slowly changes where nothing moves)."""
+    return float((outputs[-1].float() - outputs[0].float()).abs().mean(0)[static].mean())
+
+
+def new_content(inputs: list[torch.Tensor], estimator: FlowEstimator | None = None
+                ) -> list[torch.Tensor]:
+    """For each frame after the first, ``(H, W)`` bools: pixels whose input the motion from the
+    previous frame does not explain (disoccluded, or newly lit): the previous frame warped by
+    the flow differs by more than 0.1. Independent of the stabiliser's own trust mask."""
+    estimator = estimator or FlowEstimator()
+    masks = []
+    for prev, cur in zip(inputs, inputs[1:]):
+        flow, _ = estimator.to_previous(cur, prev)
+        warped = warp(prev[None].float(), flow)[0]
+        masks.append((warped - cur.float()).abs().amax(0) > NEW_CONTENT)
+    return masks
+
+
+def new_content_error(outputs: list[torch.Tensor], fresh: list[torch.Tensor],
+                      masks: list[torch.Tensor]) -> tuple[float, float]:
+    """Smear and halo: on new content, the mean absolute difference between each output and
+    the per-frame stylisation ``fresh`` of that frame; and, for scale, how much ``fresh``
+    itself changes there from the previous frame (what an unstabilised output shows)."""
+    errors, changes = [], []
+    for t, mask in enumerate(masks, start=1):
+        if mask.any():
+            errors.append((outputs[t].float() - fresh[t].float()).abs().mean(0)[mask].mean())
+            changes.append((fresh[t].float() - fresh[t - 1].float()).abs().mean(0)[mask].mean())
+    if not errors:
+        return 0.0, 0.0
+    return float(torch.stack(errors).mean()), float(torch.stack(changes).mean())

@@ -13,7 +13,7 @@ import neuralfx
 from neuralfx import models, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
-from neuralfx.temporal import FlowEstimator, warp
+from neuralfx.temporal import FlowEstimator, stabilise, warp
 
 from . import gatys, magenta
 from .spec import PAINTING_STYLE, parse_preset
@@ -217,8 +217,8 @@ class PaintingStyle(neuralfx.Effect):
             tie = self._tie_to_previous(inputs[i], previous)
             if tie is not None:
                 flow, mask = tie
-                warped = warp(previous.output[None], flow)
-                frame = torch.lerp(frame, warped, self.settings.stability * mask)
+                frame = stabilise(frame, previous.output[None], inputs[i:i + 1],
+                                  previous.input[None], flow, mask, self.settings.stability)
             out.append(frame)
             previous = _Previous(inputs[i], frame[0])
         return torch.cat(out), previous
@@ -254,7 +254,8 @@ class PaintingStyle(neuralfx.Effect):
             start = (content + s.texture * (noise - 0.5)).clamp(0, 1)
             result = self.optimiser.run(content, start, s.iterations, temporal=temporal)
             if tie is not None:
-                result = torch.lerp(result, temporal[0], s.stability * tie[1])
+                result = stabilise(result, previous.output[None], content, previous.input[None],
+                                   tie[0], tie[1], s.stability)
             out.append(result)
             previous = _Previous(inputs[i], result[0], noise)
         return torch.cat(out), previous if self.flow is not None else None
