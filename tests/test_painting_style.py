@@ -256,7 +256,7 @@ def test_settings_errors_come_before_any_output_is_created(cli, make_sequence, t
 
 
 def test_flow_follows_a_shift_at_full_and_reduced_resolution():
-    from neuralfx.temporal import FlowEstimator, warp
+    from neuralfx.temporal import FlowEstimator, textured, warp
 
     frame = torch.from_numpy(gradient(200, 120, seed=1)).permute(2, 0, 1)
     frame = torch.nn.functional.avg_pool2d(frame[None], 5, 1, 2)[0]  # smooth texture
@@ -268,7 +268,10 @@ def test_flow_follows_a_shift_at_full_and_reduced_resolution():
         assert abs(float(flow[0, 1][inner].median())) < 0.5
         aligned = warp(frame[None], flow)[0]
         assert float((aligned - shifted)[:, 20:-20, 20:-20].abs().mean()) < 0.02
-        assert float(mask[0, 0][inner].mean()) > 0.9
+        # Trusted where there is detail to see the motion by (flat areas are a guess).
+        detail = textured(shifted)[0, 0][inner]
+        assert float(detail.float().mean()) > 0.5
+        assert float(mask[0, 0][inner][detail].mean()) > 0.9
 
 
 def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpoints):

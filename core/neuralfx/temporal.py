@@ -21,6 +21,20 @@ _LUMA = torch.tensor([0.299, 0.587, 0.114])
 #: Largest per-channel difference (in [0, 1]) between a frame and its warped predecessor for a
 #: pixel to be trusted.
 PHOTOMETRIC_TOLERANCE = 0.05
+#: Luma step between neighbouring pixels (in [0, 1]) from which motion can be observed, and
+#: the motion (pixels) below which a pixel counts as not moving.
+TEXTURE = 0.01
+STILL_MOTION = 0.5
+
+
+def textured(rgb: torch.Tensor) -> torch.Tensor:
+    """``(1, 1, H, W)`` bools: pixels with detail (a luma step of at least TEXTURE) within two
+    pixels, where optical flow can be observed rather than guessed."""
+    y = (rgb.float() * _LUMA.to(rgb.device).view(3, 1, 1)).sum(0)[None, None]
+    step = torch.zeros_like(y)
+    step[..., :, 1:] = (y[..., :, 1:] - y[..., :, :-1]).abs()
+    step[..., 1:, :] = torch.maximum(step[..., 1:, :], (y[..., 1:, :] - y[..., :-1, :]).abs())
+    return F.max_pool2d(step, 5, stride=1, padding=2) >= TEXTURE
 
 
 def _gray_u8(rgb: torch.Tensor) -> np.ndarray:
@@ -72,7 +86,11 @@ class FlowEstimator:
         warped_prev = warp(prev[None].float(), back)
         photometric = ((warped_prev - cur[None].float()).abs().amax(1, keepdim=True)
                        < PHOTOMETRIC_TOLERANCE).float()
-        return back, consistency_mask(back, fwd) * photometric
+        # In flat areas any small shift looks right, so motion there is a guess (typically
+        # the motion of a nearby object bleeding into sky): trust it only where it is none.
+        # Carrying painted texture along such guesses drew streaks behind a moving sun.
+        observable = (textured(cur) | (back.norm(dim=1, keepdim=True) < STILL_MOTION)).float()
+        return back, consistency_mask(back, fwd) * photometric * observable
 
 
 #: A pixel whose input changes by less than HOLD_STILL (any channel, anywhere in its 5x5
@@ -108,9 +126,15 @@ def stabilise(fresh: torch.Tensor, previous_output: torch.Tensor, current: torch
     if stability <= 0:
         return fresh
     hold = still_weight(current, previous)
-    reference = torch.lerp(warp(previous_output, flow), previous_output.float(), hold)
     weight = (stability + (1 - stability) * hold) * torch.maximum(mask, hold)
-    return torch.lerp(fresh, reference.to(fresh.dtype), weight)
+    return torch.lerp(fresh, carry(previous_output, flow, hold).to(fresh.dtype), weight)
+
+
+def carry(previous: torch.Tensor, flow: torch.Tensor, hold: torch.Tensor) -> torch.Tensor:
+    """What of the previous frame's ``(1, C, H, W)`` image (its output, or any per-pixel state
+    such as Gatys' starting noise) lands on each pixel of this frame: warped along the flow
+    where things move, taken as it is where the input stands still (weight ``hold``)."""
+    return torch.lerp(warp(previous, flow), previous.float(), hold)
 
 
 def _grid(flow: torch.Tensor) -> torch.Tensor:

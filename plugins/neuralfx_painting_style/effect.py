@@ -13,7 +13,7 @@ import neuralfx
 from neuralfx import models, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
-from neuralfx.temporal import FlowEstimator, stabilise, warp
+from neuralfx.temporal import FlowEstimator, carry, stabilise, still_weight
 
 from . import gatys, magenta
 from .spec import PAINTING_STYLE, parse_preset
@@ -148,9 +148,7 @@ class PaintingStyle(neuralfx.Effect):
 
     def release(self) -> None:
         for attr in ("net", "preset_weights", "style_embedding", "encoder", "decoder",
-                     "optimiser", "style_stats",
-                     "previous",
-                     "base_noise"):
+                     "optimiser", "style_stats", "previous", "base_noise"):
             if hasattr(self, attr):
                 delattr(self, attr)
 
@@ -236,7 +234,8 @@ class PaintingStyle(neuralfx.Effect):
         the warped output as Ruder et al. do: with the small iteration budgets used on
         footage, a warped start freezes disoccluded areas in colours of their own (see
         docs/painting-style.md). The noise is carried along the flow, so the painted texture
-        moves with the picture instead of sticking to the screen."""
+        moves with the picture instead of sticking to the screen; where the input stands
+        still, it stays where it is."""
         s = self.settings
         previous = self.previous
         out = []
@@ -247,10 +246,15 @@ class PaintingStyle(neuralfx.Effect):
             temporal, noise = None, base
             if tie is not None:
                 flow, mask = tie
-                warped = warp(previous.output[None], flow)
-                temporal = (warped, mask, TEMPORAL_LOSS * s.stability)
+                # Still pixels take the previous frame's values as they are: flow in flat
+                # still areas is noise, and carrying along it drew streaks (see
+                # temporal.stabilise).
+                hold = still_weight(content, previous.input[None])
+                trusted = torch.maximum(mask, hold)
+                temporal = (carry(previous.output[None], flow, hold), trusted,
+                            TEMPORAL_LOSS * s.stability)
                 if previous.noise is not None:
-                    noise = torch.lerp(base, warp(previous.noise, flow), mask)
+                    noise = torch.lerp(base, carry(previous.noise, flow, hold), trusted)
             start = (content + s.texture * (noise - 0.5)).clamp(0, 1)
             result = self.optimiser.run(content, start, s.iterations, temporal=temporal)
             if tie is not None:
