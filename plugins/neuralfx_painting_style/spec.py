@@ -36,11 +36,11 @@ PAINTING_STYLE = EffectSpec(
       dumoulin (default) Magenta's network with 26 built-in styles (Dumoulin et al. 2017;
                the weights ship with NeuralFX, Apache-2.0): --preset 7, or a blend
                --preset 3:0.5,12:0.5
-      johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
-               from pytorch/examples, or one trained with `neuralfx train painting-style`
       ghiasi   any style image, Magenta's arbitrary network (Ghiasi et al. 2017; weights ship
                with NeuralFX): --style IMAGE [--style IMAGE2 ... to mix in embedding space];
                paints at the frame's own resolution
+      johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
+               from pytorch/examples, or one trained with `neuralfx train painting-style`
       adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
                --style-weight 0.7 --style-weight 0.3 to interpolate]
       gatys    optimisation per frame (slow, best quality); uses VGG-19 when its weights are
@@ -49,11 +49,13 @@ PAINTING_STYLE = EffectSpec(
 
     With --temporal (the default) each frame is tied to the previous output through optical
     flow (OpenCV DIS) with occlusions masked: blended with it (all methods), and for gatys also
-    held to it by a temporal loss (Ruder et al. 2016), so video does not flicker.
+    held to it by a temporal loss (Ruder et al. 2016), so video does not flicker; where the
+    picture stands still, the painted look is held as it is.
 
     \b
     Examples:
-      neuralfx run painting-style --method dumoulin --preset 3:0.7,12:0.3 plate.####.exr out.mp4
+      neuralfx run painting-style --preset 3:0.7,12:0.3 plate.####.exr out.mp4
+      neuralfx run painting-style --method ghiasi --style monet.jpg in.mp4 out.mp4
       neuralfx run painting-style --method adain --style starry.jpg plate.####.exr out.####.exr
       neuralfx run painting-style --method johnson --checkpoint johnson-mosaic in.mp4 out.mp4
     """,
