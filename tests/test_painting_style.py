@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import deterministic_state, gradient, read_unit, to_dtype
+from helpers import gradient, read_unit, to_dtype
 from neuralfx import models
 from neuralfx.frames.images import read_image, write_image
 from neuralfx.temporal import warping_error
