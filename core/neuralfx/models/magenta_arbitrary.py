@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .magenta import instance_norm
+
 EMBEDDING = 100
 NORM_EPS = 1e-5
 #: MobileNet-v2 blocks: (expansion, output channels, repeats, first stride).
@@ -97,10 +99,7 @@ class StyleNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         e = embedding[:, :, None, None].to(x.dtype)
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        var = (x.square().mean(dim=(2, 3), keepdim=True) - mean.square()).clamp_min_(0)
-        scale = self.gamma(e) * torch.rsqrt(var + NORM_EPS)
-        return torch.addcmul(self.beta(e) - mean * scale, x, scale)
+        return instance_norm(x, self.gamma(e), self.beta(e), NORM_EPS)
 
 
 class ConvLayer(nn.Module):
