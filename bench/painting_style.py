@@ -21,7 +21,7 @@ import time
 import torch
 
 import neuralfx
-from neuralfx.devices import PRECISIONS, resolve_device
+from neuralfx.devices import PRECISIONS, prepare_process, resolve_device
 from neuralfx.models import adain, johnson, vgg
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
 
@@ -159,8 +159,12 @@ def main() -> None:
                                                                 "on CUDA, 1 on the CPU)")
     parser.add_argument("--frames", type=int, default=None,
                         help="timed calls per figure (default: 20 on CUDA, 2 on the CPU)")
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="skip neuralfx.devices.prepare_process (shows what it gains on the CPU)")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if not args.system_allocator:
+        prepare_process(device)  # as `neuralfx run` does
     cuda = device.type == "cuda"
     precisions = (args.precisions or ("fp32,fp16,bf16" if cuda else "fp32,bf16")).split(",")
     batch = args.batch or (8 if cuda else 1)

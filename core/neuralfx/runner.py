@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .colour import ColourSpaces
-from .devices import resolve_device, resolve_precision
+from .devices import prepare_process, resolve_device, resolve_precision
 from .effect import ClipInfo, Effect, EffectSpec, FrameBatch, RunContext
 from .encode import Encoder
 from .errors import FrameError, NeuralFXError, ParameterError, PluginError
@@ -75,6 +75,7 @@ def run(effect: str | type[Effect] | EffectSpec, input: str, output: str, *,
         opts.check()
         device = resolve_device(opts.device)
         dtype = resolve_precision(opts.precision, device)
+        prepare_process(device)
         # The effect checks its settings as a whole before any file is looked at or created.
         instance = effect_cls(spec.validate(settings or {}))
         plan = make_plan(spec, instance, input, output, opts, version=version,

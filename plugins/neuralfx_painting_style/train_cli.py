@@ -58,7 +58,7 @@ def train_command(method, content, style, styles, out, iterations, batch_size, l
     """
     import torch  # noqa: F401  (the training code below needs it; imported only now)
 
-    from neuralfx.devices import resolve_device
+    from neuralfx.devices import prepare_process, resolve_device
 
     from .train import RECIPES, TrainConfig, state_path, train
 
@@ -84,7 +84,9 @@ def train_command(method, content, style, styles, out, iterations, batch_size, l
                 os.unlink(path)
     report = _reporter(progress, cfg.iterations)
     try:
-        train(cfg, resolve_device(device), report)
+        target = resolve_device(device)
+        prepare_process(target)
+        train(cfg, target, report)
     finally:
         report({"event": "close"})
 
