@@ -1,7 +1,7 @@
 """Typed effect parameters, declared once.
 
 An effect lists its parameters as instances of the classes below (``Float``, ``Int``,
-``Bool``, ``Choice``, ``Text``, ``Path``, ``Colour``). From that one declaration
+``Bool``, ``Choice``, ``Text``, ``Path``, ``Boxes``, ``Colour``). From that one declaration
 come the options of ``neuralfx run EFFECT`` (:func:`click_options`), the JSON schema printed by
 ``neuralfx describe EFFECT --json`` (:meth:`Param.schema`), the Blender panel (generated from
 that schema) and validation (:func:`validate`) for the CLI and the Python API alike.
@@ -119,8 +119,14 @@ class Param:
 
 @dataclasses.dataclass(frozen=True)
 class Float(Param):
+    """A number in ``min``..``max`` (hard limits, enforced). ``soft_min``/``soft_max`` are the
+    range a slider offers (the Blender panel's soft limits); typing a value beyond them, within
+    the hard limits, is allowed."""
+
     min: float | None = None
     max: float | None = None
+    soft_min: float | None = None
+    soft_max: float | None = None
     kind: ClassVar[str] = "float"
     metavar: ClassVar[str] = "NUMBER"
 
@@ -145,18 +151,26 @@ class Float(Param):
         return f"{lo} to {hi}"
 
     def _schema_one(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "number"}
-        if self.min is not None:
-            out["minimum"] = self.min
-        if self.max is not None:
-            out["maximum"] = self.max
-        return out
+        return _number_schema(self, "number")
+
+
+def _number_schema(p: Float | Int, json_type: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": json_type}
+    for key, value in (("minimum", p.min), ("maximum", p.max),
+                       ("x-soft-minimum", p.soft_min), ("x-soft-maximum", p.soft_max)):
+        if value is not None:
+            out[key] = value
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
 class Int(Param):
+    """A whole number; limits as for :class:`Float`."""
+
     min: int | None = None
     max: int | None = None
+    soft_min: int | None = None
+    soft_max: int | None = None
     kind: ClassVar[str] = "int"
     metavar: ClassVar[str] = "INTEGER"
 
@@ -176,12 +190,7 @@ class Int(Param):
     describe_allowed = Float.describe_allowed
 
     def _schema_one(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "integer"}
-        if self.min is not None:
-            out["minimum"] = self.min
-        if self.max is not None:
-            out["maximum"] = self.max
-        return out
+        return _number_schema(self, "integer")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,11 +268,13 @@ class Text(Param):
 
 @dataclasses.dataclass(frozen=True)
 class Path(Param):
-    """A file or folder path. ``must_exist`` is checked at validation, so a missing style image
-    is refused before any frame is decoded."""
+    """A file path (a folder with ``folder=True``). ``must_exist`` is checked at validation, so
+    a missing style image is refused before any frame is decoded. ``suffixes`` limit the file
+    types (and filter the Blender file browser)."""
 
     must_exist: bool = True
     suffixes: tuple[str, ...] = ()
+    folder: bool = False
     kind: ClassVar[str] = "path"
     metavar: ClassVar[str] = "PATH"
 
@@ -272,6 +283,10 @@ class Path(Param):
         if self.must_exist and not path.exists():
             raise ParameterError(f"{self.name}: {str(path)!r} does not exist",
                                  hint=f"check the path given to {self.option}")
+        if self.must_exist and path.is_dir() != self.folder:
+            what = "a folder" if self.folder else "a file"
+            raise ParameterError(f"{self.name}: {str(path)!r} is not {what}",
+                                 hint=f"give {self.option} {what}")
         if self.suffixes and path.suffix.lower() not in self.suffixes:
             raise ParameterError(
                 f"{self.name}: {str(path)!r} has suffix {path.suffix or '(none)'}; "
@@ -283,10 +298,30 @@ class Path(Param):
 
     def _schema_one(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string", "format": "path",
-                               "x-must-exist": self.must_exist}
+                               "x-must-exist": self.must_exist, "x-folder": self.folder}
         if self.suffixes:
             out["x-suffixes"] = list(self.suffixes)
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Boxes(Path):
+    """A region per frame: a JSON file of keyframed boxes in the layout of
+    :mod:`neuralfx.regions` (the Blender add-on writes it from a tracking marker). The value is
+    the file's path; the effect reads it with :func:`neuralfx.regions.read_boxes`."""
+
+    suffixes: tuple[str, ...] = (".json",)
+    kind: ClassVar[str] = "boxes"
+
+    def _convert_one(self, value: Any) -> _Path:
+        path = super()._convert_one(value)
+        if self.must_exist:
+            from .regions import read_boxes  # checks the layout before any frame is decoded
+            try:
+                read_boxes(path)
+            except ParameterError as exc:
+                raise ParameterError(f"{self.name}: {exc.message}", hint=exc.hint) from None
+        return path
 
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")

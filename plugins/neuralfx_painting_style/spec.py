@@ -28,7 +28,7 @@ def parse_preset(text: str) -> dict[int, float]:
 
 PAINTING_STYLE = EffectSpec(
     name="painting-style",
-    summary="Painting looks: Gatys, Johnson or AdaIN style transfer, stable over time",
+    summary="Painting looks (Magenta, Johnson, AdaIN, Gatys), stable over time",
     help="""Give footage the look of a painting.
 
     \b
@@ -90,15 +90,15 @@ PAINTING_STYLE = EffectSpec(
         params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
         params.Float("stability", default=0.6, min=0.0, max=1.0,
                      help="How strongly each frame follows the previous output (temporal)."),
-        params.Int("iterations", default=80, min=1, max=5000,
+        params.Int("iterations", default=80, min=1, max=5000, soft_min=10, soft_max=500,
                    help="gatys: optimisation steps per frame."),
         params.Float("texture", default=0.3, min=0.0, max=1.0,
                      help="gatys: noise in the starting image; more paints flat areas too (it "
                           "moves with the picture when --temporal is on), 0 starts from the "
                           "frame."),
-        params.Int("style_size", default=512, min=32, max=4096,
+        params.Int("style_size", default=512, min=32, max=4096, soft_min=128, soft_max=1024,
                    help="Longest side the style images are resized to."),
-        params.Int("max_size", default=0, min=0, max=16384,
+        params.Int("max_size", default=0, min=0, max=16384, soft_max=4096,
                    help="Process frames at most this long side, then scale back (0: as they are)."),
     ),
 )
