@@ -15,6 +15,9 @@ from helpers import deterministic_state, gradient, to_dtype
 from neuralfx.cli import main
 from neuralfx.frames.images import write_image
 
+# The Blender add-on's tests run in Blender's own environment (tests/blender/conftest.py).
+collect_ignore = ["blender"]
+
 _PLUGIN_ENV = ("NEURALFX_LOAD_PLUGINS", "NEURALFX_DISABLE_PLUGINS", "NEURALFX_PLUGINS")
 
 

@@ -1,0 +1,32 @@
+"""NeuralFX for Blender: every NeuralFX effect from a sidebar panel in the Video Sequencer, the
+Compositor and the Image Editor, with results back on the timeline.
+
+The add-on never imports torch or NeuralFX: it runs the ``neuralfx`` command line in a
+subprocess (bridge.py). Layout: properties.py (preferences, settings, status, generated effect
+settings), schema.py (describe JSON → properties → options), sources.py (inputs, tracking
+boxes), jobs.py (queue and timer), results.py (strips, nodes, images), operators.py,
+panels.py (one panel factory for the three editors). docs/blender.md is the artist's guide.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from . import operators, panels, properties
+
+
+def register() -> None:
+    properties.register()
+    for cls in operators.CLASSES + panels.CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    from . import jobs
+
+    jobs.QUEUE.cancel(all_queued=True)
+    if bpy.app.timers.is_registered(jobs.pump):
+        bpy.app.timers.unregister(jobs.pump)
+    for cls in reversed(operators.CLASSES + panels.CLASSES):
+        bpy.utils.unregister_class(cls)
+    properties.unregister()

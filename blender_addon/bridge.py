@@ -1,0 +1,177 @@
+"""The process bridge: everything the add-on asks of NeuralFX goes through its command line.
+
+No ``bpy`` here, and no torch anywhere in the add-on: Blender's Python is not NeuralFX's, so the
+add-on runs the ``neuralfx`` program (or ``python -m neuralfx`` when the artist points it at a
+Python interpreter) in a subprocess. Quick questions (``--version``, ``effects --json``,
+``describe EFFECT --json``, ``plugins --json``) answer without importing torch. A run streams
+JSON lines (``--progress json``) that a reader thread puts on a queue; only Blender's main
+thread, in a timer, turns them into Blender data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+
+QUERY_TIMEOUT = 60  # seconds; describing answers in ~0.1 s, but a cold disk can be slow
+INSTALL_HINT = ("install NeuralFX (docs/blender.md) and set the path to its `neuralfx` program "
+                "in Edit > Preferences > Add-ons > NeuralFX")
+
+
+class BridgeError(Exception):
+    """Something an artist can act on: ``message`` says what is wrong, ``hint`` what to do."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+def command_prefix(setting: str) -> list[str]:
+    """The argv that starts NeuralFX: ``setting`` is a path to the ``neuralfx`` program or to a
+    Python interpreter that has NeuralFX installed; empty means ``neuralfx`` on PATH."""
+    path = os.path.expanduser(setting.strip()) if setting else ""
+    if not path:
+        found = shutil.which("neuralfx")
+        if not found:
+            raise BridgeError("NeuralFX was not found on PATH", INSTALL_HINT)
+        return [found]
+    if os.path.isdir(path):
+        raise BridgeError(f"{path} is a folder, not the neuralfx program",
+                          "choose the file `neuralfx` inside the environment's bin (Scripts on "
+                          "Windows) folder")
+    if not os.path.exists(path):
+        raise BridgeError(f"{path} does not exist", INSTALL_HINT)
+    if not os.access(path, os.X_OK):
+        raise BridgeError(f"{path} is not executable",
+                          f"make it executable (chmod +x {path}) or choose the neuralfx program")
+    if os.path.basename(path).lower().startswith("python"):
+        return [path, "-m", "neuralfx"]
+    return [path]
+
+
+def _environment() -> dict[str, str]:
+    # Blender may set PYTHONHOME for its own interpreter; NeuralFX's must not inherit it.
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def query(setting: str, *args: str) -> str:
+    """Run a quick NeuralFX command and return its stdout; failures become BridgeErrors."""
+    argv = command_prefix(setting) + list(args)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=QUERY_TIMEOUT,
+                              env=_environment(), stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        raise BridgeError(f"cannot start {argv[0]}: {exc.strerror or exc}", INSTALL_HINT) from None
+    except subprocess.TimeoutExpired:
+        raise BridgeError(f"`{' '.join(args)}` did not answer in {QUERY_TIMEOUT} s",
+                          "run it in a terminal to see why") from None
+    if done.returncode != 0:
+        raise BridgeError(_last_lines(done.stderr or done.stdout) or
+                          f"`neuralfx {' '.join(args)}` failed (exit {done.returncode})",
+                          "run the same command in a terminal to see the whole message")
+    return done.stdout
+
+
+def query_json(setting: str, *args: str):
+    text = query(setting, *args)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise BridgeError(f"`neuralfx {' '.join(args)}` did not print JSON: {text[:200]!r}",
+                          "the program set in the preferences may not be NeuralFX") from None
+
+
+def _last_lines(text: str, n: int = 3) -> str:
+    return "\n".join(line for line in text.strip().splitlines()[-n:])
+
+
+@dataclass
+class Connection:
+    """What "Test connection" found."""
+
+    version: str
+    effects: list[dict]
+    plugin_errors: list[dict]
+
+    def summary(self) -> str:
+        names = ", ".join(e["name"] for e in self.effects) or "none"
+        return f"NeuralFX {self.version}; effects: {names}"
+
+
+def check_connection(setting: str) -> Connection:
+    """Version, effects and plugin failures, or a BridgeError saying what is wrong."""
+    version = query(setting, "--version").strip().rsplit(" ", 1)[-1]
+    effects = query_json(setting, "effects", "--json")
+    plugins = query_json(setting, "plugins", "--json")
+    return Connection(version, effects, plugins.get("errors", []))
+
+
+def describe(setting: str, effect: str) -> dict:
+    return query_json(setting, "describe", effect, "--json")
+
+
+@dataclass
+class Process:
+    """One ``neuralfx run`` in a subprocess. Its JSON events arrive on :attr:`events` from a
+    reader thread; stderr is kept for a failure without an error event."""
+
+    argv: list[str]
+    events: queue.Queue = field(default_factory=queue.Queue)
+    stderr_tail: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
+        try:
+            self.popen = subprocess.Popen(  # noqa: S603 - argv from the artist's own settings
+                self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL, text=True, bufsize=1, env=_environment(),
+                creationflags=flags)
+        except OSError as exc:
+            raise BridgeError(f"cannot start {self.argv[0]}: {exc.strerror or exc}",
+                              INSTALL_HINT) from None
+        threading.Thread(target=self._read_events, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_events(self) -> None:
+        for line in self.popen.stdout:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                self.events.put(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        self.popen.stdout.close()
+        self.events.put({"event": "exit", "returncode": self.popen.wait()})
+
+    def _read_stderr(self) -> None:
+        for line in self.popen.stderr:
+            self.stderr_tail = (self.stderr_tail + [line.rstrip()])[-20:]
+        self.popen.stderr.close()
+
+    def cancel(self) -> None:
+        """Ask the run to stop as Ctrl-C would: it finishes the frame being written (writes are
+        atomic) and exits, so finished frames stay and a rerun resumes."""
+        if self.popen.poll() is not None:
+            return
+        if sys.platform == "win32":
+            self.popen.send_signal(signal.CTRL_BREAK_EVENT)
+        else:
+            self.popen.send_signal(signal.SIGINT)
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()

@@ -1,0 +1,206 @@
+"""The run queue: jobs built from the panel, run one after another in subprocesses, their
+progress and errors shown in the UI, their results placed back into Blender.
+
+:func:`pump` is the one place that turns the bridge's events into Blender data. It runs on the
+main thread as a ``bpy.app.timers`` function (tests call it directly, as the timer would).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import bpy
+
+from . import bridge, properties, results, schema, sources
+
+INTERVAL = 0.2  # seconds between timer calls while something runs
+
+
+@dataclass
+class Job:
+    argv: list[str]
+    label: str
+    scene: str
+    source: sources.Source
+    output: str
+    destination: str
+    process: bridge.Process | None = None
+    started: float = 0.0
+    done: int = 0
+    total: int = 0
+    error: str = ""
+    hint: str = ""
+    cancelled: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class JobQueue:
+    def __init__(self) -> None:
+        self.pending: deque[Job] = deque()
+        self.current: Job | None = None
+        self.finished: list[Job] = []  # newest last; what tests and the UI look at
+
+    def submit(self, job: Job) -> None:
+        self.pending.append(job)
+        if not bpy.app.timers.is_registered(pump):
+            bpy.app.timers.register(pump, first_interval=0.0)
+
+    def cancel(self, *, all_queued: bool = False) -> None:
+        """Stop the current run (finished frames stay; a rerun resumes) and, with
+        ``all_queued``, drop the jobs waiting behind it."""
+        if all_queued:
+            self.pending.clear()
+        if self.current and self.current.process:
+            self.current.cancelled = True
+            self.current.process.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None or bool(self.pending)
+
+
+QUEUE = JobQueue()
+
+
+def output_path(folder: str, source: sources.Source, effect: str, fmt: str) -> str:
+    ext, _ = properties.OUTPUT_FORMATS[fmt]
+    name = f"{source.stem}_{effect}"
+    folder = bpy.path.abspath(folder or "//neuralfx/")
+    if ext in ("mp4", "mov"):
+        return os.path.join(folder, f"{name}.{ext}")
+    return os.path.join(folder, name, f"{name}.####.{ext}")
+
+
+def job_from_scene(context) -> Job:
+    """The job the panel describes; sources.SourceError or bridge.BridgeError if it cannot."""
+    scene, prefs = context.scene, properties.preferences(context)
+    settings = scene.neuralfx
+    effect = settings.effect
+    effect_settings = properties.effect_settings(scene, effect) if effect else None
+    if effect_settings is None:
+        raise sources.SourceError("choose an effect (press Refresh if the list is empty)")
+    source = sources.resolve(scene)
+    output = output_path(settings.output_folder, source, effect, settings.output_format)
+    device = prefs.device if settings.device == "PREFS" else settings.device
+    precision = prefs.precision if settings.precision == "PREFS" else settings.precision
+    argv = bridge.command_prefix(prefs.executable) + [
+        "run", effect, *schema.cli_arguments(effect_settings), source.input, output,
+        "--progress", "json", "--device", device, "--precision", precision,
+        *properties.OUTPUT_FORMATS[settings.output_format][1]]
+    if source.frames:
+        argv += ["--frames", source.frames]
+    if settings.overwrite:
+        argv.append("--overwrite")
+    return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
+               settings.destination)
+
+
+def outputs_of(job: Job) -> list[str]:
+    """Every output file of the job's frames, including those a resumed run skipped."""
+    if "#" not in job.output:
+        return [job.output] if os.path.exists(job.output) else []
+    folder, name = os.path.split(job.output)
+    hashes = re.search(r"#+", name)
+    number = re.compile(re.escape(name[:hashes.start()]) + r"(-?\d+)" +
+                        re.escape(name[hashes.end():]) + "$")
+    wanted = re.fullmatch(r"(-?\d+)-(-?\d+)", job.source.frames or "")
+    found = []
+    for entry in os.listdir(folder) if os.path.isdir(folder) else ():
+        m = number.match(entry)
+        if m and (not wanted or int(wanted[1]) <= int(m[1]) <= int(wanted[2])):
+            found.append((int(m[1]), os.path.join(folder, entry)))
+    return [path for _, path in sorted(found)]
+
+
+# -- the timer -------------------------------------------------------------------------------------
+def pump() -> float | None:
+    """Advance the queue: start the next job, read events, finish. Returns the timer's next
+    interval, or None when the queue is empty (the timer then stops)."""
+    if QUEUE.current is None:
+        if not QUEUE.pending:
+            _show(None)
+            return None
+        job = QUEUE.pending.popleft()
+        QUEUE.current = job
+        job.process, job.started = bridge.Process(job.argv), time.monotonic()
+        try:
+            job.process.start()
+        except bridge.BridgeError as exc:
+            job.error, job.hint = exc.message, exc.hint
+            _finish(job, returncode=None)
+            return INTERVAL
+    job = QUEUE.current
+    while True:
+        try:
+            event = job.process.events.get_nowait()
+        except queue.Empty:
+            break
+        kind = event.get("event")
+        if kind == "start":
+            job.total = int(event.get("total", 0))
+        elif kind == "frame":
+            job.done, job.total = int(event["done"]), int(event["total"])
+        elif kind == "warning":
+            job.warnings.append(event.get("message", ""))
+        elif kind == "error":
+            job.error, job.hint = event.get("message", ""), event.get("hint") or ""
+        elif kind == "exit":
+            _finish(job, event["returncode"])
+            return INTERVAL
+    _show(job)
+    return INTERVAL
+
+
+def _finish(job: Job, returncode: int | None) -> None:
+    QUEUE.current = None
+    QUEUE.finished.append(job)
+    status = bpy.context.window_manager.neuralfx_status
+    if returncode == 0:
+        scene = bpy.data.scenes.get(job.scene) or bpy.context.scene
+        paths = outputs_of(job)
+        with bpy.context.temp_override(scene=scene):
+            placed = results.place(bpy.context, job.destination, job.source, paths,
+                                   os.path.basename(job.output).split(".")[0])
+        status.message = f"{job.label}: done, {len(paths)} frame(s) in {job.output}" + \
+            (f" (now {placed.name})" if placed is not None else "")
+        status.error = status.hint = ""
+        status.output = job.output
+    elif job.cancelled:
+        status.message = (f"{job.label}: cancelled after {job.done} of {job.total} frame(s); "
+                          "finished frames are kept, Run again to resume")
+        status.error = status.hint = ""
+    else:
+        if not job.error:
+            tail = job.process.stderr_tail if job.process else []
+            job.error = tail[-1] if tail else f"NeuralFX stopped (exit {returncode})"
+        status.message = ""
+        status.error, status.hint = f"{job.label}: {job.error}", job.hint
+    _show(None)
+
+
+def _show(job: Job | None) -> None:
+    """Copy the current run's progress into the UI (panels and the status bar)."""
+    wm = bpy.context.window_manager
+    status = wm.neuralfx_status
+    status.running, status.queued = job is not None, len(QUEUE.pending)
+    text = None
+    if job is not None:
+        elapsed = max(time.monotonic() - job.started, 1e-6)
+        status.label, status.done, status.total = job.label, job.done, job.total
+        status.fps = job.done / elapsed if job.done else 0.0
+        left = (job.total - job.done) / status.fps if status.fps else 0.0
+        status.eta = time.strftime("%H:%M:%S", time.gmtime(left)) if status.fps else "--:--:--"
+        status.progress = 100.0 * job.done / job.total if job.total else 0.0
+        text = (f"NeuralFX {job.label}: {job.done}/{job.total} frames, {status.fps:.1f} fps, "
+                f"ETA {status.eta}" + (f", {status.queued} queued" if status.queued else ""))
+    workspace = getattr(bpy.context, "workspace", None)
+    if workspace is not None:
+        workspace.status_text_set(text)
+    for window in wm.windows:
+        for area in window.screen.areas:
+            area.tag_redraw()

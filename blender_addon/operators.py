@@ -1,0 +1,185 @@
+"""The add-on's operators: test the connection, refresh the effects, run (queued, modal for
+Esc), cancel, edit multiple-value parameters, export boxes from a tracking marker."""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+from bpy.props import BoolProperty, IntProperty, StringProperty
+
+from . import bridge, jobs, properties, schema, sources
+
+
+def _report_error(op, message: str, hint: str = "") -> set[str]:
+    op.report({"ERROR"}, f"{message}. {hint}" if hint else message)
+    return {"CANCELLED"}
+
+
+def refresh_effects(context) -> bridge.Connection:
+    """Ask NeuralFX for its effects and their parameters, and generate the settings."""
+    prefs = properties.preferences(context)
+    connection = bridge.check_connection(prefs.executable)
+    descriptions = {e["name"]: bridge.describe(prefs.executable, e["name"])
+                    for e in connection.effects}
+    properties.install_effects(connection.effects, descriptions)
+    settings = context.scene.neuralfx
+    if connection.effects and settings.get("effect") is None:
+        settings.effect = connection.effects[0]["name"]
+    return connection
+
+
+class NEURALFX_OT_test_connection(bpy.types.Operator):
+    """Check that Blender can run NeuralFX, and list the effects it has"""
+
+    bl_idname = "neuralfx.test_connection"
+    bl_label = "Test connection"
+
+    def execute(self, context):
+        prefs = properties.preferences(context)
+        try:
+            connection = refresh_effects(context)
+        except bridge.BridgeError as exc:
+            prefs.connection, prefs.connection_ok = f"{exc.message}\n{exc.hint}".strip(), False
+            return _report_error(self, exc.message, exc.hint)
+        lines = [connection.summary()]
+        for failed in connection.plugin_errors:
+            lines.append(f"plugin {failed['name']} failed to load: {failed['error']} "
+                         "(reinstall or update that plugin; the other effects work)")
+        prefs.connection = "\n".join(lines)
+        prefs.connection_ok = not connection.plugin_errors
+        self.report({"WARNING"} if connection.plugin_errors else {"INFO"}, lines[0])
+        return {"FINISHED"}
+
+
+class NEURALFX_OT_refresh_effects(bpy.types.Operator):
+    """Read the effects and their parameters from NeuralFX again"""
+
+    bl_idname = "neuralfx.refresh_effects"
+    bl_label = "Refresh effects"
+
+    def execute(self, context):
+        try:
+            refresh_effects(context)
+        except bridge.BridgeError as exc:
+            return _report_error(self, exc.message, exc.hint)
+        return {"FINISHED"}
+
+
+class NEURALFX_OT_run(bpy.types.Operator):
+    """Run the effect with these settings (queued after any run in progress); Esc cancels"""
+
+    bl_idname = "neuralfx.run"
+    bl_label = "Run"
+
+    def execute(self, context):
+        try:
+            job = jobs.job_from_scene(context)
+        except (sources.SourceError, bridge.BridgeError) as exc:
+            return _report_error(self, str(exc))
+        jobs.QUEUE.submit(job)
+        self.job = job
+        self.report({"INFO"}, f"NeuralFX: queued {job.label}")
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        if "FINISHED" not in self.execute(context):
+            return {"CANCELLED"}
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        """Watches for Esc while the job it queued waits or runs; the timer does the work."""
+        if event.type == "ESC" and event.value == "PRESS":
+            if self.job is jobs.QUEUE.current:
+                jobs.QUEUE.cancel()
+            elif self.job in jobs.QUEUE.pending:
+                jobs.QUEUE.pending.remove(self.job)
+            return {"CANCELLED"}
+        if self.job in jobs.QUEUE.finished:
+            return {"FINISHED"}
+        return {"PASS_THROUGH"}
+
+
+class NEURALFX_OT_cancel(bpy.types.Operator):
+    """Stop the current run; finished frames are kept and running again resumes"""
+
+    bl_idname = "neuralfx.cancel"
+    bl_label = "Cancel"
+
+    all_queued: BoolProperty(name="Clear the queue too", default=False)
+
+    def execute(self, context):
+        jobs.QUEUE.cancel(all_queued=self.all_queued)
+        return {"FINISHED"}
+
+
+class _ParamOperator:
+    effect: StringProperty()
+    param: StringProperty()
+
+    def collection(self, context):
+        settings = properties.effect_settings(context.scene, self.effect)
+        return getattr(settings, schema.attribute(self.param))
+
+
+class NEURALFX_OT_item_add(_ParamOperator, bpy.types.Operator):
+    """Add a value"""
+
+    bl_idname = "neuralfx.item_add"
+    bl_label = "Add"
+    bl_options = {"UNDO", "INTERNAL"}
+
+    def execute(self, context):
+        self.collection(context).add()
+        return {"FINISHED"}
+
+
+class NEURALFX_OT_item_remove(_ParamOperator, bpy.types.Operator):
+    """Remove this value"""
+
+    bl_idname = "neuralfx.item_remove"
+    bl_label = "Remove"
+    bl_options = {"UNDO", "INTERNAL"}
+
+    index: IntProperty()
+
+    def execute(self, context):
+        self.collection(context).remove(self.index)
+        return {"FINISHED"}
+
+
+class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
+    """Write the active tracking marker of the scene's movie clip as keyframed boxes, and use
+    that file for this parameter"""
+
+    bl_idname = "neuralfx.boxes_from_marker"
+    bl_label = "From tracking marker"
+    bl_options = {"UNDO", "INTERNAL"}
+
+    def execute(self, context):
+        clip = context.scene.active_clip
+        if clip is None:
+            return _report_error(self, "the scene has no movie clip",
+                                 "set Scene > Active Clip to the tracked clip")
+        track = clip.tracking.objects.active.tracks.active if clip.tracking.objects.active \
+            else clip.tracking.tracks.active
+        if track is None:
+            return _report_error(self, f"clip {clip.name!r} has no active track",
+                                 "select a track in the Movie Clip Editor")
+        try:
+            document = sources.marker_boxes(clip, track)
+        except sources.SourceError as exc:
+            return _report_error(self, str(exc))
+        folder = bpy.path.abspath(context.scene.neuralfx.output_folder or "//neuralfx/")
+        path = os.path.join(folder, "regions", f"{clip.name}-{track.name}.json")
+        sources.write_boxes(document, path)
+        settings = properties.effect_settings(context.scene, self.effect)
+        setattr(settings, schema.attribute(self.param), path)
+        self.report({"INFO"}, f"{len(document['boxes'])} boxes written to {path}")
+        return {"FINISHED"}
+
+
+CLASSES = (NEURALFX_OT_test_connection, NEURALFX_OT_refresh_effects, NEURALFX_OT_run,
+           NEURALFX_OT_cancel, NEURALFX_OT_item_add, NEURALFX_OT_item_remove,
+           NEURALFX_OT_boxes_from_marker)

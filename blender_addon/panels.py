@@ -1,0 +1,106 @@
+"""One panel layout, made for three editors' sidebars (Video Sequencer, Compositor, Image
+Editor) by :func:`make_panel`. The effect's parameters are drawn from its description, so a
+new effect needs no change here."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import jobs, properties, schema
+
+
+def draw_effect_settings(layout, scene) -> None:
+    settings = scene.neuralfx
+    effect = settings.effect
+    group = properties.effect_settings(scene, effect) if effect else None
+    if group is None:
+        layout.label(text="Press Refresh to read the effects from NeuralFX", icon="INFO")
+        return
+    for param, spec in group.neuralfx_params.items():
+        attr = schema.attribute(param)
+        if spec.get("type") == "array":
+            box = layout.box()
+            row = box.row()
+            row.label(text=schema.label(param))
+            add = row.operator("neuralfx.item_add", text="", icon="ADD")
+            add.effect, add.param = effect, param
+            for index, item in enumerate(getattr(group, attr)):
+                row = box.row(align=True)
+                row.prop(item, "value", text="")
+                remove = row.operator("neuralfx.item_remove", text="", icon="X")
+                remove.effect, remove.param, remove.index = effect, param, index
+        elif spec.get("x-kind") == "boxes":
+            row = layout.row(align=True)
+            row.prop(group, attr)
+            export = row.operator("neuralfx.boxes_from_marker", text="", icon="TRACKER")
+            export.effect, export.param = effect, param
+        else:
+            layout.prop(group, attr)
+
+
+def draw_run_status(layout, context) -> None:
+    status = context.window_manager.neuralfx_status
+    if status.running:
+        layout.label(text=f"{status.label}: {status.done}/{status.total} frames", icon="TIME")
+        layout.prop(status, "progress", slider=True)
+        layout.label(text=f"{status.fps:.1f} frames/s, ETA {status.eta}")
+        if status.queued:
+            layout.label(text=f"{status.queued} more queued")
+        row = layout.row()
+        row.operator("neuralfx.cancel", icon="CANCEL")
+        row.operator("neuralfx.cancel", text="Cancel all").all_queued = True
+    if status.error:
+        box = layout.box()
+        box.label(text=status.error, icon="ERROR")
+        if status.hint:
+            box.label(text=status.hint, icon="QUESTION")
+    elif status.message:
+        layout.label(text=status.message, icon="CHECKMARK")
+
+
+def draw(panel, context) -> None:
+    layout = panel.layout
+    scene = context.scene
+    settings = scene.neuralfx
+    row = layout.row(align=True)
+    row.prop(settings, "effect")
+    row.operator("neuralfx.refresh_effects", text="", icon="FILE_REFRESH")
+    draw_effect_settings(layout.box(), scene)
+
+    box = layout.box()
+    box.prop(settings, "source")
+    if settings.source == "PATH":
+        box.prop(settings, "source_path")
+    box.prop(settings, "output_folder")
+    row = box.row()
+    row.prop(settings, "output_format")
+    row.prop(settings, "destination")
+
+    box = layout.box()
+    box.prop(settings, "frames")
+    row = box.row()
+    row.prop(settings, "device")
+    row.prop(settings, "precision")
+    box.prop(settings, "overwrite")
+
+    layout.operator("neuralfx.run", icon="PLAY",
+                    text="Queue run" if jobs.QUEUE.busy else "Run")
+    draw_run_status(layout, context)
+
+
+def make_panel(space_type: str, poll=None) -> type:
+    """A sidebar panel "NeuralFX" for ``space_type``; ``poll`` narrows where it shows."""
+    attrs = {"bl_idname": f"NEURALFX_PT_{space_type.lower()}", "bl_label": "NeuralFX",
+             "bl_space_type": space_type, "bl_region_type": "UI", "bl_category": "NeuralFX",
+             "draw": draw}
+    if poll is not None:
+        attrs["poll"] = classmethod(lambda cls, context: poll(context))
+    return type(attrs["bl_idname"], (bpy.types.Panel,), attrs)
+
+
+CLASSES = (
+    make_panel("SEQUENCE_EDITOR"),
+    make_panel("NODE_EDITOR", poll=lambda context: getattr(context.space_data, "tree_type", "")
+               == "CompositorNodeTree"),
+    make_panel("IMAGE_EDITOR"),
+)

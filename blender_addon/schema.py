@@ -1,0 +1,128 @@
+"""Blender properties generated from ``neuralfx describe EFFECT --json``, and back to options.
+
+Every parameter of an effect becomes one property of that effect's PropertyGroup, by its
+``x-kind``: float and int with hard limits (``minimum``/``maximum``) and soft ones
+(``x-soft-minimum``/``x-soft-maximum``, the slider's range), bool, choice as an enum, text,
+path with a file or folder browser, boxes (a path, plus a button that exports a tracking
+marker), colour with a colour picker. A parameter that takes several values is a collection
+of one-value items. The help text is the tooltip. An effect added to NeuralFX later appears in
+the panel with no change here; a kind this add-on does not know yet is shown as text and passed
+on as typed, so an older add-on keeps working with a newer NeuralFX.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
+                       FloatVectorProperty, IntProperty, StringProperty)
+
+_RESERVED = {"name", "rna_type"}  # PropertyGroup's own attributes
+_FLOAT_LIMIT = 3.0e38
+_INT_LIMIT = 2**31 - 1
+
+
+def attribute(param: str) -> str:
+    """The property name that holds ``param`` (PropertyGroup reserves a few names)."""
+    return f"p_{param}" if param in _RESERVED else param
+
+
+def label(param: str) -> str:
+    return param.replace("_", " ").capitalize()
+
+
+def _one(spec: dict) -> dict:
+    """The schema of one value (the items of a multiple parameter)."""
+    return spec["items"] if spec.get("type") == "array" else spec
+
+
+def _limits(one: dict, hard: float) -> dict:
+    lo, hi = one.get("minimum", -hard), one.get("maximum", hard)
+    return {"min": lo, "max": hi, "soft_min": one.get("x-soft-minimum", lo),
+            "soft_max": one.get("x-soft-maximum", hi)}
+
+
+def _hex_to_rgb(text: str) -> tuple[float, float, float]:
+    text = text.lstrip("#")
+    return tuple(int(text[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def value_property(param: str, spec: dict, *, multiple: bool = False):
+    """The Blender property for one value of ``param``."""
+    one = _one(spec)
+    kind = spec.get("x-kind", "text")
+    common = {"name": label(param), "description": spec.get("description", "")}
+    default = None if multiple else spec.get("default")
+    if kind == "float":
+        return FloatProperty(**common, **_limits(one, _FLOAT_LIMIT),
+                             default=float(default if default is not None
+                                           else max(one.get("minimum", 0.0), 0.0)))
+    if kind == "int":
+        return IntProperty(**common, **_limits(one, _INT_LIMIT),
+                           default=int(default if default is not None
+                                       else max(one.get("minimum", 0), 0)))
+    if kind == "bool":
+        return BoolProperty(**common, default=bool(default))
+    if kind == "choice":
+        items = [(c, c, "") for c in one["enum"]]
+        return EnumProperty(**common, items=items, default=default or one["enum"][0])
+    if kind == "colour":
+        return FloatVectorProperty(**common, subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
+                                   default=_hex_to_rgb(default or "#808080"))
+    if kind in ("path", "boxes"):
+        subtype = "DIR_PATH" if one.get("x-folder") else "FILE_PATH"
+        return StringProperty(**common, subtype=subtype, default=str(default or ""))
+    return StringProperty(**common, default=str(default or ""))  # text, and kinds to come
+
+
+def effect_group(effect: str, description: dict) -> list[type]:
+    """The PropertyGroup class for ``effect`` (last in the list) after the item classes its
+    multiple parameters need; register them in order."""
+    classes: list[type] = []
+    annotations = {}
+    params = description["settings"]["properties"]
+    slug = "".join(c if c.isalnum() else "_" for c in effect)
+    for param, spec in params.items():
+        if spec.get("type") == "array":
+            item = type(f"NEURALFX_PG_{slug}__{param}", (bpy.types.PropertyGroup,),
+                        {"__annotations__": {"value": value_property(param, spec,
+                                                                     multiple=True)}})
+            classes.append(item)
+            annotations[attribute(param)] = CollectionProperty(
+                type=item, name=label(param), description=spec.get("description", ""))
+        else:
+            annotations[attribute(param)] = value_property(param, spec)
+    group = type(f"NEURALFX_PG_{slug}", (bpy.types.PropertyGroup,),
+                 {"__annotations__": annotations, "neuralfx_effect": effect,
+                  "neuralfx_params": params})
+    return [*classes, group]
+
+
+def _text(kind: str, value) -> str:
+    if kind == "colour":
+        return "#" + "".join(f"{round(max(0.0, min(1.0, c)) * 255):02x}" for c in value[:3])
+    if kind in ("path", "boxes"):
+        return bpy.path.abspath(value) if value else ""
+    if kind == "float":
+        return repr(float(value))
+    return str(value)
+
+
+def cli_arguments(settings) -> list[str]:
+    """The ``neuralfx run EFFECT`` options for an effect's PropertyGroup. Empty texts, paths
+    and lists are left out, so NeuralFX uses its own defaults for them."""
+    args: list[str] = []
+    for param, spec in settings.neuralfx_params.items():
+        value = getattr(settings, attribute(param))
+        kind, option = spec.get("x-kind", "text"), spec["x-option"]
+        if spec.get("type") == "array":
+            for item in value:
+                text = _text(kind, item.value)
+                if text:
+                    args += [option, text]
+        elif kind == "bool":
+            args.append(option if value else "--no-" + option[2:])
+        else:
+            text = _text(kind, value)
+            if text or kind in ("float", "int"):
+                args += [option, text]
+    return args

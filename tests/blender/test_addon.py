@@ -1,0 +1,311 @@
+"""The Blender add-on in real Blender: install, preferences, generated properties, runs from the
+panel's operators with results back in the sequencer, compositor and Image Editor, cancel and
+resume, errors, the queue, and boxes from a tracking marker."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import types
+from pathlib import Path
+
+import bpy
+import numpy as np
+import pytest
+from conftest import EXECUTABLE, MODULE, pixels, run_to_end, write_sequence
+
+pytestmark = pytest.mark.blender
+
+
+def image_strip(scene, first_file, channel=2, frame_start=10):
+    editor = scene.sequence_editor_create()
+    folder = os.path.dirname(first_file)
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".png"))
+    strip = editor.strips.new_image("plate", str(first_file), channel, frame_start)
+    for name in names[1:]:
+        strip.elements.append(name)
+    editor.active_strip = strip
+    return strip
+
+
+def frame_files(folder) -> list[str]:
+    """The frames in ``folder``, without NeuralFX's hidden run record."""
+    return sorted(n for n in os.listdir(folder) if not n.startswith("."))
+
+
+def settings_of(scene, effect):
+    return getattr(scene.neuralfx_effects, effect.replace("-", "_"))
+
+
+# -- install and preferences --------------------------------------------------------------------
+def test_extension_is_installed_and_enabled(addon):
+    assert MODULE in bpy.context.preferences.addons
+    for space in ("sequence_editor", "node_editor", "image_editor"):
+        assert hasattr(bpy.types, f"NEURALFX_PT_{space}")
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    assert prefs.connection_ok and "NeuralFX 0.1.0" in prefs.connection
+    for effect in ("convert", "painting-style", "mark-region", "slow-invert"):
+        assert effect in prefs.connection
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda tmp: str(tmp / "missing" / "neuralfx"), "does not exist"),
+    (lambda tmp: str(tmp), "is a folder"),
+    (lambda tmp: (tmp / "plain.txt").write_text("x") and str(tmp / "plain.txt"),
+     "is not executable"),
+])
+def test_connection_says_what_is_wrong(addon, tmp_path, make, words):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    try:
+        prefs.executable = make(tmp_path)
+        with pytest.raises(RuntimeError):  # the operator reports an error
+            bpy.ops.neuralfx.test_connection()
+        assert words in prefs.connection and not prefs.connection_ok
+        assert "Preferences" in prefs.connection or "chmod" in prefs.connection \
+            or "bin" in prefs.connection
+    finally:
+        prefs.executable = EXECUTABLE
+        bpy.ops.neuralfx.test_connection()
+
+
+def test_connection_names_a_plugin_that_failed(addon, monkeypatch):
+    monkeypatch.setenv("NEURALFX_PLUGINS", "region_plugin,slow_plugin,broken_plugin")
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    assert bpy.ops.neuralfx.test_connection() == {"FINISHED"}
+    assert "plugin broken_plugin failed to load: ModuleNotFoundError" in prefs.connection
+    assert not prefs.connection_ok
+    monkeypatch.setenv("NEURALFX_PLUGINS", "region_plugin,slow_plugin")
+    bpy.ops.neuralfx.test_connection()
+
+
+def test_connection_finds_neuralfx_on_path(addon, monkeypatch):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    monkeypatch.setenv("PATH", os.path.dirname(EXECUTABLE) + os.pathsep + os.environ["PATH"])
+    prefs.executable = ""
+    try:
+        assert bpy.ops.neuralfx.test_connection() == {"FINISHED"}
+        assert prefs.connection_ok
+        monkeypatch.setenv("PATH", "/nonexistent")
+        with pytest.raises(RuntimeError):
+            bpy.ops.neuralfx.test_connection()
+        assert "not found on PATH" in prefs.connection
+    finally:
+        prefs.executable = EXECUTABLE
+
+
+# -- generated properties -------------------------------------------------------------------------
+def test_every_parameter_kind_becomes_a_blender_property(scene):
+    group = settings_of(scene, "mark-region")
+    props = type(group).bl_rna.properties
+    opacity = props["opacity"]
+    assert (opacity.type, opacity.hard_min, opacity.hard_max) == ("FLOAT", 0.0, 1.0)
+    assert (opacity.soft_min, opacity.soft_max) == (0.25, 0.75)
+    assert opacity.description == "how much of the colour" and opacity.default == 1.0
+    grow = props["grow"]
+    assert (grow.type, grow.hard_min, grow.soft_max) == ("INT", -64, 8)
+    assert props["mode"].type == "ENUM" and \
+        [i.identifier for i in props["mode"].enum_items] == ["fill", "outline"]
+    assert props["colour"].subtype == "COLOR_GAMMA" and \
+        tuple(props["colour"].default_array) == (1.0, 0.0, 0.0)
+    assert props["invert"].type == "BOOLEAN" and props["label"].type == "STRING"
+    assert props["region"].subtype == "FILE_PATH" and props["scratch"].subtype == "DIR_PATH"
+    assert props["reference"].type == "COLLECTION" and props["weights"].type == "COLLECTION"
+    item = props["weights"].fixed_type.bl_rna.properties["value"]
+    assert item.type == "FLOAT" and item.hard_min == 0.0
+
+
+def test_options_come_from_the_properties(scene, addon):
+    group = settings_of(scene, "mark-region")
+    group.opacity, group.grow, group.mode, group.invert = 0.5, 3, "outline", True
+    group.colour = (0.0, 1.0, 0.0)
+    group.region = "/tmp/r.json"
+    bpy.ops.neuralfx.item_add(effect="mark-region", param="weights")
+    bpy.ops.neuralfx.item_add(effect="mark-region", param="weights")
+    group.weights[0].value, group.weights[1].value = 0.25, 0.75
+    args = addon.schema.cli_arguments(group)
+    pairs = dict(zip(args[::2], args[1::2]))
+    assert pairs["--opacity"] == "0.5" and pairs["--grow"] == "3" and pairs["--mode"] == "outline"
+    assert pairs["--colour"] == "#00ff00" and pairs["--region"] == "/tmp/r.json"
+    assert "--invert" in args and "--label" not in args and "--reference" not in args
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--weights"] == ["0.25", "0.75"]
+    bpy.ops.neuralfx.item_remove(effect="mark-region", param="weights", index=0)
+    assert [w.value for w in group.weights] == [0.75]
+
+
+def test_switching_effects_keeps_each_effects_settings(scene):
+    scene.neuralfx.effect = "painting-style"
+    settings_of(scene, "painting-style").strength = 0.3
+    scene.neuralfx.effect = "mark-region"
+    settings_of(scene, "mark-region").opacity = 0.6
+    bpy.ops.neuralfx.refresh_effects()  # the classes are generated again
+    scene.neuralfx.effect = "painting-style"
+    assert settings_of(scene, "painting-style").strength == pytest.approx(0.3)
+    assert settings_of(scene, "mark-region").opacity == pytest.approx(0.6)
+
+
+# -- runs --------------------------------------------------------------------------------------------
+def test_convert_from_the_active_strip_to_a_strip_above_it(scene, addon, tmp_path):
+    strip = image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "convert"
+    scene.neuralfx.output_format = "PNG16"
+    assert bpy.ops.neuralfx.run() == {"FINISHED"}
+    run_to_end(addon)
+    status = bpy.context.window_manager.neuralfx_status
+    assert status.error == "" and "done, 6 frame(s)" in status.message
+    new = next(s for s in scene.sequence_editor.strips if s.name != strip.name)
+    assert (new.channel, new.frame_final_start, new.frame_final_duration) == (3, 10, 6)
+    assert new.colorspace_settings.name == "sRGB"
+    folder = bpy.path.abspath(new.directory)
+    assert frame_files(folder) == [f"shot_convert.{f}.png" for f in range(1001, 1007)]
+    assert np.abs(pixels(os.path.join(folder, "shot_convert.1003.png"))
+                  - pixels(tmp_path / "plate" / "shot.1003.png")).max() < 1 / 255
+
+
+def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "painting-style"
+    settings_of(scene, "painting-style").preset = "7"
+    scene.neuralfx.output_format = "EXR_HALF"
+    scene.neuralfx.destination = "COMPOSITOR"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon, timeout=300)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    tree = scene.compositing_node_group
+    node = tree.nodes.active
+    assert node.bl_idname == "CompositorNodeImage" and node.image.source == "SEQUENCE"
+    assert node.image.colorspace_settings.name == "Linear Rec.709"
+    assert (node.frame_duration, node.frame_start, node.frame_offset) == (6, 10, 1000)
+    out = bpy.path.abspath(node.image.filepath)
+    assert out.endswith("shot_painting-style.1001.exr")
+    painted, plate = pixels(out)[..., :3], pixels(tmp_path / "plate" / "shot.1001.png")[..., :3]
+    assert np.abs(painted - plate).mean() > 0.05  # the look changed the picture
+    assert painted.std() > 0.02  # and it is a picture, not a flat field
+
+
+def test_render_output_to_the_image_editor(scene, addon, tmp_path):
+    write_sequence(tmp_path / "render", frames=range(1, 4))
+    scene.render.filepath = str(tmp_path / "render" / "shot.")
+    scene.render.image_settings.file_format = "PNG"
+    scene.frame_start, scene.frame_end = 1, 3
+    area = bpy.context.window.screen.areas[0]
+    area.type = "IMAGE_EDITOR"
+    scene.neuralfx.source = "RENDER"
+    scene.neuralfx.effect = "slow-invert"
+    settings_of(scene, "slow-invert").seconds = 0.0
+    scene.neuralfx.destination = "IMAGE_EDITOR"
+    with bpy.context.temp_override(area=area, screen=bpy.context.window.screen):
+        bpy.ops.neuralfx.run()
+        run_to_end(addon)
+    image = area.spaces.active.image
+    assert image is not None and image.source == "SEQUENCE"
+    assert image.colorspace_settings.name == "sRGB"
+    inverted = pixels(bpy.path.abspath(image.filepath))[..., :3]
+    source = pixels(tmp_path / "render" / "shot.0001.png")[..., :3]
+    assert np.abs(inverted - (1 - source)).max() < 1 / 255
+
+
+def test_cancel_keeps_finished_frames_and_a_rerun_resumes(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "slow-invert"
+    settings_of(scene, "slow-invert").seconds = 0.4
+    bpy.ops.neuralfx.run()
+    job = addon.jobs.QUEUE.pending[0]
+    while job.done < 2:
+        addon.jobs.pump()
+    status = bpy.context.window_manager.neuralfx_status
+    assert status.running and status.total == 6 and status.progress > 0
+    # Esc, as the modal operator sees it
+    op = types.SimpleNamespace(job=job)
+    esc = types.SimpleNamespace(type="ESC", value="PRESS")
+    assert addon.operators.NEURALFX_OT_run.modal(op, bpy.context, esc) == {"CANCELLED"}
+    run_to_end(addon)
+    assert "cancelled" in status.message and "Run again to resume" in status.message
+    folder = os.path.dirname(job.output)
+    kept = frame_files(folder)
+    assert 2 <= len(kept) < 6 and not any(".tmp" in n for n in os.listdir(folder))
+
+    bpy.ops.neuralfx.run()  # the same settings: a different --seconds would be refused
+    again = addon.jobs.QUEUE.pending[0]
+    run_to_end(addon)
+    assert again.total == 6 - len(kept) and status.error == ""
+    assert len(frame_files(folder)) == 6
+
+
+def test_errors_show_the_clis_message_and_hint(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate", frames=range(1, 3)))
+    scene.neuralfx.effect = "painting-style"
+    group = settings_of(scene, "painting-style")
+    group.method = "ghiasi"
+    bpy.ops.neuralfx.item_add(effect="painting-style", param="style")
+    group.style[0].value = str(tmp_path / "no-such-style.png")
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    status = bpy.context.window_manager.neuralfx_status
+    assert "style: " in status.error and "no-such-style.png' does not exist" in status.error
+    assert status.hint == "check the path given to --style"
+
+
+def test_runs_queue_one_after_another(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate", frames=range(1, 4)))
+    scene.neuralfx.effect = "slow-invert"
+    settings_of(scene, "slow-invert").seconds = 0.1
+    bpy.ops.neuralfx.run()
+    scene.neuralfx.effect = "convert"
+    bpy.ops.neuralfx.run()
+    first, second = addon.jobs.QUEUE.pending
+    addon.jobs.pump()
+    assert addon.jobs.QUEUE.current is first and bpy.context.window_manager.neuralfx_status.queued == 1
+    run_to_end(addon)
+    assert addon.jobs.QUEUE.finished[-2:] == [first, second]
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    names = {s.name for s in scene.sequence_editor.strips}
+    assert {"shot_slow-invert", "shot_convert"} <= names
+
+
+def test_boxes_from_a_tracking_marker_drive_the_effect(scene, addon, tmp_path):
+    first = write_sequence(tmp_path / "plate")
+    clip = bpy.data.movieclips.load(str(first))
+    scene.active_clip = clip
+    track = clip.tracking.tracks.new(name="dog", frame=1)
+    corners = ((-0.1, -0.125), (0.1, -0.125), (0.1, 0.125), (-0.1, 0.125))
+    # Blender's y runs up: a marker high in the picture (y 0.75) is near the top of the file.
+    for frame, co in ((1, (0.25, 0.75)), (5, (0.75, 0.75))):
+        marker = track.markers.insert_frame(frame, co=co)
+        marker.pattern_corners = corners
+    track.markers.find_frame(1).co = (0.25, 0.75)  # the marker made with the track
+    track.markers.find_frame(1).pattern_corners = corners
+    clip.tracking.tracks.active = track
+
+    scene.neuralfx.effect = "mark-region"
+    assert bpy.ops.neuralfx.boxes_from_marker(effect="mark-region", param="region") == {"FINISHED"}
+    path = settings_of(scene, "mark-region").region
+    doc = json.loads(Path(path).read_text())
+    assert doc["neuralfx"] == "boxes" and doc["frame_size"] == [64, 48]
+    # x: (0.25 ± 0.1) × 64; y from the top: (1 - (0.75 ± 0.125)) × 48
+    assert doc["boxes"]["1001"] == pytest.approx([9.6, 6.0, 22.4, 18.0])
+    assert doc["boxes"]["1005"] == pytest.approx([41.6, 6.0, 54.4, 18.0])
+
+    image_strip(scene, first)
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    out = tmp_path / "results" / "shot_mark-region" / "shot_mark-region.1003.png"
+    got, plate = pixels(out)[..., :3], pixels(tmp_path / "plate" / "shot.1003.png")[..., :3]
+    changed = np.abs(got - plate).max(-1) > 1 / 255
+    # frame 1003 is halfway: the box is at x 25.6-38.4, y 6-18
+    assert changed[12, 32] and not changed[12, 10] and not changed[30, 32]
+    assert np.allclose(got[changed], (1.0, 0.0, 0.0), atol=1 / 255)
+
+
+def test_a_panel_in_each_editor_draws(scene, addon):
+    """The panels' draw code runs without errors for every effect (every kind of parameter)."""
+    class Layout:
+        def __getattr__(self, name):
+            return lambda *a, **k: Layout() if name in ("row", "box", "column") else \
+                types.SimpleNamespace()
+
+    for effect in ("painting-style", "mark-region", "convert"):
+        scene.neuralfx.effect = effect
+        for panel in addon.panels.CLASSES:
+            addon.panels.draw(types.SimpleNamespace(layout=Layout()), bpy.context)
