@@ -81,7 +81,8 @@ def job_from_scene(context) -> Job:
     scene, prefs = context.scene, properties.preferences(context)
     settings = scene.neuralfx
     effect = settings.effect
-    effect_settings = properties.effect_settings(scene, effect) if effect else None
+    known = {e["name"] for e in properties.EFFECTS}
+    effect_settings = properties.effect_settings(scene, effect) if effect in known else None
     if effect_settings is None:
         raise sources.SourceError("choose an effect (press Refresh if the list is empty)")
     source = sources.resolve(scene)

@@ -71,7 +71,7 @@ def preferences(context=None) -> NeuralFXPreferences:
 def _effect_items(self, context):
     items = [(e["name"], e["name"], e.get("summary", "")) for e in EFFECTS]
     _effect_items.keep = items  # Blender needs the strings kept alive
-    return items or [("", "(no effects: Refresh)", "")]
+    return items or [("NONE", "(none: press Refresh)", "Ask NeuralFX for its effects")]
 
 
 class NeuralFXSettings(bpy.types.PropertyGroup):
@@ -82,11 +82,13 @@ class NeuralFXSettings(bpy.types.PropertyGroup):
     source: EnumProperty(name="Input", default="STRIP", items=[
         ("STRIP", "Active strip", "The active image or movie strip of the Video Sequencer"),
         ("RENDER", "Render output", "The scene's rendered frames (Output properties)"),
-        ("PATH", "File or pattern", "A movie, an image, or a sequence such as shot.####.exr"),
+        ("PATH", "File or pattern",
+         "A movie, an image, a folder of frames, or a sequence such as shot.####.exr"),
     ])
     source_path: StringProperty(name="Path", subtype="FILE_PATH",
-                                description="A movie, image, or sequence pattern (####, %04d, "
-                                            "or a glob such as shot.*.png)")
+                                description="A movie, an image, a folder of frames, or a "
+                                            "sequence pattern (####, %04d, or a glob such as "
+                                            "shot.*.png)")
     output_folder: StringProperty(name="Folder", subtype="DIR_PATH", default="//neuralfx/",
                                   description="Where results are written (// is the .blend's "
                                               "folder)")

@@ -69,8 +69,8 @@ def from_strip(scene) -> Source:
         return Source(path, None, _stem(path), int(strip.frame_final_start), strip.channel, 1)
     found = sequence_pattern(os.path.join(directory, names[0]))
     if found is None:
-        raise SourceError(f"the strip's files ({names[0]}, ...) have no frame numbers",
-                          )
+        raise SourceError(f"the strip's files ({names[0]}, ...) have no frame numbers; "
+                          "choose Input: File or pattern")
     pattern, number = found
     last = sequence_pattern(names[-1])[1]
     return Source(pattern, f"{number}-{last}", _stem(names[0]), int(strip.frame_final_start),
@@ -80,7 +80,7 @@ def from_strip(scene) -> Source:
 def from_render_output(scene) -> Source:
     one = bpy.path.abspath(scene.render.frame_path(frame=1))
     two = bpy.path.abspath(scene.render.frame_path(frame=2))
-    cut = next((i for i, (a, b) in enumerate(zip(one, two)) if a != b), None)
+    cut = next((i for i, (a, b) in enumerate(zip(one, two, strict=False)) if a != b), None)
     if cut is None:
         raise SourceError("the render output path has no frame number")
     start = cut
@@ -94,12 +94,35 @@ def from_render_output(scene) -> Source:
                   scene.frame_start, 0, scene.frame_start)
 
 
+IMAGE_TYPES = (".exr", ".png", ".tif", ".tiff", ".jpg", ".jpeg")
+
+
+def folder_pattern(folder: str) -> str:
+    """A glob over the frames in ``folder``: the image type most of its files have."""
+    counts: dict[str, int] = {}
+    for name in os.listdir(folder):
+        ext = os.path.splitext(name)[1].lower()
+        if ext in IMAGE_TYPES and not name.startswith("."):
+            counts[ext] = counts.get(ext, 0) + 1
+    if not counts:
+        raise SourceError(f"{folder} has no frames ({', '.join(IMAGE_TYPES)})")
+    return os.path.join(folder, "*" + max(counts, key=counts.get))
+
+
 def from_path(scene, path: str) -> Source:
     if not path:
-        raise SourceError("choose a file or pattern for the Input")
+        raise SourceError("choose a file, folder or pattern for the Input")
     path = bpy.path.abspath(path)
-    first = sequence_pattern(path) if "#" not in path else None
-    number = first[1] if first and not os.path.splitext(path)[1] in (".mp4", ".mov") else 1
+    if os.path.isdir(path):
+        pattern = folder_pattern(path)
+        ext = pattern.rsplit("*", 1)[1]
+        first = min(n for n in os.listdir(path) if n.lower().endswith(ext))
+        numbered = sequence_pattern(first)
+        return Source(pattern, None, os.path.basename(os.path.normpath(path)) or "frames",
+                      scene.frame_start, 0, numbered[1] if numbered else 1)
+    numbered = sequence_pattern(path) if "#" not in path else None
+    movie = os.path.splitext(path)[1].lower() in (".mp4", ".mov", ".mkv", ".avi")
+    number = numbered[1] if numbered and not movie else 1
     return Source(path, None, _stem(path), scene.frame_start, 0, number)
 
 

@@ -90,7 +90,7 @@ def write_sequence(folder: Path, frames=range(1001, 1007), size=(64, 48)) -> Pat
     return folder / f"shot.{frames[0]:04d}.png"
 
 
-def pixels(path) -> "np.ndarray":
+def pixels(path):
     """An image file's pixels as sRGB-encoded float RGBA, top row first. Blender keeps 8-bit
     files as they are but decodes 16-bit and float files to linear light; those are encoded
     back with the sRGB transfer function (IEC 61966-2-1) so that every file compares alike."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import types
 from pathlib import Path
 
@@ -124,7 +123,7 @@ def test_options_come_from_the_properties(scene, addon):
     bpy.ops.neuralfx.item_add(effect="mark-region", param="weights")
     group.weights[0].value, group.weights[1].value = 0.25, 0.75
     args = addon.schema.cli_arguments(group)
-    pairs = dict(zip(args[::2], args[1::2]))
+    pairs = dict(zip(args[::2], args[1::2], strict=False))
     assert pairs["--opacity"] == "0.5" and pairs["--grow"] == "3" and pairs["--mode"] == "outline"
     assert pairs["--colour"] == "#00ff00" and pairs["--region"] == "/tmp/r.json"
     assert "--invert" in args and "--label" not in args and "--reference" not in args
@@ -144,7 +143,7 @@ def test_switching_effects_keeps_each_effects_settings(scene):
     assert settings_of(scene, "mark-region").opacity == pytest.approx(0.6)
 
 
-# -- runs --------------------------------------------------------------------------------------------
+# -- runs ----------------------------------------------------------------------------------------
 def test_convert_from_the_active_strip_to_a_strip_above_it(scene, addon, tmp_path):
     strip = image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect = "convert"
@@ -255,7 +254,8 @@ def test_runs_queue_one_after_another(scene, addon, tmp_path):
     bpy.ops.neuralfx.run()
     first, second = addon.jobs.QUEUE.pending
     addon.jobs.pump()
-    assert addon.jobs.QUEUE.current is first and bpy.context.window_manager.neuralfx_status.queued == 1
+    assert addon.jobs.QUEUE.current is first
+    assert bpy.context.window_manager.neuralfx_status.queued == 1
     run_to_end(addon)
     assert addon.jobs.QUEUE.finished[-2:] == [first, second]
     assert bpy.context.window_manager.neuralfx_status.error == ""
@@ -298,14 +298,93 @@ def test_boxes_from_a_tracking_marker_drive_the_effect(scene, addon, tmp_path):
     assert np.allclose(got[changed], (1.0, 0.0, 0.0), atol=1 / 255)
 
 
-def test_a_panel_in_each_editor_draws(scene, addon):
-    """The panels' draw code runs without errors for every effect (every kind of parameter)."""
-    class Layout:
-        def __getattr__(self, name):
-            return lambda *a, **k: Layout() if name in ("row", "box", "column") else \
-                types.SimpleNamespace()
+def test_each_editors_panel_draws_every_parameter(scene, addon):
+    """Blender draws panels only with a window; this layout records what the panel asks for."""
+    drawn = []
 
-    for effect in ("painting-style", "mark-region", "convert"):
-        scene.neuralfx.effect = effect
-        for panel in addon.panels.CLASSES:
-            addon.panels.draw(types.SimpleNamespace(layout=Layout()), bpy.context)
+    class Layout:
+        def prop(self, data, attr, **kw):
+            drawn.append(attr)
+
+        def operator(self, idname, **kw):
+            drawn.append(idname)
+            return types.SimpleNamespace()
+
+        def __getattr__(self, name):  # row, box, label...
+            return lambda *a, **k: Layout() if name in ("row", "box", "column") else None
+
+    group = settings_of(scene, "mark-region")
+    group.reference.add()
+    assert {p.bl_space_type for p in addon.panels.CLASSES} == \
+        {"SEQUENCE_EDITOR", "NODE_EDITOR", "IMAGE_EDITOR"}
+    scene.neuralfx.effect = "mark-region"
+    for panel in addon.panels.CLASSES:
+        drawn.clear()
+        panel.draw(types.SimpleNamespace(layout=Layout()), bpy.context)
+        singles = [p for p, spec in group.neuralfx_params.items() if spec.get("type") != "array"]
+        assert set(singles) <= set(drawn)
+        assert "value" in drawn  # the one reference item
+        assert drawn.count("neuralfx.item_add") == 2  # reference and weights
+        assert "neuralfx.boxes_from_marker" in drawn and "neuralfx.run" in drawn
+        assert {"effect", "source", "output_folder", "output_format", "destination", "frames",
+                "device", "precision", "overwrite"} <= set(drawn)
+
+
+def test_a_trimmed_movie_strip_gives_a_movie_strip_over_the_same_frames(scene, addon, tmp_path):
+    """Big Buck Bunny excerpt (c) Blender Foundation, CC-BY 3.0 (samples/README.md)."""
+    movie = Path(__file__).resolve().parents[2] / "samples" / "bbb" / "bbb-excerpt.mp4"
+    editor = scene.sequence_editor_create()
+    strip = editor.strips.new_movie("bbb", str(movie), 1, 1)
+    strip.frame_offset_start = 40  # keeps source frames 41-48, at scene frames 41-48
+    editor.active_strip = strip
+    scene.neuralfx.effect = "slow-invert"
+    settings_of(scene, "slow-invert").seconds = 0.0
+    scene.neuralfx.output_format = "MP4"
+    bpy.ops.neuralfx.run()
+    job = addon.jobs.QUEUE.pending[0]
+    assert job.argv[job.argv.index("--frames") + 1] == "41-48"
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    new = next(s for s in editor.strips if s.name != strip.name)
+    assert new.type == "MOVIE" and new.channel == 2
+    assert (new.frame_final_start, new.frame_final_duration) == (41, 8)
+    assert new.colorspace_settings.name == "sRGB"
+
+
+def test_a_folder_of_frames_as_input(scene, addon, tmp_path):
+    write_sequence(tmp_path / "plates", frames=range(7, 10))
+    scene.neuralfx.source = "PATH"
+    scene.neuralfx.source_path = str(tmp_path / "plates")
+    scene.neuralfx.effect = "convert"
+    scene.neuralfx.destination = "NONE"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    assert frame_files(tmp_path / "results" / "plates_convert") == [
+        f"plates_convert.{f:04d}.png" for f in range(7, 10)]
+
+
+def test_settings_are_saved_with_the_blend_file(scene, addon, tmp_path):
+    settings_of(scene, "painting-style").preset = "3:0.5,12:0.5"
+    bpy.ops.neuralfx.item_add(effect="painting-style", param="style_weight")
+    settings_of(scene, "painting-style").style_weight[0].value = 0.7
+    scene.neuralfx.effect = "painting-style"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shot.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    assert settings_of(bpy.context.scene, "painting-style").preset == "19"  # the default
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "shot.blend"))
+    restored = settings_of(bpy.context.scene, "painting-style")
+    assert restored.preset == "3:0.5,12:0.5" and restored.style_weight[0].value == \
+        pytest.approx(0.7)
+    assert bpy.context.scene.neuralfx.effect == "painting-style"
+
+
+def test_without_effects_the_panel_asks_for_a_refresh(scene, addon):
+    addon.properties.install_effects([], {}, save=False)
+    try:
+        assert scene.neuralfx.effect == "NONE"
+        with pytest.raises(RuntimeError, match="choose an effect"):
+            bpy.ops.neuralfx.run()
+    finally:
+        assert bpy.ops.neuralfx.refresh_effects() == {"FINISHED"}
+    assert "painting-style" in [e["name"] for e in addon.properties.EFFECTS]
