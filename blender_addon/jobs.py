@@ -52,10 +52,13 @@ class JobQueue:
 
     def cancel(self, *, all_queued: bool = False) -> None:
         """Stop the current run (finished frames stay; a rerun resumes) and, with
-        ``all_queued``, drop the jobs waiting behind it."""
+        ``all_queued``, drop the jobs waiting behind it. Asked a second time, the run is
+        killed (its temporary files are cleaned up by the next run)."""
         if all_queued:
             self.pending.clear()
         if self.current and self.current.process:
+            if self.current.cancelled:  # asked twice: it did not stop, so end it now
+                self.current.process.kill()
             self.current.cancelled = True
             self.current.process.cancel()
 
