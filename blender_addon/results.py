@@ -46,7 +46,7 @@ def to_sequencer(scene, source: Source, paths: list[str], name: str):
     return strip
 
 
-def _compositor_tree(scene):
+def compositor_tree(scene):
     if hasattr(scene, "compositing_node_group"):  # Blender 5.0
         if scene.compositing_node_group is None:
             scene.compositing_node_group = bpy.data.node_groups.new("NeuralFX compositing",
@@ -76,7 +76,7 @@ def _frame_user(user, source: Source, count: int) -> None:
 
 
 def to_compositor(scene, source: Source, paths: list[str], name: str):
-    tree = _compositor_tree(scene)
+    tree = compositor_tree(scene)
     node = tree.nodes.new("CompositorNodeImage")
     node.image = load_image(source, paths, name)
     node.label = name

@@ -21,11 +21,16 @@ def image_strip(scene, first_file, channel=2, frame_start=10):
     editor = scene.sequence_editor_create()
     folder = os.path.dirname(first_file)
     names = sorted(n for n in os.listdir(folder) if n.endswith(".png"))
-    strip = editor.strips.new_image("plate", str(first_file), channel, frame_start)
+    strip = strips(editor).new_image("plate", str(first_file), channel, frame_start)
     for name in names[1:]:
         strip.elements.append(name)
     editor.active_strip = strip
     return strip
+
+
+def strips(editor):
+    """``strips`` since Blender 4.4, ``sequences`` before (the add-on supports 4.2 to 5.0)."""
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
 
 
 def frame_files(folder) -> list[str]:
@@ -152,7 +157,7 @@ def test_convert_from_the_active_strip_to_a_strip_above_it(scene, addon, tmp_pat
     run_to_end(addon)
     status = bpy.context.window_manager.neuralfx_status
     assert status.error == "" and "done, 6 frame(s)" in status.message
-    new = next(s for s in scene.sequence_editor.strips if s.name != strip.name)
+    new = next(s for s in strips(scene.sequence_editor) if s.name != strip.name)
     assert (new.channel, new.frame_final_start, new.frame_final_duration) == (3, 10, 6)
     assert new.colorspace_settings.name == "sRGB"
     folder = bpy.path.abspath(new.directory)
@@ -170,7 +175,7 @@ def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
     bpy.ops.neuralfx.run()
     run_to_end(addon, timeout=300)
     assert bpy.context.window_manager.neuralfx_status.error == ""
-    tree = scene.compositing_node_group
+    tree = addon.results.compositor_tree(scene)
     node = tree.nodes.active
     assert node.bl_idname == "CompositorNodeImage" and node.image.source == "SEQUENCE"
     assert node.image.colorspace_settings.name == "Linear Rec.709"
@@ -259,7 +264,7 @@ def test_runs_queue_one_after_another(scene, addon, tmp_path):
     run_to_end(addon)
     assert addon.jobs.QUEUE.finished[-2:] == [first, second]
     assert bpy.context.window_manager.neuralfx_status.error == ""
-    names = {s.name for s in scene.sequence_editor.strips}
+    names = {s.name for s in strips(scene.sequence_editor)}
     assert {"shot_slow-invert", "shot_convert"} <= names
 
 
@@ -334,7 +339,7 @@ def test_a_trimmed_movie_strip_gives_a_movie_strip_over_the_same_frames(scene, a
     """Big Buck Bunny excerpt (c) Blender Foundation, CC-BY 3.0 (samples/README.md)."""
     movie = Path(__file__).resolve().parents[2] / "samples" / "bbb" / "bbb-excerpt.mp4"
     editor = scene.sequence_editor_create()
-    strip = editor.strips.new_movie("bbb", str(movie), 1, 1)
+    strip = strips(editor).new_movie("bbb", str(movie), 1, 1)
     strip.frame_offset_start = 40  # keeps source frames 41-48, at scene frames 41-48
     editor.active_strip = strip
     scene.neuralfx.effect = "slow-invert"
@@ -345,7 +350,7 @@ def test_a_trimmed_movie_strip_gives_a_movie_strip_over_the_same_frames(scene, a
     assert job.argv[job.argv.index("--frames") + 1] == "41-48"
     run_to_end(addon)
     assert bpy.context.window_manager.neuralfx_status.error == ""
-    new = next(s for s in editor.strips if s.name != strip.name)
+    new = next(s for s in strips(editor) if s.name != strip.name)
     assert new.type == "MOVIE" and new.channel == 2
     assert (new.frame_final_start, new.frame_final_duration) == (41, 8)
     assert new.colorspace_settings.name == "sRGB"
