@@ -139,11 +139,14 @@ class FrameBatch:
         alpha: ``(N, 1, H, W)`` float tensor in [0, 1], or None when the source has no alpha.
             It is written back untouched unless the effect returns a new one.
         frames: the source frame numbers of the N frames, in order.
+        notes: what :meth:`Effect.inspect` returned for each frame (None when the effect does
+            not inspect frames).
     """
 
     rgb: torch.Tensor
     alpha: torch.Tensor | None
     frames: tuple[int, ...]
+    notes: tuple[Any, ...] | None = None
 
     def replace(self, **changes: Any) -> FrameBatch:
         """A copy with some fields changed, e.g. ``batch.replace(rgb=new_rgb)``."""
@@ -263,9 +266,11 @@ class Effect:
         checkpoint named by registry name)."""
         from pathlib import Path
 
+        from .params import Path as PathParam
+
         found = []
         for p in self.params:
-            if p.kind != "path":
+            if not isinstance(p, PathParam):  # paths and the kinds built on them (Boxes)
                 continue
             value = self.settings.get(p.name)
             for v in (value if p.multiple else (value,)) if value is not None else ():
@@ -278,6 +283,16 @@ class Effect:
 
     def analyse(self, batch: FrameBatch) -> None:
         """Look at one batch of the whole clip (only if ``needs_whole_clip``)."""
+
+    def inspect(self, frame: int, rgb: Any) -> Any:
+        """Per-frame work on the CPU, run in the decode workers (several frames at once, in
+        threads, while the device processes earlier batches); what it returns arrives with the
+        frame as ``batch.notes[i]``. Override it for work that needs the whole frame on the
+        CPU before the device sees it, such as face detection. ``rgb`` is the decoded
+        ``(H, W, 3)`` array in the effect's working space: uint8 or uint16 samples, or float.
+        It must be thread-safe and must not depend on other frames (keep tracking and any
+        other cross-frame state in :meth:`process`). Not overridden: not called."""
+        return None
 
     def process(self, batch: FrameBatch) -> FrameBatch:
         """Return the processed batch: same N, H and W, ``rgb`` in the working space.

@@ -81,3 +81,18 @@ def register_weights(register: Callable[[object], None]) -> None:
         reported as this plugin's load error.
     :return: nothing.
     """
+
+
+@hookspec
+def register_face_detectors(register: Callable[[object], None]) -> None:
+    """Offer face detectors to the face pipeline (:mod:`neuralfx.faces`), beside the built-in
+    ``hog`` and ``cnn``; effects that work on faces let the user pick one by name.
+
+    Called once, when the plugins are loaded.
+
+    :param register: call ``register(neuralfx.faces.registry.FaceDetectorEntry(name, factory,
+        description))`` per detector. ``factory(**options)`` (or its import path, so nothing
+        heavy loads here) returns an object whose ``find(rgb) -> list[Detection]`` is safe
+        to call from several threads; ``options`` include ``min_face`` (pixels).
+    :return: nothing.
+    """

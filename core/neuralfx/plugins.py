@@ -35,6 +35,7 @@ from . import hookspecs
 from .catalog import Catalog
 from .effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect, EffectSpec
 from .errors import PluginError, UnknownNameError, did_you_mean
+from .faces.registry import BUILTIN_DETECTORS, FaceDetectorEntry
 from .params import Param
 
 #: The plugin API this NeuralFX offers. A plugin declares ``NEURALFX_PLUGIN_API = "MAJOR.MINOR"``;
@@ -163,6 +164,9 @@ class PluginHost:
         self.disabled: list[DisabledPlugin] = []
         self.warnings: list[str] = []
         self.catalog = Catalog()
+        #: Face detectors by name: the built-in ones and those plugins register.
+        self.face_detectors: dict[str, FaceDetectorEntry] = {e.name: e for e in BUILTIN_DETECTORS}
+        self._detector_owner: dict[str, str] = {}
         self._specs: dict[str, EffectSpec] = {}
         self._classes: dict[str, type[Effect]] = {}
         self._effect_owner: dict[str, str] = {}
@@ -242,6 +246,8 @@ class PluginHost:
                     self._add_effect(e, name)))
                 self._call_one(module, "register_weights",
                                register=lambda entry: self.catalog.add(entry, name))
+                self._call_one(module, "register_face_detectors",
+                               register=lambda entry: self._add_detector(entry, name))
             except Exception:
                 self.pm.unregister(module)
                 raise
@@ -271,7 +277,17 @@ class PluginHost:
         self._effect_owner[spec.name] = plugin
         return spec.name
 
+    def _add_detector(self, entry: object, plugin: str) -> None:
+        if not isinstance(entry, FaceDetectorEntry):
+            raise PluginError(f"register_face_detectors: {entry!r} is not a FaceDetectorEntry")
+        if entry.name in self.face_detectors:
+            raise PluginError(f"face detector {entry.name!r} is already registered")
+        self.face_detectors[entry.name] = entry
+        self._detector_owner[entry.name] = plugin
+
     def _forget(self, plugin: str, effects: list[str]) -> None:
+        for name in [n for n, owner in self._detector_owner.items() if owner == plugin]:
+            del self.face_detectors[name], self._detector_owner[name]
         for effect_name in effects:
             self._specs.pop(effect_name, None)
             self._classes.pop(effect_name, None)

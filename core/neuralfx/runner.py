@@ -219,10 +219,20 @@ class _Job:
 
     # -- decoding and batching ----------------------------------------------------------------
     def _pictures(self, pool: ThreadPoolExecutor, frames: list[int]) -> Iterator[Picture]:
+        # Decoding, and the effect's own per-frame CPU work (Effect.inspect: face detection),
+        # run in the decode workers, overlapping the device's work on earlier batches.
+        inspects = type(self.effect).inspect is not Effect.inspect
+
+        def decode(frame: int, raw) -> Picture:
+            picture = self.decoder(frame, raw)
+            if inspects:
+                picture.notes = self.effect.inspect(picture.frame, picture.rgb)
+            return picture
+
         if self.source.video_path is not None:
             raw = background(lambda: self.source.read_video(frames), self.lookahead)
-            return ordered_map(pool, lambda item: self.decoder(*item), raw, self.lookahead)
-        return ordered_map(pool, lambda f: self.decoder(f, self.source.read(f)), frames,
+            return ordered_map(pool, lambda item: decode(*item), raw, self.lookahead)
+        return ordered_map(pool, lambda f: decode(f, self.source.read(f)), frames,
                            self.lookahead)
 
     def _batches(self, pool: ThreadPoolExecutor, frames: list[int]) -> Iterator[FrameBatch]:
@@ -291,7 +301,9 @@ class _Job:
         rgb = self._to_device([p.rgb for p in pictures])
         alpha = self._to_device([p.alpha for p in pictures]) if pictures[0].alpha is not None \
             else None
-        return FrameBatch(rgb, alpha, tuple(p.frame for p in pictures))
+        notes = tuple(p.notes for p in pictures) \
+            if type(self.effect).inspect is not Effect.inspect else None
+        return FrameBatch(rgb, alpha, tuple(p.frame for p in pictures), notes)
 
     def _to_device(self, arrays: list[np.ndarray]) -> torch.Tensor:
         """``(H, W, C)`` arrays → ``(N, C, H, W)`` float tensor in [0, 1] on the device."""
@@ -349,7 +361,8 @@ def _select(batch: FrameBatch, indices) -> FrameBatch:
     rows = torch.tensor(idx, device=batch.rgb.device)
     return FrameBatch(batch.rgb.index_select(0, rows),
                       None if batch.alpha is None else batch.alpha.index_select(0, rows),
-                      tuple(batch.frames[i] for i in idx))
+                      tuple(batch.frames[i] for i in idx),
+                      None if batch.notes is None else tuple(batch.notes[i] for i in idx))
 
 
 def _bits(depth: str) -> str:

@@ -11,6 +11,7 @@ channel layout (gray, alpha) and quantise to the output depth.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +32,8 @@ class Picture:
     ``rgb`` is ``(H, W, 3)``: integer samples (uint8/uint16, scaled to [0, 1] on the device) or
     float32/float16 in the working space. ``alpha`` is ``(H, W, 1)`` or None. ``channels`` and
     ``depth`` describe the source file (1-4 channels; "8", "16", "half" or "float");
-    ``finite`` is False when a float source holds NaN or infinity.
+    ``finite`` is False when a float source holds NaN or infinity. ``notes`` is what the
+    effect's ``inspect`` made of the frame in the decode worker.
     """
 
     frame: int
@@ -40,6 +42,7 @@ class Picture:
     channels: int
     depth: str
     finite: bool = True
+    notes: Any = None
 
     @property
     def size(self) -> tuple[int, int]:

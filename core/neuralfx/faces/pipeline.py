@@ -1,0 +1,102 @@
+"""The face pipeline as an effect uses it: find (in the decode workers), track (in frame order),
+crop (on the device), paste back (on the device)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ParameterError
+from . import align, composite
+from .detect import Detection
+from .track import FaceTracker, TrackedFace
+
+
+@dataclasses.dataclass
+class FaceCrops:
+    """Aligned crops of the faces of a batch: ``images`` ``(F, 3, S, S)`` in [0, 1], from batch
+    position ``frame_index[i]`` through ``to_crop[i]``; ``landmarks`` (F, 68, 2) in crop
+    pixels; ``ids`` the track ids."""
+
+    frame_index: torch.Tensor
+    to_crop: torch.Tensor
+    images: torch.Tensor
+    landmarks: np.ndarray
+    ids: list[int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def make_finder(name: str, **options):
+    """A face finder by name: ``hog``, ``cnn`` or one a plugin registered."""
+    from ..catalog import resolve
+    from ..plugins import get_host
+
+    entries = get_host().face_detectors
+    if name not in entries:
+        raise ParameterError(f"detector: {name!r} is not a face detector here",
+                             hint="choose one of " + ", ".join(sorted(entries)))
+    return resolve(entries[name].factory)(**options)
+
+
+class FacePipeline:
+    def __init__(self, template: align.CropTemplate, *, detector: str = "hog",
+                 fps: float | None = None, min_face: int = 48, hold: int = 5,
+                 only: Sequence[int] | None = None, mask: str = "head",
+                 blend: str = "feather", colour_match: bool = True) -> None:
+        self.template = template
+        self.finder = make_finder(detector, min_face=min_face)
+        self.tracker = FaceTracker(fps or 24.0, hold=hold)
+        self.only = set(only) if only else None
+        self.mask, self.blend, self.colour_match = mask, blend, colour_match
+
+    def find(self, rgb: np.ndarray) -> list[Detection]:
+        """Faces in one decoded frame (thread-safe: call it from ``Effect.inspect``)."""
+        return self.finder.find(rgb)
+
+    def track(self, detections: Sequence[list[Detection]]) -> list[list[TrackedFace]]:
+        """Track the faces of consecutive frames (call once per frame, in order); keeps only the
+        chosen track ids."""
+        out = []
+        for found in detections:
+            faces = self.tracker.update(list(found or ()))
+            out.append([f for f in faces if self.only is None or f.id in self.only])
+        return out
+
+    def crop(self, frames: torch.Tensor, tracked: list[list[TrackedFace]]) -> FaceCrops | None:
+        """Every tracked face of the batch ``frames`` ``(N, 3, H, W)``, aligned, in one call."""
+        where = [(i, f) for i, faces in enumerate(tracked) for f in faces]
+        if not where:
+            return None
+        device = frames.device
+        landmarks = np.stack([f.landmarks for _, f in where]).astype(np.float32)
+        target = torch.tensor(self.template.points, dtype=torch.float64)
+        to_crop = align.similarity(torch.from_numpy(align.five_points(landmarks)).double(),
+                                   target)
+        crop_landmarks = (landmarks @ to_crop[:, :, :2].numpy().transpose(0, 2, 1)
+                          + to_crop[:, None, :, 2].numpy())
+        to_crop = to_crop.to(device)
+        frame_index = torch.tensor([i for i, _ in where], device=device)
+        images = align.crop_faces(frames, frame_index, to_crop, self.template.size)
+        return FaceCrops(frame_index, to_crop, images, crop_landmarks.astype(np.float32),
+                         [f.id for _, f in where])
+
+    def paste(self, frames: torch.Tensor, crops: FaceCrops | None,
+              processed: torch.Tensor | None) -> torch.Tensor:
+        """``frames`` with the processed crops blended back (the frames themselves when there
+        are no faces)."""
+        if crops is None:
+            return frames
+        size = self.template.size
+        m = composite.masks(crops.landmarks, size, self.mask).to(frames.device)
+        if self.colour_match:
+            processed = composite.match_colour(processed.float(), crops.images.float(),
+                                               crops.landmarks, size)
+        if self.blend == "seamless":
+            processed = composite.seamless(processed, crops.images, m)
+        return align.paste_faces(frames, crops.frame_index, crops.to_crop,
+                                 processed.to(frames.dtype), m)

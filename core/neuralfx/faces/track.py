@@ -1,0 +1,121 @@
+"""Tracking faces across frames: stable ids, held through short misses, smoothed landmarks.
+
+Detections are matched to tracks by box overlap (greedy, best overlap first). A track the
+detector misses is held for ``hold`` frames at its last smoothed landmarks, so a face is not
+dropped for a frame of motion blur; a new face gets the next id. Landmarks go through a One
+Euro filter (Casiez, Roussel & Vogel, CHI 2012) driven by the face's speed: a still face is
+smoothed hard, so its crop does not jitter with the detector's sub-pixel noise, and a moving
+face follows with little lag.
+
+The tracker's state is a few arrays (:meth:`FaceTracker.state_dict`), so an effect that tracks
+can be snapshotted and resumed exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+
+from .detect import Detection
+
+
+@dataclasses.dataclass
+class TrackedFace:
+    """A face in one frame: its track ``id``, smoothed ``landmarks`` (68, 2), its ``box`` and
+    whether the detector missed it in this frame (``held``)."""
+
+    id: int
+    landmarks: np.ndarray
+    box: tuple[float, float, float, float]
+    held: bool = False
+
+
+def iou(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+class FaceTracker:
+    """``update(detections) -> [TrackedFace]`` once per frame, in frame order."""
+
+    def __init__(self, fps: float = 24.0, hold: int = 5, min_cutoff: float = 0.5,
+                 beta: float = 0.05, min_overlap: float = 0.3) -> None:
+        self.dt = 1.0 / (fps or 24.0)
+        self.hold, self.min_cutoff, self.beta, self.min_overlap = hold, min_cutoff, beta, \
+            min_overlap
+        self.next_id = 1
+        # id -> [smoothed landmarks (68, 2), smoothed speed (px/s), box, frames missed]
+        self.tracks: dict[int, list] = {}
+
+    def _alpha(self, cutoff: float) -> float:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / self.dt)
+
+    def _smooth(self, track: list, landmarks: np.ndarray) -> None:
+        previous, speed = track[0], track[1]
+        raw_speed = float(np.linalg.norm(landmarks.mean(0) - previous.mean(0))) / self.dt
+        speed += self._alpha(1.0) * (raw_speed - speed)
+        a = self._alpha(self.min_cutoff + self.beta * speed)
+        track[0] = previous + a * (landmarks - previous)
+        track[1] = speed
+
+    def update(self, detections: list[Detection]) -> list[TrackedFace]:
+        pairs = sorted(((iou(t[2], d.box), tid, j) for tid, t in self.tracks.items()
+                        for j, d in enumerate(detections)), reverse=True)
+        matched_tracks, matched_detections = set(), set()
+        for overlap, tid, j in pairs:
+            if overlap < self.min_overlap:
+                break
+            if tid in matched_tracks or j in matched_detections:
+                continue
+            matched_tracks.add(tid)
+            matched_detections.add(j)
+            track = self.tracks[tid]
+            self._smooth(track, detections[j].landmarks.astype(np.float64))
+            track[2], track[3] = detections[j].box, 0
+        faces = []
+        for tid in list(self.tracks):
+            track = self.tracks[tid]
+            if tid not in matched_tracks:
+                track[3] += 1
+                if track[3] > self.hold:
+                    del self.tracks[tid]
+                    continue
+            faces.append(TrackedFace(tid, track[0].astype(np.float32), track[2],
+                                     held=track[3] > 0))
+        for j, d in enumerate(detections):
+            if j not in matched_detections:
+                tid = self.next_id
+                self.next_id += 1
+                self.tracks[tid] = [d.landmarks.astype(np.float64), 0.0, d.box, 0]
+                faces.append(TrackedFace(tid, d.landmarks.astype(np.float32), d.box))
+        return sorted(faces, key=lambda f: f.id)
+
+    # -- snapshots ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        ids = sorted(self.tracks)
+        t = self.tracks
+        return {
+            "next_id": torch.tensor([self.next_id]),
+            "ids": torch.tensor(ids, dtype=torch.long),
+            "landmarks": torch.from_numpy(np.stack([t[i][0] for i in ids])) if ids
+            else torch.zeros(0, 68, 2, dtype=torch.float64),
+            "speed": torch.tensor([t[i][1] for i in ids], dtype=torch.float64),
+            "boxes": torch.tensor([list(t[i][2]) for i in ids], dtype=torch.float64).reshape(-1, 4),
+            "missed": torch.tensor([t[i][3] for i in ids], dtype=torch.long),
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.next_id = int(state["next_id"][0])
+        self.tracks = {int(i): [state["landmarks"][k].cpu().double().numpy(),
+                                float(state["speed"][k]),
+                                tuple(float(v) for v in state["boxes"][k]),
+                                int(state["missed"][k])]
+                       for k, i in enumerate(state["ids"].tolist())}
