@@ -92,6 +92,11 @@ BUILTIN_ARCHITECTURES = (
                    f"StarGAN generator (Choi et al. 2018), CelebA {size}x{size}, 5 attributes: "
                    "forward(x in [-1, 1], c)")
       for size in (128, 256)),
+    *(Architecture(f"stargan-celeba-{size}-d", _M + f"stargan:discriminator_{size}", None,
+                   None, f"stargan-celeba-{size}-d",
+                   f"StarGAN discriminator, CelebA {size}x{size}: forward(x) -> (patch map, "
+                   "attribute logits)")
+      for size in (128, 256)),
 )
 
 _JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
@@ -144,6 +149,14 @@ BUILTIN_WEIGHTS = (
             "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1",
             "200000-G.ckpt", _STARGAN_LICENCE, member="200000-G.ckpt",
             note="yunjey/stargan download.sh pretrained-celeba-256x256"),
+    *(Weights(f"stargan-celeba-{size}-d", f"stargan-celeba-{size}-d", url, "200000-D.ckpt",
+              _STARGAN_LICENCE, member="200000-D.ckpt",
+              note="in the same archive as the generator; face-attributes reads the faces' "
+                   "own attributes with its classifier")
+      for size, url in ((128, "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs"
+                              ".zip?dl=1"),
+                        (256, "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs"
+                              ".zip?dl=1"))),
 )
 
 

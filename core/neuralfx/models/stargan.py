@@ -103,6 +103,14 @@ def generator() -> Generator:
     return Generator(64, 5, 6)
 
 
+def discriminator_128() -> Discriminator:
+    return Discriminator(128)
+
+
+def discriminator_256() -> Discriminator:
+    return Discriminator(256)
+
+
 def convert_checkpoint(state: dict) -> dict:
     """Checkpoints saved before PyTorch 0.4.1 lack ``num_batches_tracked``; add it (a counter
     the norms never read) so the strict load names only real differences."""

@@ -1,0 +1,163 @@
+"""``face-attributes``: StarGAN on the host's face pipeline (neuralfx.faces).
+
+Per batch: the faces found in the decode workers (``inspect``) are tracked in frame order,
+aligned to the CelebA crop, translated by the generator all at once (every face of every frame
+of the batch in one call), steadied against the same face's previous frame, and pasted back.
+Each face's own attributes are read by the discriminator's classifier when its track starts
+and kept for the track, so the target labels do not flicker either.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+import neuralfx
+import neuralfx.models
+from neuralfx.errors import NeuralFXError
+from neuralfx.faces.align import CropTemplate
+from neuralfx.faces.pipeline import FaceCrops, FacePipeline
+
+from .spec import FACE_ATTRIBUTES
+
+HAIR_INDEX = {"black": 0, "blond": 1, "brown": 2}
+CHANGE_SCALE = 0.08  # a crop pixel whose source moved this much (in [0, 1]) is not steadied
+
+
+class FaceAttributes(neuralfx.Effect):
+    spec = FACE_ATTRIBUTES
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        s = self.settings
+        if s.hair == "keep" and s.male == "keep" and s.young == "keep":
+            raise neuralfx.errors.ParameterError(
+                "face-attributes: nothing to change (hair, male and young are all keep)",
+                hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip")
+        self.only = None if s.faces == "all" else [int(i) for i in s.faces.split(",")]
+
+    # -- weights --------------------------------------------------------------------------------
+    def _names(self) -> tuple[str, str, int]:
+        checkpoint = str(self.settings.checkpoint)
+        size = 256 if re.search(r"256", checkpoint) else 128
+        model = f"stargan-celeba-{size}"
+        return model, checkpoint, size
+
+    def files(self) -> list[str]:
+        model, checkpoint, _ = self._names()
+        found = []
+        for name, value in ((model, checkpoint), (model + "-d", self._discriminator())):
+            try:
+                found.append(neuralfx.models.resolve_checkpoint(name, value))
+            except NeuralFXError:
+                pass  # reported by load() with what to do
+        return found
+
+    def _discriminator(self) -> str:
+        given = self.settings.discriminator
+        return str(given) if given else self._names()[0] + "-d"
+
+    def load(self, ctx) -> None:
+        model, checkpoint, size = self._names()
+        try:
+            self.generator = neuralfx.models.load(model, checkpoint, ctx.device, ctx.dtype)
+            self.classifier = neuralfx.models.load(model + "-d", self._discriminator(),
+                                                   ctx.device, ctx.dtype)
+        except NeuralFXError as exc:
+            raise NeuralFXError(
+                f"face-attributes: {exc.message}",
+                hint=(exc.hint or "") + "; StarGAN's official weights: `neuralfx models fetch "
+                f"{model}` and `neuralfx models fetch {model}-d` (or `neuralfx models import` "
+                "with 200000-G.ckpt and 200000-D.ckpt), or train your own with "
+                "`neuralfx train face-attributes`") from None
+        s = self.settings
+        self.faces = FacePipeline(CropTemplate.celeba(size), detector=s.detector,
+                                  fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
+                                  only=self.only, blend=s.blend, colour_match=s.colour_match)
+        self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
+        self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> (source, out)
+
+    def inspect(self, frame, rgb):
+        return self.faces.find(rgb)
+
+    # -- per batch ------------------------------------------------------------------------------
+    def process(self, batch):
+        tracked = self.faces.track(batch.notes)
+        crops = self.faces.crop(batch.rgb, tracked)
+        if crops is None:
+            self._forget(set())
+            return batch  # no face: the frames pass through untouched
+        x = crops.images.to(self.generator.main[0].weight.dtype) * 2 - 1
+        targets = torch.stack([self._target(face_id, x[i:i + 1])
+                               for i, face_id in enumerate(crops.ids)])
+        translated = (self.generator(x, targets).float() + 1) / 2
+        translated = crops.images.float() + self.settings.strength * \
+            (translated.clamp(0, 1) - crops.images.float())
+        if self.settings.temporal:
+            translated = self._steady(crops, translated)
+        self._forget(set(crops.ids))
+        return batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
+
+    def _target(self, face_id: int, x: torch.Tensor) -> torch.Tensor:
+        """The labels to ask for: the face's own (read once per track) with the changes."""
+        if face_id not in self.labels:
+            _, logits = self.classifier(x)
+            self.labels[face_id] = (logits[0].float() > 0).float()
+        own = self.labels[face_id]
+        target = own.clone()
+        s = self.settings
+        if s.hair != "keep":
+            target[:3] = 0
+            target[HAIR_INDEX[s.hair]] = 1
+        for index, choice in ((3, s.male), (4, s.young)):
+            if choice != "keep":
+                target[index] = {"yes": 1.0, "no": 0.0}.get(choice, 1.0 - float(own[index]))
+        return target.to(x.dtype)
+
+    def _steady(self, crops: FaceCrops, translated: torch.Tensor) -> torch.Tensor:
+        """Blend each face with its previous frame's result where the face's source pixels did
+        not change (the crops are aligned, so a still face lines up pixel for pixel), one
+        frame after another within the batch."""
+        out = translated.clone()
+        order = sorted(range(len(crops)), key=lambda i: int(crops.frame_index[i]))
+        for i in order:
+            face_id, source = crops.ids[i], crops.images[i].float()
+            if face_id in self.previous:
+                before_source, before_out = self.previous[face_id]
+                change = (source - before_source).abs().amax(0, keepdim=True)
+                keep = self.settings.stability * torch.exp(-change / CHANGE_SCALE)
+                out[i] = out[i] + keep * (before_out - out[i])
+            self.previous[face_id] = (source, out[i])
+        return out
+
+    def _forget(self, seen: set[int]) -> None:
+        """Drop the steadying memory of faces the tracker no longer holds."""
+        alive = set(self.faces.tracker.tracks) | seen
+        for face_id in [f for f in self.previous if f not in alive]:
+            del self.previous[face_id]
+
+    # -- state, for exact resumes ------------------------------------------------------------------
+    def state_dict(self):
+        state = {f"tracker.{k}": v for k, v in self.faces.tracker.state_dict().items()}
+        for face_id, labels in self.labels.items():
+            state[f"labels.{face_id}"] = labels
+        for face_id, (source, out) in self.previous.items():
+            state[f"previous.{face_id}.source"] = source
+            state[f"previous.{face_id}.out"] = out
+        return state
+
+    def load_state_dict(self, state) -> None:
+        self.faces.tracker.load_state_dict(
+            {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("tracker.")})
+        self.labels = {int(k.split(".")[1]): v for k, v in state.items()
+                       if k.startswith("labels.")}
+        self.previous = {}
+        for key in state:
+            if key.startswith("previous.") and key.endswith(".source"):
+                face_id = int(key.split(".")[1])
+                self.previous[face_id] = (state[key], state[f"previous.{face_id}.out"])
+
+    def release(self) -> None:
+        self.generator = self.classifier = None
+

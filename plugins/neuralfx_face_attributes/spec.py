@@ -1,0 +1,69 @@
+"""The declaration of ``face-attributes``: its parameters, help and implementation."""
+
+from __future__ import annotations
+
+import neuralfx
+from neuralfx import params
+
+TARGETS = ("keep", "yes", "no", "flip")
+FACE_IDS = r"all|\d+(,\d+)*"
+
+FACE_ATTRIBUTES = neuralfx.EffectSpec(
+    name="face-attributes",
+    summary="Change hair colour, gender or age of every face (StarGAN)",
+    help="""\
+    Change the hair colour, gender or age of the faces in a shot with StarGAN (Choi et al.
+    2018), face by face: each face is found (dlib), tracked through the shot with a stable id,
+    aligned to the crop StarGAN was trained on, translated, and blended back.
+
+    StarGAN needs each face's current attributes: they are read once per face by the
+    discriminator's classifier (the archive of the official release holds both networks).
+    --hair sets a hair colour (keep: as read); --male and --young are yes, no, flip (the
+    opposite of what was read) or keep.
+
+    Weights: `neuralfx models fetch stargan-celeba-128` and `neuralfx models fetch
+    stargan-celeba-128-d` (the official release; non-commercial: CelebA's terms), or your own
+    from `neuralfx train face-attributes`.
+
+    \b
+    Examples:
+      neuralfx run face-attributes --hair blond shot.####.exr out.####.exr
+      neuralfx run face-attributes --male flip --young no --faces 2 interview.mp4 out.mp4
+    """,
+    implementation="neuralfx_face_attributes.effect:FaceAttributes",
+    working_space="srgb",
+    stateful=True,
+    preferred_batch_size=8,
+    params=(
+        params.Choice("hair", default="keep", choices=("keep", "black", "blond", "brown"),
+                      help="Hair colour to give (one of the three StarGAN knows)."),
+        params.Choice("male", default="keep", choices=TARGETS, help="Gender: male yes/no."),
+        params.Choice("young", default="keep", choices=TARGETS, help="Age: young yes/no."),
+        params.Text("faces", default="all", pattern=FACE_IDS, example="1,3",
+                    help="Which faces: all, or track ids as `neuralfx faces list` shows them."),
+        params.Float("strength", default=1.0, min=0.0, max=1.0,
+                     help="Blend of the translated face with the original."),
+        params.Bool("temporal", default=True,
+                    help="Steady the translated faces from frame to frame."),
+        params.Float("stability", default=0.6, min=0.0, max=0.95,
+                     help="How much each face keeps of its previous frame where the face "
+                          "itself did not change (temporal)."),
+        params.Path("checkpoint", default="stargan-celeba-128", must_exist=False,
+                    help="The generator: a file or a registry name (stargan-celeba-128, "
+                         "stargan-celeba-256)."),
+        params.Path("discriminator", default=None, must_exist=False,
+                    help="The discriminator that reads each face's attributes (default: the "
+                         "registry's -d entry matching --checkpoint)."),
+        params.Text("detector", default="hog", pattern=r"[a-z0-9_-]+", example="cnn",
+                    help="Face detector: hog (fast), cnn (turned and small faces), or one a "
+                         "plugin adds."),
+        params.Int("min_face", default=48, min=16, max=2048, soft_max=256,
+                   help="Smallest face to find, in pixels (wide); smaller is slower."),
+        params.Int("hold", default=5, min=0, max=100, soft_max=24,
+                   help="Frames a face the detector loses is kept for."),
+        params.Choice("blend", default="feather", choices=("feather", "seamless"),
+                      help="Blending back: a feathered mask, or Poisson (seamless) cloning."),
+        params.Bool("colour_match", default=True,
+                    help="Match each translated face's skin tone to the original."),
+    ),
+)

@@ -1,0 +1,120 @@
+"""The host's face pipeline (neuralfx.faces) on a real face: detection without false positives,
+alignment to the CelebA crop and back, tracking with stable ids, held misses, steady crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from faces_helpers import ASTRONAUT_FACE, astronaut, moved, two_faces
+
+from neuralfx.faces import align
+from neuralfx.faces.align import CropTemplate
+from neuralfx.faces.detect import DlibFaceFinder
+from neuralfx.faces.pipeline import FacePipeline
+from neuralfx.faces.track import FaceTracker
+
+pytest.importorskip("skimage.data")
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return DlibFaceFinder("hog")
+
+
+def test_the_astronaut_is_found_and_her_mission_patch_is_not(finder):
+    found = finder.find(astronaut())
+    assert len(found) == 1
+    assert np.allclose(found[0].box, ASTRONAUT_FACE, atol=12)
+    assert found[0].landmarks.shape == (68, 2)
+    # Without the CNN's confirmation, HOG also fires on the patch and the glove.
+    assert len(DlibFaceFinder("hog", confirm=False).find(astronaut())) > 1
+
+
+def test_the_cnn_detector_and_a_reduced_detection_frame_find_her_too():
+    big = moved(astronaut(), scale=2.0, size=(1024, 1024))  # a 180 px face
+    found = DlibFaceFinder("hog", min_face=120).find(big)  # detects on a third of the frame
+    assert len(found) == 1 and found[0].width > 150
+    assert len(DlibFaceFinder("cnn").find(astronaut())) == 1
+
+
+def test_alignment_is_the_least_squares_similarity_onto_the_template(finder):
+    template = CropTemplate.celeba(128)
+    pipe = FacePipeline(template)
+    image = astronaut()
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    found = finder.find(image)
+    crops = pipe.crop(frame, pipe.track([found]))
+    # x' = a x - b y + tx, y' = b x + a y + ty, solved as a linear least-squares problem
+    src, dst = align.five_points(found[0].landmarks).astype(np.float64), np.array(template.points)
+    rows = [[x, -y, 1, 0] for x, y in src] + [[y, x, 0, 1] for x, y in src]
+    a, b, tx, ty = np.linalg.lstsq(np.array(rows), np.concatenate([dst[:, 0], dst[:, 1]]),
+                                   rcond=None)[0]
+    expected = np.array([[a, -b, tx], [b, a, ty]])
+    assert np.abs(crops.to_crop[0].numpy() - expected).max() < 1e-3
+    # her smile is wider than CelebA's average mouth; the eyes and nose land within 2.5 px
+    five = align.five_points(crops.landmarks[0])
+    assert np.abs(five[:3] - dst[:3]).max() < 2.5
+    # the crop shows the frame there: the pixel under the nose tip is the frame's
+    nose = found[0].landmarks[30].round().astype(int)
+    u, v = crops.landmarks[0][30].round().astype(int)
+    assert np.abs(crops.images[0, :, v, u].numpy() * 255 - image[nose[1], nose[0]]).max() < 25
+
+
+def test_pasting_the_crops_back_unchanged_gives_the_frame(finder):
+    pipe = FacePipeline(CropTemplate.celeba(128), colour_match=False)
+    image = astronaut()
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    crops = pipe.crop(frame, pipe.track([finder.find(image)]))
+    out = pipe.paste(frame, crops, crops.images)
+    diff = (out - frame).abs()
+    x0, y0, x1, y1 = align.crop_region(crops.to_crop, 128, 512, 512)[0]
+    assert diff[..., y0:y1, x0:x1].mean() < 0.01  # resampled twice: small blur only
+    outside = torch.ones_like(diff, dtype=torch.bool)
+    outside[..., y0:y1, x0:x1] = False
+    assert torch.equal(out[outside], frame[outside])  # bit for bit
+
+
+def test_a_still_face_gives_a_steady_crop(finder):
+    """The detector's landmarks jitter by about a pixel on a face moved only by sub-pixel
+    noise; the One Euro smoothing keeps the crop centre within a fraction of a pixel."""
+    rng = np.random.default_rng(0)
+    tracker = FaceTracker(fps=25)
+    raw, smooth = [], []
+    target = torch.tensor(CropTemplate.celeba(128).points, dtype=torch.float64)
+    centre = torch.tensor([[63.5, 63.5, 1.0]], dtype=torch.float64).T
+    for _ in range(25):
+        dx, dy = rng.uniform(-0.4, 0.4, 2)
+        found = finder.find(moved(astronaut(), dx, dy))
+        (face,) = tracker.update(found)
+        for points, out in ((found[0].landmarks, raw), (face.landmarks, smooth)):
+            m = align.similarity(torch.from_numpy(align.five_points(points)).double()[None],
+                                 target)
+            out.append((align.invert(m)[0].double() @ centre)[:, 0].numpy())
+    raw_std, smooth_std = np.std(raw, 0).max(), np.std(smooth[5:], 0).max()
+    assert raw_std > 0.2  # the detector really jitters
+    assert smooth_std < 0.5 * raw_std and smooth_std < 0.2
+
+
+def test_track_ids_are_stable_and_a_missed_face_is_held(finder):
+    frames = [two_faces()] * 3
+    tracker = FaceTracker(hold=2)
+    ids = [[f.id for f in tracker.update(finder.find(f))] for f in frames]
+    assert ids == [[1, 2]] * 3
+    held = tracker.update([])  # the detector misses both for a frame
+    assert [f.id for f in held] == [1, 2] and all(f.held for f in held)
+    assert [f.id for f in tracker.update(finder.find(frames[0]))] == [1, 2]
+    for _ in range(3):
+        tracker.update([])
+    assert tracker.update([]) == [] and tracker.tracks == {}  # gone after `hold` misses
+    assert [f.id for f in tracker.update(finder.find(frames[0]))] == [3, 4]
+
+
+def test_tracker_state_round_trips(finder):
+    a = FaceTracker()
+    a.update(finder.find(two_faces()))
+    b = FaceTracker()
+    b.load_state_dict(a.state_dict())
+    found = finder.find(moved(two_faces(), 2, 1))
+    assert [(f.id, f.landmarks.tolist()) for f in a.update(found)] == \
+        [(f.id, f.landmarks.tolist()) for f in b.update(found)]
