@@ -118,3 +118,15 @@ def test_tracker_state_round_trips(finder):
     found = finder.find(moved(two_faces(), 2, 1))
     assert [(f.id, f.landmarks.tolist()) for f in a.update(found)] == \
         [(f.id, f.landmarks.tolist()) for f in b.update(found)]
+
+
+def test_a_held_face_is_kept_while_it_is_there_and_ended_at_a_cut(finder):
+    from faces_helpers import no_face
+
+    pipe = FacePipeline(CropTemplate.celeba(128))
+    frames = torch.stack([torch.from_numpy(p).permute(2, 0, 1).float() / 255
+                          for p in (astronaut(), moved(astronaut(), 1, 0), no_face())])
+    # the detector finds her in the first frame only
+    crops = pipe.crop(frames, pipe.track([finder.find(astronaut()), [], []]))
+    assert crops.frame_index.tolist() == [0, 1]  # held in frame 2, gone at the cut (frame 3)
+    assert pipe.tracker.tracks == {}

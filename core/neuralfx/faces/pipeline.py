@@ -8,11 +8,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..errors import ParameterError
 from . import align, composite
 from .detect import Detection
 from .track import FaceTracker, TrackedFace
+
+
+LOOK_SIZE = 12  # a face's look: its crop averaged down to 12x12
+HELD_LOOK_CHANGE = 0.08  # mean difference (in [0, 1]) beyond which a held face is gone
 
 
 @dataclasses.dataclass
@@ -68,10 +73,33 @@ class FacePipeline:
         return out
 
     def crop(self, frames: torch.Tensor, tracked: list[list[TrackedFace]]) -> FaceCrops | None:
-        """Every tracked face of the batch ``frames`` ``(N, 3, H, W)``, aligned, in one call."""
+        """Every tracked face of the batch ``frames`` ``(N, 3, H, W)``, aligned, in one call.
+
+        A face the detector missed (held by the tracker) is kept only if its crop still looks
+        like the face when last detected: across a cut, the held place shows something else
+        and the track ends there."""
         where = [(i, f) for i, faces in enumerate(tracked) for f in faces]
         if not where:
             return None
+        crops = self._crop(frames, where)
+        looks = F.adaptive_avg_pool2d(crops.images.float(), LOOK_SIZE).cpu().numpy()
+        keep = []
+        for k, (_, face) in enumerate(where):
+            before = self.tracker.looks.get(face.id)
+            if face.held and (before is None or
+                              np.abs(looks[k] - before).mean() > HELD_LOOK_CHANGE):
+                self.tracker.drop(face.id)
+                continue
+            if not face.held:
+                self.tracker.looks[face.id] = looks[k]
+            keep.append(k)
+        if len(keep) == len(where):
+            return crops
+        if not keep:
+            return None
+        return self._crop(frames, [where[k] for k in keep])
+
+    def _crop(self, frames: torch.Tensor, where: list[tuple[int, TrackedFace]]) -> FaceCrops:
         device = frames.device
         landmarks = np.stack([f.landmarks for _, f in where]).astype(np.float32)
         target = torch.tensor(self.template.points, dtype=torch.float64)

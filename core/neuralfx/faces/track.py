@@ -53,6 +53,13 @@ class FaceTracker:
         self.next_id = 1
         # id -> [smoothed landmarks (68, 2), smoothed speed (px/s), box, frames missed]
         self.tracks: dict[int, list] = {}
+        # id -> a small picture of the face when last detected (see FacePipeline.crop)
+        self.looks: dict[int, np.ndarray] = {}
+
+    def drop(self, face_id: int) -> None:
+        """Forget a track (a held face that is no longer there)."""
+        self.tracks.pop(face_id, None)
+        self.looks.pop(face_id, None)
 
     def _alpha(self, cutoff: float) -> float:
         tau = 1.0 / (2 * math.pi * cutoff)
@@ -86,7 +93,7 @@ class FaceTracker:
             if tid not in matched_tracks:
                 track[3] += 1
                 if track[3] > self.hold:
-                    del self.tracks[tid]
+                    self.drop(tid)
                     continue
             faces.append(TrackedFace(tid, track[0].astype(np.float32), track[2],
                                      held=track[3] > 0))
@@ -110,6 +117,8 @@ class FaceTracker:
             "speed": torch.tensor([t[i][1] for i in ids], dtype=torch.float64),
             "boxes": torch.tensor([list(t[i][2]) for i in ids], dtype=torch.float64).reshape(-1, 4),
             "missed": torch.tensor([t[i][3] for i in ids], dtype=torch.long),
+            "looks": torch.from_numpy(np.stack([self.looks[i] for i in ids])) if ids
+            and all(i in self.looks for i in ids) else torch.zeros(0),
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
@@ -119,3 +128,6 @@ class FaceTracker:
                                 tuple(float(v) for v in state["boxes"][k]),
                                 int(state["missed"][k])]
                        for k, i in enumerate(state["ids"].tolist())}
+        looks = state.get("looks")
+        self.looks = {} if looks is None or looks.numel() == 0 else \
+            {int(i): looks[k].cpu().numpy() for k, i in enumerate(state["ids"].tolist())}

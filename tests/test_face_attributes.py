@@ -1,0 +1,120 @@
+"""face-attributes through the CLI on clips made from a real face (scikit-image's astronaut),
+with StarGAN weights in the official layouts (deterministic, not trained)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from faces_helpers import astronaut, moved, no_face, read_rgb, two_faces, write_clip
+from helpers import deterministic_state
+
+pytest.importorskip("skimage.data")
+
+
+@pytest.fixture(scope="session")
+def stargan(tmp_path_factory):
+    """200000-G.ckpt and 200000-D.ckpt as the official solver saves them."""
+    root = tmp_path_factory.mktemp("stargan")
+    torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=3), root / "G.ckpt")
+    torch.save(deterministic_state("stargan_v1_celeba128_discriminator", seed=4),
+               root / "D.ckpt")
+    return ["--checkpoint", str(root / "G.ckpt"), "--discriminator", str(root / "D.ckpt")]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A pan across the face (3 px a frame), then a frame with no face (1005)."""
+    folder = tmp_path_factory.mktemp("clip")
+    frames = {1001 + i: moved(astronaut(), dx=3 * i) for i in range(4)}
+    frames[1005] = no_face()
+    return write_clip(folder, frames)
+
+
+def run(cli, tmp_path, src, *args, expect=0, out="out/f.####.png"):
+    result = cli("run", "face-attributes", *args, src, str(tmp_path / out), "--progress",
+                 "json", expect=expect)
+    return result, str(tmp_path / out)
+
+
+def frame(pattern, number):
+    return read_rgb(pattern.replace("####", f"{number:04d}"))
+
+
+def test_only_the_faces_change(cli, tmp_path, clip, stargan):
+    _, out = run(cli, tmp_path, clip, "--hair", "blond", "--male", "flip", *stargan)
+    for number in range(1001, 1005):
+        before, after = frame(clip, number).astype(int), frame(out, number).astype(int)
+        changed = np.abs(after - before).max(-1) > 0
+        ys, xs = np.nonzero(changed)
+        # everything that changed is around the face (box 175-265 x 76-166, moved 3 px/frame)
+        assert xs.min() > 100 and xs.max() < 350 and ys.max() < 260
+        face = np.abs(after - before)[90:160, 190 + 3 * (number - 1001):250]
+        assert face.mean() > 10  # the face itself was redrawn
+    assert np.array_equal(frame(out, 1005), frame(clip, 1005))  # no face: bit for bit
+
+
+def test_the_paste_back_has_no_box_edge(cli, tmp_path, clip, stargan):
+    _, out = run(cli, tmp_path, clip, "--young", "flip", *stargan, "--frames", "1001")
+    diff = np.abs(frame(out, 1001).astype(float) - frame(clip, 1001)).max(-1)
+    ys, xs = np.nonzero(diff)
+    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max(), ys.max()
+    ring = np.concatenate([diff[y0:y1 + 1, x0], diff[y0:y1 + 1, x1], diff[y0, x0:x1 + 1],
+                           diff[y1, x0:x1 + 1]])
+    # at the edge of the changed area the change has faded to (almost) nothing
+    assert ring.mean() < 1.0 and diff.max() > 40
+
+
+def test_two_faces_get_their_own_ids_and_can_be_chosen(cli, tmp_path, stargan):
+    src = write_clip(tmp_path / "two", {1: two_faces(), 2: moved(two_faces(), dx=2)})
+    _, out = run(cli, tmp_path, src, "--hair", "black", "--faces", "2", *stargan)
+    for number in (1, 2):
+        diff = np.abs(frame(out, number).astype(int) - frame(src, number)).max(-1)
+        assert diff[:, :384].max() == 0  # face 1 (left) untouched
+        assert diff[:, 384:].max() > 40  # face 2 (right) changed
+
+
+def test_sixteen_bit_with_alpha_keeps_depth_and_alpha(cli, tmp_path, stargan):
+    rgb = astronaut().astype(np.uint16) * 257
+    alpha = np.full(rgb.shape[:2] + (1,), 40000, np.uint16)
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "a.0001.png"),
+                np.concatenate([rgb[..., ::-1], alpha], -1))
+    _, out = run(cli, tmp_path, str(tmp_path / "in" / "a.####.png"), "--male", "flip", *stargan)
+    got = cv2.imread(out.replace("####", "0001"), cv2.IMREAD_UNCHANGED)
+    assert got.dtype == np.uint16 and got.shape[2] == 4
+    assert (got[..., 3] == 40000).all()
+    assert np.abs(got[..., :3].astype(int) - rgb[..., ::-1]).max() > 5000
+
+
+def test_a_face_cut_by_the_frame_edge(cli, tmp_path, stargan):
+    src = write_clip(tmp_path / "edge", {1: moved(astronaut(), dx=-200)})  # face at x -25..65
+    result, out = run(cli, tmp_path, src, "--male", "flip", *stargan)
+    assert json.loads(result.stdout.splitlines()[-1])["event"] == "done"
+
+
+def test_without_weights_the_error_says_how_to_get_them(cli, tmp_path, clip):
+    result, _ = run(cli, tmp_path, clip, "--hair", "blond", expect=1)
+    error = next(json.loads(line) for line in result.stdout.splitlines()
+                 if json.loads(line)["event"] == "error")
+    assert "stargan-celeba-128" in error["message"]
+    assert "neuralfx models fetch stargan-celeba-128" in error["hint"]
+    assert "neuralfx train face-attributes" in error["hint"]
+
+
+def test_nothing_to_change_is_refused(cli, tmp_path, clip, stargan):
+    result, _ = run(cli, tmp_path, clip, *stargan, expect=2)
+    assert "nothing to change" in result.stdout
+
+
+def test_a_resumed_run_gives_the_frames_of_one_run(cli, tmp_path, clip, stargan):
+    _, whole = run(cli, tmp_path, clip, "--young", "flip", *stargan, out="whole/f.####.png")
+    run(cli, tmp_path, clip, "--young", "flip", *stargan, "--frames", "1001-1002",
+        out="parts/f.####.png")
+    run(cli, tmp_path, clip, "--young", "flip", *stargan, out="parts/f.####.png")
+    for number in range(1001, 1006):
+        assert np.array_equal(read_rgb(tmp_path / "parts" / f"f.{number:04d}.png"),
+                              frame(whole, number))
