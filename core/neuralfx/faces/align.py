@@ -24,10 +24,24 @@ CELEBA_ALIGNED_SIZE = (178, 218)
 
 @dataclasses.dataclass(frozen=True)
 class CropTemplate:
-    """A square crop of ``size`` pixels with the five landmarks at ``points``."""
+    """A crop of ``size`` pixels (square; ``height`` for a taller one) with the five
+    landmarks at ``points``."""
 
     size: int
     points: tuple[tuple[float, float], ...]
+    height: int | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(width, height)``."""
+        return self.size, self.height or self.size
+
+    @classmethod
+    def celeba_aligned(cls) -> CropTemplate:
+        """CelebA's own aligned 178x218 layout (what ``neuralfx faces extract`` writes, and
+        what training reads, as the official code reads CelebA)."""
+        width, height = CELEBA_ALIGNED_SIZE
+        return cls(width, tuple((float(x), float(y)) for x, y in CELEBA_ALIGNED_POINTS), height)
 
     @classmethod
     def celeba(cls, size: int) -> CropTemplate:
@@ -87,15 +101,19 @@ def _normalise(xy: torch.Tensor, width: int, height: int) -> torch.Tensor:
 
 
 def crop_faces(frames: torch.Tensor, frame_index: torch.Tensor, to_crop: torch.Tensor,
-               size: int, supersample: int = 2) -> torch.Tensor:
-    """Crops ``(F, C, size, size)`` of faces: face ``i`` from ``frames[frame_index[i]]``
-    through the frame → crop map ``to_crop[i]``. Sampled at ``supersample`` times the size and
-    averaged down, so a face much larger than the crop is not aliased."""
+               size: int | tuple[int, int], supersample: int = 2) -> torch.Tensor:
+    """Crops ``(F, C, size, size)`` (or ``size`` = (width, height)) of faces: face ``i`` from
+    ``frames[frame_index[i]]`` through the frame → crop map ``to_crop[i]``. Sampled at
+    ``supersample`` times the size and averaged down, so a face much larger than the crop is
+    not aliased."""
     n, (height, width) = len(frame_index), frames.shape[2:]
-    fine = size * supersample
-    idx = (torch.arange(fine, device=frames.device, dtype=torch.float32) + 0.5) / supersample \
-        - 0.5  # fine sample positions in crop pixel indices
-    grid = torch.stack(torch.meshgrid(idx, idx, indexing="xy"), -1)  # (fine, fine, 2): x, y
+    crop_w, crop_h = (size, size) if isinstance(size, int) else size
+
+    def positions(count: int) -> torch.Tensor:  # fine sample positions in crop pixel indices
+        return (torch.arange(count * supersample, device=frames.device, dtype=torch.float32)
+                + 0.5) / supersample - 0.5
+
+    grid = torch.stack(torch.meshgrid(positions(crop_w), positions(crop_h), indexing="xy"), -1)
     frame_xy = _apply(invert(to_crop.float()), grid.expand(n, -1, -1, -1))
     crops = F.grid_sample(frames.index_select(0, frame_index).float(),
                           _normalise(frame_xy, width, height), mode="bilinear",
