@@ -9,12 +9,14 @@ and kept for the track, so the target labels do not flicker either.
 
 from __future__ import annotations
 
+import os
 import re
 
 import torch
 
 import neuralfx
 import neuralfx.models
+from neuralfx import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.faces.align import CropTemplate
 from neuralfx.faces.pipeline import FaceCrops, FacePipeline
@@ -39,10 +41,13 @@ class FaceAttributes(neuralfx.Effect):
 
     # -- weights --------------------------------------------------------------------------------
     def _names(self) -> tuple[str, str, int]:
+        """(architecture, checkpoint, crop size): 256 for the 256 release or a file trained
+        at 256 (its metadata says), else 128."""
         checkpoint = str(self.settings.checkpoint)
-        size = 256 if re.search(r"256", checkpoint) else 128
-        model = f"stargan-celeba-{size}"
-        return model, checkpoint, size
+        size = 256 if re.search(r"256", os.path.basename(checkpoint)) else 128
+        if checkpoint.endswith(".safetensors") and os.path.isfile(checkpoint):
+            size = int(weights.read_metadata(checkpoint).get("image_size", size))
+        return f"stargan-celeba-{size}", checkpoint, size
 
     def files(self) -> list[str]:
         model, checkpoint, _ = self._names()
@@ -55,8 +60,16 @@ class FaceAttributes(neuralfx.Effect):
         return found
 
     def _discriminator(self) -> str:
+        """As given; else NAME-d beside a checkpoint file (what training writes); else the
+        registry's -d entry."""
         given = self.settings.discriminator
-        return str(given) if given else self._names()[0] + "-d"
+        if given:
+            return str(given)
+        model, checkpoint, _ = self._names()
+        root, ext = os.path.splitext(checkpoint)
+        if os.path.isfile(checkpoint) and os.path.isfile(root + "-d" + ext):
+            return root + "-d" + ext
+        return model + "-d"
 
     def load(self, ctx) -> None:
         model, checkpoint, size = self._names()

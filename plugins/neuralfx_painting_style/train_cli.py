@@ -3,14 +3,13 @@ training code (torch, models) only when it runs, so the CLI stays quick to start
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from neuralfx.errors import ParameterError
+from neuralfx.training import training_reporter
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -82,42 +81,10 @@ def train_command(method, content, style, styles, out, iterations, batch_size, l
         for path in (out, state_path(out)):
             if path.exists():
                 os.unlink(path)
-    report = _reporter(progress, cfg.iterations)
+    report = training_reporter(progress, cfg.iterations)
     try:
         target = resolve_device(device)
         prepare_process(target)
         train(cfg, target, report)
     finally:
         report({"event": "close"})
-
-
-def _reporter(mode: str, total: int):
-    if mode == "json":
-        def emit(event):
-            if event["event"] != "close":
-                print(json.dumps(event), flush=True)
-        return emit
-    if mode == "none":
-        return lambda event: None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="it", file=sys.stderr,
-               disable=not (mode == "bar" or sys.stderr.isatty()))
-
-    def show(event):
-        kind = event["event"]
-        if kind == "resume":
-            bar.write(f"resuming at iteration {event['iteration']}", file=sys.stderr)
-            bar.update(event["iteration"])
-        elif kind == "iteration":
-            bar.update(1)
-            bar.set_postfix(loss=f"{event['loss']:.4g}")
-            if bar.disable and event["iteration"] % 100 == 0:
-                print(f"iteration {event['iteration']}: loss {event['loss']:.4g}",
-                      file=sys.stderr)
-        elif kind in ("checkpoint", "preview") and bar.disable:
-            print(f"{kind}: {event['path']}", file=sys.stderr)
-        elif kind == "close":
-            bar.close()
-
-    return show
