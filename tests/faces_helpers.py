@@ -23,7 +23,8 @@ def moved(image: np.ndarray, dx: float = 0.0, dy: float = 0.0, scale: float = 1.
     """``image`` shifted, scaled and turned about the face, edges reflected (no black border
     for the detector to trip on)."""
     h, w = image.shape[:2]
-    cx, cy = (ASTRONAUT_FACE[0] + ASTRONAUT_FACE[2]) / 2, (ASTRONAUT_FACE[1] + ASTRONAUT_FACE[3]) / 2
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     m[:, 2] += (dx, dy)
     out_w, out_h = size or (w, h)

@@ -16,7 +16,7 @@ SELECT = ["Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"]
 
 
 @pytest.fixture(scope="module")
-def faces(tmp_path_factory, ):
+def faces(tmp_path_factory):
     """Four aligned faces (neuralfx faces extract) and CelebA-style labels for them."""
     from click.testing import CliRunner
 

@@ -19,7 +19,7 @@ pytest.importorskip("skimage.data")
 
 @pytest.fixture(scope="module")
 def finder():
-    return DlibFaceFinder("hog")
+    return DlibFaceFinder("hog", min_face=48)  # small enough to meet the patch and the glove
 
 
 def test_the_astronaut_is_found_and_her_mission_patch_is_not(finder):
@@ -28,7 +28,7 @@ def test_the_astronaut_is_found_and_her_mission_patch_is_not(finder):
     assert np.allclose(found[0].box, ASTRONAUT_FACE, atol=12)
     assert found[0].landmarks.shape == (68, 2)
     # Without the CNN's confirmation, HOG also fires on the patch and the glove.
-    assert len(DlibFaceFinder("hog", confirm=False).find(astronaut())) > 1
+    assert len(DlibFaceFinder("hog", min_face=48, confirm=False).find(astronaut())) > 1
 
 
 def test_the_cnn_detector_and_a_reduced_detection_frame_find_her_too():

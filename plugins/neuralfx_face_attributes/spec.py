@@ -57,7 +57,7 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
         params.Text("detector", default="hog", pattern=r"[a-z0-9_-]+", example="cnn",
                     help="Face detector: hog (fast), cnn (turned and small faces), or one a "
                          "plugin adds."),
-        params.Int("min_face", default=48, min=16, max=2048, soft_max=256,
+        params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
                    help="Smallest face to find, in pixels (wide); smaller is slower."),
         params.Int("hold", default=5, min=0, max=100, soft_max=24,
                    help="Frames a face the detector loses is kept for."),

@@ -31,7 +31,7 @@ def faces_group() -> None:
 @faces_group.command("list")
 @click.argument("input")
 @_source_options
-@click.option("--min-face", type=int, default=48, show_default=True,
+@click.option("--min-face", type=int, default=64, show_default=True,
               help="Smallest face to find, in pixels (wide).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(input: str, frames: str | None, detector: str, hold: int, min_face: int,

@@ -50,7 +50,7 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
 class DlibFaceFinder:
     """dlib detection (``method`` ``hog`` or ``cnn``), landmarks, CNN confirmation."""
 
-    def __init__(self, method: str = "hog", min_face: int = 48, confident_score: float = 1.0,
+    def __init__(self, method: str = "hog", min_face: int = 64, confident_score: float = 1.0,
                  confirm: bool = True) -> None:
         if method not in ("hog", "cnn"):
             raise ValueError(f"unknown dlib method {method!r}")

@@ -50,7 +50,7 @@ def make_finder(name: str, **options):
 
 class FacePipeline:
     def __init__(self, template: align.CropTemplate, *, detector: str = "hog",
-                 fps: float | None = None, min_face: int = 48, hold: int = 5,
+                 fps: float | None = None, min_face: int = 64, hold: int = 5,
                  only: Sequence[int] | None = None, mask: str = "head",
                  blend: str = "feather", colour_match: bool = True) -> None:
         self.template = template

@@ -25,7 +25,7 @@ from .track import FaceTracker, TrackedFace
 
 
 def faces_of(input: str, *, frames: str | None = None, detector: str = "hog",
-             min_face: int = 48, hold: int = 5, workers: int | None = None
+             min_face: int = 64, hold: int = 5, workers: int | None = None
              ) -> Iterator[tuple[int, np.ndarray, list[TrackedFace]]]:
     """``(frame, 8-bit sRGB RGB, tracked faces)`` for each frame of ``input``, in order."""
     source = open_source(input, frames=frames)
@@ -92,7 +92,8 @@ def extract(input: str, out_dir: str, *, min_face: int = 64, min_sharpness: floa
     counts = {"written": 0, "tiny": 0, "blurry": 0, "skipped": 0}
     seen: dict[int, int] = {}
     rows = []
-    for frame, rgb, faces in faces_of(input, min_face=min(min_face, 48), **options):
+    # detect down to 64 px (or less if asked), so faces too small to keep are counted
+    for frame, rgb, faces in faces_of(input, min_face=min(min_face, 64), **options):
         for face in faces:
             if face.held:
                 continue

@@ -1,0 +1,176 @@
+"""face-attributes speed: StarGAN faces/s (model only, batched) and the face pipeline at 1080p
+with one face and with four, stage by stage, and end to end through ``neuralfx run``.
+
+    python bench/faces.py                                   # CPU
+    python bench/faces.py --device cuda --precisions fp32,bf16,fp16 --batches 1,64,256,1024
+
+The frames are built from scikit-image's astronaut (a real face, placed 1-4 times in a 1080p
+frame). StarGAN's weights are deterministic tensors in the official layout: speed does not
+depend on their values. Stage times are per frame: detection (dlib on the CPU, which a run
+does in the decode workers, in parallel with the device), tracking, alignment (grid_sample
+crops), model (generator; the classifier runs once per track), compositing (masks, colour
+match, paste-back). Goals on an H100: >= 10,000 faces/s model-only, and end to end bounded by
+decode and encode rather than by the face pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import neuralfx  # noqa: E402
+from helpers import deterministic_state  # noqa: E402  (weights in the official layout)
+from neuralfx.devices import PRECISIONS, prepare_process, resolve_device  # noqa: E402
+from neuralfx.faces.align import CropTemplate  # noqa: E402
+from neuralfx.faces.pipeline import FacePipeline  # noqa: E402
+from neuralfx.models.stargan import Generator  # noqa: E402
+
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, runs: int, device, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(runs):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / runs
+
+
+def generator(device, dtype) -> Generator:
+    g = Generator()
+    g.load_state_dict(deterministic_state("stargan_v1_celeba128_generator", seed=1))
+    return g.eval().to(device=device, dtype=dtype)
+
+
+def frame_with_faces(count: int) -> np.ndarray:
+    """A 1920x1080 frame holding ``count`` astronauts (faces about 150 px wide)."""
+    from skimage import data
+
+    tile = cv2.resize(data.astronaut(), (860, 860), interpolation=cv2.INTER_AREA)
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    spots = [(40, 110), (1000, 110), (40, 560), (1000, 560)][:count]
+    for x, y in spots:
+        frame[y:y + 430, x:x + 860] = tile[:430]
+    return frame
+
+
+def bench_model(device, dtype, batches, runs) -> list[tuple[int, float]]:
+    g = generator(device, dtype)
+    rows = []
+    with torch.inference_mode():
+        for batch in batches:
+            x = torch.rand(batch, 3, 128, 128, device=device, dtype=dtype) * 2 - 1
+            c = torch.randint(0, 2, (batch, 5), device=device).to(dtype)
+            rows.append((batch, batch / timed(lambda: g(x, c), runs, device)))
+    return rows
+
+
+def bench_stages(count: int, device, dtype, runs: int) -> dict[str, float]:
+    """Seconds per frame for each stage, on a still frame with ``count`` faces."""
+    rgb = frame_with_faces(count)
+    pipe = FacePipeline(CropTemplate.celeba(128))
+    g = generator(device, dtype)
+    frame = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].to(dtype) / 255
+    times = {}
+    times["detect"] = timed(lambda: pipe.find(rgb), runs, torch.device("cpu"))
+    found = pipe.find(rgb)
+    assert len(found) == count, f"found {len(found)} of {count} faces"
+    times["track"] = timed(lambda: pipe.track([found]), runs, torch.device("cpu"))
+    tracked = pipe.track([found])
+    times["align"] = timed(lambda: pipe.crop(frame, tracked), runs, device)
+    crops = pipe.crop(frame, tracked)
+    c = torch.zeros(count, 5, device=device, dtype=dtype)
+    with torch.inference_mode():
+        x = crops.images * 2 - 1
+        times["model"] = timed(lambda: g(x, c), runs, device)
+        out = (g(x, c).float() + 1) / 2
+        times["composite"] = timed(lambda: pipe.paste(frame, crops, out), runs, device)
+    return times
+
+
+def bench_run(count: int, device: str, precision: str, frames: int, checkpoints) -> float:
+    """Frames/s of `neuralfx run face-attributes` on a 1080p PNG sequence (decode, detection in
+    the decode workers, the device, encode), wall clock."""
+    from neuralfx.runner import RunOptions, run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rgb = frame_with_faces(count)
+        for f in range(1, frames + 1):
+            shifted = np.roll(rgb, 2 * f, axis=1)
+            cv2.imwrite(os.path.join(tmp, f"in.{f:04d}.png"), cv2.cvtColor(shifted,
+                                                                          cv2.COLOR_RGB2BGR))
+        started = time.perf_counter()
+        summary = run("face-attributes", os.path.join(tmp, "in.####.png"),
+                      os.path.join(tmp, "out", "o.####.jpg"),
+                      settings={"male": "flip", "checkpoint": checkpoints[0],
+                                "discriminator": checkpoints[1]},
+                      options=RunOptions(device=device, precision=precision))
+        return summary.written / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precisions", default=None,
+                        help="default: fp32,bf16 on CPU, fp32,bf16,fp16 on CUDA")
+    parser.add_argument("--batches", default=None, help="default: 1,8,32 (CUDA 1,64,256,1024)")
+    parser.add_argument("--faces", default="1,4", help="faces per 1080p frame")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--frames", type=int, default=None, help="frames for the full run")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    prepare_process(device)
+    cuda = device.type == "cuda"
+    precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
+    batches = [int(b) for b in (args.batches or ("1,64,256,1024" if cuda else "1,8,32"))
+               .split(",")]
+    runs = args.runs or (20 if cuda else 3)
+    frames = args.frames or (48 if cuda else 6)
+    name = torch.cuda.get_device_name(device) if cuda else \
+        f"CPU ({torch.get_num_threads()} threads)"
+    print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
+    print("## StarGAN generator at 128x128, model only")
+    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}")
+    for precision in precisions:
+        for batch, fps in bench_model(device, PRECISIONS[precision], batches, runs):
+            print(f"{precision:<10}{batch:>6}{fps:>12.1f}")
+    print("## 1080p frame, per stage (ms per frame; detection runs on the CPU)")
+    print(f"{'faces':>5}  {'precision':<10}" + "".join(f"{s:>11}" for s in
+                                                    ("detect", "track", "align", "model",
+                                                     "composite")))
+    for count in (int(c) for c in args.faces.split(",")):
+        for precision in precisions[:2]:
+            t = bench_stages(count, device, PRECISIONS[precision], runs)
+            print(f"{count:>5}  {precision:<10}" + "".join(f"{1000 * v:>11.1f}"
+                                                           for v in t.values()))
+    print("## end to end: neuralfx run face-attributes, 1080p PNG in, JPEG out (frames/s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoints = (os.path.join(tmp, "G.ckpt"), os.path.join(tmp, "D.ckpt"))
+        torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=1),
+                   checkpoints[0])
+        torch.save(deterministic_state("stargan_v1_celeba128_discriminator", seed=2),
+                   checkpoints[1])
+        for count in (int(c) for c in args.faces.split(",")):
+            fps = bench_run(count, str(device), precisions[0], frames, checkpoints)
+            print(f"{count} face(s): {fps:.2f} frames/s ({frames} frames, {precisions[0]})")
+    print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
+
+
+if __name__ == "__main__":
+    main()
