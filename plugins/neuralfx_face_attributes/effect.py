@@ -13,6 +13,7 @@ import os
 import re
 
 import torch
+import torch.nn.functional as F
 
 import neuralfx
 import neuralfx.models
@@ -24,7 +25,7 @@ from neuralfx.faces.pipeline import FaceCrops, FacePipeline
 from .spec import FACE_ATTRIBUTES
 
 HAIR_INDEX = {"black": 0, "blond": 1, "brown": 2}
-CHANGE_SCALE = 0.08  # a crop pixel whose source moved this much (in [0, 1]) is not steadied
+CHANGE_SCALE = 0.04  # where the face changed this much (in [0, 1]), it is hardly steadied
 
 
 class FaceAttributes(neuralfx.Effect):
@@ -138,7 +139,10 @@ class FaceAttributes(neuralfx.Effect):
             face_id, source = crops.ids[i], crops.images[i].float()
             if face_id in self.previous:
                 before_source, before_out = self.previous[face_id]
-                change = (source - before_source).abs().amax(0, keepdim=True)
+                # how much the face itself changed here: averaged over 5x5 pixels, so sensor
+                # noise and grain do not count as change and real motion does
+                change = F.avg_pool2d((source - before_source).abs().mean(0, keepdim=True)[None],
+                                      5, stride=1, padding=2, count_include_pad=False)[0]
                 keep = self.settings.stability * torch.exp(-change / CHANGE_SCALE)
                 out[i] = out[i] + keep * (before_out - out[i])
             self.previous[face_id] = (source, out[i])

@@ -45,7 +45,7 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
                      help="Blend of the translated face with the original."),
         params.Bool("temporal", default=True,
                     help="Steady the translated faces from frame to frame."),
-        params.Float("stability", default=0.6, min=0.0, max=0.95,
+        params.Float("stability", default=0.8, min=0.0, max=0.95,
                      help="How much each face keeps of its previous frame where the face "
                           "itself did not change (temporal)."),
         params.Path("checkpoint", default="stargan-celeba-128", must_exist=False,
