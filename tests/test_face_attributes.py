@@ -137,3 +137,19 @@ def test_temporal_steadies_the_translated_face(cli, tmp_path, stargan):
     _, raw = run(cli, tmp_path, src, "--male", "flip", "--no-temporal", *stargan,
                  out="b/f.####.png")
     assert flicker(steady) < 0.6 * flicker(raw)
+
+
+def test_a_linear_exr_source_comes_back_linear(cli, tmp_path, stargan):
+    from neuralfx.colour import srgb_to_linear
+    from neuralfx.frames.images import read_image, write_image
+
+    linear = srgb_to_linear(astronaut().astype(np.float32) / 255).astype(np.float32)
+    (tmp_path / "exr").mkdir()
+    write_image(str(tmp_path / "exr" / "p.0001.exr"), linear)
+    _, out = run(cli, tmp_path, str(tmp_path / "exr" / "p.####.exr"), "--young", "flip",
+                 *stargan, out="o/p.####.exr")
+    got = read_image(out.replace("####", "0001"), 1)
+    assert got.dtype == linear.dtype and got.shape == linear.shape
+    diff = np.abs(got - linear).max(-1)
+    assert diff[90:160, 190:250].mean() > 0.02  # the face changed
+    assert diff[300:, :].max() < 1e-5  # elsewhere: the same light, up to float rounding
