@@ -153,3 +153,27 @@ def test_a_linear_exr_source_comes_back_linear(cli, tmp_path, stargan):
     diff = np.abs(got - linear).max(-1)
     assert diff[90:160, 190:250].mean() > 0.02  # the face changed
     assert diff[300:, :].max() < 1e-5  # elsewhere: the same light, up to float rounding
+
+
+def test_a_face_too_small_to_find_passes_through_with_a_warning(cli, tmp_path, stargan):
+    small = cv2.resize(astronaut(), (160, 160), interpolation=cv2.INTER_AREA)  # a 28 px face
+    src = write_clip(tmp_path / "small", {1: small})
+    result, out = run(cli, tmp_path, src, "--hair", "black", *stargan)
+    assert np.array_equal(frame(out, 1), small)
+    warning = next(json.loads(line) for line in result.stdout.splitlines()
+                   if json.loads(line)["event"] == "warning")
+    assert "found no face in 1 frame(s)" in warning["message"]
+    assert "--detector cnn" in warning["message"]
+
+
+def test_video_in_and_out_with_seamless_blending(cli, tmp_path, stargan):
+    src = write_clip(tmp_path / "v", {f: moved(astronaut(), dx=2 * f) for f in range(1, 5)})
+    cli("run", "convert", src, str(tmp_path / "in.mp4"), "--progress", "none")
+    _, out = run(cli, tmp_path, str(tmp_path / "in.mp4"), "--hair", "blond", "--blend",
+                 "seamless", *stargan, out="out.mp4")
+    from neuralfx.frames.video import read_frames
+
+    before = dict(read_frames(str(tmp_path / "in.mp4"), {2}))[2].astype(int)
+    after = dict(read_frames(out, {2}))[2].astype(int)
+    diff = np.abs(after - before).max(-1)
+    assert diff[90:160, 190:250].mean() > 10 and np.median(diff[300:]) <= 2  # codec noise only

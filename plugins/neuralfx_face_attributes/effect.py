@@ -89,6 +89,7 @@ class FaceAttributes(neuralfx.Effect):
         self.faces = FacePipeline(CropTemplate.celeba(size), detector=s.detector,
                                   fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
                                   only=self.only, blend=s.blend, colour_match=s.colour_match)
+        self.warn, self.frames_seen, self.frames_with_faces = ctx.warn, 0, 0
         self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
         self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> (source, out)
 
@@ -99,6 +100,8 @@ class FaceAttributes(neuralfx.Effect):
     def process(self, batch):
         tracked = self.faces.track(batch.notes)
         crops = self.faces.crop(batch.rgb, tracked)
+        self.frames_seen += len(batch)
+        self.frames_with_faces += 0 if crops is None else len(set(crops.frame_index.tolist()))
         if crops is None:
             self._forget(set())
             return batch  # no face: the frames pass through untouched
@@ -176,5 +179,11 @@ class FaceAttributes(neuralfx.Effect):
                 self.previous[face_id] = (state[key], state[f"previous.{face_id}.out"])
 
     def release(self) -> None:
+        if getattr(self, "frames_seen", 0) and not self.frames_with_faces:
+            s = self.settings
+            self.warn(f"face-attributes found no face in {self.frames_seen} frame(s), which "
+                      "pass through unchanged; for small or turned faces try --detector cnn "
+                      f"or a --min-face below {s.min_face} (`neuralfx faces list` shows what "
+                      "is found)")
         self.generator = self.classifier = None
 
