@@ -69,7 +69,10 @@ def test_pasting_the_crops_back_unchanged_gives_the_frame(finder):
     out = pipe.paste(frame, crops, crops.images)
     diff = (out - frame).abs()
     x0, y0, x1, y1 = align.crop_region(crops.to_crop, 128, 512, 512)[0]
-    assert diff[..., y0:y1, x0:x1].mean() < 0.01  # resampled twice: small blur only
+    # resampled twice: a slight blur only, far less than a crop put back one pixel off
+    off = pipe.paste(frame, crops, crops.images.roll(1, dims=-1))
+    assert diff[..., y0:y1, x0:x1].mean() < 0.5 * (off - frame).abs()[..., y0:y1, x0:x1].mean()
+    assert diff[..., y0:y1, x0:x1].mean() < 0.015
     outside = torch.ones_like(diff, dtype=torch.bool)
     outside[..., y0:y1, x0:x1] = False
     assert torch.equal(out[outside], frame[outside])  # bit for bit

@@ -27,8 +27,8 @@ def _polygon(landmarks: np.ndarray, shape: str) -> np.ndarray:
     middle = brows.mean(0)
     up = middle - landmarks[8]  # brows minus chin
     centre = jaw.mean(0)
-    wider_jaw = centre + 1.25 * (jaw - centre)  # the cheeks' edge and the hair beside them
-    hair = middle + 1.8 * (brows - middle) + 0.9 * up  # the forehead and the hair above it
+    wider_jaw = centre + 1.4 * (jaw - centre)  # the cheeks' edge and the hair beside them
+    hair = middle + 2.3 * (brows - middle) + 1.2 * up  # the forehead and the hair above it
     return np.concatenate([wider_jaw, hair])
 
 
