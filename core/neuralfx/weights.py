@@ -195,10 +195,25 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
                             hint="give a .pth state dict or a .safetensors file") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
+    if isinstance(state, dict):
+        state = _flatten(state)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise NeuralFXError(f"{path} does not hold a state dict of tensors",
                             hint="give the model's weights file")
     return state
+
+
+def _flatten(state: dict, prefix: str = "") -> dict:
+    """Nested dicts of tensors as one flat dict with dotted keys: FUNIT's file holds
+    ``{'gen': {...}, 'gen_test': {...}}``, which becomes ``gen.…`` and ``gen_test.…`` keys for
+    the architecture's converter to choose from."""
+    flat = {}
+    for key, value in state.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def check_fits(model: nn.Module, state: dict[str, torch.Tensor], *, source: str,
