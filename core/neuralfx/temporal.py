@@ -240,3 +240,20 @@ def new_content_error(outputs: list[torch.Tensor], fresh: list[torch.Tensor],
     if not errors:
         return 0.0, 0.0
     return float(torch.stack(errors).mean()), float(torch.stack(changes).mean())
+
+
+CROP_CHANGE_SCALE = 0.04  # where a crop's source changed this much (in [0, 1]), it follows it
+
+
+def steady_crop(out: torch.Tensor, source: torch.Tensor, before_out: torch.Tensor,
+                before_source: torch.Tensor, stability: float) -> torch.Tensor:
+    """Tie a generated crop ``(3, S, S)`` to the same subject's crop in the previous frame.
+
+    In an aligned crop (a tracked face, a tracked animal) a still subject lines up pixel for
+    pixel, so no flow is needed: the result keeps ``stability`` of the previous result where
+    the subject's own pixels did not change, and follows the new frame where they did (a blink,
+    a turn). The change is averaged over 5x5 pixels, so grain and sensor noise do not count."""
+    change = F.avg_pool2d((source.float() - before_source.float()).abs().mean(0, keepdim=True)
+                          [None], 5, stride=1, padding=2, count_include_pad=False)[0]
+    keep = stability * torch.exp(-change / CROP_CHANGE_SCALE)
+    return out + keep * (before_out - out)

@@ -13,7 +13,6 @@ import os
 import re
 
 import torch
-import torch.nn.functional as F
 
 import neuralfx
 import neuralfx.models
@@ -21,11 +20,11 @@ from neuralfx import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.faces.align import CropTemplate
 from neuralfx.faces.pipeline import FaceCrops, FacePipeline
+from neuralfx.temporal import steady_crop
 
 from .spec import FACE_ATTRIBUTES
 
 HAIR_INDEX = {"black": 0, "blond": 1, "brown": 2}
-CHANGE_SCALE = 0.04  # where the face changed this much (in [0, 1]), it is hardly steadied
 
 
 class FaceAttributes(neuralfx.Effect):
@@ -135,21 +134,16 @@ class FaceAttributes(neuralfx.Effect):
         return target.to(x.dtype)
 
     def _steady(self, crops: FaceCrops, translated: torch.Tensor) -> torch.Tensor:
-        """Blend each face with its previous frame's result where the face's source pixels did
-        not change (the crops are aligned, so a still face lines up pixel for pixel), one
-        frame after another within the batch."""
+        """Each face tied to its previous frame (neuralfx.temporal.steady_crop), one frame
+        after another within the batch."""
         out = translated.clone()
         order = sorted(range(len(crops)), key=lambda i: int(crops.frame_index[i]))
         for i in order:
             face_id, source = crops.ids[i], crops.images[i].float()
             if face_id in self.previous:
                 before_source, before_out = self.previous[face_id]
-                # how much the face itself changed here: averaged over 5x5 pixels, so sensor
-                # noise and grain do not count as change and real motion does
-                change = F.avg_pool2d((source - before_source).abs().mean(0, keepdim=True)[None],
-                                      5, stride=1, padding=2, count_include_pad=False)[0]
-                keep = self.settings.stability * torch.exp(-change / CHANGE_SCALE)
-                out[i] = out[i] + keep * (before_out - out[i])
+                out[i] = steady_crop(out[i], source, before_out, before_source,
+                                     self.settings.stability)
             self.previous[face_id] = (source, out[i])
         return out
 

@@ -3,7 +3,7 @@
 Detections are matched to tracks by box overlap (greedy, best overlap first). A track the
 detector misses is held for ``hold`` frames at its last smoothed landmarks, so a face is not
 dropped for a frame of motion blur; a new face gets the next id. Landmarks go through a One
-Euro filter (Casiez, Roussel & Vogel, CHI 2012) driven by the face's speed: a still face is
+Euro filter (:mod:`neuralfx.smoothing`) driven by the face's speed: a still face is
 smoothed hard, so its crop does not jitter with the detector's sub-pixel noise, and a moving
 face follows with little lag.
 
@@ -14,11 +14,10 @@ can be snapshotted and resumed exactly.
 from __future__ import annotations
 
 import dataclasses
-import math
-
 import numpy as np
 import torch
 
+from ..smoothing import one_euro_step
 from .detect import Detection
 
 
@@ -61,17 +60,9 @@ class FaceTracker:
         self.tracks.pop(face_id, None)
         self.looks.pop(face_id, None)
 
-    def _alpha(self, cutoff: float) -> float:
-        tau = 1.0 / (2 * math.pi * cutoff)
-        return 1.0 / (1.0 + tau / self.dt)
-
     def _smooth(self, track: list, landmarks: np.ndarray) -> None:
-        previous, speed = track[0], track[1]
-        raw_speed = float(np.linalg.norm(landmarks.mean(0) - previous.mean(0))) / self.dt
-        speed += self._alpha(1.0) * (raw_speed - speed)
-        a = self._alpha(self.min_cutoff + self.beta * speed)
-        track[0] = previous + a * (landmarks - previous)
-        track[1] = speed
+        track[0], track[1] = one_euro_step(track[0], track[1], landmarks, self.dt,
+                                           self.min_cutoff, self.beta)
 
     def update(self, detections: list[Detection]) -> list[TrackedFace]:
         pairs = sorted(((iou(t[2], d.box), tid, j) for tid, t in self.tracks.items()
