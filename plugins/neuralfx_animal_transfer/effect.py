@@ -1,0 +1,184 @@
+"""``animal-transfer``: FUNIT on a region that a box, keyframes or a tracker gives.
+
+Per batch, in frame order: the region of each frame (smoothed over time), a square crop around
+it at 128 px (``grid_sample`` on the device, as the face pipeline crops), the generator with
+the clip's class code (computed once from the example images), the result tied to the previous
+frame's, and a feathered paste-back.
+
+The tracker is OpenCV's MIL tracker: it is in the main ``opencv-python-headless`` wheel (CSRT
+and KCF are in the contrib wheel, which cannot be installed beside it) and needs no model file
+(DaSiamRPN, Nano and Vit do), so it works offline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import neuralfx
+import neuralfx.models
+from neuralfx.errors import FrameError, NeuralFXError, ParameterError
+from neuralfx.faces import align
+from neuralfx.frames.images import read_image
+from neuralfx.frames.pixels import display_rgb
+from neuralfx.regions import read_boxes
+from neuralfx.smoothing import one_euro_step
+from neuralfx.temporal import steady_crop
+
+from .spec import ANIMAL_TRANSFER
+
+SIZE = 128  # FUNIT's crop
+MIN_BOX = 8  # pixels: below this there is nothing to translate
+
+
+def region_mask(size: int = SIZE, inner: float = 0.8) -> torch.Tensor:
+    """A rounded square (superellipse, power 4), 1 inside ``inner`` of the crop's half-size and
+    fading to 0 at the crop's edge: no box edge in the frame."""
+    t = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    r = (x.abs() ** 4 + y.abs() ** 4) ** 0.25
+    return ((1 - r) / (1 - inner)).clamp(0, 1)[None, None]
+
+
+class AnimalTransfer(neuralfx.Effect):
+    spec = ANIMAL_TRANSFER
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        s = self.settings
+        if bool(s.box) == bool(s.region):
+            raise ParameterError("animal-transfer needs exactly one region: --box X,Y,W,H "
+                                 "(with --track to follow it) or --region boxes.json",
+                                 hint="give --box or --region, not both and not neither")
+        if s.track and not s.box:
+            raise ParameterError("--track follows a --box", hint="give the first frame's box "
+                                                                 "with --box X,Y,W,H")
+        self.box = tuple(float(v) for v in s.box.split(",")) if s.box else None
+        if self.box and min(self.box[2:]) < MIN_BOX:
+            raise ParameterError(f"box: {s.box} is smaller than {MIN_BOX} pixels",
+                                 hint="give the width and height of the animal's head")
+
+    def files(self) -> list[str]:
+        found = super().files()
+        try:
+            found.append(neuralfx.models.resolve_checkpoint("funit-animals-149",
+                                                            str(self.settings.checkpoint)))
+        except NeuralFXError:
+            pass  # load() says what to do
+        return found
+
+    def load(self, ctx) -> None:
+        try:
+            self.generator = neuralfx.models.load("funit-animals-149",
+                                                  str(self.settings.checkpoint),
+                                                  ctx.device, ctx.dtype)
+        except NeuralFXError as exc:
+            raise NeuralFXError(
+                f"animal-transfer: {exc.message}",
+                hint=(exc.hint or "") + "; FUNIT's official weights (CC BY-NC-SA 4.0) are in "
+                "pretrained.tar.gz from the FUNIT README: `neuralfx models import "
+                "funit-animals-149 animal149_gen.pt`; or train your own with `neuralfx train "
+                "animal-transfer`") from None
+        examples = torch.stack([self._example(p) for p in self.settings.examples])
+        self.code = self.generator.class_code(examples.to(ctx.device, ctx.dtype))
+        self.width, self.height = ctx.clip.size
+        self.keys = read_boxes(self.settings.region) if self.settings.region else None
+        if self.box:
+            x, y, w, h = self.box
+            if x >= self.width or y >= self.height or x + w <= 0 or y + h <= 0:
+                raise ParameterError(f"box: {self.settings.box} lies outside the "
+                                     f"{self.width}x{self.height} frame",
+                                     hint="give x,y,width,height inside the frame")
+        self.dt = 1.0 / (ctx.clip.fps or 24.0)
+        self.warn = ctx.warn
+        self.mask = region_mask().to(ctx.device)
+        self.tracker, self.lost_at = None, None
+        self.smoothed: tuple[np.ndarray, float] | None = None
+        self.previous: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @staticmethod
+    def _example(path) -> torch.Tensor:
+        """An example image as FUNIT's test reads it: Resize((128, 128)), RGB in [-1, 1]."""
+        import cv2
+
+        try:
+            rgb = display_rgb(read_image(str(path), 0))
+        except NeuralFXError as exc:
+            raise ParameterError(f"examples: {path} cannot be read ({exc.message})",
+                                 hint="give PNG, JPEG, TIFF or EXR images of the animal") from None
+        rgb = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+        return torch.from_numpy(rgb).permute(2, 0, 1) * 2 - 1
+
+    # -- the region, frame by frame ----------------------------------------------------------
+    def _raw_box(self, frame: int, rgb: torch.Tensor) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in pixels for this frame, before smoothing."""
+        if self.keys is not None:
+            return self.keys.at(frame, (self.width, self.height))
+        x, y, w, h = self.box
+        if not self.settings.track:
+            return x, y, x + w, y + h
+        import cv2
+
+        picture = np.ascontiguousarray((rgb.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+                                        * 255 + 0.5).astype(np.uint8))
+        if self.tracker is None:
+            self.tracker = cv2.TrackerMIL_create()
+            self.tracker.init(picture, tuple(round(v) for v in self.box))
+            self.last_good = (x, y, x + w, y + h)
+            return self.last_good
+        found, (tx, ty, tw, th) = self.tracker.update(picture)
+        if found:
+            self.last_good = (tx, ty, tx + tw, ty + th)
+            self.lost_at = None
+        elif self.lost_at is None:
+            self.lost_at = frame
+            self.warn(f"animal-transfer: the tracker lost the animal at frame {frame}; the "
+                      "region holds its last good position (give keyframes with --region "
+                      "for this shot)")
+        return self.last_good
+
+    def _box(self, frame: int, rgb: torch.Tensor) -> np.ndarray:
+        corners = np.array(self._raw_box(frame, rgb), np.float64).reshape(2, 2)
+        if self.settings.temporal:
+            if self.smoothed is None:
+                self.smoothed = (corners, 0.0)
+            else:
+                self.smoothed = one_euro_step(*self.smoothed, corners, self.dt)
+            corners = self.smoothed[0]
+        return corners
+
+    def _to_crop(self, corners: np.ndarray) -> torch.Tensor:
+        """The frame → crop map of a square crop around the box, with the margin."""
+        (x0, y0), (x1, y1) = corners
+        side = max(x1 - x0, y1 - y0) * (1 + 2 * self.settings.margin)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        s = SIZE / side
+        return torch.tensor([[s, 0, SIZE / 2 - 0.5 - s * (cx - 0.5)],
+                             [0, s, SIZE / 2 - 0.5 - s * (cy - 0.5)]], dtype=torch.float32)
+
+    # -- per batch ---------------------------------------------------------------------------
+    def process(self, batch):
+        device = batch.rgb.device
+        n = len(batch)
+        boxes = [self._box(f, batch.rgb[i]) for i, f in enumerate(batch.frames)]
+        to_crop = torch.stack([self._to_crop(b) for b in boxes]).to(device)
+        index = torch.arange(n, device=device)
+        crops = align.crop_faces(batch.rgb, index, to_crop, SIZE)
+        y = self.generator.translate(crops.to(self.code.dtype) * 2 - 1, self.code)
+        out = crops.float() + self.settings.strength * (((y.float() + 1) / 2).clamp(0, 1)
+                                                         - crops.float())
+        if self.settings.temporal:
+            for i in range(n):
+                if self.previous is not None:
+                    out[i] = steady_crop(out[i], crops[i], self.previous[1], self.previous[0],
+                                         self.settings.stability)
+                self.previous = (crops[i].float(), out[i])
+        if not torch.isfinite(out).all():
+            raise FrameError(f"animal-transfer produced non-finite values at frame "
+                             f"{batch.frames[0]}", hint="check the checkpoint")
+        masks = self.mask.expand(n, -1, -1, -1)
+        return batch.replace(rgb=align.paste_faces(batch.rgb, index, to_crop,
+                                                   out.to(batch.rgb.dtype), masks))
+
+    def release(self) -> None:
+        self.generator = self.tracker = None

@@ -1,0 +1,138 @@
+"""animal-transfer through the CLI, on a real cat (scikit-image's chelsea) and on Big Buck Bunny
+(samples/bbb, CC-BY 3.0), with FUNIT weights in the official layout (deterministic)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from faces_helpers import read_rgb, write_clip
+from helpers import deterministic_state
+
+from neuralfx.regions import boxes_document
+
+pytest.importorskip("skimage.data")
+BBB = Path(__file__).resolve().parent.parent / "samples" / "bbb" / "bbb-excerpt.mp4"
+CAT_HEAD = (130, 20, 170, 150)  # chelsea: x, y, w, h of the cat's head
+
+
+def chelsea() -> np.ndarray:
+    from skimage import data
+
+    return data.chelsea()  # 451x300
+
+
+@pytest.fixture(scope="session")
+def funit(tmp_path_factory):
+    root = tmp_path_factory.mktemp("funit")
+    torch.save({"gen": deterministic_state("funit_animals_generator", seed=1),
+                "gen_test": deterministic_state("funit_animals_generator", seed=2)},
+               root / "animal149_gen.pt")
+    from skimage import data
+
+    for name in ("astronaut", "coffee"):
+        cv2.imwrite(str(root / f"{name}.png"), getattr(data, name)()[..., ::-1])
+    return ["--checkpoint", str(root / "animal149_gen.pt"), "--examples",
+            str(root / "astronaut.png"), "--examples", str(root / "coffee.png")]
+
+
+def pan(image: np.ndarray, frames: int, step: int) -> dict[int, np.ndarray]:
+    h, w = image.shape[:2]
+    return {f: cv2.warpAffine(image, np.float32([[1, 0, step * (f - 1)], [0, 1, 0]]), (w, h),
+                              borderMode=cv2.BORDER_REFLECT) for f in range(1, frames + 1)}
+
+
+def run(cli, src, out, *args, expect=0):
+    return cli("run", "animal-transfer", *args, str(src), str(out), "--progress", "json",
+               expect=expect)
+
+
+def frame(pattern, number):
+    return read_rgb(str(pattern).replace("####", f"{number:04d}"))
+
+
+def changed_box(before, after):
+    ys, xs = np.nonzero(np.abs(after.astype(int) - before).max(-1) > 0)
+    return xs.min(), ys.min(), xs.max(), ys.max()
+
+
+def test_only_the_box_changes(cli, tmp_path, funit):
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    out = tmp_path / "o" / "f.####.png"
+    run(cli, src, out, "--box", ",".join(map(str, CAT_HEAD)), "--margin", "0.1", *funit)
+    x0, y0, x1, y1 = changed_box(frame(src, 1), frame(out, 1))
+    x, y, w, h = CAT_HEAD
+    side = max(w, h) * 1.2  # the square crop with its margin
+    cx, cy = x + w / 2, y + h / 2
+    assert cx - side / 2 - 1 <= x0 and x1 <= cx + side / 2 + 1
+    assert cy - side / 2 - 1 <= y0 and y1 <= cy + side / 2 + 1
+    diff = np.abs(frame(out, 1).astype(int) - frame(src, 1))[y + 40:y + 110, x + 40:x + 130]
+    assert diff.mean() > 10  # the head was redrawn
+
+
+def test_keyframed_boxes_move_the_region(cli, tmp_path, funit):
+    src = write_clip(tmp_path / "in", pan(chelsea(), 3, 20))
+    x, y, w, h = CAT_HEAD
+    doc = boxes_document({1: (x, y, x + w, y + h), 3: (x + 40, y, x + w + 40, y + h)},
+                         (451, 300))
+    (tmp_path / "keys.json").write_text(json.dumps(doc))
+    out = tmp_path / "o" / "f.####.png"
+    run(cli, src, out, "--region", str(tmp_path / "keys.json"), "--no-temporal", *funit)
+    first = changed_box(frame(src, 1), frame(out, 1))
+    middle = changed_box(frame(src, 2), frame(out, 2))
+    assert middle[0] - first[0] == pytest.approx(20, abs=2)  # halfway between the keys
+
+
+def test_the_tracker_follows_the_bunny(cli, tmp_path, funit):
+    """Big Buck Bunny (c) Blender Foundation, CC-BY 3.0: he climbs out of his burrow."""
+    out = tmp_path / "o" / "f.####.png"
+    result = run(cli, BBB, out, "--box", "150,120,110,110", "--track", "--frames", "1-16",
+                 *funit)
+    assert not [e for e in map(json.loads, result.stdout.splitlines())
+                if e["event"] == "warning"]
+    from neuralfx.frames.video import read_frames
+
+    source = dict(read_frames(str(BBB), {1, 16}))
+    boxes = [changed_box(source[f], frame(out, f)) for f in (1, 16)]
+    moved = np.hypot(boxes[1][0] - boxes[0][0], boxes[1][1] - boxes[0][1])
+    assert moved > 5  # the region moved with him
+    x0, y0, x1, y1 = boxes[1]
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    patch = source[16][cy - 10:cy + 10, cx - 10:cx + 10].astype(float)
+    assert patch[..., 2].mean() > patch[..., 1].mean() - 5  # grey-blue fur, not green grass
+
+
+def test_bad_regions_are_refused(cli, tmp_path, funit):
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    out = tmp_path / "o" / "f.####.png"
+    result = run(cli, src, out, "--box", "600,10,40,40", *funit, expect=2)
+    assert "lies outside the 451x300 frame" in result.stdout
+    result = run(cli, src, out, "--box", "10,10,4,40", *funit, expect=2)
+    assert "smaller than 8 pixels" in result.stdout
+    (tmp_path / "bad.json").write_text('{"neuralfx": "boxes",\n "version": 1,\n oops}')
+    result = run(cli, src, out, "--region", str(tmp_path / "bad.json"), *funit, expect=2)
+    assert "bad.json" in result.stdout and "line 3" in result.stdout
+    result = run(cli, src, out, *funit, expect=2)
+    assert "exactly one region" in result.stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreadable_examples_are_named(cli, tmp_path, funit):
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150", *funit,
+                 "--examples", str(tmp_path / "broken.png"), expect=2)
+    assert "broken.png cannot be read" in result.stdout
+
+
+def test_without_weights_the_error_says_how_to_get_them(cli, tmp_path, funit):
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150",
+                 *funit[2:], expect=1)
+    error = next(e for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "error")
+    assert "funit-animals-149" in error["message"]
+    assert "neuralfx models import funit-animals-149" in error["hint"]
