@@ -13,3 +13,10 @@ NEURALFX_PLUGIN_API = "1.0"
 @neuralfx.hookimpl
 def register_effects(register):
     register(ANIMAL_TRANSFER)
+
+
+@neuralfx.hookimpl
+def register_commands(cli):
+    from .train_cli import train_command
+
+    cli.commands["train"].add_command(train_command)

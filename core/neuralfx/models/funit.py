@@ -149,6 +149,8 @@ class FewShotGenerator(nn.Module):
         return self.enc_class_model(images).flatten(1).mean(0, keepdim=True)
 
     def translate(self, content: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """``content`` in the class of ``code``: one code ``(1, latent)`` for every image, or
+        one per image ``(N, latent)`` (training)."""
         params = self.mlp(code.expand(len(content), -1))
         for m in self.dec.modules():
             if isinstance(m, AdaptiveInstanceNorm2d):
@@ -171,3 +173,46 @@ def convert_checkpoint(state: dict) -> dict:
     if any(k.startswith("gen_test.") for k in state):
         return {k[len("gen_test."):]: v for k, v in state.items() if k.startswith("gen_test.")}
     return state
+
+
+# -- training: the discriminator (not released; `neuralfx train animal-transfer` makes one) -------
+class ActFirstResBlock(nn.Module):
+    """LeakyReLU(0.2) → reflect pad → conv, twice, plus a (1×1, bias-free when learned)
+    shortcut: FUNIT's discriminator block."""
+
+    def __init__(self, fin: int, fout: int) -> None:
+        super().__init__()
+        hidden = min(fin, fout)
+        self.conv_0 = nn.Conv2d(fin, hidden, 3)
+        self.conv_1 = nn.Conv2d(hidden, fout, 3)
+        self.conv_s = nn.Conv2d(fin, fout, 1, bias=False) if fin != fout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dx = self.conv_0(F.pad(F.leaky_relu(x, 0.2), (1,) * 4, mode="reflect"))
+        dx = self.conv_1(F.pad(F.leaky_relu(dx, 0.2), (1,) * 4, mode="reflect"))
+        return (x if self.conv_s is None else self.conv_s(x)) + dx
+
+
+class PatchDiscriminator(nn.Module):
+    """FUNIT's GPPatchMcResDis: a 7×7 conv, then ``n_res // 2`` stages of two act-first
+    residual blocks (widths doubling to 1024, average-pooled between stages), and a 1×1 conv
+    to one patch map per training class. ``forward(x, y) -> (map of class y, features)``."""
+
+    def __init__(self, classes: int, nf: int = 64, n_res: int = 10) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [ConvBlock(3, nf, 7, 1, 3, "none", "none")]
+        stages = n_res // 2
+        for _ in range(stages - 1):
+            out = min(nf * 2, 1024)
+            layers += [ActFirstResBlock(nf, nf), ActFirstResBlock(nf, out),
+                       nn.ReflectionPad2d(1), nn.AvgPool2d(3, 2)]
+            nf = out
+        out = min(nf * 2, 1024)
+        layers += [ActFirstResBlock(nf, nf), ActFirstResBlock(nf, out)]
+        self.cnn_f = nn.Sequential(*layers)
+        self.cnn_c = nn.Conv2d(out, classes, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.cnn_f(x)
+        maps = self.cnn_c(F.leaky_relu(features, 0.2))
+        return maps[torch.arange(len(y), device=y.device), y], features
