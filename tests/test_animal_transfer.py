@@ -156,3 +156,22 @@ def test_temporal_steadies_a_tracked_still_animal(cli, tmp_path, funit):
     run(cli, src, steady, "--box", "130,20,170,150", "--track", *funit)
     run(cli, src, raw, "--box", "130,20,170,150", "--track", "--no-temporal", *funit)
     assert flicker(steady) < 0.5 * flicker(raw)
+
+
+def test_sixteen_bit_alpha_and_a_resumed_run(cli, tmp_path, funit):
+    frames = pan(chelsea(), 3, 4)
+    (tmp_path / "in").mkdir()
+    for f, rgb in frames.items():
+        rgba = np.concatenate([rgb.astype(np.uint16) * 257,
+                               np.full(rgb.shape[:2] + (1,), 30000, np.uint16)], -1)
+        cv2.imwrite(str(tmp_path / "in" / f"a.{f:04d}.png"), rgba[..., [2, 1, 0, 3]])
+    src = tmp_path / "in" / "a.####.png"
+    args = ("--box", "130,20,170,150", "--track", *funit)
+    run(cli, src, tmp_path / "whole" / "o.####.png", *args)
+    run(cli, src, tmp_path / "parts" / "o.####.png", *args, "--frames", "2")
+    run(cli, src, tmp_path / "parts" / "o.####.png", *args)
+    for f in frames:
+        whole = cv2.imread(str(tmp_path / "whole" / f"o.{f:04d}.png"), cv2.IMREAD_UNCHANGED)
+        parts = cv2.imread(str(tmp_path / "parts" / f"o.{f:04d}.png"), cv2.IMREAD_UNCHANGED)
+        assert whole.dtype == np.uint16 and (whole[..., 3] == 30000).all()
+        assert np.array_equal(whole, parts)  # the tracker replayed: same frames as one run
