@@ -175,3 +175,28 @@ def test_sixteen_bit_alpha_and_a_resumed_run(cli, tmp_path, funit):
         parts = cv2.imread(str(tmp_path / "parts" / f"o.{f:04d}.png"), cv2.IMREAD_UNCHANGED)
         assert whole.dtype == np.uint16 and (whole[..., 3] == 30000).all()
         assert np.array_equal(whole, parts)  # the tracker replayed: same frames as one run
+
+
+def test_a_lost_animal_is_warned_about_and_the_region_holds(cli, tmp_path, funit):
+    from skimage import data
+
+    cup = cv2.resize(data.coffee(), (451, 300), interpolation=cv2.INTER_AREA)
+    src = write_clip(tmp_path / "cut", {1: chelsea(), 2: chelsea(), 3: cup, 4: cup})
+    out = tmp_path / "o" / "f.####.png"
+    result = run(cli, src, out, "--box", "130,20,170,150", "--track", "--no-temporal", *funit)
+    warnings = [e["message"] for e in map(json.loads, result.stdout.splitlines())
+                if e["event"] == "warning"]
+    assert len(warnings) == 1 and "lost the animal at frame 3" in warnings[0]
+    boxes = [changed_box(frame(src, f), frame(out, f)) for f in (2, 3, 4)]
+    assert max(abs(a - b) for a, b in zip(boxes[0], boxes[2], strict=True)) <= 2  # held
+
+
+def test_the_official_weights_carry_their_licence(cli, tmp_path, funit):
+    cli("models", "import", "funit-animals-149", funit[1])
+    assert "CC BY-NC-SA 4.0" in cli("models", "list").stdout
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150",
+                 *funit[2:])  # the registry's weights, now imported
+    warnings = [e["message"] for e in map(json.loads, result.stdout.splitlines())
+                if e["event"] == "warning"]
+    assert any("CC BY-NC-SA 4.0" in w and "non-commercial" in w for w in warnings)

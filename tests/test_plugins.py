@@ -133,7 +133,7 @@ def test_unknown_effect_suggests_close_names(cli, make_sequence, tmp_path):
     assert "unknown effect 'convrt'" in result.stderr
     assert "did you mean 'convert'" in result.stderr
     result = cli("describe", "zzz", expect=2)
-    assert "installed effects: convert" in result.stderr
+    assert "installed effects: " in result.stderr and "convert" in result.stderr
 
 
 def test_plugin_command_hook(cli, fresh_host):

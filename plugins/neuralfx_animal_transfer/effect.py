@@ -17,6 +17,7 @@ import torch
 
 import neuralfx
 import neuralfx.models
+from neuralfx.catalog import FUNIT_LICENCE
 from neuralfx.errors import FrameError, NeuralFXError, ParameterError
 from neuralfx.faces import align
 from neuralfx.frames.images import read_image
@@ -38,6 +39,19 @@ def region_mask(size: int = SIZE, inner: float = 0.8) -> torch.Tensor:
     y, x = torch.meshgrid(t, t, indexing="ij")
     r = (x.abs() ** 4 + y.abs() ** 4) ** 0.25
     return ((1 - r) / (1 - inner)).clamp(0, 1)[None, None]
+
+
+LOST_LOOK_CHANGE = 0.12  # mean change of the box's 12x12 look (in [0, 1]) that means "lost"
+
+
+def _look(picture: np.ndarray, box) -> np.ndarray:
+    """The box's content averaged down to 12x12 (in [0, 1]): what 'still the animal' means."""
+    import cv2
+
+    h, w = picture.shape[:2]
+    x0, y0 = int(np.clip(box[0], 0, w - 1)), int(np.clip(box[1], 0, h - 1))
+    x1, y1 = int(np.clip(box[2], x0 + 1, w)), int(np.clip(box[3], y0 + 1, h))
+    return cv2.resize(picture[y0:y1, x0:x1], (12, 12), interpolation=cv2.INTER_AREA) / 255.0
 
 
 class AnimalTransfer(neuralfx.Effect):
@@ -79,6 +93,8 @@ class AnimalTransfer(neuralfx.Effect):
                 "pretrained.tar.gz from the FUNIT README: `neuralfx models import "
                 "funit-animals-149 animal149_gen.pt`; or train your own with `neuralfx train "
                 "animal-transfer`") from None
+        if str(self.settings.checkpoint) == "funit-animals-149":
+            ctx.warn(f"animal-transfer: FUNIT's official weights are licensed {FUNIT_LICENCE}")
         examples = torch.stack([self._example(p) for p in self.settings.examples])
         self.code = self.generator.class_code(examples.to(ctx.device, ctx.dtype))
         self.width, self.height = ctx.clip.size
@@ -122,13 +138,21 @@ class AnimalTransfer(neuralfx.Effect):
         picture = np.ascontiguousarray((rgb.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
                                         * 255 + 0.5).astype(np.uint8))
         if self.tracker is None:
+            # MIL samples patches with OpenCV's per-thread random generator: seed it, so a
+            # resumed run (which replays the clip) tracks exactly as the first run did
+            cv2.setRNGSeed(0)
             self.tracker = cv2.TrackerMIL_create()
             self.tracker.init(picture, tuple(round(v) for v in self.box))
             self.last_good = (x, y, x + w, y + h)
+            self.look = _look(picture, self.last_good)
             return self.last_good
         found, (tx, ty, tw, th) = self.tracker.update(picture)
-        if found:
-            self.last_good = (tx, ty, tx + tw, ty + th)
+        box = (tx, ty, tx + tw, ty + th)
+        # MIL always claims success; a box whose content jumps from one frame to the next has
+        # lost the animal (it left, or the shot cut), and the region stays where it was
+        look = _look(picture, box)
+        if found and np.abs(look - self.look).mean() <= LOST_LOOK_CHANGE:
+            self.last_good, self.look = box, look
             self.lost_at = None
         elif self.lost_at is None:
             self.lost_at = frame
