@@ -177,3 +177,26 @@ def test_video_in_and_out_with_seamless_blending(cli, tmp_path, stargan):
     after = dict(read_frames(out, {2}))[2].astype(int)
     diff = np.abs(after - before).max(-1)
     assert diff[90:160, 190:250].mean() > 10 and np.median(diff[300:]) <= 2  # codec noise only
+
+
+def test_a_batch_retried_after_running_out_of_memory_is_tracked_once(cli, tmp_path, clip,
+                                                                      stargan, monkeypatch):
+    """The runner retries a batch in halves after an out-of-memory error; the faces of the
+    retried frames must not be tracked (and steadied) a second time."""
+    args = ("--young", "flip", *stargan, "--batch-size", "4")
+    _, plain = run(cli, tmp_path, clip, *args, out="plain/f.####.png")
+    from neuralfx.models.stargan import Generator
+
+    forward, failed = Generator.forward, []
+
+    def fails_once_on_big_batches(self, x, c):
+        if len(x) > 2 and not failed:
+            failed.append(len(x))
+            raise torch.OutOfMemoryError("simulated")
+        return forward(self, x, c)
+
+    monkeypatch.setattr(Generator, "forward", fails_once_on_big_batches)
+    result, retried = run(cli, tmp_path, clip, *args, out="retried/f.####.png")
+    assert failed and "out of memory" in result.stdout
+    for number in range(1001, 1006):
+        assert np.array_equal(frame(retried, number), frame(plain, number))

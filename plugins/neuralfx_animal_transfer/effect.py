@@ -111,6 +111,7 @@ class AnimalTransfer(neuralfx.Effect):
         self.tracker, self.lost_at = None, None
         self.smoothed: tuple[np.ndarray, float] | None = None
         self.previous: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.boxes: dict[int, np.ndarray] = {}  # frame -> its (smoothed) box, this batch
 
     @staticmethod
     def _example(path) -> torch.Tensor:
@@ -184,25 +185,35 @@ class AnimalTransfer(neuralfx.Effect):
     def process(self, batch):
         device = batch.rgb.device
         n = len(batch)
-        boxes = [self._box(f, batch.rgb[i]) for i, f in enumerate(batch.frames)]
+        # Each frame's box is found once: if the runner retries this batch in halves after
+        # running out of memory, the tracker does not see the frames again.
+        for i, f in enumerate(batch.frames):
+            if f not in self.boxes:
+                self.boxes[f] = self._box(f, batch.rgb[i])
+        for f in [f for f in self.boxes if f < batch.frames[0]]:
+            del self.boxes[f]
+        boxes = [self.boxes[f] for f in batch.frames]
         to_crop = torch.stack([self._to_crop(b) for b in boxes]).to(device)
         index = torch.arange(n, device=device)
         crops = align.crop_faces(batch.rgb, index, to_crop, SIZE)
         y = self.generator.translate(crops.to(self.code.dtype) * 2 - 1, self.code)
         out = crops.float() + self.settings.strength * (((y.float() + 1) / 2).clamp(0, 1)
                                                          - crops.float())
+        previous = self.previous
         if self.settings.temporal:
             for i in range(n):
-                if self.previous is not None:
-                    out[i] = steady_crop(out[i], crops[i], self.previous[1], self.previous[0],
+                if previous is not None:
+                    out[i] = steady_crop(out[i], crops[i], previous[1], previous[0],
                                          self.settings.stability)
-                self.previous = (crops[i].float(), out[i])
+                previous = (crops[i].float(), out[i])
         if not torch.isfinite(out).all():
             raise FrameError(f"animal-transfer produced non-finite values at frame "
                              f"{batch.frames[0]}", hint="check the checkpoint")
         masks = self.mask.expand(n, -1, -1, -1)
-        return batch.replace(rgb=align.paste_faces(batch.rgb, index, to_crop,
-                                                   out.to(batch.rgb.dtype), masks))
+        result = batch.replace(rgb=align.paste_faces(batch.rgb, index, to_crop,
+                                                     out.to(batch.rgb.dtype), masks))
+        self.previous = previous  # only once the whole batch has succeeded
+        return result
 
     def release(self) -> None:
         self.generator = self.tracker = None

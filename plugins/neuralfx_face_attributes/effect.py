@@ -92,6 +92,7 @@ class FaceAttributes(neuralfx.Effect):
                                   only=self.only, blend=s.blend, colour_match=s.colour_match)
         self.warn, self.frames_seen, self.frames_with_faces = ctx.warn, 0, 0
         self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
+        self.tracked: dict[int, list] = {}  # frame -> its tracked faces (this batch's frames)
         self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> (source, out)
 
     def inspect(self, frame, rgb):
@@ -99,7 +100,15 @@ class FaceAttributes(neuralfx.Effect):
 
     # -- per batch ------------------------------------------------------------------------------
     def process(self, batch):
-        tracked = self.faces.track(batch.notes)
+        # Tracking is done once per frame: if the runner retries this batch in halves after
+        # running out of memory, the frames already tracked are not tracked again.
+        fresh = [i for i, f in enumerate(batch.frames) if f not in self.tracked]
+        for i, faces in zip(fresh, self.faces.track([batch.notes[i] for i in fresh]),
+                            strict=True):
+            self.tracked[batch.frames[i]] = faces
+        for f in [f for f in self.tracked if f < batch.frames[0]]:
+            del self.tracked[f]
+        tracked = [self.tracked[f] for f in batch.frames]
         crops = self.faces.crop(batch.rgb, tracked)
         self.frames_seen += len(batch)
         self.frames_with_faces += 0 if crops is None else len(set(crops.frame_index.tolist()))
@@ -114,8 +123,11 @@ class FaceAttributes(neuralfx.Effect):
             (translated.clamp(0, 1) - crops.images.float())
         if self.settings.temporal:
             translated = self._steady(crops, translated)
+        result = batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
+        if self.settings.temporal:
+            self.previous = self.pending_previous
         self._forget(set(crops.ids))
-        return batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
+        return result
 
     def _target(self, face_id: int, x: torch.Tensor) -> torch.Tensor:
         """The labels to ask for: the face's own (read once per track) with the changes."""
@@ -137,14 +149,16 @@ class FaceAttributes(neuralfx.Effect):
         """Each face tied to its previous frame (neuralfx.temporal.steady_crop), one frame
         after another within the batch."""
         out = translated.clone()
+        previous = dict(self.previous)  # kept only if the whole batch succeeds
         order = sorted(range(len(crops)), key=lambda i: int(crops.frame_index[i]))
         for i in order:
             face_id, source = crops.ids[i], crops.images[i].float()
-            if face_id in self.previous:
-                before_source, before_out = self.previous[face_id]
+            if face_id in previous:
+                before_source, before_out = previous[face_id]
                 out[i] = steady_crop(out[i], source, before_out, before_source,
                                      self.settings.stability)
-            self.previous[face_id] = (source, out[i])
+            previous[face_id] = (source, out[i])
+        self.pending_previous = previous
         return out
 
     def _forget(self, seen: set[int]) -> None:
