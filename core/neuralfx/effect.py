@@ -49,7 +49,7 @@ WORKING_SPACES = ("srgb", "linear")
 RESERVED_PARAM_NAMES = frozenset({
     "input", "output", "progress", "frames", "missing", "overwrite", "device", "precision",
     "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
-    "channels", "quality", "codec", "crf", "fps"})
+    "channels", "quality", "codec", "crf", "fps", "watermark"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,8 @@ class EffectSpec:
         accepts_nonfinite: the effect passes NaN and infinity through (``convert``); other
             effects are refused such source frames, naming the file.
         preferred_batch_size: frames per batch for ``--batch-size auto`` on CUDA.
+        always_watermark: every output frame carries the invisible mark
+            (:mod:`neuralfx.watermark`) whatever ``--watermark`` says (face-swap).
     """
 
     name: str
@@ -84,6 +86,7 @@ class EffectSpec:
     stateful: bool = False
     accepts_nonfinite: bool = False
     preferred_batch_size: int = 4
+    always_watermark: bool = False
 
     def validate(self, values: Mapping[str, Any]) -> Settings:
         """Validate user values (unknown names and out-of-range values are refused)."""
@@ -99,6 +102,7 @@ class EffectSpec:
             "working_space": self.working_space,
             "needs_whole_clip": self.needs_whole_clip,
             "stateful": self.stateful,
+            "always_watermark": self.always_watermark,
             "settings": json_schema(self.params),
         }
 
@@ -207,7 +211,7 @@ class Settings(dict):
 
 
 _SPEC_FIELDS = ("name", "summary", "params", "working_space", "needs_whole_clip", "stateful",
-                "accepts_nonfinite", "preferred_batch_size")
+                "accepts_nonfinite", "preferred_batch_size", "always_watermark")
 
 
 class Effect:
@@ -230,6 +234,7 @@ class Effect:
     stateful: bool = False
     accepts_nonfinite: ClassVar[bool] = False
     preferred_batch_size: ClassVar[int] = 4
+    always_watermark: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -245,7 +250,8 @@ class Effect:
                 params=tuple(cls.params), implementation=cls,
                 working_space=cls.working_space, needs_whole_clip=cls.needs_whole_clip,
                 stateful=cls.stateful, accepts_nonfinite=cls.accepts_nonfinite,
-                preferred_batch_size=cls.preferred_batch_size)
+                preferred_batch_size=cls.preferred_batch_size,
+                always_watermark=cls.always_watermark)
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings(settings)

@@ -67,6 +67,7 @@ class RunOptions:
     codec: str | None = None
     crf: int = 18
     fps: str | float | None = None
+    watermark: bool = False
 
     def worker_count(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)

@@ -119,6 +119,8 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
                                             "output_colorspace", "precision")}
     if sink.image_format is not None and sink.image_format.name == "JPEG":
         output["quality"] = opts.quality
+    if opts.watermark or spec.always_watermark:  # marked and unmarked frames never mix
+        output["watermark"] = True
     return {
         "input": os.path.abspath(input),
         "effect": spec.name,

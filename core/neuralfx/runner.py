@@ -127,6 +127,16 @@ class _Job:
         self.encoder = Encoder(plan, self.spaces, self.decoder, device, reporter,
                                lookahead=self.lookahead)
         self.first: Picture | None = None
+        # The invisible mark (--watermark, or always for effects such as face-swap): the
+        # payload names the effect and its files (model) and the recipe (run), so resumed
+        # frames carry the same mark.
+        self.payload = None
+        if opts.watermark or self.spec.always_watermark:
+            from .watermark import Payload
+
+            recipe = plan.recipe
+            self.payload = Payload.for_run(f"{self.spec.name} {sorted(recipe['files'].values())}",
+                                           plan.recipe_id)
         self.todo = set(plan.todo)
         self.position = {f: i for i, f in enumerate(self.source.all_frames)}
         if self.source.video_path:
@@ -135,9 +145,10 @@ class _Job:
     def run(self) -> RunSummary:
         started = time.perf_counter()
         plan = self.plan
+        marked = {"watermark": self.payload.as_dict()} if self.payload else {}
         self.reporter.start(effect=self.spec.name, input=plan.input, output=plan.output,
                             total=len(plan.todo), skipped=plan.skipped, device=str(self.device),
-                            batch_size=self.batch_size)
+                            batch_size=self.batch_size, **marked)
         replay = [f for f in plan.feed if f not in self.todo]
         if replay:
             self.reporter.warning(
@@ -189,6 +200,10 @@ class _Job:
                 with contextlib.closing(self._batches(decode_pool, plan.feed)) as bs:
                     for batch in bs:
                         result = self._process(batch)
+                        if self.payload is not None:  # every frame written, face or not
+                            from .watermark import embed
+
+                            result = result.replace(rgb=embed(result.rgb, self.payload))
                         self._snapshot(batch.frames[-1], last=batch.frames[-1] == plan.feed[-1])
                         keep = [i for i, f in enumerate(batch.frames) if f in self.todo]
                         if keep:

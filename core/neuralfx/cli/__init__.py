@@ -2,11 +2,11 @@
 
 Built-in commands: ``run`` (one sub-command per effect, its options generated from the
 effect's declaration), ``effects``, ``describe``, ``plugins``, ``doctor``, ``models``,
-``train``, ``faces`` and ``contact-sheet``. Plugins add commands through the ``register_commands`` hook.
+``train``, ``faces``, ``watermark`` and ``contact-sheet``. Plugins add commands through the ``register_commands`` hook.
 Modules here import torch and the codecs only inside the commands that need them.
 """
 
-from . import faces, info, models, run  # noqa: F401  (each module adds its commands to main)
+from . import faces, info, models, run, watermark  # noqa: F401  (each module adds its commands to main)
 from .main import cli, main
 
 __all__ = ["cli", "main"]

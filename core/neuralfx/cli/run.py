@@ -59,6 +59,9 @@ _RUN_OPTIONS = [
                       "(default: the source video's; 24 for image sequences)."),
     click.Option(["--crf"], type=int, default=18, show_default=True,
                  help="H.264 constant rate factor, 0 (lossless) to 51."),
+    click.Option(["--watermark"], is_flag=True,
+                 help="Mark every output frame invisibly as made by NeuralFX (`neuralfx "
+                      "watermark detect` reads it back); always on for face-swap."),
     click.Option(["--progress"], type=click.Choice(PROGRESS_MODES), default="auto",
                  show_default=True,
                  help="auto: a bar on a terminal; json: JSON lines on stdout for programs."),
