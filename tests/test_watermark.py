@@ -89,3 +89,29 @@ def test_detect_refuses_what_is_not_a_picture(cli, tmp_path):
     (tmp_path / "fake.png").write_text("not a picture")
     result = cli("watermark", "detect", str(tmp_path / "fake.png"), expect=1)
     assert "fake.png" in result.output
+
+
+def test_a_visible_label_and_a_provenance_record(cli, tmp_path):
+    src = write_clip(tmp_path / "in", {1: natural_1080p("coffee")})
+    out = tmp_path / "o" / "f.####.png"
+    result = cli("run", "convert", src, str(out), "--label", "AI-generated", "--label-corner",
+                 "top-left", "--watermark", "--progress", "json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    with open(events[-1]["provenance"]) as f:
+        record = json.load(f)
+    assert record["synthetic"] and record["effect"] == "convert"
+    assert record["watermark"] == events[0]["watermark"] and record["label"] == "AI-generated"
+    assert record["source"] == src and record["frames"]["written"] == 1
+    before = natural_1080p("coffee").astype(int)
+    after = cv2.imread(str(out).replace("####", "0001"))[..., ::-1].astype(int)
+    corner = np.abs(after - before)[:80, :400].max(-1)
+    assert (corner > 60).sum() > 200  # the label's letters, top left
+    elsewhere = np.abs(after - before)[300:, 600:]
+    assert elsewhere.max() <= 6  # only the invisible mark there (5/255)
+
+
+def test_label_options_are_checked(cli, tmp_path):
+    src = write_clip(tmp_path / "in", {1: natural_1080p("coffee")})
+    result = cli("run", "convert", src, str(tmp_path / "o.png"), "--label", "x",
+                 "--label-opacity", "0", expect=2)
+    assert "label-opacity" in result.output

@@ -49,7 +49,8 @@ WORKING_SPACES = ("srgb", "linear")
 RESERVED_PARAM_NAMES = frozenset({
     "input", "output", "progress", "frames", "missing", "overwrite", "device", "precision",
     "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
-    "channels", "quality", "codec", "crf", "fps", "watermark"})
+    "channels", "quality", "codec", "crf", "fps", "watermark", "label", "label_corner",
+    "label_opacity"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,8 @@ class EffectSpec:
         preferred_batch_size: frames per batch for ``--batch-size auto`` on CUDA.
         always_watermark: every output frame carries the invisible mark
             (:mod:`neuralfx.watermark`) whatever ``--watermark`` says (face-swap).
+        always_label: every output frame carries a visible label (:mod:`neuralfx.label`,
+            "AI-generated" unless ``--label`` says otherwise); it cannot be turned off.
     """
 
     name: str
@@ -87,6 +90,7 @@ class EffectSpec:
     accepts_nonfinite: bool = False
     preferred_batch_size: int = 4
     always_watermark: bool = False
+    always_label: bool = False
 
     def validate(self, values: Mapping[str, Any]) -> Settings:
         """Validate user values (unknown names and out-of-range values are refused)."""
@@ -103,6 +107,7 @@ class EffectSpec:
             "needs_whole_clip": self.needs_whole_clip,
             "stateful": self.stateful,
             "always_watermark": self.always_watermark,
+            "always_label": self.always_label,
             "settings": json_schema(self.params),
         }
 
@@ -211,7 +216,8 @@ class Settings(dict):
 
 
 _SPEC_FIELDS = ("name", "summary", "params", "working_space", "needs_whole_clip", "stateful",
-                "accepts_nonfinite", "preferred_batch_size", "always_watermark")
+                "accepts_nonfinite", "preferred_batch_size", "always_watermark",
+                "always_label")
 
 
 class Effect:
@@ -235,6 +241,7 @@ class Effect:
     accepts_nonfinite: ClassVar[bool] = False
     preferred_batch_size: ClassVar[int] = 4
     always_watermark: ClassVar[bool] = False
+    always_label: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -251,7 +258,7 @@ class Effect:
                 working_space=cls.working_space, needs_whole_clip=cls.needs_whole_clip,
                 stateful=cls.stateful, accepts_nonfinite=cls.accepts_nonfinite,
                 preferred_batch_size=cls.preferred_batch_size,
-                always_watermark=cls.always_watermark)
+                always_watermark=cls.always_watermark, always_label=cls.always_label)
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings(settings)

@@ -68,6 +68,9 @@ class RunOptions:
     crf: int = 18
     fps: str | float | None = None
     watermark: bool = False
+    label: str | None = None
+    label_corner: str = "bottom-right"
+    label_opacity: float = 0.8
 
     def worker_count(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)
@@ -105,3 +108,6 @@ class RunOptions:
                 raise ParameterError(f"batch-size: {self.batch_size!r} must be auto or a whole "
                                      "number of at least 1", hint="pass --batch-size auto or N")
         self.frame_rate()
+        from .marking import check_label_options
+
+        check_label_options(self.label_corner, self.label_opacity)

@@ -121,6 +121,9 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
         output["quality"] = opts.quality
     if opts.watermark or spec.always_watermark:  # marked and unmarked frames never mix
         output["watermark"] = True
+    label = opts.label or ("AI-generated" if spec.always_label else None)
+    if label:
+        output["label"] = [label, opts.label_corner, opts.label_opacity]
     return {
         "input": os.path.abspath(input),
         "effect": spec.name,

@@ -35,6 +35,7 @@ from .errors import FrameError, NeuralFXError, ParameterError, PluginError
 from .frames import video
 from .frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, to_unit_float
 from .frames.sequence import describe_frames
+from .marking import OutputMarks
 from .options import RunOptions
 from .plan import Plan, make_plan
 from .plugins import PluginHost, get_host
@@ -127,28 +128,18 @@ class _Job:
         self.encoder = Encoder(plan, self.spaces, self.decoder, device, reporter,
                                lookahead=self.lookahead)
         self.first: Picture | None = None
-        # The invisible mark (--watermark, or always for effects such as face-swap): the
-        # payload names the effect and its files (model) and the recipe (run), so resumed
-        # frames carry the same mark.
-        self.payload = None
-        if opts.watermark or self.spec.always_watermark:
-            from .watermark import Payload
-
-            recipe = plan.recipe
-            self.payload = Payload.for_run(f"{self.spec.name} {sorted(recipe['files'].values())}",
-                                           plan.recipe_id)
         self.todo = set(plan.todo)
         self.position = {f: i for i, f in enumerate(self.source.all_frames)}
+        self.marks = OutputMarks(self.spec, opts, plan)  # label, watermark, provenance
         if self.source.video_path:
             video.warn_if_variable_rate(self.source.video_path, reporter.warning)
 
     def run(self) -> RunSummary:
         started = time.perf_counter()
         plan = self.plan
-        marked = {"watermark": self.payload.as_dict()} if self.payload else {}
         self.reporter.start(effect=self.spec.name, input=plan.input, output=plan.output,
                             total=len(plan.todo), skipped=plan.skipped, device=str(self.device),
-                            batch_size=self.batch_size, **marked)
+                            batch_size=self.batch_size, **self.marks.info())
         replay = [f for f in plan.feed if f not in self.todo]
         if replay:
             self.reporter.warning(
@@ -163,8 +154,10 @@ class _Job:
         seconds = time.perf_counter() - started
         written = self.encoder.written
         summary = RunSummary(written, plan.skipped, seconds, str(self.device))
+        record = self.marks.write_provenance(written) if written else None
         self.reporter.done(written=written, skipped=plan.skipped, seconds=round(seconds, 3),
-                           fps=round(summary.fps, 3))
+                           fps=round(summary.fps, 3), **({"provenance": record} if record
+                                                         else {}))
         return summary
 
     def _context(self) -> RunContext:
@@ -200,10 +193,8 @@ class _Job:
                 with contextlib.closing(self._batches(decode_pool, plan.feed)) as bs:
                     for batch in bs:
                         result = self._process(batch)
-                        if self.payload is not None:  # every frame written, face or not
-                            from .watermark import embed
-
-                            result = result.replace(rgb=embed(result.rgb, self.payload))
+                        if self.marks.any:  # every frame written, face or not
+                            result = result.replace(rgb=self.marks.apply(result.rgb))
                         self._snapshot(batch.frames[-1], last=batch.frames[-1] == plan.feed[-1])
                         keep = [i for i, f in enumerate(batch.frames) if f in self.todo]
                         if keep:

@@ -17,6 +17,7 @@ from ..options import (
     VIDEO_CODEC_NAMES,
     RunOptions,
 )
+from ..label import CORNERS as LABEL_CORNERS
 from ..plugins import get_host
 from ..progress import make_reporter
 from .main import main
@@ -62,6 +63,13 @@ _RUN_OPTIONS = [
     click.Option(["--watermark"], is_flag=True,
                  help="Mark every output frame invisibly as made by NeuralFX (`neuralfx "
                       "watermark detect` reads it back); always on for face-swap."),
+    click.Option(["--label"], metavar="TEXT",
+                 help="Draw a visible label on every frame, e.g. 'AI-generated' (always on, "
+                      "with that text by default, for face-swap)."),
+    click.Option(["--label-corner"], type=click.Choice(LABEL_CORNERS), default="bottom-right",
+                 show_default=True, help="Where the label goes."),
+    click.Option(["--label-opacity"], type=float, default=0.8, show_default=True,
+                 help="The label's opacity, above 0 to 1."),
     click.Option(["--progress"], type=click.Choice(PROGRESS_MODES), default="auto",
                  show_default=True,
                  help="auto: a bar on a terminal; json: JSON lines on stdout for programs."),
