@@ -19,8 +19,7 @@ import neuralfx.models
 from neuralfx import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.faces.align import CropTemplate
-from neuralfx.faces.pipeline import FaceCrops, FacePipeline
-from neuralfx.temporal import steady_crop
+from neuralfx.faces.pipeline import FacePipeline, FaceRun
 
 from .spec import FACE_ATTRIBUTES
 
@@ -90,30 +89,20 @@ class FaceAttributes(neuralfx.Effect):
         self.faces = FacePipeline(CropTemplate.celeba(size), detector=s.detector,
                                   fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
                                   only=self.only, blend=s.blend, colour_match=s.colour_match)
+        self.run = FaceRun(self.faces)
         self.warn, self.frames_seen, self.frames_with_faces = ctx.warn, 0, 0
         self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
-        self.tracked: dict[int, list] = {}  # frame -> its tracked faces (this batch's frames)
-        self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> (source, out)
 
     def inspect(self, frame, rgb):
         return self.faces.find(rgb)
 
     # -- per batch ------------------------------------------------------------------------------
     def process(self, batch):
-        # Tracking is done once per frame: if the runner retries this batch in halves after
-        # running out of memory, the frames already tracked are not tracked again.
-        fresh = [i for i, f in enumerate(batch.frames) if f not in self.tracked]
-        for i, faces in zip(fresh, self.faces.track([batch.notes[i] for i in fresh]),
-                            strict=True):
-            self.tracked[batch.frames[i]] = faces
-        for f in [f for f in self.tracked if f < batch.frames[0]]:
-            del self.tracked[f]
-        tracked = [self.tracked[f] for f in batch.frames]
-        crops = self.faces.crop(batch.rgb, tracked)
+        crops = self.run.crops(batch)
         self.frames_seen += len(batch)
         self.frames_with_faces += 0 if crops is None else len(set(crops.frame_index.tolist()))
         if crops is None:
-            self._forget(set())
+            self.run.commit(set())
             return batch  # no face: the frames pass through untouched
         x = crops.images.to(self.generator.main[0].weight.dtype) * 2 - 1
         targets = torch.stack([self._target(face_id, x[i:i + 1])
@@ -122,11 +111,9 @@ class FaceAttributes(neuralfx.Effect):
         translated = crops.images.float() + self.settings.strength * \
             (translated.clamp(0, 1) - crops.images.float())
         if self.settings.temporal:
-            translated = self._steady(crops, translated)
+            translated = self.run.steady(crops, translated, self.settings.stability)
         result = batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
-        if self.settings.temporal:
-            self.previous = self.pending_previous
-        self._forget(set(crops.ids))
+        self.run.commit(set(crops.ids))
         return result
 
     def _target(self, face_id: int, x: torch.Tensor) -> torch.Tensor:
@@ -145,48 +132,17 @@ class FaceAttributes(neuralfx.Effect):
                 target[index] = {"yes": 1.0, "no": 0.0}.get(choice, 1.0 - float(own[index]))
         return target.to(x.dtype)
 
-    def _steady(self, crops: FaceCrops, translated: torch.Tensor) -> torch.Tensor:
-        """Each face tied to its previous frame (neuralfx.temporal.steady_crop), one frame
-        after another within the batch."""
-        out = translated.clone()
-        previous = dict(self.previous)  # kept only if the whole batch succeeds
-        order = sorted(range(len(crops)), key=lambda i: int(crops.frame_index[i]))
-        for i in order:
-            face_id, source = crops.ids[i], crops.images[i].float()
-            if face_id in previous:
-                before_source, before_out = previous[face_id]
-                out[i] = steady_crop(out[i], source, before_out, before_source,
-                                     self.settings.stability)
-            previous[face_id] = (source, out[i])
-        self.pending_previous = previous
-        return out
-
-    def _forget(self, seen: set[int]) -> None:
-        """Drop the steadying memory of faces the tracker no longer holds."""
-        alive = set(self.faces.tracker.tracks) | seen
-        for face_id in [f for f in self.previous if f not in alive]:
-            del self.previous[face_id]
-
     # -- state, for exact resumes ------------------------------------------------------------------
     def state_dict(self):
-        state = {f"tracker.{k}": v for k, v in self.faces.tracker.state_dict().items()}
+        state = self.run.state_dict()
         for face_id, labels in self.labels.items():
             state[f"labels.{face_id}"] = labels
-        for face_id, (source, out) in self.previous.items():
-            state[f"previous.{face_id}.source"] = source
-            state[f"previous.{face_id}.out"] = out
         return state
 
     def load_state_dict(self, state) -> None:
-        self.faces.tracker.load_state_dict(
-            {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("tracker.")})
+        self.run.load_state_dict(state)
         self.labels = {int(k.split(".")[1]): v for k, v in state.items()
                        if k.startswith("labels.")}
-        self.previous = {}
-        for key in state:
-            if key.startswith("previous.") and key.endswith(".source"):
-                face_id = int(key.split(".")[1])
-                self.previous[face_id] = (state[key], state[f"previous.{face_id}.out"])
 
     def release(self) -> None:
         if getattr(self, "frames_seen", 0) and not self.frames_with_faces:

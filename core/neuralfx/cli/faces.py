@@ -68,18 +68,27 @@ def list_command(input: str, frames: str | None, detector: str, hold: int, min_f
               help="Skip blurred faces: variance of the Laplacian of the aligned crop.")
 @click.option("--every", type=int, default=1, show_default=True,
               help="Keep every Nth frame of each face (neighbouring frames are near copies).")
+@click.option("--layout", type=click.Choice(["celeba", "swap"]), default="celeba",
+              show_default=True, help="celeba: 178x218 aligned faces (face-attributes); swap: "
+                                      "square face crops with masks (face-swap).")
+@click.option("--size", type=click.Choice(["64", "128", "256"]), default="128",
+              show_default=True, help="swap: the crop's side (the swap model's resolution).")
 def extract_command(input: str, out_dir: str, frames: str | None, detector: str, hold: int,
-                    min_face: int, min_sharpness: float, every: int) -> None:
+                    min_face: int, min_sharpness: float, every: int, layout: str,
+                    size: str) -> None:
     """Write the faces of INPUT (video, sequence or images) as aligned crops for training.
 
-    Each face goes to OUT_DIR/images/fFRAME_tTRACK.png in CelebA's aligned 178x218 layout
-    (what `neuralfx train face-attributes --images` reads, as StarGAN reads CelebA), and
-    OUT_DIR/faces.csv records its source frame, track id, box, sharpness and 68 landmarks.
-    Label the attributes of your faces in a list_attr_celeba.txt-style file for training.
+    Each face goes to OUT_DIR/images/fFRAME_tTRACK.png: in CelebA's aligned 178x218 layout
+    (what `neuralfx train face-attributes --images` reads, as StarGAN reads CelebA; label the
+    attributes in a list_attr_celeba.txt-style file), or with --layout swap as a square face
+    crop of --size pixels with its mask in OUT_DIR/masks (what `neuralfx train face-swap`
+    reads). OUT_DIR/faces.csv records each face's source frame, track id, box, sharpness and
+    68 landmarks.
 
     \b
-    Example:
+    Examples:
       neuralfx faces extract interview.mp4 faces/ --every 5
+      neuralfx faces extract actor_a.mp4 a/ --layout swap --size 128
     """
     from ..errors import ParameterError
     from ..faces.scan import extract
@@ -87,6 +96,7 @@ def extract_command(input: str, out_dir: str, frames: str | None, detector: str,
     if every < 1 or min_face < 16:
         raise ParameterError("--every must be at least 1 and --min-face at least 16")
     counts = extract(input, out_dir, frames=frames, detector=detector, hold=hold,
-                     min_face=min_face, min_sharpness=min_sharpness, every=every)
+                     min_face=min_face, min_sharpness=min_sharpness, every=every, layout=layout,
+                     size=int(size))
     click.echo(f"{out_dir}: {counts['written']} face(s) written; skipped {counts['tiny']} "
                f"tiny, {counts['blurry']} blurred, {counts['skipped']} by --every")

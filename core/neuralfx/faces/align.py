@@ -20,6 +20,8 @@ import torch.nn.functional as F
 # CelebA's aligned 178x218 images put the five points here (x, y; list_landmarks_align_celeba)
 CELEBA_ALIGNED_POINTS = ((69, 111), (108, 111), (88, 136), (72, 152), (105, 152))
 CELEBA_ALIGNED_SIZE = (178, 218)
+# The face-swap crop, as fractions of its side: eyes, nose tip, mouth corners.
+SWAP_POINTS = ((0.35, 0.40), (0.65, 0.40), (0.50, 0.57), (0.38, 0.72), (0.62, 0.72))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +37,12 @@ class CropTemplate:
     def shape(self) -> tuple[int, int]:
         """``(width, height)``."""
         return self.size, self.height or self.size
+
+    @classmethod
+    def swap(cls, size: int) -> CropTemplate:
+        """The face-swap crop: the face from brows to chin, filling the square (as the
+        DeepFakes tools' "face" centring), for the swap model's resolution."""
+        return cls(size, tuple((x * size - 0.5, y * size - 0.5) for x, y in SWAP_POINTS))
 
     @classmethod
     def celeba_aligned(cls) -> CropTemplate:

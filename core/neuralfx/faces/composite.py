@@ -83,3 +83,53 @@ def seamless(generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor
         blended = cv2.seamlessClone(g8, o8, m8, centre, cv2.NORMAL_CLONE)
         out.append(torch.from_numpy(blended).permute(2, 0, 1).to(g.device, g.dtype) / 255)
     return torch.stack(out)
+
+
+# Rec.601 luma/chroma: decorrelated enough for colour statistics transfer on the device.
+_TO_YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+
+
+def _ycc(rgb: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+    m = torch.tensor(_TO_YCC, dtype=torch.float32, device=rgb.device)
+    if inverse:
+        m = torch.linalg.inv(m)
+    return torch.einsum("ij,njhw->nihw", m, rgb.float())
+
+
+def colour_stats(images: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image mean and standard deviation of each luma/chroma channel inside ``mask``."""
+    ycc = _ycc(images)
+    w = mask.float().expand_as(ycc)
+    total = w.sum((2, 3)).clamp_min(1.0)
+    mean = (ycc * w).sum((2, 3)) / total
+    var = (((ycc - mean[..., None, None]) ** 2) * w).sum((2, 3)) / total
+    return mean, var.sqrt().clamp_min(1e-4)
+
+
+def reinhard(generated: torch.Tensor, target_stats: tuple[torch.Tensor, torch.Tensor],
+             mask: torch.Tensor) -> torch.Tensor:
+    """Reinhard et al. (2001) colour transfer: give ``generated`` the mean and spread of the
+    target's colours (``target_stats`` from :func:`colour_stats`), in luma/chroma space."""
+    mean, std = colour_stats(generated, mask)
+    t_mean, t_std = target_stats
+    ycc = _ycc(generated)
+    ycc = (ycc - mean[..., None, None]) * (t_std / std)[..., None, None] + t_mean[..., None, None]
+    return _ycc(ycc, inverse=True).clamp(0, 1)
+
+
+def match_histograms(generated: torch.Tensor, original: torch.Tensor,
+                     mask: torch.Tensor) -> torch.Tensor:
+    """Each channel of ``generated`` remapped so that its distribution inside ``mask`` is the
+    original's (quantile matching, on the device)."""
+    out = generated.float().clone()
+    for i in range(len(generated)):
+        inside = mask[i, 0] > 0.5
+        if inside.sum() < 16:
+            continue
+        for c in range(generated.shape[1]):
+            src = generated[i, c][inside].float()
+            ref = torch.sort(original[i, c][inside].float()).values
+            ranks = torch.searchsorted(torch.sort(src).values, generated[i, c].float().flatten())
+            ranks = ranks.clamp(max=len(ref) - 1)
+            out[i, c] = ref[ranks].view_as(out[i, c])
+    return out

@@ -114,13 +114,15 @@ class FacePipeline:
                          [f.id for _, f in where])
 
     def paste(self, frames: torch.Tensor, crops: FaceCrops | None,
-              processed: torch.Tensor | None) -> torch.Tensor:
+              processed: torch.Tensor | None, masks: torch.Tensor | None = None
+              ) -> torch.Tensor:
         """``frames`` with the processed crops blended back (the frames themselves when there
-        are no faces)."""
+        are no faces), through ``masks`` or the pipeline's own from the landmarks."""
         if crops is None:
             return frames
         size = self.template.size
-        m = composite.masks(crops.landmarks, size, self.mask).to(frames.device)
+        m = composite.masks(crops.landmarks, size, self.mask).to(frames.device) \
+            if masks is None else masks.to(frames.device)
         if self.colour_match:
             processed = composite.match_colour(processed.float(), crops.images.float(),
                                                crops.landmarks, size)
@@ -128,3 +130,63 @@ class FacePipeline:
             processed = composite.seamless(processed, crops.images, m)
         return align.paste_faces(frames, crops.frame_index, crops.to_crop,
                                  processed.to(frames.dtype), m)
+
+
+class FaceRun:
+    """What an effect on tracked faces keeps from batch to batch: each frame's tracked faces
+    (tracked once, so a batch the runner retries in halves after running out of memory is not
+    tracked again) and each face's previous result (to steady it with
+    :func:`neuralfx.temporal.steady_crop`). ``state_dict`` covers both and the tracker."""
+
+    def __init__(self, pipeline: FacePipeline) -> None:
+        self.pipeline = pipeline
+        self.tracked: dict[int, list[TrackedFace]] = {}
+        self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._pending: dict | None = None
+
+    def crops(self, batch) -> FaceCrops | None:
+        fresh = [i for i, f in enumerate(batch.frames) if f not in self.tracked]
+        found = self.pipeline.track([batch.notes[i] for i in fresh])
+        for i, faces in zip(fresh, found, strict=True):
+            self.tracked[batch.frames[i]] = faces
+        for f in [f for f in self.tracked if f < batch.frames[0]]:
+            del self.tracked[f]
+        return self.pipeline.crop(batch.rgb, [self.tracked[f] for f in batch.frames])
+
+    def steady(self, crops: FaceCrops, out: torch.Tensor, stability: float) -> torch.Tensor:
+        """Each face tied to its previous frame, one frame after another; kept once
+        :meth:`commit` says the batch succeeded."""
+        from ..temporal import steady_crop
+
+        out = out.clone()
+        previous = dict(self.previous)
+        for i in sorted(range(len(crops)), key=lambda i: int(crops.frame_index[i])):
+            face_id, source = crops.ids[i], crops.images[i].float()
+            if face_id in previous:
+                before_source, before_out = previous[face_id]
+                out[i] = steady_crop(out[i], source, before_out, before_source, stability)
+            previous[face_id] = (source, out[i])
+        self._pending = previous
+        return out
+
+    def commit(self, seen: set[int]) -> None:
+        """The batch succeeded: keep its results, forget faces no longer tracked."""
+        if self._pending is not None:
+            self.previous, self._pending = self._pending, None
+        alive = set(self.pipeline.tracker.tracks) | seen
+        for face_id in [f for f in self.previous if f not in alive]:
+            del self.previous[face_id]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        state = {f"tracker.{k}": v for k, v in self.pipeline.tracker.state_dict().items()}
+        for face_id, (source, out) in self.previous.items():
+            state[f"previous.{face_id}.source"] = source
+            state[f"previous.{face_id}.out"] = out
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.pipeline.tracker.load_state_dict(
+            {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("tracker.")})
+        self.previous = {int(k.split(".")[1]): (v, state[k.replace(".source", ".out")])
+                         for k, v in state.items()
+                         if k.startswith("previous.") and k.endswith(".source")}

@@ -79,16 +79,24 @@ def sharpness(gray: np.ndarray) -> float:
 
 
 def extract(input: str, out_dir: str, *, min_face: int = 64, min_sharpness: float = 30.0,
-            every: int = 1, report=None, **options) -> dict[str, int]:
-    """Write each sharp, large enough face of ``input`` as a CelebA-aligned 178x218 image
-    under ``out_dir/images``, and ``out_dir/faces.csv``: file, source frame, track id, box,
-    sharpness and the 68 landmarks in the source frame. Returns counts."""
+            every: int = 1, layout: str = "celeba", size: int = 128, report=None,
+            **options) -> dict[str, int]:
+    """Write each sharp, large enough face of ``input`` under ``out_dir/images``: in CelebA's
+    aligned 178x218 layout (``layout="celeba"``, for face-attributes), or as the face-swap
+    crop at ``size`` with its landmark-hull mask in ``out_dir/masks`` (``layout="swap"``).
+    ``out_dir/faces.csv`` lists file, source frame, track id, box, sharpness and the 68
+    landmarks in the source frame. Returns counts."""
     import cv2
 
-    template = align.CropTemplate.celeba_aligned()
+    from . import composite
+
+    template = align.CropTemplate.celeba_aligned() if layout == "celeba" else \
+        align.CropTemplate.swap(size)
     target = torch.tensor(template.points, dtype=torch.float64)
     images = os.path.join(out_dir, "images")
     os.makedirs(images, exist_ok=True)
+    if layout == "swap":
+        os.makedirs(os.path.join(out_dir, "masks"), exist_ok=True)
     counts = {"written": 0, "tiny": 0, "blurry": 0, "skipped": 0}
     seen: dict[int, int] = {}
     rows = []
@@ -115,6 +123,12 @@ def extract(input: str, out_dir: str, *, min_face: int = 64, min_sharpness: floa
                 continue
             name = f"f{frame:06d}_t{face.id:03d}.png"
             write_image(os.path.join(images, name), crop8)
+            if layout == "swap":
+                in_crop = (face.landmarks @ to_crop[0, :, :2].numpy().T.astype(np.float32)
+                           + to_crop[0, :, 2].numpy().astype(np.float32))
+                mask = composite.masks(in_crop[None], size, "face", feather=0.02)[0, 0]
+                write_image(os.path.join(out_dir, "masks", name),
+                            (mask.numpy() * 255 + 0.5).astype(np.uint8)[..., None])
             rows.append([name, frame, face.id, *(round(v, 1) for v in face.box),
                          round(sharp, 1), " ".join(f"{v:.2f}" for v in face.landmarks.ravel())])
             counts["written"] += 1
