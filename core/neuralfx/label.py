@@ -1,21 +1,21 @@
 """A visible label on every output frame ("AI-generated" by default): ``--label TEXT`` on any
 run, always on for effects that declare ``always_label`` (face-swap). The text is drawn once
-with OpenCV into a small alpha mask and blended onto the frames on the run's device."""
+with OpenCV into a small alpha mask and blended onto the frames on the run's device. (Light at
+import: the CLI reads :data:`CORNERS` for its options.)"""
 
 from __future__ import annotations
 
 import functools
-
-import numpy as np
 
 DEFAULT_TEXT = "AI-generated"
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
 
 
 @functools.cache
-def _mask(text: str, height: int) -> np.ndarray:
+def _mask(text: str, height: int):
     """The text as an alpha mask about ``height`` pixels tall (white text on a dark plate)."""
     import cv2
+    import numpy as np
 
     scale = height / 30.0
     thickness = max(1, round(scale * 1.6))
