@@ -12,6 +12,8 @@ and KCF are in the contrib wheel, which cannot be installed beside it) and needs
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -39,6 +41,22 @@ def region_mask(size: int = SIZE, inner: float = 0.8) -> torch.Tensor:
     y, x = torch.meshgrid(t, t, indexing="ij")
     r = (x.abs() ** 4 + y.abs() ** 4) ** 0.25
     return ((1 - r) / (1 - inner)).clamp(0, 1)[None, None]
+
+
+@contextlib.contextmanager
+def _deterministic_opencv():
+    """MIL samples patches with OpenCV's random generator and sums features in parallel: seed
+    the one and run the other on one thread, so a resumed run (which replays the clip) tracks
+    exactly as the first run did. (OpenCV's thread count is process-wide: decoding elsewhere
+    runs single-threaded for the few milliseconds of a tracker step.)"""
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
 
 
 LOST_LOOK_CHANGE = 0.12  # mean change of the box's 12x12 look (in [0, 1]) that means "lost"
@@ -138,16 +156,15 @@ class AnimalTransfer(neuralfx.Effect):
 
         picture = np.ascontiguousarray((rgb.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
                                         * 255 + 0.5).astype(np.uint8))
-        if self.tracker is None:
-            # MIL samples patches with OpenCV's per-thread random generator: seed it, so a
-            # resumed run (which replays the clip) tracks exactly as the first run did
-            cv2.setRNGSeed(0)
-            self.tracker = cv2.TrackerMIL_create()
-            self.tracker.init(picture, tuple(round(v) for v in self.box))
-            self.last_good = (x, y, x + w, y + h)
-            self.look = _look(picture, self.last_good)
-            return self.last_good
-        found, (tx, ty, tw, th) = self.tracker.update(picture)
+        with _deterministic_opencv():
+            if self.tracker is None:
+                cv2.setRNGSeed(0)
+                self.tracker = cv2.TrackerMIL_create()
+                self.tracker.init(picture, tuple(round(v) for v in self.box))
+                self.last_good = (x, y, x + w, y + h)
+                self.look = _look(picture, self.last_good)
+                return self.last_good
+            found, (tx, ty, tw, th) = self.tracker.update(picture)
         box = (tx, ty, tx + tw, ty + th)
         # MIL always claims success; a box whose content jumps from one frame to the next has
         # lost the animal (it left, or the shot cut), and the region stays where it was

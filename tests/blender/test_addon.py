@@ -112,7 +112,7 @@ def test_every_parameter_kind_becomes_a_blender_property(scene):
         [i.identifier for i in props["mode"].enum_items] == ["fill", "outline"]
     assert props["colour"].subtype == "COLOR_GAMMA" and \
         tuple(props["colour"].default_array) == (1.0, 0.0, 0.0)
-    assert props["invert"].type == "BOOLEAN" and props["label"].type == "STRING"
+    assert props["invert"].type == "BOOLEAN" and props["note"].type == "STRING"
     assert props["region"].subtype == "FILE_PATH" and props["scratch"].subtype == "DIR_PATH"
     assert props["reference"].type == "COLLECTION" and props["weights"].type == "COLLECTION"
     item = props["weights"].fixed_type.bl_rna.properties["value"]
@@ -131,7 +131,7 @@ def test_options_come_from_the_properties(scene, addon):
     pairs = dict(zip(args[::2], args[1::2], strict=False))
     assert pairs["--opacity"] == "0.5" and pairs["--grow"] == "3" and pairs["--mode"] == "outline"
     assert pairs["--colour"] == "#00ff00" and pairs["--region"] == "/tmp/r.json"
-    assert "--invert" in args and "--label" not in args and "--reference" not in args
+    assert "--invert" in args and "--note" not in args and "--reference" not in args
     assert [args[i + 1] for i, a in enumerate(args) if a == "--weights"] == ["0.25", "0.75"]
     bpy.ops.neuralfx.item_remove(effect="mark-region", param="weights", index=0)
     assert [w.value for w in group.weights] == [0.75]

@@ -19,7 +19,7 @@ MARK = neuralfx.EffectSpec(
                    help="pixels added on every side of the box"),
         params.Choice("mode", default="fill", choices=("fill", "outline"), help="what to paint"),
         params.Bool("invert", default=False, help="paint outside the box instead"),
-        params.Text("label", default="", help="a note for the log"),
+        params.Text("note", default="", help="a note for the log"),
         params.Path("reference", multiple=True, suffixes=(".png", ".jpg"), must_exist=False,
                     help="example images (unused; a list of files)"),
         params.Float("weights", multiple=True, min=0.0, help="one weight per reference"),
