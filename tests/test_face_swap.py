@@ -119,3 +119,31 @@ def test_a_checkpoint_that_is_not_a_swap_model_is_refused(cli, tmp_path, model):
     result = cli("run", "face-swap", "--checkpoint", str(tmp_path / "x.safetensors"), src,
                  str(tmp_path / "o.png"), expect=2)
     assert "is not a face-swap model" in result.output
+
+
+def test_unbalanced_sets_are_warned_about(cli, identities, tmp_path):
+    import shutil
+
+    few = tmp_path / "few"
+    (few / "images").mkdir(parents=True)
+    for name in sorted(p.name for p in (identities / "b" / "images").iterdir())[:2]:
+        shutil.copy(identities / "b" / "images" / name, few / "images" / name)
+    many = tmp_path / "many" / "images"
+    many.mkdir(parents=True)
+    for i in range(3):  # 18 faces of A against 2 of B
+        for p in (identities / "a" / "images").iterdir():
+            shutil.copy(p, many / f"{i}_{p.name}")
+    result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b", str(few), "--out",
+                 str(tmp_path / "m.safetensors"), "--resolution", "64", "--width", "8",
+                 "--latent", "32", "--batch-size", "2", "--iterations", "1", "--progress",
+                 "json")
+    warnings = [json.loads(line)["message"] for line in result.stdout.splitlines()
+                if json.loads(line)["event"] == "warning"]
+    assert any("A has 18 faces and B 2" in w for w in warnings)
+    result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b",
+                 str(tmp_path / "nothing"), "--out", str(tmp_path / "n.safetensors"), expect=2)
+    assert "nothing" in result.output  # a set that does not exist is named
+    (tmp_path / "empty").mkdir()
+    result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b",
+                 str(tmp_path / "empty"), "--out", str(tmp_path / "e.safetensors"), expect=2)
+    assert "has 0 face(s)" in result.output and "faces extract" in result.output

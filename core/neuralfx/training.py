@@ -14,7 +14,7 @@ def training_reporter(mode: str, total: int) -> Report:
     """``report(event)`` for a training loop: ``json`` prints events as JSON lines, ``bar`` (or
     ``auto`` on a terminal) a progress bar, ``auto`` off a terminal a line every 100
     iterations (logs), ``none`` nothing. Events: start, resume, iteration (with ``loss``),
-    preview, checkpoint, done, close."""
+    warning (with ``message``), preview, checkpoint, done, close."""
     if mode == "json":
         def emit(event):
             if event["event"] != "close":
@@ -40,6 +40,8 @@ def training_reporter(mode: str, total: int) -> Report:
                       file=sys.stderr)
         elif kind in ("checkpoint", "preview") and bar.disable:
             print(f"{kind}: {event['path']}", file=sys.stderr)
+        elif kind == "warning":
+            bar.write(f"warning: {event['message']}", file=sys.stderr)
         elif kind == "close":
             bar.close()
 

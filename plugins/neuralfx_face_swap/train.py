@@ -171,6 +171,11 @@ def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
         report({"event": "resume", "iteration": start})
     report({"event": "start", "faces_a": len(a.faces), "faces_b": len(b.faces),
             "iterations": cfg.iterations, "from": start})
+    small, large = sorted((len(a.faces), len(b.faces)))
+    if large > 4 * small:
+        report({"event": "warning", "message": f"A has {len(a.faces)} faces and B "
+                f"{len(b.faces)}: the smaller set will be learnt far less well; extract more "
+                "faces of it (or fewer of the other, with --every)"})
     began = time.perf_counter()
     for iteration in range(start, cfg.iterations):
         losses = trainer.step(a, b)
