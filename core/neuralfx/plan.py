@@ -32,6 +32,7 @@ from .frames.io import Sink, Source, create_folder, open_sink, open_source
 from .frames.sequence import describe_frames
 from .history import SnapshotStore, source_digests
 from .options import RunOptions
+from .label import DEFAULT_TEXT as DEFAULT_LABEL
 from .record import FrameEntry, ResumeRecord, describe_changes, file_digest, fingerprint, recipe_id
 
 
@@ -121,7 +122,7 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
         output["quality"] = opts.quality
     if opts.watermark or spec.always_watermark:  # marked and unmarked frames never mix
         output["watermark"] = True
-    label = opts.label or ("AI-generated" if spec.always_label else None)
+    label = opts.label or (DEFAULT_LABEL if spec.always_label else None)
     if label:
         output["label"] = [label, opts.label_corner, opts.label_opacity]
     return {
