@@ -1,13 +1,130 @@
-"""What every ``neuralfx train ...`` command shares: progress for a terminal, a log and
-programs. Light (no torch): the training commands import it at start-up."""
+"""What every ``neuralfx train ...`` command shares: where the resumable state and the
+previews go, the loop (steps, divergence check, previews, checkpoints, progress events), the
+command's tail (``--fresh``, the device, the reporter), and progress for a terminal, a log and
+programs. Light at import (no torch): the training commands import it at start-up; each
+trainer brings its own step, preview, save and resume."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 Report = Callable[[dict], None]
+
+
+def run_options(every: int = 1000):
+    """The options every ``neuralfx train`` command ends with: --seed, --save-every and
+    --preview-every (default ``every``), --device, --fresh, --progress."""
+    import click
+
+    options = [
+        click.option("--seed", type=int, default=42, show_default=True),
+        click.option("--save-every", type=int, default=every, show_default=True,
+                     help="Write the checkpoint every N steps (and at the end)."),
+        click.option("--preview-every", type=int, default=every, show_default=True,
+                     help="Save a preview image every N steps."),
+        click.option("--device", default="auto", show_default=True),
+        click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists."),
+        click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]),
+                     default="auto", show_default=True),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def state_path(out: Path) -> Path:
+    """The resumable state beside the checkpoint ``out`` (optimisers, data order)."""
+    return out.with_name(out.name + ".train-state.pt")
+
+
+def preview_dir(out: Path) -> Path:
+    return out.with_name(out.stem + ".previews")
+
+
+def resumable(out: Path) -> bool:
+    """A run that wrote ``out`` and its state can be continued."""
+    return state_path(out).is_file() and out.is_file()
+
+
+def check_out(out: Path) -> None:
+    """Training writes safetensors."""
+    from .errors import ParameterError
+
+    if out.suffix != ".safetensors":
+        raise ParameterError(f"out: {out} should end in .safetensors",
+                             hint=f"pass --out {out.with_suffix('.safetensors')}")
+
+
+def check_counts(**counts: int) -> None:
+    """Refuse counts below 1, naming the option (``save_every`` → ``--save-every``)."""
+    from .errors import ParameterError
+
+    for name, value in counts.items():
+        if value < 1:
+            raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def loop(*, out: Path, iterations: int, start: int, step: Callable[[int], dict[str, float]],
+         preview: Callable[[], object], save: Callable[[int], None], save_every: int,
+         preview_every: int, report: Report, diverged_hint: str) -> int:
+    """Steps ``start`` .. ``iterations``: ``step(i)`` returns the losses (``loss`` first), which
+    must be finite; every ``preview_every`` steps (and at the end) ``preview()`` gives an
+    ``(H, W, 3)`` picture in [0, 1] written to ``NAME.previews/iter_N.png``; every
+    ``save_every`` steps (and at the end) ``save(done)`` writes the checkpoint and the state.
+    Returns the iteration reached."""
+    import numpy as np
+
+    from .errors import NeuralFXError
+    from .frames.images import write_image
+
+    began = time.perf_counter()
+    for iteration in range(start, iterations):
+        losses = step(iteration)
+        if not all(np.isfinite(v) for v in losses.values()):
+            raise NeuralFXError(f"training diverged at iteration {iteration + 1} "
+                                f"(loss {losses['loss']})", hint=diverged_hint)
+        done = iteration + 1
+        report({"event": "iteration", "iteration": done,
+                **{k: round(v, 6) for k, v in losses.items()}})
+        if done % preview_every == 0 or done == iterations:
+            path = preview_dir(out) / f"iter_{done:07d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_image(str(path), (np.asarray(preview()) * 255 + 0.5).astype(np.uint8))
+            report({"event": "preview", "iteration": done, "path": str(path)})
+        if done % save_every == 0 or done == iterations:
+            save(done)
+            report({"event": "checkpoint", "iteration": done, "path": str(out)})
+    report({"event": "done", "iteration": iterations,
+            "seconds": round(time.perf_counter() - began, 3)})
+    return iterations
+
+
+def run_command(train: Callable, cfg, *, iterations: int, device: str, progress: str,
+                fresh: bool, outputs: Iterable[Path]) -> None:
+    """The end of every ``neuralfx train`` command: ``--fresh`` removes ``outputs`` (and the
+    state) first; then ``train(cfg, device, report)`` on the chosen device with progress."""
+    from .devices import prepare_process, resolve_device
+
+    if fresh:
+        for path in outputs:
+            if path.exists():
+                os.unlink(path)
+    report = training_reporter(progress, iterations)
+    try:
+        target = resolve_device(device)
+        prepare_process(target)
+        train(cfg, target, report)
+    finally:
+        report({"event": "close"})
 
 
 def training_reporter(mode: str, total: int) -> Report:

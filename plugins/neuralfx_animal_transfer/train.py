@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import neuralfx
-from neuralfx import weights
+from neuralfx import training, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.atomic import AtomicFile
-from neuralfx.frames.images import read_image, write_image
+from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.funit import FewShotGenerator, PatchDiscriminator
 
@@ -164,21 +163,13 @@ class FUNITTrainer:
         return ((grid.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
 
 
-def state_path(out: Path) -> Path:
-    return out.with_name(out.name + ".train-state.pt")
-
-
-def preview_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".previews")
-
-
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     report = report or (lambda event: None)
     data = Classes(cfg.images)
     trainer = FUNITTrainer(cfg, len(data.names), device)
     rng = np.random.default_rng(cfg.seed)
     start = 0
-    if state_path(cfg.out).is_file() and cfg.out.is_file():
+    if training.resumable(cfg.out):
         start, rng = _resume(trainer, cfg)
         report({"event": "resume", "iteration": start})
     report({"event": "start", "classes": len(data.names), "images": len(data.files),
@@ -186,30 +177,18 @@ def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     shown = np.random.default_rng(0)
     preview_content, _ = data.batch(shown, min(4, len(data.files)))
     preview_examples, _ = data.batch(shown, 3)
-    began = time.perf_counter()
-    for iteration in range(start, cfg.iterations):
+
+    def step(iteration: int) -> dict[str, float]:
         xa, la = data.batch(rng, cfg.batch_size)
         xb, lb = data.batch(rng, cfg.batch_size)
-        losses = trainer.step(xa, la, xb, lb)
-        if not all(np.isfinite(v) for v in losses.values()):
-            raise NeuralFXError(f"training diverged at iteration {iteration + 1} ({losses})",
-                                hint="lower --lr; run the same command to resume from the "
-                                     "last checkpoint")
-        done = iteration + 1
-        report({"event": "iteration", "iteration": done,
-                **{k: round(v, 6) for k, v in losses.items()}})
-        if done % cfg.preview_every == 0 or done == cfg.iterations:
-            path = preview_dir(cfg.out) / f"iter_{done:07d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            grid = trainer.preview(preview_content.to(device), preview_examples.to(device))
-            write_image(str(path), (grid * 255 + 0.5).astype(np.uint8))
-            report({"event": "preview", "iteration": done, "path": str(path)})
-        if done % cfg.save_every == 0 or done == cfg.iterations:
-            _save(trainer, cfg, done, rng, data.names)
-            report({"event": "checkpoint", "iteration": done, "path": str(cfg.out)})
-    report({"event": "done", "iteration": cfg.iterations,
-            "seconds": round(time.perf_counter() - began, 3)})
-    return cfg.iterations
+        return trainer.step(xa, la, xb, lb)
+
+    return training.loop(
+        out=cfg.out, iterations=cfg.iterations, start=start, step=step,
+        preview=lambda: trainer.preview(preview_content.to(device), preview_examples.to(device)),
+        save=lambda done: _save(trainer, cfg, done, rng, data.names), save_every=cfg.save_every,
+        preview_every=cfg.preview_every, report=report,
+        diverged_hint="lower --lr; run the same command to resume from the last checkpoint")
 
 
 def _comparable(cfg: TrainConfig) -> dict[str, str]:
@@ -222,7 +201,7 @@ def _save(trainer: FUNITTrainer, cfg: TrainConfig, iteration: int, rng, classes)
         "format": "neuralfx-funit", "classes": ",".join(classes), "iteration": str(iteration),
         "neuralfx": neuralfx.__version__,
         "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})})
-    target = AtomicFile(str(state_path(cfg.out)))
+    target = AtomicFile(str(training.state_path(cfg.out)))
     torch.save({"iteration": iteration, "gen": trainer.gen.state_dict(),
                 "dis": trainer.dis.state_dict(), "gen_opt": trainer.gen_opt.state_dict(),
                 "dis_opt": trainer.dis_opt.state_dict(),
@@ -232,7 +211,7 @@ def _save(trainer: FUNITTrainer, cfg: TrainConfig, iteration: int, rng, classes)
 
 
 def _resume(trainer: FUNITTrainer, cfg: TrainConfig):
-    state = torch.load(state_path(cfg.out), map_location="cpu", weights_only=True)
+    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
     if state.get("config") != _comparable(cfg):
         raise NeuralFXError(f"{cfg.out} was trained with other settings ({state.get('config')})",
                             hint="run with the same --images/--batch-size/--seed to resume, "

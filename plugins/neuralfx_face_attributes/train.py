@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +28,10 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import weights
+from neuralfx import training, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.atomic import AtomicFile
-from neuralfx.frames.images import read_image, write_image
+from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.stargan import ATTRIBUTES, Discriminator, Generator
 
@@ -209,16 +208,8 @@ class StarGANTrainer:
         return ((grid.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
 
 
-def state_path(out: Path) -> Path:
-    return out.with_name(out.name + ".train-state.pt")
-
-
 def discriminator_path(out: Path) -> Path:
     return out.with_name(out.stem + "-d" + out.suffix)
-
-
-def preview_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".previews")
 
 
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
@@ -227,7 +218,7 @@ def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     data = Faces(cfg)
     trainer = StarGANTrainer(cfg, device)
     start = 0
-    if state_path(cfg.out).is_file() and cfg.out.is_file():
+    if training.resumable(cfg.out):
         start = _resume(trainer, cfg)
         report({"event": "resume", "iteration": start})
     report({"event": "start", "faces": len(data.files), "iterations": cfg.iterations,
@@ -235,28 +226,14 @@ def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     fixed = min(4, len(data.files))
     preview_x = data.images[:fixed].to(device)
     preview_c = data.labels[:fixed].to(device)
-    began = time.perf_counter()
-    for iteration in range(start, cfg.iterations):
-        losses = trainer.step(iteration, data)
-        if not all(np.isfinite(v) for v in losses.values()):
-            raise NeuralFXError(f"training diverged at iteration {iteration + 1} ({losses})",
-                                hint="lower --g-lr/--d-lr; run the same command to resume "
-                                     "from the last checkpoint")
-        done = iteration + 1
-        report({"event": "iteration", "iteration": done,
-                **{k: round(v, 6) for k, v in losses.items()}})
-        if done % cfg.preview_every == 0 or done == cfg.iterations:
-            path = preview_dir(cfg.out) / f"iter_{done:07d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            grid = trainer.preview(preview_x, preview_c)
-            write_image(str(path), (grid * 255 + 0.5).astype(np.uint8))
-            report({"event": "preview", "iteration": done, "path": str(path)})
-        if done % cfg.save_every == 0 or done == cfg.iterations:
-            _save(trainer, cfg, done)
-            report({"event": "checkpoint", "iteration": done, "path": str(cfg.out)})
-    report({"event": "done", "iteration": cfg.iterations,
-            "seconds": round(time.perf_counter() - began, 3)})
-    return cfg.iterations
+    return training.loop(
+        out=cfg.out, iterations=cfg.iterations, start=start,
+        step=lambda i: trainer.step(i, data),
+        preview=lambda: trainer.preview(preview_x, preview_c),
+        save=lambda done: _save(trainer, cfg, done), save_every=cfg.save_every,
+        preview_every=cfg.preview_every, report=report,
+        diverged_hint="lower --g-lr/--d-lr; run the same command to resume from the last "
+                      "checkpoint")
 
 
 def _comparable(cfg: TrainConfig) -> dict[str, str]:
@@ -272,7 +249,7 @@ def _save(trainer: StarGANTrainer, cfg: TrainConfig, iteration: int) -> None:
             "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
     weights.save_safetensors(cfg.out, trainer.G.state_dict(), meta)
     weights.save_safetensors(discriminator_path(cfg.out), trainer.D.state_dict(), meta)
-    target = AtomicFile(str(state_path(cfg.out)))
+    target = AtomicFile(str(training.state_path(cfg.out)))
     torch.save({"iteration": iteration, "g_opt": trainer.g_opt.state_dict(),
                 "d_opt": trainer.d_opt.state_dict(), "rng": trainer.rng.get_state(),
                 "config": _comparable(cfg)}, target.tmp)
@@ -280,7 +257,7 @@ def _save(trainer: StarGANTrainer, cfg: TrainConfig, iteration: int) -> None:
 
 
 def _resume(trainer: StarGANTrainer, cfg: TrainConfig) -> int:
-    state = torch.load(state_path(cfg.out), map_location="cpu", weights_only=True)
+    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
     if state.get("config") != _comparable(cfg):
         raise NeuralFXError(f"{cfg.out} was trained with other settings ({state.get('config')})",
                             hint="run with the same --images/--attributes/--select/"

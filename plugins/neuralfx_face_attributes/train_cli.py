@@ -3,13 +3,12 @@ command runs, so the CLI stays quick)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from neuralfx import training
 from neuralfx.errors import ParameterError
-from neuralfx.training import training_reporter
 
 DEFAULT_SELECT = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
 
@@ -40,13 +39,7 @@ DEFAULT_SELECT = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
               help="Learning rates decay over these last iterations.")
 @click.option("--decay-to-zero", is_flag=True,
               help="Decay linearly to zero (the paper) instead of the official code's step.")
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--save-every", type=int, default=1000, show_default=True)
-@click.option("--preview-every", type=int, default=1000, show_default=True)
-@click.option("--device", default="auto", show_default=True)
-@click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists.")
-@click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]), default="auto",
-              show_default=True)
+@training.run_options(every=1000)
 def train_command(images, attributes, select, out, iterations, batch_size, image_size, g_lr,
                   d_lr, n_critic, lambda_cls, lambda_rec, lambda_gp, decay_iterations,
                   decay_to_zero, seed, save_every, preview_every, device, fresh,
@@ -62,20 +55,15 @@ def train_command(images, attributes, select, out, iterations, batch_size, image
 
     Running the same command again resumes an interrupted run.
     """
-    from neuralfx.devices import prepare_process, resolve_device
 
-    from .train import TrainConfig, discriminator_path, state_path, train
+    from .train import TrainConfig, discriminator_path, train
 
-    if out.suffix != ".safetensors":
-        raise ParameterError(f"out: {out} should end in .safetensors")
+    training.check_out(out)
     chosen = tuple(a.strip() for a in select.split(",") if a.strip())
     if not chosen:
         raise ParameterError("select: name at least one attribute")
-    for name, value in (("iterations", iterations), ("batch-size", batch_size),
-                        ("n-critic", n_critic), ("save-every", save_every),
-                        ("preview-every", preview_every)):
-        if value < 1:
-            raise ParameterError(f"--{name} must be at least 1")
+    training.check_counts(iterations=iterations, batch_size=batch_size, n_critic=n_critic,
+                          save_every=save_every, preview_every=preview_every)
     cfg = TrainConfig(images=images, attributes=attributes, select=chosen, out=out,
                       iterations=iterations, batch_size=batch_size, image_size=int(image_size),
                       g_lr=g_lr, d_lr=d_lr, n_critic=n_critic, lambda_cls=lambda_cls,
@@ -83,14 +71,6 @@ def train_command(images, attributes, select, out, iterations, batch_size, image
                       decay_iterations=min(decay_iterations, iterations),
                       decay_to_zero=decay_to_zero, seed=seed, save_every=save_every,
                       preview_every=preview_every)
-    if fresh:
-        for path in (out, discriminator_path(out), state_path(out)):
-            if path.exists():
-                os.unlink(path)
-    report = training_reporter(progress, cfg.iterations)
-    try:
-        target = resolve_device(device)
-        prepare_process(target)
-        train(cfg, target, report)
-    finally:
-        report({"event": "close"})
+    training.run_command(train, cfg, iterations=cfg.iterations, device=device,
+                         progress=progress, fresh=fresh,
+                         outputs=(out, discriminator_path(out), training.state_path(out)))

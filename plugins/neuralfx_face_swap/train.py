@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import weights
+from neuralfx import training, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.atomic import AtomicFile
-from neuralfx.frames.images import read_image, write_image
+from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.faceswap import SwapConfig, SwapModel
 
@@ -152,21 +151,13 @@ class SwapTrainer:
         return grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
-def state_path(out: Path) -> Path:
-    return out.with_name(out.name + ".train-state.pt")
-
-
-def preview_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".previews")
-
-
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     report = report or (lambda event: None)
     size = cfg.model.resolution
     a, b = Faces(cfg.a, size, "a"), Faces(cfg.b, size, "b")
     trainer = SwapTrainer(cfg, device)
     start = 0
-    if state_path(cfg.out).is_file() and cfg.out.is_file():
+    if training.resumable(cfg.out):
         start = _resume(trainer, cfg)
         report({"event": "resume", "iteration": start})
     report({"event": "start", "faces_a": len(a.faces), "faces_b": len(b.faces),
@@ -176,27 +167,12 @@ def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
         report({"event": "warning", "message": f"A has {len(a.faces)} faces and B "
                 f"{len(b.faces)}: the smaller set will be learnt far less well; extract more "
                 "faces of it (or fewer of the other, with --every)"})
-    began = time.perf_counter()
-    for iteration in range(start, cfg.iterations):
-        losses = trainer.step(a, b)
-        if not all(np.isfinite(v) for v in losses.values()):
-            raise NeuralFXError(f"training diverged at iteration {iteration + 1}",
-                                hint="lower --lr; run the same command to resume")
-        done = iteration + 1
-        report({"event": "iteration", "iteration": done,
-                **{k: round(v, 6) for k, v in losses.items()}})
-        if done % cfg.preview_every == 0 or done == cfg.iterations:
-            path = preview_dir(cfg.out) / f"iter_{done:07d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            grid = trainer.preview(a.faces[:4], b.faces[:4])
-            write_image(str(path), (grid * 255 + 0.5).astype(np.uint8))
-            report({"event": "preview", "iteration": done, "path": str(path)})
-        if done % cfg.save_every == 0 or done == cfg.iterations:
-            _save(trainer, cfg, done)
-            report({"event": "checkpoint", "iteration": done, "path": str(cfg.out)})
-    report({"event": "done", "iteration": cfg.iterations,
-            "seconds": round(time.perf_counter() - began, 3)})
-    return cfg.iterations
+    return training.loop(
+        out=cfg.out, iterations=cfg.iterations, start=start, step=lambda i: trainer.step(a, b),
+        preview=lambda: trainer.preview(a.faces[:4], b.faces[:4]),
+        save=lambda done: _save(trainer, cfg, done), save_every=cfg.save_every,
+        preview_every=cfg.preview_every, report=report,
+        diverged_hint="lower --lr; run the same command to resume")
 
 
 def _comparable(cfg: TrainConfig) -> dict[str, str]:
@@ -209,14 +185,14 @@ def _save(trainer: SwapTrainer, cfg: TrainConfig, iteration: int) -> None:
     weights.save_safetensors(cfg.out, trainer.model.state_dict(), {
         "format": "neuralfx-face-swap", **cfg.model.metadata(), "iteration": str(iteration),
         "a": str(cfg.a), "b": str(cfg.b), "neuralfx": neuralfx.__version__})
-    target = AtomicFile(str(state_path(cfg.out)))
+    target = AtomicFile(str(training.state_path(cfg.out)))
     torch.save({"iteration": iteration, "opt": trainer.opt.state_dict(),
                 "rng": trainer.rng.get_state(), "config": _comparable(cfg)}, target.tmp)
     target.commit()
 
 
 def _resume(trainer: SwapTrainer, cfg: TrainConfig) -> int:
-    state = torch.load(state_path(cfg.out), map_location="cpu", weights_only=True)
+    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
     if state.get("config") != _comparable(cfg):
         raise NeuralFXError(f"{cfg.out} was trained with other settings ({state.get('config')})",
                             hint="run with the same --a/--b/--resolution/--width/--latent/"

@@ -3,13 +3,11 @@ command runs)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from neuralfx.errors import ParameterError
-from neuralfx.training import training_reporter
+from neuralfx import training
 
 
 @click.command("face-swap")
@@ -29,13 +27,7 @@ from neuralfx.training import training_reporter
 @click.option("--iterations", type=int, default=100_000, show_default=True)
 @click.option("--batch-size", type=int, default=16, show_default=True)
 @click.option("--lr", type=float, default=5e-5, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--save-every", type=int, default=1000, show_default=True)
-@click.option("--preview-every", type=int, default=1000, show_default=True)
-@click.option("--device", default="auto", show_default=True)
-@click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists.")
-@click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]), default="auto",
-              show_default=True)
+@training.run_options(every=1000)
 def train_command(a, b, out, resolution, width, latent, mask, iterations, batch_size, lr, seed,
                   save_every, preview_every, device, fresh, progress) -> None:
     """Train a face-swap model: a shared encoder and a decoder for each of A and B.
@@ -48,30 +40,16 @@ def train_command(a, b, out, resolution, width, latent, mask, iterations, batch_
 
     Running the same command again resumes an interrupted run.
     """
-    from neuralfx.devices import prepare_process, resolve_device
     from neuralfx.models.faceswap import SwapConfig
 
-    from .train import TrainConfig, state_path, train
+    from .train import TrainConfig, train
 
-    if out.suffix != ".safetensors":
-        raise ParameterError(f"out: {out} should end in .safetensors")
-    for name, value in (("iterations", iterations), ("batch-size", batch_size),
-                        ("width", width), ("latent", latent), ("save-every", save_every),
-                        ("preview-every", preview_every)):
-        if value < 1:
-            raise ParameterError(f"--{name} must be at least 1")
+    training.check_out(out)
+    training.check_counts(iterations=iterations, batch_size=batch_size, width=width,
+                          latent=latent, save_every=save_every, preview_every=preview_every)
     cfg = TrainConfig(a=a, b=b, out=out,
                       model=SwapConfig(int(resolution), width, latent, mask),
                       iterations=iterations, batch_size=batch_size, lr=lr, seed=seed,
                       save_every=save_every, preview_every=preview_every)
-    if fresh:
-        for path in (out, state_path(out)):
-            if path.exists():
-                os.unlink(path)
-    report = training_reporter(progress, cfg.iterations)
-    try:
-        target = resolve_device(device)
-        prepare_process(target)
-        train(cfg, target, report)
-    finally:
-        report({"event": "close"})
+    training.run_command(train, cfg, iterations=cfg.iterations, device=device,
+                         progress=progress, fresh=fresh, outputs=(out, training.state_path(out)))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import cv2
@@ -28,10 +27,10 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import models, weights
+from neuralfx import models, training, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.atomic import AtomicFile
-from neuralfx.frames.images import image_format, read_image, write_image
+from neuralfx.frames.images import image_format, read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.adain import ENCODER_SLICES, adaptive_instance_norm, mean_std
 from neuralfx.models.vgg import VGG16_LAYERS, VGGFeatures
@@ -228,48 +227,24 @@ class AdaINTrainer(Trainer):
 
 
 # -- the loop ---------------------------------------------------------------------------------
-def state_path(out: Path) -> Path:
-    return out.with_name(out.name + ".train-state.pt")
-
-
-def preview_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".previews")
-
-
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     """Run (or resume) training; returns the iteration reached. ``report(event_dict)`` gets
     progress events."""
     report = report or (lambda event: None)
     trainer = (JohnsonTrainer if cfg.method == "johnson" else AdaINTrainer)(cfg, device)
     start = 0
-    if state_path(cfg.out).is_file() and cfg.out.is_file():
+    if training.resumable(cfg.out):
         start = _resume(trainer, cfg)
         report({"event": "resume", "iteration": start})
     preview_source = _preview_input(cfg, device)
     report({"event": "start", "method": cfg.method, "iterations": cfg.iterations, "from": start})
-    began = time.perf_counter()
-    for iteration in range(start, cfg.iterations):
-        losses = trainer.step(iteration)
-        if not all(np.isfinite(v) for v in losses.values()):
-            raise NeuralFXError(f"training diverged at iteration {iteration + 1} "
-                                f"(loss {losses['loss']})",
-                                hint="lower --lr or --style-weight; resume from the last "
-                                     "checkpoint by running the same command")
-        done = iteration + 1
-        report({"event": "iteration", "iteration": done, **{k: round(v, 6) for k, v in
-                                                             losses.items()}})
-        if done % cfg.preview_every == 0 or done == cfg.iterations:
-            path = preview_dir(cfg.out) / f"iter_{done:07d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            y = trainer.stylise(preview_source)[0].permute(1, 2, 0).cpu().numpy()
-            write_image(str(path), (y * 255 + 0.5).astype(np.uint8))
-            report({"event": "preview", "iteration": done, "path": str(path)})
-        if done % cfg.save_every == 0 or done == cfg.iterations:
-            _save(trainer, cfg, done)
-            report({"event": "checkpoint", "iteration": done, "path": str(cfg.out)})
-    report({"event": "done", "iteration": cfg.iterations,
-            "seconds": round(time.perf_counter() - began, 3)})
-    return cfg.iterations
+    return training.loop(
+        out=cfg.out, iterations=cfg.iterations, start=start, step=trainer.step,
+        preview=lambda: trainer.stylise(preview_source)[0].permute(1, 2, 0).cpu().numpy(),
+        save=lambda done: _save(trainer, cfg, done), save_every=cfg.save_every,
+        preview_every=cfg.preview_every, report=report,
+        diverged_hint="lower --lr or --style-weight; resume from the last checkpoint by "
+                      "running the same command")
 
 
 def _preview_input(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
@@ -288,7 +263,7 @@ def _metadata(cfg: TrainConfig, iteration: int) -> dict[str, str]:
 def _save(trainer, cfg: TrainConfig, iteration: int) -> None:
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     weights.save_safetensors(cfg.out, trainer.model.state_dict(), _metadata(cfg, iteration))
-    target = AtomicFile(str(state_path(cfg.out)))
+    target = AtomicFile(str(training.state_path(cfg.out)))
     torch.save({"iteration": iteration, "optimiser": trainer.optimiser.state_dict(),
                 "config": _comparable(cfg)}, target.tmp)
     target.commit()
@@ -301,7 +276,7 @@ def _comparable(cfg: TrainConfig) -> dict[str, str]:
 
 
 def _resume(trainer, cfg: TrainConfig) -> int:
-    state = torch.load(state_path(cfg.out), map_location="cpu", weights_only=True)
+    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
     if state.get("config") != _comparable(cfg):
         raise NeuralFXError(
             f"{cfg.out} was trained with other settings ({state.get('config')})",

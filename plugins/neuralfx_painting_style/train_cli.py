@@ -3,13 +3,12 @@ training code (torch, models) only when it runs, so the CLI stays quick to start
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from neuralfx import training
 from neuralfx.errors import ParameterError
-from neuralfx.training import training_reporter
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -33,15 +32,7 @@ from neuralfx.training import training_reporter
 @click.option("--image-size", type=int, help="Training crop size (recipe: 256).")
 @click.option("--loss-net", help="johnson: VGG-16 loss network (file or registry name, default "
                                  "vgg16); adain: encoder (default adain-encoder).")
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--save-every", type=int, default=500, show_default=True,
-              help="Write the checkpoint every N steps (and at the end).")
-@click.option("--preview-every", type=int, default=500, show_default=True,
-              help="Save a preview image every N steps.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists.")
-@click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]), default="auto",
-              show_default=True)
+@training.run_options(every=500)
 def train_command(method, content, style, styles, out, iterations, batch_size, lr,
                   content_weight, style_weight, image_size, loss_net, seed, save_every,
                   preview_every, device, fresh, progress) -> None:
@@ -55,18 +46,13 @@ def train_command(method, content, style, styles, out, iterations, batch_size, l
 
     Running the same command again resumes an interrupted run.
     """
-    import torch  # noqa: F401  (the training code below needs it; imported only now)
-
-    from neuralfx.devices import prepare_process, resolve_device
-
-    from .train import RECIPES, TrainConfig, state_path, train
+    from .train import RECIPES, TrainConfig, train  # torch: imported only now
 
     if method == "johnson" and style is None:
         raise ParameterError("--method johnson needs --style IMAGE")
     if method == "adain" and styles is None:
         raise ParameterError("--method adain needs --styles FOLDER")
-    if out.suffix != ".safetensors":
-        raise ParameterError(f"out: {out} should end in .safetensors")
+    training.check_out(out)
     recipe = RECIPES[method]
     cfg = TrainConfig(
         method=method, content=content, style=style, styles=styles, out=out,
@@ -77,14 +63,6 @@ def train_command(method, content, style, styles, out, iterations, batch_size, l
         image_size=image_size or recipe["image_size"],
         loss_net=loss_net or ("vgg16" if method == "johnson" else "adain-encoder"),
         seed=seed, save_every=save_every, preview_every=preview_every)
-    if fresh:
-        for path in (out, state_path(out)):
-            if path.exists():
-                os.unlink(path)
-    report = training_reporter(progress, cfg.iterations)
-    try:
-        target = resolve_device(device)
-        prepare_process(target)
-        train(cfg, target, report)
-    finally:
-        report({"event": "close"})
+    training.run_command(train, cfg, iterations=cfg.iterations, device=device,
+                         progress=progress, fresh=fresh,
+                         outputs=(out, training.state_path(out)))
