@@ -4,9 +4,10 @@ the label and the watermark, and the face-region flicker with and without --temp
     python bench/face_swap.py
     python bench/face_swap.py --device cuda --precisions fp32,bf16,fp16 --batches 1,64,256
 
-The model is untrained (deterministic random weights scaled so its output follows its input,
-128 px, the default sizes): speed does not depend on the values; flicker is measured on a still face (scikit-image's astronaut in a
-1080p frame) whose frames differ only by sensor noise.
+Speed uses an untrained model (deterministic random weights scaled so its output follows its
+input; 128 px, the default sizes): speed does not depend on the values. Flicker is measured
+with a small model trained here (64 px, ``--train-steps``) on a still face (scikit-image's
+astronaut in a 1080p frame) whose frames differ only by sensor noise.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def faces_per_second(cfg, device, dtype, batch, runs) -> float:
     return batch * runs / (time.perf_counter() - start)
 
 
-def small_trained_model(folder: str) -> str:
+def small_trained_model(folder: str, steps: int) -> str:
     from pathlib import Path
 
     from neuralfx.faces.scan import extract
@@ -86,8 +87,8 @@ def small_trained_model(folder: str) -> str:
                 size=64)
     out = root / "small.safetensors"
     train(TrainConfig(a=root / "a", b=root / "b", out=out,
-                      model=SwapConfig(resolution=64, width=16, latent=64), iterations=60,
-                      batch_size=4, lr=5e-4, save_every=60, preview_every=60),
+                      model=SwapConfig(resolution=64, width=32, latent=128), iterations=steps,
+                      batch_size=8, lr=5e-4, save_every=steps, preview_every=steps),
           torch.device("cpu"))
     return str(out)
 
@@ -124,6 +125,8 @@ def main() -> None:
     parser.add_argument("--precisions", default=None)
     parser.add_argument("--batches", default=None)
     parser.add_argument("--frames", type=int, default=6)
+    parser.add_argument("--train-steps", type=int, default=1000,
+                        help="training steps of the flicker model (about 0.2 s each on 2 cores)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     prepare_process(device)
@@ -155,15 +158,16 @@ def main() -> None:
             return float(np.mean([np.abs(b - a).mean() for a, b in zip(pics, pics[1:],
                                                                         strict=False)]))
 
-        # Flicker needs a model whose output follows its input: a small one trained briefly
-        # on these frames' face (A) and a tinted mirror of it (B).
-        trained = small_trained_model(folder)
+        # Flicker needs a model whose output follows its input: a small one trained on these
+        # frames' face (A) and a tinted mirror of it (B).
+        trained = small_trained_model(folder, args.train_steps)
         run_effect(folder, trained, args.frames, "steady", "--device", str(device))
         run_effect(folder, trained, args.frames, "raw", "--device", str(device),
                    "--no-temporal")
         steady, raw = flicker("steady"), flicker("raw")
-        print(f"## face-region flicker on a still face with sensor noise (a 64 px model "
-              f"trained 60 steps): --temporal {steady:.2f}, --no-temporal {raw:.2f}, "
+        print(f"## face-region flicker on a still face with sensor noise (a 64 px model, width "
+              f"32, trained {args.train_steps} steps): --temporal {steady:.2f}, --no-temporal "
+              f"{raw:.2f}, "
               f"ratio {steady / raw:.2f}")
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 

@@ -136,10 +136,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", default="neuralfx",
                         help="comma list: neuralfx, dwtDct, dwtDctSvd, rivaGan")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="use only the first N frames (rivaGan takes ~12 s a frame)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    frames = frames_1080p()
+    frames = frames_1080p()[:args.frames]
     print(f"# {len(frames)} natural frames at 1920x1080, one CPU thread")
     print(f"{'method':<11}{'attack':<13}{'bit acc':>8}{'exact':>7}")
     for name in args.methods.split(","):

@@ -138,3 +138,25 @@ def photo(name: str, size: int) -> np.ndarray:
     top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
     square = rgb[top:top + side, left:left + side]
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+def write_vfr_video(path: str, frames: list[np.ndarray], times_ms: list[int]) -> str:
+    """An H.264 MP4 with no audio whose frames ``(H, W, 3)`` uint8 RGB are shown at the given
+    times: a variable frame rate when the gaps differ."""
+    import fractions
+
+    import av
+
+    height, width = frames[0].shape[:2]
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = fractions.Fraction(1, 1000)
+        for pixels, t in zip(frames, times_ms, strict=True):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts, frame.time_base = t, fractions.Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path

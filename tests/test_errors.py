@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import neuralfx
-from helpers import gradient, plugin_with, to_dtype
+from helpers import gradient, plugin_with, to_dtype, write_vfr_video
 from neuralfx.errors import FrameError
 from neuralfx.frames import images, video
 from neuralfx.frames.atomic import TEMP_MARK
@@ -251,21 +251,9 @@ def test_missing_weights_create_no_folder(cli, make_sequence, tmp_path):
 
 
 def test_variable_frame_rate_video_is_warned_about(cli, tmp_path):
-    import av
-
-    path = str(tmp_path / "vfr.mp4")
-    with av.open(path, "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.codec_context.time_base = __import__("fractions").Fraction(1, 1000)
-        for i, t in enumerate([0, 40, 80, 200, 240, 400, 440, 480]):
-            frame = av.VideoFrame.from_ndarray(
-                to_dtype(gradient(64, 48, seed=i), np.uint8), format="rgb24")
-            frame.pts, frame.time_base = t, __import__("fractions").Fraction(1, 1000)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    frames = [to_dtype(gradient(64, 48, seed=i), np.uint8) for i in range(8)]
+    path = write_vfr_video(str(tmp_path / "vfr.mp4"), frames, [0, 40, 80, 200, 240, 400, 440,
+                                                               480])
     r = cli("run", "convert", path, tmp_path / "o.####.png")
     assert "variable frame rate" in r.stderr and "constant rate" in r.stderr
 

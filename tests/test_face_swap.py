@@ -147,3 +147,29 @@ def test_unbalanced_sets_are_warned_about(cli, identities, tmp_path):
     result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b",
                  str(tmp_path / "empty"), "--out", str(tmp_path / "e.safetensors"), expect=2)
     assert "has 0 face(s)" in result.output and "faces extract" in result.output
+
+
+def test_variable_rate_video_without_audio_is_swapped_frame_for_frame(cli, tmp_path, model):
+    """A phone-style clip: variable frame rate, no audio, one frame without the face. The run
+    warns about the rate, writes every frame once, swaps the face and passes the other frame."""
+    import av
+    from helpers import write_vfr_video
+
+    frames = [moved(astronaut(), 2 * i, i) for i in range(4)] + [no_face()]
+    src = write_vfr_video(str(tmp_path / "phone.mp4"), frames, [0, 33, 100, 133, 300])
+    out = tmp_path / "o" / "f.####.png"
+    result = cli("run", "face-swap", "--checkpoint", str(model), src, str(out), "--progress",
+                 "json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert any("variable frame rate" in e.get("message", "") for e in events)
+    assert events[-1]["written"] == 5
+    assert sorted(p.name for p in out.parent.glob("f.*.png")) == \
+        [f"f.{n:04d}.png" for n in range(1, 6)]
+    with av.open(src) as clip:
+        decoded = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
+        assert not clip.streams.audio
+    swapped = read_rgb(str(out).replace("####", "0001")).astype(int)
+    assert np.abs(swapped - decoded[0])[90:160, 185:255].mean() > 5  # her face, replaced
+    passed = read_rgb(str(out).replace("####", "0005")).astype(int)
+    assert np.abs(passed - decoded[4])[:256, :256].max() <= 6  # no face: only the mark here
+    assert np.abs(passed - decoded[4])[-60:, -200:].max() > 60  # and the label in its corner

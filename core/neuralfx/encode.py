@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import errno
 import fractions
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -53,9 +54,11 @@ def write_error(what: str, path: str, exc: BaseException, resumable: bool = True
 
 class Encoder:
     def __init__(self, plan: Plan, spaces: ColourSpaces, decoder: FrameDecoder,
-                 device: torch.device, reporter: Reporter, *, lookahead: int) -> None:
+                 device: torch.device, reporter: Reporter, *, lookahead: int,
+                 sign: Callable[[str, int | None], None] | None = None) -> None:
         self.plan, self.opts, self.sink = plan, plan.opts, plan.sink
         self.spaces, self.decoder, self.device, self.reporter = spaces, decoder, device, reporter
+        self.sign = sign  # signs a finished temporary file (frame, or None for a video)
         workers = self.opts.worker_count()
         self.lookahead = lookahead  # at most this many frames waiting to be written
         # Video is encoded in order by one thread (the encoder has threads of its own).
@@ -183,6 +186,8 @@ class Encoder:
         record, plan = self.plan.record, self.plan
 
         def before_commit(tmp: str) -> None:
+            if self.sign is not None:
+                self.sign(tmp, frame)
             if record is not None:
                 record.add(frame, plan.recipe_id, plan.fingerprints.get(frame), tmp)
 
@@ -204,8 +209,9 @@ class Encoder:
             self._finish(*self.pending.popleft())
         if self.writer is not None:
             writer, self.writer = self.writer, None
+            sign = None if self.sign is None else (lambda tmp: self.sign(tmp, None))
             try:
-                writer.close()
+                writer.close(before_commit=sign)
             except OSError as exc:
                 raise write_error("video", self.sink.target, exc, resumable=False) from None
 

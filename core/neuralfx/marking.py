@@ -1,8 +1,10 @@
 """What a run adds to its outputs so they can be recognised as synthetic: the invisible
 watermark (:mod:`neuralfx.watermark`), the visible label (:mod:`neuralfx.label`) and the
-provenance record beside the output. Runs ask for them with ``--watermark`` and ``--label``;
-effects that must always carry them (face-swap) declare ``always_watermark`` and
-``always_label``, and the run refuses to go without."""
+provenance record beside the output, signed into each file as a C2PA manifest
+(:mod:`neuralfx.credentials`) when a certificate is configured. Runs ask for them with
+``--watermark``, ``--label`` and ``--c2pa-cert``; effects that must always carry them
+(face-swap) declare ``always_watermark`` and ``always_label``, and the run refuses to go
+without."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from .watermark import Payload
 
 class OutputMarks:
     """The marks of one run: ``apply(rgb)`` on every frame written (label, then the invisible
-    mark, on the device), ``info()`` for the start event, ``write_provenance()`` at the end."""
+    mark, on the device), ``sign(tmp)`` on every file before its rename (C2PA), ``info()``
+    for the start event, ``write_provenance()`` at the end."""
 
     def __init__(self, spec, opts, plan) -> None:
         self.spec, self.plan = spec, plan
@@ -43,10 +46,28 @@ class OutputMarks:
             recipe = plan.recipe
             self.payload = Payload.for_run(f"{spec.name} {sorted(recipe['files'].values())}",
                                            plan.recipe_id)
+        self.started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.credentials = None
+        if opts.c2pa_cert:
+            from .credentials import ContentCredentials, SigningIdentity
+
+            identity = SigningIdentity.load(opts.c2pa_cert, opts.c2pa_key)
+            self.credentials = ContentCredentials(identity, self.facts())
+        elif opts.c2pa_key:
+            raise ParameterError("c2pa-key: a private key without its certificate",
+                                 hint="pass --c2pa-cert CHAIN.pem as well (or set "
+                                      "NEURALFX_C2PA_CERT)")
 
     @property
     def any(self) -> bool:
-        return self.payload is not None or self.label is not None
+        return (self.payload is not None or self.label is not None
+                or self.credentials is not None)
+
+    def can_sign(self, path: str) -> bool:
+        """Whether files like ``path`` get a C2PA manifest (EXR cannot hold one)."""
+        from .credentials import mime_type
+
+        return self.credentials is not None and mime_type(path) is not None
 
     def info(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -54,6 +75,8 @@ class OutputMarks:
             out["watermark"] = self.payload.as_dict()
         if self.label is not None:
             out["label"] = self.label
+        if self.credentials is not None:
+            out["c2pa"] = self.credentials.identity.cert_path
         return out
 
     def apply(self, rgb):
@@ -67,6 +90,29 @@ class OutputMarks:
             rgb = embed(rgb, self.payload)
         return rgb
 
+    def sign(self, tmp: str, frame: int | None) -> None:
+        """Sign the finished temporary file of an output (frame ``frame`` of a sequence, or a
+        whole video) when a certificate is configured and the format can hold a manifest."""
+        if self.can_sign(tmp):
+            output = self.plan.sink.path(frame) if frame is not None else self.plan.output
+            self.credentials.sign(tmp, title=os.path.basename(output), frame=frame)
+
+    def facts(self) -> dict[str, Any]:
+        """What the provenance record and the C2PA manifest say about the run."""
+        recipe = self.plan.recipe
+        return {
+            "generator": f"NeuralFX {__version__}",
+            "synthetic": True,
+            "effect": self.spec.name,
+            "settings": recipe["settings"],
+            "models": recipe["files"],
+            "source": recipe["input"],
+            "output": os.path.abspath(self.plan.output),
+            "time": self.started,
+            "watermark": self.payload.as_dict() if self.payload else None,
+            "label": self.label,
+        }
+
     def provenance_path(self) -> str:
         return self.plan.output + ".provenance.json"
 
@@ -75,20 +121,11 @@ class OutputMarks:
         sources, time, frames, the mark's payload and the label."""
         if not self.any:
             return None
-        recipe = self.plan.recipe
-        record = {
-            "generator": f"NeuralFX {__version__}",
-            "synthetic": True,
-            "effect": self.spec.name,
-            "settings": recipe["settings"],
-            "models": recipe["files"],
-            "source": recipe["input"],
-            "output": os.path.abspath(self.plan.output),
-            "frames": {"written": written, "todo": len(self.plan.todo)},
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "watermark": self.payload.as_dict() if self.payload else None,
-            "label": self.label,
-        }
+        record = self.facts()
+        record["frames"] = {"written": written, "todo": len(self.plan.todo)}
+        if self.credentials is not None:
+            record["c2pa"] = {"signed": self.can_sign(self.plan.output),
+                              "certificate": os.path.abspath(self.credentials.identity.cert_path)}
         target = AtomicFile(self.provenance_path())
         with open(target.tmp, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=1)

@@ -71,6 +71,8 @@ class RunOptions:
     label: str | None = None
     label_corner: str = "bottom-right"
     label_opacity: float = 0.8
+    c2pa_cert: str | None = None  # PEM chain: sign a C2PA manifest into every output file
+    c2pa_key: str | None = None
 
     def worker_count(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)

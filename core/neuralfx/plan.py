@@ -125,6 +125,8 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
     label = opts.label or (DEFAULT_LABEL if spec.always_label else None)
     if label:
         output["label"] = [label, opts.label_corner, opts.label_opacity]
+    if opts.c2pa_cert:  # signed and unsigned files never mix
+        output["c2pa"] = True
     return {
         "input": os.path.abspath(input),
         "effect": spec.name,

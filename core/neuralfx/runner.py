@@ -125,12 +125,15 @@ class _Job:
         self.workers = opts.worker_count()
         self.lookahead = 2 * self.workers + self.batch_size
         self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, self.spec.working_space)
-        self.encoder = Encoder(plan, self.spaces, self.decoder, device, reporter,
-                               lookahead=self.lookahead)
         self.first: Picture | None = None
         self.todo = set(plan.todo)
         self.position = {f: i for i, f in enumerate(self.source.all_frames)}
-        self.marks = OutputMarks(self.spec, opts, plan)  # label, watermark, provenance
+        self.marks = OutputMarks(self.spec, opts, plan)  # label, watermark, provenance, C2PA
+        if self.marks.credentials is not None and not self.marks.can_sign(plan.output):
+            reporter.warning(f"{plan.output}: C2PA has no way to embed a manifest in this "
+                             "format; only the provenance record beside it is written")
+        self.encoder = Encoder(plan, self.spaces, self.decoder, device, reporter,
+                               lookahead=self.lookahead, sign=self.marks.sign)
         if self.source.video_path:
             video.warn_if_variable_rate(self.source.video_path, reporter.warning)
 

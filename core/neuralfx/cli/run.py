@@ -70,6 +70,13 @@ _RUN_OPTIONS = [
                  show_default=True, help="Where the label goes."),
     click.Option(["--label-opacity"], type=float, default=0.8, show_default=True,
                  help="The label's opacity, above 0 to 1."),
+    click.Option(["--c2pa-cert"], metavar="CHAIN.pem", envvar="NEURALFX_C2PA_CERT",
+                 show_envvar=True,
+                 help="Sign a C2PA manifest (Content Credentials) into every output file with "
+                      "this PEM certificate chain, signer first (not EXR, which C2PA cannot "
+                      "hold). Needs --c2pa-key and the extra neuralfx[c2pa]."),
+    click.Option(["--c2pa-key"], metavar="KEY.pem", envvar="NEURALFX_C2PA_KEY",
+                 show_envvar=True, help="The PEM private key of --c2pa-cert."),
     click.Option(["--progress"], type=click.Choice(PROGRESS_MODES), default="auto",
                  show_default=True,
                  help="auto: a bar on a terminal; json: JSON lines on stdout for programs."),

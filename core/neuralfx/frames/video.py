@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import fractions
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import av
 import numpy as np
@@ -219,13 +219,17 @@ class VideoWriter:
         for packet in packets:
             self._out.mux(packet)
 
-    def close(self) -> None:
-        """Flush, copy the audio and move the finished file into place."""
+    def close(self, before_commit: Callable[[str], None] | None = None) -> None:
+        """Flush, copy the audio and move the finished file into place (after
+        ``before_commit(tmp)``, e.g. signing it)."""
         try:
             self._mux(self._stream.encode())
             if self._audio is not None:
                 self._copy_audio()
             self._out.close()
+            self._out = None
+            if before_commit is not None:
+                before_commit(self._file.tmp)
         except BaseException:
             self.abort()
             raise
