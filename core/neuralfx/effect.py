@@ -50,7 +50,8 @@ RESERVED_PARAM_NAMES = frozenset({
     "input", "output", "progress", "frames", "missing", "overwrite", "device", "precision",
     "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
     "channels", "quality", "codec", "crf", "fps", "watermark", "label", "label_corner",
-    "label_opacity", "c2pa_cert", "c2pa_key"})
+    "label_opacity", "c2pa_cert", "c2pa_key", "executor", "address", "ray_address", "actors",
+    "shard"})
 
 
 @dataclasses.dataclass(frozen=True)

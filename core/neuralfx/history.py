@@ -18,6 +18,7 @@ the effect.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -113,7 +114,8 @@ class SnapshotStore:
             # Drop the snapshot (never the latest) closest to the one before it.
             gaps = [(frames[i] - frames[i - 1], i) for i in range(1, len(frames) - 1)]
             _, i = min(gaps)
-            os.unlink(self._path(frames.pop(i)))
+            with contextlib.suppress(FileNotFoundError):  # another shard pruned it first
+                os.unlink(self._path(frames.pop(i)))
 
     def forget_other_recipes(self, keep: set[str]) -> None:
         """Remove snapshots of recipes no output is made with any more (and stale temps)."""

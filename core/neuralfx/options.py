@@ -13,6 +13,7 @@ import os
 import re
 
 from .errors import ParameterError
+from .executors import EXECUTORS
 
 CHANNEL_MODES = ("auto", "gray", "rgb", "rgba")
 DEPTHS = ("8", "16", "half", "float")
@@ -73,6 +74,12 @@ class RunOptions:
     label_opacity: float = 0.8
     c2pa_cert: str | None = None  # PEM chain: sign a C2PA manifest into every output file
     c2pa_key: str | None = None
+    executor: str = "local"  # or "ray" (neuralfx.executors.ray)
+    ray_address: str | None = None  # an existing cluster; None starts a local one
+    actors: int | None = None  # Ray actors (default: one per GPU, else one per 2 CPUs)
+    #: Set by the Ray executor on the runs of its actors: this run is one shard of a larger
+    #: one, so it appends to its own journal part and leaves the cleaning to the driver.
+    shard: str | None = None
 
     def worker_count(self) -> int:
         return self.workers or max(1, os.cpu_count() or 1)
@@ -109,6 +116,15 @@ class RunOptions:
             if size < 1:
                 raise ParameterError(f"batch-size: {self.batch_size!r} must be auto or a whole "
                                      "number of at least 1", hint="pass --batch-size auto or N")
+        if self.executor not in EXECUTORS:
+            raise ParameterError(f"executor: {self.executor!r} is not one of "
+                                 + ", ".join(EXECUTORS))
+        if self.actors is not None and (not isinstance(self.actors, int) or self.actors < 1):
+            raise ParameterError(f"actors: {self.actors} must be at least 1",
+                                 hint="pass --actors N with N >= 1, or leave it out")
+        if self.executor != "ray" and (self.ray_address or self.actors):
+            raise ParameterError("address/actors: these are for --executor ray",
+                                 hint="add --executor ray, or leave --address and --actors out")
         self.frame_rate()
         from .marking import check_label_options
 

@@ -71,6 +71,11 @@ class Plan:
         if self.prepared:
             return
         create_folder(self.sink.directory())
+        if self.opts.shard is not None:  # one of several runs at once: the driver cleaned up
+            if self.record is not None:
+                self.record.start_part(self.opts.shard)
+            self.prepared = True
+            return
         for stale in self.sink.stale_temps():
             try:
                 os.unlink(stale)

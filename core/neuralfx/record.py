@@ -14,11 +14,18 @@ matches it (mtime and size survive the rename). A file that matches no line was 
 by another tool, or changed since; a line whose file is gone is ignored. Appends are O(1) per
 frame; the journal is compacted (rewritten atomically with only the lines that still match a
 file) when a run starts writing.
+
+A run split into shards (the Ray executor) has its actors append to journal parts of their own
+(``.o.#.png.neuralfx.shard-2.jsonl``), since appends from several machines to one file on
+shared storage are not atomic. Loading reads the journal and its parts; compacting merges the
+parts into the journal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import glob
 import hashlib
 import json
 import os
@@ -95,14 +102,22 @@ class ResumeRecord:
         self._lock = threading.Lock()
         self._file = None
 
+    def part_path(self, shard: str) -> str:
+        return self.path[:-len(".jsonl")] + f".{shard}.jsonl"
+
+    def parts(self) -> list[str]:
+        return sorted(glob.glob(glob.escape(self.path[:-len(".jsonl")]) + ".shard-*.jsonl"))
+
     @classmethod
     def load(cls, path: str) -> ResumeRecord:
         record = cls(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except OSError:
-            return record
+        lines: list[str] = []
+        for name in [path] + record.parts():
+            try:
+                with open(name, encoding="utf-8") as f:
+                    lines += f.read().splitlines()
+            except OSError:
+                continue
         for line in lines:
             try:
                 item = json.loads(line)
@@ -140,7 +155,15 @@ class ResumeRecord:
         lines = [json.dumps({"recipe": k, "made_with": v}) for k, v in self.recipes.items()]
         lines += [json.dumps(dataclasses.asdict(e)) for e in kept]
         write_text_atomic(self.path, "".join(line + "\n" for line in lines))
+        for part in self.parts():  # merged above
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+
+    def start_part(self, shard: str) -> None:
+        """Open this shard's journal part for appending (the driver has compacted and written
+        the recipe into the journal)."""
+        self._file = open(self.part_path(shard), "a", encoding="utf-8")  # noqa: SIM115
 
     def add(self, frame: int, recipe: str, source: list[int] | None, output_tmp: str) -> None:
         """Record ``frame`` as about to be renamed from ``output_tmp`` into place."""

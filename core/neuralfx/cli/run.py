@@ -17,6 +17,7 @@ from ..options import (
     VIDEO_CODEC_NAMES,
     RunOptions,
 )
+from ..executors import EXECUTORS
 from ..label import CORNERS as LABEL_CORNERS
 from ..plugins import get_host
 from ..progress import make_reporter
@@ -77,6 +78,16 @@ _RUN_OPTIONS = [
                       "hold). Needs --c2pa-key and the extra neuralfx[c2pa]."),
     click.Option(["--c2pa-key"], metavar="KEY.pem", envvar="NEURALFX_C2PA_KEY",
                  show_envvar=True, help="The PEM private key of --c2pa-cert."),
+    click.Option(["--executor"], type=click.Choice(EXECUTORS), default="local",
+                 show_default=True,
+                 help="local: this machine's device. ray: shard the frames across the actors of "
+                      "a Ray cluster (one per GPU, else one per 2 CPUs), writing to shared "
+                      "storage; image sequences only. Needs neuralfx[ray]; docs/distributed.md."),
+    click.Option(["--address", "ray_address"], metavar="ADDR",
+                 help="The Ray cluster to join, e.g. ray://head:10001 or auto (default: start "
+                      "a local one)."),
+    click.Option(["--actors"], type=click.IntRange(min=1),
+                 help="How many Ray actors (default: one per GPU, else one per 2 CPUs)."),
     click.Option(["--progress"], type=click.Choice(PROGRESS_MODES), default="auto",
                  show_default=True,
                  help="auto: a bar on a terminal; json: JSON lines on stdout for programs."),

@@ -1,0 +1,220 @@
+"""The Ray executor: one plan, sharded across the actors of a Ray cluster.
+
+The driver (the ``neuralfx run`` process) makes the plan, with every resume check, and
+prepares the output once: the folder, stale temporary files, the compacted journal with this
+run's recipe. It then splits the frames to do into one contiguous shard per actor: one actor
+per GPU, or CPU actors when the cluster has none. Each actor loads the effect once and runs
+the local executor over its shard, with ``RunOptions.shard`` set.
+
+- **Writes.** Every frame is written atomically by an actor to the shared output folder. Each
+  actor appends its record lines to a journal part of its own (see :mod:`neuralfx.record`).
+- **History.** A stateful effect's shard starts from the clip's start, or from the latest
+  snapshot before it, exactly as a resumed local run does (:mod:`neuralfx.history`). Shard
+  boundaries therefore change nothing in the output. The price is the replayed frames.
+- **Progress.** Actors put their frame and warning events on one Ray queue. The driver
+  forwards them to its own reporter, counting each frame once.
+- **Failures.** A dead actor is restarted and its task retried (``max_restarts``,
+  ``max_task_retries``). The retry skips the frames the dead attempt finished, since their
+  files and record lines are complete, so no frame is missing or written twice.
+
+Video outputs are refused for now: each shard would need its own segment and a remux.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from typing import Any
+
+from . import RunSummary
+from .. import errors
+from ..errors import NeuralFXError, ParameterError
+from ..marking import OutputMarks
+from ..plan import Plan
+from ..progress import Reporter
+
+#: Restarts of a dead actor, and retries of its shard, before the run fails.
+RETRIES = 3
+INSTALL_HINT = "install it with: pip install 'neuralfx[ray]'"
+
+
+def shards(frames: list[int], count: int) -> list[list[int]]:
+    """``frames`` in ``count`` contiguous parts of nearly equal length (none empty)."""
+    count = max(1, min(count, len(frames)))
+    size, extra = divmod(len(frames), count)
+    out, start = [], 0
+    for i in range(count):
+        stop = start + size + (1 if i < extra else 0)
+        out.append(frames[start:stop])
+        start = stop
+    return out
+
+
+def frame_ranges(frames: list[int]) -> str:
+    """``[1, 2, 3, 7]`` → ``"1-3,7"``, the ``--frames`` syntax."""
+    runs, i = [], 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        runs.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
+        i = j + 1
+    return ",".join(runs)
+
+
+def forwarded_environment() -> dict[str, str]:
+    """What travels to the actors: NeuralFX's own settings and the Python path."""
+    return {k: v for k, v in os.environ.items() if k.startswith("NEURALFX_") or k == "PYTHONPATH"}
+
+
+class ShardReporter(Reporter):
+    """An actor's reporter: frame and warning events go on the driver's queue."""
+
+    def __init__(self, queue, shard: str) -> None:
+        self.queue, self.shard = queue, shard
+
+    def frame(self, frame: int, path: str, done: int, total: int) -> None:
+        self.queue.put({"event": "frame", "frame": frame, "path": path, "shard": self.shard})
+
+    def warning(self, message: str) -> None:
+        self.queue.put({"event": "warning", "message": message})
+
+
+class ShardWorker:
+    """A Ray actor: runs shards of one run (as local runs with ``shard`` set)."""
+
+    def __init__(self, effect, input: str, output: str, settings: dict[str, Any],
+                 options) -> None:
+        self.effect, self.input, self.output = effect, input, output
+        self.settings, self.options = settings, options
+
+    def run(self, frames: list[int], shard: str, queue) -> dict[str, Any]:
+        from ..runner import run
+
+        opts = dataclasses.replace(self.options, frames=frame_ranges(frames), executor="local",
+                                   ray_address=None, actors=None, shard=shard)
+        try:
+            summary = run(self.effect, self.input, self.output, settings=self.settings,
+                          options=opts, reporter=ShardReporter(queue, shard))
+        except NeuralFXError as exc:  # rebuilt by the driver: exceptions' kwargs do not pickle
+            return {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint,
+                    "frame": getattr(exc, "frame", None), "path": getattr(exc, "path", None)}
+        return {"written": summary.written, "device": summary.device}
+
+
+class RayExecutor:
+    def __init__(self, plan: Plan, effect, settings: dict[str, Any], reporter: Reporter) -> None:
+        if plan.sink.is_video:
+            raise ParameterError("executor: --executor ray writes image sequences, not video",
+                                 hint="write a sequence (out.####.png or .exr), then encode it "
+                                      "with `neuralfx run convert out.####.png out.mp4`")
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ParameterError("executor: --executor ray needs the package ray",
+                                 hint=INSTALL_HINT) from None
+        self.plan, self.effect, self.settings, self.reporter = plan, effect, settings, reporter
+        self.opts = plan.opts
+        self.marks = OutputMarks(plan.spec, plan.opts, plan)
+
+    def run(self) -> RunSummary:
+        import ray
+        from ray.util.queue import Queue
+
+        plan, opts = self.plan, self.opts
+        started = time.perf_counter()
+        if not ray.is_initialized():
+            local = {} if opts.ray_address else {"_node_ip_address": "127.0.0.1"}
+            ray.init(address=opts.ray_address, include_dashboard=False, log_to_driver=False,
+                     logging_level="error", **local)
+        resources = ray.cluster_resources()
+        gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
+        use_gpu = gpus > 0 and opts.device != "cpu"
+        count = opts.actors or (gpus if use_gpu else max(1, cpus // 2))
+        parts = shards(plan.todo, count)
+        # Shares of the cluster, so that more actors than devices still all get scheduled.
+        share = {"num_gpus": min(1.0, gpus / len(parts)), "num_cpus": 1} if use_gpu else \
+            {"num_gpus": 0, "num_cpus": min(float(cpus), cpus / len(parts))}
+        where = f"ray: {len(parts)} {'GPU' if use_gpu else 'CPU'} actor(s)"
+        self.reporter.start(effect=plan.spec.name, input=plan.input, output=plan.output,
+                            total=len(plan.todo), skipped=plan.skipped, device=where,
+                            batch_size=opts.batch_size, **self.marks.info())
+        written: set[int] = set()
+        try:
+            if plan.todo:
+                plan.prepare_output()  # folder, stale temps, the journal: once, here
+                self._run_shards(ray, Queue, parts, share, written)
+        finally:
+            plan.close()
+        seconds = time.perf_counter() - started
+        summary = RunSummary(len(written), plan.skipped, seconds, where)
+        record = self.marks.write_provenance(len(written)) if written else None
+        self.reporter.done(written=len(written), skipped=plan.skipped, seconds=round(seconds, 3),
+                           fps=round(summary.fps, 3), **({"provenance": record} if record
+                                                         else {}))
+        return summary
+
+    def _run_shards(self, ray, Queue, parts, share, written: set[int]) -> None:
+        plan, opts = self.plan, self.opts
+        threads = max(1, int(share["num_cpus"]))
+        options = dataclasses.replace(opts, workers=opts.workers or threads)
+        actor = ray.remote(ShardWorker).options(
+            **share, max_restarts=RETRIES,
+            max_task_retries=RETRIES, runtime_env={"env_vars": forwarded_environment()})
+        queue = Queue()
+        workers = [actor.remote(self.effect, plan.input, plan.output, dict(self.settings),
+                                options) for _ in parts]
+        pending = {w.run.remote(part, f"shard-{i + 1}", queue): i
+                   for i, (w, part) in enumerate(zip(workers, parts, strict=True))}
+        warned: set[str] = set()
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+                self._drain(queue, written, warned)
+                for ref in ready:
+                    del pending[ref]
+                    outcome = ray.get(ref)
+                    if "error" in outcome:
+                        self._drain(queue, written, warned)
+                        raise _rebuild(outcome)
+            self._drain(queue, written, warned)
+            # A frame written just before its actor died has no event; its file says it.
+            for frame in plan.todo:
+                if frame not in written and os.path.exists(plan.sink.path(frame)):
+                    written.add(frame)
+                    self.reporter.frame(frame, plan.sink.path(frame), len(written),
+                                        len(plan.todo))
+        except KeyboardInterrupt:
+            self._drain(queue, written, warned)
+            self.reporter.interrupted(len(written), resumable=True)
+            raise
+        finally:
+            for w in workers:  # running writes are atomic; a killed actor leaves temps only
+                ray.kill(w, no_restart=True)
+            ray.kill(queue.actor, no_restart=True)
+            for stale in plan.sink.stale_temps():  # ...which go now
+                with contextlib.suppress(OSError):
+                    os.unlink(stale)
+
+    def _drain(self, queue, written: set[int], warned: set[str]) -> None:
+        while not queue.empty():
+            for event in queue.get_nowait_batch(queue.size()):
+                if event["event"] == "frame" and event["frame"] not in written:
+                    written.add(event["frame"])
+                    self.reporter.frame(event["frame"], event["path"], len(written),
+                                        len(self.plan.todo))
+                elif event["event"] == "warning" and event["message"] not in warned:
+                    warned.add(event["message"])
+                    self.reporter.warning(event["message"])
+
+
+def _rebuild(outcome: dict[str, Any]) -> NeuralFXError:
+    cls = getattr(errors, outcome["error"], NeuralFXError)
+    if not (isinstance(cls, type) and issubclass(cls, NeuralFXError)):
+        cls = NeuralFXError
+    exc = NeuralFXError.__new__(cls)
+    NeuralFXError.__init__(exc, outcome["message"], hint=outcome["hint"])
+    exc.frame, exc.path = outcome["frame"], outcome["path"]
+    return exc

@@ -1,0 +1,129 @@
+"""--executor ray on a local Ray cluster (CPU actors): the same outputs as a local run, bit for
+bit, with stateful effects too; progress gathered from every actor; resume and the record;
+a worker killed midway; errors from an actor reach the user by name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+
+import pytest
+
+ray = pytest.importorskip("ray")
+HERE = os.path.dirname(__file__)
+PLUGINS = os.path.join(HERE, "plugin_modules")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error",
+             _node_ip_address="127.0.0.1")
+    yield
+    ray.shutdown()
+
+
+def hashes(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+
+
+def leftovers(folder) -> list[str]:
+    return [p.name for p in folder.iterdir() if "neuralfx-tmp" in p.name]
+
+
+def test_shards_match_a_local_run_and_report_every_frame_once(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 10))
+    args = ["run", "painting-style", "--preset", "3:0.5,12:0.5"]
+    cli(*args, src, tmp_path / "local" / "p.####.png", "--progress", "none")
+    result = cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors",
+                 "2", "--progress", "json")
+    events = cli.events(result)
+    assert events[0]["device"] == "ray: 2 CPU actor(s)" and events[0]["total"] == 9
+    frames = [e["frame"] for e in events if e["event"] == "frame"]
+    assert sorted(frames) == list(range(1, 10))
+    assert [e["done"] for e in events if e["event"] == "frame"] == list(range(1, 10))
+    assert events[-1]["event"] == "done" and events[-1]["written"] == 9
+    assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
+    # The record (journal and the actors' parts) knows every frame: a local rerun has nothing
+    # to do, and a changed setting is refused as for any run.
+    again = cli.events(cli(*args, src, tmp_path / "ray" / "p.####.png", "--progress", "json"))
+    assert again[0]["total"] == 0 and again[0]["skipped"] == 9
+    refused = cli("run", "painting-style", "--preset", "3:0.5,12:0.4", src,
+                  tmp_path / "ray" / "p.####.png", "--progress", "json", expect=1)
+    assert "made differently" in refused.stdout
+    # Removed frames are redone by the actors; the next compaction merges the parts.
+    for f in (2, 8):
+        os.unlink(tmp_path / "ray" / f"p.{f:04d}.png")
+    cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--progress", "none")
+    assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
+    assert not leftovers(tmp_path / "ray")
+
+
+def test_shard_boundaries_are_invisible_to_a_stateful_effect(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 9), width=40, height=32)
+    args = ["run", "painting-style", "--method", "dumoulin", "--temporal", "--preset",
+            "3:0.5,12:0.5"]
+    cli(*args, src, tmp_path / "local" / "p.####.png", "--progress", "none")
+    result = cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors",
+                 "3", "--progress", "json")
+    assert any("processing frames" in e.get("message", "") for e in cli.events(result))
+    assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
+
+
+def test_a_killed_worker_is_retried_and_no_frame_is_missing_or_doubled(
+        cli, make_sequence, tmp_path, monkeypatch, fresh_host):
+    monkeypatch.setenv("NEURALFX_PLUGINS", "dying_plugin")
+    monkeypatch.setenv("PYTHONPATH", PLUGINS)
+    monkeypatch.syspath_prepend(PLUGINS)
+    import dying_plugin
+
+    fresh_host.add_plugin(dying_plugin, name="dying_plugin")
+    src = make_sequence(frames=range(1, 9))
+    marker = tmp_path / "died"
+    args = ["run", "die-once", "--at", "3", "--marker", str(marker)]
+    result = cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors",
+                 "2", "--progress", "json")
+    assert marker.exists()  # an actor did die, at frame 3 of the first shard
+    events = cli.events(result)
+    frames = [e["frame"] for e in events if e["event"] == "frame"]
+    assert sorted(frames) == list(range(1, 9))  # each once
+    assert events[-1]["written"] == 8
+    cli(*args, src, tmp_path / "local" / "p.####.png", "--progress", "none")
+    assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
+    assert not leftovers(tmp_path / "ray")
+    again = cli.events(cli(*args, src, tmp_path / "ray" / "p.####.png", "--progress", "json"))
+    assert again[0]["total"] == 0
+
+
+def test_an_actor_error_names_the_frame_and_keeps_the_rest(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 7))
+    with open(src.replace("####", "0005"), "wb") as f:
+        f.write(b"not a png")
+    out = tmp_path / "o" / "p.####.png"
+    result = cli("run", "convert", src, out, "--executor", "ray", "--actors", "2",
+                 "--progress", "json", expect=1)
+    error = [e for e in cli.events(result) if e["event"] == "error"][0]
+    assert "0005" in error["message"] and error["frame"] == 5
+    assert "Traceback" not in result.output
+    assert not leftovers(out.parent)
+
+
+def test_video_and_bad_options_are_refused_clearly(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=range(1, 3))
+    result = cli("run", "convert", src, tmp_path / "o.mp4", "--executor", "ray", expect=2)
+    assert "image sequences, not video" in result.output and "hint" in result.output
+    result = cli("run", "convert", src, tmp_path / "o.####.png", "--actors", "2", expect=2)
+    assert "--executor ray" in result.output
+
+
+def test_the_python_api_runs_on_ray(make_sequence, tmp_path):
+    import neuralfx
+    from neuralfx.runner import RunOptions
+
+    src = make_sequence(frames=range(1, 5))
+    summary = neuralfx.run("convert", src, str(tmp_path / "o.####.png"),
+                           options=RunOptions(executor="ray", actors=2))
+    assert summary.written == 4 and summary.device == "ray: 2 CPU actor(s)"
+    assert sys.modules.get("ray") is not None
