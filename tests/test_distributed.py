@@ -5,7 +5,6 @@ a worker killed midway; errors from an actor reach the user by name."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 
