@@ -156,7 +156,7 @@ def test_effect_parameters_cannot_shadow_run_options():
     from neuralfx.runner import RunOptions
 
     run_names = {f.name for f in dataclasses.fields(RunOptions)} | {"input", "output", "progress"}
-    assert RESERVED_PARAM_NAMES == run_names
+    assert RESERVED_PARAM_NAMES == run_names | {"address"}  # --address sets ray_address
 
     class Clash(neuralfx.Effect):
         name = "clash"
