@@ -125,19 +125,9 @@ class RayExecutor:
 
         plan, opts = self.plan, self.opts
         started = time.perf_counter()
-        if not ray.is_initialized():
-            local = {} if opts.ray_address else {"_node_ip_address": "127.0.0.1"}
-            ray.init(address=opts.ray_address, include_dashboard=False, log_to_driver=False,
-                     logging_level="error", **local)
-        resources = ray.cluster_resources()
-        gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
-        use_gpu = gpus > 0 and opts.device != "cpu"
-        count = opts.actors or (gpus if use_gpu else max(1, cpus // 2))
-        parts = shards(plan.todo, count)
-        # Shares of the cluster, so that more actors than devices still all get scheduled.
-        share = {"num_gpus": min(1.0, gpus / len(parts)), "num_cpus": 1} if use_gpu else \
-            {"num_gpus": 0, "num_cpus": min(float(cpus), cpus / len(parts))}
-        where = f"ray: {len(parts)} {'GPU' if use_gpu else 'CPU'} actor(s)"
+        parts, share, where = [], {}, "ray (nothing to do)"
+        if plan.todo:  # a cluster only when there is work for it
+            parts, share, where = self._connect(ray)
         self.reporter.start(effect=plan.spec.name, input=plan.input, output=plan.output,
                             total=len(plan.todo), skipped=plan.skipped, device=where,
                             batch_size=opts.batch_size, **self.marks.info())
@@ -155,6 +145,30 @@ class RayExecutor:
                            fps=round(summary.fps, 3), **({"provenance": record} if record
                                                          else {}))
         return summary
+
+    def _connect(self, ray) -> tuple[list[list[int]], dict[str, float], str]:
+        """Join (or start) the cluster; the shards, each actor's share of it, and a name."""
+        opts = self.opts
+        if not ray.is_initialized():
+            local = {} if opts.ray_address else {"_node_ip_address": "127.0.0.1"}
+            try:
+                ray.init(address=opts.ray_address, include_dashboard=False,
+                         log_to_driver=False, logging_level="error", **local)
+            except Exception as exc:  # Ray raises several kinds for an unreachable cluster
+                where = opts.ray_address or "a local Ray instance"
+                raise ParameterError(f"address: cannot start or reach {where}: {exc}",
+                                     hint="check the cluster with `ray status` on its head "
+                                          "node, or leave --address out to start a local "
+                                          "one") from None
+        resources = ray.cluster_resources()
+        gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
+        use_gpu = gpus > 0 and opts.device != "cpu"
+        count = opts.actors or (gpus if use_gpu else max(1, cpus // 2))
+        parts = shards(self.plan.todo, count)
+        # Shares of the cluster, so that more actors than devices still all get scheduled.
+        share = {"num_gpus": min(1.0, gpus / len(parts)), "num_cpus": 1} if use_gpu else \
+            {"num_gpus": 0, "num_cpus": min(float(cpus), cpus / len(parts))}
+        return parts, share, f"ray: {len(parts)} {'GPU' if use_gpu else 'CPU'} actor(s)"
 
     def _run_shards(self, ray, Queue, parts, share, written: set[int]) -> None:
         plan, opts = self.plan, self.opts
