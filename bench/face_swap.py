@@ -152,8 +152,9 @@ def main() -> None:
         print(f"## end to end, 1080p PNG in and out, labelled and watermarked: {fps:.2f} "
               f"frames/s ({args.frames} frames, fp32)")
 
-        def flicker(out: str) -> float:
-            pics = [cv2.imread(os.path.join(folder, out, f"o.{f:04d}.png")).astype(float)
+        def flicker(out: str | None) -> float:
+            name = "in.{:04d}.png" if out is None else os.path.join(out, "o.{:04d}.png")
+            pics = [cv2.imread(os.path.join(folder, name.format(f))).astype(float)
                     [200:330, 820:950] for f in range(1, args.frames + 1)]
             return float(np.mean([np.abs(b - a).mean() for a, b in zip(pics, pics[1:],
                                                                         strict=False)]))
@@ -166,8 +167,8 @@ def main() -> None:
                    "--no-temporal")
         steady, raw = flicker("steady"), flicker("raw")
         print(f"## face-region flicker on a still face with sensor noise (a 64 px model, width "
-              f"32, trained {args.train_steps} steps): --temporal {steady:.2f}, --no-temporal "
-              f"{raw:.2f}, "
+              f"32, trained {args.train_steps} steps; landmarks are smoothed in both): source "
+              f"{flicker(None):.2f}, --temporal {steady:.2f}, --no-temporal {raw:.2f}, "
               f"ratio {steady / raw:.2f}")
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 

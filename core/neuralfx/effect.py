@@ -308,6 +308,13 @@ class Effect:
         other cross-frame state in :meth:`process`). Not overridden: not called."""
         return None
 
+    def passes_through(self) -> bool:
+        """True when :meth:`process` would return every batch unchanged with these settings
+        (``convert`` always: the run's output options do its work). The host then moves no
+        frame to the device and never calls :meth:`process`: the decoded samples go straight
+        to the encoder, converted there only where the output differs from the source."""
+        return False
+
     def process(self, batch: FrameBatch) -> FrameBatch:
         """Return the processed batch: same N, H and W, ``rgb`` in the working space.
 

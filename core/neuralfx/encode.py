@@ -22,7 +22,8 @@ from .colour import ColourSpaces
 from .effect import FrameBatch
 from .errors import OutputError
 from .frames import images, video
-from .frames.pixels import FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error, pack
+from .frames.pixels import (FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error,
+                            pack, to_unit_float)
 from .options import DEFAULT_FPS
 from .plan import Plan
 from .progress import Reporter
@@ -147,8 +148,16 @@ class Encoder:
         for i, frame in enumerate(batch.frames):
             a = None if alphas is None else alphas[i]
             ok = bool(finite[i]) or frame in self.nonfinite_sources
-            self.pending.append((frame, self.pool.submit(self._encode, frame, frames[i], a, ok,
-                                                         ready)))
+            self._queue(frame, self.pool.submit(self._encode, frame, frames[i], a, ok, ready))
+
+    def submit_picture(self, picture: Picture) -> None:
+        """A frame that passed through the effect untouched (see ``Effect.passes_through``):
+        its decoded samples are written as they are when the output layout is the source's,
+        else converted and packed in the encode worker. Nothing goes to the device."""
+        self._queue(picture.frame, self.pool.submit(self._encode_picture, picture))
+
+    def _queue(self, frame: int, fut: Future) -> None:
+        self.pending.append((frame, fut))
         while len(self.pending) > self.lookahead or (self.pending and self.pending[0][1].done()):
             self._finish(*self.pending.popleft())
 
@@ -172,9 +181,29 @@ class Encoder:
         layout = self.layout
         assert layout is not None
         if layout.convert is not None:
-            rgb = torch.from_numpy(layout.convert(data))[None]
-            a = None if alpha is None else torch.from_numpy(alpha)[None]
-            data = pack(rgb, a, layout)[0].numpy()
+            data = self._pack_on_host(layout.convert(data), alpha)
+        return self._write(frame, data)
+
+    def _encode_picture(self, picture: Picture) -> str:
+        layout = self.layout
+        assert layout is not None
+        if (picture.pixels is not None and layout.convert is None
+                and layout.depth == picture.depth and layout.channels == picture.channels):
+            return self._write(picture.frame, picture.pixels)  # the source's samples, as read
+        rgb = to_unit_float(picture.rgb)
+        if layout.convert is not None:
+            rgb = layout.convert(rgb)
+        alpha = None if picture.alpha is None else to_unit_float(picture.alpha)
+        return self._write(picture.frame, self._pack_on_host(rgb, alpha))
+
+    def _pack_on_host(self, rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+        """Float ``(H, W, 3)`` colour in the output space → samples in the output layout."""
+        a = None if alpha is None else torch.from_numpy(np.ascontiguousarray(alpha))[None]
+        return pack(torch.from_numpy(np.ascontiguousarray(rgb))[None], a, self.layout)[0].numpy()
+
+    def _write(self, frame: int, data: np.ndarray) -> str:
+        """Packed samples to the video writer, or to the frame's file atomically (signed,
+        then recorded, then renamed)."""
         if self.writer is not None:
             try:
                 self.writer.write(data)

@@ -63,6 +63,10 @@ class OutputMarks:
         return (self.payload is not None or self.label is not None
                 or self.credentials is not None)
 
+    @property
+    def changes_pixels(self) -> bool:
+        return self.payload is not None or self.label is not None
+
     def can_sign(self, path: str) -> bool:
         """Whether files like ``path`` get a C2PA manifest (EXR cannot hold one)."""
         from .credentials import mime_type
@@ -80,6 +84,7 @@ class OutputMarks:
         return out
 
     def apply(self, rgb):
+        """The label, then the invisible mark, on a device batch ``(N, 3, H, W)``."""
         if self.label is not None:
             from .label import draw
 

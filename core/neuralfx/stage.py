@@ -66,14 +66,32 @@ class FrameStage:
         self.todo = set(plan.todo)
         self.position = {f: i for i, f in enumerate(self.source.all_frames)}
 
-    def results(self) -> Iterator[FrameBatch]:
+    @property
+    def passes_through(self) -> bool:
+        """Frames go from the decoder to the encoder untouched: the effect changes nothing and
+        no mark is drawn (see :meth:`Effect.passes_through`)."""
+        return (self.effect.passes_through() and not self.marks.changes_pixels
+                and not self.spec.needs_whole_clip and not getattr(self.effect, "stateful",
+                                                                   False))
+
+    def results(self) -> Iterator[FrameBatch | Picture]:
         """Load the effect, show it the whole clip if it asks, then feed it the plan's frames
         (from the clip's start or a snapshot for a stateful effect) and yield the results of
-        the frames to do. Close it to stop early."""
+        the frames to do: device batches, or the decoded pictures themselves when the frames
+        pass through. Close it to stop early."""
         effect, plan = self.effect, self.plan
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="neuralfx-decode")
         try:
             effect.load(self.context())
+            if self.passes_through:
+                pictures = self._pictures(pool, plan.feed)
+                try:
+                    for picture in pictures:
+                        self._check_fits(picture)
+                        yield picture
+                finally:
+                    pictures.close()
+                return
             if plan.start_state is not None:
                 effect.load_state_dict({k: v.to(self.device) for k, v in
                                         plan.start_state.items()})

@@ -29,6 +29,9 @@ class Convert(neuralfx.Effect):
     working_space = None  # frames stay in the source's colour space until the output converts
     accepts_nonfinite = True  # NaN and infinity in a source EXR pass through as they are
 
+    def passes_through(self) -> bool:
+        return True  # frames skip the device: decode, then encode (converted only if need be)
+
     def process(self, batch: neuralfx.FrameBatch) -> neuralfx.FrameBatch:
         return batch
 

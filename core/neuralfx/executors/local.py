@@ -16,6 +16,7 @@ import torch
 from . import RunSummary
 from ..encode import Encoder
 from ..frames import video
+from ..frames.pixels import Picture
 from ..frames.sequence import describe_frames
 from ..marking import OutputMarks
 from ..plan import Plan
@@ -71,7 +72,10 @@ class LocalExecutor:
             with contextlib.closing(self.stage.results()) as results:
                 for result in results:
                     self.plan.prepare_output()
-                    encoder.submit(result)
+                    if isinstance(result, Picture):  # passed through: no device round trip
+                        encoder.submit_picture(result)
+                    else:
+                        encoder.submit(result)
             encoder.finish()
         except KeyboardInterrupt:
             encoder.stop()

@@ -33,7 +33,8 @@ class Picture:
     float32/float16 in the working space. ``alpha`` is ``(H, W, 1)`` or None. ``channels`` and
     ``depth`` describe the source file (1-4 channels; "8", "16", "half" or "float");
     ``finite`` is False when a float source holds NaN or infinity. ``notes`` is what the
-    effect's ``inspect`` made of the frame in the decode worker.
+    effect's ``inspect`` made of the frame in the decode worker. ``pixels`` are the samples
+    as decoded (any layout), for frames written unchanged.
     """
 
     frame: int
@@ -43,6 +44,7 @@ class Picture:
     depth: str
     finite: bool = True
     notes: Any = None
+    pixels: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -94,7 +96,7 @@ class FrameDecoder:
         if convert is not None:
             rgb = convert(to_unit_float(rgb))
         return Picture(frame, np.ascontiguousarray(rgb), alpha, channels, depth_of(pixels),
-                       finite)
+                       finite, pixels=pixels)
 
 
 @dataclasses.dataclass(frozen=True)
