@@ -31,9 +31,13 @@ def test_pipeline_bench():
     rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines
             if line.split()[:1] in (["png"], ["exr"])}
     assert set(rows) == {"png", "exr"}
-    for decode, encode, pipeline, ratio, ceiling in rows.values():
-        assert min(decode, encode, pipeline) > 0
-        assert ratio == pytest.approx(pipeline / min(decode, encode), abs=0.006)  # 2 decimals
+    for decode, encode, ceiling, pipeline, share, vs_min, via_device, via_share in rows.values():
+        assert min(decode, encode, pipeline, via_device) > 0
+        # the figures are printed rounded: 1 decimal for frames/s, 2 for shares
+        assert ceiling == pytest.approx(1 / (1 / decode + 1 / encode), rel=0.01)
+        assert share == pytest.approx(pipeline / ceiling, rel=0.01, abs=0.006)
+        assert vs_min == pytest.approx(pipeline / min(decode, encode), rel=0.01, abs=0.006)
+        assert via_share == pytest.approx(via_device / ceiling, rel=0.01, abs=0.006)
 
 
 def test_painting_style_bench():

@@ -65,9 +65,10 @@ def test_shard_boundaries_are_invisible_to_a_stateful_effect(cli, make_sequence,
     args = ["run", "painting-style", "--method", "dumoulin", "--temporal", "--preset",
             "3:0.5,12:0.5"]
     cli(*args, src, tmp_path / "local" / "p.####.png", "--progress", "none")
-    result = cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors",
-                 "3", "--progress", "json")
-    assert any("processing frames" in e.get("message", "") for e in cli.events(result))
+    # Later shards replay the frames before them, or start from a snapshot an earlier shard
+    # saved, whichever the actors' timing gives: either way the frames are the same.
+    cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors", "3",
+        "--progress", "none")
     assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
 
 
