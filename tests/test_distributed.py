@@ -8,6 +8,7 @@ import hashlib
 import os
 import sys
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -110,12 +111,54 @@ def test_an_actor_error_names_the_frame_and_keeps_the_rest(cli, make_sequence, t
     assert not leftovers(out.parent)
 
 
-def test_video_and_bad_options_are_refused_clearly(cli, make_sequence, tmp_path):
+BUNNY = os.path.join(os.path.dirname(HERE), "samples", "bbb", "bbb-excerpt.mp4")
+
+
+def decoded(path, fmt="rgb48le"):
+    import av
+
+    with av.open(str(path)) as clip:
+        frames = [f.to_ndarray(format=fmt) for f in clip.decode(video=0)]
+        audio = [(s.codec_context.name, s.duration * s.time_base) for s in clip.streams.audio]
+    return frames, audio
+
+
+def test_a_video_is_joined_from_shard_segments_with_its_audio(cli, tmp_path):
+    """Shards encode segments; the driver joins their packets (no second encoding) and adds
+    the source's audio for the frames kept. ProRes is intra-only, so the joined file decodes
+    to exactly the local run's frames; H.264 has the same frames, timing and sound."""
+    args = ["run", "convert", "--frames", "5-30", BUNNY]
+    cli(*args, tmp_path / "local.mov", "--progress", "none")
+    result = cli(*args, tmp_path / "ray.mov", "--executor", "ray", "--actors", "3",
+                 "--progress", "json")
+    events = cli.events(result)
+    assert {e["path"] for e in events if e["event"] == "frame"} == {str(tmp_path / "ray.mov")}
+    assert sorted(e["frame"] for e in events if e["event"] == "frame") == list(range(5, 31))
+    ray_frames, ray_audio = decoded(tmp_path / "ray.mov")
+    local_frames, local_audio = decoded(tmp_path / "local.mov")
+    assert len(ray_frames) == 26 and ray_audio == local_audio and ray_audio[0][0] == "aac"
+    assert all((a == b).all() for a, b in zip(ray_frames, local_frames, strict=True))
+
+    cli("run", "convert", BUNNY, tmp_path / "local.mp4", "--frames", "1-24", "--progress",
+        "none")
+    cli("run", "convert", BUNNY, tmp_path / "ray.mp4", "--frames", "1-24", "--executor", "ray",
+        "--actors", "2", "--progress", "none")
+    ray_frames, ray_audio = decoded(tmp_path / "ray.mp4", "rgb24")
+    local_frames, local_audio = decoded(tmp_path / "local.mp4", "rgb24")
+    assert len(ray_frames) == 24 and ray_audio == local_audio
+    error = np.mean([(a.astype(float) - b) ** 2 for a, b in zip(ray_frames, local_frames)])
+    assert 10 * np.log10(255 ** 2 / error) > 38  # two CRF 18 encodings of the same frames
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == \
+        ["local.mov", "local.mp4", "ray.mov", "ray.mp4"]  # no segment left behind
+
+
+def test_bad_options_are_refused_clearly(cli, make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 3))
-    result = cli("run", "convert", src, tmp_path / "o.mp4", "--executor", "ray", expect=2)
-    assert "image sequences, not video" in result.output and "hint" in result.output
     result = cli("run", "convert", src, tmp_path / "o.####.png", "--actors", "2", expect=2)
-    assert "--executor ray" in result.output
+    assert "--executor ray" in result.output and "hint" in result.output
+    result = cli("run", "convert", src, tmp_path / "o.####.png", "--executor", "slurm",
+                 expect=2)
+    assert "slurm" in result.output
 
 
 def test_the_python_api_runs_on_ray(make_sequence, tmp_path):

@@ -53,6 +53,29 @@ def write_error(what: str, path: str, exc: BaseException, resumable: bool = True
     return OutputError(f"{what}: cannot write {path}: {text}", hint=hint)
 
 
+def video_rate(plan: Plan) -> fractions.Fraction:
+    """The frame rate of a video output: --fps, else the source video's, else 24."""
+    return plan.opts.frame_rate() or plan.source.fps or DEFAULT_FPS
+
+
+def audio_to_copy(plan: Plan, fps: fractions.Fraction,
+                  warn) -> tuple[str | None, tuple[float, float] | None]:
+    """The video whose audio a video output copies, and the time span (seconds) to copy: the
+    frames written, so picture and sound stay in sync. None when there is none to copy or the
+    frame rate changes (the sound would drift)."""
+    source = plan.source
+    audio_from, span = source.video_path, None
+    if audio_from and source.fps and fps != source.fps:
+        if source.video_info and source.video_info.has_audio:
+            warn(f"--fps {plan.opts.fps} differs from the source's {float(source.fps):g} fps: "
+                 "the audio would drift, so it is not copied")
+        audio_from = None
+    elif audio_from and source.frames != list(range(1, len(source.frames) + 1)):
+        rate = fractions.Fraction(fps)
+        span = ((plan.todo[0] - 1) / rate, plan.todo[-1] / rate)
+    return audio_from, span
+
+
 class Encoder:
     def __init__(self, plan: Plan, spaces: ColourSpaces, decoder: FrameDecoder,
                  device: torch.device, reporter: Reporter, *, lookahead: int,
@@ -105,22 +128,13 @@ class Encoder:
             self.writer = self._video_writer(first, channels)
 
     def _video_writer(self, first: Picture, channels: int) -> video.VideoWriter:
-        source, opts, plan = self.plan.source, self.opts, self.plan
-        fps = opts.frame_rate() or source.fps or DEFAULT_FPS
-        audio_from, span = source.video_path, None
-        if audio_from and source.fps and fps != source.fps:
-            if source.video_info and source.video_info.has_audio:
-                self.reporter.warning(f"--fps {opts.fps} differs from the source's "
-                                      f"{float(source.fps):g} fps: the audio would drift, so "
-                                      "it is not copied")
-            audio_from = None
-        elif audio_from and source.frames != list(range(1, len(source.frames) + 1)):
-            rate = fractions.Fraction(fps)
-            span = ((plan.todo[0] - 1) / rate, plan.todo[-1] / rate)
+        fps = video_rate(self.plan)
+        audio_from, span = (None, None) if self.opts.shard else \
+            audio_to_copy(self.plan, fps, self.reporter.warning)  # a shard: the driver's job
         try:
             return video.VideoWriter(
                 self.sink.target, codec=self.sink.video_codec, fps=fps, width=first.size[0],
-                height=first.size[1], alpha=channels == 4, crf=opts.crf,
+                height=first.size[1], alpha=channels == 4, crf=self.opts.crf,
                 audio_from=audio_from, audio_span=span)
         except OSError as exc:
             raise write_error("video", self.sink.target, exc, resumable=False) from None

@@ -98,6 +98,8 @@ class OutputMarks:
     def sign(self, tmp: str, frame: int | None) -> None:
         """Sign the finished temporary file of an output (frame ``frame`` of a sequence, or a
         whole video) when a certificate is configured and the format can hold a manifest."""
+        if self.plan.opts.shard is not None and frame is None:
+            return  # a shard's video segment: the driver signs the joined video
         if self.can_sign(tmp):
             output = self.plan.sink.path(frame) if frame is not None else self.plan.output
             self.credentials.sign(tmp, title=os.path.basename(output), frame=frame)

@@ -60,7 +60,9 @@ class LocalExecutor:
         seconds = time.perf_counter() - started
         written = self.encoder.written
         summary = RunSummary(written, plan.skipped, seconds, str(self.device))
-        record = self.marks.write_provenance(written) if written else None
+        # A shard's driver writes the record for the whole run.
+        record = self.marks.write_provenance(written) if written and not plan.opts.shard \
+            else None
         self.reporter.done(written=written, skipped=plan.skipped, seconds=round(seconds, 3),
                            fps=round(summary.fps, 3), **({"provenance": record} if record
                                                          else {}))

@@ -17,20 +17,28 @@ the local executor over its shard, with ``RunOptions.shard`` set.
   ``max_task_retries``). The retry skips the frames the dead attempt finished, since their
   files and record lines are complete, so no frame is missing or written twice.
 
-Video outputs are refused for now: each shard would need its own segment and a remux.
+- **Video.** Each actor encodes its shard into a hidden segment beside the output, with the
+  run's codec settings and no audio. The driver then joins the segments by copying their
+  packets, with no second encoding, adds the source's audio, signs the file if asked, and
+  moves it into place. H.264 restarts its group of pictures at each shard, so the pixels are
+  those of a local run to within the codec's tolerance, not bit for bit. A video still cannot
+  be resumed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import os
+import secrets
 import time
 from typing import Any
 
 from . import RunSummary
 from .. import errors
 from ..errors import NeuralFXError, ParameterError
+from ..frames.atomic import TEMP_MARK
 from ..marking import OutputMarks
 from ..plan import Plan
 from ..progress import Reporter
@@ -90,13 +98,17 @@ class ShardWorker:
         self.effect, self.input, self.output = effect, input, output
         self.settings, self.options = settings, options
 
-    def run(self, frames: list[int], shard: str, queue) -> dict[str, Any]:
+    def run(self, frames: list[int], shard: str, queue, segment: str | None) -> dict[str, Any]:
+        """Run the shard ``frames``; ``segment``: the video file to write them to, when the
+        output is a video (the driver joins the segments)."""
         from ..runner import run
 
         opts = dataclasses.replace(self.options, frames=frame_ranges(frames), executor="local",
-                                   ray_address=None, actors=None, shard=shard)
+                                   ray_address=None, actors=None, shard=shard,
+                                   overwrite=self.options.overwrite or segment is not None)
         try:
-            summary = run(self.effect, self.input, self.output, settings=self.settings,
+            summary = run(self.effect, self.input, segment or self.output,
+                          settings=self.settings,
                           options=opts, reporter=ShardReporter(queue, shard))
         except NeuralFXError as exc:  # rebuilt by the driver: exceptions' kwargs do not pickle
             return {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint,
@@ -106,10 +118,6 @@ class ShardWorker:
 
 class RayExecutor:
     def __init__(self, plan: Plan, effect, settings: dict[str, Any], reporter: Reporter) -> None:
-        if plan.sink.is_video:
-            raise ParameterError("executor: --executor ray writes image sequences, not video",
-                                 hint="write a sequence (out.####.png or .exr), then encode it "
-                                      "with `neuralfx run convert out.####.png out.mp4`")
         try:
             import ray  # noqa: F401
         except ImportError:
@@ -180,7 +188,9 @@ class RayExecutor:
         queue = Queue()
         workers = [actor.remote(self.effect, plan.input, plan.output, dict(self.settings),
                                 options) for _ in parts]
-        pending = {w.run.remote(part, f"shard-{i + 1}", queue): i
+        segments = [segment_path(plan.sink.target) for _ in parts] if plan.sink.is_video \
+            else [None] * len(parts)
+        pending = {w.run.remote(part, f"shard-{i + 1}", queue, segments[i]): i
                    for i, (w, part) in enumerate(zip(workers, parts, strict=True))}
         warned: set[str] = set()
         try:
@@ -194,6 +204,8 @@ class RayExecutor:
                         self._drain(queue, written, warned)
                         raise _rebuild(outcome)
             self._drain(queue, written, warned)
+            if plan.sink.is_video:
+                self._join(segments)
             # A frame written just before its actor died has no event; its file says it.
             for frame in plan.todo:
                 if frame not in written and os.path.exists(plan.sink.path(frame)):
@@ -202,26 +214,59 @@ class RayExecutor:
                                         len(plan.todo))
         except KeyboardInterrupt:
             self._drain(queue, written, warned)
-            self.reporter.interrupted(len(written), resumable=True)
+            self.reporter.interrupted(len(written), resumable=plan.resumable)
             raise
         finally:
             for w in workers:  # running writes are atomic; a killed actor leaves temps only
                 ray.kill(w, no_restart=True)
             ray.kill(queue.actor, no_restart=True)
-            for stale in plan.sink.stale_temps():  # ...which go now
+            stale = plan.sink.stale_temps() + [p for s in segments if s for p in
+                                                glob.glob(glob.escape(s) + "*")
+                                                + glob.glob(glob.escape(_hidden(s)) + "*")]
+            for path in stale:  # ...which go now, with the video segments
                 with contextlib.suppress(OSError):
-                    os.unlink(stale)
+                    os.unlink(path)
+
+    def _join(self, segments: list[str]) -> None:
+        """The shards' video segments, one after another, into the output (no re-encoding),
+        with the source's audio, signed if asked; atomic."""
+        from ..encode import audio_to_copy, video_rate, write_error
+        from ..frames import video
+
+        plan = self.plan
+        fps = video_rate(plan)
+        audio_from, span = audio_to_copy(plan, fps, self.reporter.warning)
+        try:
+            video.join_segments(plan.sink.target, segments, fps=fps, audio_from=audio_from,
+                                audio_span=span,
+                                before_commit=lambda tmp: self.marks.sign(tmp, None))
+        except OSError as exc:
+            raise write_error("video", plan.sink.target, exc, resumable=False) from None
 
     def _drain(self, queue, written: set[int], warned: set[str]) -> None:
         while not queue.empty():
             for event in queue.get_nowait_batch(queue.size()):
                 if event["event"] == "frame" and event["frame"] not in written:
                     written.add(event["frame"])
-                    self.reporter.frame(event["frame"], event["path"], len(written),
-                                        len(self.plan.todo))
+                    path = self.plan.output if self.plan.sink.is_video else event["path"]
+                    self.reporter.frame(event["frame"], path, len(written), len(self.plan.todo))
                 elif event["event"] == "warning" and event["message"] not in warned:
                     warned.add(event["message"])
                     self.reporter.warning(event["message"])
+
+
+def segment_path(target: str) -> str:
+    """A hidden file beside the output for one shard's video; the name of a temporary file of
+    the output, so a later run removes it if this one is killed."""
+    directory, name = os.path.split(target)
+    return os.path.join(directory, f".{name}{TEMP_MARK}{secrets.token_hex(4)}"
+                                   f"{os.path.splitext(name)[1]}")
+
+
+def _hidden(path: str) -> str:
+    """The prefix of the temporary files an atomic write of ``path`` makes."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}")
 
 
 def _rebuild(outcome: dict[str, Any]) -> NeuralFXError:

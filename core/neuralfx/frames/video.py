@@ -144,44 +144,21 @@ def codec_for(path: str, requested: str | None) -> str:
                            hint="write .mp4 (H.264) or .mov (ProRes)")
 
 
-class VideoWriter:
-    """Encodes frames in order into a temporary file that replaces ``path`` on :meth:`close`.
+class _Muxer:
+    """An output container written to a temporary file that replaces ``path`` on
+    :meth:`close`, with the source's audio copied in (not re-encoded) for the time span
+    ``audio_span`` (seconds) of ``audio_from``, so the output stays in sync with the frames
+    kept. Subclasses add the video stream and its packets."""
 
-    ``audio_from`` names a video whose audio is copied (not re-encoded) for the time span
-    ``audio_span`` (seconds) of the source, so the output stays in sync with the frames kept.
-    """
-
-    def __init__(self, path: str, *, codec: str, fps: fractions.Fraction, width: int,
-                 height: int, alpha: bool, crf: int = 18, audio_from: str | None = None,
-                 audio_span: tuple[float, float] | None = None) -> None:
-        if codec == "h264" and (width % 2 or height % 2):
-            raise OutputError(f"{path}: H.264 needs an even width and height, the frames are "
-                              f"{width}x{height}", hint="write ProRes (.mov) or an image sequence")
+    def __init__(self, path: str) -> None:
         self.path = path
         self._file = AtomicFile(path)
-        self._out = None
         self._audio = None
         try:
             self._out = av.open(self._file.tmp, "w")
-            encoder = VIDEO_CODECS[codec][0]
-            self._stream = self._out.add_stream(encoder, rate=fps)
-            self._stream.width, self._stream.height = width, height
-            if codec == "h264":
-                self._stream.pix_fmt = "yuv420p"
-                self._stream.options = {"crf": str(crf), "preset": "veryfast"}
-                self.alpha = False
-            else:
-                self._stream.pix_fmt = "yuva444p10le" if alpha else "yuv422p10le"
-                self._stream.options = {"profile": "4" if alpha else "3"}  # 4444 or HQ
-                self.alpha = alpha
-            for tag, value in COLOUR_TAGS.items():
-                setattr(self._stream.codec_context, tag, value)
-            self._stream.thread_type = "AUTO"
-            self._audio = self._add_audio(audio_from, audio_span)
         except BaseException:
-            self.abort()
+            self._file.discard()
             raise
-        self._count = 0
 
     def _add_audio(self, source: str | None, span: tuple[float, float] | None):
         if source is None:
@@ -200,30 +177,19 @@ class VideoWriter:
                               hint="write .mov or .mkv, which take most audio codecs") from None
         return src, in_stream, out_stream, span
 
-    def write(self, pixels: np.ndarray) -> None:
-        """Append one frame: ``(H, W, 3|4)`` uint8 or uint16."""
-        deep = pixels.dtype == np.uint16
-        fmt = {(3, False): "rgb24", (4, False): "rgba", (3, True): "rgb48le",
-               (4, True): "rgba64le"}[(pixels.shape[2], deep)]
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
-        # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
-        frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="ITU709",
-                               dst_color_range="MPEG", dst_color_trc=COLOUR_TAGS["color_trc"],
-                               dst_color_primaries=COLOUR_TAGS["color_primaries"])
-        frame.pts = self._count
-        self._count += 1
-        self._mux(self._stream.encode(frame))
-
     def _mux(self, packets) -> None:
         """Write packets to the file (the one place output bytes go: a full disk fails here)."""
         for packet in packets:
             self._out.mux(packet)
 
+    def _flush(self) -> None:
+        """Write what the video stream still holds."""
+
     def close(self, before_commit: Callable[[str], None] | None = None) -> None:
         """Flush, copy the audio and move the finished file into place (after
         ``before_commit(tmp)``, e.g. signing it)."""
         try:
-            self._mux(self._stream.encode())
+            self._flush()
             if self._audio is not None:
                 self._copy_audio()
             self._out.close()
@@ -261,3 +227,89 @@ class VideoWriter:
         if self._audio is not None:
             self._audio[0].close()
         self._file.discard()
+
+
+class VideoWriter(_Muxer):
+    """Encodes frames in order into a temporary file that replaces ``path`` on :meth:`close`.
+
+    ``audio_from`` names a video whose audio is copied (not re-encoded) for the time span
+    ``audio_span`` (seconds) of the source, so the output stays in sync with the frames kept.
+    """
+
+    def __init__(self, path: str, *, codec: str, fps: fractions.Fraction, width: int,
+                 height: int, alpha: bool, crf: int = 18, audio_from: str | None = None,
+                 audio_span: tuple[float, float] | None = None) -> None:
+        if codec == "h264" and (width % 2 or height % 2):
+            raise OutputError(f"{path}: H.264 needs an even width and height, the frames are "
+                              f"{width}x{height}", hint="write ProRes (.mov) or an image sequence")
+        super().__init__(path)
+        try:
+            encoder = VIDEO_CODECS[codec][0]
+            self._stream = self._out.add_stream(encoder, rate=fps)
+            self._stream.width, self._stream.height = width, height
+            if codec == "h264":
+                self._stream.pix_fmt = "yuv420p"
+                self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+                self.alpha = False
+            else:
+                self._stream.pix_fmt = "yuva444p10le" if alpha else "yuv422p10le"
+                self._stream.options = {"profile": "4" if alpha else "3"}  # 4444 or HQ
+                self.alpha = alpha
+            for tag, value in COLOUR_TAGS.items():
+                setattr(self._stream.codec_context, tag, value)
+            self._stream.thread_type = "AUTO"
+            self._audio = self._add_audio(audio_from, audio_span)
+        except BaseException:
+            self.abort()
+            raise
+        self._count = 0
+
+    def write(self, pixels: np.ndarray) -> None:
+        """Append one frame: ``(H, W, 3|4)`` uint8 or uint16."""
+        deep = pixels.dtype == np.uint16
+        fmt = {(3, False): "rgb24", (4, False): "rgba", (3, True): "rgb48le",
+               (4, True): "rgba64le"}[(pixels.shape[2], deep)]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
+        # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
+        frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="ITU709",
+                               dst_color_range="MPEG", dst_color_trc=COLOUR_TAGS["color_trc"],
+                               dst_color_primaries=COLOUR_TAGS["color_primaries"])
+        frame.pts = self._count
+        self._count += 1
+        self._mux(self._stream.encode(frame))
+
+    def _flush(self) -> None:
+        self._mux(self._stream.encode())
+
+
+def join_segments(path: str, segments: list[str], *, fps: fractions.Fraction,
+                  audio_from: str | None = None, audio_span: tuple[float, float] | None = None,
+                  before_commit: Callable[[str], None] | None = None) -> None:
+    """Concatenate video files encoded one after another with the same settings (the shards
+    of a distributed run) into ``path`` without decoding them: packets are copied with their
+    timestamps moved on by the frames before them. Then the audio is copied, as
+    :class:`VideoWriter` does; atomic."""
+    joined = _Muxer(path)
+    try:
+        with av.open(segments[0]) as first:
+            video = joined._out.add_stream_from_template(first.streams.video[0])
+        joined._audio = joined._add_audio(audio_from, audio_span)
+        frames = 0
+        for segment in segments:
+            with av.open(segment) as part:
+                stream = part.streams.video[0]
+                shift = int(fractions.Fraction(frames) / fps / stream.time_base)
+                count = 0
+                for packet in part.demux(stream):
+                    if packet.dts is None:  # the demuxer's empty flush packet
+                        continue
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = video
+                    joined._mux([packet])
+                    count += 1
+                frames += count
+    except BaseException:
+        joined.abort()
+        raise
+    joined.close(before_commit)
