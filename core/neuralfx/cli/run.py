@@ -82,7 +82,7 @@ _RUN_OPTIONS = [
                  show_default=True,
                  help="local: this machine's device. ray: shard the frames across the actors of "
                       "a Ray cluster (one per GPU, else one per 2 CPUs), writing to shared "
-                      "storage; image sequences only. Needs neuralfx[ray]; docs/distributed.md."),
+                      "storage. Needs neuralfx[ray]; docs/distributed.md."),
     click.Option(["--address", "ray_address"], metavar="ADDR",
                  help="The Ray cluster to join, e.g. ray://head:10001 or auto (default: start "
                       "a local one)."),

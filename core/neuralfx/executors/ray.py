@@ -16,7 +16,6 @@ the local executor over its shard, with ``RunOptions.shard`` set.
 - **Failures.** A dead actor is restarted and its task retried (``max_restarts``,
   ``max_task_retries``). The retry skips the frames the dead attempt finished, since their
   files and record lines are complete, so no frame is missing or written twice.
-
 - **Video.** Each actor encodes its shard into a hidden segment beside the output, with the
   run's codec settings and no audio. The driver then joins the segments by copying their
   packets, with no second encoding, adds the source's audio, signs the file if asked, and
