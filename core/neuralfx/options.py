@@ -57,6 +57,7 @@ class RunOptions:
     overwrite: bool = False
     device: str = "auto"
     precision: str = "fp32"
+    compile: bool = False  # torch.compile the effect's networks (RunContext.optimise)
     batch_size: int | str = "auto"
     workers: int | None = None
     ocio: str | None = None

@@ -130,6 +130,8 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
     label = opts.label or (DEFAULT_LABEL if spec.always_label else None)
     if label:
         output["label"] = [label, opts.label_corner, opts.label_opacity]
+    if opts.compile:  # compiled kernels may round differently in the last bit
+        output["compile"] = True
     if opts.c2pa_cert:  # signed and unsigned files never mix
         output["c2pa"] = True
     return {

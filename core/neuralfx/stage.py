@@ -135,7 +135,7 @@ class FrameStage:
             return tuple(float(c) for c in convert(np.asarray(rgb, np.float32)[None, None])[0, 0])
 
         return RunContext(self.device, self.dtype, clip, warn=self.reporter.warning,
-                          colour=colour)
+                          colour=colour, compile=self.opts.compile)
 
     def _snapshot(self, frame: int, last: bool) -> None:
         """Save a stateful effect's state now and then, and after the last frame."""

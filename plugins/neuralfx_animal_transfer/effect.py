@@ -115,6 +115,7 @@ class AnimalTransfer(neuralfx.Effect):
             ctx.warn(f"animal-transfer: FUNIT's official weights are licensed {FUNIT_LICENCE}")
         examples = torch.stack([self._example(p) for p in self.settings.examples])
         self.code = self.generator.class_code(examples.to(ctx.device, ctx.dtype))
+        self.translate = ctx.optimise(self.generator.translate, small=True)
         self.width, self.height = ctx.clip.size
         self.keys = read_boxes(self.settings.region) if self.settings.region else None
         if self.box:
@@ -213,7 +214,7 @@ class AnimalTransfer(neuralfx.Effect):
         to_crop = torch.stack([self._to_crop(b) for b in boxes]).to(device)
         index = torch.arange(n, device=device)
         crops = align.crop_faces(batch.rgb, index, to_crop, SIZE)
-        y = self.generator.translate(crops.to(self.code.dtype) * 2 - 1, self.code)
+        y = self.translate(crops.to(self.code.dtype) * 2 - 1, self.code)
         out = crops.float() + self.settings.strength * (((y.float() + 1) / 2).clamp(0, 1)
                                                          - crops.float())
         previous = self.previous
@@ -233,4 +234,4 @@ class AnimalTransfer(neuralfx.Effect):
         return result
 
     def release(self) -> None:
-        self.generator = self.tracker = None
+        self.generator = self.tracker = self.translate = None

@@ -83,8 +83,7 @@ class FaceAttributes(neuralfx.Effect):
                 f"{model}` and `neuralfx models fetch {model}-d` (or `neuralfx models import` "
                 "with 200000-G.ckpt and 200000-D.ckpt), or train your own with "
                 "`neuralfx train face-attributes`") from None
-        if ctx.device.type == "cuda":  # cuDNN's fastest convolutions take NHWC
-            self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.generator = ctx.optimise(self.generator, small=True)
         s = self.settings
         self.faces = FacePipeline(CropTemplate.celeba(size), detector=s.detector,
                                   fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,

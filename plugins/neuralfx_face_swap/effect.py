@@ -57,7 +57,8 @@ class FaceSwap(neuralfx.Effect):
 
     def load(self, ctx) -> None:
         s = self.settings
-        self.model = load_model(str(s.checkpoint), ctx.device, ctx.dtype)
+        self.model = ctx.optimise(load_model(str(s.checkpoint), ctx.device, ctx.dtype),
+                                  small=True)
         if s.mask == "learned" and not self.model.cfg.mask:
             raise ParameterError("mask: this model was trained without a mask head",
                                  hint="use --mask hull, or train with --mask")

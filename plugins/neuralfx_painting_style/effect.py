@@ -275,7 +275,7 @@ class PaintingStyle(neuralfx.Effect):
 
 def _load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Module:
     try:
-        return models.load(name, str(checkpoint), ctx.device, ctx.dtype)
+        return ctx.optimise(models.load(name, str(checkpoint), ctx.device, ctx.dtype))
     except NeuralFXError:
         guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
         if guess and guess != name:
