@@ -27,6 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import neuralfx  # noqa: E402
+from common import codec_ceiling, device_name, peak_mb, reset_peak  # noqa: E402
 from helpers import deterministic_state  # noqa: E402
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device  # noqa: E402
 from neuralfx.models.funit import FewShotGenerator  # noqa: E402
@@ -145,20 +146,22 @@ def main() -> None:
     batches = [int(b) for b in (args.batches or ("1,64,256" if cuda else "1,8")).split(",")]
     runs = args.runs or (20 if cuda else 3)
     frames = args.frames or (48 if cuda else 8)
-    name = torch.cuda.get_device_name(device) if cuda else \
-        f"CPU ({torch.get_num_threads()} threads)"
+    name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## FUNIT at 128x128, class code cached, model only")
-    print(f"{'precision':<10}{'batch':>6}{'crops/s':>12}")
+    print(f"{'precision':<10}{'batch':>6}{'crops/s':>12}{'GPU MB':>8}")
     for precision in precisions:
         for batch in batches:
+            reset_peak(device)
             fps = crops_per_second(device, PRECISIONS[precision], batch, runs)
-            print(f"{precision:<10}{batch:>6}{fps:>12.1f}")
+            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{peak_mb(device):>8}")
     with tempfile.TemporaryDirectory() as folder:
         weights = checkpoint_and_examples(folder)
         fps = end_to_end(str(device), precisions[0], frames, folder, weights)
+        ceiling = codec_ceiling(os.path.join(folder, "in.####.png"), ".jpg")
         print(f"## end to end, 1080p PNG in, JPEG out, tracked: {fps:.2f} frames/s "
-              f"({frames} frames, {precisions[0]})")
+              f"({frames} frames, {precisions[0]}); codec ceiling {ceiling:.2f}, ratio "
+              f"{fps / ceiling:.2f}")
         print("## region flicker, tracked (8-bit steps a frame inside the region)")
         cat = still_cat(folder, 8)
         for label, path, box, count in (("still cat + sensor noise, 8 frames", cat,

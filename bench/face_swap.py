@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 import neuralfx
+from common import codec_ceiling, device_name, peak_mb, reset_peak
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device
 from neuralfx.models.faceswap import SwapConfig, SwapModel
 from neuralfx.weights import save_safetensors
@@ -134,23 +135,25 @@ def main() -> None:
     precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
     batches = [int(b) for b in (args.batches or ("1,64,256" if cuda else "1,16")).split(",")]
     cfg = SwapConfig(resolution=128)
-    name = torch.cuda.get_device_name(device) if cuda else \
-        f"CPU ({torch.get_num_threads()} threads)"
+    name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## swap model 128 px (width 128, latent 512), model only")
-    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}")
+    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}{'GPU MB':>8}")
     for precision in precisions:
         for batch in batches:
-            print(f"{precision:<10}{batch:>6}"
-                  f"{faces_per_second(cfg, device, PRECISIONS[precision], batch, 3):>12.1f}")
+            reset_peak(device)
+            fps = faces_per_second(cfg, device, PRECISIONS[precision], batch, 3)
+            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{peak_mb(device):>8}")
     with tempfile.TemporaryDirectory() as folder:
         model = model_file(folder, cfg)
         for f in range(1, args.frames + 1):
             cv2.imwrite(os.path.join(folder, f"in.{f:04d}.png"),
                         frame_1080p(noise_seed=f)[..., ::-1])
         fps = run_effect(folder, model, args.frames, "out", "--device", str(device))
+        ceiling = codec_ceiling(os.path.join(folder, "in.####.png"), ".png")
         print(f"## end to end, 1080p PNG in and out, labelled and watermarked: {fps:.2f} "
-              f"frames/s ({args.frames} frames, fp32)")
+              f"frames/s ({args.frames} frames, fp32); codec ceiling {ceiling:.2f}, ratio "
+              f"{fps / ceiling:.2f}")
 
         def flicker(out: str | None) -> float:
             name = "in.{:04d}.png" if out is None else os.path.join(out, "o.{:04d}.png")

@@ -29,6 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import neuralfx  # noqa: E402
+from common import codec_ceiling, device_name, peak_mb, reset_peak  # noqa: E402
 from helpers import deterministic_state  # noqa: E402  (weights in the official layout)
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device  # noqa: E402
 from neuralfx.faces.align import CropTemplate  # noqa: E402
@@ -72,14 +73,16 @@ def frame_with_faces(count: int) -> np.ndarray:
     return frame
 
 
-def bench_model(device, dtype, batches, runs) -> list[tuple[int, float]]:
+def bench_model(device, dtype, batches, runs) -> list[tuple[int, float, str]]:
     g = generator(device, dtype)
     rows = []
     with torch.inference_mode():
         for batch in batches:
             x = torch.rand(batch, 3, 128, 128, device=device, dtype=dtype) * 2 - 1
             c = torch.randint(0, 2, (batch, 5), device=device).to(dtype)
-            rows.append((batch, batch / timed(lambda: g(x, c), runs, device)))
+            reset_peak(device)
+            fps = batch / timed(lambda: g(x, c), runs, device)
+            rows.append((batch, fps, peak_mb(device)))
     return rows
 
 
@@ -106,9 +109,11 @@ def bench_stages(count: int, device, dtype, runs: int) -> dict[str, float]:
     return times
 
 
-def bench_run(count: int, device: str, precision: str, frames: int, checkpoints) -> float:
+def bench_run(count: int, device: str, precision: str, frames: int,
+              checkpoints) -> tuple[float, float]:
     """Frames/s of `neuralfx run face-attributes` on a 1080p PNG sequence (decode, detection in
-    the decode workers, the device, encode), wall clock."""
+    the decode workers, the device, encode), wall clock; and the codec ceiling of the same
+    frames (PNG in, JPEG out)."""
     from neuralfx.runner import RunOptions, run
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +128,8 @@ def bench_run(count: int, device: str, precision: str, frames: int, checkpoints)
                       settings={"male": "flip", "checkpoint": checkpoints[0],
                                 "discriminator": checkpoints[1]},
                       options=RunOptions(device=device, precision=precision))
-        return summary.written / (time.perf_counter() - started)
+        fps = summary.written / (time.perf_counter() - started)
+        return fps, codec_ceiling(os.path.join(tmp, "in.####.png"), ".jpg")
 
 
 FACE_BOX = (slice(80, 165), slice(180, 260))  # the astronaut's face
@@ -178,14 +184,13 @@ def main() -> None:
                .split(",")]
     runs = args.runs or (20 if cuda else 3)
     frames = args.frames or (48 if cuda else 6)
-    name = torch.cuda.get_device_name(device) if cuda else \
-        f"CPU ({torch.get_num_threads()} threads)"
+    name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## StarGAN generator at 128x128, model only")
-    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}")
+    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}{'GPU MB':>8}")
     for precision in precisions:
-        for batch, fps in bench_model(device, PRECISIONS[precision], batches, runs):
-            print(f"{precision:<10}{batch:>6}{fps:>12.1f}")
+        for batch, fps, memory in bench_model(device, PRECISIONS[precision], batches, runs):
+            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{memory:>8}")
     print("## 1080p frame, per stage (ms per frame; detection runs on the CPU)")
     print(f"{'faces':>5}  {'precision':<10}" + "".join(f"{s:>11}" for s in
                                                     ("detect", "track", "align", "model",
@@ -203,8 +208,9 @@ def main() -> None:
         torch.save(deterministic_state("stargan_v1_celeba128_discriminator", seed=2),
                    checkpoints[1])
         for count in (int(c) for c in args.faces.split(",")):
-            fps = bench_run(count, str(device), precisions[0], frames, checkpoints)
-            print(f"{count} face(s): {fps:.2f} frames/s ({frames} frames, {precisions[0]})")
+            fps, ceiling = bench_run(count, str(device), precisions[0], frames, checkpoints)
+            print(f"{count} face(s): {fps:.2f} frames/s ({frames} frames, {precisions[0]}); "
+                  f"codec ceiling {ceiling:.2f}, ratio {fps / ceiling:.2f}")
         print("## face-region flicker on a still face with sensor noise (8-bit steps/frame)")
         steady, raw = (face_flicker(t, 8, checkpoints) for t in (True, False))
         source = flicker(noisy_stills(8))

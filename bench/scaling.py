@@ -53,8 +53,10 @@ def write_frames(folder: str, count: int, width: int, height: int) -> str:
 
 
 def run(src: str, out: str, device: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, src, out, device], check=True,
+    done = subprocess.run([sys.executable, "-c", CHILD, src, out, device],
                           capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the run of {src} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -42,9 +42,13 @@ def test_pipeline_bench():
 
 def test_painting_style_bench():
     lines = _bench("painting_style.py", "--methods", "johnson", "--sizes", "512",
-                   "--precisions", "fp32", "--frames", "1")
-    row = next(line for line in lines if line.startswith("johnson"))
-    assert row.split()[:3] == ["johnson", "512", "fp32"] and float(row.split()[3]) > 0
+                   "--precisions", "fp32", "--frames", "1", "--e2e-frames", "2")
+    model, e2e = [line for line in lines if line.startswith("johnson")]
+    assert model.split()[:3] == ["johnson", "512", "fp32"] and float(model.split()[3]) > 0
+    assert model.split()[-1] == "-"  # no device memory to report on the CPU
+    ceiling = float(next(line for line in lines if "codec ceiling" in line).split()[-2])
+    fps, share = (float(v) for v in e2e.split()[1:3])
+    assert 0 < fps < ceiling and share == pytest.approx(fps / ceiling, abs=0.006)
 
 
 def test_flicker_bench():

@@ -1,5 +1,5 @@
-"""--compile: the effect's networks go through torch.compile (RunContext.optimise), which must
-not change what a run writes beyond the last bit, and is part of the recipe."""
+"""The speed options keep what a run writes: --precision bf16 against fp32 on the CPU, and
+--compile (torch.compile through RunContext.optimise), which is also part of the recipe."""
 
 from __future__ import annotations
 
@@ -7,6 +7,25 @@ import numpy as np
 import pytest
 
 from helpers import read_unit
+
+
+@pytest.mark.parametrize("method", ["dumoulin", "johnson"])
+def test_bf16_paints_what_fp32_paints(cli, make_sequence, tmp_path, checkpoints, method):
+    src = make_sequence(frames=[1, 2], width=96, height=64)
+    args = ["run", "painting-style", "--method", method, "--no-temporal"]
+    args += ["--checkpoint", checkpoints["johnson"]] if method == "johnson" else \
+        ["--preset", "19"]
+    for precision in ("fp32", "bf16"):
+        cli(*args, "--precision", precision, src, tmp_path / precision / "p.####.png",
+            "--progress", "none")
+    for f in (1, 2):
+        full = read_unit(tmp_path / "fp32" / f"p.{f:04d}.png")
+        half = read_unit(tmp_path / "bf16" / f"p.{f:04d}.png")
+        assert full.std() > 0.05
+        diff = np.abs(full - half)
+        assert diff.mean() < 0.02 and np.quantile(diff, 0.99) < 0.1, (diff.mean(),
+                                                                      np.quantile(diff, 0.99))
+        assert diff.max() > 0  # bf16 did run: not the fp32 path twice
 
 
 @pytest.mark.slow  # torch.compile takes about 30 s on 2 cores
