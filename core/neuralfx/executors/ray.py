@@ -38,6 +38,7 @@ from . import RunSummary
 from .. import errors
 from ..errors import NeuralFXError, ParameterError
 from ..frames.atomic import TEMP_MARK
+from ..frames.sequence import describe_frames
 from ..marking import OutputMarks
 from ..plan import Plan
 from ..progress import Reporter
@@ -61,14 +62,7 @@ def shards(frames: list[int], count: int) -> list[list[int]]:
 
 def frame_ranges(frames: list[int]) -> str:
     """``[1, 2, 3, 7]`` → ``"1-3,7"``, the ``--frames`` syntax."""
-    runs, i = [], 0
-    while i < len(frames):
-        j = i
-        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
-            j += 1
-        runs.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
-        i = j + 1
-    return ",".join(runs)
+    return describe_frames(frames, limit=max(1, len(frames))).replace(" ", "")
 
 
 def forwarded_environment() -> dict[str, str]:
