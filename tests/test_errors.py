@@ -33,13 +33,13 @@ def _full_disk_cv2(monkeypatch):
     real = images._write_cv2
     calls = []
 
-    def write(path, pixels, fmt, quality):
+    def write(path, pixels, fmt, quality, *args):
         calls.append(path)
         if len(calls) > 2:  # the third frame finds the disk full, halfway through
             with open(path, "wb") as f:
                 f.write(b"\x89PNG partial")
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, pixels, fmt, quality)
+        real(path, pixels, fmt, quality, *args)
 
     monkeypatch.setattr(images, "_write_cv2", write)
 

@@ -203,8 +203,9 @@ class Encoder:
         assert layout is not None
         if (picture.pixels is not None and layout.convert is None
                 and layout.depth == picture.depth and layout.channels == picture.channels):
-            return self._write(picture.frame, picture.pixels)  # the source's samples, as read
-        rgb = to_unit_float(picture.rgb)
+            # the source's samples, as read (in the codec's channel order)
+            return self._write(picture.frame, picture.pixels, bgr=picture.bgr)
+        rgb = to_unit_float(images.to_rgb(picture.rgb) if picture.bgr else picture.rgb)
         if layout.convert is not None:
             rgb = layout.convert(rgb)
         alpha = None if picture.alpha is None else to_unit_float(picture.alpha)
@@ -215,12 +216,12 @@ class Encoder:
         a = None if alpha is None else torch.from_numpy(np.ascontiguousarray(alpha))[None]
         return pack(torch.from_numpy(np.ascontiguousarray(rgb))[None], a, self.layout)[0].numpy()
 
-    def _write(self, frame: int, data: np.ndarray) -> str:
-        """Packed samples to the video writer, or to the frame's file atomically (signed,
-        then recorded, then renamed)."""
+    def _write(self, frame: int, data: np.ndarray, bgr: bool = False) -> str:
+        """Packed samples (RGB, or BGR where ``bgr``) to the video writer, or to the frame's
+        file atomically (signed, then recorded, then renamed)."""
         if self.writer is not None:
             try:
-                self.writer.write(data)
+                self.writer.write(data, bgr=bgr)
             except OSError as exc:
                 raise write_error(f"frame {frame}", self.sink.target, exc,
                                   resumable=False) from None
@@ -235,7 +236,8 @@ class Encoder:
                 record.add(frame, plan.recipe_id, plan.fingerprints.get(frame), tmp)
 
         try:
-            images.write_image(path, data, quality=self.opts.quality, before_commit=before_commit)
+            images.write_image(path, data, quality=self.opts.quality, before_commit=before_commit,
+                               bgr=bgr)
         except (OSError, RuntimeError) as exc:
             raise write_error(f"frame {frame}", path, exc) from None
         return path

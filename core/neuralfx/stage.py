@@ -24,6 +24,7 @@ import torch
 from .colour import ColourSpaces
 from .effect import ClipInfo, Effect, FrameBatch, RunContext
 from .errors import FrameError, NeuralFXError, ParameterError
+from .frames.images import stores_bgr
 from .frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, to_unit_float
 from .marking import OutputMarks
 from .plan import Plan
@@ -152,6 +153,10 @@ class FrameStage:
         # Decoding, and the effect's own per-frame CPU work (Effect.inspect: face detection),
         # run in the decode workers, overlapping the device's work on earlier batches.
         inspects = type(self.effect).inspect is not Effect.inspect
+        # Frames that pass through keep the codec's channel order, saving a swap each way,
+        # and nothing needs to know whether they hold NaN.
+        bgr = self.passes_through
+        self.decoder.check_finite = not self.passes_through
 
         def decode(frame: int, raw) -> Picture:
             picture = self.decoder(frame, raw)
@@ -159,11 +164,16 @@ class FrameStage:
                 picture.notes = self.effect.inspect(picture.frame, picture.rgb)
             return picture
 
+        def read(frame: int) -> Picture:
+            picture = decode(frame, self.source.read(frame, bgr=bgr))
+            picture.bgr = bgr and picture.pixels.shape[2] >= 3 and stores_bgr(
+                self.source.paths[frame])
+            return picture
+
         if self.source.video_path is not None:
             raw = background(lambda: self.source.read_video(frames), self.lookahead)
             return ordered_map(pool, lambda item: decode(*item), raw, self.lookahead)
-        return ordered_map(pool, lambda f: decode(f, self.source.read(f)), frames,
-                           self.lookahead)
+        return ordered_map(pool, read, frames, self.lookahead)
 
     def _batches(self, pool: ThreadPoolExecutor, frames: list[int]) -> Iterator[FrameBatch]:
         """Batches of consecutive pictures; a batch never crosses a multiple of the batch size

@@ -63,8 +63,16 @@ def depth_of(pixels: np.ndarray) -> str:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def read_image(path: str, frame: int | None = None) -> np.ndarray:
-    """Decode ``path``; raise :class:`FrameError` naming the file and frame if it is unreadable."""
+def stores_bgr(path: str) -> bool:
+    """Whether the codec of ``path`` (OpenCV's) holds colour as BGR(A): reading and writing
+    such a file with ``bgr=True`` skips a channel swap each way."""
+    fmt = image_format(path)
+    return fmt is not None and fmt.name != "EXR"
+
+
+def read_image(path: str, frame: int | None = None, *, bgr: bool = False) -> np.ndarray:
+    """Decode ``path``; raise :class:`FrameError` naming the file and frame if it is unreadable.
+    ``bgr``: colour as the codec stores it (see :func:`stores_bgr`), else RGB(A)."""
     fmt = image_format(path)
     where = f"frame {frame} ({path})" if frame is not None else path
     if fmt is None:
@@ -76,7 +84,7 @@ def read_image(path: str, frame: int | None = None) -> np.ndarray:
         if fmt.name == "EXR":
             pixels = _read_exr(path)
         else:
-            pixels = _read_cv2(path, fmt)
+            pixels = _read_cv2(path, fmt, bgr)
     except FileNotFoundError:
         raise FrameError(f"{where} does not exist", hint="check the input path", frame=frame,
                          path=path) from None
@@ -90,7 +98,7 @@ def read_image(path: str, frame: int | None = None) -> np.ndarray:
     return pixels
 
 
-def _read_cv2(path: str, fmt: ImageFormat) -> np.ndarray:
+def _read_cv2(path: str, fmt: ImageFormat, bgr: bool = False) -> np.ndarray:
     if fmt.name == "JPEG":
         _check_jpeg_complete(path)  # libjpeg pads a truncated file with grey and only warns
     data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
@@ -101,7 +109,7 @@ def _read_cv2(path: str, fmt: ImageFormat) -> np.ndarray:
     conversion = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}.get(data.shape[2])
     if conversion is None:
         raise ValueError(f"{data.shape[2]} channels are not supported")
-    return cv2.cvtColor(data, conversion)
+    return data if bgr else cv2.cvtColor(data, conversion)
 
 
 def _check_jpeg_complete(path: str) -> None:
@@ -132,27 +140,38 @@ def _read_exr(path: str) -> np.ndarray:
 
 # -- writing ----------------------------------------------------------------------------------
 def write_image(path: str, pixels: np.ndarray, *, quality: int = 95,
-                before_commit: Callable[[str], None] | None = None) -> None:
+                before_commit: Callable[[str], None] | None = None, bgr: bool = False) -> None:
     """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given;
-    ``before_commit(tmp)`` runs once the temporary file is complete, before the rename."""
+    ``before_commit(tmp)`` runs once the temporary file is complete, before the rename.
+    ``bgr``: 3- and 4-channel pixels are BGR(A), as :func:`read_image` gave them."""
     fmt = image_format(path)
     if fmt is None:
         raise UnknownNameError(f"{path}: unsupported image format",
                                hint="writable formats: " + ", ".join(sorted(_BY_SUFFIX)))
+    if bgr and pixels.shape[2] >= 3 and fmt.name == "EXR":
+        pixels = to_rgb(pixels)
     with atomic_path(path, before_commit) as tmp:
         if fmt.name == "EXR":
             _write_exr(tmp, pixels)
         else:
-            _write_cv2(tmp, pixels, fmt, quality)
+            _write_cv2(tmp, pixels, fmt, quality, bgr)
 
 
-def _write_cv2(path: str, pixels: np.ndarray, fmt: ImageFormat, quality: int) -> None:
+def to_rgb(bgr: np.ndarray) -> np.ndarray:
+    """BGR(A) samples (3 or 4 channels, any dtype) as RGB(A); the swap is its own inverse."""
+    return np.ascontiguousarray(bgr[:, :, [2, 1, 0, 3][:bgr.shape[2]]])
+
+
+def _write_cv2(path: str, pixels: np.ndarray, fmt: ImageFormat, quality: int,
+               bgr: bool = False) -> None:
     channels = pixels.shape[2]
     if channels == 2:  # gray + alpha: OpenCV has no such layout, so store as RGBA
         pixels = np.concatenate([pixels[:, :, :1]] * 3 + [pixels[:, :, 1:]], axis=2)
         channels = 4
     if channels == 1:
         data = pixels[:, :, 0]
+    elif bgr:
+        data = pixels
     else:
         data = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt.name == "JPEG" else []

@@ -47,6 +47,8 @@ class Source:
     video_path: str | None = None
     video_info: video.VideoInfo | None = None
     all_frames: list[int] = dataclasses.field(default_factory=list)
+    #: The frame :meth:`probe` decoded, kept for the one :meth:`read` of it (decoded once).
+    _probed: tuple[int, np.ndarray] | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.all_frames:
@@ -68,11 +70,18 @@ class Source:
             info = self.video_info
             return info.width, info.height, "16" if info.deep else "8"
         pixels = images.read_image(self.paths[self.frames[0]], self.frames[0])
+        self._probed = (self.frames[0], pixels)
         return pixels.shape[1], pixels.shape[0], images.depth_of(pixels)
 
-    def read(self, frame: int) -> np.ndarray:
-        """Decode one frame of an image source (any thread)."""
-        return images.read_image(self.paths[frame], frame)
+    def read(self, frame: int, *, bgr: bool = False) -> np.ndarray:
+        """Decode one frame of an image source (any thread); ``bgr``: see
+        :func:`~neuralfx.frames.images.read_image`."""
+        probed, self._probed = self._probed, None
+        if probed is not None and probed[0] == frame:
+            pixels = probed[1]
+            swap = bgr and pixels.shape[2] >= 3 and images.stores_bgr(self.paths[frame])
+            return images.to_rgb(pixels) if swap else pixels
+        return images.read_image(self.paths[frame], frame, bgr=bgr)
 
     def read_video(self, frames: list[int]) -> Iterator[tuple[int, np.ndarray]]:
         assert self.video_path is not None

@@ -34,7 +34,8 @@ class Picture:
     ``depth`` describe the source file (1-4 channels; "8", "16", "half" or "float");
     ``finite`` is False when a float source holds NaN or infinity. ``notes`` is what the
     effect's ``inspect`` made of the frame in the decode worker. ``pixels`` are the samples
-    as decoded (any layout), for frames written unchanged.
+    as decoded (any layout), for frames written unchanged; ``bgr``: colour in ``pixels`` and
+    ``rgb`` is in the codec's BGR order (frames that pass through, from OpenCV's formats).
     """
 
     frame: int
@@ -45,6 +46,7 @@ class Picture:
     finite: bool = True
     notes: Any = None
     pixels: np.ndarray | None = None
+    bgr: bool = False
 
     @property
     def size(self) -> tuple[int, int]:
@@ -74,6 +76,9 @@ class FrameDecoder:
         self.spaces = spaces
         self.input_space = input_space
         self.working_space = working_space
+        #: Look for NaN/infinity in float frames (a pass over the frame); off for frames that
+        #: pass through, where nothing reads the answer.
+        self.check_finite = True
 
     def source_space(self, depth: str) -> str:
         """The colour space of decoded pixels: as told, else linear for float, sRGB for ints."""
@@ -89,7 +94,8 @@ class FrameDecoder:
             rgb = pixels[:, :, :3]
         alpha = pixels[:, :, channels - 1:] if channels in (2, 4) else None
         # A sum is non-finite if any term is (one pass, no temporary the size of the frame).
-        finite = pixels.dtype.kind != "f" or bool(np.isfinite(pixels.sum(dtype=np.float64)))
+        finite = pixels.dtype.kind != "f" or not self.check_finite or \
+            bool(np.isfinite(pixels.sum(dtype=np.float64)))
         convert = None
         if self.working_space is not None:
             convert = self.spaces.converter(self.source_space(depth_of(pixels)), self.working_space)

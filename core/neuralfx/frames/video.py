@@ -264,11 +264,14 @@ class VideoWriter(_Muxer):
             raise
         self._count = 0
 
-    def write(self, pixels: np.ndarray) -> None:
-        """Append one frame: ``(H, W, 3|4)`` uint8 or uint16."""
+    def write(self, pixels: np.ndarray, *, bgr: bool = False) -> None:
+        """Append one frame: ``(H, W, 3|4)`` uint8 or uint16, RGB(A) or, with ``bgr``,
+        BGR(A)."""
         deep = pixels.dtype == np.uint16
         fmt = {(3, False): "rgb24", (4, False): "rgba", (3, True): "rgb48le",
                (4, True): "rgba64le"}[(pixels.shape[2], deep)]
+        if bgr:
+            fmt = fmt.replace("rgb", "bgr")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
         # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
         frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="ITU709",
