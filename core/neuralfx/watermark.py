@@ -166,11 +166,12 @@ def decode(total: np.ndarray, count: np.ndarray) -> Detection:
     return Detection(payload is not None, payload, z)
 
 
-def _chase(scores: np.ndarray, suspects: int = 6, max_flips: int = 2) -> Payload | None:
-    """Soft-decision decoding (Chase, 1972): the bits as read, then with one or two of the
-    ``suspects`` least reliable bits flipped, until the CRC matches. Strong compression (H.264
-    at CRF 28) leaves about one frame in three with its single weakest bit wrong; 22 candidates
-    keep the chance of a false match at 0.03 %."""
+def _chase(scores: np.ndarray, suspects: int = 6, max_flips: int = 3) -> Payload | None:
+    """Soft-decision decoding (Chase, 1972): the bits as read, then with one, two or three of
+    the ``suspects`` least reliable bits flipped, until the CRC matches. Strong compression
+    (H.264 at CRF 28) leaves about one frame in three with its weakest bit wrong, and now and
+    then its three weakest; 42 candidates keep the chance of a false match at 0.06 % (of frames
+    whose sync already passed)."""
     import itertools
 
     bits = scores > 0
