@@ -129,6 +129,10 @@ def test_a_video_is_joined_from_shard_segments_with_its_audio(cli, tmp_path):
     to exactly the local run's frames; H.264 has the same frames, timing and sound."""
     args = ["run", "convert", "--frames", "5-30", BUNNY]
     cli(*args, tmp_path / "local.mov", "--progress", "none")
+    # What a killed run would leave: a shard's segment, and the temporary file of another.
+    for name in (".ray.mov.neuralfx-tmp-0123abcd.mov",
+                 "..ray.mov.neuralfx-tmp-0123abcd.mov.neuralfx-tmp-89abcdef.mov"):
+        (tmp_path / name).write_bytes(b"partial")
     result = cli(*args, tmp_path / "ray.mov", "--executor", "ray", "--actors", "3",
                  "--progress", "json")
     events = cli.events(result)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import glob
 import os
 import secrets
 import time
@@ -213,10 +212,7 @@ class RayExecutor:
             for w in workers:  # running writes are atomic; a killed actor leaves temps only
                 ray.kill(w, no_restart=True)
             ray.kill(queue.actor, no_restart=True)
-            stale = plan.sink.stale_temps() + [p for s in segments if s for p in
-                                                glob.glob(glob.escape(s) + "*")
-                                                + glob.glob(glob.escape(_hidden(s)) + "*")]
-            for path in stale:  # ...which go now, with the video segments
+            for path in plan.sink.stale_temps():  # ...which go now, with the video segments
                 with contextlib.suppress(OSError):
                     os.unlink(path)
 
@@ -254,12 +250,6 @@ def segment_path(target: str) -> str:
     directory, name = os.path.split(target)
     return os.path.join(directory, f".{name}{TEMP_MARK}{secrets.token_hex(4)}"
                                    f"{os.path.splitext(name)[1]}")
-
-
-def _hidden(path: str) -> str:
-    """The prefix of the temporary files an atomic write of ``path`` makes."""
-    directory, name = os.path.split(path)
-    return os.path.join(directory, f".{name}")
 
 
 def _rebuild(outcome: dict[str, Any]) -> NeuralFXError:

@@ -214,7 +214,9 @@ class Sink:
                     + re.escape(self.pattern.suffix))
         ext = re.escape(os.path.splitext(self.target if self.pattern is None else
                                          "x" + self.pattern.suffix)[1])
-        ours = re.compile(r"^\." + name + re.escape(TEMP_MARK) + r"[0-9a-f]{8}" + ext + "$")
+        temp = re.escape(TEMP_MARK) + r"[0-9a-f]{8}" + ext
+        # A temporary file, or the temporary file of one (a Ray shard's video segment's).
+        ours = re.compile(r"^\.(?:" + name + temp + r"|\." + name + temp + temp + ")$")
         record = re.compile(r"^\." + re.escape(os.path.basename(self.record_path()))
                             + re.escape(TEMP_MARK) + r"[0-9a-f]{8}\.jsonl$")
         try:
