@@ -158,7 +158,10 @@ class RayExecutor:
                 where = opts.ray_address or "a local Ray instance"
                 raise ParameterError(f"address: cannot start or reach {where}: {exc}",
                                      hint="check the cluster with `ray status` on its head "
-                                          "node, or leave --address out to start a local "
+                                          "node; a cluster started with `ray start` uses "
+                                          "token authentication: set RAY_AUTH_MODE=token "
+                                          "and RAY_AUTH_TOKEN (`ray get-auth-token` on the "
+                                          "head); or leave --address out to start a local "
                                           "one") from None
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
