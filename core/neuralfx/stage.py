@@ -110,7 +110,7 @@ class FrameStage:
                 try:
                     for batch in batches:
                         result = self._process(batch)
-                        if self.marks.any:  # every frame written, face or not
+                        if self.marks.changes_pixels:  # every frame written, face or not
                             result = result.replace(rgb=self.marks.apply(result.rgb))
                         self._snapshot(batch.frames[-1], last=batch.frames[-1] == plan.feed[-1])
                         keep = [i for i, f in enumerate(batch.frames) if f in self.todo]
