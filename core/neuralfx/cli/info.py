@@ -78,7 +78,9 @@ def plugins_command(as_json: bool) -> None:
 
 # -- doctor -------------------------------------------------------------------------------------
 _PACKAGES = ("torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python", "av",
-             "OpenEXR", "opencolorio", "safetensors", "pluggy", "click")
+             "OpenEXR", "opencolorio", "safetensors", "pluggy", "click", "dlib-bin",
+             # the optional extras: neuralfx[ray] (--executor ray), neuralfx[c2pa] (--c2pa-cert)
+             "ray", "c2pa-python")
 
 
 @main.command("doctor")
