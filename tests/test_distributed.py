@@ -98,6 +98,24 @@ def test_a_killed_worker_is_retried_and_no_frame_is_missing_or_doubled(
     assert again[0]["total"] == 0
 
 
+def test_an_actor_that_keeps_dying_is_a_clear_error(cli, make_sequence, tmp_path,
+                                                     monkeypatch, fresh_host):
+    monkeypatch.setenv("NEURALFX_PLUGINS", "dying_plugin")
+    monkeypatch.setenv("PYTHONPATH", PLUGINS)
+    monkeypatch.syspath_prepend(PLUGINS)
+    import dying_plugin
+
+    fresh_host.add_plugin(dying_plugin, name="dying_plugin")
+    src = make_sequence(frames=range(1, 5))
+    result = cli("run", "die-once", "--at", "1", "--always", "--marker", tmp_path / "died", src,
+                 tmp_path / "o" / "p.####.png", "--executor", "ray", "--actors", "2",
+                 "--progress", "json", expect=1)
+    error = [e for e in cli.events(result) if e["event"] == "error"][0]
+    assert "shard 1 (frames 1-2)" in error["message"] and "died 4 times" in error["message"]
+    assert "resume" in error["hint"] and "Traceback" not in result.output
+    assert not leftovers(tmp_path / "o")
+
+
 def test_an_actor_error_names_the_frame_and_keeps_the_rest(cli, make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 7))
     with open(src.replace("####", "0005"), "wb") as f:

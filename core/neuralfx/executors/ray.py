@@ -193,8 +193,16 @@ class RayExecutor:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
                 self._drain(queue, written, warned)
                 for ref in ready:
-                    del pending[ref]
-                    outcome = ray.get(ref)
+                    shard = pending.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except ray.exceptions.RayActorError as exc:  # died, and again on retry
+                        raise NeuralFXError(
+                            f"shard {shard + 1} (frames {frame_ranges(parts[shard])}): its "
+                            f"actor died {RETRIES + 1} times: {exc.__class__.__name__}",
+                            hint="look for the cause in the Ray logs (out of memory, a lost "
+                                 "node); frames already written are kept, so run the same "
+                                 "command again to resume") from None
                     if "error" in outcome:
                         self._drain(queue, written, warned)
                         raise _rebuild(outcome)
