@@ -27,9 +27,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import neuralfx  # noqa: E402
-from common import codec_ceiling, device_name, peak_mb, reset_peak  # noqa: E402
+from common import codec_ceiling, device_name, model_table  # noqa: E402
 from helpers import deterministic_state  # noqa: E402
-from neuralfx.devices import PRECISIONS, prepare_process, resolve_device  # noqa: E402
+from neuralfx.devices import prepare_process, resolve_device  # noqa: E402
 from neuralfx.models.funit import FewShotGenerator  # noqa: E402
 
 BBB = ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"
@@ -149,12 +149,8 @@ def main() -> None:
     name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## FUNIT at 128x128, class code cached, model only")
-    print(f"{'precision':<10}{'batch':>6}{'crops/s':>12}{'GPU MB':>8}")
-    for precision in precisions:
-        for batch in batches:
-            reset_peak(device)
-            fps = crops_per_second(device, PRECISIONS[precision], batch, runs)
-            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{peak_mb(device):>8}")
+    model_table(device, precisions, batches, "crops/s",
+                lambda dtype, batch: crops_per_second(device, dtype, batch, runs))
     with tempfile.TemporaryDirectory() as folder:
         weights = checkpoint_and_examples(folder)
         fps = end_to_end(str(device), precisions[0], frames, folder, weights)

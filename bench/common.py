@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from neuralfx.devices import PRECISIONS
 from neuralfx.frames.images import read_image, write_image
 
 
@@ -31,6 +32,18 @@ def peak_mb(device: torch.device) -> str:
     if device.type != "cuda":
         return "-"
     return f"{torch.cuda.max_memory_allocated(device) / 2 ** 20:.0f}"
+
+
+def model_table(device: torch.device, precisions: list[str], batches: list[int], unit: str,
+                per_second) -> None:
+    """Print the model-only table: ``per_second(dtype, batch)`` for every precision and batch,
+    beside the device memory's high-water mark of that figure."""
+    print(f"{'precision':<10}{'batch':>6}{unit:>12}{'GPU MB':>8}")
+    for precision in precisions:
+        for batch in batches:
+            reset_peak(device)
+            fps = per_second(PRECISIONS[precision], batch)
+            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{peak_mb(device):>8}")
 
 
 def codec_ceiling(pattern: str, out_ext: str, workers: int | None = None) -> float:

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 import neuralfx
-from common import codec_ceiling, device_name, peak_mb, reset_peak
-from neuralfx.devices import PRECISIONS, prepare_process, resolve_device
+from common import codec_ceiling, device_name, model_table
+from neuralfx.devices import prepare_process, resolve_device
 from neuralfx.models.faceswap import SwapConfig, SwapModel
 from neuralfx.weights import save_safetensors
 
@@ -138,12 +138,8 @@ def main() -> None:
     name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## swap model 128 px (width 128, latent 512), model only")
-    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}{'GPU MB':>8}")
-    for precision in precisions:
-        for batch in batches:
-            reset_peak(device)
-            fps = faces_per_second(cfg, device, PRECISIONS[precision], batch, 3)
-            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{peak_mb(device):>8}")
+    model_table(device, precisions, batches, "faces/s",
+                lambda dtype, batch: faces_per_second(cfg, device, dtype, batch, 3))
     with tempfile.TemporaryDirectory() as folder:
         model = model_file(folder, cfg)
         for f in range(1, args.frames + 1):

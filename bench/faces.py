@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import neuralfx  # noqa: E402
-from common import codec_ceiling, device_name, peak_mb, reset_peak  # noqa: E402
+from common import codec_ceiling, device_name, model_table  # noqa: E402
 from helpers import deterministic_state  # noqa: E402  (weights in the official layout)
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device  # noqa: E402
 from neuralfx.faces.align import CropTemplate  # noqa: E402
@@ -73,17 +73,13 @@ def frame_with_faces(count: int) -> np.ndarray:
     return frame
 
 
-def bench_model(device, dtype, batches, runs) -> list[tuple[int, float, str]]:
+def bench_model(device, dtype, batch: int, runs: int) -> float:
+    """StarGAN's generator alone, faces/s."""
     g = generator(device, dtype)
-    rows = []
     with torch.inference_mode():
-        for batch in batches:
-            x = torch.rand(batch, 3, 128, 128, device=device, dtype=dtype) * 2 - 1
-            c = torch.randint(0, 2, (batch, 5), device=device).to(dtype)
-            reset_peak(device)
-            fps = batch / timed(lambda: g(x, c), runs, device)
-            rows.append((batch, fps, peak_mb(device)))
-    return rows
+        x = torch.rand(batch, 3, 128, 128, device=device, dtype=dtype) * 2 - 1
+        c = torch.randint(0, 2, (batch, 5), device=device).to(dtype)
+        return batch / timed(lambda: g(x, c), runs, device)
 
 
 def bench_stages(count: int, device, dtype, runs: int) -> dict[str, float]:
@@ -187,10 +183,8 @@ def main() -> None:
     name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## StarGAN generator at 128x128, model only")
-    print(f"{'precision':<10}{'batch':>6}{'faces/s':>12}{'GPU MB':>8}")
-    for precision in precisions:
-        for batch, fps, memory in bench_model(device, PRECISIONS[precision], batches, runs):
-            print(f"{precision:<10}{batch:>6}{fps:>12.1f}{memory:>8}")
+    model_table(device, precisions, batches, "faces/s",
+                lambda dtype, batch: bench_model(device, dtype, batch, runs))
     print("## 1080p frame, per stage (ms per frame; detection runs on the CPU)")
     print(f"{'faces':>5}  {'precision':<10}" + "".join(f"{s:>11}" for s in
                                                     ("detect", "track", "align", "model",

@@ -14,18 +14,18 @@ scaled to 1920x1080. rivaGan takes about 12 s a frame on a CPU core: add it expl
 from __future__ import annotations
 
 import argparse
-import io
 import shlex
 import sys
 import time
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers import h264_round_trip  # noqa: E402  (the same video attack as the tests)
 
 
 def frames_1080p() -> list[np.ndarray]:
@@ -42,22 +42,6 @@ def frames_1080p() -> list[np.ndarray]:
 def jpeg(rgb, quality):
     ok, buf = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-
-
-def h264(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
-        stream.options = {"crf": str(crf)}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buffer.seek(0)
-    with av.open(buffer) as decoded:
-        return [f.to_ndarray(format="rgb24") for f in decoded.decode(video=0)]
 
 
 ATTACKS = {
@@ -161,7 +145,7 @@ def main() -> None:
             exact = sum(bool(np.all(g == method.truth)) for g in got)
             print(f"{method.name:<11}{attack:<13}{acc:>8.3f}{exact:>4}/{len(frames)}")
         for attack, crf in VIDEO_ATTACKS.items():
-            got = [method.bits_of(f) for f in h264(marked, crf)]
+            got = [method.bits_of(f) for f in h264_round_trip(marked, crf)]
             acc = np.mean([np.mean(g == method.truth) for g in got])
             exact = sum(bool(np.all(g == method.truth)) for g in got)
             print(f"{method.name:<11}{attack:<13}{acc:>8.3f}{exact:>4}/{len(frames)}")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from faces_helpers import write_clip
+from helpers import h264_round_trip
 
 from neuralfx import watermark as wm
 
@@ -125,26 +126,6 @@ def test_label_options_are_checked(cli, tmp_path):
     assert "label-opacity" in result.output
 
 
-def h264(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
-    import io
-
-    import av
-
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
-        stream.options = {"crf": str(crf)}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buffer.seek(0)
-    with av.open(buffer) as decoded:
-        return [f.to_ndarray(format="rgb24") for f in decoded.decode(video=0)]
-
-
 def test_every_payload_survives_h264_at_crf_28():
     """About one payload in three comes out of CRF 28 with its weakest bit wrong; the
     soft-decision retries must recover each of them, frame by frame."""
@@ -155,5 +136,5 @@ def test_every_payload_survives_h264_at_crf_28():
         x = torch.from_numpy(np.stack([np.roll(base, 8 * f, axis=1) for f in range(2)]))
         marked = wm.embed(x.permute(0, 3, 1, 2).float() / 255, payload)
         frames = [(m.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8) for m in marked]
-        for decoded in h264(frames, 28):
+        for decoded in h264_round_trip(frames, 28):
             assert wm.detect(decoded).payload == payload
