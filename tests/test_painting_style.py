@@ -14,7 +14,7 @@ import torch
 from helpers import gradient, read_unit, to_dtype
 from neuralfx import models
 from neuralfx.frames.images import read_image, write_image
-from neuralfx.temporal import warping_error
+from neuralfx.consistency import SourceMotion, warping_error
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -145,7 +145,7 @@ def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, chec
     """Issue 7's goals on the shipped clip: on pixels whose input never changes, flicker at
     most 0.2 of the unstabilised output's and no drift over the clip (at most 2/255), while
     moving content still follows the flow (warping error well below the unstabilised)."""
-    from neuralfx.temporal import static_drift, static_flicker, static_mask
+    from neuralfx.consistency import static_drift, static_flicker, static_mask
 
     src = str(SAMPLES / "clip" / "clip.####.png")
     common = ["run", "painting-style", "--method", "johnson", "--checkpoint",
@@ -165,7 +165,8 @@ def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, chec
     assert static_flicker(steady, still) <= 0.2 * static_flicker(raw, still)
     assert static_drift(raw, still) > 2 / 255
     assert static_drift(steady, still) <= 2 / 255
-    assert warping_error(steady, inputs) < 0.5 * warping_error(raw, inputs)
+    motion = SourceMotion.of(inputs)
+    assert warping_error(steady, motion)["all"] < 0.5 * warping_error(raw, motion)["all"]
 
 
 def test_sixteen_bit_exr_and_alpha_sources(cli, make_sequence, tmp_path, checkpoints):
@@ -231,7 +232,7 @@ def test_describe_lists_the_parameters(cli):
 
 @pytest.mark.slow
 def test_gatys_temporal_keeps_still_areas_still(cli, tmp_path, style_images):
-    from neuralfx.temporal import static_drift, static_flicker, static_mask
+    from neuralfx.consistency import static_drift, static_flicker, static_mask
 
     src = str(SAMPLES / "clip" / "clip.####.png")
     common = ["run", "painting-style", "--method", "gatys", "--style", style_images[0],

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
@@ -13,7 +12,7 @@ import neuralfx
 from neuralfx import models, weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
-from neuralfx.temporal import FlowEstimator, carry, stabilise, still_weight
+from neuralfx.temporal import Stabiliser
 
 from . import gatys, magenta
 from .spec import PAINTING_STYLE, parse_preset
@@ -22,16 +21,6 @@ from .styles import load_style, preserve_colour
 MIN_FRAME_SIDE = 16
 #: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
 TEMPORAL_LOSS = 50.0
-
-
-@dataclasses.dataclass
-class _Previous:
-    """What the next frame is tied to: the last input and output ``(3, H, W)`` and, for gatys,
-    the noise its start was made with ``(1, 3, H, W)``."""
-
-    input: torch.Tensor
-    output: torch.Tensor
-    noise: torch.Tensor | None = None
 
 
 class PaintingStyle(neuralfx.Effect):
@@ -95,20 +84,15 @@ class PaintingStyle(neuralfx.Effect):
 
     # -- state across frames (the host saves and restores it; see docs/plugins.md) -------------
     def state_dict(self) -> dict[str, torch.Tensor]:
-        previous = self.previous
-        if previous is None:
-            return {}
-        state = {"input": previous.input, "output": previous.output}
-        if previous.noise is not None:
-            state["noise"] = previous.noise
+        state = self.stabiliser.state_dict() if self.stabiliser else {}
+        if state and self.noise is not None:
+            state["noise"] = self.noise
         return state
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        if not state:
-            self.previous = None
-            return
-        self.previous = _Previous(state["input"].to(self.device), state["output"].to(self.device),
-                                  state["noise"].to(self.device) if "noise" in state else None)
+        if self.stabiliser:
+            self.stabiliser.load_state_dict(state, self.device)
+        self.noise = state["noise"].to(self.device) if "noise" in state else None
 
     # -- loading ------------------------------------------------------------------------------
     def load(self, ctx: neuralfx.RunContext) -> None:
@@ -142,13 +126,14 @@ class PaintingStyle(neuralfx.Effect):
         else:
             self.optimiser = gatys.GatysStyle(styles, self.mix, _gatys_features(s.checkpoint, ctx),
                                               device=ctx.device)
-        self.flow = FlowEstimator() if s.temporal else None
-        self.previous: _Previous | None = None
+        self.stabiliser = Stabiliser(s.stability) if s.temporal else None
+        #: gatys: the noise the last frame's start was made with, carried to the next
+        self.noise: torch.Tensor | None = None
         self.base_noise: torch.Tensor | None = None
 
     def release(self) -> None:
         for attr in ("net", "preset_weights", "style_embedding", "encoder", "decoder",
-                     "optimiser", "style_stats", "previous", "base_noise"):
+                     "optimiser", "style_stats", "stabiliser", "noise", "base_noise"):
             if hasattr(self, attr):
                 delattr(self, attr)
 
@@ -164,11 +149,17 @@ class PaintingStyle(neuralfx.Effect):
                 f"painting-style needs at least {MIN_FRAME_SIDE} pixels on each side (the "
                 "networks work on 1/8-size features)",
                 hint="raise --max-size or give larger frames")
-        if s.method == "gatys":
-            stylised, previous = self._gatys(work)
-        else:
-            stylised = self._feed_forward(work).clamp(0, 1)
-            stylised, previous = self._stabilise(work, stylised)
+        # The stabiliser and gatys' noise change only once the whole batch has succeeded
+        # (a batch is retried smaller after a CUDA out-of-memory error).
+        state = self.state_dict()
+        try:
+            if s.method == "gatys":
+                stylised = self._gatys(work)
+            else:
+                stylised = self._stabilise(work, self._feed_forward(work).clamp(0, 1))
+        except BaseException:
+            self.load_state_dict(state)
+            raise
         if s.preserve_color:
             stylised = preserve_colour(stylised, work)
         if s.method not in ("adain", "ghiasi") and s.strength < 1:  # those two mix inside
@@ -176,7 +167,6 @@ class PaintingStyle(neuralfx.Effect):
         if stylised.shape[2:] != (h, w):
             stylised = F.interpolate(stylised, size=(h, w), mode="bicubic",
                                      align_corners=False).clamp(0, 1)
-        self.previous = previous  # only once the whole batch has succeeded (OOM retries)
         return batch.replace(rgb=stylised.to(batch.rgb.dtype))
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -204,65 +194,40 @@ class PaintingStyle(neuralfx.Effect):
         target = s.strength * target + (1 - s.strength) * content  # the official alpha
         return crop(self.decoder(target.to(self.dtype)).float())
 
-    def _stabilise(self, inputs: torch.Tensor, stylised: torch.Tensor):
-        """Blend each frame with the previous output warped to it, where the flow is trusted."""
-        previous = self.previous
-        if self.flow is None:
-            return stylised, None
-        out = []
-        for i in range(inputs.shape[0]):
-            frame = stylised[i:i + 1]
-            tie = self._tie_to_previous(inputs[i], previous)
-            if tie is not None:
-                flow, mask = tie
-                frame = stabilise(frame, previous.output[None], inputs[i:i + 1],
-                                  previous.input[None], flow, mask, self.settings.stability)
-            out.append(frame)
-            previous = _Previous(inputs[i], frame[0])
-        return torch.cat(out), previous
+    def _stabilise(self, inputs: torch.Tensor, stylised: torch.Tensor) -> torch.Tensor:
+        """Each frame tied to the previous output (:class:`neuralfx.temporal.Stabiliser`)."""
+        if self.stabiliser is None:
+            return stylised
+        return torch.cat([self.stabiliser.blend(x, u[None], self.stabiliser.tie(x))
+                          for x, u in zip(inputs, stylised)])
 
-    def _tie_to_previous(self, frame: torch.Tensor, previous: _Previous | None):
-        """(flow from ``frame`` to the previous one, trust mask), or None at the first frame."""
-        if self.flow is None or previous is None or previous.input.shape != frame.shape:
-            return None
-        return self.flow.to_previous(frame, previous.input)
-
-    def _gatys(self, inputs: torch.Tensor):
-        """Each frame is optimised with a temporal loss towards the previous output warped to
-        it, on trusted pixels (Ruder et al. 2016), then blended with it like the feed-forward
-        methods. Frames start from their own content plus noise (--texture) rather than from
-        the warped output as Ruder et al. do: with the small iteration budgets used on
-        footage, a warped start freezes disoccluded areas in colours of their own (see
-        docs/painting-style.md). The noise is carried along the flow, so the painted texture
-        moves with the picture instead of sticking to the screen; where the input stands
-        still, it stays where it is."""
-        s = self.settings
-        previous = self.previous
+    def _gatys(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Each frame is optimised with a temporal loss towards the previous output carried
+        to it, on trusted pixels (Ruder et al. 2016), then blended with it like the
+        feed-forward methods. Frames start from their own content plus noise (--texture)
+        rather than from the carried output as Ruder et al. do: with the small iteration
+        budgets used on footage, a warped start freezes disoccluded areas in colours of their
+        own (see docs/painting-style.md). The noise is carried like the output, so the painted
+        texture moves with the picture instead of sticking to the screen."""
+        s, stab = self.settings, self.stabiliser
         out = []
-        for i in range(inputs.shape[0]):
-            content = inputs[i:i + 1]
+        for frame in inputs:
+            content = frame[None]
             base = self._base_noise(content)
-            tie = self._tie_to_previous(inputs[i], previous)
+            tie = stab.tie(frame) if stab else None
             temporal, noise = None, base
             if tie is not None:
-                flow, mask = tie
-                # Still pixels take the previous frame's values as they are: flow in flat
-                # still areas is noise, and carrying along it drew streaks (see
-                # temporal.stabilise).
-                hold = still_weight(content, previous.input[None])
-                trusted = torch.maximum(mask, hold)
-                temporal = (carry(previous.output[None], flow, hold), trusted,
+                temporal = (tie.carry(stab.previous_output[None]), tie.trusted,
                             TEMPORAL_LOSS * s.stability)
-                if previous.noise is not None:
-                    noise = torch.lerp(base, carry(previous.noise, flow, hold), trusted)
+                if self.noise is not None:
+                    noise = torch.lerp(base, tie.carry(self.noise), tie.trusted)
             start = (content + s.texture * (noise - 0.5)).clamp(0, 1)
             result = self.optimiser.run(content, start, s.iterations, temporal=temporal)
-            if tie is not None:
-                result = stabilise(result, previous.output[None], content, previous.input[None],
-                                   tie[0], tie[1], s.stability)
+            if stab:
+                result = stab.blend(frame, result, tie)
+                self.noise = noise
             out.append(result)
-            previous = _Previous(inputs[i], result[0], noise)
-        return torch.cat(out), previous if self.flow is not None else None
+        return torch.cat(out)
 
     def _base_noise(self, like: torch.Tensor) -> torch.Tensor:
         """Seeded uniform noise of the frame's size: the same for every run and every frame

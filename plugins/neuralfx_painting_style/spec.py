@@ -88,8 +88,10 @@ PAINTING_STYLE = EffectSpec(
         params.Bool("preserve_color", default=False,
                     help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016)."),
         params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
-        params.Float("stability", default=0.6, min=0.0, max=1.0,
-                     help="How strongly each frame follows the previous output (temporal)."),
+        params.Float("stability", default=0.8, min=0.0, max=1.0,
+                     help="temporal: how much of the previous output, carried along the "
+                          "flow, each moving pixel keeps (still pixels are held, newly "
+                          "revealed ones painted afresh)."),
         params.Int("iterations", default=80, min=1, max=5000, soft_min=10, soft_max=500,
                    help="gatys: optimisation steps per frame."),
         params.Float("texture", default=0.3, min=0.0, max=1.0,
