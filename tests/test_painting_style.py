@@ -171,12 +171,14 @@ def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, chec
 
 def test_sixteen_bit_exr_and_alpha_sources(cli, make_sequence, tmp_path, checkpoints):
     deep = make_sequence("deep/d.####.png", frames=[1], dtype=np.uint16, channels=4)
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        deep, tmp_path / "o16.####.png")
-    out = read_image(str(tmp_path / "o16.0001.png"))
     src = read_image(deep.replace("####", "0001"))
-    assert out.dtype == np.uint16 and out.shape[2] == 4
-    assert np.array_equal(out[:, :, 3], src[:, :, 3])  # alpha untouched
+    for precision in ("fp32", "bf16"):  # bf16 computes in 8 bits of mantissa; alpha is kept
+        cli("run", "painting-style", "--method", "johnson", "--checkpoint",
+            checkpoints["johnson"], "--precision", precision, deep,
+            tmp_path / precision / "o16.####.png")
+        out = read_image(str(tmp_path / precision / "o16.0001.png"))
+        assert out.dtype == np.uint16 and out.shape[2] == 4
+        assert np.array_equal(out[:, :, 3], src[:, :, 3])  # alpha untouched
     exr = make_sequence("exr/e.####.exr", frames=[1], dtype=np.float16)
     cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
         exr, tmp_path / "oe.####.exr")

@@ -238,14 +238,16 @@ class FrameStage:
         return None
 
     def _upload(self, pictures: list[Picture]) -> FrameBatch:
-        rgb = self._to_device([p.rgb for p in pictures])
-        alpha = self._to_device([p.alpha for p in pictures]) if pictures[0].alpha is not None \
-            else None
+        rgb = self._to_device([p.rgb for p in pictures], self.dtype)
+        # Alpha is written back untouched: it stays float32 whatever the compute precision
+        # (bf16 keeps 8 bits of mantissa, which would round 16-bit alpha).
+        alpha = self._to_device([p.alpha for p in pictures], torch.float32) \
+            if pictures[0].alpha is not None else None
         notes = tuple(p.notes for p in pictures) \
             if type(self.effect).inspect is not Effect.inspect else None
         return FrameBatch(rgb, alpha, tuple(p.frame for p in pictures), notes)
 
-    def _to_device(self, arrays: list[np.ndarray]) -> torch.Tensor:
+    def _to_device(self, arrays: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
         """``(H, W, C)`` arrays → ``(N, C, H, W)`` float tensor in [0, 1] on the device."""
         if len({a.dtype for a in arrays}) > 1:
             arrays = [to_unit_float(a) for a in arrays]
@@ -260,7 +262,7 @@ class FrameStage:
         x = host.to(self.device, non_blocking=True).to(torch.float32)
         if scale is not None:
             x.mul_(1.0 / scale)
-        return x.permute(0, 3, 1, 2).to(self.dtype)
+        return x.permute(0, 3, 1, 2).to(dtype)
 
     # -- processing ---------------------------------------------------------------------------
     def _process(self, batch: FrameBatch) -> FrameBatch:

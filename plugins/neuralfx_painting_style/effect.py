@@ -156,6 +156,8 @@ class PaintingStyle(neuralfx.Effect):
             if s.method == "gatys":
                 stylised = self._gatys(work)
             else:
+                if self.stabiliser:  # flows in the background while the frames are painted
+                    self.stabiliser.prepare(work)
                 stylised = self._stabilise(work, self._feed_forward(work).clamp(0, 1))
         except BaseException:
             self.load_state_dict(state)

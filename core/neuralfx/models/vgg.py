@@ -14,7 +14,6 @@ Both return a dict of named activations (``relu1_1`` …) for RGB input in [0, 1
 from __future__ import annotations
 
 import torch
-import torchvision
 from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -27,10 +26,14 @@ VGG16_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22}
 
 
 def vgg19() -> nn.Module:
+    import torchvision  # 1.5 s to import (it brings torch._dynamo): only when a VGG is built
+
     return torchvision.models.vgg19(weights=None)
 
 
 def vgg16() -> nn.Module:
+    import torchvision
+
     return torchvision.models.vgg16(weights=None)
 
 
