@@ -137,6 +137,10 @@ HOLD_CHANGING = 12 / 255
 #: frames, and it is held once below UNSETTLED_FLOOR).
 SETTLE = 0.8
 UNSETTLED_FLOOR = 1e-3
+#: The share of its carried look that a still pixel keeps right after its input changed: low, so
+#: that the look painted once the change is over replaces what was there (no wake), not zero,
+#: so that compression noise and flat moving areas do not flicker.
+UNSETTLED_KEEP = 0.4
 #: A frame whose trusted share (flow consistent and explaining the picture) falls below this,
 #: while most of it changes, starts a new shot: nothing is carried across it.
 CUT_TRUST = 0.15
@@ -241,7 +245,7 @@ class Stabiliser:
         unsettled = torch.maximum(1 - hold, SETTLE * self.unsettled)
         unsettled = unsettled * (unsettled >= UNSETTLED_FLOOR)
         w = self.stability
-        still = 1 - (1 - w) * unsettled
+        still = 1 - (1 - UNSETTLED_KEEP) * unsettled
         weight = hold * still + (1 - hold) * w * mask
         return Tie(flow, torch.maximum(mask, hold), hold, weight)
 
