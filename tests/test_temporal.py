@@ -28,8 +28,14 @@ def _write(folder, frames: list[np.ndarray]) -> str:
     return str(folder / "c.####.png")
 
 
-def _run(cli, src, out, *extra):
-    cli("run", "painting-style", "--depth", "16", *extra, src, out)
+def _fresh_and_steady(cli, src: str, folder, n: int):
+    """The per-frame (--no-temporal) and stabilised outputs of ``src``'s ``n`` frames."""
+    found = []
+    for name, flag in (("u", "--no-temporal"), ("s", "--temporal")):
+        out = str(folder / name / "o.####.png")
+        cli("run", "painting-style", "--depth", "16", flag, src, out)
+        found.append(_load(out, n))
+    return found
 
 
 def _load(pattern: str, n: int) -> list[torch.Tensor]:
@@ -51,11 +57,8 @@ def test_no_wake_where_an_object_crossed_a_still_background(cli, tmp_path):
             f[30:50, x:min(W, x + 20)] = block[:, :min(20, W - x)]
         frames.append(f)
     src = _write(tmp_path / "in", frames)
-    _run(cli, src, str(tmp_path / "u" / "o.####.png"), "--no-temporal")
-    _run(cli, src, str(tmp_path / "s" / "o.####.png"))
     inputs = _load(src, 16)
-    fresh, steady = _load(str(tmp_path / "u" / "o.####.png"), 16), \
-        _load(str(tmp_path / "s" / "o.####.png"), 16)
+    fresh, steady = _fresh_and_steady(cli, src, tmp_path, 16)
     motion = SourceMotion.of(inputs)
     assert wake_figure(steady, fresh, motion) <= 1.5
     # The background far from the path holds its look exactly: no shimmer.
@@ -76,10 +79,7 @@ def test_nothing_is_carried_across_a_cut(cli, tmp_path):
     frames = [np.roll(a, 2 * t, axis=1) for t in range(4)] + \
         [np.roll(b, 2 * t, axis=1) for t in range(4)]
     src = _write(tmp_path / "in", frames)
-    _run(cli, src, str(tmp_path / "u" / "o.####.png"), "--no-temporal")
-    _run(cli, src, str(tmp_path / "s" / "o.####.png"))
-    fresh, steady = _load(str(tmp_path / "u" / "o.####.png"), 8), \
-        _load(str(tmp_path / "s" / "o.####.png"), 8)
+    fresh, steady = _fresh_and_steady(cli, src, tmp_path, 8)
     assert torch.equal(steady[0], fresh[0])
     assert torch.equal(steady[4], fresh[4])  # the cut: nothing of shot one
     for t in (1, 2, 3, 5, 6, 7):  # within a shot, tied to the previous output
@@ -92,11 +92,8 @@ def test_a_pan_carries_the_look_along_the_flow(cli, tmp_path):
     wide = _texture(5, W + 3 * 10)
     frames = [wide[:, 30 - 3 * t:30 - 3 * t + W] for t in range(10)]
     src = _write(tmp_path / "in", frames)
-    _run(cli, src, str(tmp_path / "u" / "o.####.png"), "--no-temporal")
-    _run(cli, src, str(tmp_path / "s" / "o.####.png"))
     inputs = _load(src, 10)
-    fresh, steady = _load(str(tmp_path / "u" / "o.####.png"), 10), \
-        _load(str(tmp_path / "s" / "o.####.png"), 10)
+    fresh, steady = _fresh_and_steady(cli, src, tmp_path, 10)
     from neuralfx.consistency import warping_error
 
     motion = SourceMotion.of(inputs)
@@ -108,10 +105,8 @@ def test_a_pan_carries_the_look_along_the_flow(cli, tmp_path):
 
 def test_one_frame_clip_and_a_still_image(cli, tmp_path):
     src = _write(tmp_path / "in", [_texture(6)])
-    _run(cli, src, str(tmp_path / "s" / "o.####.png"))
-    _run(cli, src, str(tmp_path / "u" / "o.####.png"), "--no-temporal")
-    assert np.array_equal(read_unit(str(tmp_path / "s" / "o.0001.png")),
-                          read_unit(str(tmp_path / "u" / "o.0001.png")))
+    fresh, steady = _fresh_and_steady(cli, src, tmp_path, 1)
+    assert torch.equal(steady[0], fresh[0])
     still = tmp_path / "still.png"
     write_image(str(still), to_dtype(_texture(7), np.uint8))
     cli("run", "painting-style", str(still), str(tmp_path / "painted.png"))

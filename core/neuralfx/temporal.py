@@ -166,6 +166,8 @@ class Tie:
     trusted: torch.Tensor
     hold: torch.Tensor
     weight: torch.Tensor
+    #: the unsettled map after this frame (the stabiliser keeps it once the frame is blended)
+    unsettled: torch.Tensor
 
     def carry(self, previous: torch.Tensor) -> torch.Tensor:
         """What of the previous frame's ``(1, C, H, W)`` image (its output, or any per-pixel
@@ -247,7 +249,7 @@ class Stabiliser:
         w = self.stability
         still = 1 - (1 - UNSETTLED_KEEP) * unsettled
         weight = hold * still + (1 - hold) * w * mask
-        return Tie(flow, torch.maximum(mask, hold), hold, weight)
+        return Tie(flow, torch.maximum(mask, hold), hold, weight, unsettled)
 
     def blend(self, frame: torch.Tensor, fresh: torch.Tensor, tie: Tie | None) -> torch.Tensor:
         """The output ``(1, C, H, W)`` for ``frame`` ``(3, H, W)`` from its fresh look, and the
@@ -258,8 +260,7 @@ class Stabiliser:
         else:
             carried = tie.carry(self.previous_output[None]).to(fresh.dtype)
             out = torch.lerp(fresh, carried, tie.weight.to(fresh.dtype))
-            self.unsettled = torch.maximum(1 - tie.hold, SETTLE * self.unsettled)
-            self.unsettled = self.unsettled * (self.unsettled >= UNSETTLED_FLOOR)
+            self.unsettled = tie.unsettled
         self.previous_input, self.previous_output = frame, out[0]
         return out
 
