@@ -13,6 +13,8 @@ and KCF are in the contrib wheel, which cannot be installed beside it) and needs
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 
 import numpy as np
 import torch
@@ -45,10 +47,10 @@ def region_mask(size: int = SIZE, inner: float = 0.8) -> torch.Tensor:
 
 @contextlib.contextmanager
 def _deterministic_opencv():
-    """MIL samples patches with OpenCV's random generator and sums features in parallel: seed
-    the one and run the other on one thread, so a resumed run (which replays the clip) tracks
-    exactly as the first run did. (OpenCV's thread count is process-wide: decoding elsewhere
-    runs single-threaded for the few milliseconds of a tracker step.)"""
+    """MIL samples patches with OpenCV's random generator and sums features in parallel: run
+    the one on one thread, so a resumed run (which replays the clip) tracks exactly as the
+    first run did. (OpenCV's thread count is process-wide: decoding elsewhere runs
+    single-threaded for the few milliseconds of a tracker step.)"""
     import cv2
 
     threads = cv2.getNumThreads()
@@ -57,6 +59,28 @@ def _deterministic_opencv():
         yield
     finally:
         cv2.setNumThreads(threads)
+
+
+def _seed_tracker_randomness() -> None:
+    """Seed what MIL draws from when it is made: OpenCV's generator for its sampler, and the C
+    library's ``rand()`` for its 250 random Haar features (OpenCV 4 dropped the ``srand(1)`` its
+    init used to do, so the features depended on whatever else in the process had called
+    ``rand()``: in one test session a run tracked 2 px apart from its resumed replay)."""
+    import cv2
+
+    cv2.setRNGSeed(0)
+    if _LIBC is not None:
+        _LIBC.srand(1)
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:  # no C library to seed (not expected on Linux, macOS or Windows)
+        return None
+
+
+_LIBC = _libc()
 
 
 LOST_LOOK_CHANGE = 0.12  # mean change of the box's 12x12 look (in [0, 1]) that means "lost"
@@ -159,7 +183,7 @@ class AnimalTransfer(neuralfx.Effect):
                                         * 255 + 0.5).astype(np.uint8))
         with _deterministic_opencv():
             if self.tracker is None:
-                cv2.setRNGSeed(0)
+                _seed_tracker_randomness()
                 self.tracker = cv2.TrackerMIL_create()
                 self.tracker.init(picture, tuple(round(v) for v in self.box))
                 self.last_good = (x, y, x + w, y + h)
