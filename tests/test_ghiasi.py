@@ -137,3 +137,34 @@ def test_magenta_methods_take_linear_exr_with_alpha_and_preserve_colour(cli, tmp
     got, src = painted[inside] @ yiq.T, rgb[inside] @ yiq.T
     np.testing.assert_allclose(got[:, 1:], src[:, 1:], atol=4e-3)  # colour from the frame
     assert np.abs(got[:, 0] - src[:, 0]).mean() > 0.03  # luminance from the painting
+
+
+def test_style_scale_paints_strokes_at_the_style_images_scale(cli, tmp_path):
+    """--style-scale 1 (the default) paints a frame with its long side at --style-size, so a
+    half-size proxy comes out as the full-size render does, scaled; at the frame's own size
+    (--style-scale 0) the strokes are a fixed number of pixels and the two differ. A larger
+    scale paints larger, smoother strokes."""
+    import cv2
+
+    full = _photo("astronaut", 512)
+    _write(tmp_path / "full" / "a.0001.png", full)
+    _write(tmp_path / "proxy" / "a.0001.png", cv2.resize(full, (256, 256),
+                                                         interpolation=cv2.INTER_AREA))
+    _write(tmp_path / "style.png", _photo("coffee", 256))
+
+    def paint(size: str, scale: str) -> np.ndarray:
+        out = tmp_path / f"{size}-{scale}" / "o.####.png"
+        cli("run", "painting-style", "--method", "ghiasi", "--style", tmp_path / "style.png",
+            "--style-size", "128", "--style-scale", scale, "--no-temporal",
+            tmp_path / size / "a.####.png", out)
+        rgb = read_image(str(out).replace("####", "0001")).astype(np.float32) / 65535
+        return cv2.resize(rgb, (512, 512), interpolation=cv2.INTER_CUBIC)
+
+    def detail(rgb: np.ndarray) -> float:
+        return float(np.abs(cv2.Laplacian(rgb.mean(2), cv2.CV_32F)).mean())
+
+    at_style_scale = np.abs(paint("full", "1") - paint("proxy", "1")).mean()
+    at_own_size = np.abs(paint("full", "0") - paint("proxy", "0")).mean()
+    assert at_style_scale < 0.01 < at_own_size, (at_style_scale, at_own_size)
+    assert detail(paint("full", "0")) > 1.5 * detail(paint("full", "1")) > \
+        1.5 * 1.5 * detail(paint("full", "2"))

@@ -19,6 +19,8 @@ from .spec import PAINTING_STYLE, parse_preset
 from .styles import load_style, preserve_colour
 
 MIN_FRAME_SIDE = 16
+#: The methods that paint the look of a style image (the others carry their styles).
+STYLE_IMAGE_METHODS = ("ghiasi", "adain", "gatys")
 #: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
 TEMPORAL_LOSS = 50.0
 
@@ -142,13 +144,13 @@ class PaintingStyle(neuralfx.Effect):
         s = self.settings
         frames = batch.rgb.float()
         h, w = frames.shape[2:]
-        work = _limit_size(frames, s.max_size)
+        work = _resize_long_side(frames, self._working_side(max(h, w)))
         if min(work.shape[2:]) < MIN_FRAME_SIDE:
             raise ParameterError(
                 f"frame {batch.frames[0]} is processed at {work.shape[3]}x{work.shape[2]}; "
                 f"painting-style needs at least {MIN_FRAME_SIDE} pixels on each side (the "
                 "networks work on 1/8-size features)",
-                hint="raise --max-size or give larger frames")
+                hint="raise --max-size, lower --style-scale or give larger frames")
         # The stabiliser and gatys' noise change only once the whole batch has succeeded
         # (a batch is retried smaller after a CUDA out-of-memory error).
         state = self.state_dict()
@@ -170,6 +172,16 @@ class PaintingStyle(neuralfx.Effect):
             stylised = F.interpolate(stylised, size=(h, w), mode="bicubic",
                                      align_corners=False).clamp(0, 1)
         return batch.replace(rgb=stylised.to(batch.rgb.dtype))
+
+    def _working_side(self, side: int) -> int:
+        """The long side a frame whose long side is ``side`` is painted at: its own, less
+        where --style-scale (methods that take a style image: a network paints strokes at the
+        scale of the pixels it is given, so the frame goes in at the style image's scale) or
+        --max-size ask; never more."""
+        s = self.settings
+        if s.method in STYLE_IMAGE_METHODS and s.style_scale > 0:
+            side = min(side, max(MIN_FRAME_SIDE, round(s.style_size / s.style_scale)))
+        return min(side, s.max_size) if s.max_size else side
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.settings
@@ -275,10 +287,11 @@ def _pad(x: torch.Tensor, multiple: int):
     return padded, lambda y: y[:, :, :h, :w]
 
 
-def _limit_size(x: torch.Tensor, max_size: int) -> torch.Tensor:
+def _resize_long_side(x: torch.Tensor, side: int) -> torch.Tensor:
+    """``x`` scaled down (area averaging) so that its long side is ``side``, aspect kept."""
     h, w = x.shape[2:]
-    if not max_size or max(h, w) <= max_size:
+    if side >= max(h, w):
         return x
-    scale = max_size / max(h, w)
+    scale = side / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     return F.interpolate(x, size=size, mode="area")

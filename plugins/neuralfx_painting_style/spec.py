@@ -38,7 +38,7 @@ PAINTING_STYLE = EffectSpec(
                --preset 3:0.5,12:0.5
       ghiasi   any style image, Magenta's arbitrary network (Ghiasi et al. 2017; weights ship
                with NeuralFX): --style IMAGE [--style IMAGE2 ... to mix in embedding space];
-               paints at the frame's own resolution
+               strokes at the style image's scale (--style-scale 1, the default)
       johnson  a feed-forward network per style (fast): --checkpoint johnson-candy, a .pth
                from pytorch/examples, or one trained with `neuralfx train painting-style`
       adain    any style image, one network (fast): --style IMAGE [--style IMAGE2
@@ -100,6 +100,13 @@ PAINTING_STYLE = EffectSpec(
                           "frame."),
         params.Int("style_size", default=512, min=32, max=4096, soft_min=128, soft_max=1024,
                    help="Longest side the style images are resized to."),
+        params.Float("style_scale", default=1.0, min=0.0, max=16.0, soft_max=4.0,
+                     help="ghiasi, adain, gatys: the size of the strokes. 1 paints a frame with "
+                          "its long side at --style-size, so strokes take the share of the "
+                          "frame they take of the style image, at any resolution (a proxy "
+                          "looks like the full-size render); 2 doubles them, 0.5 halves them; "
+                          "0 paints at the frame's own size (finest). Frames are never painted "
+                          "above their own size."),
         params.Int("max_size", default=0, min=0, max=16384, soft_max=4096,
                    help="Process frames at most this long side, then scale back (0: as they are)."),
     ),
