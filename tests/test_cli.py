@@ -65,3 +65,24 @@ def test_contact_sheet(cli, make_sequence, tmp_path):
     assert first.std() > 10  # a real thumbnail, not the background
     last_row_empty = sheet[2 * 93 + 2:2 * 93 + 73, 102:198]
     assert np.all(last_row_empty == 24)  # cells past the last frame stay empty
+
+
+def test_the_command_makes_openmp_threads_wait_passively_unless_told_otherwise():
+    """Spinning OpenMP threads collapse when another process shares the cores (the README's
+    main job: 41 s beside one busy process against 12 s with passive waiting): the console
+    script sets OMP_WAIT_POLICY before torch loads, and keeps a value the user set."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "neuralfx"
+
+    def policy(**env) -> str:
+        environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | env
+        out = subprocess.run([str(script), "doctor", "--json"], env=environ, check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out)["cpu"]["openmp_wait_policy"]
+
+    assert policy() == "PASSIVE"
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"

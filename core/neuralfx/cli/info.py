@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -122,6 +123,8 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         "plugins": [{"name": p.name, "version": p.version, "effects": p.effects}
                     for p in host.plugins],
         "plugin_errors": [vars(e) for e in host.errors],
+        "cpu": {"threads": torch.get_num_threads(),
+                "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(OpenMP's default)")},
         "cache": {"path": str(cache), "exists": cache.is_dir(),
                   "files": [{"path": p, "bytes": n} for p, n in files]},
     }
@@ -139,6 +142,9 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         d["device"] + (f" ({d['name']}, {d['memory_gb']} GB)" if "name" in d else "")
         for d in devices) + (f"  [torch built for CUDA {torch.version.cuda}]"
                              if torch.version.cuda else ""))
+    cpu = report["cpu"]
+    click.echo(f"cpu: {cpu['threads']} threads, OpenMP threads wait "
+               f"{cpu['openmp_wait_policy']} (PASSIVE keeps a shared machine fast)")
     click.echo(f"plugins (API {PLUGIN_API_VERSION}): " +
                ", ".join(f"{p.name} {p.version}" for p in host.plugins))
     for e in host.errors:

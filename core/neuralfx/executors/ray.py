@@ -65,8 +65,10 @@ def frame_ranges(frames: list[int]) -> str:
 
 
 def forwarded_environment() -> dict[str, str]:
-    """What travels to the actors: NeuralFX's own settings and the Python path."""
-    return {k: v for k, v in os.environ.items() if k.startswith("NEURALFX_") or k == "PYTHONPATH"}
+    """What travels to the actors: NeuralFX's own settings, the Python path and how OpenMP
+    threads wait (:data:`neuralfx.console.OPENMP_WAITING`: actors share machines too)."""
+    return {k: v for k, v in os.environ.items()
+            if k.startswith("NEURALFX_") or k in ("PYTHONPATH", "OMP_WAIT_POLICY")}
 
 
 class ShardReporter(Reporter):
