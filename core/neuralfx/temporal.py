@@ -168,9 +168,11 @@ def still_weight(current: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
 @dataclasses.dataclass
 class Tie:
     """How one frame is tied to the previous: ``flow`` to it ``(1, 2, H, W)``, ``trusted``
-    (flow consistent and explaining the picture, or the pixel still), ``hold`` (the input did
-    not change here, :func:`still_weight`) and ``weight``, the share of the carried previous
-    output in the result, each ``(1, 1, H, W)``."""
+    (where what the previous frame held belongs here too: along trusted flow where the input
+    moves; where it stands still, as far as the pixel has settled since its input last
+    changed, so that nothing painted while an object passed stays behind it), ``hold`` (the
+    input did not change here, :func:`still_weight`) and ``weight``, the share of the carried
+    previous output in the result, each ``(1, 1, H, W)``."""
 
     flow: torch.Tensor
     trusted: torch.Tensor
@@ -259,7 +261,8 @@ class Stabiliser:
         w = self.stability
         still = 1 - (1 - UNSETTLED_KEEP) * unsettled
         weight = hold * still + (1 - hold) * w * mask
-        return Tie(flow, torch.maximum(mask, hold), hold, weight, unsettled)
+        trusted = hold * (1 - unsettled) + (1 - hold) * mask
+        return Tie(flow, trusted, hold, weight, unsettled)
 
     def blend(self, frame: torch.Tensor, fresh: torch.Tensor, tie: Tie | None) -> torch.Tensor:
         """The output ``(1, C, H, W)`` for ``frame`` ``(3, H, W)`` from its fresh look, and the
