@@ -138,3 +138,27 @@ def test_every_payload_survives_h264_at_crf_28():
         frames = [(m.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8) for m in marked]
         for decoded in h264_round_trip(frames, 28):
             assert wm.detect(decoded).payload == payload
+
+
+def test_detect_says_why_it_read_no_mark_and_require_fails(cli, tmp_path):
+    """A marked 640x360 frame is too little picture to be sure of (this one is not read: it
+    says so, and how much it read); a marked 1080p frame is read; an unmarked 1080p frame has no sync. --require exits
+    with 1 naming what is unmarked, and with 0 when everything is."""
+    picture = natural_1080p("coffee")
+    files = {"small": marked(cv2.resize(picture, (640, 360), interpolation=cv2.INTER_AREA)),
+             "marked": marked(picture), "clean": picture}
+    for name, rgb in files.items():
+        cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    paths = [str(tmp_path / f"{name}.png") for name in files]
+    got = {r["path"]: r for r in map(json.loads, cli("watermark", "detect", *paths, "--json")
+                                     .stdout.splitlines())}
+    small, big, clean = (got[p] for p in paths)
+    assert big["found"] and big["reason"] is None and big["tiles"] == pytest.approx(31.6, 0.01)
+    assert not clean["found"] and clean["reason"].startswith("no mark's sync pattern")
+    assert not small["found"] and small["tiles"] == 3.5  # (some 640x360 frames are read)
+    assert small["reason"].startswith("too little picture: 3.5 tiles of 256x256")
+    text = cli("watermark", "detect", paths[2]).stdout
+    assert "no mark found" in text and "not marked by NeuralFX" in text
+    result = cli("watermark", "detect", "--require", paths[1], paths[2], expect=1)
+    assert f"--require: no mark read in {paths[2]}" in result.stderr
+    cli("watermark", "detect", "--require", paths[1], expect=0)

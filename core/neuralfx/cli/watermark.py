@@ -20,15 +20,21 @@ def watermark_group() -> None:
               help="Frames of a video or sequence to read, folded together (more is surer; "
                    "one 1080p frame is enough, a 640x360 frame is not).")
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per input: path, found, payload, confidence.")
-def detect_command(paths: tuple[str, ...], frames: int, as_json: bool) -> None:
+              help="One JSON object per input: path, found, payload, confidence, tiles (how "
+                   "much picture was read) and reason (why no mark was read).")
+@click.option("--require", is_flag=True,
+              help="Exit with 1 unless every PATH carries the mark (for scripts that must "
+                   "confirm a file is marked).")
+def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: bool) -> None:
     """Say whether each PATH (an image, a sequence pattern or a video) carries the mark, and
-    its payload: the tool, the model (a hash of the effect and its weights) and the run.
+    its payload: the tool, the model (a hash of the effect and its weights) and the run. When
+    no mark is read, it says why (too little picture, a damaged payload, no sync at all).
 
     \b
     Examples:
       neuralfx watermark detect out.mp4
       neuralfx watermark detect 'shot.####.png' frame.jpg --json
+      neuralfx watermark detect --require delivery.mp4 || echo "not marked"
     """
     from ..errors import FrameError
     from ..frames.io import open_source
@@ -55,11 +61,16 @@ def detect_command(paths: tuple[str, ...], frames: int, as_json: bool) -> None:
     if as_json:
         for r in results:
             click.echo(json.dumps(r))
-        return
-    for r in results:
-        if r["found"]:
-            p = r["payload"]
-            click.echo(f"{r['path']}: marked by NeuralFX (model {p['model']}, run {p['run']}; "
-                       f"confidence {r['confidence']})")
-        else:
-            click.echo(f"{r['path']}: no mark found (confidence {r['confidence']})")
+    else:
+        for r in results:
+            if r["found"]:
+                p = r["payload"]
+                click.echo(f"{r['path']}: marked by NeuralFX (model {p['model']}, run "
+                           f"{p['run']}; confidence {r['confidence']})")
+            else:
+                click.echo(f"{r['path']}: no mark found (confidence {r['confidence']}): "
+                           f"{r['reason']}")
+    unmarked = [r["path"] for r in results if not r["found"]]
+    if require and unmarked:
+        click.echo(f"--require: no mark read in {', '.join(unmarked)}", err=True)
+        raise SystemExit(1)
