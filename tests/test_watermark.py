@@ -162,3 +162,28 @@ def test_detect_says_why_it_read_no_mark_and_require_fails(cli, tmp_path):
     result = cli("watermark", "detect", "--require", paths[1], paths[2], expect=1)
     assert f"--require: no mark read in {paths[2]}" in result.stderr
     cli("watermark", "detect", "--require", paths[1], expect=0)
+
+
+RESCALES = {"0.5x": (0.5, 0.5), "0.67x": (0.67, 0.67), "0.8x": (0.8, 0.8), "1.25x": (1.25, 1.25),
+            "2x": (2.0, 2.0), "1.05x across, 0.95x down": (1.05, 0.95)}
+
+
+@pytest.mark.parametrize("name", ["coffee", "chelsea"])
+def test_the_payload_is_read_after_a_rescale_that_is_not_undone(name):
+    """Uploads scale without restoring the size: the detector measures the tile's period in
+    the picture's autocorrelation, scales back and reads the whole payload. Also after a 10 %
+    crop and a rescale. Unmarked pictures at those sizes stay unmarked."""
+    picture = natural_1080p(name)
+    mark = marked(picture)
+
+    def scaled(rgb, sx, sy):
+        size = (round(rgb.shape[1] * sx), round(rgb.shape[0] * sy))
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if sx < 1 else
+                          cv2.INTER_CUBIC)
+
+    for what, (sx, sy) in RESCALES.items():
+        found = wm.detect(scaled(mark, sx, sy))
+        assert found.found and found.payload == PAYLOAD, what
+        assert not wm.detect(scaled(picture, sx, sy)).found, what
+    cropped = wm.detect(scaled(mark[108:, 192:], 0.8, 0.8))
+    assert cropped.found and cropped.payload == PAYLOAD

@@ -154,16 +154,22 @@ class Detection:
                 "reason": self.reason}
 
 
-def fold(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One frame (``(H, W, 3)``, 8-bit or [0, 1] float, sRGB) whitened and folded onto one
-    tile: (sum, count) for :func:`decode`, which can sum several frames first."""
+def whiten(rgb: np.ndarray) -> np.ndarray:
+    """One frame (``(H, W, 3)``, 8-bit or [0, 1] float, sRGB) as the residual the mark is read
+    from: luma less its large shapes (a Gaussian high-pass), divided by the local contrast."""
     import cv2
 
     pixels = rgb.astype(np.float32) * (255.0 if rgb.dtype.kind == "f" else 1.0)
     luma = pixels.mean(-1) if pixels.ndim == 3 else pixels
     residual = luma - cv2.GaussianBlur(luma, (0, 0), 2 * CELL)
     contrast = np.sqrt(cv2.GaussianBlur(residual * residual, (0, 0), 2 * CELL)) + 1.0
-    residual /= contrast
+    return residual / contrast
+
+
+def fold(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One frame whitened (:func:`whiten`) and folded onto one tile: (sum, count) for
+    :func:`decode`, which can sum several frames first."""
+    residual = whiten(rgb)
     height, width = residual.shape
     total, count = np.zeros((TILE, TILE)), np.zeros((TILE, TILE))
     for y in range(0, height, TILE):
@@ -172,6 +178,88 @@ def fold(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             total[:block.shape[0], :block.shape[1]] += block
             count[:block.shape[0], :block.shape[1]] += 1
     return total, count
+
+
+#: Tile periods (pixels) searched for when a picture was scaled: 0.31x to 2x of TILE.
+MIN_PERIOD, MAX_PERIOD = 80, 2 * TILE
+#: The centre of the picture, at most this many pixels a side, is where the period is measured.
+PERIOD_CROP = 1280
+#: How unevenly (across against down) a picture may have been scaled: 1.05 / 0.95 - 1, and a
+#: little more.
+UNEVEN = 0.12
+#: A picture scaled back to a guessed period is read from its centre, at most this many pixels
+#: a side once scaled (a wrong guess must not blow a 4K frame up to 9000 pixels).
+READ_SIDE = 2048
+
+
+def tile_periods(rgb: np.ndarray, most: int = 4) -> list[tuple[float, float]]:
+    """Up to ``most`` guesses, likeliest first, at the mark's period across and down a picture
+    that was scaled since it was marked, in pixels (``TILE`` each if it was not).
+
+    The mark repeats every ``TILE`` pixels and the whitened picture hardly correlates with
+    itself beyond a few pixels, so the picture's autocorrelation along each axis peaks at the
+    scaled period and its multiples. Each guess is refined on the highest multiple that fits,
+    to a fraction of a pixel (a 0.5 px error over a 1080p frame's seven tiles would smear the
+    8 px cells). Guesses: the strongest peaks of both axes together (the same scale across and
+    down), then pairs of each axis' own (scaled unevenly: 5 % more one way, 5 % less the
+    other)."""
+    residual = whiten(rgb)
+    h, w = residual.shape
+    hh, ww = min(h, PERIOD_CROP), min(w, PERIOD_CROP)
+    y0, x0 = (h - hh) // 2, (w - ww) // 2
+    r = residual[y0:y0 + hh, x0:x0 + ww]
+    r = r - r.mean()
+    size = (2 * hh, 2 * ww)  # zero-padded: the linear, not circular, autocorrelation
+    acf = np.fft.irfft2(np.abs(np.fft.rfft2(r, s=size)) ** 2, s=size)
+    across = acf[0, :ww] / (hh * (ww - np.arange(ww)))
+    down = acf[:hh, 0] / ((hh - np.arange(hh)) * ww)
+    across, down = across / across[0], down / down[0]
+    n = min(len(across), len(down))
+    guesses = [((p, p), v) for p, v in _peaks(across[:n] + down[:n], 3)]
+    guesses += [((px, py), vx + vy) for px, vx in _peaks(across, 3) for py, vy in _peaks(down, 3)
+                if abs(px / py - 1) <= UNEVEN]
+    guesses.sort(key=lambda g: -g[1])
+    found: list[tuple[float, float]] = []
+    for (px, py), _ in guesses:
+        if all(abs(px - a) > 0.5 or abs(py - b) > 0.5 for a, b in found):
+            found.append((px, py))
+    return found[:most]
+
+
+def _peaks(line: np.ndarray, most: int) -> list[tuple[float, float]]:
+    """The ``most`` strongest local maxima of an autocorrelation ``line`` (lag 0 first) among
+    the lags a period can have (up to half the line: beyond, too little overlaps), each taken
+    down to its fundamental and refined: ``(period, strength)``."""
+    top = min(MAX_PERIOD + 4, len(line) // 2)
+    if top <= MIN_PERIOD + 1:
+        return []
+    seg = line[MIN_PERIOD - 1:top + 1]
+    local = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + MIN_PERIOD
+    found = []
+    for lag in local[np.argsort(-line[local])][:most]:
+        strength = float(line[lag])
+        for divisor in (4, 3, 2):  # a peak may be a multiple of the period
+            guess = lag / divisor
+            if guess >= MIN_PERIOD and line[_best_near(line, guess)] >= 0.5 * strength:
+                lag = _best_near(line, guess)
+                break
+        multiple = max(1, int((len(line) // 2 - 2) // lag))
+        found.append((_refine(line, _best_near(line, lag * multiple)) / multiple, strength))
+    return found
+
+
+def _best_near(line: np.ndarray, lag: float, radius: int = 3) -> int:
+    lo = max(1, round(lag) - radius)
+    return lo + int(np.argmax(line[lo:round(lag) + radius + 1]))
+
+
+def _refine(line: np.ndarray, k: int) -> float:
+    """The peak at ``k`` to a fraction of a sample (a parabola through it and its neighbours)."""
+    if k + 1 >= len(line):
+        return float(k)
+    a, b, c = line[k - 1], line[k], line[k + 1]
+    bend = a - 2 * b + c
+    return k + (0.5 * (a - c) / bend if bend < 0 else 0.0)
 
 
 def decode(total: np.ndarray, count: np.ndarray) -> Detection:
@@ -210,7 +298,31 @@ def _chase(scores: np.ndarray, suspects: int = 6, max_flips: int = 3) -> Payload
 
 
 def detect(*frames: np.ndarray) -> Detection:
-    """Read the mark from one frame, or from several frames of one video folded together."""
+    """Read the mark from one frame, or from several frames of one video folded together.
+    When it is not there as made, the frames may have been scaled (a web upload, a proxy):
+    the tile's period is measured (:func:`tile_periods`, on the first frame), the frames are
+    scaled back to each guess, and read again."""
+    found = _read(frames)
+    if found.found or not frames:
+        return found
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    for px, py in tile_periods(frames[0], most=5):
+        if max(abs(px - TILE), abs(py - TILE)) < 1:
+            continue  # read as it is already
+        cw, ch = min(w, round(READ_SIDE * px / TILE)), min(h, round(READ_SIDE * py / TILE))
+        x0, y0 = (w - cw) // 2, (h - ch) // 2
+        size = (max(1, round(cw * TILE / px)), max(1, round(ch * TILE / py)))
+        method = cv2.INTER_CUBIC if size[0] > cw else cv2.INTER_AREA
+        again = _read([cv2.resize(f[y0:y0 + ch, x0:x0 + cw], size, interpolation=method)
+                       for f in frames])
+        if again.found:
+            return again
+    return found
+
+
+def _read(frames) -> Detection:
     total, count = np.zeros((TILE, TILE)), np.zeros((TILE, TILE))
     for frame in frames:
         t, c = fold(frame)
