@@ -15,7 +15,8 @@ brightness (a Gaussian high-pass), divides by the local contrast (texture is the
 noise), folds the frame onto one tile (averaging every repeat), finds the sync's phase, and
 reads each bit as the sign of its cells' correlation, retrying the weakest bits against the
 CRC (soft-decision Chase decoding). A video is read by folding many frames
-together. ``bench/watermark.py`` measures it under JPEG, H.264, resizing, cropping, brightness
+together. A picture scaled since it was marked is read after measuring the tile's scaled
+period in its autocorrelation and scaling it back (:func:`tile_periods`). ``bench/watermark.py`` measures it under JPEG, H.264, resizing, cropping, brightness
 and noise; the scheme is public (it marks content as synthetic, it does not hide who made it).
 """
 
