@@ -317,3 +317,24 @@ def test_video_into_a_new_folder_and_over_a_killed_runs_leftover(cli, make_seque
     cli("run", "convert", src, tmp_path / "new" / "deeper" / "p.mp4")
     assert not stale.exists()
     assert sorted(os.listdir(tmp_path / "new" / "deeper")) == ["o.mp4", "p.mp4"]
+
+
+def test_a_signal_while_the_package_loads_is_noted_and_exits_130():
+    """Blender's cancel can come before the command's own code runs: the package, imported by
+    the `neuralfx` command, notes the signal, and the command then exits with 130, no
+    traceback. (A program that imports neuralfx keeps its own signal handling.)"""
+    script = ("import os, signal, sys\n"
+              "sys.argv = ['neuralfx', 'effects']\n"
+              "import neuralfx\n"
+              "os.kill(os.getpid(), signal.SIGINT)\n"
+              "from neuralfx.console import main\n"
+              "main()\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    library = subprocess.run([sys.executable, "-c", "import signal, neuralfx\n"
+                              "print(signal.getsignal(signal.SIGINT) is "
+                              "signal.default_int_handler)"], capture_output=True, text=True,
+                             timeout=60)
+    assert library.stdout.strip() == "True"

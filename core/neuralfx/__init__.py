@@ -13,6 +13,11 @@ or a model needs them, so commands that only describe answer at once.
 
 from __future__ import annotations
 
+from . import console as _console
+
+if _console.started_as_the_command():  # before anything slower loads (see console.py)
+    _console.note_early_signals()
+
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 

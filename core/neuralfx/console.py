@@ -11,6 +11,7 @@ output is complete and closed by then (the runner's clean-up has run), and stdio
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
@@ -39,6 +40,25 @@ def install_signal_handlers() -> None:
         signal.signal(sig, _stop)
 
 
+def started_as_the_command() -> bool:
+    """Whether this process is the ``neuralfx`` command (the console script, or
+    ``python -m neuralfx``), as opposed to a program that imports the package."""
+    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if name in ("neuralfx", "neuralfx.exe"):
+        return True
+    orig = getattr(sys, "orig_argv", [])
+    return name == "-m" and ("-m", "neuralfx") in itertools.pairwise(orig)
+
+
+def note_early_signals() -> None:
+    """Called by the package's ``__init__`` when this process is the command, before the
+    package's own modules load (about 0.1 s after Python starts): a signal that arrives before
+    :func:`main` runs is only noted, and :func:`main` then exits with 130 at once. Raising
+    there would end the import with a traceback (Blender's cancel can come that early)."""
+    for sig in _SIGNALS:
+        signal.signal(sig, _already_stopping)
+
+
 #: OpenMP threads that wait at the end of each parallel region by spinning (libgomp's default)
 #: collapse when another process holds a core: the thread that shares it is descheduled, the
 #: others spin for it. The README's main job beside one busy process took 41 s (44 CPU
@@ -53,6 +73,8 @@ def main() -> None:
     install_signal_handlers()
     code: object = 0
     try:
+        if _stopped:  # a signal noted while the package was loading
+            raise KeyboardInterrupt
         from .cli import cli
 
         cli()
