@@ -146,8 +146,9 @@ class Detection:
                     f"were read, and a mark is read reliably from about {RELIABLE_TILES} (one "
                     "1080p frame, two 720p frames); read more frames (--frames) or a larger "
                     "version")
-        return ("no mark's sync pattern: not marked by NeuralFX, or scaled, rotated, or cropped "
-                "and scaled since (the detector does not undo geometry yet)")
+        return ("no mark's sync pattern: not marked by NeuralFX, or changed since in a way the "
+                "detector does not undo yet (rotated, re-encoded too hard, or scaled where it "
+                "cannot measure the period)")
 
     def as_dict(self) -> dict:
         return {"found": self.found, "payload": self.payload.as_dict() if self.payload else None,
