@@ -43,7 +43,8 @@ def install_signal_handlers() -> None:
 def started_as_the_command() -> bool:
     """Whether this process is the ``neuralfx`` command (the console script, or
     ``python -m neuralfx``), as opposed to a program that imports the package."""
-    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    argv = getattr(sys, "argv", None)  # embedded interpreters may have none
+    name = os.path.basename(argv[0]) if argv else ""
     if name in ("neuralfx", "neuralfx.exe"):
         return True
     orig = getattr(sys, "orig_argv", [])
