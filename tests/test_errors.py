@@ -330,11 +330,11 @@ def test_a_signal_while_the_package_loads_is_noted_and_exits_130():
               "from neuralfx.console import main\n"
               "main()\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
     assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
-    library = subprocess.run([sys.executable, "-c", "import signal, neuralfx\n"
-                              "print(signal.getsignal(signal.SIGINT) is "
-                              "signal.default_int_handler)"], capture_output=True, text=True,
-                             timeout=60)
+    probe = ("import signal, neuralfx\n"
+             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    library = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             timeout=60, check=True)
     assert library.stdout.strip() == "True"

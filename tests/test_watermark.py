@@ -142,8 +142,8 @@ def test_every_payload_survives_h264_at_crf_28():
 
 def test_detect_says_why_it_read_no_mark_and_require_fails(cli, tmp_path):
     """A marked 640x360 frame is too little picture to be sure of (this one is not read: it
-    says so, and how much it read); a marked 1080p frame is read; an unmarked 1080p frame has no sync. --require exits
-    with 1 naming what is unmarked, and with 0 when everything is."""
+    says so, and how much it read); a marked 1080p frame is read; an unmarked 1080p frame has
+    no sync. --require exits with 1 naming what is unmarked, and with 0 when everything is."""
     picture = natural_1080p("coffee")
     files = {"small": marked(cv2.resize(picture, (640, 360), interpolation=cv2.INTER_AREA)),
              "marked": marked(picture), "clean": picture}

@@ -14,10 +14,11 @@ The amplitude is 5/255 (PSNR about 41 dB). Detection removes the picture's low f
 brightness (a Gaussian high-pass), divides by the local contrast (texture is the mark's main
 noise), folds the frame onto one tile (averaging every repeat), finds the sync's phase, and
 reads each bit as the sign of its cells' correlation, retrying the weakest bits against the
-CRC (soft-decision Chase decoding). A video is read by folding many frames
-together. A picture scaled since it was marked is read after measuring the tile's scaled
-period in its autocorrelation and scaling it back (:func:`tile_periods`). ``bench/watermark.py`` measures it under JPEG, H.264, resizing, cropping, brightness
-and noise; the scheme is public (it marks content as synthetic, it does not hide who made it).
+CRC (soft-decision Chase decoding). A video is read by folding many frames together. A
+picture scaled since it was marked is read after measuring the tile's scaled period in its
+autocorrelation and scaling it back (:func:`tile_periods`). ``bench/watermark.py`` measures it
+under JPEG, H.264, resizing, cropping, brightness and noise; the scheme is public (it marks
+content as synthetic, it does not hide who made it).
 """
 
 from __future__ import annotations
@@ -171,7 +172,10 @@ def whiten(rgb: np.ndarray) -> np.ndarray:
 def fold(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One frame whitened (:func:`whiten`) and folded onto one tile: (sum, count) for
     :func:`decode`, which can sum several frames first."""
-    residual = whiten(rgb)
+    return _fold(whiten(rgb))
+
+
+def _fold(residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, width = residual.shape
     total, count = np.zeros((TILE, TILE)), np.zeros((TILE, TILE))
     for y in range(0, height, TILE):
@@ -192,9 +196,11 @@ UNEVEN = 0.12
 #: A picture scaled back to a guessed period is read from its centre, at most this many pixels
 #: a side once scaled (a wrong guess must not blow a 4K frame up to 9000 pixels).
 READ_SIDE = 2048
+#: Period guesses tried on a picture whose mark is not read as it is.
+GUESSES = 5
 
 
-def tile_periods(rgb: np.ndarray, most: int = 4) -> list[tuple[float, float]]:
+def tile_periods(rgb: np.ndarray, most: int = GUESSES) -> list[tuple[float, float]]:
     """Up to ``most`` guesses, likeliest first, at the mark's period across and down a picture
     that was scaled since it was marked, in pixels (``TILE`` each if it was not).
 
@@ -205,7 +211,10 @@ def tile_periods(rgb: np.ndarray, most: int = 4) -> list[tuple[float, float]]:
     8 px cells). Guesses: the strongest peaks of both axes together (the same scale across and
     down), then pairs of each axis' own (scaled unevenly: 5 % more one way, 5 % less the
     other)."""
-    residual = whiten(rgb)
+    return _periods(whiten(rgb), most)
+
+
+def _periods(residual: np.ndarray, most: int) -> list[tuple[float, float]]:
     h, w = residual.shape
     hh, ww = min(h, PERIOD_CROP), min(w, PERIOD_CROP)
     y0, x0 = (h - hh) // 2, (w - ww) // 2
@@ -304,13 +313,16 @@ def detect(*frames: np.ndarray) -> Detection:
     When it is not there as made, the frames may have been scaled (a web upload, a proxy):
     the tile's period is measured (:func:`tile_periods`, on the first frame), the frames are
     scaled back to each guess, and read again."""
-    found = _read(frames)
-    if found.found or not frames:
+    if not frames:
+        return _read([])
+    first = whiten(frames[0])
+    found = _read(frames[1:], _fold(first))
+    if found.found:
         return found
     import cv2
 
     h, w = frames[0].shape[:2]
-    for px, py in tile_periods(frames[0], most=5):
+    for px, py in _periods(first, GUESSES):
         if max(abs(px - TILE), abs(py - TILE)) < 1:
             continue  # read as it is already
         cw, ch = min(w, round(READ_SIDE * px / TILE)), min(h, round(READ_SIDE * py / TILE))
@@ -324,8 +336,9 @@ def detect(*frames: np.ndarray) -> Detection:
     return found
 
 
-def _read(frames) -> Detection:
-    total, count = np.zeros((TILE, TILE)), np.zeros((TILE, TILE))
+def _read(frames, folded: tuple[np.ndarray, np.ndarray] | None = None) -> Detection:
+    """Fold ``frames`` (onto ``folded``, a frame already folded, if given) and decode."""
+    total, count = folded or (np.zeros((TILE, TILE)), np.zeros((TILE, TILE)))
     for frame in frames:
         t, c = fold(frame)
         total += t
