@@ -78,20 +78,8 @@ class NeuralFX:
         found = self.wm.detect(rgb)
         if found.payload is not None:
             return np.array(found.payload.bits()[:48])
-        total, count = self.wm.fold(rgb)  # report the raw bits when the CRC fails
-        return np.array(self._raw(total, count))
-
-    def _raw(self, total, count):
-        folded = total / np.maximum(count, 1)
-        corr = np.real(np.fft.ifft2(np.fft.fft2(folded) *
-                                    np.conj(np.fft.fft2(self.wm._sync_tile()))))
-        dy, dx = np.unravel_index(np.argmax(corr), corr.shape)
-        cells = np.roll(folded, (-dy, -dx), (0, 1)).reshape(
-            self.wm.GRID, self.wm.CELL, self.wm.GRID, self.wm.CELL).mean((1, 3))
-        _, signs, owner = self.wm._key()
-        scores = np.zeros(self.wm.BITS)
-        np.add.at(scores, owner.ravel(), (cells * signs).ravel())
-        return list((scores > 0).astype(int)[:48])
+        _, scores = self.wm.bit_scores(*self.wm.fold(rgb))  # the raw bits when the CRC fails
+        return (scores[:48] > 0).astype(int)
 
 
 class InvisibleWatermark:

@@ -83,8 +83,9 @@ class OutputMarks:
             out["c2pa"] = self.credentials.identity.cert_path
         return out
 
-    def apply(self, rgb):
-        """The label, then the invisible mark, on a device batch ``(N, 3, H, W)``."""
+    def apply(self, rgb, frames):
+        """The label, then the invisible mark, on a device batch ``(N, 3, H, W)`` of the
+        frames numbered ``frames`` (the mark's sign alternates with the frame number)."""
         if self.label is not None:
             from .label import draw
 
@@ -92,7 +93,7 @@ class OutputMarks:
         if self.payload is not None:
             from .watermark import embed
 
-            rgb = embed(rgb, self.payload)
+            rgb = embed(rgb, self.payload, frames)
         return rgb
 
     def sign(self, tmp: str, frame: int | None) -> None:

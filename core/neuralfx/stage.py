@@ -111,7 +111,8 @@ class FrameStage:
                     for batch in batches:
                         result = self._process(batch)
                         if self.marks.changes_pixels:  # every frame written, face or not
-                            result = result.replace(rgb=self.marks.apply(result.rgb))
+                            marked = self.marks.apply(result.rgb, batch.frames)
+                            result = result.replace(rgb=marked)
                         self._snapshot(batch.frames[-1], last=batch.frames[-1] == plan.feed[-1])
                         keep = [i for i, f in enumerate(batch.frames) if f in self.todo]
                         if keep:

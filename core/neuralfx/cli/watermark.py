@@ -56,7 +56,7 @@ def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: 
         except FrameError as exc:
             raise FrameError(f"{path}: {exc.message}", hint="give an image, a sequence or a "
                              "video") from None
-        found = detect(*(display_rgb(p) for p in pictures))
+        found = detect(*(display_rgb(p) for p in pictures), numbers=chosen)
         results.append({"path": path, **found.as_dict()})
     if as_json:
         for r in results:
