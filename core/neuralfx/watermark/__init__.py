@@ -26,10 +26,32 @@ who made it).
 """
 
 from .geometry import Lattice, lattices
-from .mark import (AMPLITUDE, BITS, CELL, GRID, PAYLOAD_BITS, TILE, TOOL_ID, Payload, embed,
-                   frame_sign, key, sync_tile, tile)
-from .read import (FOUND_Z, READINGS, RELIABLE_TILES, Detection, bit_scores, decode, detect,
-                   fold, whiten)
+from .mark import (
+                   AMPLITUDE,
+                   BITS,
+                   CELL,
+                   GRID,
+                   PAYLOAD_BITS,
+                   TILE,
+                   TOOL_ID,
+                   Payload,
+                   embed,
+                   frame_sign,
+                   key,
+                   sync_tile,
+                   tile,
+)
+from .read import (
+                   FOUND_Z,
+                   READINGS,
+                   RELIABLE_TILES,
+                   Detection,
+                   bit_scores,
+                   decode,
+                   detect,
+                   fold,
+                   whiten,
+)
 
 __all__ = ["AMPLITUDE", "BITS", "CELL", "FOUND_Z", "GRID", "PAYLOAD_BITS", "READINGS",
            "RELIABLE_TILES", "TILE", "TOOL_ID", "Detection", "Lattice", "Payload", "bit_scores",

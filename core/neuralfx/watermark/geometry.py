@@ -32,6 +32,10 @@ TILT = math.radians(3.0)
 READ_SIDE = 2048
 #: Lattice guesses tried on a picture whose mark is not read as it is.
 GUESSES = 5
+#: Frames of a clip whose autocorrelations are summed to measure the lattice.
+LATTICE_FRAMES = 8
+#: A row or column whose luma varies by no more than this (8-bit levels) is a bar.
+BAR_RANGE = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,67 +75,117 @@ class Lattice:
             return out
         centre = np.array([size[0] / 2, size[1] / 2])
         affine = np.hstack([turn, (centre - turn @ centre)[:, None]])
-        return cv2.warpAffine(out, affine, size, flags=cv2.INTER_CUBIC,
+        return cv2.warpAffine(out, affine, size, flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REFLECT)
 
 
-def lattices(residual: np.ndarray, most: int = GUESSES) -> list[Lattice]:
-    """Up to ``most`` guesses, likeliest first, at the mark's lattice in a whitened picture.
-
-    Each axis' profile is the autocorrelation's highest value at each lag within ``TILT`` of
-    the axis. Guesses: the strongest peaks of both profiles summed (scaled alike across and
-    down), then pairs of each profile's own (scaled unevenly: 5 % more one way, 5 % less the
-    other), each peak taken down to its fundamental. Each guess' two vectors are then refined
-    in two dimensions on ever higher multiples, to a fraction of a pixel: a 0.5 px error over
-    a 1080p frame's seven tiles would smear the 8 px cells."""
-    acf, reach = _autocorrelation(residual)
-    (across, tilt_x), (down, tilt_y) = _profile(acf, reach[0]), _profile(acf.T, reach[1])
-    n = min(len(across), len(down))
-    guesses = [((p, p), v) for p, v in _peaks(across[:n] + down[:n], 3)]
-    guesses += [((px, py), vx + vy) for px, vx in _peaks(across, 3) for py, vy in _peaks(down, 3)
-                if abs(px / py - 1) <= UNEVEN]
-    guesses.sort(key=lambda g: -g[1])
-    found: list[Lattice] = []
-    for (px, py), _ in guesses:
-        px, py = _best_near(across, px), _best_near(down, py)
-        lattice = Lattice(_vector(acf, (px, tilt_x[px]), reach[0]),
-                          _vector(acf, (tilt_y[py], py), reach[1]))
-        if all(max(abs(np.subtract(lattice.across, f.across)).max(),
-                   abs(np.subtract(lattice.down, f.down)).max()) > 0.5 for f in found):
-            found.append(lattice)
-        if len(found) == most:
-            break
-    return found
+def content_box(rgb: np.ndarray) -> tuple[slice, slice]:
+    """The picture inside any letterbox or pillarbox: the rows and columns in from the edges
+    that are flat (a bar added after marking; marked picture never is: the mark alone varies
+    by several levels along any row)."""
+    pixels = rgb.astype(np.float32) * (255.0 if rgb.dtype.kind == "f" else 1.0)
+    luma = pixels.mean(-1) if pixels.ndim == 3 else pixels
+    busy_rows = np.flatnonzero(np.ptp(luma, axis=1) > BAR_RANGE)
+    busy_cols = np.flatnonzero(np.ptp(luma, axis=0) > BAR_RANGE)
+    if len(busy_rows) == 0 or len(busy_cols) == 0:
+        return slice(None), slice(None)
+    return (slice(busy_rows[0], busy_rows[-1] + 1), slice(busy_cols[0], busy_cols[-1] + 1))
 
 
-def _autocorrelation(residual: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """The normalised linear autocorrelation of the picture's centre, less its slow trend
-    (the lattice's peaks are a few pixels wide, the picture's own correlation is broad):
-    ``acf[dy, dx]`` with negative lags wrapped, and how far along each axis (x, y) it is
-    measured reliably (half the crop: beyond, too little overlaps)."""
-    import cv2
-
+def centre(residual: np.ndarray) -> np.ndarray:
+    """The centre of a whitened picture, where its lattice is measured."""
     h, w = residual.shape
     hh, ww = min(h, PERIOD_CROP), min(w, PERIOD_CROP)
     y0, x0 = (h - hh) // 2, (w - ww) // 2
-    r = residual[y0:y0 + hh, x0:x0 + ww]
-    r = r - r.mean()
+    return residual[y0:y0 + hh, x0:x0 + ww]
+
+
+def lattices(centres: list[np.ndarray], most: int = GUESSES) -> list[Lattice]:
+    """Up to ``most`` guesses, likeliest first, at the mark's lattice in the centres
+    (:func:`centre`) of one or more whitened frames of the same size (a clip's frames add
+    up: the mark's autocorrelation does not depend on its sign).
+
+    Each axis' profile is the autocorrelation's highest value at each lag within ``TILT`` of
+    the axis. Candidates: the strongest peaks of both profiles summed (scaled alike across
+    and down) and pairs of each profile's own (scaled unevenly: 5 % more one way, 5 % less
+    the other), each as found and taken down to its fundamental. Each candidate's two vectors
+    are refined in two dimensions on ever higher multiples, to a fraction of a pixel (a
+    0.5 px error over a 1080p frame's seven tiles would smear the 8 px cells), and the
+    lattices are ranked by how strongly the autocorrelation peaks on their points."""
+    acf, crop = _autocorrelation(centres)
+    reach = (3 * crop[0] // 4, 3 * crop[1] // 4)  # beyond, too little overlaps
+    (across, tilt_x), (down, tilt_y) = _profile(acf, reach[0]), _profile(acf.T, reach[1])
+    n = min(len(across), len(down))
+    candidates = [(p, p) for p in _peaks(across[:n] + down[:n], 4)]
+    candidates += [(px, py) for px in _peaks(across, 4) for py in _peaks(down, 4)
+                   if abs(px / py - 1) <= UNEVEN]
+    # A frame too short (or narrow) to show the period down (across) is taken as scaled
+    # alike both ways: the other vector is the measured one turned by a right angle.
+    candidates += [(px, None) for px in _peaks(across, 4)]
+    candidates += [(None, py) for py in _peaks(down, 4)]
+    found: list[tuple[float, Lattice]] = []
+    for px, py in dict.fromkeys(candidates):
+        a = _vector(acf, (px, tilt_x[px]), crop[0] // 2) if px is not None else None
+        d = _vector(acf, (tilt_y[py], py), crop[1] // 2) if py is not None else None
+        lattice = _fundamental(acf, Lattice(a or (d[1], -d[0]), d or (-a[1], a[0])), reach,
+                               crop)
+        if all(max(abs(np.subtract(lattice.across, f.across)).max(),
+                   abs(np.subtract(lattice.down, f.down)).max()) > 0.5 for _, f in found):
+            found.append((_fit(acf, lattice, reach), lattice))
+    found.sort(key=lambda f: -f[0])
+    return [lattice for _, lattice in found[:most]]
+
+
+def _fit(acf: np.ndarray, lattice: Lattice, reach: tuple[int, int]) -> float:
+    """How strongly the autocorrelation peaks on a lattice's points (its vectors, their sum,
+    difference and doubles): the mark's does on all of them, a picture's own repeats
+    rarely."""
+    a, d = np.array(lattice.across), np.array(lattice.down)
+    h, w = acf.shape
+    values = [acf[round(y) % h, round(x) % w] for x, y in (a, d, a + d, a - d, 2 * a, 2 * d)
+              if abs(x) <= reach[0] and abs(y) <= reach[1]]
+    return float(np.mean(values)) if values else -np.inf
+
+
+def _fundamental(acf: np.ndarray, lattice: Lattice, reach: tuple[int, int],
+                 crop: tuple[int, int]) -> Lattice:
+    """The finest lattice that fits as well as ``lattice`` (a multiple of the mark's own
+    fits too: every third point of the lattice is on it)."""
+    fit = _fit(acf, lattice, reach)
+    for k in (5, 4, 3, 2):
+        a, d = np.array(lattice.across) / k, np.array(lattice.down) / k
+        if min(math.hypot(*a), math.hypot(*d)) < MIN_PERIOD - 2:
+            continue
+        finer = Lattice(_vector(acf, tuple(a), crop[0] // 2), _vector(acf, tuple(d), crop[1] // 2))
+        if _fit(acf, finer, reach) >= 0.6 * fit:
+            return finer
+    return lattice
+
+
+def _autocorrelation(centres: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The normalised linear autocorrelation of whitened pictures, summed, less its slow trend
+    (the lattice's peaks are a few pixels wide, the picture's own correlation is broad):
+    ``acf[dy, dx]`` with negative lags wrapped, and the pictures' size (x, y)."""
+    import cv2
+
+    hh, ww = centres[0].shape
     size = (2 * hh, 2 * ww)  # zero-padded: the linear, not circular, autocorrelation
-    acf = np.fft.irfft2(np.abs(np.fft.rfft2(r, s=size)) ** 2, s=size)
+    power = sum(np.abs(np.fft.rfft2(c - c.mean(), s=size)) ** 2 for c in centres)
+    acf = np.fft.irfft2(power, s=size)
     lags_y = np.abs(np.fft.fftfreq(2 * hh, 1 / (2 * hh)))
     lags_x = np.abs(np.fft.fftfreq(2 * ww, 1 / (2 * ww)))
     overlap = np.maximum(hh - lags_y, 1)[:, None] * np.maximum(ww - lags_x, 1)[None, :]
     acf = (acf / overlap).astype(np.float32)
     acf = acf / acf[0, 0]
     trend = cv2.GaussianBlur(np.fft.fftshift(acf), (0, 0), 6)
-    return acf - np.fft.ifftshift(trend), (ww // 2, hh // 2)
+    return acf - np.fft.ifftshift(trend), (ww, hh)
 
 
 def _profile(acf: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
     """``acf``'s highest value at each lag along its second axis within ``TILT`` of it, and
     the offset across the axis where it is."""
     top = min(reach, acf.shape[1] - 1)
-    band = int(math.ceil(top * math.tan(TILT))) + 1
+    band = math.ceil(top * math.tan(TILT)) + 1
     rows = np.concatenate([acf[-band:, :top + 1], acf[:band + 1, :top + 1]])
     offsets = np.arange(-band, band + 1)
     allowed = np.abs(offsets)[:, None] <= np.ceil(np.arange(top + 1) * math.tan(TILT)) + 1
@@ -139,9 +193,10 @@ def _profile(acf: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
     return rows.max(0), offsets[rows.argmax(0)].astype(float)
 
 
-def _peaks(line: np.ndarray, most: int) -> list[tuple[int, float]]:
-    """The ``most`` strongest local maxima of a ``line`` of lags (lag 0 first) among the lags a
-    period can have, each taken down to its fundamental: ``(period, strength)``."""
+def _peaks(line: np.ndarray, most: int) -> list[int]:
+    """The lags of the ``most`` strongest local maxima of a ``line`` of lags (lag 0 first)
+    among those a period can have, each followed by its likely fundamental when the peak
+    may be a multiple of the period (a peak at a half, third or quarter of it)."""
     top = min(MAX_PERIOD + 4, len(line) - 5)
     if top <= MIN_PERIOD + 1:
         return []
@@ -149,13 +204,12 @@ def _peaks(line: np.ndarray, most: int) -> list[tuple[int, float]]:
     local = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + MIN_PERIOD
     found = []
     for lag in local[np.argsort(-line[local])][:most]:
-        strength = float(line[lag])
-        for divisor in (4, 3, 2):  # a peak may be a multiple of the period
-            guess = lag / divisor
-            if guess >= MIN_PERIOD and line[_best_near(line, guess)] >= 0.5 * strength:
-                lag = _best_near(line, guess)
+        found.append(int(lag))
+        for divisor in (4, 3, 2):
+            guess = _best_near(line, lag / divisor)
+            if lag / divisor >= MIN_PERIOD and line[guess] >= 0.5 * line[lag]:
+                found.append(guess)
                 break
-        found.append((int(lag), strength))
     return found
 
 
