@@ -3,15 +3,16 @@ by `neuralfx watermark detect`, on natural 1080p frames under the usual attacks.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import cv2
 import numpy as np
 import pytest
 import torch
+
 from faces_helpers import write_clip
 from helpers import h264_round_trip
-
 from neuralfx import watermark as wm
 
 pytest.importorskip("skimage.data")
@@ -30,7 +31,7 @@ def marked(rgb: np.ndarray) -> np.ndarray:
 
 
 def jpeg(rgb, quality):
-    ok, buf = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _, buf = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
 
 
@@ -101,7 +102,7 @@ def test_a_still_640x360_clip_is_read_and_shows_no_fixed_pattern(cli, tmp_path):
               for f in range(1, 13)]
     marks = [f - still for f in frames]
     assert min(np.abs(m).mean() for m in marks) > 1.5  # each frame carries the mark...
-    assert max(np.abs(a + b).mean() for a, b in zip(marks, marks[1:])) < 0.6  # ...not two
+    assert max(np.abs(a + b).mean() for a, b in itertools.pairwise(marks)) < 0.6  # ...not two
     one = json.loads(cli("watermark", "detect", str(tmp_path / "o" / "f.0001.png"),
                          "--json").stdout)
     assert not one["found"] and one["reason"].startswith("too little picture")

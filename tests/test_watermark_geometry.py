@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from watermark_attacks import (ATTACKS, CODECS, GEOMETRY, bunny_frames, letterbox, marked,
-                               natural, rotate, scale, unmarked_pictures)
 
 from neuralfx import watermark as wm
+from watermark_attacks import (
+    ATTACKS,
+    CODECS,
+    GEOMETRY,
+    bunny_frames,
+    letterbox,
+    marked,
+    natural,
+    rotate,
+    scale,
+    unmarked_pictures,
+)
 
 pytest.importorskip("skimage.data")
 PAYLOAD = wm.Payload(wm.TOOL_ID, 0x5EED, 0xC0FFEE)
@@ -87,3 +97,12 @@ def test_bars_added_around_the_picture_are_left_out():
     pillarbox = np.zeros((1080, 1920, 3), np.uint8)
     pillarbox[:, 240:1680] = marked([natural("astronaut", (1440, 1080))], PAYLOAD)[0]
     assert wm.detect(scale(pillarbox, 0.75)).payload == PAYLOAD
+
+
+def test_pictures_too_small_thin_or_flat_read_as_unmarked_without_failing():
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1, 3), (10, 10, 3), (300, 5, 3), (5, 300, 3), (50, 2000, 3)]:
+        found = wm.detect((rng.random(shape) * 255).astype(np.uint8))
+        assert not found.found and found.reason.startswith("too little picture"), shape
+    flat = np.full((720, 1280, 3), 128, np.uint8)
+    assert not wm.detect(flat, flat).found

@@ -63,7 +63,7 @@ def letterbox(rgb: np.ndarray, share: float = 0.75) -> np.ndarray:
 
 
 def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _, buf = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
 
 

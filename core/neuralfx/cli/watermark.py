@@ -18,17 +18,20 @@ def watermark_group() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--frames", type=int, default=48, show_default=True,
               help="Frames of a video or sequence to read, folded together (more is surer; "
-                   "one 1080p frame is enough, a 640x360 frame is not).")
+                   "one 1080p frame is enough, eight 640x360 frames are).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per input: path, found, payload, confidence, tiles (how "
-                   "much picture was read) and reason (why no mark was read).")
+                   "much picture was read), false_match (when found: the chance that an "
+                   "unmarked picture reads so surely) and reason (why no mark was read).")
 @click.option("--require", is_flag=True,
               help="Exit with 1 unless every PATH carries the mark (for scripts that must "
                    "confirm a file is marked).")
 def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: bool) -> None:
     """Say whether each PATH (an image, a sequence pattern or a video) carries the mark, and
-    its payload: the tool, the model (a hash of the effect and its weights) and the run. When
-    no mark is read, it says why (too little picture, a damaged payload, no sync at all).
+    its payload: the tool, the model (a hash of the effect and its weights) and the run. It
+    reads pictures scaled (0.33x to 2x), cropped, turned (up to 3 degrees), letterboxed or
+    re-encoded since they were marked. When no mark is read, it says why (too little
+    picture, a damaged payload, no sync at all).
 
     \b
     Examples:

@@ -32,7 +32,7 @@ TILT = math.radians(3.0)
 READ_SIDE = 2048
 #: Lattice guesses tried on a picture whose mark is not read as it is.
 GUESSES = 5
-#: Frames of a clip whose autocorrelations are summed to measure the lattice.
+#: A clip's first frames, warped to a lattice guess, decide whether the rest are warped too.
 LATTICE_FRAMES = 8
 #: A row or column whose luma varies by no more than this (8-bit levels) is a bar.
 BAR_RANGE = 3
@@ -80,11 +80,13 @@ class Lattice:
 
 
 def content_box(rgb: np.ndarray) -> tuple[slice, slice]:
-    """The picture inside any letterbox or pillarbox: the rows and columns in from the edges
-    that are flat (a bar added after marking; marked picture never is: the mark alone varies
-    by several levels along any row)."""
+    """The picture inside any letterbox or pillarbox: without the flat rows and columns at
+    its edges (bars added after marking; a marked picture is never flat: the mark alone
+    varies by several levels along any row)."""
+    import cv2
+
     pixels = rgb.astype(np.float32) * (255.0 if rgb.dtype.kind == "f" else 1.0)
-    luma = pixels.mean(-1) if pixels.ndim == 3 else pixels
+    luma = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY) if pixels.ndim == 3 else pixels
     busy_rows = np.flatnonzero(np.ptp(luma, axis=1) > BAR_RANGE)
     busy_cols = np.flatnonzero(np.ptp(luma, axis=0) > BAR_RANGE)
     if len(busy_rows) == 0 or len(busy_cols) == 0:
@@ -112,6 +114,8 @@ def lattices(centres: list[np.ndarray], most: int = GUESSES) -> list[Lattice]:
     are refined in two dimensions on ever higher multiples, to a fraction of a pixel (a
     0.5 px error over a 1080p frame's seven tiles would smear the 8 px cells), and the
     lattices are ranked by how strongly the autocorrelation peaks on their points."""
+    if min(centres[0].shape) < MIN_PERIOD // 2:
+        return []  # no period shows in a strip this thin
     acf, crop = _autocorrelation(centres)
     reach = (3 * crop[0] // 4, 3 * crop[1] // 4)  # beyond, too little overlaps
     (across, tilt_x), (down, tilt_y) = _profile(acf, reach[0]), _profile(acf.T, reach[1])
@@ -176,7 +180,7 @@ def _autocorrelation(centres: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, 
     lags_x = np.abs(np.fft.fftfreq(2 * ww, 1 / (2 * ww)))
     overlap = np.maximum(hh - lags_y, 1)[:, None] * np.maximum(ww - lags_x, 1)[None, :]
     acf = (acf / overlap).astype(np.float32)
-    acf = acf / acf[0, 0]
+    acf = acf / max(float(acf[0, 0]), 1e-12)
     trend = cv2.GaussianBlur(np.fft.fftshift(acf), (0, 0), 6)
     return acf - np.fft.ifftshift(trend), (ww, hh)
 
@@ -185,7 +189,7 @@ def _profile(acf: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
     """``acf``'s highest value at each lag along its second axis within ``TILT`` of it, and
     the offset across the axis where it is."""
     top = min(reach, acf.shape[1] - 1)
-    band = math.ceil(top * math.tan(TILT)) + 1
+    band = min(math.ceil(top * math.tan(TILT)) + 1, acf.shape[0] // 2 - 1)
     rows = np.concatenate([acf[-band:, :top + 1], acf[:band + 1, :top + 1]])
     offsets = np.arange(-band, band + 1)
     allowed = np.abs(offsets)[:, None] <= np.ceil(np.arange(top + 1) * math.tan(TILT)) + 1
