@@ -60,3 +60,10 @@ def test_flicker_bench():
     assert 0 < float(warp_all) < 1 and 0 < float(warp_moving) < 1
     assert float(fs) < float(fu) and 0 < float(static) < 1 and float(drift) <= 2
     assert wake == "n/a" or float(wake) > 0
+
+
+def test_watermark_bench_counts_false_positives():
+    lines = _bench("watermark.py", "--false-positives", "4")
+    counted = next(line for line in lines if line.startswith("unmarked:"))
+    assert counted.startswith("unmarked: 4 pictures and 11 clips of 8 frames, 0 read as marked")
+    assert any(line.startswith("stated false-match rate: at most 8.3e-08") for line in lines)

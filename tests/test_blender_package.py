@@ -36,6 +36,15 @@ def test_manifest_declares_blender_42_and_the_package_version():
     assert manifest["version"] == neuralfx.__version__
 
 
+def test_manifest_texts_pass_blenders_validator():
+    """`blender --command extension validate` (4.2 and 5.0) refuses a tagline or a permission
+    reason over 64 characters, or one ending in punctuation."""
+    manifest = tomllib.loads((ADDON / "blender_manifest.toml").read_text())
+    texts = {"tagline": manifest["tagline"], **manifest.get("permissions", {})}
+    for field, text in texts.items():
+        assert 0 < len(text) <= 64 and text[-1] not in ".,;:!?", (field, len(text))
+
+
 def test_the_addon_imports_only_the_standard_library_and_bpy():
     allowed = set(sys.stdlib_module_names) | {"bpy", "__future__"}
     for path in ADDON.glob("*.py"):
