@@ -122,7 +122,8 @@ def robustness(method, size: tuple[int, int], sizes_name: str) -> None:
         method.bits_of([p])
     detect_ms = 1000 * (time.perf_counter() - started) / len(pictures)
     print(f"{sizes_name:<6}{method.name:<10}PSNR {psnr:.1f} dB, embed {embed_ms:.0f} ms, "
-          f"detect {detect_ms:.0f} ms a frame (unmarked: the whole search)", flush=True)
+          f"detect {detect_ms:.0f} ms an unmarked frame (NeuralFX: the whole geometry search)",
+          flush=True)
 
 
 def false_positives(count: int) -> None:

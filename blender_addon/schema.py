@@ -12,6 +12,8 @@ on as typed, so an older add-on keeps working with a newer NeuralFX.
 
 from __future__ import annotations
 
+import struct
+
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
                        FloatVectorProperty, IntProperty, StringProperty)
@@ -103,8 +105,24 @@ def _text(kind: str, value) -> str:
     if kind in ("path", "boxes"):
         return bpy.path.abspath(value) if value else ""
     if kind == "float":
-        return repr(float(value))
+        return float32_text(value)
     return str(value)
+
+
+def float32_text(value: float) -> str:
+    """A float property's value as the shortest decimal that is the same float32 (Blender
+    stores 0.6 as 0.6000000238418579): the command reads as typed, and NeuralFX, which
+    rounds every float setting the same way (``neuralfx.params.as_float32``; the add-on
+    cannot import it), records the run as a terminal run with that value."""
+    try:
+        single = struct.pack("<f", value)
+    except OverflowError:
+        return repr(float(value))
+    for digits in range(1, 10):
+        text = f"{value:.{digits}g}"
+        if struct.pack("<f", float(text)) == single:
+            return text
+    return repr(float(value))
 
 
 def cli_arguments(settings) -> list[str]:

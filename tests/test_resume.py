@@ -167,6 +167,19 @@ def test_stateful_plugin_resumes_bit_for_bit(echo_host, make_sequence, tmp_path,
     assert hashes(alone) == {k: v for k, v in hashes(whole).items() if k >= "e.1015"}
 
 
+@pytest.mark.parametrize("first, then", [(0.6000000238418579, 0.6), (0.6, 0.6000000238418579)],
+                         ids=["panel then terminal", "terminal then panel"])
+def test_a_float_setting_is_the_same_setting_at_float32_precision(echo_host, make_sequence,
+                                                                  tmp_path, first, then):
+    """Blender stores a typed 0.6 as the float32 0.6000000238418579: a run the panel made
+    resumes from a terminal with 0.6, and the other way round."""
+    src = make_sequence(frames=range(1001, 1007))
+    out = str(tmp_path / "e.####.png")
+    neuralfx.run("echo", src, out, settings={"decay": first},
+                 options=RunOptions(frames="1001-1003"))
+    assert neuralfx.run("echo", src, out, settings={"decay": then}).written == 3
+
+
 def test_the_trail_is_really_stateful(echo_host, make_sequence, tmp_path):
     """Guard for the test above: starting fresh at 1010 gives visibly different frames."""
     src = make_sequence(frames=range(1001, 1013))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path as _Path
 from typing import Any, ClassVar
@@ -143,7 +144,7 @@ class Float(Param):
             raise ParameterError(
                 f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
                 hint=f"pass {self.option} with a value in {self.describe_allowed()}")
-        return v
+        return as_float32(v)
 
     def describe_allowed(self) -> str:
         lo = "-inf" if self.min is None else repr(self.min)
@@ -152,6 +153,22 @@ class Float(Param):
 
     def _schema_one(self) -> dict[str, Any]:
         return _number_schema(self, "number")
+
+
+def as_float32(value: float) -> float:
+    """``value`` at the precision effects compute in and hosts store (Blender's float
+    properties are 32-bit), as the shortest decimal that is that float32: the Blender panel's
+    0.6000000238418579 and a terminal's 0.6 are one setting, and a run made by either resumes
+    in the other. Values beyond float32's range stay as they are."""
+    try:
+        single = struct.pack("<f", value)
+    except OverflowError:
+        return value
+    for digits in range(1, 10):
+        short = float(f"{value:.{digits}g}")
+        if struct.pack("<f", short) == single:
+            return short
+    return struct.unpack("<f", single)[0]
 
 
 def _number_schema(p: Float | Int, json_type: str) -> dict[str, Any]:
@@ -185,7 +202,7 @@ class Int(Param):
             raise ParameterError(
                 f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
                 hint=f"pass {self.option} with a value in {self.describe_allowed()}")
-        return v
+        return as_float32(v)
 
     describe_allowed = Float.describe_allowed
 

@@ -133,6 +133,8 @@ def test_options_come_from_the_properties(scene, addon):
     assert pairs["--colour"] == "#00ff00" and pairs["--region"] == "/tmp/r.json"
     assert "--invert" in args and "--note" not in args and "--reference" not in args
     assert [args[i + 1] for i, a in enumerate(args) if a == "--weights"] == ["0.25", "0.75"]
+    group.opacity = 0.6  # stored as 0.6000000238418579: written as typed
+    assert addon.schema.cli_arguments(group)[args.index("--opacity") + 1] == "0.6"
     bpy.ops.neuralfx.item_remove(effect="mark-region", param="weights", index=0)
     assert [w.value for w in group.weights] == [0.75]
 
