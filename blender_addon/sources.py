@@ -134,9 +134,25 @@ def resolve(scene) -> Source:
         source = from_render_output(scene)
     else:
         source = from_path(scene, settings.source_path)
-    if settings.frames.strip():
-        source.frames = settings.frames.strip()
+    frames = settings.frames.strip()
+    if frames:
+        first = first_frame_of(frames)
+        if first is not None:
+            # The results of Frames start at source frame `first`, which sits on the timeline
+            # as far from the source's first frame as their numbers are apart.
+            source.frame_start += first - source.first_number
+            source.first_number = first
+        source.frames = frames
     return source
+
+
+def first_frame_of(frames: str) -> int | None:
+    """The first frame of a ``--frames`` range (``1001-1100``, ``1-10x2``, ``1,5,9-12``), or
+    None when it is not one (NeuralFX then says what is wrong with it)."""
+    firsts = [re.match(r"\s*(-?\d+)", part) for part in frames.split(",")]
+    if not firsts or not all(firsts):
+        return None
+    return min(int(m.group(1)) for m in firsts)
 
 
 # -- boxes from a tracking marker ------------------------------------------------------------------

@@ -168,6 +168,55 @@ def test_convert_from_the_active_strip_to_a_strip_above_it(scene, addon, tmp_pat
                   - pixels(tmp_path / "plate" / "shot.1003.png")).max() < 1 / 255
 
 
+def _file_at(strip, scene_frame: int) -> str:
+    """The file an image strip shows at ``scene_frame``."""
+    return strip.elements[scene_frame - int(strip.frame_start)].filename
+
+
+@pytest.mark.parametrize("destination", ["SEQUENCER", "COMPOSITOR"])
+def test_frames_land_on_the_scene_frames_of_their_source_frames(scene, addon, tmp_path,
+                                                                destination):
+    """Files 1001-1012 at scene frames 1-12, Frames 1005-1007: the results sit at scene
+    frames 5-7, each under the source frame it was made from."""
+    plate = image_strip(scene, write_sequence(tmp_path / "plate", frames=range(1001, 1013)),
+                        frame_start=1)
+    scene.neuralfx.effect, scene.neuralfx.frames = "convert", "1005-1007"
+    scene.neuralfx.destination = destination
+    assert bpy.ops.neuralfx.run() == {"FINISHED"}
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    if destination == "SEQUENCER":
+        new = next(s for s in strips(scene.sequence_editor) if s.name != plate.name)
+        assert (new.frame_final_start, new.frame_final_duration) == (5, 3)
+        for frame in (5, 6, 7):
+            assert _file_at(new, frame) == f"shot_convert.{1000 + frame}.png"
+            assert _file_at(plate, frame) == f"shot.{1000 + frame}.png"
+    else:
+        node = addon.results.compositor_tree(scene).nodes.active
+        assert node.image.source == "SEQUENCE" and node.frame_duration == 3
+        for frame in (5, 6, 7):  # Blender's image-user rule: number = frame - start + 1 + offset
+            assert node.frame_start <= frame < node.frame_start + node.frame_duration
+            assert frame - node.frame_start + 1 + node.frame_offset == 1000 + frame
+
+
+def test_frames_of_a_trimmed_and_moved_movie_strip(scene, addon, tmp_path):
+    """Source frames 11-22 shown at scene frames 30-41; Frames 1-48 makes the whole excerpt,
+    which belongs where source frame 1 would be: scene frame 20."""
+    movie = Path(__file__).resolve().parents[2] / "samples" / "bbb" / "bbb-excerpt.mp4"
+    editor = scene.sequence_editor_create()
+    strip = strips(editor).new_movie("bbb", str(movie), 1, 20)
+    strip.frame_offset_start, strip.frame_offset_end = 10, 26
+    assert (strip.frame_final_start, strip.frame_final_end) == (30, 42)
+    editor.active_strip = strip
+    scene.neuralfx.effect, scene.neuralfx.frames = "convert", "1-48"
+    scene.neuralfx.output_format = "MP4"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    new = next(s for s in strips(editor) if s.name != strip.name)
+    assert (new.frame_final_start, new.frame_final_duration) == (20, 48)
+
+
 def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect = "painting-style"
