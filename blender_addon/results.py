@@ -49,11 +49,26 @@ def to_sequencer(scene, source: Source, paths: list[str], name: str):
 def compositor_tree(scene):
     if hasattr(scene, "compositing_node_group"):  # Blender 5.0
         if scene.compositing_node_group is None:
-            scene.compositing_node_group = bpy.data.node_groups.new("NeuralFX compositing",
-                                                                    "CompositorNodeTree")
+            # A new compositor renders what reaches its group output: give it one, so that
+            # the result placed in it is what F12 renders.
+            tree = bpy.data.node_groups.new("NeuralFX compositing", "CompositorNodeTree")
+            tree.interface.new_socket(name="Image", in_out="OUTPUT",
+                                      socket_type="NodeSocketColor")
+            tree.nodes.new("NodeGroupOutput").location = (400, 0)
+            scene.compositing_node_group = tree
         return scene.compositing_node_group
     scene.use_nodes = True
     return scene.node_tree
+
+
+def _to_an_unlinked_output(tree, node) -> None:
+    """Link the result to the compositor's group output when nothing reaches it yet (a
+    compositor the add-on made); an artist's own wiring is left alone."""
+    for output in tree.nodes:
+        if output.bl_idname == "NodeGroupOutput" and output.inputs and \
+                not output.inputs[0].is_linked:
+            tree.links.new(node.outputs["Image"], output.inputs[0])
+            return
 
 
 def load_image(source: Source, paths: list[str], name: str):
@@ -83,6 +98,7 @@ def to_compositor(scene, source: Source, paths: list[str], name: str):
     if node.image.source in ("SEQUENCE", "MOVIE"):
         _frame_user(node, source, len(paths) if node.image.source == "SEQUENCE"
                     else node.image.frame_duration)
+    _to_an_unlinked_output(tree, node)
     for other in tree.nodes:
         other.select = False
     node.select, tree.nodes.active = True, node

@@ -217,6 +217,28 @@ def test_frames_of_a_trimmed_and_moved_movie_strip(scene, addon, tmp_path):
     assert (new.frame_final_start, new.frame_final_duration) == (20, 48)
 
 
+@pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="5.0 keeps the compositor in a group")
+def test_a_result_in_a_new_compositor_is_what_f12_renders(scene, addon, tmp_path):
+    """A scene without a compositor: the one the add-on makes sends the result to its
+    output, and a render of that frame is the result's pixels."""
+    assert scene.compositing_node_group is None
+    assert not (scene.sequence_editor and len(strips(scene.sequence_editor)))  # F12: no VSE
+    write_sequence(tmp_path / "plate", frames=range(1, 7))
+    scene.neuralfx.source, scene.neuralfx.source_path = "PATH", str(tmp_path / "plate")
+    scene.neuralfx.effect, scene.neuralfx.destination = "convert", "COMPOSITOR"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    scene.render.resolution_x, scene.render.resolution_y = 64, 48
+    scene.render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    scene.frame_set(3)
+    bpy.ops.render.render()
+    bpy.data.images["Render Result"].save_render(str(tmp_path / "f12.png"))
+    result = tmp_path / "results" / "plate_convert" / "plate_convert.0003.png"
+    assert np.abs(pixels(tmp_path / "f12.png")[..., :3] - pixels(result)[..., :3]).max() < 2 / 255
+
+
 def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect = "painting-style"
