@@ -73,7 +73,7 @@ QUEUE = JobQueue()
 def output_path(folder: str, source: sources.Source, effect: str, fmt: str) -> str:
     ext, _ = properties.OUTPUT_FORMATS[fmt]
     name = f"{source.stem}_{effect}"
-    folder = bpy.path.abspath(folder or "//neuralfx/")
+    folder = sources.absolute(folder or "//neuralfx/", "Output folder")
     if ext in ("mp4", "mov"):
         return os.path.join(folder, f"{name}.{ext}")
     return os.path.join(folder, name, f"{name}.####.{ext}")

@@ -78,6 +78,7 @@ class NEURALFX_OT_run(bpy.types.Operator):
         except (sources.SourceError, bridge.BridgeError) as exc:
             return _report_error(self, str(exc))
         jobs.QUEUE.submit(job)
+        context.window_manager.neuralfx_status.command = terminal_command(job.argv)
         self.job = job
         self.report({"INFO"}, f"NeuralFX: queued {job.label}")
         return {"FINISHED"}
@@ -99,6 +100,37 @@ class NEURALFX_OT_run(bpy.types.Operator):
         if self.job in jobs.QUEUE.finished:
             return {"FINISHED"}
         return {"PASS_THROUGH"}
+
+
+def terminal_command(argv: list[str]) -> str:
+    """The run's command as a terminal takes it: quoted, without the JSON progress the panel
+    reads (a terminal shows a progress bar)."""
+    import shlex
+
+    shown = list(argv)
+    if "--progress" in shown:
+        at = shown.index("--progress")
+        del shown[at:at + 2]
+    return shlex.join(shown)
+
+
+class NEURALFX_OT_copy_command(bpy.types.Operator):
+    """Copy the NeuralFX command these settings run, to rerun or resume it from a terminal or
+    a render farm"""
+
+    bl_idname = "neuralfx.copy_command"
+    bl_label = "Copy command"
+
+    def execute(self, context):
+        try:
+            job = jobs.job_from_scene(context)
+        except (sources.SourceError, bridge.BridgeError) as exc:
+            return _report_error(self, str(exc))
+        command = terminal_command(job.argv)
+        context.window_manager.clipboard = command
+        context.window_manager.neuralfx_status.command = command
+        self.report({"INFO"}, command)
+        return {"FINISHED"}
 
 
 class NEURALFX_OT_cancel(bpy.types.Operator):
@@ -171,7 +203,11 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
             document = sources.marker_boxes(clip, track)
         except sources.SourceError as exc:
             return _report_error(self, str(exc))
-        folder = bpy.path.abspath(context.scene.neuralfx.output_folder or "//neuralfx/")
+        try:
+            folder = sources.absolute(context.scene.neuralfx.output_folder or "//neuralfx/",
+                                      "Output folder")
+        except sources.SourceError as exc:
+            return _report_error(self, str(exc))
         path = os.path.join(folder, "regions", f"{clip.name}-{track.name}.json")
         sources.write_boxes(document, path)
         settings = properties.effect_settings(context.scene, self.effect)
@@ -181,5 +217,5 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
 
 
 CLASSES = (NEURALFX_OT_test_connection, NEURALFX_OT_refresh_effects, NEURALFX_OT_run,
-           NEURALFX_OT_cancel, NEURALFX_OT_item_add, NEURALFX_OT_item_remove,
+           NEURALFX_OT_copy_command, NEURALFX_OT_cancel, NEURALFX_OT_item_add, NEURALFX_OT_item_remove,
            NEURALFX_OT_boxes_from_marker)

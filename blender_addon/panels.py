@@ -51,11 +51,24 @@ def draw_run_status(layout, context) -> None:
         row.operator("neuralfx.cancel", text="Cancel all").all_queued = True
     if status.error:
         box = layout.box()
-        box.label(text=status.error, icon="ERROR")
+        wrapped(box, context, status.error, "ERROR")
         if status.hint:
-            box.label(text=status.hint, icon="QUESTION")
+            wrapped(box, context, status.hint, "QUESTION")
     elif status.message:
-        layout.label(text=status.message, icon="CHECKMARK")
+        wrapped(layout, context, status.message, "CHECKMARK")
+    if status.command:
+        layout.prop(status, "command", text="", icon="CONSOLE")  # selectable, copyable
+
+
+def wrapped(layout, context, text: str, icon: str) -> None:
+    """``text`` as labels no wider than the sidebar (a label does not wrap by itself)."""
+    import textwrap
+
+    region = getattr(context, "region", None)
+    width = max(24, int((region.width if region else 300) / 7))
+    column = layout.column(align=True)
+    for index, line in enumerate(textwrap.wrap(text, width) or [""]):
+        column.label(text=line, icon=icon if index == 0 else "BLANK1")
 
 
 def draw(panel, context) -> None:
@@ -83,8 +96,9 @@ def draw(panel, context) -> None:
     row.prop(settings, "precision")
     box.prop(settings, "overwrite")
 
-    layout.operator("neuralfx.run", icon="PLAY",
-                    text="Queue run" if jobs.QUEUE.busy else "Run")
+    row = layout.row(align=True)
+    row.operator("neuralfx.run", icon="PLAY", text="Queue run" if jobs.QUEUE.busy else "Run")
+    row.operator("neuralfx.copy_command", text="", icon="COPYDOWN")
     draw_run_status(layout, context)
 
 

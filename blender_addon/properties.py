@@ -125,6 +125,8 @@ class NeuralFXStatus(bpy.types.PropertyGroup):
     error: StringProperty()
     hint: StringProperty()
     output: StringProperty()
+    command: StringProperty(name="Command", description="The NeuralFX command of the last run "
+                            "queued or copied, as a terminal takes it")
 
 
 STATIC_CLASSES = (NeuralFXPreferences, NeuralFXSettings, NeuralFXStatus)

@@ -27,15 +27,31 @@ def _free_channel(editor, start: int, end: int, lowest: int) -> int:
     return channel
 
 
+def _shows(strip, paths: list[str]) -> bool:
+    """Whether ``strip`` is a result strip of the files ``paths`` (a rerun's outputs)."""
+    if strip.type == "MOVIE":
+        return os.path.normpath(bpy.path.abspath(strip.filepath)) == os.path.normpath(paths[0])
+    if strip.type != "IMAGE" or not len(strip.elements):
+        return False
+    first = os.path.join(bpy.path.abspath(strip.directory), strip.elements[0].filename)
+    return os.path.normpath(first) == os.path.normpath(paths[0])
+
+
 def to_sequencer(scene, source: Source, paths: list[str], name: str):
     """A strip of ``paths`` (frames in order, or one movie) at the source's frames, in the
-    first free channel above the source."""
+    first free channel above the source. A rerun's result replaces the strip of the same files
+    (in its channel) rather than adding another."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
     movie = paths[0].lower().endswith((".mp4", ".mov"))
-    duration = 10**6 if movie else len(paths)
-    channel = _free_channel(editor, source.frame_start, source.frame_start + duration,
-                            source.channel + 1)
     collection = strips(editor)
+    channel = None
+    for old in [s for s in collection if _shows(s, paths)]:
+        channel = old.channel
+        collection.remove(old)
+    duration = 10**6 if movie else len(paths)
+    if channel is None:
+        channel = _free_channel(editor, source.frame_start, source.frame_start + duration,
+                                source.channel + 1)
     if movie:
         strip = collection.new_movie(name, paths[0], channel, source.frame_start)
     else:
@@ -91,14 +107,21 @@ def _frame_user(user, source: Source, count: int) -> None:
 
 
 def to_compositor(scene, source: Source, paths: list[str], name: str):
+    """An Image node of the result; a rerun's result reuses the node of the same files."""
     tree = compositor_tree(scene)
-    node = tree.nodes.new("CompositorNodeImage")
-    node.image = load_image(source, paths, name)
-    node.label = name
+    node = next((n for n in tree.nodes if n.bl_idname == "CompositorNodeImage" and n.image
+                 and os.path.normpath(bpy.path.abspath(n.image.filepath))
+                 == os.path.normpath(paths[0])), None)
+    if node is None:
+        node = tree.nodes.new("CompositorNodeImage")
+        node.image = load_image(source, paths, name)
+        node.label = name
+        _to_an_unlinked_output(tree, node)
+    else:
+        node.image.reload()
     if node.image.source in ("SEQUENCE", "MOVIE"):
         _frame_user(node, source, len(paths) if node.image.source == "SEQUENCE"
                     else node.image.frame_duration)
-    _to_an_unlinked_output(tree, node)
     for other in tree.nodes:
         other.select = False
     node.select, tree.nodes.active = True, node

@@ -30,6 +30,15 @@ class Source:
     first_number: int     # the first source frame number done (output names follow it)
 
 
+def absolute(path: str, field: str) -> str:
+    """``path`` made absolute; a ``//`` path (relative to the .blend file) is refused while
+    the file is unsaved, rather than landing in Blender's working folder."""
+    if path.startswith("//") and not bpy.data.filepath:
+        raise SourceError(f"{field} {path} is relative to the .blend file, which is not saved "
+                          f"yet: save the file first, or choose a full path for {field}")
+    return bpy.path.abspath(path)
+
+
 def strips(editor):
     """The top-level strips: ``strips`` since Blender 4.4, ``sequences`` before."""
     return editor.strips if hasattr(editor, "strips") else editor.sequences
@@ -112,7 +121,7 @@ def folder_pattern(folder: str) -> str:
 def from_path(scene, path: str) -> Source:
     if not path:
         raise SourceError("choose a file, folder or pattern for the Input")
-    path = bpy.path.abspath(path)
+    path = absolute(path, "Input")
     if os.path.isdir(path):
         pattern = folder_pattern(path)
         ext = pattern.rsplit("*", 1)[1]

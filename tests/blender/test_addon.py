@@ -239,6 +239,53 @@ def test_a_result_in_a_new_compositor_is_what_f12_renders(scene, addon, tmp_path
     assert np.abs(pixels(tmp_path / "f12.png")[..., :3] - pixels(result)[..., :3]).max() < 2 / 255
 
 
+@pytest.mark.parametrize("destination", ["SEQUENCER", "COMPOSITOR"])
+def test_a_rerun_updates_its_result_instead_of_adding_another(scene, addon, tmp_path,
+                                                              destination):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect, scene.neuralfx.destination = "convert", destination
+    for _ in range(2):  # the second run has nothing left to do
+        bpy.ops.neuralfx.run()
+        run_to_end(addon)
+        assert bpy.context.window_manager.neuralfx_status.error == ""
+    if destination == "SEQUENCER":
+        assert sorted(s.name for s in strips(scene.sequence_editor)) == ["plate", "shot_convert"]
+    else:
+        tree = addon.results.compositor_tree(scene)
+        assert len([n for n in tree.nodes if n.bl_idname == "CompositorNodeImage"]) == 1
+
+
+def test_copy_command_gives_what_a_terminal_runs_and_resumes(scene, addon, tmp_path):
+    """The copied command, run in a terminal, finishes the panel's run (same recipe: floats
+    as typed, NeuralFX's own float32 rounding)."""
+    import shlex
+    import subprocess
+
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect, scene.neuralfx.frames = "slow-invert", "1001-1003"
+    settings_of(scene, "slow-invert").seconds = 0.01  # stored as 0.009999999776482582
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    scene.neuralfx.frames = ""
+    assert bpy.ops.neuralfx.copy_command() == {"FINISHED"}
+    command = bpy.context.window_manager.neuralfx_status.command  # and on the clipboard
+    assert "--seconds 0.01 " in command and "--progress" not in command
+    done = subprocess.run(shlex.split(command) + ["--progress", "json"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert '"written": 3' in done.stdout and '"skipped": 3' in done.stdout
+
+
+def test_a_relative_output_folder_in_an_unsaved_file_is_refused(scene, addon):
+    assert bpy.data.filepath == ""
+    image_strip(scene, write_sequence(Path(bpy.app.tempdir) / "plate"))
+    scene.neuralfx.effect, scene.neuralfx.output_folder = "convert", "//neuralfx/"
+    with pytest.raises(addon.sources.SourceError, match="Output folder //neuralfx/ is relative "
+                       "to the .blend file, which is not saved yet: save the file first"):
+        addon.jobs.job_from_scene(bpy.context)  # what Run reports, and queues nothing
+
+
 def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect = "painting-style"
@@ -404,6 +451,7 @@ def test_each_editors_panel_draws_every_parameter(scene, addon):
         assert "value" in drawn  # the one reference item
         assert drawn.count("neuralfx.item_add") == 2  # reference and weights
         assert "neuralfx.boxes_from_marker" in drawn and "neuralfx.run" in drawn
+        assert "neuralfx.copy_command" in drawn
         assert {"effect", "source", "output_folder", "output_format", "destination", "frames",
                 "device", "precision", "overwrite"} <= set(drawn)
 
