@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panels, properties
+from . import jobs, operators, panels, properties
 
 
 def register() -> None:
     properties.register()
     for cls in operators.CLASSES + panels.CLASSES:
         bpy.utils.register_class(cls)
+    bpy.app.handlers.load_post.append(jobs.after_file_load)
 
 
 def unregister() -> None:
-    from . import jobs
-
     jobs.QUEUE.cancel(all_queued=True)
+    if jobs.after_file_load in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(jobs.after_file_load)
     if bpy.app.timers.is_registered(jobs.pump):
         bpy.app.timers.unregister(jobs.pump)
     for cls in reversed(operators.CLASSES + panels.CLASSES):

@@ -37,6 +37,9 @@ class Job:
     hint: str = ""
     cancelled: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: the .blend file that asked for the run (its results go there, not into a file opened
+    #: since); "" for an unsaved file
+    blend: str = ""
 
 
 class JobQueue:
@@ -44,11 +47,11 @@ class JobQueue:
         self.pending: deque[Job] = deque()
         self.current: Job | None = None
         self.finished: list[Job] = []  # newest last; what tests and the UI look at
+        self.unplaced: list[Job] = []  # finished while another .blend file was open
 
     def submit(self, job: Job) -> None:
         self.pending.append(job)
-        if not bpy.app.timers.is_registered(pump):
-            bpy.app.timers.register(pump, first_interval=0.0)
+        keep_pumping()
 
     def cancel(self, *, all_queued: bool = False) -> None:
         """Stop the current run (finished frames stay; a rerun resumes) and, with
@@ -68,6 +71,24 @@ class JobQueue:
 
 
 QUEUE = JobQueue()
+
+
+def keep_pumping() -> None:
+    """Run :func:`pump` from a timer that survives opening another file (a run goes on while
+    the artist opens another .blend)."""
+    if not bpy.app.timers.is_registered(pump):
+        bpy.app.timers.register(pump, first_interval=0.0, persistent=True)
+
+
+@bpy.app.handlers.persistent
+def after_file_load(_filepath) -> None:
+    """Place the results that finished while their .blend file was closed, now it is open;
+    keep the queue's timer going."""
+    for job in [j for j in QUEUE.unplaced if j.blend == bpy.data.filepath]:
+        QUEUE.unplaced.remove(job)
+        _place(job, bpy.context.window_manager.neuralfx_status)
+    if QUEUE.busy:
+        keep_pumping()
 
 
 def output_path(folder: str, source: sources.Source, effect: str, fmt: str) -> str:
@@ -101,7 +122,7 @@ def job_from_scene(context) -> Job:
     if settings.overwrite:
         argv.append("--overwrite")
     return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
-               settings.destination)
+               settings.destination, blend=bpy.data.filepath)
 
 
 def outputs_of(job: Job) -> list[str]:
@@ -164,16 +185,17 @@ def _finish(job: Job, returncode: int | None) -> None:
     QUEUE.current = None
     QUEUE.finished.append(job)
     status = bpy.context.window_manager.neuralfx_status
+    status.warnings = "\n".join(dict.fromkeys(job.warnings))  # each once
     if returncode == 0:
-        scene = bpy.data.scenes.get(job.scene) or bpy.context.scene
-        paths = outputs_of(job)
-        with bpy.context.temp_override(scene=scene):
-            placed = results.place(bpy.context, job.destination, job.source, paths,
-                                   os.path.basename(job.output).split(".")[0])
-        status.message = f"{job.label}: done, {len(paths)} frame(s) in {job.output}" + \
-            (f" (now {placed.name})" if placed is not None else "")
         status.error = status.hint = ""
         status.output = job.output
+        if bpy.data.filepath == job.blend:
+            _place(job, status)
+        else:
+            QUEUE.unplaced.append(job)
+            status.message = (f"{job.label}: done, in {job.output}; it goes into "
+                              f"{os.path.basename(job.blend) or 'the unsaved file'} when that "
+                              "file is open again")
     elif job.cancelled:
         status.message = (f"{job.label}: cancelled after {job.done} of {job.total} frame(s); "
                           "finished frames are kept, Run again to resume")
@@ -185,6 +207,19 @@ def _finish(job: Job, returncode: int | None) -> None:
         status.message = ""
         status.error, status.hint = f"{job.label}: {job.error}", job.hint
     _show(None)
+
+
+def _place(job: Job, status) -> None:
+    """Put a finished job's result into its scene, as one undo step."""
+    scene = bpy.data.scenes.get(job.scene) or bpy.context.scene
+    paths = outputs_of(job)
+    with bpy.context.temp_override(scene=scene):
+        placed = results.place(bpy.context, job.destination, job.source, paths,
+                               os.path.basename(job.output).split(".")[0])
+    status.message = f"{job.label}: done, {len(paths)} frame(s) in {job.output}" + \
+        (f" (now {placed.name})" if placed is not None else "")
+    if placed is not None and bpy.ops.ed.undo_push.poll():
+        bpy.ops.ed.undo_push(message=f"NeuralFX: {job.label}")
 
 
 def _show(job: Job | None) -> None:

@@ -56,6 +56,8 @@ def draw_run_status(layout, context) -> None:
             wrapped(box, context, status.hint, "QUESTION")
     elif status.message:
         wrapped(layout, context, status.message, "CHECKMARK")
+    for warning in status.warnings.splitlines():
+        wrapped(layout, context, warning, "ERROR")
     if status.command:
         layout.prop(status, "command", text="", icon="CONSOLE")  # selectable, copyable
 

@@ -125,6 +125,7 @@ class NeuralFXStatus(bpy.types.PropertyGroup):
     error: StringProperty()
     hint: StringProperty()
     output: StringProperty()
+    warnings: StringProperty(description="The last run's warnings, one a line")
     command: StringProperty(name="Command", description="The NeuralFX command of the last run "
                             "queued or copied, as a terminal takes it")
 

@@ -65,6 +65,7 @@ def scene(addon, tmp_path):
     addon.jobs.QUEUE.cancel(all_queued=True)
     while addon.jobs.QUEUE.busy:
         addon.jobs.pump()
+    addon.jobs.QUEUE.unplaced.clear()
 
 
 def write_sequence(folder: Path, frames=range(1001, 1007), size=(64, 48)) -> Path:

@@ -286,6 +286,40 @@ def test_a_relative_output_folder_in_an_unsaved_file_is_refused(scene, addon):
         addon.jobs.job_from_scene(bpy.context)  # what Run reports, and queues nothing
 
 
+def test_the_runs_warnings_are_shown(scene, addon, tmp_path):
+    """painting-style carries its look from frame to frame: Frames 1004-1006 first goes
+    through 1001-1003 again, and NeuralFX says so; the panel shows it."""
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect, scene.neuralfx.frames = "painting-style", "1004-1006"
+    settings_of(scene, "painting-style").preset = "7"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon, timeout=300)
+    status = bpy.context.window_manager.neuralfx_status
+    assert status.error == ""
+    assert "processing frames 1001-1003 again (not written)" in status.warnings
+
+
+def test_a_run_goes_on_through_opening_another_file_and_lands_in_its_own(scene, addon,
+                                                                           tmp_path):
+    """The artist opens another .blend during a run: the queue keeps going (its timer is
+    persistent), the result does not go into the other file, and it is placed, as one undo
+    step, when the file that asked for it is open again."""
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "convert"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shot.blend"))
+    bpy.ops.neuralfx.run()
+    bpy.ops.wm.read_homefile(use_empty=True)  # another file
+    assert bpy.app.timers.is_registered(addon.jobs.pump)
+    run_to_end(addon)
+    other = bpy.context.scene
+    assert not (other.sequence_editor and len(strips(other.sequence_editor)))
+    status = bpy.context.window_manager.neuralfx_status
+    assert "it goes into shot.blend when that file is open again" in status.message
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "shot.blend"))
+    placed = sorted(s.name for s in strips(bpy.context.scene.sequence_editor))
+    assert placed == ["plate", "shot_convert"] and not addon.jobs.QUEUE.unplaced
+
+
 def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect = "painting-style"
