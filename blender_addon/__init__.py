@@ -26,8 +26,9 @@ def unregister() -> None:
     jobs.QUEUE.cancel(all_queued=True)
     if jobs.after_file_load in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(jobs.after_file_load)
-    if bpy.app.timers.is_registered(jobs.pump):
-        bpy.app.timers.unregister(jobs.pump)
+    for timer in (jobs.pump, operators.take_answer):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
     for cls in reversed(operators.CLASSES + panels.CLASSES):
         bpy.utils.unregister_class(cls)
     properties.unregister()

@@ -2,8 +2,8 @@
 
 No ``bpy`` here, and no torch anywhere in the add-on: Blender's Python is not NeuralFX's, so the
 add-on runs the ``neuralfx`` program (or ``python -m neuralfx`` when the artist points it at a
-Python interpreter) in a subprocess. Quick questions (``--version``, ``effects --json``,
-``describe EFFECT --json``, ``plugins --json``) answer without importing torch. A run streams
+Python interpreter) in a subprocess. The one quick question (``describe --all --json``:
+version, effects, schemas, plugin failures) answers without importing torch. A run streams
 JSON lines (``--progress json``) that a reader thread puts on a queue; only Blender's main
 thread, in a timer, turns them into Blender data.
 """
@@ -100,11 +100,13 @@ def _last_lines(text: str, n: int = 3) -> str:
 
 @dataclass
 class Connection:
-    """What "Test connection" found."""
+    """What "Test connection" and "Refresh" found: the version, the effects with their
+    descriptions (``describe`` JSON by name) and the plugins that failed to load."""
 
     version: str
     effects: list[dict]
     plugin_errors: list[dict]
+    descriptions: dict[str, dict] = field(default_factory=dict)
 
     def summary(self) -> str:
         names = ", ".join(e["name"] for e in self.effects) or "none"
@@ -112,15 +114,16 @@ class Connection:
 
 
 def check_connection(setting: str) -> Connection:
-    """Version, effects and plugin failures, or a BridgeError saying what is wrong."""
-    version = query(setting, "--version").strip().rsplit(" ", 1)[-1]
-    effects = query_json(setting, "effects", "--json")
-    plugins = query_json(setting, "plugins", "--json")
-    return Connection(version, effects, plugins.get("errors", []))
-
-
-def describe(setting: str, effect: str) -> dict:
-    return query_json(setting, "describe", effect, "--json")
+    """Everything the panel needs, from one ``describe --all --json`` (about 0.2 s; a slow
+    plugin can make it seconds, so the panel asks from a thread), or a BridgeError saying what
+    is wrong. Safe off Blender's main thread: no bpy."""
+    data = query_json(setting, "describe", "--all", "--json")
+    try:
+        return Connection(data["version"], data["effects"], data.get("plugin_errors", []),
+                          data["descriptions"])
+    except (KeyError, TypeError):
+        raise BridgeError("this NeuralFX does not describe its effects as the add-on expects",
+                          "install the NeuralFX release the add-on came with") from None
 
 
 @dataclass

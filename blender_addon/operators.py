@@ -4,6 +4,8 @@ Esc), cancel, edit multiple-value parameters, export boxes from a tracking marke
 from __future__ import annotations
 
 import os
+import queue
+import threading
 
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
@@ -16,54 +18,100 @@ def _report_error(op, message: str, hint: str = "") -> set[str]:
     return {"CANCELLED"}
 
 
-def refresh_effects(context) -> bridge.Connection:
-    """Ask NeuralFX for its effects and their parameters, and generate the settings."""
-    prefs = properties.preferences(context)
-    connection = bridge.check_connection(prefs.executable)
-    descriptions = {e["name"]: bridge.describe(prefs.executable, e["name"])
-                    for e in connection.effects}
-    properties.install_effects(connection.effects, descriptions)
+def apply_connection(context, connection: bridge.Connection) -> None:
+    """Generate the effects' settings from what NeuralFX said (main thread only)."""
+    properties.install_effects(connection.effects, connection.descriptions)
     settings = context.scene.neuralfx
     if connection.effects and settings.get("effect") is None:
         settings.effect = connection.effects[0]["name"]
-    return connection
 
 
-class NEURALFX_OT_test_connection(bpy.types.Operator):
+def _connection_report(context, connection: bridge.Connection | None,
+                       error: bridge.BridgeError | None) -> tuple[str, str]:
+    """Write the outcome into the preferences; returns (report level, message)."""
+    prefs = properties.preferences(context)
+    if error is not None:
+        prefs.connection, prefs.connection_ok = f"{error.message}\n{error.hint}".strip(), False
+        return "ERROR", f"{error.message}. {error.hint}" if error.hint else error.message
+    lines = [connection.summary()]
+    for failed in connection.plugin_errors:
+        lines.append(f"plugin {failed['name']} failed to load: {failed['error']} "
+                     "(reinstall or update that plugin; the other effects work)")
+    prefs.connection = "\n".join(lines)
+    prefs.connection_ok = not connection.plugin_errors
+    return ("WARNING" if connection.plugin_errors else "INFO"), lines[0]
+
+
+# -- asking from a thread, so the UI never waits -----------------------------------------------
+_ANSWERS: queue.Queue = queue.Queue()
+
+
+def _ask_in_background(setting: str) -> None:
+    def work():
+        try:
+            _ANSWERS.put((bridge.check_connection(setting), None))
+        except bridge.BridgeError as exc:
+            _ANSWERS.put((None, exc))
+
+    threading.Thread(target=work, daemon=True).start()
+    if not bpy.app.timers.is_registered(take_answer):
+        bpy.app.timers.register(take_answer, first_interval=0.1)
+    bpy.context.window_manager.neuralfx_status.message = "reading the effects from NeuralFX..."
+
+
+def take_answer() -> float | None:
+    """The timer that applies a background answer on the main thread (tests call it)."""
+    try:
+        connection, error = _ANSWERS.get_nowait()
+    except queue.Empty:
+        return 0.1
+    context = bpy.context
+    level, message = _connection_report(context, connection, error)
+    status = context.window_manager.neuralfx_status
+    if connection is not None:
+        apply_connection(context, connection)
+        status.message, status.error, status.hint = message, "", ""
+    else:
+        status.message, status.error, status.hint = "", error.message, error.hint
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            area.tag_redraw()
+    return None
+
+
+class _ConnectionOperator:
+    """Run from a script (execute) it answers before returning; pressed in the UI (invoke) it
+    asks from a thread and the panel fills in when NeuralFX answers."""
+
+    def execute(self, context):
+        prefs = properties.preferences(context)
+        try:
+            connection, error = bridge.check_connection(prefs.executable), None
+        except bridge.BridgeError as exc:
+            connection, error = None, exc
+        level, message = _connection_report(context, connection, error)
+        if connection is not None:
+            apply_connection(context, connection)
+        self.report({level}, message)
+        return {"CANCELLED"} if error is not None else {"FINISHED"}
+
+    def invoke(self, context, event):
+        _ask_in_background(properties.preferences(context).executable)
+        return {"FINISHED"}
+
+
+class NEURALFX_OT_test_connection(_ConnectionOperator, bpy.types.Operator):
     """Check that Blender can run NeuralFX, and list the effects it has"""
 
     bl_idname = "neuralfx.test_connection"
     bl_label = "Test connection"
 
-    def execute(self, context):
-        prefs = properties.preferences(context)
-        try:
-            connection = refresh_effects(context)
-        except bridge.BridgeError as exc:
-            prefs.connection, prefs.connection_ok = f"{exc.message}\n{exc.hint}".strip(), False
-            return _report_error(self, exc.message, exc.hint)
-        lines = [connection.summary()]
-        for failed in connection.plugin_errors:
-            lines.append(f"plugin {failed['name']} failed to load: {failed['error']} "
-                         "(reinstall or update that plugin; the other effects work)")
-        prefs.connection = "\n".join(lines)
-        prefs.connection_ok = not connection.plugin_errors
-        self.report({"WARNING"} if connection.plugin_errors else {"INFO"}, lines[0])
-        return {"FINISHED"}
 
-
-class NEURALFX_OT_refresh_effects(bpy.types.Operator):
+class NEURALFX_OT_refresh_effects(_ConnectionOperator, bpy.types.Operator):
     """Read the effects and their parameters from NeuralFX again"""
 
     bl_idname = "neuralfx.refresh_effects"
     bl_label = "Refresh effects"
-
-    def execute(self, context):
-        try:
-            refresh_effects(context)
-        except bridge.BridgeError as exc:
-            return _report_error(self, exc.message, exc.hint)
-        return {"FINISHED"}
 
 
 class NEURALFX_OT_run(bpy.types.Operator):

@@ -14,6 +14,21 @@ def test_effects_listing(cli):
     assert "convert" in cli("effects").stdout
 
 
+def test_describe_all_answers_in_one_call(cli):
+    """What the Blender panel reads on a refresh: the version, every effect, each schema (the
+    same as describing it alone) and the plugins that failed to load."""
+    import neuralfx
+
+    everything = json.loads(cli("describe", "--all", "--json").stdout)
+    assert everything["version"] == neuralfx.__version__
+    names = [e["name"] for e in everything["effects"]]
+    assert names == [e["name"] for e in json.loads(cli("effects", "--json").stdout)]
+    assert list(everything["descriptions"]) == names and everything["plugin_errors"] == []
+    assert everything["descriptions"]["painting-style"] == \
+        json.loads(cli("describe", "painting-style", "--json").stdout)
+    assert "give an EFFECT or --all" in cli("describe", "lut", "--all", expect=2).output
+
+
 def test_describe_convert(cli):
     info = json.loads(cli("describe", "convert", "--json").stdout)
     assert info["name"] == "convert" and info["working_space"] is None

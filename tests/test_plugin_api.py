@@ -43,6 +43,7 @@ def _host(monkeypatch, **env) -> PluginHost:
 # -- fast answers -------------------------------------------------------------------------------
 @pytest.mark.parametrize("args", [["--help"], ["effects", "--json"],
                                   ["describe", "painting-style", "--json"],
+                                  ["describe", "--all", "--json"],
                                   ["plugins", "--json"], ["run", "painting-style", "--help"],
                                   ["run", "lut", "--help"]])
 def test_describing_commands_import_no_torch_or_codecs(args):

@@ -98,6 +98,34 @@ def test_connection_finds_neuralfx_on_path(addon, monkeypatch):
         prefs.executable = EXECUTABLE
 
 
+def test_refresh_from_the_panel_never_waits_for_neuralfx(scene, addon, monkeypatch):
+    """Pressed in the UI, Refresh asks NeuralFX from a thread: the button returns at once
+    even when NeuralFX takes seconds (a slow plugin), and the effects fill in when it answers;
+    one command answers everything."""
+    import time
+
+    asked = []
+    real = addon.bridge.query
+
+    def slow_query(setting, *args):
+        asked.append(args)
+        time.sleep(1.5)
+        return real(setting, *args)
+
+    monkeypatch.setattr(addon.bridge, "query", slow_query)
+    started = time.monotonic()
+    # What pressing the button calls (without a window, bpy.ops never invokes)
+    pressed = addon.operators.NEURALFX_OT_refresh_effects.invoke(None, bpy.context, None)
+    assert pressed == {"FINISHED"} and time.monotonic() - started < 0.5
+    assert "reading the effects" in bpy.context.window_manager.neuralfx_status.message
+    while addon.operators.take_answer() is not None:  # what the timer does
+        assert time.monotonic() - started < 60
+        time.sleep(0.05)
+    assert asked == [("describe", "--all", "--json")]
+    assert "convert" in {e["name"] for e in addon.properties.EFFECTS}
+    assert "NeuralFX 0.1.0" in bpy.context.window_manager.neuralfx_status.message
+
+
 # -- generated properties -------------------------------------------------------------------------
 def test_every_parameter_kind_becomes_a_blender_property(scene):
     group = settings_of(scene, "mark-region")

@@ -20,9 +20,7 @@ from .main import main
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def effects_command(as_json: bool) -> None:
     """List the installed effects."""
-    host = get_host()
-    rows = [{"name": e.name, "summary": e.summary, "plugin": host.owner_of(e.name)}
-            for e in host.effects()]
+    rows = _effect_rows(get_host())
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -31,12 +29,41 @@ def effects_command(as_json: bool) -> None:
         click.echo(f"{r['name']:<{width}}  {r['summary']}  [{r['plugin']}]")
 
 
+def _effect_rows(host) -> list[dict[str, Any]]:
+    return [{"name": e.name, "summary": e.summary, "plugin": host.owner_of(e.name)}
+            for e in host.effects()]
+
+
 @main.command("describe")
-@click.argument("effect")
+@click.argument("effect", required=False)
+@click.option("--all", "everything", is_flag=True,
+              help="Describe every effect at once, with the version and the plugins that "
+                   "failed to load (what a host such as the Blender add-on reads in one call).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON description and schema.")
-def describe_command(effect: str, as_json: bool) -> None:
-    """Describe an effect and its parameters (--json: the schema the Blender add-on reads)."""
-    info = get_host().spec(effect).describe()
+def describe_command(effect: str | None, everything: bool, as_json: bool) -> None:
+    """Describe an effect and its parameters (--json: the schema the Blender add-on reads).
+
+    \b
+    Examples:
+      neuralfx describe painting-style
+      neuralfx describe --all --json    # version, effects, schemas, plugin failures
+    """
+    host = get_host()
+    if everything:
+        if effect:
+            raise click.UsageError("give an EFFECT or --all, not both")
+        data = {"version": __version__, "effects": _effect_rows(host),
+                "descriptions": {e.name: e.describe() for e in host.effects()},
+                "plugin_errors": [vars(e) for e in host.errors]}
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+        else:
+            for name in data["descriptions"]:
+                click.echo(name)
+        return
+    if not effect:
+        raise click.UsageError("name an EFFECT (neuralfx effects lists them), or pass --all")
+    info = host.spec(effect).describe()
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
