@@ -109,6 +109,10 @@ def job_from_scene(context) -> Job:
     effect_settings = properties.effect_settings(scene, effect) if effect in known else None
     if effect_settings is None:
         raise sources.SourceError("choose an effect (press Refresh if the list is empty)")
+    missing = schema.missing_required(effect_settings)
+    if missing:
+        raise sources.SourceError(f"{effect} needs {', '.join(missing)}: fill in the "
+                                  "settings marked (required)")
     source = sources.resolve(scene)
     output = output_path(settings.output_folder, source, effect, settings.output_format)
     device = prefs.device if settings.device == "PREFS" else settings.device

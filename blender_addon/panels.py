@@ -17,11 +17,14 @@ def draw_effect_settings(layout, scene) -> None:
         layout.label(text="Press Refresh to read the effects from NeuralFX", icon="INFO")
         return
     for param, spec in group.neuralfx_params.items():
+        if not schema.applies(group, spec):
+            continue  # e.g. Gatys' iterations under another method
         attr = schema.attribute(param)
+        text = schema.label(param) + (" (required)" if spec.get("x-required") else "")
         if spec.get("type") == "array":
             box = layout.box()
             row = box.row()
-            row.label(text=schema.label(param))
+            row.label(text=text)
             add = row.operator("neuralfx.item_add", text="", icon="ADD")
             add.effect, add.param = effect, param
             for index, item in enumerate(getattr(group, attr)):
@@ -31,11 +34,11 @@ def draw_effect_settings(layout, scene) -> None:
                 remove.effect, remove.param, remove.index = effect, param, index
         elif spec.get("x-kind") == "boxes":
             row = layout.row(align=True)
-            row.prop(group, attr)
+            row.prop(group, attr, text=text)
             export = row.operator("neuralfx.boxes_from_marker", text="", icon="TRACKER")
             export.effect, export.param = effect, param
         else:
-            layout.prop(group, attr)
+            layout.prop(group, attr, text=text)
 
 
 def draw_run_status(layout, context) -> None:

@@ -125,11 +125,31 @@ def float32_text(value: float) -> str:
     return repr(float(value))
 
 
+def applies(settings, spec: dict) -> bool:
+    """Whether a parameter applies with the other settings as they are (its ``x-when``)."""
+    return all(getattr(settings, attribute(key), None) in allowed
+               for key, allowed in (spec.get("x-when") or {}).items())
+
+
+def missing_required(settings) -> list[str]:
+    """The labels of required parameters left empty (that apply)."""
+    missing = []
+    for param, spec in settings.neuralfx_params.items():
+        if spec.get("x-required") and applies(settings, spec):
+            value = getattr(settings, attribute(param))
+            if (len(value) == 0 if spec.get("type") == "array" else value in ("", None)):
+                missing.append(label(param))
+    return missing
+
+
 def cli_arguments(settings) -> list[str]:
     """The ``neuralfx run EFFECT`` options for an effect's PropertyGroup. Empty texts, paths
-    and lists are left out, so NeuralFX uses its own defaults for them."""
+    and lists are left out, so NeuralFX uses its own defaults for them, and so are parameters
+    that do not apply with the other settings."""
     args: list[str] = []
     for param, spec in settings.neuralfx_params.items():
+        if not applies(settings, spec):
+            continue  # a leftover of another method is not part of this run
         value = getattr(settings, attribute(param))
         kind, option = spec.get("x-kind", "text"), spec["x-option"]
         if spec.get("type") == "array":

@@ -69,6 +69,12 @@ def test_path_must_exist_and_have_an_allowed_suffix(tmp_path):
         Demo.validate({"style": [str(bad)]})
 
 
+def test_numbers_keep_their_kind_and_floats_their_float32_value():
+    assert type(params.Int("n").convert("30")) is int
+    assert params.Float("x").convert("0.6000000238418579") == 0.6  # how Blender holds 0.6
+    assert params.Float("x").convert(0.123456789) == 0.12345679  # float32 keeps no more
+
+
 def test_required_parameter():
     p = params.Path("lut", required=True, must_exist=False)
     with pytest.raises(ParameterError, match="lut is required"):
@@ -101,6 +107,39 @@ def test_cli_options_come_from_the_declaration(cli, fresh_host):
         assert option in help_text
     out = cli("describe", "demo", "--json").output
     assert json.loads(out)["settings"] == Demo.describe()["settings"]
+
+
+def test_a_parameter_declared_for_some_settings_says_so_everywhere(cli, fresh_host):
+    """``when`` declares once where a parameter applies: describe gives it as x-when (the
+    Blender panel shows the parameter only then) and --help says it."""
+
+    class Conditional(neuralfx.Effect):
+        name = "conditional"
+        params = (
+            params.Choice("method", default="johnson", choices=("johnson", "gatys")),
+            params.Bool("temporal", default=True),
+            params.Int("iterations", default=10, min=1, when={"method": ("gatys",)}),
+            params.Float("stability", default=0.8, when={"temporal": (True,)}),
+        )
+
+        def process(self, batch):
+            return batch
+
+    props = Conditional.describe()["settings"]["properties"]
+    assert props["iterations"]["x-when"] == {"method": ["gatys"]}
+    assert props["stability"]["x-when"] == {"temporal": [True]} and "x-when" not in props["method"]
+    fresh_host.add_plugin(plugin_with(Conditional), name="conditional-plugin")
+    help_text = " ".join(cli("run", "conditional", "--help").output.split())
+    assert "(with --method gatys)" in help_text and "(with --temporal true)" in help_text
+
+
+@pytest.mark.parametrize("when, words", [({"nope": ("x",)}, "names 'nope'"),
+                                         ({"method": ("sargent",)}, "'sargent' is not one of")])
+def test_a_condition_on_a_parameter_that_cannot_hold_fails_at_declaration(when, words):
+    with pytest.raises(ValueError, match=words):
+        neuralfx.EffectSpec(name="bad", params=(
+            params.Choice("method", default="johnson", choices=("johnson", "gatys")),
+            params.Int("iterations", default=10, when=when)))
 
 
 def test_cli_refuses_out_of_range_value(cli, fresh_host, make_sequence, tmp_path):

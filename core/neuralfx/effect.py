@@ -35,7 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import PluginError
-from .params import Param, json_schema, validate
+from .param_list import check_conditions, json_schema, validate
+from .params import Param
 
 if TYPE_CHECKING:
     import torch
@@ -92,6 +93,9 @@ class EffectSpec:
     preferred_batch_size: int = 4
     always_watermark: bool = False
     always_label: bool = False
+
+    def __post_init__(self) -> None:
+        check_conditions(self.params, owner=f"effect {self.name!r}")
 
     def validate(self, values: Mapping[str, Any]) -> Settings:
         """Validate user values (unknown names and out-of-range values are refused)."""

@@ -36,19 +36,25 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 class Param:
     """One parameter: a snake_case ``name`` (``--kebab-case`` on the command line), a default
     and a help text. With ``multiple=True`` the value is a tuple and the option may repeat;
-    ``required=True`` refuses a run that does not give it."""
+    ``required=True`` refuses a run that does not give it. ``when={"method": ("gatys",)}``:
+    it applies only when other parameters have those values (``--help`` says so, ``describe``
+    gives it as ``x-when``, the Blender panel shows it only then)."""
 
     name: str
     default: Any = None
     help: str = ""
     multiple: bool = False
     required: bool = False
+    when: Mapping[str, Sequence[Any]] | None = None
 
     kind: ClassVar[str] = "param"
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"parameter name {self.name!r} must be snake_case ascii")
+        if self.when is not None:  # kept hashable, as the declaration is
+            object.__setattr__(self, "when", tuple((k, tuple(v)) for k, v in
+                                                   dict(self.when).items()))
         if self.default is not None:
             # A bad default is a bug in the effect: fail when the effect is declared.
             self.convert(self.default)
@@ -90,6 +96,8 @@ class Param:
         out["x-kind"] = self.kind
         out["x-option"] = self.option
         out["x-required"] = self.required
+        if self.when:
+            out["x-when"] = {key: list(values) for key, values in self.when}
         if self.default is not None:
             out["default"] = list(self.default) if self.multiple else self._json_default()
         return out
@@ -110,6 +118,11 @@ class Param:
         # the same messages.
         allowed = self.describe_allowed()
         text = self.help + (f" [{allowed}]" if allowed and self.kind != "choice" else "")
+        if self.when:
+            text += " (with " + " and ".join(
+                f"--{key.replace('_', '-')} " + " or ".join(
+                    str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+                for key, values in self.when) + ")"
         metavar = f"[{allowed}]" if self.kind == "choice" else self.metavar
         return click.Option(
             [self.option, self.name], type=click.STRING, multiple=self.multiple, metavar=metavar,
@@ -202,7 +215,7 @@ class Int(Param):
             raise ParameterError(
                 f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
                 hint=f"pass {self.option} with a value in {self.describe_allowed()}")
-        return as_float32(v)
+        return v
 
     describe_allowed = Float.describe_allowed
 
@@ -375,31 +388,3 @@ class Colour(Param):
 
     def _schema_one(self) -> dict[str, Any]:
         return {"type": "string", "format": "color"}
-
-
-def validate(params: Sequence[Param], values: Mapping[str, Any], *, owner: str) -> dict[str, Any]:
-    """Check ``values`` against ``params``; return every parameter's value (defaults filled in).
-
-    Unknown names are refused with the closest known names; ``owner`` (the effect's name) is
-    used in the message.
-    """
-    by_name = {p.name: p for p in params}
-    for key in values:
-        norm = key.replace("-", "_")
-        if norm not in by_name:
-            guess = did_you_mean(norm, by_name)
-            known = ", ".join(p.name for p in params) or "(none)"
-            raise ParameterError(f"{owner} has no parameter {key!r}",
-                                 hint=guess or f"its parameters are: {known}")
-    given = {k.replace("-", "_"): v for k, v in values.items()}
-    return {p.name: p.convert(given.get(p.name)) for p in params}
-
-
-def json_schema(params: Sequence[Param]) -> dict[str, Any]:
-    """The JSON schema of an effect's settings object."""
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {p.name: p.schema() for p in params},
-        "required": [p.name for p in params if p.required],
-    }

@@ -9,6 +9,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
 #: ``7`` or ``3:0.5,12:0.5``: style indices with optional weights.
 PRESET_PATTERN = r"\d+(:\d*\.?\d+)?(,\d+(:\d*\.?\d+)?)*"
 N_PRESETS = 26
+#: The methods that paint from style images, and the one that optimises (``when`` conditions:
+#: --help, describe and the Blender panel show such parameters only with these methods).
+BY_IMAGE = {"method": ("ghiasi", "adain", "gatys")}
+GATYS = {"method": ("gatys",)}
 
 
 def parse_preset(text: str) -> dict[int, float]:
@@ -67,12 +71,13 @@ PAINTING_STYLE = EffectSpec(
                       choices=("dumoulin", "ghiasi", "johnson", "adain", "gatys"),
                       help="Style transfer method."),
         params.Text("preset", default="19", pattern=PRESET_PATTERN, example="3:0.5,12:0.5",
-                    help="dumoulin: one of the 26 styles (0-25; docs/images/dumoulin-presets.png "
+                    when={"method": ("dumoulin",)},
+                    help="One of the 26 styles (0-25; docs/images/dumoulin-presets.png "
                          "shows them), or several with weights, e.g. 3:0.5,12:0.5 (weights are "
                          "normalised to sum to 1)."),
-        params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES,
-                    help="Style image (ghiasi, adain, gatys); repeat to mix several styles."),
-        params.Float("style_weight", multiple=True, min=0.0,
+        params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES, when=BY_IMAGE,
+                    help="Style image; repeat to mix several styles."),
+        params.Float("style_weight", multiple=True, min=0.0, when=BY_IMAGE,
                      help="Weight of each --style, in order (default: equal)."),
         params.Path("checkpoint", must_exist=False,
                     help="johnson: the network (file or registry name, default johnson-candy); "
@@ -80,7 +85,7 @@ PAINTING_STYLE = EffectSpec(
                          "(default magenta-ghiasi-transformer); adain: the decoder (default "
                          "adain-decoder); gatys: VGG-19 (default vgg19 if cached, else a "
                          "training-free encoder)."),
-        params.Path("encoder", must_exist=False,
+        params.Path("encoder", must_exist=False, when={"method": ("adain", "ghiasi")},
                     help="adain: the encoder (file or registry name, default adain-encoder); "
                          "ghiasi: the style predictor (default magenta-ghiasi-predictor)."),
         params.Float("strength", default=1.0, min=0.0, max=1.0,
@@ -88,20 +93,20 @@ PAINTING_STYLE = EffectSpec(
         params.Bool("preserve_color", default=False,
                     help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016)."),
         params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
-        params.Float("stability", default=0.8, min=0.0, max=1.0,
-                     help="temporal: how much of the previous output, carried along the "
+        params.Float("stability", default=0.8, min=0.0, max=1.0, when={"temporal": (True,)},
+                     help="How much of the previous output, carried along the "
                           "flow, each moving pixel keeps (still pixels are held, newly "
                           "revealed ones painted afresh)."),
         params.Int("iterations", default=80, min=1, max=5000, soft_min=10, soft_max=500,
-                   help="gatys: optimisation steps per frame."),
-        params.Float("texture", default=0.3, min=0.0, max=1.0,
-                     help="gatys: noise in the starting image; more paints flat areas too (it "
+                   when=GATYS, help="Optimisation steps per frame."),
+        params.Float("texture", default=0.3, min=0.0, max=1.0, when=GATYS,
+                     help="Noise in the starting image; more paints flat areas too (it "
                           "moves with the picture when --temporal is on), 0 starts from the "
                           "frame."),
         params.Int("style_size", default=512, min=32, max=4096, soft_min=128, soft_max=1024,
-                   help="Longest side the style images are resized to."),
+                   when=BY_IMAGE, help="Longest side the style images are resized to."),
         params.Float("style_scale", default=1.0, min=0.0, max=16.0, soft_max=4.0,
-                     help="ghiasi, adain, gatys: the size of the strokes. 1 paints a frame with "
+                     when=BY_IMAGE, help="The size of the strokes. 1 paints a frame with "
                           "its long side at --style-size, so strokes take the share of the "
                           "frame they take of the style image, at any resolution (a proxy "
                           "looks like the full-size render); 2 doubles them, 0.5 halves them; "

@@ -518,6 +518,50 @@ def test_each_editors_panel_draws_every_parameter(scene, addon):
                 "device", "precision", "overwrite"} <= set(drawn)
 
 
+def _drawn_settings(scene):
+    """The parameters the effect box of the panel draws, with the labels it gives them."""
+    drawn = {}
+
+    class Layout:
+        def prop(self, data, attr, text=None, **kw):
+            drawn[attr] = text
+
+        def operator(self, idname, **kw):
+            return types.SimpleNamespace()
+
+        def __getattr__(self, name):
+            return lambda *a, **k: Layout() if name in ("row", "box", "column") else None
+
+    import sys
+
+    sys.modules[MODULE].panels.draw_effect_settings(Layout(), scene)
+    return drawn
+
+
+def test_the_panel_shows_a_parameter_only_where_it_applies(scene, addon):
+    """painting-style declares Gatys' iterations for --method gatys and stability for
+    --temporal: the panel follows, and the command leaves out what does not apply."""
+    scene.neuralfx.effect = "painting-style"
+    group = settings_of(scene, "painting-style")
+    assert "iterations" not in _drawn_settings(scene) and "preset" in _drawn_settings(scene)
+    group.method = "gatys"
+    assert {"iterations", "texture", "style_scale"} <= set(_drawn_settings(scene))
+    assert "preset" not in _drawn_settings(scene)
+    assert "--iterations" in addon.schema.cli_arguments(group)
+    group.method, group.temporal = "dumoulin", False
+    assert "stability" not in _drawn_settings(scene)
+    args = addon.schema.cli_arguments(group)
+    assert "--iterations" not in args and "--stability" not in args and "--preset" in args
+
+
+def test_required_parameters_are_marked_and_checked_before_run(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "mark-region"
+    assert _drawn_settings(scene)["region"] == "Region (required)"
+    with pytest.raises(addon.sources.SourceError, match="mark-region needs Region: fill in"):
+        addon.jobs.job_from_scene(bpy.context)
+
+
 def test_a_trimmed_movie_strip_gives_a_movie_strip_over_the_same_frames(scene, addon, tmp_path):
     """Big Buck Bunny excerpt (c) Blender Foundation, CC-BY 3.0 (samples/README.md)."""
     movie = Path(__file__).resolve().parents[2] / "samples" / "bbb" / "bbb-excerpt.mp4"
