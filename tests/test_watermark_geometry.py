@@ -106,3 +106,11 @@ def test_pictures_too_small_thin_or_flat_read_as_unmarked_without_failing():
         assert not found.found and found.reason.startswith("too little picture"), shape
     flat = np.full((720, 1280, 3), 128, np.uint8)
     assert not wm.detect(flat, flat).found
+
+
+def test_frames_of_different_sizes_are_read_together():
+    """A sequence may mix sizes; the frames still fold, and the mark still reads."""
+    frames = marked([natural("coffee", (1920, 1080))] * 2, PAYLOAD)
+    frames[1] = frames[1][:900, :1500]
+    assert wm.detect(*frames).payload == PAYLOAD
+    assert wm.detect(*(scale(f, 0.8) for f in frames)).payload == PAYLOAD

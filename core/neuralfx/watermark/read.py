@@ -156,18 +156,22 @@ def detect(*frames: np.ndarray, numbers: Sequence[int] | None = None) -> Detecti
     (``numbers``: their frame numbers, consecutive when not given). Bars added around the
     picture are left out. When the mark is not there as made, the frames may have been
     scaled or turned (a web upload, a proxy): the tile's lattice is measured
-    (:func:`~neuralfx.watermark.geometry.lattices`, on the first frames), the frames are
-    warped back to each guess, and read again."""
+    (:func:`~neuralfx.watermark.geometry.lattices`, on the frames' centres summed with their
+    signs), the frames are warped back to each guess, and read again."""
     if not frames:
         return decode(np.zeros((TILE, TILE)), np.zeros((TILE, TILE)))
     signs = [frame_sign(n) for n in (numbers if numbers is not None else range(len(frames)))]
     box = content_box(frames[0])
     frames = tuple(f[box] for f in frames)
-    folds, middle = [], 0.0
+    folds, middle = [], None
     for f, sign in zip(frames, signs):
         residual = whiten(f)
         folds.append(_fold(residual))
-        middle = middle + sign * centre(residual)  # a still picture cancels, the mark adds up
+        part = sign * centre(residual)  # a still picture cancels, the mark adds up
+        if middle is None:
+            middle = part
+        elif part.shape == middle.shape:  # (a sequence may mix sizes)
+            middle += part
     found = _read(folds, signs)
     if found.found:
         return found
