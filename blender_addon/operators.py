@@ -66,7 +66,7 @@ def take_answer() -> float | None:
     except queue.Empty:
         return 0.1
     context = bpy.context
-    level, message = _connection_report(context, connection, error)
+    _, message = _connection_report(context, connection, error)
     status = context.window_manager.neuralfx_status
     if connection is not None:
         apply_connection(context, connection)
