@@ -24,6 +24,7 @@ COMMANDS = (
     ["--help"],
     ["effects", "--json"],
     ["describe", "painting-style", "--json"],
+    ["describe", "--all", "--json"],
     ["plugins", "--json"],
     ["run", "convert", "--help"],
 )

@@ -55,6 +55,9 @@ class RunOptions:
     frames: str | None = None
     missing: str = "error"
     overwrite: bool = False
+    #: False: a stateful effect gets only the frames asked for, without the earlier frames it
+    #: would replay (a preview of the look; such frames never mix with a full run's)
+    history: bool = True
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False  # torch.compile the effect's networks (RunContext.optimise)

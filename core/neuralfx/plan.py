@@ -134,6 +134,8 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
         output["compile"] = True
     if opts.c2pa_cert:  # signed and unsigned files never mix
         output["c2pa"] = True
+    if not opts.history:  # a stateful effect's frames without their history are other frames
+        output["history"] = False
     return {
         "input": os.path.abspath(input),
         "effect": spec.name,
@@ -198,7 +200,7 @@ def _check_kept(plan: Plan, kept: dict[int, str], warn: Callable[[str], None]) -
 
 def _plan_feed(plan: Plan) -> None:
     """The frames the effect is fed, and the state to start from (see neuralfx.history)."""
-    if not plan.todo or not getattr(plan.effect, "stateful", False):
+    if not plan.todo or not getattr(plan.effect, "stateful", False) or not plan.opts.history:
         plan.feed = list(plan.todo)
         return
     clip = plan.source.all_frames

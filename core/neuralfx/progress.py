@@ -64,12 +64,16 @@ def format_duration(seconds: float) -> str:
 
 
 class JsonLinesReporter(Reporter):
-    def __init__(self, stream: TextIO | None = None) -> None:
+    """JSON lines on ``stream``; ``tag`` fields go into every event (``neuralfx serve`` tags
+    each event with its request's ``id``)."""
+
+    def __init__(self, stream: TextIO | None = None, tag: dict[str, Any] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.tag = dict(tag or {})
 
     def _emit(self, event: str, **fields: Any) -> None:
         fields = {k: v for k, v in fields.items() if v is not None}
-        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+        self.stream.write(json.dumps({**self.tag, "event": event, **fields}) + "\n")
         self.stream.flush()
 
     def start(self, **info: Any) -> None:

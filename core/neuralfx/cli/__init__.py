@@ -6,7 +6,7 @@ effect's declaration), ``effects``, ``describe``, ``plugins``, ``doctor``, ``mod
 Modules here import torch and the codecs only inside the commands that need them.
 """
 
-from . import faces, info, models, run, watermark  # noqa: F401  (each module adds its commands to main)
+from . import faces, info, models, run, serve, watermark  # noqa: F401  (each adds its commands)
 from .main import cli, main
 
 __all__ = ["cli", "main"]

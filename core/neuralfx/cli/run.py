@@ -31,6 +31,10 @@ _RUN_OPTIONS = [
                  show_default=True, help="What to do about gaps in a numbered sequence."),
     click.Option(["--overwrite"], is_flag=True,
                  help="Redo frames whose outputs exist (default: skip them, so reruns resume)."),
+    click.Option(["--history/--no-history"], default=True, show_default=True,
+                 help="--no-history: a stateful effect (painting-style with --temporal) "
+                      "processes only the frames asked for, without first replaying the "
+                      "earlier ones: a quick look at one frame, not the frames of a full run."),
     click.Option(["--device"], default="auto", show_default=True,
                  help="auto, cpu, cuda, cuda:N or mps."),
     click.Option(["--precision"], type=click.Choice(PRECISION_NAMES), default="fp32",
