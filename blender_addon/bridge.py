@@ -178,3 +178,56 @@ class Process:
     def kill(self) -> None:
         if self.popen.poll() is None:
             self.popen.kill()
+
+
+@dataclass
+class Worker:
+    """A warm ``neuralfx serve`` (docs/serve.md): started once, it answers request after
+    request without paying for Python and torch again. Its events (each with its request's
+    ``id``) arrive on :attr:`events` from a reader thread."""
+
+    setting: str
+    events: queue.Queue = field(default_factory=queue.Queue)
+    next_id: int = 0
+
+    def start(self) -> None:
+        argv = command_prefix(self.setting) + ["serve"]
+        try:
+            self.popen = subprocess.Popen(  # noqa: S603 - argv from the artist's own settings
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True, bufsize=1, env=_environment())
+        except OSError as exc:
+            raise BridgeError(f"cannot start {argv[0]}: {exc.strerror or exc}",
+                              INSTALL_HINT) from None
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return hasattr(self, "popen") and self.popen.poll() is None
+
+    def send(self, request: dict) -> int:
+        """Queue a request; returns the id its events will carry."""
+        self.next_id += 1
+        try:
+            self.popen.stdin.write(json.dumps({**request, "id": self.next_id}) + "\n")
+            self.popen.stdin.flush()
+        except OSError:
+            raise BridgeError("the NeuralFX worker stopped",
+                              "press Preview again to start a new one") from None
+        return self.next_id
+
+    def _read(self) -> None:
+        for line in self.popen.stdout:
+            try:
+                self.events.put(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        self.popen.stdout.close()
+
+    def stop(self) -> None:
+        if self.alive:
+            self.popen.stdin.close()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()

@@ -181,6 +181,24 @@ class NEURALFX_OT_copy_command(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class NEURALFX_OT_preview(bpy.types.Operator):
+    """Show the look of the frame under the playhead with these settings, in the Image
+    Editor, without a run (a warm NeuralFX worker answers in a fraction of a second after
+    the first preview)"""
+
+    bl_idname = "neuralfx.preview"
+    bl_label = "Preview frame"
+
+    def execute(self, context):
+        from . import preview
+
+        try:
+            preview.ask(context)
+        except (sources.SourceError, bridge.BridgeError) as exc:
+            return _report_error(self, str(exc))
+        return {"FINISHED"}
+
+
 class NEURALFX_OT_cancel(bpy.types.Operator):
     """Stop the current run; finished frames are kept and running again resumes"""
 
@@ -265,5 +283,5 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
 
 
 CLASSES = (NEURALFX_OT_test_connection, NEURALFX_OT_refresh_effects, NEURALFX_OT_run,
-           NEURALFX_OT_copy_command, NEURALFX_OT_cancel, NEURALFX_OT_item_add, NEURALFX_OT_item_remove,
+           NEURALFX_OT_copy_command, NEURALFX_OT_preview, NEURALFX_OT_cancel, NEURALFX_OT_item_add, NEURALFX_OT_item_remove,
            NEURALFX_OT_boxes_from_marker)

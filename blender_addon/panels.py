@@ -103,6 +103,7 @@ def draw(panel, context) -> None:
 
     row = layout.row(align=True)
     row.operator("neuralfx.run", icon="PLAY", text="Queue run" if jobs.QUEUE.busy else "Run")
+    row.operator("neuralfx.preview", text="", icon="HIDE_OFF")
     row.operator("neuralfx.copy_command", text="", icon="COPYDOWN")
     draw_run_status(layout, context)
 

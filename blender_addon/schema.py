@@ -142,6 +142,28 @@ def missing_required(settings) -> list[str]:
     return missing
 
 
+def settings_by_name(settings) -> dict:
+    """The settings as ``neuralfx serve`` takes them (docs/serve.md): by parameter name, the
+    same texts as the command line, what :func:`cli_arguments` leaves out left out."""
+    out: dict = {}
+    for param, spec in settings.neuralfx_params.items():
+        if not applies(settings, spec):
+            continue
+        value = getattr(settings, attribute(param))
+        kind = spec.get("x-kind", "text")
+        if spec.get("type") == "array":
+            texts = [t for t in (_text(kind, item.value) for item in value) if t]
+            if texts:
+                out[param] = texts
+        elif kind == "bool":
+            out[param] = bool(value)
+        else:
+            text = _text(kind, value)
+            if text or kind in ("float", "int"):
+                out[param] = text
+    return out
+
+
 def cli_arguments(settings) -> list[str]:
     """The ``neuralfx run EFFECT`` options for an effect's PropertyGroup. Empty texts, paths
     and lists are left out, so NeuralFX uses its own defaults for them, and so are parameters

@@ -348,6 +348,54 @@ def test_a_run_goes_on_through_opening_another_file_and_lands_in_its_own(scene, 
     assert placed == ["plate", "shot_convert"] and not addon.jobs.QUEUE.unplaced
 
 
+def _preview_to_the_end(addon) -> None:
+    import time
+
+    deadline = time.monotonic() + 120
+    while addon.preview.pump() is not None:  # what the timer does
+        assert time.monotonic() < deadline, "the preview did not come"
+        time.sleep(0.02)
+
+
+def test_preview_shows_the_look_of_the_frame_under_the_playhead(scene, addon, tmp_path):
+    """Files 1001-1006 at scene frames 10-15, playhead at 12: the preview is file 1003
+    inverted (slow-invert), from a worker that stays for the next preview (frame 14)."""
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "slow-invert"
+    settings_of(scene, "slow-invert").seconds = 0.0
+    try:
+        for frame, number in ((12, 1003), (14, 1005)):
+            scene.frame_set(frame)
+            assert bpy.ops.neuralfx.preview() == {"FINISHED"}
+            _preview_to_the_end(addon)
+            status = bpy.context.window_manager.neuralfx_status
+            assert status.error == "" and f"preview of frame {number}" in status.message
+            image = bpy.data.images[addon.preview.IMAGE_NAME]
+            shown = np.array(image.pixels[:]).reshape(image.size[1], image.size[0], 4)[::-1]
+            plate = pixels(tmp_path / "plate" / f"shot.{number}.png")
+            assert np.abs(shown[..., :3] - (1 - plate[..., :3])).max() < 2 / 255
+            pid = addon.preview.WORKER.popen.pid if frame == 12 else pid
+        assert addon.preview.WORKER.popen.pid == pid and addon.preview.WORKER.alive
+        assert not any(frame_files(tmp_path / "results")) if (tmp_path / "results").exists() \
+            else True  # a preview is not a run: nothing in the output folder
+    finally:
+        addon.preview.stop()
+
+
+def test_a_preview_that_fails_says_why(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "painting-style"
+    settings_of(scene, "painting-style").checkpoint = str(tmp_path / "missing.pth")
+    scene.frame_set(10)
+    try:
+        bpy.ops.neuralfx.preview()
+        _preview_to_the_end(addon)
+        status = bpy.context.window_manager.neuralfx_status
+        assert status.error.startswith("preview: ") and "missing.pth" in status.error
+    finally:
+        addon.preview.stop()
+
+
 def test_painting_style_to_the_compositor_as_linear_exr(scene, addon, tmp_path):
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect = "painting-style"

@@ -1,0 +1,113 @@
+"""*Preview frame*: the look of the frame under the playhead, with the panel's settings, in
+seconds and without a run. A warm ``neuralfx serve`` worker (bridge.Worker) keeps torch and
+the networks loaded, so only the first preview pays for starting NeuralFX; each preview asks
+for one frame with ``history: false`` (no replay of earlier frames) into a temporary file,
+shown as the image "NeuralFX preview" in every Image Editor."""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+
+import bpy
+
+from . import bridge, jobs, properties, schema, sources
+
+IMAGE_NAME = "NeuralFX preview"
+WORKER: bridge.Worker | None = None
+_waiting: dict[int, dict] = {}  # request id -> what to do with its answer
+
+
+def source_frame(scene, source: sources.Source) -> int:
+    """The source's frame number under the playhead."""
+    return source.first_number + (scene.frame_current - source.frame_start)
+
+
+def request(context) -> dict:
+    """The worker request for the current frame; SourceError when the panel cannot say."""
+    scene = context.scene
+    job = jobs.job_from_scene(context)  # the same checks as Run
+    effect = scene.neuralfx.effect
+    folder = bpy.app.tempdir or tempfile.gettempdir()
+    return {"effect": effect, "input": job.source.input,
+            "output": os.path.join(folder, f"neuralfx-preview-{effect}.png"),
+            "settings": schema.settings_by_name(properties.effect_settings(scene, effect)),
+            "options": {"frames": str(source_frame(scene, job.source)), "history": False,
+                        "overwrite": True, "device": job.argv[job.argv.index("--device") + 1],
+                        "precision": job.argv[job.argv.index("--precision") + 1]}}
+
+
+def ask(context) -> int:
+    """Send the preview request to the worker (started if need be); returns its id."""
+    global WORKER
+    wanted = request(context)
+    setting = properties.preferences(context).executable
+    if WORKER is None or not WORKER.alive or WORKER.setting != setting:
+        if WORKER is not None:
+            WORKER.stop()
+        WORKER = bridge.Worker(setting)
+        WORKER.start()
+    rid = WORKER.send(wanted)
+    _waiting[rid] = {"output": wanted["output"], "frame": wanted["options"]["frames"],
+                     "error": None}
+    frame = wanted["options"]["frames"]
+    context.window_manager.neuralfx_status.message = f"previewing frame {frame}..."
+    if not bpy.app.timers.is_registered(pump):
+        bpy.app.timers.register(pump, first_interval=0.05)
+    return rid
+
+
+def pump() -> float | None:
+    """The timer: take the worker's answers and show finished previews (tests call it)."""
+    while WORKER is not None:
+        try:
+            event = WORKER.events.get_nowait()
+        except queue.Empty:
+            break
+        waiting = _waiting.get(event.get("id"))
+        if waiting is None:
+            continue
+        if event["event"] == "error":
+            waiting["error"] = (event.get("message", ""), event.get("hint") or "")
+        elif event["event"] == "end":
+            del _waiting[event["id"]]
+            _show(waiting, ok=event.get("ok", False))
+    if WORKER is not None and not WORKER.alive and _waiting:
+        _waiting.clear()
+        _status().error = "the NeuralFX worker stopped; press Preview again"
+    return 0.05 if _waiting else None
+
+
+def _status():
+    return bpy.context.window_manager.neuralfx_status
+
+
+def _show(waiting: dict, ok: bool) -> None:
+    status = _status()
+    if not ok:
+        message, hint = waiting["error"] or ("the preview failed", "")
+        status.message, status.error, status.hint = "", f"preview: {message}", hint
+        return
+    image = bpy.data.images.get(IMAGE_NAME)
+    if image is None:
+        image = bpy.data.images.load(waiting["output"], check_existing=False)
+        image.name = IMAGE_NAME
+    else:
+        image.filepath = waiting["output"]
+        image.reload()
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "IMAGE_EDITOR":
+                area.spaces.active.image = image
+            area.tag_redraw()
+    status.error = status.hint = ""
+    status.message = f"preview of frame {waiting['frame']} in the Image Editor ({IMAGE_NAME})"
+
+
+def stop() -> None:
+    global WORKER
+    if WORKER is not None:
+        WORKER.stop()
+        WORKER = None
+    _waiting.clear()
