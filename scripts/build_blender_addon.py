@@ -4,7 +4,10 @@
 
 Install it in Blender with Edit > Preferences > Get Extensions > Install from Disk (docs/blender.md).
 It is what `blender --command extension build` makes, without needing a Blender binary: the
-manifest and the add-on's modules at the zip's top level, no caches. Written atomically.
+manifest and the add-on's modules at the zip's top level, no caches. Written atomically. When
+this Python has Blender as a module (`bpy`, as the add-on's test environment does), the zip
+is then checked by Blender's own validator (`extension validate`, the same rules as the
+extensions platform); `--validate` makes that check required.
 """
 
 from __future__ import annotations
@@ -37,10 +40,44 @@ def build(out_dir: Path) -> Path:
     return target
 
 
+def blender_validator() -> Path | None:
+    """Blender's ``blender_ext.py`` (the ``extension validate`` command) from the ``bpy``
+    module of this Python, or None when it has none."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob(
+        "*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    return found[-1] if found else None
+
+
+def validate(archive: Path) -> tuple[bool, str]:
+    """Blender's validator on ``archive``: (passed, what it said)."""
+    import subprocess
+
+    tool = blender_validator()
+    if tool is None:
+        return False, "no Blender validator here (install bpy: tests/blender/requirements.txt)"
+    done = subprocess.run([sys.executable, str(tool), "validate", str(archive)],
+                          capture_output=True, text=True, check=False)
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the zip")
-    print(build(parser.parse_args().out))
+    parser.add_argument("--validate", action="store_true",
+                        help="fail unless Blender's validator is here and passes the zip")
+    args = parser.parse_args()
+    archive = build(args.out)
+    print(archive)
+    if blender_validator() is not None or args.validate:
+        passed, said = validate(archive)
+        print(f"Blender's validator: {said}")
+        if not passed:
+            return 1
     return 0
 
 

@@ -668,3 +668,21 @@ def test_without_effects_the_panel_asks_for_a_refresh(scene, addon):
     finally:
         assert bpy.ops.neuralfx.refresh_effects() == {"FINISHED"}
     assert "painting-style" in [e["name"] for e in addon.properties.EFFECTS]
+
+
+def test_blenders_own_validator_passes_the_extension(tmp_path):
+    """`extension validate`, as the extensions platform runs it, on the zip the build script
+    makes; the same validator refuses the 65-character permission reason the manifest had."""
+    import build_blender_addon
+
+    passed, said = build_blender_addon.validate(build_blender_addon.build(tmp_path / "dist"))
+    assert passed, said
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    manifest = (build_blender_addon.ADDON / "blender_manifest.toml").read_text()
+    (broken / "__init__.py").write_text("")
+    (broken / "blender_manifest.toml").write_text(manifest.replace(
+        'files = "Read frames and write results; run the NeuralFX program"',
+        'files = "Read input frames and write the results; run the NeuralFX program"'))
+    passed, said = build_blender_addon.validate(broken)
+    assert not passed and "no longer than 64 characters" in said
