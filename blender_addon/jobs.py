@@ -31,6 +31,8 @@ class Job:
     destination: str
     process: bridge.Process | None = None
     started: float = 0.0
+    first_frame_at: float = 0.0
+    first_done: int = 0
     done: int = 0
     total: int = 0
     error: str = ""
@@ -125,6 +127,8 @@ def job_from_scene(context) -> Job:
         argv += ["--frames", source.frames]
     if settings.overwrite:
         argv.append("--overwrite")
+    if settings.missing != "error":
+        argv += ["--missing", settings.missing]
     return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
                settings.destination, blend=bpy.data.filepath)
 
@@ -174,6 +178,8 @@ def pump() -> float | None:
             job.total = int(event.get("total", 0))
         elif kind == "frame":
             job.done, job.total = int(event["done"]), int(event["total"])
+            if not job.first_frame_at:  # the rate counts from here: start-up is not work
+                job.first_frame_at, job.first_done = time.monotonic(), job.done
         elif kind == "warning":
             job.warnings.append(event.get("message", ""))
         elif kind == "error":
@@ -226,6 +232,14 @@ def _place(job: Job, status) -> None:
         bpy.ops.ed.undo_push(message=f"NeuralFX: {job.label}")
 
 
+def rate(job: Job, now: float) -> float:
+    """Frames a second since the first frame came (NeuralFX's start-up, a second or more
+    before it, would make the first estimates of the time left far too long); 0 until two
+    frames have."""
+    frames, seconds = job.done - job.first_done, now - job.first_frame_at
+    return frames / seconds if job.first_frame_at and frames > 0 and seconds > 0 else 0.0
+
+
 def _show(job: Job | None) -> None:
     """Copy the current run's progress into the UI (panels and the status bar)."""
     wm = bpy.context.window_manager
@@ -233,9 +247,8 @@ def _show(job: Job | None) -> None:
     status.running, status.queued = job is not None, len(QUEUE.pending)
     text = None
     if job is not None:
-        elapsed = max(time.monotonic() - job.started, 1e-6)
         status.label, status.done, status.total = job.label, job.done, job.total
-        status.fps = job.done / elapsed if job.done else 0.0
+        status.fps = rate(job, time.monotonic())
         left = (job.total - job.done) / status.fps if status.fps else 0.0
         status.eta = time.strftime("%H:%M:%S", time.gmtime(left)) if status.fps else "--:--:--"
         status.progress = 100.0 * job.done / job.total if job.total else 0.0

@@ -99,7 +99,9 @@ def draw(panel, context) -> None:
     row = box.row()
     row.prop(settings, "device")
     row.prop(settings, "precision")
-    box.prop(settings, "overwrite")
+    row = box.row()
+    row.prop(settings, "overwrite")
+    row.prop(settings, "missing", text="Missing")
 
     row = layout.row(align=True)
     row.operator("neuralfx.run", icon="PLAY", text="Queue run" if jobs.QUEUE.busy else "Run")

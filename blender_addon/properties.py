@@ -107,6 +107,11 @@ class NeuralFXSettings(bpy.types.PropertyGroup):
                                                      *PRECISIONS], default="PREFS")
     overwrite: BoolProperty(name="Overwrite", description="Redo frames that exist (otherwise a "
                                                           "rerun resumes where it stopped)")
+    missing: EnumProperty(
+        name="Missing frames", default="error",
+        description="What to do about frames missing from a numbered sequence",
+        items=[("error", "Stop", "Refuse to run, naming the missing frames"),
+               ("skip", "Skip", "Process the frames that are there")])
 
 
 class NeuralFXStatus(bpy.types.PropertyGroup):

@@ -686,3 +686,29 @@ def test_blenders_own_validator_passes_the_extension(tmp_path):
         'files = "Read input frames and write the results; run the NeuralFX program"'))
     passed, said = build_blender_addon.validate(broken)
     assert not passed and "no longer than 64 characters" in said
+
+
+def test_the_time_left_counts_from_the_first_frame(addon):
+    """Start-up (seconds before the first frame) is not part of the rate: 8 s of start-up,
+    then frames 1-5 in 2 s, is 2 frames a second, not 0.5."""
+    job = addon.jobs.Job(argv=[], label="x", scene="Scene", source=None, output="",
+                         destination="NONE", started=100.0, first_frame_at=108.0,
+                         first_done=1, done=5, total=20)
+    assert addon.jobs.rate(job, now=110.0) == 2.0
+    assert addon.jobs.rate(addon.jobs.Job([], "x", "Scene", None, "", "NONE", done=0),
+                           now=110.0) == 0.0
+
+
+def test_missing_frames_can_be_skipped_from_the_panel(scene, addon, tmp_path):
+    write_sequence(tmp_path / "plate", frames=[1001, 1002, 1004])
+    scene.neuralfx.source, scene.neuralfx.source_path = "PATH", str(tmp_path / "plate")
+    scene.neuralfx.effect, scene.neuralfx.destination = "convert", "NONE"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert "1003" in bpy.context.window_manager.neuralfx_status.error
+    scene.neuralfx.missing = "skip"
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    assert bpy.context.window_manager.neuralfx_status.error == ""
+    assert frame_files(tmp_path / "results" / "plate_convert") == [
+        f"plate_convert.{f}.png" for f in (1001, 1002, 1004)]
