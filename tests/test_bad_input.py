@@ -84,7 +84,7 @@ def test_unsupported_formats(cli, make_sequence, tmp_path):
 def test_unknown_parameter_suggests_the_closest(cli, make_sequence, tmp_path):
     result = cli("run", "convert", "--overwrit", make_sequence(), tmp_path / "o.####.png",
                  expect=2)
-    assert "No such option '--overwrit'. Did you mean '--overwrite'?" in result.stderr
+    assert "No such option '--overwrit'." in result.stderr and "'--overwrite'" in result.stderr
 
 
 def test_output_that_would_overwrite_the_input(cli, make_sequence, tmp_path):

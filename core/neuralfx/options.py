@@ -58,6 +58,8 @@ class RunOptions:
     #: False: a stateful effect gets only the frames asked for, without the earlier frames it
     #: would replay (a preview of the look; such frames never mix with a full run's)
     history: bool = True
+    #: When another run is writing the same output: wait for it to end (else refuse)
+    wait: bool = False
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False  # torch.compile the effect's networks (RunContext.optimise)

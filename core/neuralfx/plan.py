@@ -33,6 +33,7 @@ from .frames.sequence import describe_frames
 from .history import SnapshotStore, source_digests
 from .options import RunOptions
 from .label import DEFAULT_TEXT as DEFAULT_LABEL
+from .output_lock import OutputLock
 from .record import FrameEntry, ResumeRecord, describe_changes, file_digest, fingerprint, recipe_id
 
 
@@ -60,6 +61,7 @@ class Plan:
     feed: list[int] = dataclasses.field(default_factory=list)
     start_state: dict | None = None
     prepared: bool = False
+    lock: OutputLock | None = None
 
     @property
     def resumable(self) -> bool:
@@ -71,6 +73,8 @@ class Plan:
         if self.prepared:
             return
         create_folder(self.sink.directory())
+        if self.lock is not None:  # the folder is new: no other run could lock it earlier
+            self.lock.acquire(self.output, self.opts.wait)
         if self.opts.shard is not None:  # one of several runs at once: the driver cleaned up
             if self.record is not None:
                 self.record.start_part(self.opts.shard)
@@ -88,8 +92,11 @@ class Plan:
         self.prepared = True
 
     def close(self) -> None:
+        """Close the record and let go of the lock (again: nothing happens)."""
         if self.record is not None:
             self.record.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: RunOptions, *,
@@ -100,6 +107,22 @@ def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: R
     recipe = make_recipe(spec, effect, input, sink, opts, version)
     plan = Plan(spec, effect, input, output, opts, source, sink, todo=[], skipped=0,
                 recipe=recipe, recipe_id=recipe_id(recipe), fingerprints=fingerprints)
+    if opts.shard is None:  # (a Ray shard writes under its driver's lock)
+        plan.lock = OutputLock(sink.lock_base())
+        if os.path.isdir(sink.directory()):  # before looking at what exists
+            plan.lock.acquire(output, opts.wait)
+    try:
+        _plan_outputs(plan, source, sink, opts, output, warn)
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+def _plan_outputs(plan: Plan, source, sink, opts: RunOptions, output: str,
+                  warn: Callable[[str], None]) -> None:
+    """What to do and to keep: every frame of a video; for a sequence, the frames without an
+    output (all with --overwrite), the kept ones checked against the record."""
     if sink.is_video:
         if os.path.exists(output) and not opts.overwrite:
             raise OutputError(f"{output} exists; a video cannot be resumed",
@@ -115,7 +138,6 @@ def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: R
         plan.redo = [e for e in redone if e is not None]
     plan.skipped = len(source.frames) - len(plan.todo)
     _plan_feed(plan)
-    return plan
 
 
 def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: RunOptions,

@@ -45,13 +45,16 @@ def run(effect: str | type[Effect] | EffectSpec, input: str, output: str, *,
         instance = effect_cls(spec.validate(settings or {}))
         plan = make_plan(spec, instance, input, output, opts, version=version,
                          warn=reporter.warning)
-        if opts.executor == "ray":
-            from .executors.ray import RayExecutor
+        try:
+            if opts.executor == "ray":
+                from .executors.ray import RayExecutor
 
-            return RayExecutor(plan, effect, dict(settings or {}), reporter).run()
-        from .executors.local import LocalExecutor
+                return RayExecutor(plan, effect, dict(settings or {}), reporter).run()
+            from .executors.local import LocalExecutor
 
-        return LocalExecutor(plan, device, dtype, reporter).run()
+            return LocalExecutor(plan, device, dtype, reporter).run()
+        finally:
+            plan.close()  # the lock goes with the run, whatever happened
     except NeuralFXError as exc:
         reporter.error(exc.message, exc.hint, getattr(exc, "frame", None),
                        getattr(exc, "path", None))

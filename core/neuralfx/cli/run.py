@@ -31,6 +31,9 @@ _RUN_OPTIONS = [
                  show_default=True, help="What to do about gaps in a numbered sequence."),
     click.Option(["--overwrite"], is_flag=True,
                  help="Redo frames whose outputs exist (default: skip them, so reruns resume)."),
+    click.Option(["--wait"], is_flag=True,
+                 help="When another run is writing the same output, wait for it to end "
+                      "(default: refuse, naming it)."),
     click.Option(["--history/--no-history"], default=True, show_default=True,
                  help="--no-history: a stateful effect (painting-style with --temporal) "
                       "processes only the frames asked for, without first replaying the "

@@ -185,6 +185,11 @@ class Sink:
         return (os.path.basename(self.pattern.prefix) + "#" + self.pattern.suffix
                 if self.pattern else os.path.basename(self.target))
 
+    def lock_base(self) -> str:
+        """Where the hidden lock of these outputs lives, less its suffix
+        (neuralfx.output_lock)."""
+        return os.path.join(self.directory(), f".{self._hidden_name()}")
+
     def record_path(self) -> str:
         """The hidden journal beside the outputs saying how each was made (neuralfx.record)."""
         return os.path.join(self.directory(), f".{self._hidden_name()}{RECORD_SUFFIX}")
