@@ -39,6 +39,7 @@ class Job:
     hint: str = ""
     cancelled: bool = False
     warnings: list[str] = field(default_factory=list)
+    effect: str = ""
     #: the .blend file that asked for the run (its results go there, not into a file opened
     #: since); "" for an unsaved file
     blend: str = ""
@@ -130,7 +131,7 @@ def job_from_scene(context) -> Job:
     if settings.missing != "error":
         argv += ["--missing", settings.missing]
     return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
-               settings.destination, blend=bpy.data.filepath)
+               settings.destination, effect=effect, blend=bpy.data.filepath)
 
 
 def outputs_of(job: Job) -> list[str]:
@@ -183,7 +184,10 @@ def pump() -> float | None:
         elif kind == "warning":
             job.warnings.append(event.get("message", ""))
         elif kind == "error":
-            job.error, job.hint = event.get("message", ""), event.get("hint") or ""
+            words = properties.effect_settings(bpy.data.scenes.get(job.scene)
+                                               or bpy.context.scene, job.effect)
+            job.error = schema.in_panel_words(event.get("message", ""), words)
+            job.hint = schema.in_panel_words(event.get("hint") or "", words)
         elif kind == "exit":
             _finish(job, event["returncode"])
             return INTERVAL

@@ -50,7 +50,7 @@ def ask(context) -> int:
         WORKER.start()
     rid = WORKER.send(wanted)
     _waiting[rid] = {"output": wanted["output"], "frame": wanted["options"]["frames"],
-                     "error": None}
+                     "effect": wanted["effect"], "error": None}
     frame = wanted["options"]["frames"]
     context.window_manager.neuralfx_status.message = f"previewing frame {frame}..."
     if not bpy.app.timers.is_registered(pump):
@@ -69,7 +69,9 @@ def pump() -> float | None:
         if waiting is None:
             continue
         if event["event"] == "error":
-            waiting["error"] = (event.get("message", ""), event.get("hint") or "")
+            words = properties.effect_settings(bpy.context.scene, waiting["effect"])
+            waiting["error"] = (schema.in_panel_words(event.get("message", ""), words),
+                                schema.in_panel_words(event.get("hint") or "", words))
         elif event["event"] == "end":
             del _waiting[event["id"]]
             _show(waiting, ok=event.get("ok", False))

@@ -142,6 +142,24 @@ def missing_required(settings) -> list[str]:
     return missing
 
 
+#: The run options the panel has, by the command line's name.
+PANEL_OPTIONS = {"--frames": "Frames", "--overwrite": "Overwrite", "--device": "Device",
+                 "--precision": "Precision", "--missing": "Missing"}
+
+
+def in_panel_words(text: str, settings) -> str:
+    """A message of NeuralFX's with its command-line options (``pass --style-scale 2``) put
+    as the panel names them (``pass Style scale 2``)."""
+    import re
+
+    names = dict(PANEL_OPTIONS)
+    if settings is not None:
+        names.update({spec["x-option"]: label(param)
+                      for param, spec in settings.neuralfx_params.items()})
+    return re.sub(r"--[a-z][a-z0-9-]*", lambda m: f"'{names[m.group(0)]}'"
+                  if m.group(0) in names else m.group(0), text)
+
+
 def settings_by_name(settings) -> dict:
     """The settings as ``neuralfx serve`` takes them (docs/serve.md): by parameter name, the
     same texts as the command line, what :func:`cli_arguments` leaves out left out."""

@@ -17,14 +17,28 @@ import pytest
 from neuralfx.frames.images import read_image
 
 HERE = os.path.dirname(__file__)
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_left_behind():
+    """Whatever a test asserts, its runs end and their pipes close."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=60)
 
 
 def _start(effect: str, src: str, out: str, *args: str) -> subprocess.Popen:
     env = dict(os.environ, NEURALFX_PLUGINS="slow_plugin",
                PYTHONPATH=os.path.join(HERE, "plugin_modules"))
-    return subprocess.Popen([sys.executable, "-m", "neuralfx", "run", effect, src, out,
+    proc = subprocess.Popen([sys.executable, "-m", "neuralfx", "run", effect, src, out,
                              "--progress", "json", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    _STARTED.append(proc)
+    return proc
 
 
 def _first_frame(proc: subprocess.Popen) -> None:
@@ -45,23 +59,24 @@ def test_a_second_run_on_an_output_being_written_is_refused_naming_the_first(mak
     touches anything, naming the first run; the first finishes with every frame inverted.
     With --wait, the same run started again waits for the first to end, then finds every
     frame done."""
-    src = make_sequence(frames=range(1, 9))
+    src = make_sequence(frames=range(1, 13))
     out = str(tmp_path / "o" / "o.####.png")
-    first = _start("slow-invert", src, out, "--seconds", "0.3", "--batch-size", "1")
+    first = _start("slow-invert", src, out, "--seconds", "0.5", "--batch-size", "1")
     _first_frame(first)
     second = _start("convert", src, out, "--overwrite")
     rc, stdout, _ = _finish(second)
+    assert first.poll() is None, "the first run ended before the second began: too fast"
     error = next(json.loads(line) for line in stdout.splitlines() if '"error"' in line)
     assert rc == 1 and "is being written by another run" in error["message"]
     assert f"pid {first.pid}" in error["message"] and "slow-invert" in error["message"]
     assert "--wait" in error["hint"]
-    waiting = _start("slow-invert", src, out, "--seconds", "0.3", "--batch-size", "1",
+    waiting = _start("slow-invert", src, out, "--seconds", "0.5", "--batch-size", "1",
                      "--wait")
     assert _finish(first)[0] == 0
     rc, stdout, err = _finish(waiting)
     assert rc == 0, (stdout, err)  # it waited, then found every frame done
-    assert '"written": 0, "skipped": 8' in stdout
-    for f in range(1, 9):
+    assert '"written": 0, "skipped": 12' in stdout
+    for f in range(1, 13):
         np.testing.assert_allclose(read_image(out.replace("####", f"{f:04d}")).astype(float),
                                    255 - read_image(src.replace("####", f"{f:04d}")))
 
@@ -72,9 +87,7 @@ def test_a_killed_runs_lock_goes_with_it(make_sequence, tmp_path):
     first = _start("slow-invert", src, out, "--seconds", "0.3", "--batch-size", "1")
     _first_frame(first)
     first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
-    first.stdout.close()
-    first.stderr.close()
+    first.communicate(timeout=60)
     rc, _, err = _finish(_start("slow-invert", src, out, "--seconds", "0", "--overwrite"))
     assert rc == 0, err
 
@@ -83,8 +96,8 @@ def test_a_killed_runs_lock_goes_with_it(make_sequence, tmp_path):
 def test_two_runs_at_once_never_mix_their_frames(make_sequence, tmp_path):
     """Ten trials: an inversion writes a sequence frame by frame while a copy with
     --overwrite starts at another moment each time. Each trial ends with one run's frames
-    throughout: whichever run comes second is refused while the other writes, or the copy
-    redoes it all after."""
+    throughout: whichever run comes second is refused while the other writes, the copy
+    redoes it all after, or the inversion after the copy refuses frames it did not make."""
     src = make_sequence(frames=range(1, 7))
     sources = [read_image(src.replace("####", f"{f:04d}")).astype(int) for f in range(1, 7)]
     for trial in range(10):
@@ -95,7 +108,9 @@ def test_two_runs_at_once_never_mix_their_frames(make_sequence, tmp_path):
         codes = sorted(rc for rc, _, _ in results)
         assert codes in ([0, 0], [0, 1]), results  # one waits for nobody, one may be refused
         refused = [err + out for rc, out, err in results if rc == 1]
-        assert all("is being written by another run" in r for r in refused), refused
+        assert all("is being written by another run" in r or "made differently" in r
+                   for r in refused), refused  # (the inversion, after the copy, finds
+        # frames it did not make: the record refuses them, as it should)
         frames = [read_image(out.replace("####", f"{f:04d}")).astype(int) for f in range(1, 7)]
         inverted = [np.array_equal(o, 255 - s) for o, s in zip(frames, sources)]
         assert all(inverted) or not any(inverted), f"trial {trial}: mixed {inverted}"

@@ -477,7 +477,7 @@ def test_errors_show_the_clis_message_and_hint(scene, addon, tmp_path):
     run_to_end(addon)
     status = bpy.context.window_manager.neuralfx_status
     assert "style: " in status.error and "no-such-style.png' does not exist" in status.error
-    assert status.hint == "check the path given to --style"
+    assert status.hint == "check the path given to 'Style'"  # the panel's name, not --style
 
 
 def test_runs_queue_one_after_another(scene, addon, tmp_path):
