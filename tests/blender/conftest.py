@@ -119,3 +119,28 @@ def run_to_end(addon, timeout: float = 120.0) -> None:
     while addon.jobs.pump() is not None:
         assert time.monotonic() < deadline, "the run did not finish"
         time.sleep(0.05)
+
+
+def image_strip(scene, first_file, channel=2, frame_start=10):
+    editor = scene.sequence_editor_create()
+    folder = os.path.dirname(first_file)
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".png"))
+    strip = strips(editor).new_image("plate", str(first_file), channel, frame_start)
+    for name in names[1:]:
+        strip.elements.append(name)
+    editor.active_strip = strip
+    return strip
+
+
+def strips(editor):
+    """``strips`` since Blender 4.4, ``sequences`` before (the add-on supports 4.2 to 5.0)."""
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def frame_files(folder) -> list[str]:
+    """The frames in ``folder``, without NeuralFX's hidden run record."""
+    return sorted(n for n in os.listdir(folder) if not n.startswith("."))
+
+
+def settings_of(scene, effect):
+    return getattr(scene.neuralfx_effects, effect.replace("-", "_"))
