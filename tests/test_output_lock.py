@@ -114,3 +114,26 @@ def test_two_runs_at_once_never_mix_their_frames(make_sequence, tmp_path):
         frames = [read_image(out.replace("####", f"{f:04d}")).astype(int) for f in range(1, 7)]
         inverted = [np.array_equal(o, 255 - s) for o, s in zip(frames, sources)]
         assert all(inverted) or not any(inverted), f"trial {trial}: mixed {inverted}"
+
+
+def test_frames_another_run_wrote_while_this_one_started_are_not_overwritten(make_sequence,
+                                                                           tmp_path):
+    """A run that planned into a folder that did not exist yet locks when it creates it; if
+    another run wrote frames there in between, it stops before writing, saying so."""
+    import neuralfx
+    from neuralfx.errors import OutputError
+    from neuralfx.options import RunOptions
+    from neuralfx.plan import make_plan
+    from neuralfx.plugins import get_host
+
+    src = make_sequence(frames=range(1, 4))
+    out = str(tmp_path / "new" / "o.####.png")
+    spec = get_host().spec("convert")
+    effect = get_host().effect("convert")(spec.validate({}))
+    plan = make_plan(spec, effect, src, out, RunOptions(), version="test", warn=print)
+    assert plan.todo == [1, 2, 3] and not plan.lock.held  # no folder yet: nothing to lock
+    neuralfx.run("convert", src, out)  # another run, start to end, meanwhile
+    with pytest.raises(OutputError, match="another run wrote frames 1-3 while this one"):
+        plan.prepare_output()
+    plan.close()
+    assert not os.path.exists(plan.lock.path)  # the lock went with it

@@ -73,8 +73,11 @@ class Plan:
         if self.prepared:
             return
         create_folder(self.sink.directory())
-        if self.lock is not None:  # the folder is new: no other run could lock it earlier
+        if self.lock is not None and not self.lock.held:
+            # The folder was new when this run planned, so it locks now; another run may have
+            # written there meanwhile, and what it wrote must not be overwritten unasked.
             self.lock.acquire(self.output, self.opts.wait)
+            self._refuse_what_appeared()
         if self.opts.shard is not None:  # one of several runs at once: the driver cleaned up
             if self.record is not None:
                 self.record.start_part(self.opts.shard)
@@ -90,6 +93,19 @@ class Plan:
         if self.snapshots is not None:
             self.snapshots.forget_other_recipes({self.recipe_id} | {e.recipe for e in self.keep})
         self.prepared = True
+
+    def _refuse_what_appeared(self) -> None:
+        if self.opts.overwrite:
+            return
+        if self.sink.is_video:
+            appeared = [self.todo[0]] if self.todo and os.path.exists(self.output) else []
+        else:
+            appeared = sorted(set(self.sink.existing(self.source.frames)) & set(self.todo))
+        if appeared:
+            raise OutputError(f"{self.output}: another run wrote frames "
+                              f"{describe_frames(appeared)} while this one was starting",
+                              hint="run again: it will see them (and resume, or say how "
+                                   "they differ)")
 
     def close(self) -> None:
         """Close the record and let go of the lock (again: nothing happens)."""
