@@ -172,8 +172,8 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
         output["compile"] = True
     if opts.c2pa_cert:  # signed and unsigned files never mix
         output["c2pa"] = True
-    if not opts.history:  # a stateful effect's frames without their history are other frames
-        output["history"] = False
+    if not opts.history and getattr(effect, "stateful", False):
+        output["history"] = False  # a stateful effect's frames without their history differ
     return {
         "input": os.path.abspath(input),
         "effect": spec.name,

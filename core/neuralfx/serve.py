@@ -1,5 +1,5 @@
 """``neuralfx serve``: a warm worker for hosts that run NeuralFX again and again (the Blender
-add-on's preview, Nuke, scripts). Starting the command costs about two seconds (Python, torch,
+add-on's preview, Nuke, scripts). Starting the command costs 1.5-2 s (Python, torch,
 the plugins) before any frame; a worker pays that once and answers each request in the time
 the frames take.
 
