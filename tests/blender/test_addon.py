@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import types
+from pathlib import Path
 
 import bpy
 import pytest
@@ -277,3 +278,19 @@ def test_blenders_own_validator_passes_the_extension(tmp_path):
         'files = "Read input frames and write the results; run the NeuralFX program"'))
     passed, said = build_blender_addon.validate(broken)
     assert not passed and "no longer than 64 characters" in said
+
+
+def test_the_docs_show_the_panel_as_it_draws(scene, addon):
+    """docs/blender-panel.md is the panel as it draws for each shipped effect (the docs
+    cannot have screenshots: no window here)."""
+    from panel_text import panel_text
+
+    for setting in ("output_folder", "device"):  # the defaults, not the test's
+        scene.neuralfx.property_unset(setting)
+    text = panel_text(addon, scene)
+    doc = Path(__file__).resolve().parents[2] / "docs" / "blender-panel.md"
+    if os.environ.get("NEURALFX_WRITE_DOCS"):
+        doc.write_text(text, encoding="utf-8")
+    assert doc.read_text(encoding="utf-8") == text, \
+        "docs/blender-panel.md is out of date: rerun this test with NEURALFX_WRITE_DOCS=1"
+    assert "## painting-style" in text and "Preset: 19" in text and "[Run]" in text
