@@ -48,9 +48,9 @@ def test_copy_command_gives_what_a_terminal_runs_and_resumes(scene, addon, tmp_p
     assert '"written": 3' in done.stdout and '"skipped": 3' in done.stdout
 
 
-def test_a_relative_output_folder_in_an_unsaved_file_is_refused(scene, addon):
+def test_a_relative_output_folder_in_an_unsaved_file_is_refused(scene, addon, tmp_path):
     assert bpy.data.filepath == ""
-    image_strip(scene, write_sequence(Path(bpy.app.tempdir) / "plate"))
+    image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect, scene.neuralfx.output_folder = "convert", "//neuralfx/"
     with pytest.raises(addon.sources.SourceError, match="Output folder //neuralfx/ is relative "
                        "to the .blend file, which is not saved yet: save the file first"):
