@@ -18,7 +18,8 @@ HERE = os.path.dirname(__file__)
 @pytest.fixture
 def test_modules(monkeypatch):
     monkeypatch.syspath_prepend(os.path.join(HERE, "plugin_modules"))
-    for name in ("misspelt_plugin", "broken_plugin", "future_plugin", "slow_plugin"):
+    for name in ("misspelt_plugin", "broken_plugin", "future_plugin", "slow_plugin",
+                 "exiting_plugin"):
         sys.modules.pop(name, None)
 
 
@@ -63,6 +64,16 @@ def test_broken_misspelt_and_incompatible_plugins_are_reported_and_others_load(
     assert {"convert", "slow-invert"} <= set(host.effect_names)
     # The refused plugins are not left registered with pluggy.
     assert host.pm.get_plugin("misspelt_plugin") is None
+
+
+def test_a_plugin_that_exits_while_imported_is_reported_and_the_command_goes_on(
+        cli, monkeypatch, test_modules, fresh_host):
+    monkeypatch.setenv("NEURALFX_PLUGINS", "exiting_plugin,slow_plugin")
+    monkeypatch.setattr(neuralfx.plugins, "_host", PluginHost().load_all())
+    data = json.loads(cli("plugins", "--json").stdout)
+    assert data["errors"][0]["name"] == "exiting_plugin"
+    assert data["errors"][0]["error"] == "SystemExit(3) while importing"
+    assert "slow-invert" in cli("effects").stdout
 
 
 def test_plugins_command_lists_plugins_and_errors(cli, monkeypatch, test_modules, fresh_host):
