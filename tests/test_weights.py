@@ -119,3 +119,21 @@ def test_torchvision_files_are_found_in_the_torch_hub_cache(monkeypatch, tmp_pat
     target = hub / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
     target.write_bytes(b"x")
     assert weights.cached_path("vgg19") == target
+
+
+def test_checkpoints_are_as_readable_as_any_new_file(tmp_path):
+    """safetensors writes its files 0600; a checkpoint or a cached file NeuralFX writes gets
+    the mode the umask gives every new file (0644 under the usual 022), so the rest of a farm
+    can read it."""
+    import os
+    import stat
+
+    from neuralfx.frames.atomic import FILE_MODE
+    from neuralfx.weights import save_safetensors
+
+    path = tmp_path / "net.safetensors"
+    save_safetensors(path, {"w": torch.zeros(2)}, {"model": "test"})
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert stat.S_IMODE(os.stat(path).st_mode) == FILE_MODE == \
+        stat.S_IMODE(os.stat(plain).st_mode)

@@ -16,6 +16,16 @@ from collections.abc import Callable, Iterator
 TEMP_MARK = ".neuralfx-tmp-"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # read it (there is no other way), then put it back
+    os.umask(mask)
+    return mask
+
+
+#: The mode a new file gets under this process's umask (read once, at import).
+FILE_MODE = 0o666 & ~_umask()
+
+
 class AtomicFile:
     """A temporary path (:attr:`tmp`) that :meth:`commit` renames onto :attr:`path`."""
 
@@ -26,6 +36,10 @@ class AtomicFile:
         self.tmp = os.path.join(directory, f".{name}{TEMP_MARK}{secrets.token_hex(4)}{suffix}")
 
     def commit(self) -> None:
+        # Some writers (safetensors) make files only their owner can read; outputs,
+        # checkpoints and caches are for the whole farm: the mode the umask gives.
+        with contextlib.suppress(OSError):
+            os.chmod(self.tmp, FILE_MODE)
         os.replace(self.tmp, self.path)
 
     def discard(self) -> None:
