@@ -283,5 +283,5 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
 
 
 CLASSES = (NEURALFX_OT_test_connection, NEURALFX_OT_refresh_effects, NEURALFX_OT_run,
-           NEURALFX_OT_copy_command, NEURALFX_OT_preview, NEURALFX_OT_cancel, NEURALFX_OT_item_add, NEURALFX_OT_item_remove,
-           NEURALFX_OT_boxes_from_marker)
+           NEURALFX_OT_copy_command, NEURALFX_OT_preview, NEURALFX_OT_cancel,
+           NEURALFX_OT_item_add, NEURALFX_OT_item_remove, NEURALFX_OT_boxes_from_marker)
