@@ -161,8 +161,9 @@ def in_panel_words(text: str, settings) -> str:
 
 
 def settings_by_name(settings) -> dict:
-    """The settings as ``neuralfx serve`` takes them (docs/serve.md): by parameter name, the
-    same texts as the command line, what :func:`cli_arguments` leaves out left out."""
+    """The settings by parameter name, as ``neuralfx serve`` takes them (docs/serve.md), in
+    the command line's texts; empty texts, paths and lists, and parameters that do not apply
+    with the other settings, left out (NeuralFX then uses its own defaults)."""
     out: dict = {}
     for param, spec in settings.neuralfx_params.items():
         if not applies(settings, spec):
@@ -183,24 +184,17 @@ def settings_by_name(settings) -> dict:
 
 
 def cli_arguments(settings) -> list[str]:
-    """The ``neuralfx run EFFECT`` options for an effect's PropertyGroup. Empty texts, paths
-    and lists are left out, so NeuralFX uses its own defaults for them, and so are parameters
-    that do not apply with the other settings."""
+    """The ``neuralfx run EFFECT`` options for an effect's PropertyGroup: its
+    :func:`settings_by_name` (empty texts, paths and lists left out, so NeuralFX uses its own
+    defaults for them; parameters that do not apply left out too), as options."""
     args: list[str] = []
-    for param, spec in settings.neuralfx_params.items():
-        if not applies(settings, spec):
-            continue  # a leftover of another method is not part of this run
-        value = getattr(settings, attribute(param))
-        kind, option = spec.get("x-kind", "text"), spec["x-option"]
-        if spec.get("type") == "array":
-            for item in value:
-                text = _text(kind, item.value)
-                if text:
-                    args += [option, text]
-        elif kind == "bool":
+    for param, value in settings_by_name(settings).items():
+        option = settings.neuralfx_params[param]["x-option"]
+        if isinstance(value, list):
+            for text in value:
+                args += [option, text]
+        elif isinstance(value, bool):
             args.append(option if value else "--no-" + option[2:])
         else:
-            text = _text(kind, value)
-            if text or kind in ("float", "int"):
-                args += [option, text]
+            args += [option, value]
     return args

@@ -160,26 +160,3 @@ def write_vfr_video(path: str, frames: list[np.ndarray], times_ms: list[int]) ->
         for packet in stream.encode():
             out.mux(packet)
     return path
-
-
-def h264_round_trip(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
-    """RGB uint8 frames through libx264 at ``crf`` (4:2:0, in memory) and decoded back: the
-    video attack of the watermark's tests and benchmark."""
-    import io
-
-    import av
-
-    height, width = frames[0].shape[:2]
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": str(crf)}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buffer.seek(0)
-    with av.open(buffer) as decoded:
-        return [f.to_ndarray(format="rgb24") for f in decoded.decode(video=0)]

@@ -209,11 +209,10 @@ class PluginHost:
             return
         try:
             module = importer()
-        except (Exception, SystemExit) as exc:  # a broken plugin must not take the others
-            # down, nor end the program (sys.exit at import); Ctrl-C still stops it
-            what = f"SystemExit({exc.code!r}) while importing" if isinstance(exc, SystemExit) \
-                else f"{type(exc).__name__}: {exc}"
-            self.errors.append(PluginLoadError(name, where, what))
+        except (Exception, SystemExit) as exc:  # neither takes the others down (Ctrl-C does)
+            self.errors.append(PluginLoadError(name, where, (
+                f"SystemExit({exc.code!r}) while importing" if isinstance(exc, SystemExit)
+                else f"{type(exc).__name__}: {exc}")))
             return
         self.add_plugin(module, name=name,
                         version=version or str(getattr(module, "__version__", "unknown")))
