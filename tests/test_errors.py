@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import neuralfx
+from neuralfx.runner import RunOptions
 from helpers import gradient, plugin_with, to_dtype, write_vfr_video
 from neuralfx.errors import FrameError
 from neuralfx.frames import images, video
@@ -180,6 +181,43 @@ def test_nan_in_a_source_exr_passes_through_convert(tmp_path):
                                                    6 * 32 * 3 + 8 * 3])).all()
 
 
+@pytest.mark.parametrize("output", ["o.####.png", "o.mp4"])
+def test_nan_passed_through_to_an_integer_output_stops_naming_frame_and_count(tmp_path, output):
+    # (it used to become 0, and +inf white, silently)
+    src = _nan_exr(tmp_path)
+    with pytest.raises(FrameError) as info:
+        neuralfx.run("convert", src, str(tmp_path / output))
+    bad = src.replace("####", "0002")
+    assert f"frame 2 ({bad}) holds 1 NaN and 1 infinite samples" in info.value.message
+    assert "--nonfinite" in info.value.hint and "EXR" in info.value.hint
+    assert not (tmp_path / "o.0002.png").exists() and not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("policy, nan, inf", [("clamp", 0, 65535), ("zero", 0, 0)])
+def test_nonfinite_policy_replaces_them_in_every_path(fresh_host, tmp_path, policy, nan, inf):
+    src = _nan_exr(tmp_path)
+    neuralfx.run("convert", src, str(tmp_path / "o.####.png"),
+                 options=RunOptions(nonfinite=policy, depth="16"))
+    out = read_image(str(tmp_path / "o.0002.png"))
+    assert out[5, 7, 1] == nan and out[6, 8, 0] == inf
+    assert (out[:4] == read_image(str(tmp_path / "o.0001.png"))[:4]).sum() < out[:4].size
+
+    class Invert(neuralfx.Effect):  # an effect that cannot take them gets them replaced
+        name = "invert"
+        working_space = None
+
+        def process(self, batch):
+            return batch.replace(rgb=1 - batch.rgb)
+
+    fresh_host.add_plugin(plugin_with(Invert), name="inv")
+    neuralfx.run("invert", src, str(tmp_path / "i.####.exr"),
+                 options=RunOptions(nonfinite=policy))
+    got = read_image(str(tmp_path / "i.0002.exr"))
+    assert np.isfinite(got).all()
+    assert got[5, 7, 1] == 1  # 1 - 0
+    assert got[6, 8, 0] == (1 if policy == "zero" else 1 - 65504)
+
+
 def test_nan_in_a_source_is_blamed_on_the_source_for_other_effects(fresh_host, tmp_path):
     class Invert(neuralfx.Effect):
         name = "invert"
@@ -192,8 +230,9 @@ def test_nan_in_a_source_is_blamed_on_the_source_for_other_effects(fresh_host, t
     with pytest.raises(FrameError) as info:
         neuralfx.run("invert", src, str(tmp_path / "o.####.exr"))
     bad = src.replace("####", "0002")
-    assert f"frame 2 ({bad}) holds NaN or infinite values, which invert cannot take" \
+    assert f"frame 2 ({bad}) holds 1 NaN and 1 infinite samples, which invert cannot take" \
         in info.value.message
+    assert "--nonfinite clamp" in info.value.hint
     assert "the effect produced" not in info.value.message
     assert not (tmp_path / "o.0002.exr").exists()
 

@@ -52,7 +52,7 @@ RESERVED_PARAM_NAMES = frozenset({
     "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
     "channels", "quality", "codec", "crf", "fps", "watermark", "label", "label_corner",
     "label_opacity", "c2pa_cert", "c2pa_key", "executor", "address", "ray_address", "actors",
-    "shard", "compile", "history", "wait"})
+    "shard", "compile", "history", "wait", "layer", "nonfinite"})
 
 
 @dataclasses.dataclass(frozen=True)

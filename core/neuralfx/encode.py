@@ -21,9 +21,9 @@ import torch
 from .colour import ColourSpaces
 from .effect import FrameBatch
 from .errors import OutputError
-from .frames import images, video
+from .frames import exr, images, video
 from .frames.pixels import (FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error,
-                            pack, to_unit_float)
+                            pack, replace_nonfinite, to_unit_float, unstorable_error)
 from .options import DEFAULT_FPS
 from .plan import Plan
 from .progress import Reporter
@@ -92,7 +92,8 @@ class Encoder:
         self.layout: OutputLayout | None = None
         self.writer: video.VideoWriter | None = None
         self.written = 0
-        self.nonfinite_sources: set[int] = set()
+        #: the stage's: frames passed through with NaN or infinity → what they hold
+        self.nonfinite_sources: dict[int, str] = {}
 
     # -- layout -------------------------------------------------------------------------------
     def plan_layout(self, first: Picture) -> None:
@@ -121,6 +122,12 @@ class Encoder:
             out_space = "linear" if float_out else "srgb"
         working = plan.spec.working_space or source_space
         self.layout = OutputLayout(channels, depth, self.spaces.converter(working, out_space))
+        source = plan.source
+        if source.other_layers and not self._carries_layers():
+            self.reporter.warning(
+                f"{plan.input} has other EXR layers ({', '.join(source.other_layers)}); only "
+                f"{source.layer_read} is written to {plan.output}: write an EXR sequence to "
+                "keep them all")
         if sink.is_video:
             # The folder must exist, and a killed run's temporary file be gone, before the
             # writer makes its own temporary file.
@@ -144,9 +151,16 @@ class Encoder:
         layout = self.layout
         assert layout is not None
         rgb = batch.rgb.float()
-        finite = self._to_host(finite_frames(rgb))
+        alpha = None if batch.alpha is None else batch.alpha.float()
+        if self.opts.nonfinite != "error":  # one pass on the device, whatever made them
+            rgb = replace_nonfinite(rgb, self.opts.nonfinite)
+            alpha = None if alpha is None else replace_nonfinite(alpha, self.opts.nonfinite)
+        finite = finite_frames(rgb)
+        if alpha is not None:
+            finite &= finite_frames(alpha)
+        finite = self._to_host(finite)
         rgb = rgb.permute(0, 2, 3, 1)  # (N, H, W, 3), the layout codecs want
-        alpha = None if batch.alpha is None else batch.alpha.float().permute(0, 2, 3, 1)
+        alpha = None if alpha is None else alpha.permute(0, 2, 3, 1)
         if layout.convert is None:
             # Pack on the device: only the final samples (often uint8) cross to the host.
             frames, alphas = self._to_host(pack(rgb, alpha, layout)), None
@@ -161,8 +175,8 @@ class Encoder:
             ready.record()
         for i, frame in enumerate(batch.frames):
             a = None if alphas is None else alphas[i]
-            ok = bool(finite[i]) or frame in self.nonfinite_sources
-            self._queue(frame, self.pool.submit(self._encode, frame, frames[i], a, ok, ready))
+            self._queue(frame, self.pool.submit(self._encode, frame, frames[i], a, finite[i:i + 1],
+                                                ready))
 
     def submit_picture(self, picture: Picture) -> None:
         """A frame that passed through the effect untouched (see ``Effect.passes_through``):
@@ -183,24 +197,39 @@ class Encoder:
         host.copy_(x, non_blocking=True)
         return host.numpy()
 
-    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None, finite: bool,
-                ready: torch.cuda.Event | None = None) -> str:
+    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None,
+                finite: np.ndarray, ready: torch.cuda.Event | None = None) -> str:
         """Write one frame (in a worker). ``data`` is packed samples, or float RGB still to
-        be converted to the output colour space when the layout has a conversion; ``ready``
-        is the CUDA event after which the host copies hold the data."""
+        be converted to the output colour space when the layout has a conversion; ``finite``
+        (one bool) whether the frame holds only numbers; ``ready`` is the CUDA event after
+        which the host copies (``finite`` among them) hold the data."""
         if ready is not None:
             ready.synchronize()
-        if not finite:
-            raise nonfinite_error(frame)
+        if not bool(finite[0]):
+            if frame not in self.nonfinite_sources:
+                raise nonfinite_error(frame)  # the effect made them
+            self._check_storable(frame)
         layout = self.layout
         assert layout is not None
         if layout.convert is not None:
             data = self._pack_on_host(layout.convert(data), alpha)
         return self._write(frame, data)
 
+    def _check_storable(self, frame: int) -> None:
+        """NaN or infinity from the source, passed through: kept by a float output, refused by
+        an integer one (where they would silently become 0 and white)."""
+        assert self.layout is not None
+        if self.layout.depth in ("8", "16"):
+            output = self.plan.output if self.sink.is_video else \
+                f"a {self.layout.depth}-bit {self.sink.image_format.name}"
+            raise unstorable_error(frame, self.plan.source.paths.get(frame),
+                                   self.nonfinite_sources[frame], output)
+
     def _encode_picture(self, picture: Picture) -> str:
         layout = self.layout
         assert layout is not None
+        if not picture.finite:
+            self._check_storable(picture.frame)
         if (picture.pixels is not None and layout.convert is None
                 and layout.depth == picture.depth and layout.channels == picture.channels):
             # the source's samples, as read (in the codec's channel order)
@@ -236,11 +265,32 @@ class Encoder:
                 record.add(frame, plan.recipe_id, plan.fingerprints.get(frame), tmp)
 
         try:
-            images.write_image(path, data, quality=self.opts.quality, before_commit=before_commit,
-                               bgr=bgr)
+            carried = images.write_image(path, data, quality=self.opts.quality,
+                                         before_commit=before_commit, bgr=bgr,
+                                         carry=self._carry(frame))
         except (OSError, RuntimeError) as exc:
             raise write_error(f"frame {frame}", path, exc) from None
+        if not carried:
+            self.reporter.warning(f"frame {frame}: the frame's size changed, so the other "
+                                  f"layers of {self.plan.source.paths[frame]} are not in {path}")
         return path
+
+    def _carries_layers(self) -> bool:
+        fmt = self.sink.image_format
+        return fmt is not None and fmt.name == "EXR"
+
+    def _carry(self, frame: int):
+        """For an EXR written from an EXR: what reads the source file again and names the layer
+        the frame replaces, so that the rest of the file is written with it."""
+        source = self.plan.source
+        if not (self._carries_layers() and source.is_exr(frame)):
+            return None
+        path, layer = source.paths[frame], source.layer
+
+        def load() -> tuple[exr.ExrFile, exr.Layer]:
+            image = exr.read(path)
+            return image, exr.pick(image, layer)
+        return load
 
     def _finish(self, frame: int, fut: Future) -> None:
         path = fut.result()

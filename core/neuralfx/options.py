@@ -18,6 +18,8 @@ from .executors import EXECUTORS
 CHANNEL_MODES = ("auto", "gray", "rgb", "rgba")
 DEPTHS = ("8", "16", "half", "float")
 MISSING_POLICIES = ("error", "skip")
+#: What becomes of NaN and infinite samples (see RunOptions.nonfinite).
+NONFINITE_POLICIES = ("error", "clamp", "zero")
 PRECISION_NAMES = ("fp32", "fp16", "bf16")
 VIDEO_CODEC_NAMES = ("h264", "prores")
 PROGRESS_MODES = ("auto", "bar", "json", "none")
@@ -54,6 +56,12 @@ class RunOptions:
 
     frames: str | None = None
     missing: str = "error"
+    #: The EXR layer to process (default: the beauty; neuralfx.frames.exr.pick)
+    layer: str | None = None
+    #: NaN and infinite samples: "error" (where they cannot be kept: effects that cannot take
+    #: them, integer outputs), "clamp" (NaN 0, infinities ±65504, so white
+    #: or black once integer), "zero" (all 0); float outputs keep them under "error"
+    nonfinite: str = "error"
     overwrite: bool = False
     #: False: a stateful effect gets only the frames asked for, without the earlier frames it
     #: would replay (a preview of the look; such frames never mix with a full run's)
@@ -98,6 +106,7 @@ class RunOptions:
         for name, value, allowed in (("depth", self.depth, ("auto",) + DEPTHS),
                                      ("channels", self.channels, CHANNEL_MODES),
                                      ("missing", self.missing, MISSING_POLICIES),
+                                     ("nonfinite", self.nonfinite, NONFINITE_POLICIES),
                                      ("precision", self.precision, PRECISION_NAMES)):
             if value not in allowed:
                 raise ParameterError(f"{name}: {value!r} is not one of " + ", ".join(allowed),

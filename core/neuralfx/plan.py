@@ -117,7 +117,7 @@ class Plan:
 
 def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: RunOptions, *,
               version: str, warn: Callable[[str], None]) -> Plan:
-    source = open_source(input, frames=opts.frames, missing=opts.missing)
+    source = open_source(input, frames=opts.frames, missing=opts.missing, layer=opts.layer)
     sink = open_sink(output, source, codec=opts.codec)
     fingerprints = _source_fingerprints(source)
     recipe = make_recipe(spec, effect, input, sink, opts, version)
@@ -161,6 +161,9 @@ def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: 
     """What the outputs depend on besides the source frames."""
     output = {k: getattr(opts, k) for k in ("depth", "channels", "ocio", "input_colorspace",
                                             "output_colorspace", "precision")}
+    for name, default in (("layer", None), ("nonfinite", "error")):  # recorded when changed
+        if getattr(opts, name) != default:
+            output[name] = getattr(opts, name)
     if sink.image_format is not None and sink.image_format.name == "JPEG":
         output["quality"] = opts.quality
     if opts.watermark or spec.always_watermark:  # marked and unmarked frames never mix

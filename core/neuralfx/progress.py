@@ -117,8 +117,9 @@ class TextReporter(Reporter):
 
     def start(self, **info: Any) -> None:
         skipped = f", {info['skipped']} already done" if info.get("skipped") else ""
-        self._say(f"{info['effect']}: {info['input']} -> {info['output']}: {info['total']} "
-                  f"frame(s) to do{skipped} on {info['device']}")
+        layer = f" (EXR layer {info['layer']})" if info.get("layer") else ""
+        self._say(f"{info['effect']}: {info['input']}{layer} -> {info['output']}: "
+                  f"{info['total']} frame(s) to do{skipped} on {info['device']}")
         if self.use_bar and info["total"]:
             from tqdm import tqdm
 

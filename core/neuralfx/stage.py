@@ -25,7 +25,7 @@ from .colour import ColourSpaces
 from .effect import ClipInfo, Effect, FrameBatch, RunContext
 from .errors import FrameError, NeuralFXError, ParameterError
 from .frames.images import stores_bgr
-from .frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, to_unit_float
+from .frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite, to_unit_float
 from .marking import OutputMarks
 from .plan import Plan
 from .streams import background, ordered_map
@@ -58,12 +58,15 @@ class FrameStage:
             self.batch_size = int(opts.batch_size)
         self.workers = opts.worker_count()
         self.lookahead = 2 * self.workers + self.batch_size
-        self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, self.spec.working_space)
+        self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, self.spec.working_space,
+                                    opts.nonfinite, reporter.warning)
         self.first: Picture | None = None
         #: called with the clip's first picture, before any batch (the output layout)
         self.on_first: Callable[[Picture], None] = lambda picture: None
         #: frames whose source holds NaN/inf, passed through by effects that accept them
-        self.nonfinite_sources: set[int] = set()
+        #: frames whose source holds NaN or infinity that the effect passes through → what
+        #: they hold (the encoder refuses them for integer outputs)
+        self.nonfinite_sources: dict[int, str] = {}
         self.todo = set(plan.todo)
         self.position = {f: i for i, f in enumerate(self.source.all_frames)}
 
@@ -154,10 +157,8 @@ class FrameStage:
         # Decoding, and the effect's own per-frame CPU work (Effect.inspect: face detection),
         # run in the decode workers, overlapping the device's work on earlier batches.
         inspects = type(self.effect).inspect is not Effect.inspect
-        # Frames that pass through keep the codec's channel order, saving a swap each way,
-        # and nothing needs to know whether they hold NaN.
+        # Frames that pass through keep the codec's channel order, saving a swap each way.
         bgr = self.passes_through
-        self.decoder.check_finite = not self.passes_through
 
         def decode(frame: int, raw) -> Picture:
             picture = self.decoder(frame, raw)
@@ -197,13 +198,14 @@ class FrameStage:
         return f"frame {picture.frame}" + (f" ({path})" if path else "")
 
     def _check_fits(self, picture: Picture) -> None:
-        if not picture.finite and self.spec.accepts_nonfinite:
-            self.nonfinite_sources.add(picture.frame)  # passed through, not blamed
+        if not picture.finite and self.spec.accepts_nonfinite:  # passed through, not blamed
+            self.nonfinite_sources[picture.frame] = count_nonfinite(picture.pixels)
         elif not picture.finite:
             raise FrameError(
-                f"{self._where(picture)} holds NaN or infinite values, which "
-                f"{self.spec.name} cannot take", hint="fix or clamp them in the source (a "
-                "compositing clamp), or leave the frame out with --frames",
+                f"{self._where(picture)} holds {count_nonfinite(picture.pixels)}, which "
+                f"{self.spec.name} cannot take", hint="pass --nonfinite clamp (NaN 0, "
+                "infinities ±65504) or --nonfinite zero to replace them, fix them "
+                "in the source, or leave the frame out with --frames",
                 frame=picture.frame, path=self.source.paths.get(picture.frame))
         if self.first is None:
             self.first = picture

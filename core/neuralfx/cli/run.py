@@ -12,6 +12,7 @@ from ..options import (
     CHANNEL_MODES,
     DEPTHS,
     MISSING_POLICIES,
+    NONFINITE_POLICIES,
     PRECISION_NAMES,
     PROGRESS_MODES,
     VIDEO_CODEC_NAMES,
@@ -29,6 +30,16 @@ _RUN_OPTIONS = [
                  help="Frames to process, e.g. 1001-1100, 1-10x2 or 1,5,9-12 (default: all)."),
     click.Option(["--missing"], type=click.Choice(MISSING_POLICIES), default="error",
                  show_default=True, help="What to do about gaps in a numbered sequence."),
+    click.Option(["--layer"], metavar="NAME",
+                 help="The EXR layer to process, e.g. ViewLayer.Combined or diffuse (default: "
+                      "the beauty: plain RGBA, or Combined). An EXR output gets every other "
+                      "part, layer and header attribute of its source unchanged."),
+    click.Option(["--nonfinite"], type=click.Choice(NONFINITE_POLICIES), default="error",
+                 show_default=True,
+                 help="NaN and infinite samples in float inputs: error (stop, naming the frame, "
+                      "where they cannot be kept: effects that cannot take them, 8/16-bit and "
+                      "video outputs; float outputs keep them), clamp (NaN to 0, infinities to "
+                      "±65504, the largest half float) or zero."),
     click.Option(["--overwrite"], is_flag=True,
                  help="Redo frames whose outputs exist (default: skip them, so reruns resume)."),
     click.Option(["--wait"], is_flag=True,

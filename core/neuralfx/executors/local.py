@@ -45,7 +45,9 @@ class LocalExecutor:
         plan, stage = self.plan, self.stage
         self.reporter.start(effect=plan.spec.name, input=plan.input, output=plan.output,
                             total=len(plan.todo), skipped=plan.skipped, device=str(self.device),
-                            batch_size=stage.batch_size, **self.marks.info())
+                            batch_size=stage.batch_size, **self.marks.info(),
+                            **({"layer": plan.source.layer_read} if plan.source.layer_read
+                               else {}))
         replay = [f for f in plan.feed if f not in stage.todo]
         if replay:
             self.reporter.warning(

@@ -18,6 +18,7 @@ import OpenEXR
 
 from ..errors import FrameError, UnknownNameError
 from ..options import DEPTHS  # noqa: F401  (output depths, as spelt on the command line)
+from . import exr
 from .atomic import atomic_path
 
 _DTYPE_DEPTH = {np.dtype(np.uint8): "8", np.dtype(np.uint16): "16",
@@ -70,9 +71,11 @@ def stores_bgr(path: str) -> bool:
     return fmt is not None and fmt.name != "EXR"
 
 
-def read_image(path: str, frame: int | None = None, *, bgr: bool = False) -> np.ndarray:
+def read_image(path: str, frame: int | None = None, *, bgr: bool = False,
+               layer: str | None = None) -> np.ndarray:
     """Decode ``path``; raise :class:`FrameError` naming the file and frame if it is unreadable.
-    ``bgr``: colour as the codec stores it (see :func:`stores_bgr`), else RGB(A)."""
+    ``bgr``: colour as the codec stores it (see :func:`stores_bgr`), else RGB(A). ``layer``:
+    the EXR layer to read (:func:`neuralfx.frames.exr.pick`; default: the beauty)."""
     fmt = image_format(path)
     where = f"frame {frame} ({path})" if frame is not None else path
     if fmt is None:
@@ -82,12 +85,15 @@ def read_image(path: str, frame: int | None = None, *, bgr: bool = False) -> np.
         if os.path.getsize(path) == 0:
             raise ValueError("the file is empty")
         if fmt.name == "EXR":
-            pixels = _read_exr(path)
+            image = exr.read(path)
+            pixels = image.pixels(exr.pick(image, layer))
         else:
             pixels = _read_cv2(path, fmt, bgr)
     except FileNotFoundError:
         raise FrameError(f"{where} does not exist", hint="check the input path", frame=frame,
                          path=path) from None
+    except exr.LayerError as exc:
+        raise FrameError(f"{where}: {exc}", hint=exc.hint, frame=frame, path=path) from None
     except (ValueError, OSError, RuntimeError, cv2.error) as exc:
         raise FrameError(f"{where} cannot be read: {exc}",
                          hint="the file is corrupt or truncated: render it again, or leave it "
@@ -121,40 +127,31 @@ def _check_jpeg_complete(path: str) -> None:
             raise ValueError("the JPEG data is truncated (no end-of-image marker)")
 
 
-def _read_exr(path: str) -> np.ndarray:
-    if not OpenEXR.isOpenExrFile(path):
-        raise ValueError("not an OpenEXR file")
-    with OpenEXR.File(path, separate_channels=True) as exr:
-        channels = {name: ch.pixels for name, ch in exr.channels().items()}
-    order = next((names for names in (("R", "G", "B", "A"), ("R", "G", "B"), ("Y", "A"), ("Y",))
-                  if all(n in channels for n in names)), None)
-    if order is None:
-        raise ValueError("it has no R,G,B or Y channels (channels: "
-                         + ", ".join(sorted(channels)) + ")")
-    planes = [channels[n] for n in order]
-    dtype = np.result_type(*planes)
-    if dtype not in (np.float16, np.float32):
-        dtype = np.float32
-    return np.stack([p.astype(dtype, copy=False) for p in planes], axis=-1)
-
-
 # -- writing ----------------------------------------------------------------------------------
 def write_image(path: str, pixels: np.ndarray, *, quality: int = 95,
-                before_commit: Callable[[str], None] | None = None, bgr: bool = False) -> None:
+                before_commit: Callable[[str], None] | None = None, bgr: bool = False,
+                carry: Callable[[], tuple[exr.ExrFile, exr.Layer]] | None = None) -> bool:
     """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given;
     ``before_commit(tmp)`` runs once the temporary file is complete, before the rename.
-    ``bgr``: 3- and 4-channel pixels are BGR(A), as :func:`read_image` gave them."""
+    ``bgr``: 3- and 4-channel pixels are BGR(A), as :func:`read_image` gave them. ``carry``:
+    for an EXR output, the source file and layer the pixels replace, so that every other part,
+    layer and header attribute is written too (:func:`neuralfx.frames.exr.write_over`).
+    Returns False where ``carry`` was given but could not be honoured (the size changed)."""
     fmt = image_format(path)
     if fmt is None:
         raise UnknownNameError(f"{path}: unsupported image format",
                                hint="writable formats: " + ", ".join(sorted(_BY_SUFFIX)))
     if bgr and pixels.shape[2] >= 3 and fmt.name == "EXR":
         pixels = to_rgb(pixels)
+    carried = True
     with atomic_path(path, before_commit) as tmp:
         if fmt.name == "EXR":
-            _write_exr(tmp, pixels)
+            carried = carry is not None and exr.write_over(tmp, *carry(), pixels)
+            if not carried:
+                _write_exr(tmp, pixels)
         else:
             _write_cv2(tmp, pixels, fmt, quality, bgr)
+    return carried or carry is None
 
 
 def to_rgb(bgr: np.ndarray) -> np.ndarray:
@@ -186,5 +183,5 @@ def _write_exr(path: str, pixels: np.ndarray) -> None:
     names = {1: "Y", 2: "YA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]]
     header = {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage}
     channels = {n: np.ascontiguousarray(pixels[:, :, i]) for i, n in enumerate(names)}
-    with OpenEXR.File(header, channels) as exr:
-        exr.write(path)
+    with OpenEXR.File(header, channels) as out:
+        out.write(path)

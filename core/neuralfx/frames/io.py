@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import FrameError, OutputError, ParameterError, UnknownNameError
 from ..options import MISSING_POLICIES
 from ..record import RECORD_SUFFIX
-from . import images, video
+from . import exr, images, video
 from .atomic import TEMP_MARK
 from .sequence import (
     FramePattern,
@@ -47,6 +47,11 @@ class Source:
     video_path: str | None = None
     video_info: video.VideoInfo | None = None
     all_frames: list[int] = dataclasses.field(default_factory=list)
+    #: The EXR layer asked for (``--layer``; None: the beauty), and what :meth:`probe` found:
+    #: the layer read and the file's other layers (EXR sources only)
+    layer: str | None = None
+    layer_read: str | None = None
+    other_layers: list[str] = dataclasses.field(default_factory=list)
     #: The frame :meth:`probe` decoded, kept for the one :meth:`read` of it (decoded once).
     _probed: tuple[int, np.ndarray] | None = dataclasses.field(default=None, repr=False)
 
@@ -64,13 +69,18 @@ class Source:
     def file_of(self, frame: int) -> str:
         return self.video_path or self.paths[frame]
 
+    def is_exr(self, frame: int) -> bool:
+        fmt = None if self.video_path else images.image_format(self.paths[frame])
+        return fmt is not None and fmt.name == "EXR"
+
     def probe(self) -> tuple[int, int, str]:
         """``(width, height, depth)`` of the frames, from the first frame asked for."""
         if self.video_info is not None:
             info = self.video_info
             return info.width, info.height, "16" if info.deep else "8"
-        pixels = images.read_image(self.paths[self.frames[0]], self.frames[0])
-        self._probed = (self.frames[0], pixels)
+        first = self.frames[0]
+        pixels = images.read_image(self.paths[first], first, layer=self.layer)
+        self._probed = (first, pixels)
         return pixels.shape[1], pixels.shape[0], images.depth_of(pixels)
 
     def read(self, frame: int, *, bgr: bool = False) -> np.ndarray:
@@ -81,15 +91,40 @@ class Source:
             pixels = probed[1]
             swap = bgr and pixels.shape[2] >= 3 and images.stores_bgr(self.paths[frame])
             return images.to_rgb(pixels) if swap else pixels
-        return images.read_image(self.paths[frame], frame, bgr=bgr)
+        return images.read_image(self.paths[frame], frame, bgr=bgr, layer=self.layer)
 
     def read_video(self, frames: list[int]) -> Iterator[tuple[int, np.ndarray]]:
         assert self.video_path is not None
         yield from video.read_frames(self.video_path, set(frames))
 
 
-def open_source(text: str, *, frames: str | None = None, missing: str = "error") -> Source:
-    """Find the frames named by ``text`` (pattern, glob, image or video) and ``frames``."""
+def open_source(text: str, *, frames: str | None = None, missing: str = "error",
+                layer: str | None = None) -> Source:
+    """Find the frames named by ``text`` (pattern, glob, image or video) and ``frames``;
+    ``layer``: the EXR layer to read (refused for other sources)."""
+    source = _find_source(text, frames, missing)
+    first = source.frames[0]
+    if not source.is_exr(first):
+        if layer is not None:
+            raise ParameterError(f"layer: {text} is not an EXR file or sequence; --layer picks "
+                                 "a layer of a multi-layer EXR", hint="leave --layer out")
+        return source
+    source.layer, path = layer, source.paths[first]
+    try:  # the layer, from the first frame's header: a wrong --layer stops before the run
+        image = exr.read(path, header_only=True)
+        read = exr.pick(image, layer)
+    except exr.LayerError as exc:
+        raise FrameError(f"frame {first} ({path}): {exc}", hint=exc.hint, frame=first,
+                         path=path) from None
+    except (ValueError, OSError, RuntimeError):
+        return source  # unreadable: reading the frame says so, naming it
+    source.other_layers = [la.name for la in image.layers() if la != read]
+    if source.other_layers or read.prefix:  # (a plain RGBA file needs no layer named)
+        source.layer_read = read.name
+    return source
+
+
+def _find_source(text: str, frames: str | None, missing: str) -> Source:
     if missing not in MISSING_POLICIES:
         raise ParameterError(f"missing: {missing!r} is not one of {', '.join(MISSING_POLICIES)}")
     wanted = parse_frame_range(frames) if frames else None

@@ -11,6 +11,7 @@ channel layout (gray, alpha) and quantise to the output depth.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,16 +70,40 @@ def display_rgb(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(rgb, 0, 1), dtype=np.float32)
 
 
-class FrameDecoder:
-    """Turns decoded pixels into a :class:`Picture` in the effect's working space."""
+def count_nonfinite(pixels: np.ndarray) -> str:
+    """``"12 NaN and 3 infinite samples"``: what a float frame holds that is not a number."""
+    nan = int(np.isnan(pixels).sum())
+    inf = int(np.isinf(pixels).sum())
+    parts = [f"{nan} NaN"] * bool(nan) + [f"{inf} infinite"] * bool(inf)
+    return " and ".join(parts) + (" sample" if nan + inf == 1 else " samples")
 
-    def __init__(self, spaces: ColourSpaces, input_space: str | None, working_space: str | None):
+
+#: What ``--nonfinite clamp`` makes of infinities: the largest half float, far above any
+#: scene-linear value, and not so large that a colour conversion overflows again.
+CLAMP_TO = 65504.0
+
+
+def replace_nonfinite(x, policy: str):
+    """``x`` (numpy or torch, float) with NaN and infinities replaced as ``--nonfinite``
+    ``policy`` says: ``clamp`` NaN 0 and infinities ±CLAMP_TO (so white or black once stored
+    as integers), ``zero`` all 0."""
+    big = CLAMP_TO if policy == "clamp" else 0.0
+    if isinstance(x, np.ndarray):
+        return np.nan_to_num(x, nan=0.0, posinf=big, neginf=-big)
+    return torch.nan_to_num(x, nan=0.0, posinf=big, neginf=-big)
+
+
+class FrameDecoder:
+    """Turns decoded pixels into a :class:`Picture` in the effect's working space, with NaN
+    and infinities replaced where ``nonfinite`` (``--nonfinite``) says so."""
+
+    def __init__(self, spaces: ColourSpaces, input_space: str | None, working_space: str | None,
+                 nonfinite: str = "error", warn: Callable[[str], None] | None = None):
         self.spaces = spaces
         self.input_space = input_space
         self.working_space = working_space
-        #: Look for NaN/infinity in float frames (a pass over the frame); off for frames that
-        #: pass through, where nothing reads the answer.
-        self.check_finite = True
+        self.nonfinite = nonfinite
+        self._warn = warn
 
     def source_space(self, depth: str) -> str:
         """The colour space of decoded pixels: as told, else linear for float, sRGB for ints."""
@@ -87,15 +112,20 @@ class FrameDecoder:
         return "linear" if depth in ("half", "float") else "srgb"
 
     def __call__(self, frame: int, pixels: np.ndarray) -> Picture:
+        # A sum is non-finite if any term is (one pass, no temporary the size of the frame).
+        finite = pixels.dtype.kind != "f" or bool(np.isfinite(pixels.sum(dtype=np.float64)))
+        if not finite and self.nonfinite != "error":
+            if self._warn is not None:  # once: a plate with NaN usually has them throughout
+                self._warn(f"frame {frame}: {count_nonfinite(pixels)} replaced (--nonfinite "
+                           f"{self.nonfinite}); later frames are not reported")
+                self._warn = None
+            pixels, finite = replace_nonfinite(pixels, self.nonfinite), True
         channels = pixels.shape[2]
         if channels in (1, 2):
             rgb = np.repeat(pixels[:, :, :1], 3, axis=2)
         else:
             rgb = pixels[:, :, :3]
         alpha = pixels[:, :, channels - 1:] if channels in (2, 4) else None
-        # A sum is non-finite if any term is (one pass, no temporary the size of the frame).
-        finite = pixels.dtype.kind != "f" or not self.check_finite or \
-            bool(np.isfinite(pixels.sum(dtype=np.float64)))
         convert = None
         if self.working_space is not None:
             convert = self.spaces.converter(self.source_space(depth_of(pixels)), self.working_space)
@@ -146,6 +176,15 @@ def finite_frames(rgb: torch.Tensor) -> torch.Tensor:
     the device without waiting for it; the encode workers read it with the frames."""
     # A sum is non-finite if any term is, and reads the frame once without copying it.
     return torch.isfinite(rgb.sum(dim=(1, 2, 3)))
+
+
+def unstorable_error(frame: int, path: str | None, what: str, output: str) -> FrameError:
+    """NaN or infinity from the source that an integer output cannot hold."""
+    where = f"frame {frame}" + (f" ({path})" if path else "")
+    return FrameError(f"{where} holds {what}, which {output} cannot store (NaN would become 0, "
+                      "infinity white)", hint="pass --nonfinite clamp or --nonfinite zero to "
+                      "replace them, or write a float EXR (--depth half or float) to keep them",
+                      frame=frame, path=path)
 
 
 def nonfinite_error(frame: int) -> FrameError:
