@@ -4,6 +4,9 @@ round trip, previews, and resume giving the same weights as an uninterrupted run
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ import torch
 import torchvision
 
 from helpers import deterministic_state, gradient, to_dtype
-from neuralfx import models, weights
+from neuralfx import models, training, weights
 from neuralfx.frames.images import write_image
 
 
@@ -111,3 +114,57 @@ def test_training_input_errors(cli, data, tmp_path):
     result = cli("train", "painting-style", "--content", data["content"],
                  "--out", tmp_path / "o.safetensors", expect=2)
     assert "needs --style IMAGE" in result.stderr
+
+
+def _johnson_argv(data, out, iterations, *extra):
+    return [sys.executable, "-m", "neuralfx", "train", "painting-style", "--content",
+            str(data["content"]), "--style", str(data["style"]), "--loss-net", str(data["vgg16"]),
+            "--out", str(out), "--iterations", str(iterations), "--batch-size", "2",
+            "--image-size", "32", "--progress", "json", *map(str, extra)]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_training_saves_a_state_that_resumes_exactly(cli, data, tmp_path, sig):
+    # (Ctrl-C during a 4-minute run used to leave nothing: the first save came at 1,000 steps)
+    out = tmp_path / "stopped.safetensors"
+    proc = subprocess.Popen(_johnson_argv(data, out, 1000), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if '"iteration": 3,' in line:
+            proc.send_signal(sig)
+            break
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    stopped = [json.loads(x) for x in rest.splitlines() if '"interrupted"' in x][0]
+    reached = stopped["iteration"]
+    assert reached >= 3 and weights.read_metadata(out)["iteration"] == str(reached)
+    events = _events(_johnson(cli, data, out, reached + 2))
+    assert {"event": "resume", "iteration": reached} in events
+    straight = tmp_path / "straight.safetensors"
+    _johnson(cli, data, straight, reached + 2)
+    a, b = weights.read_state_dict(straight), weights.read_state_dict(out)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", [b"", b"<html>not a state</html>", "truncated"])
+def test_a_damaged_training_state_is_a_clear_error(cli, data, tmp_path, damage):
+    out = tmp_path / "d.safetensors"
+    _johnson(cli, data, out, 2)
+    state = out.with_name(out.name + ".train-state.pt")
+    state.write_bytes(state.read_bytes()[:200] if damage == "truncated" else damage)
+    result = cli("train", "painting-style", "--content", data["content"], "--style",
+                 data["style"], "--loss-net", data["vgg16"], "--out", out, "--iterations", 4,
+                 "--batch-size", 2, "--image-size", 32, expect=1)
+    assert f"{state} (the state that resumes d.safetensors) cannot be read" in result.stderr
+    assert "--fresh" in result.stderr
+    assert "Traceback" not in result.stderr and "weights_only=False" not in result.stderr
+
+
+def test_previews_come_by_time_as_well(cli, data, tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "PREVIEW_SECONDS", 0.0)
+    out = tmp_path / "t.safetensors"
+    events = _events(_johnson(cli, data, out, 3, "--preview-every", 1000, "--save-every", 1000))
+    assert [e["iteration"] for e in events if e["event"] == "preview"] == [1, 2, 3]
+    assert [e["iteration"] for e in events if e["event"] == "checkpoint"] == [3]

@@ -6,14 +6,21 @@ trainer brings its own step, preview, save and resume."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 Report = Callable[[dict], None]
+#: Besides every N steps, a preview and a checkpoint come at least this often (seconds): on a
+#: CPU a thousand steps can take hours, and a run should show its first look in minutes.
+PREVIEW_SECONDS = 60.0
+SAVE_SECONDS = 600.0
 
 
 def run_options(every: int = 1000):
@@ -24,9 +31,12 @@ def run_options(every: int = 1000):
     options = [
         click.option("--seed", type=int, default=42, show_default=True),
         click.option("--save-every", type=int, default=every, show_default=True,
-                     help="Write the checkpoint every N steps (and at the end)."),
+                     help="Write the checkpoint and the resumable state every N steps, and "
+                          f"at least every {SAVE_SECONDS / 60:g} minutes, at the end and when "
+                          "stopped (Ctrl-C, SIGTERM)."),
         click.option("--preview-every", type=int, default=every, show_default=True,
-                     help="Save a preview image every N steps."),
+                     help="Save a preview image every N steps, and at least every "
+                          f"{PREVIEW_SECONDS:g} seconds."),
         click.option("--device", default="auto", show_default=True),
         click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists."),
         click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]),
@@ -77,35 +87,104 @@ def loop(*, out: Path, iterations: int, start: int, step: Callable[[int], dict[s
          preview: Callable[[], object], save: Callable[[int], None], save_every: int,
          preview_every: int, report: Report, diverged_hint: str) -> int:
     """Steps ``start`` .. ``iterations``: ``step(i)`` returns the losses (``loss`` first), which
-    must be finite; every ``preview_every`` steps (and at the end) ``preview()`` gives an
-    ``(H, W, 3)`` picture in [0, 1] written to ``NAME.previews/iter_N.png``; every
-    ``save_every`` steps (and at the end) ``save(done)`` writes the checkpoint and the state.
-    Returns the iteration reached."""
+    must be finite; every ``preview_every`` steps or PREVIEW_SECONDS (and at the end)
+    ``preview()`` gives an ``(H, W, 3)`` picture in [0, 1] written to
+    ``NAME.previews/iter_N.png``; every ``save_every`` steps or SAVE_SECONDS (and at the end)
+    ``save(done)`` writes the checkpoint and the state.
+
+    Ctrl-C or SIGTERM during a step lets the step finish, saves (a state between two steps,
+    so the resumed run goes on exactly as an uninterrupted one), reports ``interrupted`` and
+    raises KeyboardInterrupt; a second signal stops at once, keeping the last save. Returns
+    the iteration reached."""
     import numpy as np
 
     from .errors import NeuralFXError
     from .frames.images import write_image
 
-    began = time.perf_counter()
-    for iteration in range(start, iterations):
-        losses = step(iteration)
-        if not all(np.isfinite(v) for v in losses.values()):
-            raise NeuralFXError(f"training diverged at iteration {iteration + 1} "
-                                f"(loss {losses['loss']})", hint=diverged_hint)
-        done = iteration + 1
-        report({"event": "iteration", "iteration": done,
-                **{k: round(v, 6) for k, v in losses.items()}})
-        if done % preview_every == 0 or done == iterations:
-            path = preview_dir(out) / f"iter_{done:07d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_image(str(path), (np.asarray(preview()) * 255 + 0.5).astype(np.uint8))
-            report({"event": "preview", "iteration": done, "path": str(path)})
-        if done % save_every == 0 or done == iterations:
-            save(done)
-            report({"event": "checkpoint", "iteration": done, "path": str(out)})
+    began = last_preview = last_save = time.monotonic()
+    saved = start
+    with _interrupts_between_steps() as stop:
+        for iteration in range(start, iterations):
+            losses = step(iteration)
+            if not all(np.isfinite(v) for v in losses.values()):
+                raise NeuralFXError(f"training diverged at iteration {iteration + 1} "
+                                    f"(loss {losses['loss']})", hint=diverged_hint)
+            done = iteration + 1
+            report({"event": "iteration", "iteration": done,
+                    **{k: round(v, 6) for k, v in losses.items()}})
+            now = time.monotonic()
+            if (done % preview_every == 0 or done == iterations
+                    or now - last_preview >= PREVIEW_SECONDS):
+                path = preview_dir(out) / f"iter_{done:07d}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_image(str(path), (np.asarray(preview()) * 255 + 0.5).astype(np.uint8))
+                report({"event": "preview", "iteration": done, "path": str(path)})
+                last_preview = time.monotonic()
+            if (done % save_every == 0 or done == iterations or stop.is_set()
+                    or now - last_save >= SAVE_SECONDS):
+                save(done)
+                saved, last_save = done, time.monotonic()
+                report({"event": "checkpoint", "iteration": done, "path": str(out)})
+            if stop.is_set() and done < iterations:
+                report({"event": "interrupted", "iteration": saved, "path": str(out)})
+                raise KeyboardInterrupt
     report({"event": "done", "iteration": iterations,
-            "seconds": round(time.perf_counter() - began, 3)})
+            "seconds": round(time.monotonic() - began, 3)})
     return iterations
+
+
+@contextlib.contextmanager
+def _interrupts_between_steps() -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM set the event instead of raising (the loop saves and stops after
+    the step); a second one raises KeyboardInterrupt. Only in the main thread, where Python
+    delivers signals; elsewhere the event never fires and signals behave as before."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def note(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def read_state(out: Path, comparable: dict[str, str], settings_hint: str) -> dict:
+    """The resumable state saved beside checkpoint ``out``, checked: one that cannot be read
+    (damaged, cut short, not written by neuralfx: ``torch.load`` runs no code from it) or that
+    was saved by a run with other ``comparable`` settings stops with what to do."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    from .errors import NeuralFXError
+
+    path = state_path(out)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
+            KeyError, AttributeError) as exc:
+        # (torch's message suggests weights_only=False, which would run code from the file)
+        reason = str(exc).split("\n")[0].split(". ")[0][:160]
+        raise NeuralFXError(f"{path} (the state that resumes {out.name}) cannot be read: "
+                            f"{reason}", hint="it is damaged or was not written by neuralfx: "
+                            "pass --fresh to start over, or restore the file") from None
+    if not isinstance(state, dict) or "iteration" not in state:
+        raise NeuralFXError(f"{path} is not a neuralfx training state",
+                            hint="pass --fresh to start over, or restore the file")
+    if state.get("config") != comparable:
+        raise NeuralFXError(f"{out} was trained with other settings ({state.get('config')})",
+                            hint=f"run with the same {settings_hint} to resume, or pass "
+                                 "--fresh to start over")
+    return state
 
 
 def run_command(train: Callable, cfg, *, iterations: int, device: str, progress: str,
@@ -157,6 +236,9 @@ def training_reporter(mode: str, total: int) -> Report:
                       file=sys.stderr)
         elif kind in ("checkpoint", "preview") and bar.disable:
             print(f"{kind}: {event['path']}", file=sys.stderr)
+        elif kind == "interrupted":
+            bar.write(f"stopped: {event['path']} and its state hold iteration "
+                      f"{event['iteration']}; run the same command to resume", file=sys.stderr)
         elif kind == "warning":
             bar.write(f"warning: {event['message']}", file=sys.stderr)
         elif kind == "close":

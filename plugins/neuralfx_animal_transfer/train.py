@@ -211,11 +211,7 @@ def _save(trainer: FUNITTrainer, cfg: TrainConfig, iteration: int, rng, classes)
 
 
 def _resume(trainer: FUNITTrainer, cfg: TrainConfig):
-    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
-    if state.get("config") != _comparable(cfg):
-        raise NeuralFXError(f"{cfg.out} was trained with other settings ({state.get('config')})",
-                            hint="run with the same --images/--batch-size/--seed to resume, "
-                                 "or pass --fresh")
+    state = training.read_state(cfg.out, _comparable(cfg), "--images/--batch-size/--seed")
     trainer.gen.load_state_dict(state["gen"])
     trainer.dis.load_state_dict(state["dis"])
     trainer.gen_test.load_state_dict(weights.read_state_dict(cfg.out))

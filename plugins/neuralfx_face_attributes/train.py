@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 import neuralfx
 from neuralfx import training, weights
-from neuralfx.errors import NeuralFXError, ParameterError
+from neuralfx.errors import ParameterError
 from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
@@ -257,11 +257,8 @@ def _save(trainer: StarGANTrainer, cfg: TrainConfig, iteration: int) -> None:
 
 
 def _resume(trainer: StarGANTrainer, cfg: TrainConfig) -> int:
-    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
-    if state.get("config") != _comparable(cfg):
-        raise NeuralFXError(f"{cfg.out} was trained with other settings ({state.get('config')})",
-                            hint="run with the same --images/--attributes/--select/"
-                                 "--batch-size/--image-size/--seed to resume, or pass --fresh")
+    state = training.read_state(cfg.out, _comparable(cfg), "--images/--attributes/--select/"
+                                "--batch-size/--image-size/--seed")
     trainer.G.load_state_dict(weights.read_state_dict(cfg.out))
     trainer.D.load_state_dict(weights.read_state_dict(discriminator_path(cfg.out)))
     trainer.g_opt.load_state_dict(state["g_opt"])

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 import neuralfx
 from neuralfx import training, weights
-from neuralfx.errors import NeuralFXError, ParameterError
+from neuralfx.errors import ParameterError
 from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
@@ -192,11 +192,8 @@ def _save(trainer: SwapTrainer, cfg: TrainConfig, iteration: int) -> None:
 
 
 def _resume(trainer: SwapTrainer, cfg: TrainConfig) -> int:
-    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
-    if state.get("config") != _comparable(cfg):
-        raise NeuralFXError(f"{cfg.out} was trained with other settings ({state.get('config')})",
-                            hint="run with the same --a/--b/--resolution/--width/--latent/"
-                                 "--batch-size/--seed to resume, or pass --fresh")
+    state = training.read_state(cfg.out, _comparable(cfg), "--a/--b/--resolution/--width/"
+                                "--latent/--batch-size/--seed")
     trainer.model.load_state_dict(weights.read_state_dict(cfg.out))
     trainer.opt.load_state_dict(state["opt"])
     trainer.rng.set_state(state["rng"])

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 import neuralfx
 from neuralfx import models, training, weights
-from neuralfx.errors import NeuralFXError, ParameterError
+from neuralfx.errors import ParameterError
 from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import image_format, read_image
 from neuralfx.frames.pixels import display_rgb
@@ -276,12 +276,8 @@ def _comparable(cfg: TrainConfig) -> dict[str, str]:
 
 
 def _resume(trainer, cfg: TrainConfig) -> int:
-    state = torch.load(training.state_path(cfg.out), map_location="cpu", weights_only=True)
-    if state.get("config") != _comparable(cfg):
-        raise NeuralFXError(
-            f"{cfg.out} was trained with other settings ({state.get('config')})",
-            hint="run with the same --method/--content/--style/--batch-size/--image-size/"
-                 "--seed to resume, or pass --fresh to start over")
+    state = training.read_state(cfg.out, _comparable(cfg), "--method/--content/--style/"
+                                "--batch-size/--image-size/--seed")
     trainer.model.load_state_dict(weights.read_state_dict(cfg.out))
     trainer.optimiser.load_state_dict(state["optimiser"])
     return int(state["iteration"])
