@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -202,3 +204,16 @@ def test_a_plugin_whose_commands_fail_does_not_break_the_cli(cli, fresh_host):
     data = json.loads(cli("plugins", "--json").stdout)
     assert [p["name"] for p in data["plugins"]].count("bad-commands") == 0
     assert [e["name"] for e in data["errors"]] == ["bad-commands"]
+
+
+def test_a_plugin_that_raises_keyboardinterrupt_itself_is_reported_not_taken_for_ctrl_c(
+        tmp_path):
+    env = {**os.environ, "NEURALFX_PLUGINS": "interrupting_plugin",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "plugin_modules"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "neuralfx", "plugins", "--json"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    errors = json.loads(done.stdout)["errors"]
+    assert [(e["name"], e["error"]) for e in errors] == [
+        ("interrupting_plugin", "KeyboardInterrupt: raised by the plugin, not by Ctrl-C")]

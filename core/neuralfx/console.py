@@ -40,6 +40,13 @@ def install_signal_handlers() -> None:
         signal.signal(sig, _stop)
 
 
+def raised_without_a_signal(exc: BaseException) -> bool:
+    """Whether ``KeyboardInterrupt`` ``exc`` was raised by code (a plugin's import, say)
+    rather than by Ctrl-C: only the command, whose handlers note every signal, can tell."""
+    handling = signal.getsignal(signal.SIGINT) in (_stop, _already_stopping)
+    return isinstance(exc, KeyboardInterrupt) and handling and not _stopped
+
+
 def started_as_the_command() -> bool:
     """Whether this process is the ``neuralfx`` command (the console script, or
     ``python -m neuralfx``), as opposed to a program that imports the package."""

@@ -32,6 +32,7 @@ import click
 import pluggy
 
 from . import hookspecs
+from .console import raised_without_a_signal
 from .catalog import Catalog
 from .effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect, EffectSpec
 from .errors import PluginError, UnknownNameError, did_you_mean
@@ -209,7 +210,10 @@ class PluginHost:
             return
         try:
             module = importer()
-        except (Exception, SystemExit) as exc:  # neither takes the others down (Ctrl-C does)
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # none takes the others down; Ctrl-C itself does stop the command
+            if isinstance(exc, KeyboardInterrupt) and not raised_without_a_signal(exc):
+                raise
             self.errors.append(PluginLoadError(name, where, (
                 f"SystemExit({exc.code!r}) while importing" if isinstance(exc, SystemExit)
                 else f"{type(exc).__name__}: {exc}")))
