@@ -204,3 +204,37 @@ def test_errors_reach_json_progress_with_the_frame(cli, make_sequence, tmp_path)
     assert error["event"] == "error" and error["frame"] == 3
     assert error["path"] == src.replace("####", "0003") and "cannot be read" in error["message"]
     assert "--frames" in error["hint"]
+
+
+def test_an_output_folder_behind_a_dangling_link_is_named(cli, make_sequence, tmp_path):
+    src = make_sequence(frames=[1])
+    (tmp_path / "shots").symlink_to(tmp_path / "unmounted")
+    result = cli("run", "convert", src, tmp_path / "shots" / "o.####.png", expect=1)
+    assert (f"'{tmp_path / 'shots'}' is a link to '{tmp_path / 'unmounted'}', which does not "
+            "exist") in result.stderr
+    assert "File exists" not in result.stderr
+
+
+def test_disk_full_while_the_record_is_compacted_names_the_record(make_sequence, tmp_path,
+                                                                    monkeypatch):
+    import errno
+
+    import neuralfx
+    from neuralfx import record
+    from neuralfx.errors import OutputError
+
+    src = make_sequence(frames=[1, 2])
+    out = tmp_path / "out" / "o.####.png"
+    neuralfx.run("convert", src, str(out))
+    before = {p.name: p.read_bytes() for p in out.parent.iterdir()}
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(record, "write_text_atomic", full)
+    with pytest.raises(OutputError) as info:
+        neuralfx.run("convert", src, str(out), options=neuralfx.RunOptions(overwrite=True))
+    assert info.value.message == (f"the resume record {out.parent / '.o.#.png.neuralfx.jsonl'} "
+                                  "cannot be written: No space left on device")
+    assert "free space" in info.value.hint
+    assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before

@@ -152,3 +152,14 @@ def test_missing_default_weights_say_how_to_get_them():
     with pytest.raises(NeuralFXError) as err:
         models.load("adain-decoder")
     assert "neuralfx models fetch adain-decoder" in err.value.hint
+
+
+def test_a_checkpoint_of_another_model_is_named_for_the_model_it_fits():
+    from neuralfx.errors import NeuralFXError
+
+    dumoulin = models.resolve_checkpoint("dumoulin", None)  # ships with neuralfx
+    with pytest.raises(NeuralFXError) as info:
+        models.load("johnson", dumoulin)
+    assert info.value.message.startswith(
+        f"{dumoulin} is a 'dumoulin' checkpoint, not a 'johnson' one: it does not fit")
+    assert "neuralfx models list" in info.value.hint

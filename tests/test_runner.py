@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -289,3 +290,41 @@ def test_rerun_with_other_effect_settings_is_refused(fresh_host, make_sequence, 
     with pytest.raises(OutputError, match=r"settings.gain: 0.5 -> 0.8"):
         neuralfx.run("gain", src, out, settings={"gain": 0.8})
     assert neuralfx.run("gain", src, out, settings={"gain": 0.5}).skipped == 2
+
+
+def test_the_interrupted_count_includes_a_write_that_was_being_waited_for(make_sequence,
+                                                                          tmp_path,
+                                                                          monkeypatch):
+    # Ctrl-C while the main thread waited for the oldest write dropped that frame from the
+    # count ("92 written" with 93 files).
+    from neuralfx.frames import images
+
+    src = make_sequence(frames=range(1, 41))
+    out = tmp_path / "out" / "o.####.png"
+    real_write = images.write_image
+
+    def slow_write(*args, **kwargs):
+        time.sleep(0.05)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(images, "write_image", slow_write)
+
+    class Counting(Reporter):
+        written = None
+
+        def interrupted(self, written, resumable=True):
+            self.written = written
+
+    reporter = Counting()
+    signal.setitimer(signal.ITIMER_REAL, 0.4)
+    previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            neuralfx.run("convert", src, str(out),
+                         options=RunOptions(workers=1, batch_size=1), reporter=reporter)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    files = [n for n in os.listdir(out.parent) if n.startswith("o.")]
+    assert 0 < len(files) < 40
+    assert reporter.written == len(files)

@@ -187,7 +187,7 @@ class Encoder:
     def _queue(self, frame: int, fut: Future) -> None:
         self.pending.append((frame, fut))
         while len(self.pending) > self.lookahead or (self.pending and self.pending[0][1].done()):
-            self._finish(*self.pending.popleft())
+            self._finish_first()
 
     def _to_host(self, x: torch.Tensor) -> np.ndarray:
         """A device tensor as a host array: a non-blocking copy into pinned memory on CUDA."""
@@ -292,8 +292,16 @@ class Encoder:
             return image, exr.pick(image, layer)
         return load
 
-    def _finish(self, frame: int, fut: Future) -> None:
+    def _finish_first(self) -> None:
+        """Wait for the oldest pending frame and count it. It leaves ``pending`` only once
+        written: Ctrl-C while waiting for it must not lose it from the count (stop() counts
+        the writes that finish)."""
+        frame, fut = self.pending[0]
         path = fut.result()
+        self.pending.popleft()
+        self._count(frame, path)
+
+    def _count(self, frame: int, path: str) -> None:
         self.written += 1
         self.reporter.frame(frame, path, self.written, len(self.plan.todo))
 
@@ -301,7 +309,7 @@ class Encoder:
     def finish(self) -> None:
         """Wait for every frame, then close the video (moving it into place)."""
         while self.pending:
-            self._finish(*self.pending.popleft())
+            self._finish_first()
         if self.writer is not None:
             writer, self.writer = self.writer, None
             sign = None if self.sign is None else (lambda tmp: self.sign(tmp, None))
@@ -315,7 +323,7 @@ class Encoder:
         self.pool.shutdown(wait=True, cancel_futures=True)
         for frame, fut in self.pending:
             if not fut.cancelled() and fut.exception() is None:
-                self._finish(frame, fut)
+                self._count(frame, fut.result())
         self.pending.clear()
         if self.writer is not None:
             self.writer.abort()

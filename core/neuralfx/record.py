@@ -33,6 +33,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .errors import OutputError
 from .frames.atomic import write_text_atomic
 
 RECORD_SUFFIX = ".neuralfx.jsonl"
@@ -154,11 +155,17 @@ class ResumeRecord:
             self.entries.setdefault(e.frame, []).append(e)
         lines = [json.dumps({"recipe": k, "made_with": v}) for k, v in self.recipes.items()]
         lines += [json.dumps(dataclasses.asdict(e)) for e in kept]
-        write_text_atomic(self.path, "".join(line + "\n" for line in lines))
-        for part in self.parts():  # merged above
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(part)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        try:
+            write_text_atomic(self.path, "".join(line + "\n" for line in lines))
+            for part in self.parts():  # merged above
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(part)
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (see close())
+        except OSError as exc:
+            raise OutputError(f"the resume record {self.path} cannot be written: "
+                              f"{exc.strerror or exc}", hint="free space on that disk or make "
+                              "the folder writable, then run again (the outputs already there "
+                              "are untouched; the record as it was is kept)") from None
 
     def start_part(self, shard: str) -> None:
         """Open this shard's journal part for appending (the driver has compacted and written

@@ -343,6 +343,13 @@ def check_writable_folder(directory: str) -> None:
 
 def create_folder(directory: str) -> None:
     """Create the output folder (at the first write), with a clear error if that fails."""
+    broken = next((p for p in [Path(directory), *Path(directory).parents]
+                   if p.is_symlink() and not p.exists()), None)
+    if broken is not None:  # mkdir would say only "File exists"
+        raise OutputError(f"output folder {directory!r} cannot be created: {str(broken)!r} is a "
+                          f"link to {os.readlink(broken)!r}, which does not exist",
+                          hint="create the link's target (a mount that is not there?), or "
+                               "remove the link")
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as exc:

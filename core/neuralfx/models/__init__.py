@@ -68,10 +68,20 @@ def spec_of(name: str) -> ModelSpec:
 def state_dict_for(name: str, checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read ``checkpoint`` and convert it to model ``name``'s layout, refusing misfits."""
     spec = spec_of(name)
-    state = spec.convert(weights.read_state_dict(checkpoint))
+    raw = weights.read_state_dict(checkpoint)
+    state = spec.convert(raw)
     with torch.device("meta"):
         reference = spec.build()
-    weights.check_fits(reference, state, source=str(checkpoint), what=f"model {name!r}")
+    try:
+        weights.check_fits(reference, state, source=str(checkpoint), what=f"model {name!r}")
+    except NeuralFXError as exc:
+        fits = _fitting_model(raw)
+        if fits is None or fits == name:
+            raise
+        raise NeuralFXError(f"{checkpoint} is a {fits!r} checkpoint, not a {name!r} one: "
+                            + exc.message.replace(f"{checkpoint} ", "it ", 1),
+                            hint=f"give a {name} checkpoint (`neuralfx models list` shows the "
+                                 "weights of each model)") from None
     return state
 
 
@@ -96,6 +106,10 @@ def identify(checkpoint: str | os.PathLike) -> str | None:
         state = weights.read_state_dict(checkpoint)
     except NeuralFXError:
         return None
+    return _fitting_model(state)
+
+
+def _fitting_model(state: dict[str, torch.Tensor]) -> str | None:
     for name in weights.catalog().architectures:
         spec = spec_of(name)
         with torch.device("meta"):  # shapes only: no memory, no initialisation cost
