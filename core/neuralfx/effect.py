@@ -330,6 +330,20 @@ class Effect:
         other cross-frame state in :meth:`process`). Not overridden: not called."""
         return None
 
+    def memory_needed(self, width: int, height: int) -> int | None:
+        """Bytes that processing one ``width`` x ``height`` frame takes on the device beyond
+        the loaded model (activations, and the state kept from frame to frame), or None when
+        unknown (nothing is checked). The host checks a batch against the free memory before
+        the first frame: it lowers an automatic batch size to fit, and refuses a frame that
+        cannot fit even alone, with :meth:`when_too_large`'s hint, rather than being killed
+        by the system part way (see :mod:`neuralfx.memory`)."""
+        return None
+
+    def when_too_large(self, width: int, height: int, free: int) -> str:
+        """The hint when one frame needs more than the ``free`` bytes: how to make it fit with
+        this effect's parameters (e.g. a working size), given :meth:`memory_needed`."""
+        return "free memory (close other programs) or run on a machine with more"
+
     def passes_through(self) -> bool:
         """True when :meth:`process` would return every batch unchanged with these settings
         (``convert`` always: the run's output options do its work). The host then moves no

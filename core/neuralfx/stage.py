@@ -25,7 +25,9 @@ from .colour import ColourSpaces
 from .effect import ClipInfo, Effect, FrameBatch, RunContext
 from .errors import FrameError, NeuralFXError, ParameterError
 from .frames.images import stores_bgr
-from .frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite, to_unit_float
+from .frames.pixels import (INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite,
+                            to_unit_float)
+from . import memory
 from .marking import OutputMarks
 from .plan import Plan
 from .streams import background, ordered_map
@@ -63,7 +65,6 @@ class FrameStage:
         self.first: Picture | None = None
         #: called with the clip's first picture, before any batch (the output layout)
         self.on_first: Callable[[Picture], None] = lambda picture: None
-        #: frames whose source holds NaN/inf, passed through by effects that accept them
         #: frames whose source holds NaN or infinity that the effect passes through → what
         #: they hold (the encoder refuses them for integer outputs)
         self.nonfinite_sources: dict[int, str] = {}
@@ -209,6 +210,10 @@ class FrameStage:
                 frame=picture.frame, path=self.source.paths.get(picture.frame))
         if self.first is None:
             self.first = picture
+            if not self.passes_through:
+                self.batch_size = memory.fit_batch(
+                    self.effect, *picture.size, self.batch_size, self.lookahead, self.device,
+                    automatic=self.opts.batch_size == "auto", where=self._where(picture))
             self.on_first(picture)
             return
         mismatch = self._mismatch(picture, self.first)

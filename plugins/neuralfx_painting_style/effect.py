@@ -23,6 +23,11 @@ MIN_FRAME_SIDE = 16
 STYLE_IMAGE_METHODS = ("ghiasi", "adain", "gatys")
 #: Temporal-loss weight at --stability 1 (the losses are means over pixels in [0, 1]).
 TEMPORAL_LOSS = 50.0
+#: Peak memory a frame takes per pixel painted (fp32, CPU; peak RSS between 1080p and 4K
+#: frames, 2026-12-06): the network's activations, and the stabiliser's flow and state.
+#: adain and gatys are not measured (their default --style-scale paints at 512 px anyway).
+BYTES_PER_PIXEL = {"dumoulin": 410, "ghiasi": 285, "johnson": 1215}
+STABILISER_BYTES_PER_PIXEL = 155
 
 
 class PaintingStyle(neuralfx.Effect):
@@ -172,6 +177,26 @@ class PaintingStyle(neuralfx.Effect):
             stylised = F.interpolate(stylised, size=(h, w), mode="bicubic",
                                      align_corners=False).clamp(0, 1)
         return batch.replace(rgb=stylised.to(batch.rgb.dtype))
+
+    def memory_needed(self, width: int, height: int) -> int | None:
+        per_pixel = BYTES_PER_PIXEL.get(self.settings.method)
+        if per_pixel is None:
+            return None
+        if self.settings.temporal:
+            per_pixel += STABILISER_BYTES_PER_PIXEL
+        side = max(width, height)
+        scale = self._working_side(side) / side
+        scale *= 0.5 if self.dtype == torch.bfloat16 else 1.0
+        return int(per_pixel * width * height * scale * scale)
+
+    def when_too_large(self, width: int, height: int, free: int) -> str:
+        need = self.memory_needed(width, height) or 1
+        side = max(width, height)
+        fits = int(self._working_side(side) * (free / need) ** 0.5) // 8 * 8
+        if fits < MIN_FRAME_SIDE * 8:
+            return super().when_too_large(width, height, free)
+        return (f"paint it at a smaller size and scale the result up: --max-size {fits} (the "
+                "largest long side that fits now)")
 
     def _working_side(self, side: int) -> int:
         """The long side a frame whose long side is ``side`` is painted at: its own, less
