@@ -238,3 +238,22 @@ def test_disk_full_while_the_record_is_compacted_names_the_record(make_sequence,
                                   "cannot be written: No space left on device")
     assert "free space" in info.value.hint
     assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before
+
+
+@pytest.mark.parametrize("verbose", [[], ["--verbose"]])
+def test_native_libraries_lines_stay_off_stderr_unless_verbose(make_sequence, tmp_path,
+                                                               verbose):
+    import subprocess
+    import sys
+
+    src = make_sequence(frames=[1, 2])
+    bad = Path(src.replace("####", "0002"))
+    data = bad.read_bytes()
+    at = data.find(b"IDAT") + 40  # a flipped byte: libpng prints "IDAT: CRC error" itself
+    bad.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:])
+    done = subprocess.run([sys.executable, "-m", "neuralfx", *verbose, "run", "convert", src,
+                           str(tmp_path / "o.####.png")], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "NEURALFX_VERBOSE": ""})
+    assert done.returncode == 1
+    assert f"error: frame 2 ({bad}) cannot be read" in done.stderr
+    assert ("libpng error" in done.stderr) == bool(verbose)

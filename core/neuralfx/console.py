@@ -15,6 +15,8 @@ import itertools
 import os
 import signal
 import sys
+import threading
+import time
 
 INTERRUPTED_EXIT = 130
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -23,10 +25,34 @@ _stopped = False
 
 def _stop(signum, frame):
     global _stopped
+    if _in_native_start_up():
+        _again_once_imported(signum)
+        return
     _stopped = True
     for sig in _SIGNALS:
         signal.signal(sig, _already_stopping)
     raise KeyboardInterrupt
+
+
+#: Packages whose import runs C++ start-up code that calls back into Python: an exception
+#: raised there (KeyboardInterrupt from a signal) aborts the process ("Fatal Python error:
+#: Aborted", seen with SIGTERM during torch.distributed's initialisation).
+_NATIVE_START_UP = ("torch", "torchvision")
+
+
+def _in_native_start_up() -> bool:
+    return any(getattr(getattr(sys.modules.get(name), "__spec__", None), "_initializing", False)
+               for name in _NATIVE_START_UP)
+
+
+def _again_once_imported(signum: int) -> None:
+    """Deliver ``signum`` again once the import under way has finished."""
+    def wait() -> None:
+        while _in_native_start_up():
+            time.sleep(0.01)
+        os.kill(os.getpid(), signum)
+
+    threading.Thread(target=wait, name="neuralfx-signal", daemon=True).start()
 
 
 def _already_stopping(signum, frame):
@@ -76,13 +102,22 @@ def note_early_signals() -> None:
 OPENMP_WAITING = ("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def verbose(argv: list[str]) -> bool:
+    """``--verbose`` or NEURALFX_VERBOSE=1: native libraries' own stderr lines are shown."""
+    return "--verbose" in argv or os.environ.get("NEURALFX_VERBOSE", "") not in ("", "0")
+
+
 def main() -> None:
     os.environ.setdefault(*OPENMP_WAITING)
-    install_signal_handlers()
+    from .native_stderr import TAP
+
     code: object = 0
     try:
+        install_signal_handlers()
         if _stopped:  # a signal noted while the package was loading
             raise KeyboardInterrupt
+        if not verbose(sys.argv[1:]):
+            TAP.start()
         from .cli import cli
 
         cli()
@@ -108,4 +143,5 @@ def main() -> None:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe: nothing more can be said
             pass
+    TAP.stop()
     os._exit(code)

@@ -112,7 +112,10 @@ class _Main(click.Group):
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"],
                                           "max_content_width": 100})
 @click.version_option(__version__, prog_name="neuralfx")
-def main() -> None:
+@click.option("--verbose", is_flag=True,
+              help="Also show the native libraries' own messages on stderr (OpenCV, libpng, "
+                   "OpenEXR, FFmpeg), which are left out otherwise; or NEURALFX_VERBOSE=1.")
+def main(verbose: bool) -> None:
     """NeuralFX: neural image translation for VFX pipelines.
 
     Run an effect over an image sequence, a single image or a video:
