@@ -144,8 +144,10 @@ def test_a_checkpoint_that_does_not_fit_is_refused_with_the_keys(tmp_path):
 def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"x": np.array([1, 2])}, path)  # needs arbitrary unpickling to load
-    with pytest.raises(NeuralFXError, match="not a readable checkpoint"):
+    with pytest.raises(NeuralFXError, match="not a readable checkpoint") as info:
         models.load("johnson", path)
+    assert "never unpickles" in info.value.message
+    assert "weights_only" not in str(info.value)  # torch's advice to load it unsafely
 
 
 def test_missing_default_weights_say_how_to_get_them():

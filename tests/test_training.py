@@ -148,18 +148,21 @@ def test_a_stopped_training_saves_a_state_that_resumes_exactly(cli, data, tmp_pa
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("damage", [b"", b"<html>not a state</html>", "truncated"])
+@pytest.mark.parametrize("damage", [b"", b"<html>not a state</html>", "truncated", "code"])
 def test_a_damaged_training_state_is_a_clear_error(cli, data, tmp_path, damage):
     out = tmp_path / "d.safetensors"
     _johnson(cli, data, out, 2)
     state = out.with_name(out.name + ".train-state.pt")
-    state.write_bytes(state.read_bytes()[:200] if damage == "truncated" else damage)
+    if damage == "code":  # a pickle that would run code: refused, never unpickled
+        torch.save({"iteration": 2, "x": np.array([1])}, state)
+    else:
+        state.write_bytes(state.read_bytes()[:200] if damage == "truncated" else damage)
     result = cli("train", "painting-style", "--content", data["content"], "--style",
                  data["style"], "--loss-net", data["vgg16"], "--out", out, "--iterations", 4,
                  "--batch-size", 2, "--image-size", 32, expect=1)
     assert f"{state} (the state that resumes d.safetensors) cannot be read" in result.stderr
     assert "--fresh" in result.stderr
-    assert "Traceback" not in result.stderr and "weights_only=False" not in result.stderr
+    assert "Traceback" not in result.stderr and "weights_only" not in result.stderr
 
 
 def test_previews_come_by_time_as_well(cli, data, tmp_path, monkeypatch):

@@ -172,10 +172,10 @@ def read_state(out: Path, comparable: dict[str, str], settings_hint: str) -> dic
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
             KeyError, AttributeError) as exc:
-        # (torch's message suggests weights_only=False, which would run code from the file)
-        reason = str(exc).split("\n")[0].split(". ")[0][:160]
+        from .weights import unreadable_reason
+
         raise NeuralFXError(f"{path} (the state that resumes {out.name}) cannot be read: "
-                            f"{reason}", hint="it is damaged or was not written by neuralfx: "
+                            f"{unreadable_reason(exc)}", hint="it is damaged or was not written by neuralfx: "
                             "pass --fresh to start over, or restore the file") from None
     if not isinstance(state, dict) or "iteration" not in state:
         raise NeuralFXError(f"{path} is not a neuralfx training state",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -191,7 +192,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     except NeuralFXError:
         raise
     except Exception as exc:
-        raise NeuralFXError(f"{path} is not a readable checkpoint: {exc}",
+        raise NeuralFXError(f"{path} is not a readable checkpoint: {unreadable_reason(exc)}",
                             hint="give a .pth state dict or a .safetensors file") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
@@ -201,6 +202,17 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise NeuralFXError(f"{path} does not hold a state dict of tensors",
                             hint="give the model's weights file")
     return state
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in a line: never torch's advice
+    to load it with ``weights_only=False``, which would run the code a hostile file holds."""
+    text = str(exc)
+    refused = re.search(r"WeightsUnpickler error: (.*?)(\. |\.?$)", text, re.MULTILINE)
+    if refused:
+        return (f"it holds more than tensors ({refused.group(1).strip()}), and neuralfx never "
+                "unpickles such a file")
+    return text.strip().split("\n")[0].split(". ")[0][:200] or type(exc).__name__
 
 
 def _flatten(state: dict, prefix: str = "") -> dict:
