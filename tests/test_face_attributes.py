@@ -200,3 +200,23 @@ def test_a_batch_retried_after_running_out_of_memory_is_tracked_once(cli, tmp_pa
     assert failed and "out of memory" in result.stdout
     for number in range(1001, 1006):
         assert np.array_equal(frame(retried, number), frame(plain, number))
+
+
+@pytest.mark.parametrize("size", [128, 256])
+def test_the_official_release_folder_as_unpacked_works_in_place(cli, tmp_path, clip, size):
+    # yunjey/stargan's download.sh unpacks stargan_celeba_SIZE/models/200000-{G,D}.ckpt; the
+    # generators of both releases have the same layout, the discriminators do not
+    folder = tmp_path / f"release{size}" / "models"
+    folder.mkdir(parents=True)
+    torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=3),
+               folder / "200000-G.ckpt")
+    d = deterministic_state("stargan_v1_celeba128_discriminator", seed=4)
+    if size == 256:  # its attribute head is image_size / 64 wide
+        d["conv2.weight"] = torch.randn(5, 2048, 4, 4) / 2048 ** 0.5
+    torch.save(d, folder / "200000-D.ckpt")
+    _, out = run(cli, tmp_path, clip, "--hair", "blond", "--checkpoint", folder,
+                 "--frames", "1001")
+    assert frame(out, 1001).shape == frame(clip, 1001).shape
+    # and the generator file alone finds the discriminator beside it
+    run(cli, tmp_path, clip, "--hair", "blond", "--checkpoint", folder / "200000-G.ckpt",
+        "--frames", "1001", out="out2/f.####.png")

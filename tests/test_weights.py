@@ -52,7 +52,7 @@ def test_fetch_extracts_from_the_archive_and_the_model_loads(cli, server):
     base, root = server
     _johnson_zip(root)
     out = cli("models", "fetch", "johnson-candy", "--url", f"{base}/saved_models.zip").stdout
-    cached = weights.cache_dir() / "candy.pth"
+    cached = weights.cache_dir() / "johnson-candy" / "candy.pth"  # a folder per entry
     assert str(cached) in out and cached.is_file()
     net = models.load("johnson", "johnson-candy")  # by registry name, from the cache
     assert isinstance(net, torch.nn.Module)
@@ -63,6 +63,7 @@ def test_fetch_refuses_a_wrong_checksum_and_leaves_nothing(cli, server):
     base, root = server
     (root / "vgg19.pth").write_bytes(b"not the official file")
     result = cli("models", "fetch", "vgg19", "--url", f"{base}/vgg19.pth", expect=1)
+    assert f"{base}/vgg19.pth: sha256" in result.stderr  # the download, not a deleted copy
     assert "does not match vgg19's dcbb9e9d" in result.stderr
     assert weights.cached_files() == []
 

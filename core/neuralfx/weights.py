@@ -14,16 +14,13 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog, KnownWeights, Weights
 from .errors import NeuralFXError
-from .frames.atomic import AtomicFile
+from .frames.atomic import AtomicFile, write_text_atomic
 
 if TYPE_CHECKING:
     import torch
@@ -34,13 +31,16 @@ __all__ = [
     "Weights",
     "cache_dir",
     "cached_path",
+    "entry_dir",
     "catalog",
     "check_fits",
     "fetch",
+    "fetch_all",
     "known",
     "read_metadata",
     "read_state_dict",
     "save_safetensors",
+    "verified",
 ]
 
 
@@ -79,12 +79,23 @@ def known(name: str) -> Weights:
     return catalog().known_weights(name)
 
 
+def entry_dir(name: str) -> Path:
+    """The cache folder of registry entry ``name``: its official file as fetched, and the record
+    of what was verified (``verified.json``). One folder per entry, because official files of
+    different entries share names (StarGAN's 128 and 256 releases are both ``200000-G.ckpt``)."""
+    return cache_dir() / name
+
+
 def cached_path(name: str) -> Path | None:
     """The cached file for registry entry ``name``: the imported safetensors if there is one,
-    else the official file as fetched (or, for torchvision's files, as torchvision itself
-    cached it in the torch hub cache); None when none is there."""
+    else the official file as fetched (in the entry's folder; or loose in the cache, as
+    versions before 0.9 kept it, unless another entry's file has the same name), or, for
+    torchvision's files, as torchvision itself cached it in the torch hub cache; None when
+    none is there."""
     info = known(name)
-    candidates = [cache_dir() / f"{name}.safetensors", cache_dir() / info.filename]
+    candidates = [cache_dir() / f"{name}.safetensors", entry_dir(name) / info.filename]
+    if not _name_shared(info):
+        candidates.append(cache_dir() / info.filename)
     if info.shipped:
         candidates.append(SHIPPED_DIR / f"{name}.safetensors")
     if info.url.startswith("https://download.pytorch.org/models/"):
@@ -95,6 +106,20 @@ def cached_path(name: str) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def _name_shared(info: Weights) -> bool:
+    return sum(w.filename == info.filename for w in catalog().weights.values()) > 1
+
+
+def verified(name: str) -> dict | None:
+    """What ``fetch`` checked of entry ``name``'s file (sha256, size, url, how), or None."""
+    import json
+
+    try:
+        return json.loads((entry_dir(name) / "verified.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def sha256_of(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -103,60 +128,119 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def check_digest(info: Weights, path: str | os.PathLike) -> str:
-    """Compare ``path`` with the registry's checksum; return the file's sha256."""
+def check_digest(info: Weights, path: str | os.PathLike, shown: str | None = None) -> str:
+    """Compare ``path`` with the registry's checksum; return the file's sha256. ``shown``:
+    what to call the file in the message (the URL of a download, not its temporary copy)."""
     digest = sha256_of(path)
     if info.sha256 and not digest.startswith(info.sha256):
-        raise NeuralFXError(f"{path}: sha256 {digest[:16]}… does not match {info.name}'s "
+        raise NeuralFXError(f"{shown or path}: sha256 {digest[:16]}… does not match {info.name}'s "
                             f"{info.sha256}…", hint="the download is corrupt or not the official "
                                                      "file; fetch it again")
     return digest
 
 
 # -- fetching ---------------------------------------------------------------------------------
+MIRROR_VARIABLE = "NEURALFX_WEIGHTS_MIRROR"
+
+
+def source_of(info: Weights, url: str | None = None) -> tuple[str, str | None]:
+    """``(URL, archive member or None)`` to fetch entry ``info`` from: ``url`` if given (laid out
+    as the official download), else a studio mirror (``$NEURALFX_WEIGHTS_MIRROR/NAME/FILE``,
+    the file itself), else the official URL."""
+    mirror = os.environ.get(MIRROR_VARIABLE)
+    if url is None and mirror:
+        return f"{mirror.rstrip('/')}/{info.name}/{info.filename}", None
+    return url or info.url, info.member
+
+
 def fetch(name: str, *, url: str | None = None,
           progress: Callable[[int, int | None], None] | None = None) -> Path:
-    """Download registry entry ``name`` (from ``url`` if given, e.g. a studio mirror) into the
-    cache, check its checksum, and return the cached path. Writes are atomic."""
-    info = known(name)
+    """Download registry entry ``name`` into the cache (see :func:`fetch_all`)."""
+    return fetch_all([name], url=url, progress=progress)[name]
+
+
+def fetch_all(names: list[str], *, url: str | None = None,
+              progress: Callable[[int, int | None], None] | None = None) -> dict[str, Path]:
+    """Download registry entries into the cache, each archive once for all its members, and
+    check each file before it enters the cache: its size where known, its sha256 where known,
+    else that it fits the model's architecture; the sha256 of what was checked is recorded
+    (:func:`verified`). Interrupted transfers resume (:mod:`neuralfx.download`); nothing
+    incomplete or unchecked is ever cached. Returns the cached paths."""
+    from . import download
+
     root = cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / info.filename
-    source = url or info.url
-    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
-        download = Path(tmp) / "download"
+    partial = root / ".partial"
+    partial.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, list[tuple[Weights, str | None]]] = {}
+    for name in names:
+        info = known(name)
+        source, member = source_of(info, url)
+        groups.setdefault(source, []).append((info, member))
+    cached = {}
+    for source, entries in groups.items():
+        part = download.partial_path(partial, source)
         try:
-            with urllib.request.urlopen(source, timeout=60) as response, \
-                    open(download, "wb") as out:
-                total = response.headers.get("Content-Length")
-                total = int(total) if total else None
-                done = 0
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    out.write(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
-        except OSError as exc:
-            if isinstance(exc, urllib.error.HTTPError):
-                exc.close()  # it holds the connection
-            raise NeuralFXError(f"cannot download {name} from {source}: {exc}",
-                                hint="check the network, or download the file yourself and run "
-                                     f"`neuralfx models import {name} FILE`") from None
-        payload = download
-        if info.member:
-            payload = Path(tmp) / "member"
-            try:
-                with zipfile.ZipFile(download) as z, z.open(info.member) as src, \
-                        open(payload, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except (zipfile.BadZipFile, KeyError) as exc:
-                raise NeuralFXError(f"{source} is not the expected archive ({exc})",
-                                    hint="check the URL") from None
-        check_digest(info, payload)
-        staged = AtomicFile(str(target))
+            download.download(source, part, progress=progress)
+        except NeuralFXError as exc:
+            notes = [i.note for i, _ in entries if i.note]
+            raise NeuralFXError(f"cannot download {', '.join(i.name for i, _ in entries)}: "
+                                f"{exc.message}", hint=" ".join(notes + [
+                                    exc.hint or "", f"(or `neuralfx models import "
+                                    f"{entries[0][0].name} FILE` with the file)"])) from None
+        try:
+            for info, member in entries:
+                cached[info.name] = _cache_checked(info, part, member, source)
+        except NeuralFXError:
+            part.unlink(missing_ok=True)  # complete but wrong: the next try starts afresh
+            raise
+        part.unlink(missing_ok=True)
+    return cached
+
+
+def _cache_checked(info: Weights, download: Path, member: str | None, source: str) -> Path:
+    import datetime
+    import json
+
+    from .archives import extract_member
+
+    folder = entry_dir(info.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir(), prefix=".download-") as tmp:
+        payload = Path(tmp) / info.filename
+        if member:
+            extract_member(download, member, payload, what=source)
+        else:
+            shutil.copyfile(download, payload)
+        digest, how = verify_file(info, payload, source)
+        staged = AtomicFile(str(folder / info.filename))
         shutil.move(str(payload), staged.tmp)
         staged.commit()
-    return target
+    record = {"sha256": digest, "size": (folder / info.filename).stat().st_size, "url": source,
+              "member": member, "checked": how,
+              "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    write_text_atomic(str(folder / "verified.json"), json.dumps(record, indent=1) + "\n")
+    return folder / info.filename
+
+
+def verify_file(info: Weights, path: Path, source: str) -> tuple[str, str]:
+    """Check ``path`` against entry ``info``: size, then sha256 where the registry knows it,
+    else the layout (every key and shape of the architecture). Returns ``(sha256, how)``."""
+    size = path.stat().st_size
+    if info.size is not None and size != info.size:
+        raise NeuralFXError(f"{source}: {info.name}'s file should be {info.size:,} bytes; "
+                            f"{size:,} arrived", hint="fetch it again, or from a mirror (--url)")
+    if info.sha256:
+        return check_digest(info, path, shown=source), "sha256"
+    from . import models
+
+    try:
+        models.state_dict_for(info.model, path)
+    except NeuralFXError as exc:
+        raise NeuralFXError(f"{source} did not give {info.name}'s file: {exc.message}",
+                            hint="check the URL (a mirror's file may be another one), or "
+                                 "download it by hand and `neuralfx models import "
+                                 f"{info.name} FILE`") from None
+    return sha256_of(path), "layout"
 
 
 # -- loading ----------------------------------------------------------------------------------

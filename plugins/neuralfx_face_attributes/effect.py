@@ -40,12 +40,22 @@ class FaceAttributes(neuralfx.Effect):
 
     # -- weights --------------------------------------------------------------------------------
     def _names(self) -> tuple[str, str, int]:
-        """(architecture, checkpoint, crop size): 256 for the 256 release or a file trained
-        at 256 (its metadata says), else 128."""
+        """(architecture, checkpoint, crop size). The checkpoint may be the official release's
+        folder as unpacked (``stargan_celeba_256/models/`` with ``200000-G.ckpt`` and
+        ``200000-D.ckpt``). The size: a trained file's metadata; else the discriminator beside
+        the generator, whose layout differs between the 128 and 256 releases (the generators'
+        do not); else 256 where the path says so; else 128."""
         checkpoint = str(self.settings.checkpoint)
-        size = 256 if re.search(r"256", os.path.basename(checkpoint)) else 128
+        if os.path.isdir(checkpoint):
+            found = sorted(n for n in os.listdir(checkpoint) if n.endswith("-G.ckpt"))
+            if found:  # the last iteration saved
+                checkpoint = os.path.join(checkpoint, max(found, key=_iteration))
+        size = 256 if re.search(r"256", checkpoint) else 128
         if checkpoint.endswith(".safetensors") and os.path.isfile(checkpoint):
             size = int(weights.read_metadata(checkpoint).get("image_size", size))
+        elif os.path.isfile(_official_discriminator(checkpoint)):
+            fits = neuralfx.models.identify(_official_discriminator(checkpoint))
+            size = {"stargan-celeba-256-d": 256, "stargan-celeba-128-d": 128}.get(fits, size)
         return f"stargan-celeba-{size}", checkpoint, size
 
     def files(self) -> list[str]:
@@ -66,8 +76,9 @@ class FaceAttributes(neuralfx.Effect):
             return str(given)
         model, checkpoint, _ = self._names()
         root, ext = os.path.splitext(checkpoint)
-        if os.path.isfile(checkpoint) and os.path.isfile(root + "-d" + ext):
-            return root + "-d" + ext
+        for beside in (root + "-d" + ext, _official_discriminator(checkpoint)):
+            if os.path.isfile(checkpoint) and os.path.isfile(beside):
+                return beside
         return model + "-d"
 
     def load(self, ctx) -> None:
@@ -152,3 +163,14 @@ class FaceAttributes(neuralfx.Effect):
                       "is found)")
         self.generator = self.classifier = None
 
+
+def _official_discriminator(generator: str) -> str:
+    """``200000-D.ckpt`` beside ``200000-G.ckpt``: how the official release names them."""
+    folder, name = os.path.split(generator)
+    return os.path.join(folder, re.sub(r"-G(\.\w+)$", r"-D\1", name)) if re.search(
+        r"-G\.\w+$", name) else generator + ".no-discriminator"
+
+
+def _iteration(name: str) -> int:
+    digits = re.match(r"(\d+)", name)
+    return int(digits.group(1)) if digits else -1

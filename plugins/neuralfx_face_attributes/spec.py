@@ -49,11 +49,13 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
                      help="How much each face keeps of its previous frame where the face "
                           "itself did not change (temporal)."),
         params.Path("checkpoint", default="stargan-celeba-128", must_exist=False,
-                    help="The generator: a file or a registry name (stargan-celeba-128, "
-                         "stargan-celeba-256)."),
+                    help="The generator: a file, the official release's folder as unpacked "
+                         "(200000-G.ckpt and 200000-D.ckpt), or a registry name "
+                         "(stargan-celeba-128, stargan-celeba-256)."),
         params.Path("discriminator", default=None, must_exist=False,
-                    help="The discriminator that reads each face's attributes (default: the "
-                         "registry's -d entry matching --checkpoint)."),
+                    help="The discriminator that reads each face's attributes (default: "
+                         "200000-D.ckpt or NAME-d beside --checkpoint, else the registry's -d "
+                         "entry matching it)."),
         params.Text("detector", default="hog", pattern=r"[a-z0-9_-]+", example="cnn",
                     help="Face detector: hog (fast), cnn (turned and small faces), or one a "
                          "plugin adds."),

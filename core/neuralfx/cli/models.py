@@ -27,40 +27,57 @@ def list_command(as_json: bool) -> None:
     rows = []
     for info in weights.catalog().weights.values():
         path = weights.cached_path(info.name)
+        record = weights.verified(info.name) if path and path.parent == \
+            weights.entry_dir(info.name) else None
         rows.append({"name": info.name, "model": info.model, "file": info.filename,
-                     "url": info.url, "sha256": info.sha256, "licence": info.licence,
-                     "cached": str(path) if path else None,
-                     "shipped": bool(path) and weights.is_shipped(path)})
+                     "url": info.url, "sha256": info.sha256, "size": info.size,
+                     "licence": info.licence, "cached": str(path) if path else None,
+                     "shipped": bool(path) and weights.is_shipped(path),
+                     "verified": record})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         state = "shipped" if r["shipped"] else "cached" if r["cached"] else "not cached"
-        click.echo(f"{r['name']:<{width}}  {r['model']:<14} {state:<11} {r['licence']}")
+        check = f" ({r['verified']['checked']} checked, sha256 {r['verified']['sha256'][:12]})" \
+            if r["verified"] else ""
+        click.echo(f"{r['name']:<{width}}  {r['model']:<18} {state:<10} {r['licence'][:40]}"
+                   f"{check}")
     click.echo(f"cache: {weights.cache_dir()}")
 
 
 @models_group.command("fetch")
 @click.argument("names", nargs=-1, required=True)
-@click.option("--url", help="Download from this URL instead (e.g. a studio mirror); the "
-                            "checksum is still checked. Only with one NAME.")
+@click.option("--url", help="Download from this URL instead, laid out as the official download "
+                            "(an archive when the official one is); NAMES then all come from "
+                            "it. For a studio mirror of every file, set "
+                            f"{weights.MIRROR_VARIABLE}=BASE (files at BASE/NAME/FILE).")
 def fetch_command(names: tuple[str, ...], url: str | None) -> None:
-    """Download official checkpoints into the cache (checksum checked, written atomically)."""
+    """Download official checkpoints into the cache.
+
+    \b
+    Each file is checked before it enters the cache: its size and sha256 where the registry
+    knows them, else that it fits the model's architecture; the sha256 of what was checked is
+    recorded (`models list`). An archive is downloaded once for all the entries in it; an
+    interrupted download resumes where it stopped. Entries that cannot be fetched by a
+    program (a host that wants a browser) say how to get the file and import it.
+    """
     from tqdm import tqdm
 
-    if url and len(names) > 1:
-        raise NeuralFXError("--url goes with a single NAME", hint="fetch one file at a time")
     for name in names:
         weights.known(name)
-        with tqdm(unit="B", unit_scale=True, desc=name, leave=False,
-                  disable=None) as bar:
-            def progress(done: int, total: int | None) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+    with tqdm(unit="B", unit_scale=True, desc=", ".join(names), leave=False,
+              disable=None) as bar:
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-            path = weights.fetch(name, url=url, progress=progress)
-        click.echo(f"{name}: {path}")
+        paths = weights.fetch_all(list(names), url=url, progress=progress)
+    for name in names:
+        record = weights.verified(name) or {}
+        click.echo(f"{name}: {paths[name]} ({record.get('checked', '?')} checked, sha256 "
+                   f"{record.get('sha256', '?')})")
 
 
 @models_group.command("import")
@@ -69,8 +86,10 @@ def fetch_command(names: tuple[str, ...], url: str | None) -> None:
 def import_command(name: str, file: str) -> None:
     """Convert an official checkpoint FILE into NAME.safetensors in the cache.
 
-    The file must fit the model's architecture; legacy keys are converted as the official
-    code does (e.g. the old InstanceNorm statistics of the Johnson files).
+    FILE is the official file, or the official archive as downloaded (zip or tar.gz: the
+    entry's file is taken from it). It must fit the model's architecture; legacy keys are
+    converted as the official code does (e.g. the old InstanceNorm statistics of the Johnson
+    files).
     """
     from .. import models
 

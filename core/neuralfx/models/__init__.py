@@ -125,9 +125,18 @@ def import_weights(name: str, file: str | os.PathLike, target: str | os.PathLike
     """Convert the official ``file`` of registry entry ``name`` into safetensors at
     ``target`` (checksum checked, layout checked, licence and provenance in the metadata):
     what ``neuralfx models import`` and ``scripts/convert_magenta.py`` do."""
+    import tempfile
     from pathlib import Path
 
+    from ..archives import extract_member, is_archive
+
     info = weights.known(name)
+    if is_archive(file) and not str(file).endswith((".pth", ".pt", ".ckpt")):
+        # the official archive as downloaded: take the entry's file from it
+        with tempfile.TemporaryDirectory() as tmp:
+            inner = Path(tmp) / info.filename
+            extract_member(file, info.member or info.filename, inner, what=str(file))
+            return import_weights(name, inner, target)
     digest = weights.check_digest(info, file)
     state = state_dict_for(info.model, file)
     Path(target).parent.mkdir(parents=True, exist_ok=True)

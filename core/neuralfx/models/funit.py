@@ -169,9 +169,11 @@ def animals() -> FewShotGenerator:
 
 def convert_checkpoint(state: dict) -> dict:
     """``animal149_gen.pt`` holds ``gen`` and ``gen_test``; every official test path uses
-    ``gen_test`` (the EMA copy). A plain generator state dict passes through."""
-    if any(k.startswith("gen_test.") for k in state):
-        return {k[len("gen_test."):]: v for k, v in state.items() if k.startswith("gen_test.")}
+    ``gen_test`` (the EMA copy). A file saved with ``gen`` only (the trainer's copy, as some
+    re-uploads hold) is taken as it is; a plain generator state dict passes through."""
+    for prefix in ("gen_test.", "gen."):
+        if any(k.startswith(prefix) for k in state):
+            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     return state
 
 
