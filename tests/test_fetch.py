@@ -14,8 +14,21 @@ import zipfile
 import pytest
 import torch
 
-from helpers import deterministic_state
+import neuralfx
+from helpers import deterministic_state, plugin_with
 from neuralfx import weights
+
+
+@pytest.fixture
+def decoder_entry(fresh_host):
+    """An AdaIN decoder entry with no sha256 on record (the registry's own is pinned): what
+    fetch must check by the file's layout."""
+    def register_weights(register):
+        register(neuralfx.Weights("loopback-decoder", "adain-decoder",
+                                  "http://127.0.0.1:9/decoder.pth", "decoder.pth", "test"))
+
+    fresh_host.add_plugin(plugin_with(register_weights=register_weights), name="loopback")
+    return "loopback-decoder"
 
 
 class Site:
@@ -138,57 +151,59 @@ def test_each_entry_has_its_own_folder_and_one_archive_serves_both_members(cli, 
     b"<!DOCTYPE html><html><head><title>Error 404 (Not Found)!!1</title></head></html>",
     b'{"error": "quota exceeded"}',
 ])
-def test_a_web_page_is_refused_with_what_it_says_and_nothing_is_cached(cli, site, page):
+def test_a_web_page_is_refused_with_what_it_says_and_nothing_is_cached(cli, site,
+                                                                        decoder_entry, page):
     site.routes = {"/decoder.pth": page}
-    result = cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth",
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
                  expect=1)
     assert "sent a web page, not the file" in result.stderr
     assert ("Error 404 (Not Found)!!1" if b"DOCTYPE" in page else "quota exceeded") \
         in result.stderr
-    assert weights.cached_path("adain-decoder") is None
+    assert weights.cached_path(decoder_entry) is None
 
 
-def test_a_file_that_does_not_fit_the_model_is_refused_when_no_sha256_is_known(cli, site):
+def test_a_file_that_does_not_fit_the_model_is_refused_when_no_sha256_is_known(
+        cli, site, decoder_entry):
     site.routes = {"/decoder.pth": saved(deterministic_state("adain_vgg_normalised"))}
-    result = cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth",
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
                  expect=1)
-    assert "did not give adain-decoder's file" in result.stderr
-    assert weights.cached_path("adain-decoder") is None
+    assert "did not give loopback-decoder's file" in result.stderr
+    assert weights.cached_path(decoder_entry) is None
 
 
-def test_a_transfer_cut_short_resumes_where_it_stopped(cli, site):
+def test_a_transfer_cut_short_resumes_where_it_stopped(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
     site.routes = {"/decoder.pth": cut_at(body, len(body) // 3)}
-    result = cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth",
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
                  expect=1)
     assert f"stopped after {len(body) // 3:,} of {len(body):,} bytes" in result.stderr
-    assert weights.cached_path("adain-decoder") is None
+    assert weights.cached_path(decoder_entry) is None
     site.routes = {"/decoder.pth": body}
-    cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth")
+    cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth")
     assert site.requests[-1] == ("/decoder.pth", f"bytes={len(body) // 3}-")  # the rest only
-    assert weights.sha256_of(weights.cached_path("adain-decoder")) == sha(body)
+    assert weights.sha256_of(weights.cached_path(decoder_entry)) == sha(body)
 
 
-def test_a_server_that_ignores_range_sends_it_all_again(cli, site):
+def test_a_server_that_ignores_range_sends_it_all_again(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
     site.routes = {"/decoder.pth": cut_at(body, 1000)}
-    cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth", expect=1)
+    cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth", expect=1)
     site.routes = {"/decoder.pth": lambda h: serve(h, body, ranges=False)}
-    cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth")
-    assert weights.sha256_of(weights.cached_path("adain-decoder")) == sha(body)
+    cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth")
+    assert weights.sha256_of(weights.cached_path(decoder_entry)) == sha(body)
 
 
-def test_a_chunked_body_cut_short_is_an_error_not_a_traceback(cli, site):
+def test_a_chunked_body_cut_short_is_an_error_not_a_traceback(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
     site.routes = {"/decoder.pth": chunked_cut(body, 5000)}
-    result = cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth",
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
                  expect=1)
     assert "stopped after" in result.stderr and "IncompleteRead" in result.stderr
     assert "Traceback" not in result.stderr
-    assert weights.cached_path("adain-decoder") is None
+    assert weights.cached_path(decoder_entry) is None
 
 
-def test_redirects_are_followed(cli, site):
+def test_redirects_are_followed(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
 
     def moved(h):
@@ -198,11 +213,11 @@ def test_redirects_are_followed(cli, site):
         h.end_headers()
 
     site.routes = {"/decoder.pth": moved, "/releases/decoder.pth": body}
-    cli("models", "fetch", "adain-decoder", "--url", site.base + "/decoder.pth")
-    assert weights.sha256_of(weights.cached_path("adain-decoder")) == sha(body)
+    cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth")
+    assert weights.sha256_of(weights.cached_path(decoder_entry)) == sha(body)
 
 
-def test_drives_confirmation_page_is_followed(cli, site):
+def test_drives_confirmation_page_is_followed(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
     page = (b'<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>'
             b'</head><body><form id="download-form" action="/download" method="get">'
@@ -211,17 +226,17 @@ def test_drives_confirmation_page_is_followed(cli, site):
             b'<input type="hidden" name="confirm" value="t">'
             b'<input type="hidden" name="uuid" value="1234"></form></body></html>')
     site.routes = {"/uc": page, "/download?id=FILEID&export=download&confirm=t&uuid=1234": body}
-    cli("models", "fetch", "adain-decoder", "--url", site.base + "/uc")
-    assert weights.sha256_of(weights.cached_path("adain-decoder")) == sha(body)
+    cli("models", "fetch", decoder_entry, "--url", site.base + "/uc")
+    assert weights.sha256_of(weights.cached_path(decoder_entry)) == sha(body)
 
 
-def test_a_studio_mirror_serves_every_entry_by_name(cli, site, monkeypatch):
+def test_a_studio_mirror_serves_every_entry_by_name(cli, site, decoder_entry, monkeypatch):
     body = saved(deterministic_state("adain_decoder"))
-    site.routes = {"/mirror/adain-decoder/decoder.pth": body}
+    site.routes = {"/mirror/loopback-decoder/decoder.pth": body}
     monkeypatch.setenv("NEURALFX_WEIGHTS_MIRROR", site.base + "/mirror/")
-    cli("models", "fetch", "adain-decoder")
-    assert weights.verified("adain-decoder")["url"] == \
-        site.base + "/mirror/adain-decoder/decoder.pth"
+    cli("models", "fetch", decoder_entry)
+    assert weights.verified(decoder_entry)["url"] == \
+        site.base + "/mirror/loopback-decoder/decoder.pth"
 
 
 def test_funits_tar_gz_with_its_file_at_the_root(cli, site):
@@ -263,3 +278,14 @@ def test_a_funit_file_saved_with_gen_only_is_converted(cli, tmp_path):
     cli("models", "import", "funit-animals-149", path)
     meta = weights.read_metadata(weights.cache_dir() / "funit-animals-149.safetensors")
     assert meta["model"] == "funit-animals-149"
+
+
+def test_import_refuses_the_archive_of_the_other_release(cli, tmp_path):
+    archive, _ = stargan_zip(256, seed=5)
+    path = tmp_path / "celeba-256x256-5attrs.zip"
+    path.write_bytes(archive)
+    result = cli("models", "import", "stargan-celeba-128", path, expect=1)
+    assert "is not stargan-celeba-128's release: its 200000-D.ckpt is a " \
+           "'stargan-celeba-256-d' file" in result.stderr
+    assert "import it as stargan-celeba-256" in result.stderr
+    cli("models", "import", "stargan-celeba-256", path)

@@ -123,10 +123,12 @@ BUILTIN_WEIGHTS = (
               _JOHNSON_LICENCE, member=f"saved_models/{style}.pth",
               note="pytorch/examples fast_neural_style; saved before PyTorch 0.4")
       for style in ("candy", "mosaic", "rain_princess", "udnie")),
+    # sha256 prefixes as a third-party download script pins them (…bb4a and …f472 at their
+    # ends; ../shared/reference/MODELS.md section 5): the release page publishes none
     Weights("adain-encoder", "adain-encoder", _ADAIN + "vgg_normalised.pth",
-            "vgg_normalised.pth", _ADAIN_LICENCE),
+            "vgg_normalised.pth", _ADAIN_LICENCE, sha256="804ca283"),
     Weights("adain-decoder", "adain-decoder", _ADAIN + "decoder.pth", "decoder.pth",
-            _ADAIN_LICENCE),
+            _ADAIN_LICENCE, sha256="379ca41d"),
     Weights("vgg19", "vgg19", "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
             "vgg19-dcbb9e9d.pth", _TV_LICENCE, sha256="dcbb9e9d"),
     Weights("vgg16", "vgg16", "https://download.pytorch.org/models/vgg16-397923af.pth",
@@ -157,9 +159,9 @@ BUILTIN_WEIGHTS = (
     Weights("funit-animals-149", "funit-animals-149",
             "https://drive.google.com/open?id=1CsmSSWyMngtOLUL5lI-sEHVWc2gdJpF9",
             "animal149_gen.pt", FUNIT_LICENCE, member="pretrained/animal149_gen.pt",
-            note="Google Drive (no scripted download): get pretrained.tar.gz from the FUNIT "
-                 "README by hand, then `neuralfx models import funit-animals-149 "
-                 "animal149_gen.pt`"),
+            note="Google Drive: if the download is refused (Drive's quotas), open the link "
+                 "in the FUNIT README in a browser, save pretrained.tar.gz, then run "
+                 "`neuralfx models import funit-animals-149 pretrained.tar.gz`"),
     *(Weights(f"stargan-celeba-{size}-d", f"stargan-celeba-{size}-d", url, "200000-D.ckpt",
               _STARGAN_LICENCE, member="200000-D.ckpt",
               note="in the same archive as the generator; face-attributes reads the faces' "

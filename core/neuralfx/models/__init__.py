@@ -134,6 +134,7 @@ def import_weights(name: str, file: str | os.PathLike, target: str | os.PathLike
     if is_archive(file) and not str(file).endswith((".pth", ".pt", ".ckpt")):
         # the official archive as downloaded: take the entry's file from it
         with tempfile.TemporaryDirectory() as tmp:
+            _check_release(info, file, Path(tmp))
             inner = Path(tmp) / info.filename
             extract_member(file, info.member or info.filename, inner, what=str(file))
             return import_weights(name, inner, target)
@@ -146,3 +147,30 @@ def import_weights(name: str, file: str | os.PathLike, target: str | os.PathLike
         metadata["source_member"] = info.member
     weights.save_safetensors(target, dict(sorted(state.items())), metadata)
     return str(target)
+
+
+def _check_release(info, archive, tmp) -> None:
+    """Refuse an archive of another release: the entries that come from the same official
+    archive as ``info`` (StarGAN's generator and discriminator) must each fit their model.
+    The 128 and 256 generators have the same layout; their discriminators do not, so the
+    archive of the 256 release is not taken as the 128 one's."""
+    from ..archives import extract_member, find_member
+
+    for other in weights.catalog().weights.values():
+        if other.name == info.name or other.url != info.url or not other.member:
+            continue
+        try:
+            find_member(archive, other.member, str(archive))
+        except NeuralFXError:
+            continue  # not in this archive: nothing to compare
+        path = tmp / ("sibling-" + other.filename)
+        extract_member(archive, other.member, path, what=str(archive))
+        fits = _fitting_model(weights.read_state_dict(path))
+        if fits is None or fits == other.model:
+            continue
+        release = next((w for w in weights.catalog().weights.values() if w.model == fits), None)
+        same = next((w.name for w in weights.catalog().weights.values() if release and
+                     w.url == release.url and w.model != fits), None)
+        raise NeuralFXError(f"{archive} is not {info.name}'s release: its {other.member} is a "
+                            f"{fits!r} file", hint=f"import it as {same}" if same else
+                            "check which release this archive is")
