@@ -289,3 +289,16 @@ def test_import_refuses_the_archive_of_the_other_release(cli, tmp_path):
            "'stargan-celeba-256-d' file" in result.stderr
     assert "import it as stargan-celeba-256" in result.stderr
     cli("models", "import", "stargan-celeba-256", path)
+
+
+def test_a_release_folder_as_extracted_is_accepted_as_the_checkpoint(tmp_path):
+    from neuralfx import models
+
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    torch.save(deterministic_state("funit_animals_generator"), folder / "animal149_gen.pt")
+    assert models.resolve_checkpoint("funit-animals-149", folder) == \
+        str(folder / "animal149_gen.pt")
+    models.load("funit-animals-149", folder)
+    with pytest.raises(neuralfx.NeuralFXError, match="holds none of the official files"):
+        models.resolve_checkpoint("adain-decoder", folder)

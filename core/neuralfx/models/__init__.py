@@ -41,8 +41,11 @@ def _same(x):
 
 
 def resolve_checkpoint(name: str, checkpoint: str | os.PathLike | None) -> str:
-    """A checkpoint argument (path, registry name or None) → a file path."""
+    """A checkpoint argument (path, registry name or None) → a file path. A folder (an
+    official release as unpacked) gives the official file of model ``name`` inside it."""
     spec = spec_of(name)
+    if checkpoint is not None and os.path.isdir(checkpoint):
+        return _official_file_in(name, str(checkpoint))
     if checkpoint is not None and (os.path.exists(checkpoint) or
                                    str(checkpoint) not in weights.catalog().weights):
         return str(checkpoint)
@@ -56,6 +59,17 @@ def resolve_checkpoint(name: str, checkpoint: str | os.PathLike | None) -> str:
                                  f"import {entry} FILE` with a copy of "
                                  f"{weights.known(entry).filename}")
     return str(path)
+
+
+def _official_file_in(name: str, folder: str) -> str:
+    names = sorted({w.filename for w in weights.catalog().weights.values() if w.model == name})
+    found = [os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n))]
+    if len(found) != 1:
+        raise NeuralFXError(f"{folder} is a folder, and it holds " + (
+            "several" if found else "none") + f" of the official files of {name} "
+            f"({', '.join(names) or 'none known'})",
+                            hint="give the checkpoint file itself")
+    return found[0]
 
 
 def spec_of(name: str) -> ModelSpec:
