@@ -184,18 +184,21 @@ class Process:
 class Worker:
     """A warm ``neuralfx serve`` (docs/serve.md): started once, it answers request after
     request without paying for Python and torch again. Its events (each with its request's
-    ``id``) arrive on :attr:`events` from a reader thread."""
+    ``id``) arrive on :attr:`events` from a reader thread, or on the queue a request was sent
+    with (a run's: :class:`WorkerRun`)."""
 
     setting: str
     events: queue.Queue = field(default_factory=queue.Queue)
     next_id: int = 0
+    _routes: dict = field(default_factory=dict)
 
     def start(self) -> None:
         argv = command_prefix(self.setting) + ["serve"]
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
         try:
             self.popen = subprocess.Popen(  # noqa: S603 - argv from the artist's own settings
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                text=True, bufsize=1, env=_environment())
+                text=True, bufsize=1, env=_environment(), creationflags=flags)
         except OSError as exc:
             raise BridgeError(f"cannot start {argv[0]}: {exc.strerror or exc}",
                               INSTALL_HINT) from None
@@ -205,9 +208,13 @@ class Worker:
     def alive(self) -> bool:
         return hasattr(self, "popen") and self.popen.poll() is None
 
-    def send(self, request: dict) -> int:
-        """Queue a request; returns the id its events will carry."""
+    def send(self, request: dict, route: queue.Queue | None = None) -> int:
+        """Queue a request; returns the id its events will carry. ``route``: the queue its
+        events go to (else :attr:`events`); after its ``end``, an ``exit`` event with the
+        run's exit status follows there, as a :class:`Process` ends."""
         self.next_id += 1
+        if route is not None:
+            self._routes[self.next_id] = route
         try:
             self.popen.stdin.write(json.dumps({**request, "id": self.next_id}) + "\n")
             self.popen.stdin.flush()
@@ -219,10 +226,33 @@ class Worker:
     def _read(self) -> None:
         for line in self.popen.stdout:
             try:
-                self.events.put(json.loads(line))
+                event = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            route = self._routes.get(event.get("id")) if isinstance(event, dict) else None
+            if route is None:
+                self.events.put(event)
+                continue
+            route.put(event)
+            if event.get("event") == "end":
+                del self._routes[event["id"]]
+                route.put({"event": "exit", "returncode": event.get("code", 0 if event.get(
+                    "ok") else 1)})
         self.popen.stdout.close()
+        code = self.popen.wait()
+        for route in list(self._routes.values()):  # the worker died under a run
+            route.put({"event": "exit", "returncode": code or 1})
+        self._routes.clear()
+
+    def interrupt(self) -> None:
+        """Stop the request being run, as Ctrl-C stops ``neuralfx run``; the worker goes on."""
+        if self.alive:
+            self.popen.send_signal(signal.CTRL_BREAK_EVENT if sys.platform == "win32"
+                                   else signal.SIGINT)
+
+    def kill(self) -> None:
+        if self.alive:
+            self.popen.kill()
 
     def stop(self) -> None:
         if self.alive:
@@ -231,3 +261,49 @@ class Worker:
                 self.popen.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
+
+
+@dataclass
+class WorkerRun:
+    """A ``neuralfx run`` done by the warm worker instead of a new process (no start-up
+    before its first frame): the same argv (without the program), the same events, the same
+    ``exit`` at the end, so the job queue treats it as a :class:`Process`."""
+
+    worker: Worker
+    args: list[str]  # ["run", EFFECT, ...]
+    events: queue.Queue = field(default_factory=queue.Queue)
+    stderr_tail: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.worker.send({"argv": self.args}, route=self.events)
+
+    def cancel(self) -> None:
+        self.worker.interrupt()
+
+    def kill(self) -> None:
+        self.worker.kill()
+
+
+_SHARED: Worker | None = None
+
+
+def shared_worker(setting: str) -> Worker:
+    """The add-on's one warm worker (previews and runs), started or restarted as needed."""
+    global _SHARED
+    if _SHARED is None or not _SHARED.alive or _SHARED.setting != setting:
+        if _SHARED is not None:
+            _SHARED.stop()
+        _SHARED = Worker(setting)
+        _SHARED.start()
+    return _SHARED
+
+
+def current_worker() -> Worker | None:
+    return _SHARED
+
+
+def stop_shared_worker() -> None:
+    global _SHARED
+    if _SHARED is not None:
+        _SHARED.stop()
+        _SHARED = None

@@ -23,7 +23,7 @@ INTERVAL = 0.2  # seconds between timer calls while something runs
 
 @dataclass
 class Job:
-    argv: list[str]
+    argv: list[str]  # the whole command (Copy command); argv[first_arg:] is `run ...`
     label: str
     scene: str
     source: sources.Source
@@ -43,6 +43,8 @@ class Job:
     #: the .blend file that asked for the run (its results go there, not into a file opened
     #: since); "" for an unsaved file
     blend: str = ""
+    #: where `run` starts in argv (after the program, or python -m neuralfx)
+    first_arg: int = 0
 
 
 class JobQueue:
@@ -120,7 +122,8 @@ def job_from_scene(context) -> Job:
     output = output_path(settings.output_folder, source, effect, settings.output_format)
     device = prefs.device if settings.device == "PREFS" else settings.device
     precision = prefs.precision if settings.precision == "PREFS" else settings.precision
-    argv = bridge.command_prefix(prefs.executable) + [
+    prefix = bridge.command_prefix(prefs.executable)
+    argv = prefix + [
         "run", effect, *schema.cli_arguments(effect_settings), source.input, output,
         "--progress", "json", "--device", device, "--precision", precision,
         *properties.OUTPUT_FORMATS[settings.output_format][1]]
@@ -131,7 +134,8 @@ def job_from_scene(context) -> Job:
     if settings.missing != "error":
         argv += ["--missing", settings.missing]
     return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
-               settings.destination, effect=effect, blend=bpy.data.filepath)
+               settings.destination, effect=effect, blend=bpy.data.filepath,
+               first_arg=len(prefix))
 
 
 def outputs_of(job: Job) -> list[str]:
@@ -161,8 +165,9 @@ def pump() -> float | None:
             return None
         job = QUEUE.pending.popleft()
         QUEUE.current = job
-        job.process, job.started = bridge.Process(job.argv), time.monotonic()
+        job.started = time.monotonic()
         try:
+            job.process = _runner(job)
             job.process.start()
         except bridge.BridgeError as exc:
             job.error, job.hint = exc.message, exc.hint
@@ -193,6 +198,16 @@ def pump() -> float | None:
             return INTERVAL
     _show(job)
     return INTERVAL
+
+
+def _runner(job: Job) -> bridge.Process | bridge.WorkerRun:
+    """The warm worker runs the job (no start-up before the first frame, and the networks of
+    the last preview or run are still loaded); a job without a known program runs as a
+    process of its own."""
+    if job.first_arg:
+        setting = properties.preferences(bpy.context).executable
+        return bridge.WorkerRun(bridge.shared_worker(setting), job.argv[job.first_arg:])
+    return bridge.Process(job.argv)
 
 
 def _finish(job: Job, returncode: int | None) -> None:

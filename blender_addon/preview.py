@@ -15,7 +15,6 @@ import bpy
 from . import bridge, jobs, properties, schema, sources
 
 IMAGE_NAME = "NeuralFX preview"
-WORKER: bridge.Worker | None = None
 _waiting: dict[int, dict] = {}  # request id -> what to do with its answer
 
 
@@ -40,19 +39,14 @@ def request(context) -> dict:
 
 def ask(context) -> int:
     """Send the preview request to the worker (started if need be); returns its id."""
-    global WORKER
     wanted = request(context)
-    setting = properties.preferences(context).executable
-    if WORKER is None or not WORKER.alive or WORKER.setting != setting:
-        if WORKER is not None:
-            WORKER.stop()
-        WORKER = bridge.Worker(setting)
-        WORKER.start()
-    rid = WORKER.send(wanted)
+    worker = bridge.shared_worker(properties.preferences(context).executable)
+    rid = worker.send(wanted)
     _waiting[rid] = {"output": wanted["output"], "frame": wanted["options"]["frames"],
                      "effect": wanted["effect"], "error": None}
     frame = wanted["options"]["frames"]
-    context.window_manager.neuralfx_status.message = f"previewing frame {frame}..."
+    after = " (after the run under way)" if jobs.QUEUE.current is not None else ""
+    context.window_manager.neuralfx_status.message = f"previewing frame {frame}...{after}"
     if not bpy.app.timers.is_registered(pump):
         bpy.app.timers.register(pump, first_interval=0.05)
     return rid
@@ -60,9 +54,10 @@ def ask(context) -> int:
 
 def pump() -> float | None:
     """The timer: take the worker's answers and show finished previews (tests call it)."""
-    while WORKER is not None:
+    worker = bridge.current_worker()
+    while worker is not None:
         try:
-            event = WORKER.events.get_nowait()
+            event = worker.events.get_nowait()
         except queue.Empty:
             break
         waiting = _waiting.get(event.get("id"))
@@ -75,7 +70,7 @@ def pump() -> float | None:
         elif event["event"] == "end":
             del _waiting[event["id"]]
             _show(waiting, ok=event.get("ok", False))
-    if WORKER is not None and not WORKER.alive and _waiting:
+    if worker is not None and not worker.alive and _waiting:
         _waiting.clear()
         _status().error = "the NeuralFX worker stopped; press Preview again"
     return 0.05 if _waiting else None
@@ -108,8 +103,5 @@ def _show(waiting: dict, ok: bool) -> None:
 
 
 def stop() -> None:
-    global WORKER
-    if WORKER is not None:
-        WORKER.stop()
-        WORKER = None
+    bridge.stop_shared_worker()
     _waiting.clear()

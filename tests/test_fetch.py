@@ -302,3 +302,14 @@ def test_a_release_folder_as_extracted_is_accepted_as_the_checkpoint(tmp_path):
     models.load("funit-animals-149", folder)
     with pytest.raises(neuralfx.NeuralFXError, match="holds none of the official files"):
         models.resolve_checkpoint("adain-decoder", folder)
+
+
+def test_verify_notices_a_file_changed_since_it_was_fetched(cli, site):
+    z128, _ = stargan_zip(128, seed=1)
+    site.routes = {"/celeba-128.zip": z128}
+    cli("models", "fetch", "stargan-celeba-128", "--url", site.base + "/celeba-128.zip")
+    assert "stargan-celeba-128: ok" in cli("models", "verify", "stargan-celeba-128").stdout
+    path = weights.cached_path("stargan-celeba-128")
+    torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=9), path)  # fits, but
+    result = cli("models", "verify", "stargan-celeba-128", expect=1)
+    assert "changed since it was fetched" in result.stdout

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,17 +13,21 @@ import numpy as np
 from neuralfx.frames.images import read_image
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, env: dict | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "neuralfx", "serve"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+            env={**os.environ, **(env or {})})
         self.ready = json.loads(self.process.stdout.readline())
 
     def close(self) -> None:
         self.process.kill()
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        for stream in (self.process.stdin, self.process.stdout):
             stream.close()
 
     def ask(self, request: dict | str) -> list[dict]:
@@ -57,7 +62,7 @@ def test_a_worker_runs_request_after_request_and_survives_bad_ones(make_sequence
         bad = worker.ask({"id": 9, "effect": "convert", "input": src, "output": "x.png",
                           "options": {"frame": "1"}})
         assert bad[0]["event"] == "error" and "unknown option(s) frame" in bad[0]["message"]
-        assert bad[-1] == {"id": 9, "event": "end", "ok": False}
+        assert bad[-1] == {"id": 9, "event": "end", "ok": False, "code": 1}
         missing = worker.ask({"id": 10, "effect": "painting-style", "input": "nope.mp4",
                               "output": str(tmp_path / "p.png")})
         assert missing[-1]["ok"] is False and "nope.mp4" in missing[0]["message"]
@@ -89,3 +94,39 @@ def test_no_history_paints_one_frame_without_replaying_the_earlier_ones(cli, mak
                                   read_image(str(tmp_path / "a.1004.png")))
     refused = cli("run", "painting-style", src, str(out), expect=1)
     assert "made differently" in refused.output and "history" in refused.output
+
+
+def test_a_run_given_as_the_commands_argv_and_cancelled_without_ending_the_worker(
+        make_sequence, tmp_path):
+    """The Blender add-on's runs: the argv of `neuralfx run` (what Copy command shows), run in
+    the warm worker; SIGINT stops the run under way as Ctrl-C would, and the worker goes on."""
+    import signal
+
+    src = make_sequence(frames=range(1, 31))
+    out = str(tmp_path / "s" / "s.####.png")
+    argv = ["run", "slow-invert", "--seconds", "0.2", src, out, "--progress", "json"]
+    worker = Worker(env={"NEURALFX_PLUGINS": "slow_plugin",
+                         "PYTHONPATH": os.path.join(HERE, "plugin_modules")})
+    try:
+        worker.process.stdin.write(json.dumps({"id": 1, "argv": argv}) + "\n")
+        worker.process.stdin.flush()
+        events = []
+        while True:
+            events.append(json.loads(worker.process.stdout.readline()))
+            if events[-1]["event"] == "frame" and events[-1]["done"] == 2:
+                worker.process.send_signal(signal.SIGINT)
+            if events[-1]["event"] == "end":
+                break
+        assert events[-1] == {"id": 1, "event": "end", "ok": False, "code": 130,
+                              "interrupted": True}
+        assert events[-2]["event"] == "interrupted" and 2 <= events[-2]["written"] < 30
+        again = worker.ask({"id": 2, "argv": argv})  # the same run: it resumes
+        assert again[0]["event"] == "start" and again[0]["skipped"] >= 2
+        assert again[-1] == {"id": 2, "event": "end", "ok": True, "code": 0}
+        wrong = worker.ask({"id": 3, "argv": ["run", "nosuch", "a", "b", "--progress",
+                                              "json"]})
+        assert "unknown effect 'nosuch'" in wrong[0]["message"] and wrong[-1]["code"] == 2
+        assert worker.ask({"id": "q", "op": "quit"})[-1]["ok"]
+        assert worker.process.wait(timeout=30) == 0
+    finally:
+        worker.close()

@@ -66,6 +66,14 @@ def install_signal_handlers() -> None:
         signal.signal(sig, _stop)
 
 
+def rearm() -> None:
+    """After a stop that did not end the process (``neuralfx serve`` cancelling one run):
+    the next signal stops the next run again, and the process does not exit with 130."""
+    global _stopped
+    _stopped = False
+    install_signal_handlers()
+
+
 def raised_without_a_signal(exc: BaseException) -> bool:
     """Whether ``KeyboardInterrupt`` ``exc`` was raised by code (a plugin's import, say)
     rather than by Ctrl-C: only the command, whose handlers note every signal, can tell."""

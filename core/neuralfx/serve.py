@@ -7,6 +7,8 @@ The protocol is JSON lines (docs/serve.md). The worker says ``{"event": "ready",
 it starts; each request is one line on stdin; each answer is the run's own ``--progress json``
 events, tagged with the request's ``id``, ending with ``{"id": ..., "event": "end", "ok": ...}``.
 Requests run one at a time, in order. A bad request gets an error and the worker goes on.
+SIGINT (or CTRL_BREAK on Windows) during a run stops that run as Ctrl-C stops
+``neuralfx run`` (finished frames stay); the worker goes on. While it waits, it ends it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from . import __version__
+from . import __version__, console
 from .errors import NeuralFXError
 from .options import RunOptions
 from .progress import JsonLinesReporter
@@ -54,8 +56,74 @@ def serve(requests: TextIO | None = None, answers: TextIO | None = None) -> int:
             _say(answers, rid, "error", message=f"unknown op {op!r}", hint="ops: run, ping, quit")
             _say(answers, rid, "end", ok=False)
             continue
-        _say(answers, rid, "end", ok=_run(request, JsonLinesReporter(answers, {"id": rid})))
+        try:
+            if "argv" in request:
+                code = _run_argv(request["argv"], rid, answers)
+            else:
+                code = 0 if _run(request, JsonLinesReporter(answers, {"id": rid})) else 1
+        except KeyboardInterrupt:  # a cancel of this run, not of the worker
+            code = console.INTERRUPTED_EXIT
+        if code == console.INTERRUPTED_EXIT:
+            console.rearm()
+        _say(answers, rid, "end", ok=code == 0, code=code,
+             **({"interrupted": True} if code == console.INTERRUPTED_EXIT else {}))
     return 0
+
+
+def _run_argv(argv: Any, rid: Any, answers: TextIO) -> int:
+    """A request that gives ``neuralfx run``'s own arguments (``["run", EFFECT, ...,
+    "--progress", "json"]``): run exactly as the command would, its stdout lines tagged with
+    the request's id. Returns the command's exit status."""
+    from .cli.main import main as command
+
+    if not (isinstance(argv, list) and argv and argv[0] == "run"
+            and all(isinstance(a, str) for a in argv)):
+        _say(answers, rid, "error", message="bad request: argv is a list of strings starting "
+             'with "run"', hint='e.g. {"argv": ["run", "convert", "in.mp4", "out.mp4", '
+             '"--progress", "json"]}')
+        return 2
+    real, sys.stdout = sys.stdout, _Tagged(answers, rid)
+    try:
+        command.main(args=argv, prog_name="neuralfx")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdout.flush()
+        sys.stdout = real
+    return 0
+
+
+class _Tagged:
+    """stdout for one request: each JSON line gets the request's id; other lines become
+    ``output`` events."""
+
+    def __init__(self, stream: TextIO, rid: Any) -> None:
+        self.stream, self.rid, self.pending = stream, rid, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self._line(line)
+        return len(text)
+
+    def _line(self, line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            event = {"event": "output", "text": line}
+        self.stream.write(json.dumps({"id": self.rid, **event}) + "\n")
+
+    def flush(self) -> None:
+        if self.pending:
+            self._line(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _run(request: dict[str, Any], reporter: JsonLinesReporter) -> bool:

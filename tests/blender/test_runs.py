@@ -118,8 +118,9 @@ def test_preview_shows_the_look_of_the_frame_under_the_playhead(scene, addon, tm
             shown = np.array(image.pixels[:]).reshape(image.size[1], image.size[0], 4)[::-1]
             plate = pixels(tmp_path / "plate" / f"shot.{number}.png")
             assert np.abs(shown[..., :3] - (1 - plate[..., :3])).max() < 2 / 255
-            pids.append(addon.preview.WORKER.popen.pid)
-        assert pids[0] == pids[1] and addon.preview.WORKER.alive  # one worker, still there
+            pids.append(addon.bridge.current_worker().popen.pid)
+        # one worker, still there
+        assert pids[0] == pids[1] and addon.bridge.current_worker().alive
         assert not any(frame_files(tmp_path / "results")) if (tmp_path / "results").exists() \
             else True  # a preview is not a run: nothing in the output folder
     finally:
@@ -197,6 +198,9 @@ def test_runs_queue_one_after_another(scene, addon, tmp_path):
     assert bpy.context.window_manager.neuralfx_status.error == ""
     names = {s.name for s in strips(scene.sequence_editor)}
     assert {"shot_slow-invert", "shot_convert"} <= names
+    # both ran in the one warm worker, which is still there for the next run or preview
+    assert all(isinstance(j.process, addon.bridge.WorkerRun) for j in (first, second))
+    assert first.process.worker is second.process.worker and first.process.worker.alive
 
 
 def test_boxes_from_a_tracking_marker_drive_the_effect(scene, addon, tmp_path):

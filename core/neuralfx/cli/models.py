@@ -119,7 +119,12 @@ def verify_command(names: tuple[str, ...]) -> None:
                     raise NeuralFXError(f"{path} was imported from a file whose sha256 is not "
                                         f"{info.sha256}…")
             else:
-                weights.check_digest(info, path)
+                digest = weights.check_digest(info, path)
+                record = weights.verified(name) if path.parent == weights.entry_dir(name) \
+                    else None
+                if record and record.get("sha256") != digest:
+                    raise NeuralFXError(f"{path} changed since it was fetched and checked "
+                                        f"(sha256 {digest[:12]}, was {record['sha256'][:12]})")
             models.state_dict_for(info.model, path)
         except NeuralFXError as exc:
             click.echo(f"{name}: FAILED: {exc.message}")
