@@ -235,7 +235,25 @@ def _finish(job: Job, returncode: int | None) -> None:
             job.error = tail[-1] if tail else f"NeuralFX stopped (exit {returncode})"
         status.message = ""
         status.error, status.hint = f"{job.label}: {job.error}", job.hint
+    _log_report(job, status)
     _show(None)
+
+
+def _log_report(job: Job, status) -> None:
+    """The end-of-run report in Blender's Info log: each warning once, then the outcome (the
+    panel shows the same until the next run)."""
+    lines = [("WARNING", f"NeuralFX {job.label}: {w}") for w in dict.fromkeys(job.warnings)]
+    if status.error:
+        lines.append(("ERROR", f"NeuralFX {status.error}" + (f" ({status.hint})" if status.hint
+                                                             else "")))
+    else:
+        took = time.monotonic() - job.started if job.started else 0.0
+        lines.append(("INFO", f"NeuralFX {status.message} [{took:.1f} s]"))
+    for level, message in lines:
+        try:
+            bpy.ops.neuralfx.log(level=level, message=message)
+        except RuntimeError:  # no context to report in (Blender is closing): the panel has it
+            pass
 
 
 def _place(job: Job, status) -> None:

@@ -162,6 +162,22 @@ def terminal_command(argv: list[str]) -> str:
     return shlex.join(shown)
 
 
+class NEURALFX_OT_log(bpy.types.Operator):
+    """Put a NeuralFX message in Blender's Info log (the job queue's timer, which cannot
+    report itself, calls it at the end of a run)"""
+
+    bl_idname = "neuralfx.log"
+    bl_label = "NeuralFX message"
+    bl_options = {"INTERNAL"}
+
+    level: bpy.props.EnumProperty(items=[(x, x, "") for x in ("INFO", "WARNING", "ERROR")])
+    message: bpy.props.StringProperty()
+
+    def execute(self, context):
+        self.report({self.level}, self.message)
+        return {"FINISHED"}
+
+
 class NEURALFX_OT_copy_command(bpy.types.Operator):
     """Copy the NeuralFX command these settings run, to rerun or resume it from a terminal or
     a render farm"""
@@ -283,5 +299,6 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
 
 
 CLASSES = (NEURALFX_OT_test_connection, NEURALFX_OT_refresh_effects, NEURALFX_OT_run,
+           NEURALFX_OT_log,
            NEURALFX_OT_copy_command, NEURALFX_OT_preview, NEURALFX_OT_cancel,
            NEURALFX_OT_item_add, NEURALFX_OT_item_remove, NEURALFX_OT_boxes_from_marker)

@@ -57,17 +57,33 @@ def test_a_relative_output_folder_in_an_unsaved_file_is_refused(scene, addon, tm
         addon.jobs.job_from_scene(bpy.context)  # what Run reports, and queues nothing
 
 
-def test_the_runs_warnings_are_shown(scene, addon, tmp_path):
+def test_the_runs_warnings_are_shown(scene, addon, tmp_path, capfd):
     """painting-style carries its look from frame to frame: Frames 1004-1006 first goes
-    through 1001-1003 again, and NeuralFX says so; the panel shows it."""
+    through 1001-1003 again, and NeuralFX says so; the panel shows it, and the Info log gets
+    it with the end-of-run report (Blender prints the Info log's reports when headless)."""
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect, scene.neuralfx.frames = "painting-style", "1004-1006"
     settings_of(scene, "painting-style").preset = "7"
+    capfd.readouterr()
     bpy.ops.neuralfx.run()
     run_to_end(addon, timeout=300)
     status = bpy.context.window_manager.neuralfx_status
     assert status.error == ""
     assert "processing frames 1001-1003 again (not written)" in status.warnings
+    log = capfd.readouterr().out
+    assert "Warning: NeuralFX painting-style: shot: painting-style carries state" in log
+    assert "Info: NeuralFX painting-style: shot: done, 3 frame(s) in" in log
+
+
+def test_a_failed_run_is_reported_in_the_info_log(scene, addon, tmp_path, capfd):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "painting-style"
+    settings_of(scene, "painting-style").checkpoint = str(tmp_path / "missing.pth")
+    capfd.readouterr()
+    bpy.ops.neuralfx.run()
+    run_to_end(addon)
+    log = capfd.readouterr().out
+    assert "Error: NeuralFX painting-style: shot: " in log and "missing.pth" in log
 
 
 def test_a_run_goes_on_through_opening_another_file_and_lands_in_its_own(scene, addon,
