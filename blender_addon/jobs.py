@@ -118,6 +118,9 @@ def job_from_scene(context) -> Job:
     if missing:
         raise sources.SourceError(f"{effect} needs {', '.join(missing)}: fill in the "
                                   "settings marked (required)")
+    invalid = schema.invalid_values(effect_settings)
+    if invalid:
+        raise sources.SourceError("; ".join(invalid))
     source = sources.resolve(scene)
     output = output_path(settings.output_folder, source, effect, settings.output_format)
     device = prefs.device if settings.device == "PREFS" else settings.device

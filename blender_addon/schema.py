@@ -142,6 +142,38 @@ def missing_required(settings) -> list[str]:
     return missing
 
 
+def invalid_values(settings) -> list[str]:
+    """What NeuralFX would refuse in the settings that apply, said as the panel names things,
+    before a run is queued: texts not in their parameter's form (its ``pattern``), files
+    that must exist and do not, files of a kind the parameter does not read."""
+    import os
+    import re
+
+    problems = []
+    for param, spec in settings.neuralfx_params.items():
+        if not applies(settings, spec):
+            continue
+        value = getattr(settings, attribute(param))
+        item_spec = spec.get("items", spec) if spec.get("type") == "array" else spec
+        kind = spec.get("x-kind", "text")
+        texts = [_text(kind, v.value) for v in value] if spec.get("type") == "array" \
+            else [_text(kind, value)] if kind not in ("bool", "float", "int", "colour") else []
+        for text in (t for t in texts if t):
+            pattern = item_spec.get("pattern")
+            if pattern and not re.fullmatch(pattern, text):
+                example = (item_spec.get("examples") or spec.get("examples") or [None])[0]
+                problems.append(f"{label(param)}: {text!r} is not in the form it takes" +
+                                (f" (for example {example})" if example else ""))
+            elif item_spec.get("format") == "path" and item_spec.get("x-must-exist") and \
+                    not os.path.exists(text):
+                problems.append(f"{label(param)}: {text} does not exist")
+            elif item_spec.get("x-suffixes") and os.path.isfile(text) and \
+                    os.path.splitext(text)[1].lower() not in item_spec["x-suffixes"]:
+                problems.append(f"{label(param)}: {os.path.basename(text)} is not one of "
+                                + ", ".join(item_spec["x-suffixes"]))
+    return problems
+
+
 #: The run options the panel has, by the command line's name.
 PANEL_OPTIONS = {"--frames": "Frames", "--overwrite": "Overwrite", "--device": "Device",
                  "--precision": "Precision", "--missing": "Missing"}

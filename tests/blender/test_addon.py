@@ -236,6 +236,27 @@ def test_required_parameters_are_marked_and_checked_before_run(scene, addon, tmp
         addon.jobs.job_from_scene(bpy.context)
 
 
+def test_patterns_files_and_kinds_are_checked_before_run(scene, addon, tmp_path):
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "painting-style"
+    group = settings_of(scene, "painting-style")
+    group.preset = "7;3"
+    with pytest.raises(addon.sources.SourceError,
+                       match=r"Preset: '7;3' is not in the form it takes \(for example"):
+        addon.jobs.job_from_scene(bpy.context)
+    group.preset, group.method = "7", "ghiasi"
+    bpy.ops.neuralfx.item_add(effect="painting-style", param="style")
+    group.style[0].value = str(tmp_path / "nowhere.jpg")
+    with pytest.raises(addon.sources.SourceError, match="Style: .*nowhere.jpg does not exist"):
+        addon.jobs.job_from_scene(bpy.context)
+    (tmp_path / "notes.txt").write_text("not a picture")
+    group.style[0].value = str(tmp_path / "notes.txt")
+    with pytest.raises(addon.sources.SourceError, match=r"Style: notes.txt is not one of \.png"):
+        addon.jobs.job_from_scene(bpy.context)
+    group.style[0].value = str(tmp_path / "plate" / "shot.1001.png")
+    addon.jobs.job_from_scene(bpy.context)  # now it runs
+
+
 def test_settings_are_saved_with_the_blend_file(scene, addon, tmp_path):
     settings_of(scene, "painting-style").preset = "3:0.5,12:0.5"
     bpy.ops.neuralfx.item_add(effect="painting-style", param="style_weight")
