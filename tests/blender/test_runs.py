@@ -190,12 +190,14 @@ def test_errors_show_the_clis_message_and_hint(scene, addon, tmp_path):
     group = settings_of(scene, "painting-style")
     group.method = "ghiasi"
     bpy.ops.neuralfx.item_add(effect="painting-style", param="style")
-    group.style[0].value = str(tmp_path / "no-such-style.png")
+    (tmp_path / "damaged-style.png").write_bytes(b"not a picture")  # the panel cannot tell
+    group.style[0].value = str(tmp_path / "damaged-style.png")
     bpy.ops.neuralfx.run()
     run_to_end(addon)
     status = bpy.context.window_manager.neuralfx_status
-    assert "style: " in status.error and "no-such-style.png' does not exist" in status.error
-    assert status.hint == "check the path given to 'Style'"  # the panel's name, not --style
+    assert "style: " in status.error and "damaged-style.png cannot be read" in status.error
+    # the panel's name, not --style
+    assert status.hint == "give a readable PNG, JPEG, TIFF or EXR image to 'Style'"
 
 
 def test_runs_queue_one_after_another(scene, addon, tmp_path):
