@@ -388,3 +388,4 @@ class Colour(Param):
 
     def _schema_one(self) -> dict[str, Any]:
         return {"type": "string", "format": "color"}
+

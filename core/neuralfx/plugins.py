@@ -17,13 +17,15 @@ implementation class is imported only when a run asks for it (:meth:`PluginHost.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import importlib
 import inspect
 import os
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
@@ -41,9 +43,11 @@ from .params import Param
 
 #: The plugin API this NeuralFX offers. A plugin declares ``NEURALFX_PLUGIN_API = "MAJOR.MINOR"``;
 #: it is accepted when MAJOR matches and its MINOR is not newer than ours.
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 ENTRY_POINT_GROUP = "neuralfx"
+#: A plugin whose import takes longer than this (seconds) is named in `neuralfx plugins`.
+SLOW_IMPORT = 0.3
 _EFFECT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
@@ -164,6 +168,7 @@ class PluginHost:
         self.errors: list[PluginLoadError] = []
         self.disabled: list[DisabledPlugin] = []
         self.warnings: list[str] = []
+        self.slow: list[str] = []  # plugins slow to import, with the fix (`neuralfx plugins`)
         self.catalog = Catalog()
         #: Face detectors by name: the built-in ones and those plugins register.
         self.face_detectors: dict[str, FaceDetectorEntry] = {e.name: e for e in BUILTIN_DETECTORS}
@@ -208,6 +213,7 @@ class PluginHost:
     def _load_one(self, name: str, where: str, version: str | None, importer) -> None:
         if any(p.name == name for p in self.plugins):
             return
+        began = time.perf_counter()
         try:
             module = importer()
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
@@ -218,6 +224,15 @@ class PluginHost:
                 f"SystemExit({exc.code!r}) while importing" if isinstance(exc, SystemExit)
                 else f"{type(exc).__name__}: {exc}")))
             return
+        if self.pm.is_registered(module):  # installed and listed in NEURALFX_PLUGINS too
+            return
+        took = time.perf_counter() - began
+        if took > SLOW_IMPORT:
+            self.slow.append(
+                f"plugin {name!r} takes {took:.1f} s to import, which every command pays (each "
+                "Blender panel refresh too): import torch and other heavy modules inside the "
+                "effect's methods, or declare its effects with an EffectSpec whose "
+                "implementation is a 'module:Class' path (docs/plugins.md)")
         self.add_plugin(module, name=name,
                         version=version or str(getattr(module, "__version__", "unknown")))
 
@@ -339,11 +354,12 @@ class PluginHost:
                     f"{plugin.reason}",
                     hint="unset NEURALFX_LOAD_PLUGINS / NEURALFX_DISABLE_PLUGINS, or change "
                          "them to load it")
-        hint = did_you_mean(name, self._specs)
-        if hint is None:
-            hint = "installed effects: " + (", ".join(self.effect_names) or "(none)")
-            if self.errors:
-                hint += "; some plugins failed to load, see `neuralfx plugins`"
+        hint = did_you_mean(name, self._specs) or \
+            "installed effects: " + (", ".join(self.effect_names) or "(none)")
+        if self.errors:  # the effect may be one of theirs
+            failed = ", ".join(repr(e.name) for e in self.errors)
+            hint = f"plugin(s) {failed} failed to load and may provide it: see `neuralfx " \
+                   f"plugins`; {hint}"
         raise UnknownNameError(f"unknown effect {name!r}", hint=hint)
 
     def effect(self, name: str) -> type[Effect]:
@@ -395,11 +411,27 @@ class DisabledPlugin:
 
 
 _host: PluginHost | None = None
+#: The host of the run under way when one was given (``neuralfx.run(..., host=h)``): models,
+#: weights and face detectors are looked up in it, not in the process-wide one.
+_running: PluginHost | None = None
 
 
 def get_host() -> PluginHost:
-    """The process-wide host, loaded on first use."""
+    """The host of the run under way, else the process-wide host, loaded on first use."""
     global _host
+    if _running is not None:
+        return _running
     if _host is None:
         _host = PluginHost().load_all()
     return _host
+
+
+@contextlib.contextmanager
+def hosting(host: PluginHost | None) -> Iterator[None]:
+    """Within the block, :func:`get_host` is ``host`` (None: no change), in every thread."""
+    global _running
+    previous, _running = _running, host if host is not None else _running
+    try:
+        yield
+    finally:
+        _running = previous

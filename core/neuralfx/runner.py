@@ -16,7 +16,7 @@ from .errors import NeuralFXError, PluginError
 from .executors import RunSummary
 from .options import RunOptions
 from .plan import make_plan
-from .plugins import PluginHost, get_host
+from .plugins import PluginHost, get_host, hosting
 from .progress import Reporter
 
 __all__ = ["RunOptions", "RunSummary", "run"]
@@ -34,8 +34,13 @@ def run(effect: str | type[Effect] | EffectSpec, input: str, output: str, *,
     logger (shown on stderr unless logging is configured otherwise).
     """
     reporter = reporter or Reporter()
+    with hosting(host):
+        return _run(effect, input, output, settings, options, reporter, host or get_host())
+
+
+def _run(effect, input, output, settings, options, reporter, host) -> RunSummary:
     try:
-        spec, effect_cls, version = _resolve(effect, host or get_host())
+        spec, effect_cls, version = _resolve(effect, host)
         opts = options or RunOptions()
         opts.check()
         device = resolve_device(opts.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import neuralfx
 from neuralfx import params
+from neuralfx.faces.params import FaceDetector
 
 TARGETS = ("keep", "yes", "no", "flip")
 FACE_IDS = r"all|\d+(,\d+)*"
@@ -56,9 +57,8 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
                     help="The discriminator that reads each face's attributes (default: "
                          "200000-D.ckpt or NAME-d beside --checkpoint, else the registry's -d "
                          "entry matching it)."),
-        params.Text("detector", default="hog", pattern=r"[a-z0-9_-]+", example="cnn",
-                    help="Face detector: hog (fast), cnn (turned and small faces), or one a "
-                         "plugin adds."),
+        FaceDetector("detector", help="Face detector: hog (fast), cnn (turned and small "
+                                             "faces), or one a plugin adds."),
         params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
                    help="Smallest face to find, in pixels (wide); smaller is slower."),
         params.Int("hold", default=5, min=0, max=100, soft_max=24,

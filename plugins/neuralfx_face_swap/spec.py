@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import neuralfx
 from neuralfx import params
+from neuralfx.faces.params import FaceDetector
 
 FACE_SWAP = neuralfx.EffectSpec(
     name="face-swap",
@@ -52,8 +53,7 @@ FACE_SWAP = neuralfx.EffectSpec(
                           "change (temporal)."),
         params.Text("consent", default="", help="A reference to the consent obtained "
                                                 "(recorded in the provenance record)."),
-        params.Text("detector", default="hog", pattern=r"[a-z0-9_-]+", example="cnn",
-                    help="Face detector: hog, cnn, or one a plugin adds."),
+        FaceDetector("detector", help="Face detector: hog, cnn, or one a plugin adds."),
         params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
                    help="Smallest face to find, in pixels (wide)."),
         params.Int("hold", default=5, min=0, max=100, soft_max=24,

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..errors import NeuralFXError
 from ..plugins import PLUGIN_API_VERSION, get_host
 from .main import main
 
@@ -89,7 +90,7 @@ def plugins_command(as_json: bool) -> None:
             "plugins": [vars(p) for p in host.plugins],
             "errors": [vars(e) for e in host.errors],
             "disabled": [d.as_dict() for d in host.disabled],
-            "warnings": host.warnings}
+            "warnings": host.warnings + host.slow}
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -102,6 +103,8 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"{e.name} FAILED TO LOAD ({e.module}): {e.error}")
     for d in host.disabled:
         click.echo(f"{d.name} disabled ({d.module}): {d.reason}")
+    for note in host.slow:
+        click.echo(f"slow: {note}")
 
 
 # -- doctor -------------------------------------------------------------------------------------
@@ -116,9 +119,9 @@ _PACKAGES = ("torch", "torchvision", "numpy", "opencv-python-headless", "opencv-
 @click.option("--ocio", metavar="CONFIG", help="Also check this OpenColorIO config and list its "
                                                 "colour spaces.")
 def doctor_command(as_json: bool, ocio: str | None) -> None:
-    """Check this machine: versions, devices, plugins, weights cache.
+    """Check this machine: versions, devices, plugins, effects, weights cache.
 
-    Exits with 1 when a plugin failed to load.
+    Exits with 1 when a plugin failed to load or an effect's implementation cannot be imported.
     """
     import torch
 
@@ -140,6 +143,12 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
             entry.update(name=props.name, memory_gb=round(props.total_memory / 2**30, 1))
         devices.append(entry)
     host = get_host()
+    effect_errors = []
+    for name in host.effect_names:  # what `run` would import: a broken one is found here
+        try:
+            host.effect(name)
+        except NeuralFXError as exc:
+            effect_errors.append({"effect": name, "error": exc.message})
     cache = cache_dir()
     files = cached_files()
     report = {
@@ -150,6 +159,8 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         "plugins": [{"name": p.name, "version": p.version, "effects": p.effects}
                     for p in host.plugins],
         "plugin_errors": [vars(e) for e in host.errors],
+        "effect_errors": effect_errors,
+        "slow_plugins": host.slow,
         "cpu": {"threads": torch.get_num_threads(),
                 "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(OpenMP's default)")},
         "cache": {"path": str(cache), "exists": cache.is_dir(),
@@ -159,7 +170,7 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         report["ocio"] = {"config": ocio, "colour_spaces": ColourSpaces(ocio).names()}
     if as_json:
         click.echo(json.dumps(report, indent=2))
-        if host.errors:
+        if host.errors or effect_errors:
             raise SystemExit(1)
         return
     click.echo("versions:")
@@ -176,13 +187,17 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
                ", ".join(f"{p.name} {p.version}" for p in host.plugins))
     for e in host.errors:
         click.echo(f"  FAILED: {e.name}: {e.error}")
+    for e in effect_errors:
+        click.echo(f"  FAILED: effect {e['effect']}: {e['error']}")
+    for note in host.slow:
+        click.echo(f"  slow: {note}")
     click.echo(f"weights cache: {cache} ({len(files)} file(s)"
                f"{', ' + _size(sum(n for _, n in files)) if files else ''})")
     for p, n in files:
         click.echo(f"  {p}  {_size(n)}")
     if ocio:
         click.echo(f"OpenColorIO config {ocio}: " + ", ".join(report["ocio"]["colour_spaces"]))
-    if host.errors:
+    if host.errors or effect_errors:
         raise SystemExit(1)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,26 @@ def wants_json(args: Sequence[str]) -> bool:
     return "--progress=json" in args or any(
         a == "--progress" and i + 1 < len(args) and args[i + 1] == "json"
         for i, a in enumerate(args))
+
+
+def _raised_by_neuralfx(exc: BaseException) -> bool:
+    """Whether the innermost code of NeuralFX's or a plugin's that ``exc`` went through is
+    NeuralFX's own (its file handling) rather than a plugin's. The standard library and
+    installed libraries do not count; code that is neither NeuralFX nor an installed library
+    (a module on the path) is a plugin's."""
+    plugins = {p.module.partition(".")[0] for p in get_host().plugins} - {"neuralfx"}
+    tb, owner = exc.__traceback__, "neuralfx"
+    while tb is not None:
+        frame = tb.tb_frame
+        top = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        path = frame.f_code.co_filename
+        if top == "neuralfx":
+            owner = "neuralfx"
+        elif top in plugins or not (top in sys.stdlib_module_names or "-packages" in path
+                                    or path.startswith("<")):
+            owner = "plugin"
+        tb = tb.tb_next
+    return owner == "neuralfx"
 
 
 def _json_error(message: str, hint: str | None = None, **fields: Any) -> None:
@@ -100,10 +121,19 @@ class _Main(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except OSError as exc:  # the machine, not the input: a vanished file, a dead disk
+            if not _raised_by_neuralfx(exc):  # a plugin's own file handling: show where
+                traceback.print_exception(exc)
             _fail(NeuralFXError(f"{exc.strerror or exc}" + (f": {exc.filename}" if
                                                              exc.filename else ""),
                                 hint="check the disk and the paths, then run the same command "
-                                     "again"), as_json)
+                                     "again" if _raised_by_neuralfx(exc) else "raised by "
+                                     "plugin code (the traceback is above): check the files it "
+                                     "names, or report it to the plugin's authors"), as_json)
+        except Exception as exc:  # a bug: its traceback, and for programs an error event too
+            if as_json:
+                _json_error(f"{type(exc).__name__}: {exc}", "a bug in NeuralFX or a plugin: "
+                            "the traceback is on stderr; report it with the command")
+            raise
         if not standalone_mode:
             return rv
         sys.exit(rv if isinstance(rv, int) else 0)
