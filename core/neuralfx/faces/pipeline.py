@@ -63,41 +63,59 @@ class FacePipeline:
         """Faces in one decoded frame (thread-safe: call it from ``Effect.inspect``)."""
         return self.finder.find(rgb)
 
-    def track(self, detections: Sequence[list[Detection]]) -> list[list[TrackedFace]]:
+    def track(self, detections: Sequence[list[Detection]],
+              frames: torch.Tensor | None = None) -> list[list[TrackedFace]]:
         """Track the faces of consecutive frames (call once per frame, in order); keeps only the
-        chosen track ids."""
+        chosen track ids. With ``frames`` (the same frames, ``(N, 3, H, W)``), a face the
+        detector missed (held by the tracker) is kept only if its crop still looks like the
+        face when last detected: across a cut the held place shows something else, and the
+        track ends there. Decided frame by frame, as the tracker goes, for every face (chosen
+        or not), so the result does not depend on how frames are batched or where a run was
+        resumed."""
         out = []
-        for found in detections:
+        for i, found in enumerate(detections):
             faces = self.tracker.update(list(found or ()))
+            if frames is not None and faces:
+                faces = self._still_the_same(frames, i, faces)
             out.append([f for f in faces if self.only is None or f.id in self.only])
         return out
 
-    def crop(self, frames: torch.Tensor, tracked: list[list[TrackedFace]]) -> FaceCrops | None:
-        """Every tracked face of the batch ``frames`` ``(N, 3, H, W)``, aligned, in one call.
+    def _still_the_same(self, frames: torch.Tensor, i: int,
+                        faces: list[TrackedFace]) -> list[TrackedFace]:
+        where = [(i, f) for f in faces]
+        return [f for _, f in self._check_looks(frames, where, self._crop(frames, where))]
 
-        A face the detector missed (held by the tracker) is kept only if its crop still looks
-        like the face when last detected: across a cut, the held place shows something else
-        and the track ends there."""
+    def _check_looks(self, frames: torch.Tensor, where: list[tuple[int, TrackedFace]],
+                     crops: FaceCrops) -> list[tuple[int, TrackedFace]]:
+        """``where`` less the held faces that no longer look as when last detected (their
+        tracks end); the detected faces' looks are kept for the next check."""
+        looks = F.adaptive_avg_pool2d(crops.images.float(), LOOK_SIZE).cpu().numpy()
+        kept = []
+        for look, (i, face) in zip(looks, where, strict=True):
+            before = self.tracker.looks.get(face.id)
+            face.looked = True
+            if face.held and (before is None or np.abs(look - before).mean() > HELD_LOOK_CHANGE):
+                self.tracker.drop(face.id)
+                continue
+            if not face.held:
+                self.tracker.looks[face.id] = look
+            kept.append((i, face))
+        return kept
+
+    def crop(self, frames: torch.Tensor, tracked: list[list[TrackedFace]]) -> FaceCrops | None:
+        """Every tracked face of the batch ``frames`` ``(N, 3, H, W)``, aligned, in one call;
+        None when there is none. Faces that :meth:`track` did not check against their looks
+        (it was not given the frames) are checked here, for the batch as a whole."""
         where = [(i, f) for i, faces in enumerate(tracked) for f in faces]
         if not where:
             return None
         crops = self._crop(frames, where)
-        looks = F.adaptive_avg_pool2d(crops.images.float(), LOOK_SIZE).cpu().numpy()
-        keep = []
-        for k, (_, face) in enumerate(where):
-            before = self.tracker.looks.get(face.id)
-            if face.held and (before is None or
-                              np.abs(looks[k] - before).mean() > HELD_LOOK_CHANGE):
-                self.tracker.drop(face.id)
-                continue
-            if not face.held:
-                self.tracker.looks[face.id] = looks[k]
-            keep.append(k)
-        if len(keep) == len(where):
+        if all(f.looked for _, f in where):
             return crops
-        if not keep:
-            return None
-        return self._crop(frames, [where[k] for k in keep])
+        kept = self._check_looks(frames, where, crops)
+        if len(kept) == len(where):
+            return crops
+        return self._crop(frames, kept) if kept else None
 
     def _crop(self, frames: torch.Tensor, where: list[tuple[int, TrackedFace]]) -> FaceCrops:
         device = frames.device
@@ -146,7 +164,7 @@ class FaceRun:
 
     def crops(self, batch) -> FaceCrops | None:
         fresh = [i for i, f in enumerate(batch.frames) if f not in self.tracked]
-        found = self.pipeline.track([batch.notes[i] for i in fresh])
+        found = self.pipeline.track([batch.notes[i] for i in fresh], batch.rgb[fresh])
         for i, faces in zip(fresh, found, strict=True):
             self.tracked[batch.frames[i]] = faces
         for f in [f for f in self.tracked if f < batch.frames[0]]:

@@ -30,6 +30,8 @@ class TrackedFace:
     landmarks: np.ndarray
     box: tuple[float, float, float, float]
     held: bool = False
+    #: checked against the face's look when last detected (FacePipeline.track with frames)
+    looked: bool = False
 
 
 def iou(a, b) -> float:
@@ -108,8 +110,10 @@ class FaceTracker:
             "speed": torch.tensor([t[i][1] for i in ids], dtype=torch.float64),
             "boxes": torch.tensor([list(t[i][2]) for i in ids], dtype=torch.float64).reshape(-1, 4),
             "missed": torch.tensor([t[i][3] for i in ids], dtype=torch.long),
-            "looks": torch.from_numpy(np.stack([self.looks[i] for i in ids])) if ids
-            and all(i in self.looks for i in ids) else torch.zeros(0),
+            # each track's look, by id (a track may have none)
+            "look_ids": torch.tensor(sorted(self.looks), dtype=torch.long),
+            "looks": torch.from_numpy(np.stack([self.looks[i] for i in sorted(self.looks)]))
+            if self.looks else torch.zeros(0),
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
@@ -120,5 +124,7 @@ class FaceTracker:
                                 int(state["missed"][k])]
                        for k, i in enumerate(state["ids"].tolist())}
         looks = state.get("looks")
+        # (snapshots before look_ids held a look for every track, or none)
+        ids = state["look_ids"] if "look_ids" in state else state["ids"]
         self.looks = {} if looks is None or looks.numel() == 0 else \
-            {int(i): looks[k].cpu().numpy() for k, i in enumerate(state["ids"].tolist())}
+            {int(i): looks[k].cpu().numpy() for k, i in enumerate(ids.tolist())}
