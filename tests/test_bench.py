@@ -67,3 +67,25 @@ def test_watermark_bench_counts_false_positives():
     counted = next(line for line in lines if line.startswith("unmarked:"))
     assert counted.startswith("unmarked: 4 pictures and 11 clips of 8 frames, 0 read as marked")
     assert any(line.startswith("stated false-match rate: at most 8.3e-08") for line in lines)
+
+
+def test_all_runs_each_benchmark_within_its_share_and_writes_the_report(tmp_path):
+    """bench/all.py, the one prepared GPU run: the plan (every benchmark with its share of the
+    budget and its goal), then a real run of one, cut off at its share, into the JSON report
+    and a dated docs section."""
+    plan = _bench("all.py", "--device", "cpu", "--budget-s", "300", "--dry-run")
+    assert any(line.startswith("painting_style") and "Johnson 1080p >= 250" in line
+               for line in plan)
+    import json
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import all as every
+
+    result = every.run_one("faces", ["--precisions", "fp32", "--batches", "1", "--runs", "1",
+                                     "--frames", "2"], "cpu", 3.0)
+    assert result["exit"] is None and "cut off after 3 s" in result["output"]
+    result["goal"] = "a goal"
+    section = every.docs_section([result], "cpu", "CPU, 2 cores", "2026-12-06")
+    assert section.startswith("## 2026-12-06: CPU, 2 cores (`cpu`)")
+    assert "### faces (cut off" in section and result["command"] in section
+    json.dumps(result)
