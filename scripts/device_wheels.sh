@@ -6,7 +6,7 @@
 #   bash scripts/device_wheels.sh 3.11        # here, with internet: fills .device-wheels/
 # then on the device (the run tool, carry [".device-wheels"]):
 #   python3 -m pip install --no-deps --no-index .device-wheels/*.whl && \
-#   python3 -m pip install --no-deps -e . && python3 bench/all.py --device cuda --budget-s 420
+#   python3 -m pip install --no-deps --no-build-isolation -e . && python3 bench/all.py --device cuda --budget-s 420
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYVER="${1:-3.11}"
@@ -14,5 +14,5 @@ rm -rf .device-wheels
 python3 -m pip download --quiet --only-binary=:all: --no-deps --python-version "$PYVER" \
   --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
   --platform manylinux_2_17_x86_64 -d .device-wheels \
-  safetensors OpenEXR av tqdm scikit-video opencolorio
+  safetensors OpenEXR av tqdm scikit-video opencolorio "setuptools>=77"
 du -sh .device-wheels
