@@ -133,3 +133,22 @@ def test_a_held_face_is_kept_while_it_is_there_and_ended_at_a_cut(finder):
     crops = pipe.crop(frames, pipe.track([finder.find(astronaut()), [], []]))
     assert crops.frame_index.tolist() == [0, 1]  # held in frame 2, gone at the cut (frame 3)
     assert pipe.tracker.tracks == {}
+
+
+def test_the_whole_crop_goes_back_where_the_head_shield_stops(finder):
+    """StarGAN redraws its whole 128 crop, side hair included: face-attributes pastes the crop
+    (mask "crop", feathered at its border), where the head shield left the sides out."""
+    image = astronaut()
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    changed = {}
+    for shape in ("crop", "head"):
+        pipe = FacePipeline(CropTemplate.celeba(128), colour_match=False, mask=shape)
+        crops = pipe.crop(frame, pipe.track([finder.find(image)]))
+        out = pipe.paste(frame, crops, 1 - crops.images)  # every pixel of the crop redrawn
+        changed[shape] = ((out - frame).abs().amax(1)[0] > 0.2).numpy()
+    assert changed["head"].sum() < changed["crop"].sum()
+    beside = changed["crop"] & ~changed["head"]  # what the shield kept out
+    ys, xs = np.nonzero(beside)
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    assert beside.sum() > 0.3 * changed["head"].sum()
+    assert (xs < x0).any() and (xs > x1).any()  # on both sides of the face: hair, ears

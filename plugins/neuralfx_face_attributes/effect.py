@@ -98,7 +98,8 @@ class FaceAttributes(neuralfx.Effect):
         s = self.settings
         self.faces = FacePipeline(CropTemplate.celeba(size), detector=s.detector,
                                   fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
-                                  only=self.only, blend=s.blend, colour_match=s.colour_match)
+                                  only=self.only, blend=s.blend, colour_match=s.colour_match,
+                                  mask="crop")  # StarGAN redraws the crop: side hair too
         self.run = FaceRun(self.faces)
         self.warn, self.frames_seen, self.frames_with_faces = ctx.warn, 0, 0
         self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes

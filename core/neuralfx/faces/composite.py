@@ -12,7 +12,10 @@ import numpy as np
 import torch
 
 JAW, BROWS = list(range(17)), list(range(26, 16, -1))
-MASK_SHAPES = ("head", "face")
+#: What of the crop goes back: ``crop`` the whole aligned crop (a model that redraws the crop,
+#: as StarGAN does: side hair and all), ``head`` the face and hair above it, ``face`` the
+#: landmarks' hull (a face swap's shield).
+MASK_SHAPES = ("crop", "head", "face")
 BLENDS = ("feather", "seamless")
 
 
@@ -44,6 +47,9 @@ def masks(landmarks: np.ndarray, size: int, shape: str = "head",
     border = np.clip(ramp / width, 0, 1)
     border = np.minimum(border[None, :], border[:, None])
     out = np.zeros((len(landmarks), 1, size, size), np.float32)
+    if shape == "crop":  # all of it, faded to zero at the crop's border
+        out[:] = border
+        return torch.from_numpy(out)
     for i, points in enumerate(landmarks):
         canvas = np.zeros((size, size), np.float32)
         poly = np.round(_polygon(points, shape) * 16).astype(np.int32)  # 4 fractional bits
