@@ -8,6 +8,7 @@ import pytest
 import torch
 from faces_helpers import ASTRONAUT_FACE, astronaut, moved, two_faces
 
+import neuralfx
 from neuralfx.faces import align
 from neuralfx.faces.align import CropTemplate
 from neuralfx.faces.detect import DlibFaceFinder
@@ -152,3 +153,38 @@ def test_the_whole_crop_goes_back_where_the_head_shield_stops(finder):
     x0, y0, x1, y1 = ASTRONAUT_FACE
     assert beside.sum() > 0.3 * changed["head"].sum()
     assert (xs < x0).any() and (xs > x1).any()  # on both sides of the face: hair, ears
+
+
+def test_a_box_only_detector_with_options_gets_landmarks_from_the_host(finder, fresh_host):
+    """A plugin's detector that finds boxes only (dlib's HOG boxes here, without their
+    landmarks), given options in the command line's form (``boxes:upsample=0``): the pipeline
+    fits dlib's 68 landmarks in each box, and the crops carry the boxes."""
+    from helpers import plugin_with
+    from neuralfx.faces.detect import Detection
+    from neuralfx.faces.registry import FaceDetectorEntry
+
+    class BoxesOnly:
+        def __init__(self, min_face=64, upsample=1):
+            self.upsample, self.inner = upsample, DlibFaceFinder("hog", min_face=min_face)
+
+        def find(self, rgb):
+            return [Detection(d.box, d.score, None) for d in self.inner.find(rgb)]
+
+    def register_face_detectors(register):
+        register(FaceDetectorEntry("boxes", BoxesOnly, "boxes, no landmarks"))
+
+    fresh_host.add_plugin(plugin_with(register_face_detectors=register_face_detectors),
+                          name="boxes_plugin")
+    pipe = FacePipeline(CropTemplate.celeba(128), detector="boxes:upsample=0")
+    assert pipe.finder.upsample == 0  # the option reached the factory, as a number
+    image = astronaut()
+    found = pipe.find(image)
+    reference = finder.find(image)
+    assert len(found) == len(reference) == 1 and found[0].landmarks.shape == (68, 2)
+    # (the reference finds the box at another scale: the same face within a few pixels)
+    assert np.abs(found[0].landmarks - reference[0].landmarks).mean() < 3.0
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    crops = pipe.crop(frame, pipe.track([found], frame))
+    assert crops.boxes == [tuple(float(v) for v in found[0].box)]
+    with pytest.raises(neuralfx.errors.ParameterError, match="unexpected keyword"):
+        FacePipeline(CropTemplate.celeba(128), detector="boxes:threshold=3")

@@ -151,3 +151,25 @@ def test_a_plugin_slow_to_import_is_named_with_the_fix(monkeypatch, modules, cli
     assert any("'heavy_import_plugin' takes 0.5 s to import" in w and "module:Class" in w
                for w in warnings)
     assert "slow: plugin 'heavy_import_plugin'" in cli("plugins").stdout
+
+
+def test_plugins_and_doctor_list_each_plugins_detectors_and_weights(fresh_host, cli):
+    def register_weights(register):
+        register(neuralfx.Architecture("studio-arch", build=lambda: None))
+        register(neuralfx.Weights("studio-net", "studio-arch", "https://studio/net.pth",
+                                  "net.pth", "studio"))
+
+    def register_face_detectors(register):
+        from neuralfx.faces.registry import FaceDetectorEntry
+
+        register(FaceDetectorEntry("studio-faces", "x:y", "a studio's detector"))
+
+    fresh_host.add_plugin(plugin_with(register_weights=register_weights,
+                                      register_face_detectors=register_face_detectors),
+                          name="studio")
+    listed = {p["name"]: p for p in json.loads(cli("plugins", "--json").stdout)["plugins"]}
+    assert listed["studio"]["detectors"] == ["studio-faces"]
+    assert listed["studio"]["weights"] == ["studio-net"]
+    assert "  face detectors: studio-faces" in cli("plugins").stdout
+    report = json.loads(cli("doctor", "--json").stdout)
+    assert "studio-faces" in report["face_detectors"]

@@ -84,7 +84,8 @@ def test_plugins_command_lists_plugins_and_errors(cli, monkeypatch, test_modules
     data = json.loads(cli("plugins", "--json").stdout)
     slow = next(p for p in data["plugins"] if p["name"] == "slow_plugin")
     assert slow == {"name": "slow_plugin", "version": "unknown", "module": "slow_plugin",
-                    "api": "1.0", "hooks": ["register_effects"], "effects": ["slow-invert"]}
+                    "api": "1.0", "hooks": ["register_effects"], "effects": ["slow-invert"],
+                    "detectors": [], "weights": []}
     assert data["errors"][0]["name"] == "broken_plugin"
     text = cli("plugins").stdout
     assert "broken_plugin FAILED TO LOAD" in text

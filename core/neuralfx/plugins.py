@@ -59,6 +59,9 @@ class PluginInfo:
     api: str
     hooks: list[str]
     effects: list[str] = dataclasses.field(default_factory=list)
+    #: the face detectors and the weights entries it registered
+    detectors: list[str] = dataclasses.field(default_factory=list)
+    weights: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -279,7 +282,11 @@ class PluginHost:
             return None
         hooks = sorted(impl.name for impl in self.pm.get_hookcallers(module) or [])
         info = PluginInfo(name=name, version=version, module=where, api=str(api), hooks=hooks,
-                          effects=added)
+                          effects=added, detectors=sorted(
+                              d for d, owner in self._detector_owner.items() if owner == name),
+                          weights=sorted(k.partition(":")[2] for k, owner in
+                                         self.catalog.owner.items() if owner == name
+                                         and k.startswith("w:")))
         self.plugins.append(info)
         return info
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import neuralfx
 from neuralfx import params
-from neuralfx.faces.params import FaceDetector
+from neuralfx.faces.params import PARAMS as FACE_PARAMS
 
 TARGETS = ("keep", "yes", "no", "flip")
-FACE_IDS = r"all|\d+(,\d+)*"
 
 FACE_ATTRIBUTES = neuralfx.EffectSpec(
     name="face-attributes",
@@ -40,8 +39,6 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
                       help="Hair colour to give (one of the three StarGAN knows)."),
         params.Choice("male", default="keep", choices=TARGETS, help="Gender: male yes/no."),
         params.Choice("young", default="keep", choices=TARGETS, help="Age: young yes/no."),
-        params.Text("faces", default="all", pattern=FACE_IDS, example="1,3",
-                    help="Which faces: all, or track ids as `neuralfx faces list` shows them."),
         params.Float("strength", default=1.0, min=0.0, max=1.0,
                      help="Blend of the translated face with the original."),
         params.Bool("temporal", default=True,
@@ -57,15 +54,8 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
                     help="The discriminator that reads each face's attributes (default: "
                          "200000-D.ckpt or NAME-d beside --checkpoint, else the registry's -d "
                          "entry matching it)."),
-        FaceDetector("detector", help="Face detector: hog (fast), cnn (turned and small "
-                                             "faces), or one a plugin adds."),
-        params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
-                   help="Smallest face to find, in pixels (wide); smaller is slower."),
-        params.Int("hold", default=5, min=0, max=100, soft_max=24,
-                   help="Frames a face the detector loses is kept for."),
-        params.Choice("blend", default="feather", choices=("feather", "seamless"),
-                      help="Blending back: a feathered mask, or Poisson (seamless) cloning."),
         params.Bool("colour_match", default=True,
                     help="Match each translated face's skin tone to the original."),
+        *FACE_PARAMS,
     ),
 )

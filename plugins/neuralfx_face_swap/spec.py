@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import neuralfx
 from neuralfx import params
-from neuralfx.faces.params import FaceDetector
+from neuralfx.faces.params import PARAMS as FACE_PARAMS
 
 FACE_SWAP = neuralfx.EffectSpec(
     name="face-swap",
@@ -37,15 +37,11 @@ FACE_SWAP = neuralfx.EffectSpec(
                     help="The swap model from `neuralfx train face-swap`."),
         params.Choice("direction", default="a-to-b", choices=("a-to-b", "b-to-a"),
                       help="Whose face replaces whose."),
-        params.Text("faces", default="all", pattern=r"all|\d+(,\d+)*", example="1,3",
-                    help="Which faces: all, or track ids (`neuralfx faces list`)."),
         params.Choice("mask", default="hull", choices=("hull", "learned"),
                       help="The area replaced: the landmarks' hull, or the model's own mask."),
         params.Choice("colour", default="reinhard", choices=("reinhard", "histogram", "none"),
                       help="Colour transfer onto the original face (Reinhard 2001, or "
                            "histogram matching)."),
-        params.Choice("blend", default="feather", choices=("feather", "seamless"),
-                      help="Blending back: a feathered mask, or Poisson (seamless) cloning."),
         params.Bool("temporal", default=True,
                     help="Smooth the face, its landmarks and its colour over time."),
         params.Float("stability", default=0.8, min=0.0, max=0.95,
@@ -53,10 +49,6 @@ FACE_SWAP = neuralfx.EffectSpec(
                           "change (temporal)."),
         params.Text("consent", default="", help="A reference to the consent obtained "
                                                 "(recorded in the provenance record)."),
-        FaceDetector("detector", help="Face detector: hog, cnn, or one a plugin adds."),
-        params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
-                   help="Smallest face to find, in pixels (wide)."),
-        params.Int("hold", default=5, min=0, max=100, soft_max=24,
-                   help="Frames a face the detector loses is kept for."),
+        *FACE_PARAMS,
     ),
 )

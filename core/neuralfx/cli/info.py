@@ -99,6 +99,9 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"{p.name} {p.version} ({p.module}; API {p.api})")
         click.echo(f"  hooks: {', '.join(p.hooks) or '-'}")
         click.echo(f"  effects: {', '.join(p.effects) or '-'}")
+        for what, names in (("face detectors", p.detectors), ("weights", p.weights)):
+            if names:
+                click.echo(f"  {what}: {', '.join(names)}")
     for e in host.errors:
         click.echo(f"{e.name} FAILED TO LOAD ({e.module}): {e.error}")
     for d in host.disabled:
@@ -156,8 +159,9 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         "devices": devices,
         "cuda_build": torch.version.cuda,
         "plugin_api": PLUGIN_API_VERSION,
-        "plugins": [{"name": p.name, "version": p.version, "effects": p.effects}
-                    for p in host.plugins],
+        "plugins": [{"name": p.name, "version": p.version, "effects": p.effects,
+                     "detectors": p.detectors, "weights": p.weights} for p in host.plugins],
+        "face_detectors": sorted(host.face_detectors),
         "plugin_errors": [vars(e) for e in host.errors],
         "effect_errors": effect_errors,
         "slow_plugins": host.slow,

@@ -27,11 +27,12 @@ HOG_WINDOW, MMOD_WINDOW = 40, 80  # smallest face each finds (HOG upsampled once
 @dataclasses.dataclass(frozen=True)
 class Detection:
     """A face in a frame: ``box`` (x0, y0, x1, y1) and ``landmarks`` (68, 2) in frame pixels,
-    in the iBUG 300-W order (jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67)."""
+    in the iBUG 300-W order (jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67). A
+    detector that finds boxes only leaves ``landmarks`` None: the pipeline fits them."""
 
     box: tuple[float, float, float, float]
     score: float
-    landmarks: np.ndarray
+    landmarks: np.ndarray | None
 
     @property
     def width(self) -> float:
@@ -60,7 +61,6 @@ class DlibFaceFinder:
 
     def find(self, rgb: np.ndarray) -> list[Detection]:
         import cv2
-        import dlib
 
         image = to_uint8(rgb)
         window = HOG_WINDOW if self.method == "hog" else MMOD_WINDOW
@@ -72,7 +72,6 @@ class DlibFaceFinder:
         else:
             found = dlib_models.mmod_detector()(small, 0)
             rects, scores = [d.rect for d in found], [d.confidence for d in found]
-        predictor = dlib_models.landmark_predictor()
         faces = []
         for rect, score in zip(rects, scores, strict=True):
             box = (rect.left() / scale, rect.top() / scale, rect.right() / scale,
@@ -82,9 +81,7 @@ class DlibFaceFinder:
             if self.method == "hog" and self.confirm and score < self.confident_score \
                     and not self._cnn_agrees(image, box):
                 continue
-            shape = predictor(image, dlib.rectangle(*(round(v) for v in box)))
-            points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-            faces.append(Detection(box, float(score), points))
+            faces.append(Detection(box, float(score), landmarks_in(image, box)))
         return faces
 
     @staticmethod
@@ -102,6 +99,14 @@ class DlibFaceFinder:
         crop = np.ascontiguousarray(cv2.resize(crop, None, fx=scale, fy=scale,
                                                interpolation=cv2.INTER_AREA))
         return len(dlib_models.mmod_detector()(crop, 0)) > 0
+
+
+def landmarks_in(image: np.ndarray, box) -> np.ndarray:
+    """dlib's 68 landmarks of the face in ``box`` of 8-bit RGB ``image``, ``(68, 2)``."""
+    import dlib
+
+    shape = dlib_models.landmark_predictor()(image, dlib.rectangle(*(round(v) for v in box)))
+    return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
 
 
 def hog_finder(**options) -> DlibFaceFinder:

@@ -1,12 +1,39 @@
-"""The face pipeline's parameters that effects declare (plain data: no torch, no dlib)."""
+"""The face pipeline's parameters that effects declare (plain data: no torch, no dlib):
+:data:`PARAMS`, the ones every face effect shares, declared once here."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, ClassVar
 
+from .. import params
 from ..errors import ParameterError, did_you_mean
 from ..params import _NAME, Param
+
+
+def parse_detector(text: str) -> tuple[str, dict[str, Any]]:
+    """``"haar:min_neighbors=10,scale=1.1"`` → ``("haar", {"min_neighbors": 10, "scale":
+    1.1})``: a detector's name and the options its factory takes (numbers, true/false or
+    text); ValueError saying what is wrong."""
+    name, _, rest = str(text).strip().partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip().isidentifier():
+            raise ValueError(f"{item!r} is not option=value")
+        options[key.strip()] = _option_value(value.strip())
+    return name, options
+
+
+def _option_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,9 +59,15 @@ class FaceDetector(Param):
 
     def _convert_one(self, value: Any) -> str:
         text, known = str(value).strip(), self.choices
-        if text not in known:
-            raise ParameterError(f"{self.name}: {text!r} is not a face detector here",
-                                 hint=did_you_mean(text, known) or
+        try:
+            name, _ = parse_detector(text)
+        except ValueError as exc:
+            raise ParameterError(f"{self.name}: {text!r}: {exc}",
+                                 hint=f"pass {self.option} NAME or NAME:option=value,...") \
+                from None
+        if name not in known:
+            raise ParameterError(f"{self.name}: {name!r} is not a face detector here",
+                                 hint=did_you_mean(name, known) or
                                  f"pass {self.option} with one of {', '.join(known)} (plugins "
                                  "add more: `neuralfx plugins`)")
         return text
@@ -44,3 +77,21 @@ class FaceDetector(Param):
 
     def _schema_one(self) -> dict[str, Any]:
         return {"type": "string", "enum": list(self.choices)}
+
+
+#: The face parameters every face effect shares (``params=(..., *PARAMS)``): which faces, the
+#: detector (``name`` or ``name:option=value,...``), the smallest face, how long a lost face
+#: is held, and how a face is blended back.
+PARAMS = (
+    params.Text("faces", default="all", pattern=r"all|\d+(,\d+)*", example="1,3",
+                help="Which faces: all, or track ids as `neuralfx faces list` shows them."),
+    FaceDetector("detector", help="Face detector: hog (fast), cnn (turned and small faces), or "
+                                  "one a plugin adds; NAME:option=value,... passes options "
+                                  "to it."),
+    params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
+               help="Smallest face to find, in pixels (wide); smaller is slower."),
+    params.Int("hold", default=5, min=0, max=100, soft_max=24,
+               help="Frames a face the detector loses is kept for."),
+    params.Choice("blend", default="feather", choices=("feather", "seamless"),
+                  help="Blending back: a feathered mask, or Poisson (seamless) cloning."),
+)

@@ -24,28 +24,41 @@ HELD_LOOK_CHANGE = 0.08  # mean difference (in [0, 1]) beyond which a held face 
 class FaceCrops:
     """Aligned crops of the faces of a batch: ``images`` ``(F, 3, S, S)`` in [0, 1], from batch
     position ``frame_index[i]`` through ``to_crop[i]``; ``landmarks`` (F, 68, 2) in crop
-    pixels; ``ids`` the track ids."""
+    pixels; ``ids`` the track ids; ``boxes`` each face's (x0, y0, x1, y1) in frame pixels, as
+    the tracker holds it."""
 
     frame_index: torch.Tensor
     to_crop: torch.Tensor
     images: torch.Tensor
     landmarks: np.ndarray
     ids: list[int]
+    boxes: list[tuple[float, float, float, float]] = dataclasses.field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
 def make_finder(name: str, **options):
-    """A face finder by name: ``hog``, ``cnn`` or one a plugin registered."""
+    """A face finder by name: ``hog``, ``cnn`` or one a plugin registered; ``name`` may carry
+    the factory's own options (``haar:min_neighbors=10``, see
+    :func:`~neuralfx.faces.params.parse_detector`), which come before ``options``."""
     from ..catalog import resolve
     from ..plugins import get_host
+    from .params import parse_detector
 
+    try:
+        name, given = parse_detector(name)
+    except ValueError as exc:
+        raise ParameterError(f"detector: {exc}", hint="NAME or NAME:option=value,...") from None
     entries = get_host().face_detectors
     if name not in entries:
         raise ParameterError(f"detector: {name!r} is not a face detector here",
                              hint="choose one of " + ", ".join(sorted(entries)))
-    return resolve(entries[name].factory)(**options)
+    try:
+        return resolve(entries[name].factory)(**{**options, **given})
+    except TypeError as exc:  # an option the factory does not take
+        raise ParameterError(f"detector {name!r}: {exc}",
+                             hint="check the options its plugin documents") from None
 
 
 class FacePipeline:
@@ -60,8 +73,17 @@ class FacePipeline:
         self.mask, self.blend, self.colour_match = mask, blend, colour_match
 
     def find(self, rgb: np.ndarray) -> list[Detection]:
-        """Faces in one decoded frame (thread-safe: call it from ``Effect.inspect``)."""
-        return self.finder.find(rgb)
+        """Faces in one decoded frame (thread-safe: call it from ``Effect.inspect``). A
+        detector that gives boxes only (``landmarks=None``) gets the 68 landmarks fitted in
+        each box by dlib's predictor, as the built-in detectors do."""
+        found = self.finder.find(rgb)
+        if all(d.landmarks is not None for d in found):
+            return found
+        from .detect import landmarks_in, to_uint8
+
+        image = to_uint8(rgb)
+        return [d if d.landmarks is not None else
+                dataclasses.replace(d, landmarks=landmarks_in(image, d.box)) for d in found]
 
     def track(self, detections: Sequence[list[Detection]],
               frames: torch.Tensor | None = None) -> list[list[TrackedFace]]:
@@ -129,7 +151,7 @@ class FacePipeline:
         frame_index = torch.tensor([i for i, _ in where], device=device)
         images = align.crop_faces(frames, frame_index, to_crop, self.template.size)
         return FaceCrops(frame_index, to_crop, images, crop_landmarks.astype(np.float32),
-                         [f.id for _, f in where])
+                         [f.id for _, f in where], [tuple(f.box) for _, f in where])
 
     def paste(self, frames: torch.Tensor, crops: FaceCrops | None,
               processed: torch.Tensor | None, masks: torch.Tensor | None = None
