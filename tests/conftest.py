@@ -17,20 +17,14 @@ from neuralfx.frames.images import write_image
 
 # The Blender add-on's tests run in Blender's own environment (tests/blender/conftest.py).
 collect_ignore = ["blender"]
-
-_PLUGIN_ENV = ("NEURALFX_LOAD_PLUGINS", "NEURALFX_DISABLE_PLUGINS", "NEURALFX_PLUGINS")
+# The fixtures plugin authors use (neuralfx_host, make_clip, quick_snapshots): ours too.
+pytest_plugins = ["neuralfx.testing"]
 
 
 @pytest.fixture(autouse=True)
-def fresh_host(monkeypatch, tmp_path) -> neuralfx.plugins.PluginHost:
+def fresh_host(neuralfx_host) -> neuralfx.plugins.PluginHost:
     """Every test gets its own plugin host (installed plugins only) and weights caches."""
-    for var in _PLUGIN_ENV:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NEURALFX_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # no stray hub downloads
-    host = neuralfx.plugins.PluginHost().load_all()
-    monkeypatch.setattr(neuralfx.plugins, "_host", host)
-    return host
+    return neuralfx_host
 
 
 @pytest.fixture

@@ -70,24 +70,11 @@ def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> 
 
 
 def plugin_with(*effects, name: str = "test_plugin", **hooks):
-    """A plugin module registering ``effects`` (and any other ``hooks`` given as functions),
-    for ``PluginHost.add_plugin``, which takes modules as the entry points give them."""
-    import types
+    """A plugin module registering ``effects`` and any other ``hooks`` (see
+    :func:`neuralfx.testing.plugin_module`, which plugin authors use), declaring API 1.0."""
+    from neuralfx.testing import plugin_module
 
-    import neuralfx
-
-    module = types.ModuleType(name)
-    module.NEURALFX_PLUGIN_API = "1.0"
-
-    @neuralfx.hookimpl
-    def register_effects(register):
-        for e in effects:
-            register(e)
-
-    module.register_effects = register_effects
-    for hook, fn in hooks.items():
-        setattr(module, hook, neuralfx.hookimpl(fn))
-    return module
+    return plugin_module(*effects, name=name, api="1.0", **hooks)
 
 
 def lively_state(manifest_name: str, build, last_layer: str, out_scale: float, probe,
