@@ -85,11 +85,12 @@ class NeuralFXSettings(bpy.types.PropertyGroup):
         ("PATH", "File or pattern",
          "A movie, an image, a folder of frames, or a sequence such as shot.####.exr"),
     ])
-    source_path: StringProperty(name="Path", subtype="FILE_PATH",
+    source_path: StringProperty(name="Path", subtype="FILE_PATH", options=schema.BLEND_RELATIVE,
                                 description="A movie, an image, a folder of frames, or a "
                                             "sequence pattern (####, %04d, or a glob such as "
                                             "shot.*.png)")
     output_folder: StringProperty(name="Folder", subtype="DIR_PATH", default="//neuralfx/",
+                                  options=schema.BLEND_RELATIVE,
                                   description="Where results are written (// is the .blend's "
                                               "folder)")
     output_format: EnumProperty(name="Format", items=_FORMAT_ITEMS, default="PNG")

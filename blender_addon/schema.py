@@ -18,6 +18,12 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
                        FloatVectorProperty, IntProperty, StringProperty)
 
+#: Path properties that take "//" (the .blend's folder): the add-on resolves them
+#: (sources.absolute). Newer Blenders warn on "//" unless a property says so; where the option
+#: does not exist (4.2), neither does the warning.
+BLEND_RELATIVE = {"PATH_SUPPORTS_BLEND_RELATIVE"} if "is_path_supports_blend_relative" in \
+    bpy.types.Property.bl_rna.properties.keys() else set()
+
 _RESERVED = {"name", "rna_type"}  # PropertyGroup's own attributes
 _FLOAT_LIMIT = 3.0e38
 _INT_LIMIT = 2**31 - 1
@@ -72,7 +78,8 @@ def value_property(param: str, spec: dict, *, multiple: bool = False):
                                    default=_hex_to_rgb(default or "#808080"))
     if kind in ("path", "boxes"):
         subtype = "DIR_PATH" if one.get("x-folder") else "FILE_PATH"
-        return StringProperty(**common, subtype=subtype, default=str(default or ""))
+        return StringProperty(**common, subtype=subtype, default=str(default or ""),
+                              options=BLEND_RELATIVE)
     return StringProperty(**common, default=str(default or ""))  # text, and kinds to come
 
 
