@@ -18,12 +18,10 @@ resume)::
         def inspect(self, frame, rgb):          # decode workers, in parallel: detection
             return self.faces.find(rgb)
         def process(self, batch):               # in order: tracking, crops, paste-back
-            crops = self.run.crops(batch)
-            if crops is None:                   # no face in these frames
-                self.run.commit(set())
-                return batch
-            out = self.faces.paste(batch.rgb, crops, my_model(crops.images))
-            self.run.commit(set(crops.ids))
+            with self.run.batch(batch) as crops:    # kept if the batch succeeds
+                if crops is None:               # no face in these frames
+                    return batch
+                out = self.faces.paste(batch.rgb, crops, my_model(crops.images))
             return batch.replace(rgb=out)
         def state_dict(self):
             return self.run.state_dict()

@@ -3,8 +3,9 @@ crop (on the device), paste back (on the device)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -183,6 +184,15 @@ class FaceRun:
         self.tracked: dict[int, list[TrackedFace]] = {}
         self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._pending: dict | None = None
+
+    @contextlib.contextmanager
+    def batch(self, batch) -> Iterator[FaceCrops | None]:
+        """``with run.batch(batch) as crops:`` the batch's crops (None when no face is there),
+        committed when the block ends without an error: a batch the host retries smaller after
+        running out of memory is neither tracked nor counted twice."""
+        crops = self.crops(batch)
+        yield crops
+        self.commit(set(crops.ids) if crops is not None else set())
 
     def crops(self, batch) -> FaceCrops | None:
         fresh = [i for i, f in enumerate(batch.frames) if f not in self.tracked]

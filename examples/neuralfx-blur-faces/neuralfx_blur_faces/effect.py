@@ -31,12 +31,10 @@ class BlurFaces(neuralfx.Effect):
         return self.faces.find(rgb)
 
     def process(self, batch: neuralfx.FrameBatch) -> neuralfx.FrameBatch:
-        crops = self.run.crops(batch)
-        if crops is None:  # no face in these frames
-            self.run.commit(set())
-            return batch
-        out = self.faces.paste(batch.rgb, crops, self._blur(crops.images.float()))
-        self.run.commit(set(crops.ids))
+        with self.run.batch(batch) as crops:  # kept only if the batch succeeds
+            if crops is None:  # no face in these frames
+                return batch
+            out = self.faces.paste(batch.rgb, crops, self._blur(crops.images.float()))
         return batch.replace(rgb=out)
 
     def _blur(self, images: torch.Tensor) -> torch.Tensor:
