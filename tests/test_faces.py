@@ -188,3 +188,21 @@ def test_a_box_only_detector_with_options_gets_landmarks_from_the_host(finder, f
     assert crops.boxes == [tuple(float(v) for v in found[0].box)]
     with pytest.raises(neuralfx.errors.ParameterError, match="unexpected keyword"):
         FacePipeline(CropTemplate.celeba(128), detector="boxes:threshold=3")
+
+
+def test_the_cnn_finds_a_face_smaller_than_its_window():
+    """A 36-48 px face (a crowd): HOG finds it, and the CNN now does too, on a copy enlarged
+    until the smallest face asked for fills its 80 px window (it never looked below 80 px)."""
+    import cv2
+
+    from neuralfx.faces.params import no_face_hint
+
+    small = cv2.resize(astronaut(), (224, 224), interpolation=cv2.INTER_AREA)  # face ~40 px
+    frame = np.full((448, 448, 3), 128, np.uint8)
+    frame[100:324, 100:324] = small
+    hog = DlibFaceFinder("hog", min_face=32).find(frame)
+    cnn = DlibFaceFinder("cnn", min_face=32).find(frame)
+    assert len(hog) == 1 and len(cnn) == 1
+    assert abs(cnn[0].box[0] - hog[0].box[0]) < 15 and cnn[0].width < 60
+    assert "--detector hog" in no_face_hint("cnn", 64)
+    assert "--detector cnn" in no_face_hint("hog:upsample=0", 64)

@@ -19,6 +19,7 @@ import neuralfx.models
 from neuralfx import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.faces.align import CropTemplate
+from neuralfx.faces.params import no_face_hint
 from neuralfx.faces.pipeline import FacePipeline, FaceRun
 
 from .spec import FACE_ATTRIBUTES
@@ -159,9 +160,7 @@ class FaceAttributes(neuralfx.Effect):
         if getattr(self, "frames_seen", 0) and not self.frames_with_faces:
             s = self.settings
             self.warn(f"face-attributes found no face in {self.frames_seen} frame(s), which "
-                      "pass through unchanged; for small or turned faces try --detector cnn "
-                      f"or a --min-face below {s.min_face} (`neuralfx faces list` shows what "
-                      "is found)")
+                      f"pass through unchanged: {no_face_hint(s.detector, s.min_face)}")
         self.generator = self.classifier = None
 
 

@@ -18,6 +18,7 @@ from neuralfx import weights
 from neuralfx.errors import ParameterError
 from neuralfx.faces import composite
 from neuralfx.faces.align import CropTemplate
+from neuralfx.faces.params import no_face_hint
 from neuralfx.faces.pipeline import FacePipeline, FaceRun
 from neuralfx.models.faceswap import SwapConfig, SwapModel
 
@@ -130,7 +131,8 @@ class FaceSwap(neuralfx.Effect):
 
     def release(self) -> None:
         if getattr(self, "warn", None) and not getattr(self, "frames_with_faces", 1):
+            s = self.settings
             self.warn("face-swap found no face to swap; the frames were only labelled and "
-                      "watermarked (try --detector cnn or a smaller --min-face)")
+                      f"watermarked: {no_face_hint(s.detector, s.min_face)}")
         self.model = None
 

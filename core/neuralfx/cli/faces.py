@@ -50,7 +50,9 @@ def list_command(input: str, frames: str | None, detector: str, hold: int, min_f
         click.echo(json.dumps(tracks, indent=2))
         return
     if not tracks:
-        click.echo(f"no faces found in {input} (try --detector cnn, or a smaller --min-face)")
+        from ..faces.params import no_face_hint
+
+        click.echo(f"no faces found in {input}: {no_face_hint(detector, min_face)}")
         return
     click.echo(f"{'id':>4}  {'frames':<15} {'seen':>5}  {'width':>6}  first box")
     for t in tracks:

@@ -4,10 +4,11 @@ The built-in finders use dlib: ``hog`` (HOG + linear SVM, fast on the CPU, the d
 ``cnn`` (the MMOD CNN detector: better with turned and small faces, slower on the CPU). Plugins
 add others through the ``register_face_detectors`` hook (:mod:`neuralfx.faces.registry`).
 
-Detection runs on a reduced copy of the frame: the reduction is chosen so that the smallest
-face asked for (``min_face`` pixels wide) still fills the detector's window (40 px for HOG with
-one upsampling, 80 px for MMOD), so recall is kept where it matters and a 1080p frame costs a
-quarter. Landmarks are then fitted on the full frame.
+Detection runs on a copy of the frame scaled so that the smallest face asked for
+(``min_face`` pixels wide) just fills the detector's window (40 px for HOG with one
+upsampling, 80 px for MMOD): reduced for large faces, so a 1080p frame costs a quarter, and
+enlarged (up to MAX_UPSCALE) for faces smaller than the window, which the CNN never saw before
+(a 36 px face in a crowd that HOG found). Landmarks are then fitted on the full frame.
 
 HOG fires on face-like texture (on scikit-image's ``astronaut()`` it finds the mission patch
 and a glove). A detection scoring below ``confident_score`` is therefore confirmed by the CNN
@@ -22,6 +23,7 @@ import numpy as np
 from . import dlib_models
 
 HOG_WINDOW, MMOD_WINDOW = 40, 80  # smallest face each finds (HOG upsampled once), in pixels
+MAX_UPSCALE = 3.0  # a frame is enlarged at most this much for faces below the window
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,9 +66,10 @@ class DlibFaceFinder:
 
         image = to_uint8(rgb)
         window = HOG_WINDOW if self.method == "hog" else MMOD_WINDOW
-        scale = min(1.0, window / self.min_face)
-        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale,
-                                                      interpolation=cv2.INTER_AREA)
+        scale = min(MAX_UPSCALE, window / self.min_face)
+        small = image if scale == 1.0 else cv2.resize(
+            image, None, fx=scale, fy=scale,
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         if self.method == "hog":
             rects, scores, _ = dlib_models.hog_detector().run(small, 1, 0.0)
         else:

@@ -11,6 +11,15 @@ from ..errors import ParameterError, did_you_mean
 from ..params import _NAME, Param
 
 
+def no_face_hint(detector: str, min_face: int) -> str:
+    """What to try when a detector found no face: the other built-in detector, or smaller
+    faces (never "try cnn" to someone who used it)."""
+    name = str(detector).partition(":")[0]
+    other = "hog (small frontal faces)" if name == "cnn" else "cnn (turned and small faces)"
+    return (f"try --detector {other} or a --min-face below {min_face} (`neuralfx faces list` "
+            "shows what is found)")
+
+
 def parse_detector(text: str) -> tuple[str, dict[str, Any]]:
     """``"haar:min_neighbors=10,scale=1.1"`` → ``("haar", {"min_neighbors": 10, "scale":
     1.1})``: a detector's name and the options its factory takes (numbers, true/false or
