@@ -10,7 +10,7 @@ pixels.
 
 | clip | source frames | what moves |
 | --- | --- | --- |
-| bunny | bigbuckbunny.mp4 49-132, 640x360 | the bunny stretches and turns; still camera, still grass and sky |
+| bunny | bigbuckbunny.mp4 49-132, 640x360 | the bunny stretches and turns; still camera |
 | street | bikes.mp4 138-187 | cars drive behind a still railing; still camera |
 | walker | bikes.mp4 188-241 | a man walks past a parked bicycle; the camera drifts 0.8 px a frame |
 | pan | bikes.mp4 31-76 | a man walks between cars, then the camera pans fast (7 px a frame) |

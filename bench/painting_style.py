@@ -214,7 +214,8 @@ def main() -> None:
                         help="frames of the end-to-end runs (default: 64 on CUDA, 4 on the "
                              "CPU; 0 skips them)")
     parser.add_argument("--system-allocator", action="store_true",
-                        help="skip neuralfx.devices.prepare_process (shows what it gains on the CPU)")
+                        help="skip neuralfx.devices.prepare_process (shows what it gains on "
+                             "the CPU)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     if not args.system_allocator:

@@ -2,7 +2,8 @@
 
     python scripts/build_blender_addon.py            # -> dist/neuralfx_blender-VERSION.zip
 
-Install it in Blender with Edit > Preferences > Get Extensions > Install from Disk (docs/blender.md).
+Install it in Blender with Edit > Preferences > Get Extensions > Install from Disk
+(docs/blender.md).
 It is what `blender --command extension build` makes, without needing a Blender binary: the
 manifest and the add-on's modules at the zip's top level, no caches. Written atomically. When
 this Python has Blender as a module (`bpy`, as the add-on's test environment does), the zip

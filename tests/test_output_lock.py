@@ -111,8 +111,9 @@ def test_two_runs_at_once_never_mix_their_frames(make_sequence, tmp_path):
         refused = [err + out for rc, out, err in results if rc == 1]
         reasons = ("is being written by another run", "made differently",
                    "another run wrote frames")
-        assert all(any(reason in r for reason in reasons) for r in refused), refused  # (the inversion, after the copy, finds
-        # frames it did not make: the record refuses them, as it should)
+        # (the inversion, after the copy, finds frames it did not make: the record refuses
+        # them, as it should)
+        assert all(any(reason in r for reason in reasons) for r in refused), refused
         frames = [read_image(out.replace("####", f"{f:04d}")).astype(int) for f in range(1, 7)]
         inverted = [np.array_equal(o, 255 - s) for o, s in zip(frames, sources)]
         assert all(inverted) or not any(inverted), f"trial {trial}: mixed {inverted}"

@@ -220,7 +220,8 @@ def test_large_style_and_small_frames(cli, make_sequence, tmp_path, checkpoints)
     write_image(str(big), to_dtype(gradient(1600, 1200, seed=3), np.uint8))
     src = make_sequence(frames=[1], width=40, height=24)  # not a multiple of 8
     cli("run", "painting-style", "--method", "adain", "--style", big, "--encoder",
-        checkpoints["encoder"], "--checkpoint", checkpoints["decoder"], src, tmp_path / "s.####.png")
+        checkpoints["encoder"], "--checkpoint", checkpoints["decoder"], src,
+        tmp_path / "s.####.png")
     assert read_image(str(tmp_path / "s.0001.png")).shape == (24, 40, 3)
 
 

@@ -13,6 +13,7 @@ that schema) and validation (:func:`validate`) for the CLI and the Python API al
     Traceback (most recent call last):
     ...
     neuralfx.errors.ParameterError: strength: 2.0 is out of range; allowed: 0.0 to 1.0
+      hint: pass --strength with a value in 0.0 to 1.0
 """
 
 from __future__ import annotations

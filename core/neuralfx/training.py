@@ -175,7 +175,8 @@ def read_state(out: Path, comparable: dict[str, str], settings_hint: str) -> dic
         from .weights import unreadable_reason
 
         raise NeuralFXError(f"{path} (the state that resumes {out.name}) cannot be read: "
-                            f"{unreadable_reason(exc)}", hint="it is damaged or was not written by neuralfx: "
+                            f"{unreadable_reason(exc)}",
+                            hint="it is damaged or was not written by neuralfx: "
                             "pass --fresh to start over, or restore the file") from None
     if not isinstance(state, dict) or "iteration" not in state:
         raise NeuralFXError(f"{path} is not a neuralfx training state",

@@ -326,7 +326,8 @@ def check_fits(model: nn.Module, state: dict[str, torch.Tensor], *, source: str,
         for label, keys in (("missing", missing), ("unexpected", unexpected),
                             ("wrong shape", shapes)):
             if keys:
-                shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+                shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more"
+                                               if len(keys) > 6 else "")
                 parts.append(f"{label}: {shown}")
         raise NeuralFXError(f"{source} does not fit {what}; " + "; ".join(parts),
                             hint=f"give a {what} checkpoint (see `neuralfx models list`)")

@@ -100,7 +100,8 @@ def read_image(path: str, frame: int | None = None, *, bgr: bool = False,
                               "out with --frames", frame=frame, path=path) from None
     if pixels.dtype not in _DTYPE_DEPTH:
         raise FrameError(f"{where} has unsupported sample type {pixels.dtype}",
-                         hint="convert it to 8/16-bit integer or half/float", frame=frame, path=path)
+                         hint="convert it to 8/16-bit integer or half/float", frame=frame,
+                         path=path)
     return pixels
 
 

@@ -67,7 +67,8 @@ class FramePattern:
         """Frame number → path of every existing file that matches the pattern."""
         base = os.path.basename(self.prefix)
         digits = r"\d+" if self.padding == 0 else r"\d{%d,}" % self.padding
-        regex = re.compile("^" + re.escape(base) + "(-?" + digits + ")" + re.escape(self.suffix) + "$")
+        regex = re.compile("^" + re.escape(base) + "(-?" + digits + ")"
+                           + re.escape(self.suffix) + "$")
         found: dict[int, str] = {}
         for entry in _listdir(self.directory):
             m = regex.match(entry)
@@ -129,7 +130,8 @@ def parse_frame_range(text: str) -> list[int]:
         last = int(m.group(2)) if m.group(2) is not None else first
         step = int(m.group(3) or 1)
         if last < first or step < 1:
-            raise ParameterError(f"frames: {part!r} is empty", hint="write first-last, first <= last")
+            raise ParameterError(f"frames: {part!r} is empty",
+                                 hint="write first-last, first <= last")
         frames.update(range(first, last + 1, step))
     return sorted(frames)
 

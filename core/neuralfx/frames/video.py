@@ -96,7 +96,8 @@ def warn_if_variable_rate(path: str, warn, sample: int = 600) -> None:
              "rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT) if timing matters")
 
 
-def read_frames(path: str, wanted: set[int] | None, start: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+def read_frames(path: str, wanted: set[int] | None,
+                start: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame_number, pixels)`` for each wanted frame, in order (all when None).
 
     Pixels are ``(H, W, 3|4)`` uint8, or uint16 for deep sources.

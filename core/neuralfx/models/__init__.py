@@ -1,7 +1,7 @@
 """Model ports that load the official released checkpoints.
 
     >>> net = neuralfx.models.load("johnson", "candy.pth")      # doctest: +SKIP
-    >>> y = net(x * 255)                                        # the official signature
+    >>> y = net(x * 255)               # the official signature  # doctest: +SKIP
 
 Names: ``johnson`` (fast_neural_style TransformerNet; input and output in [0, 255]),
 ``adain-encoder`` (normalised VGG-19 ``[:31]``, RGB [0, 1] → relu4_1), ``adain-decoder``
