@@ -188,8 +188,9 @@ def fetch_all(names: list[str], *, url: str | None = None,
                                     exc.hint or "", f"(or `neuralfx models import "
                                     f"{entries[0][0].name} FILE` with the file)"])) from None
         try:
-            for info, member in entries:
-                cached[info.name] = _cache_checked(info, part, member, source)
+            for k, (info, member) in enumerate(entries):
+                cached[info.name] = _cache_checked(info, part, member, source,
+                                                   last=k == len(entries) - 1)
         except NeuralFXError:
             part.unlink(missing_ok=True)  # complete but wrong: the next try starts afresh
             raise
@@ -197,7 +198,11 @@ def fetch_all(names: list[str], *, url: str | None = None,
     return cached
 
 
-def _cache_checked(info: Weights, download: Path, member: str | None, source: str) -> Path:
+def _cache_checked(info: Weights, download: Path, member: str | None, source: str, *,
+                   last: bool) -> Path:
+    """Check one entry's file (a member of ``download``, or ``download`` itself) and put it in
+    the cache with its record; ``last``: no other entry needs ``download`` (it is moved, not
+    copied)."""
     import datetime
     import json
 
@@ -209,6 +214,8 @@ def _cache_checked(info: Weights, download: Path, member: str | None, source: st
         payload = Path(tmp) / info.filename
         if member:
             extract_member(download, member, payload, what=source)
+        elif last:
+            shutil.move(str(download), payload)
         else:
             shutil.copyfile(download, payload)
         digest, how = verify_file(info, payload, source)

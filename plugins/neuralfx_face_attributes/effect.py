@@ -45,7 +45,13 @@ class FaceAttributes(neuralfx.Effect):
         folder as unpacked (``stargan_celeba_256/models/`` with ``200000-G.ckpt`` and
         ``200000-D.ckpt``). The size: a trained file's metadata; else the discriminator beside
         the generator, whose layout differs between the 128 and 256 releases (the generators'
-        do not); else 256 where the path says so; else 128."""
+        do not); else 256 where the path says so; else 128. Worked out once (reading the
+        discriminator's layout reads the whole file)."""
+        if getattr(self, "_resolved", None) is None:
+            self._resolved = self._resolve_names()
+        return self._resolved
+
+    def _resolve_names(self) -> tuple[str, str, int]:
         checkpoint = str(self.settings.checkpoint)
         if os.path.isdir(checkpoint):
             found = sorted(n for n in os.listdir(checkpoint) if n.endswith("-G.ckpt"))
