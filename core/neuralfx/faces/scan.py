@@ -1,7 +1,7 @@
 """Going through a clip's faces outside a run: what ``neuralfx faces list`` and ``neuralfx faces
 extract`` do. Frames are decoded and searched in a thread pool, and tracked in order, exactly
-as an effect's run tracks them (same finder, same tracker), so the ids listed are the ids
-``--faces`` takes."""
+as an effect's run tracks them (same finder, same tracker, given the same frames), so the ids
+listed are the ids ``--faces`` takes."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def faces_of(input: str, *, frames: str | None = None, detector: str = "hog",
         raw = ((f, source.read(f)) for f in source.frames)
     with ThreadPoolExecutor(workers) as pool:
         for frame, rgb, found in ordered_map(pool, look, raw, 2 * workers):
-            yield frame, rgb, tracker.update(found)
+            yield frame, rgb, tracker.update(found, rgb)
 
 
 @dataclasses.dataclass
