@@ -206,3 +206,31 @@ def test_the_cnn_finds_a_face_smaller_than_its_window():
     assert abs(cnn[0].box[0] - hog[0].box[0]) < 15 and cnn[0].width < 60
     assert "--detector hog" in no_face_hint("cnn", 64)
     assert "--detector cnn" in no_face_hint("hog:upsample=0", 64)
+
+
+def test_a_crop_model_is_colour_matched_on_the_background_keeping_skin_and_hair(finder):
+    """A stand-in for StarGAN's output: the skin made lighter and the hair yellower on purpose,
+    and an overall tint the model should not have added. Matched on the background (the mask
+    ``crop``), the tint goes and both changes stay; matched on the skin, the tint went but so
+    did the skin change."""
+    from neuralfx.faces import composite
+
+    image = astronaut()
+    frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    pipe = FacePipeline(CropTemplate.celeba(128), mask="crop")
+    crops = pipe.crop(frame, pipe.track([finder.find(image)], frame))
+    skin = composite.masks(crops.landmarks, 128, "face", feather=0.02)
+    hair = (composite.masks(crops.landmarks, 128, "head", feather=0.02) > 0.5).float() * \
+        (1 - (skin > 0.01).float())
+    yellow = torch.tensor([0.25, 0.15, -0.2])[None, :, None, None]
+    tint = torch.tensor([0.06, -0.04, 0.08])[None, :, None, None]
+    made = (crops.images + 0.15 * skin + yellow * hair + tint).clamp(0, 1)
+    out = pipe.paste(frame, crops, made)
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    face = np.s_[:, :, y0 + 30:y1 - 20, x0 + 20:x1 - 20]
+    assert (out - frame)[face].mean() > 0.1  # the lighter skin stayed
+    # the background beside the face, in the crop's region, is the original's again
+    beside = np.s_[:, :, y1 + 20:y1 + 40, x1 + 25:x1 + 40]
+    assert (out - frame)[beside].abs().mean() < 0.015
+    matched = composite.match_colour(made, crops.images, crops.landmarks, 128, "skin")
+    assert ((matched - crops.images) * skin).sum() / skin.sum() < 0.01  # skin change gone

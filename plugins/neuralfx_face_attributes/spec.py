@@ -55,7 +55,9 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
                          "200000-D.ckpt or NAME-d beside --checkpoint, else the registry's -d "
                          "entry matching it)."),
         params.Bool("colour_match", default=True,
-                    help="Match each translated face's skin tone to the original."),
+                    help="Remove the generator's overall tint: the crop's background (outside "
+                         "the head) is matched to the original, so what it changed on "
+                         "purpose (hair, skin for age and gender) stays."),
         *FACE_PARAMS,
     ),
 )

@@ -60,14 +60,46 @@ def masks(landmarks: np.ndarray, size: int, shape: str = "head",
     return torch.from_numpy(out)
 
 
+#: Where the colour a model should not have changed is measured (:func:`match_colour`).
+COLOUR_REFERENCES = ("skin", "background")
+
+
+def colour_reference(landmarks: np.ndarray, size: int, where: str = "skin") -> torch.Tensor:
+    """``(F, 1, size, size)`` weights of the pixels a model's tint is measured on: the skin
+    (the landmarks' hull) or the background (the crop outside the head, hair included, and
+    inside its border; the skin where a face fills its crop)."""
+    if where == "skin":
+        return masks(landmarks, size, "face", feather=0.02)
+    if where != "background":
+        raise ValueError(f"colour reference {where!r}: one of {COLOUR_REFERENCES}")
+    head = masks(landmarks, size, "head", feather=0.02)
+    inside = masks(landmarks[:1], size, "crop", feather=0.04)
+    outside = ((1 - head) * inside > 0.98).float()
+    skin = masks(landmarks, size, "face", feather=0.02)
+    enough = outside.mean((1, 2, 3), keepdim=True) >= MIN_BACKGROUND
+    return torch.where(enough, outside, skin)
+
+
+#: the share of the crop the background must cover to be the colour reference
+MIN_BACKGROUND = 0.04
+
+
 def match_colour(generated: torch.Tensor, original: torch.Tensor, landmarks: np.ndarray,
-                 size: int) -> torch.Tensor:
-    """Shift each generated crop's colour so that its skin (the landmarks' hull) has the
-    original's mean: a model's overall tint goes, what it changed on purpose (hair, beard)
-    stays."""
-    skin = masks(landmarks, size, "face", feather=0.02).to(generated.device, generated.dtype)
-    weight = skin.sum((2, 3)).clamp_min(1.0)
-    shift = ((original - generated) * skin).sum((2, 3)) / weight
+                 size: int, where: str = "skin") -> torch.Tensor:
+    """Shift each generated crop's colour so that the reference region (``where``, see
+    :func:`colour_reference`) has the original's mean: a model's overall tint goes, what it
+    changed on purpose stays. ``skin`` (the mean there) keeps hair and beard changes;
+    ``background`` (the median there) keeps the skin's too (StarGAN's age and gender change
+    the skin), for a model that redraws the whole crop."""
+    weights = colour_reference(landmarks, size, where).to(generated.device, generated.dtype)
+    difference = original - generated
+    if where == "skin":
+        total = weights.sum((2, 3)).clamp_min(1.0)
+        shift = (difference * weights).sum((2, 3)) / total
+    else:  # the median: side hair that falls outside the head, recoloured on purpose, is
+        # a minority of the background and does not move it
+        shift = torch.stack([torch.stack([d[c][w[0] > 0.5].median() for c in range(len(d))])
+                             for d, w in zip(difference, weights, strict=True)])
     return (generated + shift[:, :, None, None]).clamp(0, 1)
 
 

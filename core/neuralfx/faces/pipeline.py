@@ -130,9 +130,10 @@ class FacePipeline:
         size = self.template.size
         m = composite.masks(crops.landmarks, size, self.mask).to(frames.device) \
             if masks is None else masks.to(frames.device)
-        if self.colour_match:
+        if self.colour_match:  # a model that redraws the crop is matched on the background
+            where = "background" if self.mask == "crop" else "skin"
             processed = composite.match_colour(processed.float(), crops.images.float(),
-                                               crops.landmarks, size)
+                                               crops.landmarks, size, where)
         if self.blend == "seamless":
             processed = composite.seamless(processed, crops.images, m)
         return align.paste_faces(frames, crops.frame_index, crops.to_crop,
