@@ -132,10 +132,7 @@ def job_from_scene(context) -> Job:
         *properties.OUTPUT_FORMATS[settings.output_format][1]]
     if source.frames:
         argv += ["--frames", source.frames]
-    if settings.overwrite:
-        argv.append("--overwrite")
-    if settings.missing != "error":
-        argv += ["--missing", settings.missing]
+    argv += schema.run_arguments(settings)
     return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
                settings.destination, effect=effect, blend=bpy.data.filepath,
                first_arg=len(prefix))

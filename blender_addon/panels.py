@@ -99,9 +99,8 @@ def draw(panel, context) -> None:
     row = box.row()
     row.prop(settings, "device")
     row.prop(settings, "precision")
-    row = box.row()
-    row.prop(settings, "overwrite")
-    row.prop(settings, "missing", text="Missing")
+    for name in schema.RUN_OPTIONS:  # declared in NeuralFX (neuralfx.options)
+        box.prop(settings, schema.attribute(name), text=schema.label(name))
 
     row = layout.row(align=True)
     row.operator("neuralfx.run", icon="PLAY", text="Queue run" if jobs.QUEUE.busy else "Run")

@@ -106,13 +106,11 @@ class NeuralFXSettings(bpy.types.PropertyGroup):
                                                *DEVICES], default="PREFS")
     precision: EnumProperty(name="Precision", items=[("PREFS", "Default", "From the preferences"),
                                                      *PRECISIONS], default="PREFS")
-    overwrite: BoolProperty(name="Overwrite", description="Redo frames that exist (otherwise a "
-                                                          "rerun resumes where it stopped)")
-    missing: EnumProperty(
-        name="Missing frames", default="error",
-        description="What to do about frames missing from a numbered sequence",
-        items=[("error", "Stop", "Refuse to run, naming the missing frames"),
-               ("skip", "Skip", "Process the frames that are there")])
+    # ... and the run options NeuralFX marks for the panel (overwrite, missing, ...), added
+    # below from their declaration (schema.RUN_OPTIONS)
+
+
+NeuralFXSettings.__annotations__.update(schema.run_option_properties())
 
 
 class NeuralFXStatus(bpy.types.PropertyGroup):

@@ -12,6 +12,8 @@ on as typed, so an older add-on keeps working with a newer NeuralFX.
 
 from __future__ import annotations
 
+import json
+import os
 import struct
 
 import bpy
@@ -236,4 +238,35 @@ def cli_arguments(settings) -> list[str]:
             args.append(option if value else "--no-" + option[2:])
         else:
             args += [option, value]
+    return args
+
+
+# -- the run settings ------------------------------------------------------------------------
+#: ``neuralfx describe --run-options --json`` of the NeuralFX this add-on was built with
+#: (scripts/build_blender_addon.py writes it; a test checks it is current): the run options
+#: the panel shows (``x-panel``) become properties of ``scene.neuralfx``, so a run option
+#: declared in NeuralFX reaches the panel with no change here.
+with open(os.path.join(os.path.dirname(__file__), "run_options.json"), encoding="utf-8") as _f:
+    RUN_OPTIONS = {spec["name"]: spec for spec in json.load(_f) if spec.get("x-panel")}
+
+
+def run_option_properties() -> dict:
+    """The properties of the panel's run options, by attribute name."""
+    return {attribute(name): value_property(name, spec) for name, spec in RUN_OPTIONS.items()}
+
+
+def run_arguments(settings) -> list[str]:
+    """The options for the panel's run settings that differ from NeuralFX's defaults (a
+    command stays as short as one typed by hand)."""
+    args: list[str] = []
+    for name, spec in RUN_OPTIONS.items():
+        value = getattr(settings, attribute(name))
+        kind = spec.get("x-kind", "text")
+        if kind == "bool":
+            if bool(value) != bool(spec.get("default", False)):
+                args.append(spec["x-option"] if value else "--no-" + spec["x-option"][2:])
+            continue
+        text = _text(kind, value)
+        if text and text != str(spec.get("default", "")):
+            args += [spec["x-option"], text]
     return args

@@ -9,6 +9,11 @@ manifest and the add-on's modules at the zip's top level, no caches. Written ato
 this Python has Blender as a module (`bpy`, as the add-on's test environment does), the zip
 is then checked by Blender's own validator (`extension validate`, the same rules as the
 extensions platform); `--validate` makes that check required.
+
+The panel's run settings come from NeuralFX's declaration of its run options
+(``neuralfx.options``) through ``blender_addon/run_options.json``; after changing a run option,
+``python scripts/build_blender_addon.py --run-options`` writes that file again (a test says
+when it is stale).
 """
 
 from __future__ import annotations
@@ -27,6 +32,22 @@ ADDON = ROOT / "blender_addon"
 def manifest_version() -> str:
     text = (ADDON / "blender_manifest.toml").read_text(encoding="utf-8")
     return re.search(r'^version = "([^"]+)"', text, re.M).group(1)
+
+
+def write_run_options() -> bool:
+    """``blender_addon/run_options.json`` from NeuralFX's declaration; False where NeuralFX
+    does not import in this Python."""
+    import json
+
+    try:
+        from neuralfx.options import run_options_schema
+    except ImportError:
+        return False
+    target = ADDON / "run_options.json"
+    temp = target.with_suffix(".json.tmp")
+    temp.write_text(json.dumps(run_options_schema(), indent=2) + "\n", encoding="utf-8")
+    os.replace(temp, target)
+    return True
 
 
 def build(out_dir: Path) -> Path:
@@ -71,7 +92,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the zip")
     parser.add_argument("--validate", action="store_true",
                         help="fail unless Blender's validator is here and passes the zip")
+    parser.add_argument("--run-options", action="store_true",
+                        help="only write blender_addon/run_options.json from NeuralFX's "
+                             "declaration of its run options")
     args = parser.parse_args()
+    if args.run_options:
+        if not write_run_options():
+            print("NeuralFX does not import in this Python", file=sys.stderr)
+            return 1
+        return 0
     archive = build(args.out)
     print(archive)
     if blender_validator() is not None or args.validate:

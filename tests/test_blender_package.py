@@ -59,3 +59,16 @@ def test_the_addon_imports_only_the_standard_library_and_bpy():
     bridge = ast.parse((ADDON / "bridge.py").read_text())
     assert not any(isinstance(n, (ast.Import, ast.ImportFrom)) and "bpy" in ast.dump(n)
                    for n in ast.walk(bridge)), "the process bridge must work without Blender"
+
+
+def test_the_panels_run_options_are_the_declared_ones():
+    """The add-on builds its run settings from blender_addon/run_options.json: it must be what
+    NeuralFX declares (after changing a run option: python scripts/build_blender_addon.py
+    --run-options)."""
+    import json
+
+    from neuralfx.options import run_options_schema
+
+    shipped = json.loads((ADDON / "run_options.json").read_text(encoding="utf-8"))
+    assert shipped == run_options_schema(), \
+        "stale: run python scripts/build_blender_addon.py --run-options"

@@ -62,7 +62,7 @@ def test_broken_misspelt_and_incompatible_plugins_are_reported_and_others_load(
     assert "register_effect" in errors["misspelt_plugin"]
     assert "unknown hook" in errors["misspelt_plugin"]
     assert "needs plugin API 2.0" in errors["future_plugin"]
-    assert "this NeuralFX offers plugin API 1.1" in errors["future_plugin"]
+    assert "this NeuralFX offers plugin API 1.2" in errors["future_plugin"]
     assert {"convert", "slow-invert"} <= set(host.effect_names)
     # The refused plugins are not left registered with pluggy.
     assert host.pm.get_plugin("misspelt_plugin") is None
@@ -98,11 +98,12 @@ def test_plugin_without_api_declaration_is_refused():
     host = PluginHost()
     assert host.add_plugin(no_api, name="no-api") is None
     assert "does not declare the plugin API" in host.errors[0].error
-    assert 'hint: add NEURALFX_PLUGIN_API = "1.1"' in host.errors[0].error
+    assert 'hint: add NEURALFX_PLUGIN_API = "1.2"' in host.errors[0].error
 
 
 @pytest.mark.parametrize("declared, ok", [("1.0", True), ("1", True), ("1.1", True),
-                                          ("1.2", False), ("0.9", False), ("2.0", False),
+                                          ("1.2", True), ("1.3", False), ("0.9", False),
+                                          ("2.0", False),
                                           (1.0, False)])
 def test_api_version_rule(declared, ok):
     module = plugin_with()

@@ -46,13 +46,18 @@ if TYPE_CHECKING:
 #: primaries. ``None``: frames as decoded, no conversion (for effects such as ``convert``).
 WORKING_SPACES = ("srgb", "linear")
 
-#: Names an effect parameter may not take: the options every ``neuralfx run`` command has.
-RESERVED_PARAM_NAMES = frozenset({
-    "input", "output", "progress", "frames", "missing", "overwrite", "device", "precision",
-    "batch_size", "workers", "ocio", "input_colorspace", "output_colorspace", "depth",
-    "channels", "quality", "codec", "crf", "fps", "watermark", "label", "label_corner",
-    "label_opacity", "c2pa_cert", "c2pa_key", "executor", "address", "ray_address", "actors",
-    "shard", "compile", "history", "wait", "layer", "nonfinite"})
+def _reserved_names() -> frozenset[str]:
+    from .options import PROGRESS, RUN_PARAMS
+
+    names = {"input", "output", "shard", PROGRESS.name}
+    for p in RUN_PARAMS:
+        names |= {p.name, *(alias.lstrip("-").replace("-", "_") for alias in p.aliases)}
+    return frozenset(names)
+
+
+#: Names an effect parameter may not take: the options every ``neuralfx run`` command has
+#: (declared in :mod:`neuralfx.options`), its arguments and the executor's ``shard``.
+RESERVED_PARAM_NAMES = _reserved_names()
 
 
 @dataclasses.dataclass(frozen=True)

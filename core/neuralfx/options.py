@@ -1,5 +1,12 @@
 """Run options: everything about a run that is not the effect's own settings.
 
+Declared once, as the fields of :class:`RunOptions`, each with the typed parameter
+(:mod:`neuralfx.params`) it is on the command line. From that declaration come the dataclass
+(the Python API), :data:`RUN_PARAMS` and from them the options of every ``neuralfx run``
+command, the names an effect parameter may not take (``neuralfx.effect.RESERVED_PARAM_NAMES``),
+``neuralfx describe --run-options --json`` and the Blender panel's run settings (the ones
+marked ``panel``), and the checks of :meth:`RunOptions.check`.
+
 Plain data, checked before anything is opened; this module imports neither torch nor codecs,
 so the CLI builds its options from it without paying for them.
 """
@@ -12,8 +19,10 @@ import math
 import os
 import re
 
+from . import params
 from .errors import ParameterError
 from .executors import EXECUTORS
+from .label import CORNERS as LABEL_CORNERS
 
 CHANNEL_MODES = ("auto", "gray", "rgb", "rgba")
 DEPTHS = ("8", "16", "half", "float")
@@ -50,49 +59,122 @@ def parse_fps(text: str | float | fractions.Fraction) -> fractions.Fraction:
     return fps
 
 
+def option(kind: type[params.Param], default=None, *, panel: bool = False, **declared):
+    """A run option: a :class:`RunOptions` field whose command-line form is a ``kind``
+    parameter named after the field (``declared``: its help, limits, choices, placeholder...).
+    ``panel=True`` puts it among the Blender panel's run settings."""
+    return dataclasses.field(default=default, metadata={"kind": kind, "declared": declared,
+                                                        "panel": panel})
+
+
 @dataclasses.dataclass
 class RunOptions:
     """Everything about a run but the effect's own settings (see ``neuralfx run --help``)."""
 
-    frames: str | None = None
-    missing: str = "error"
-    #: The EXR layer to process (default: the beauty; neuralfx.frames.exr.pick)
-    layer: str | None = None
-    #: NaN and infinite samples: "error" (where they cannot be kept: effects that cannot take
-    #: them, integer outputs), "clamp" (NaN 0, infinities ±65504, so white
-    #: or black once integer), "zero" (all 0); float outputs keep them under "error"
-    nonfinite: str = "error"
-    overwrite: bool = False
+    frames: str | None = option(
+        params.Text, placeholder="RANGE",
+        help="Frames to process, e.g. 1001-1100, 1-10x2 or 1,5,9-12 (default: all).")
+    missing: str = option(params.Choice, "error", choices=MISSING_POLICIES, panel=True,
+                          help="What to do about gaps in a numbered sequence.")
+    layer: str | None = option(
+        params.Text, placeholder="NAME", panel=True,
+        help="The EXR layer to process, e.g. ViewLayer.Combined or diffuse (default: the "
+             "beauty: plain RGBA, or Combined). An EXR output gets every other part, layer and "
+             "header attribute of its source unchanged.")
+    nonfinite: str = option(
+        params.Choice, "error", choices=NONFINITE_POLICIES, panel=True,
+        help="NaN and infinite samples in float inputs: error (stop, naming the frame, where "
+             "they cannot be kept: effects that cannot take them, 8/16-bit and video outputs; "
+             "float outputs keep them), clamp (NaN to 0, infinities to ±65504, the largest "
+             "half float) or zero.")
+    overwrite: bool = option(
+        params.Bool, False, panel=True,
+        help="Redo frames whose outputs exist (off: skip them, so reruns resume).")
     #: False: a stateful effect gets only the frames asked for, without the earlier frames it
     #: would replay (a preview of the look; such frames never mix with a full run's)
-    history: bool = True
-    #: When another run is writing the same output: wait for it to end (else refuse)
-    wait: bool = False
-    device: str = "auto"
-    precision: str = "fp32"
-    compile: bool = False  # torch.compile the effect's networks (RunContext.optimise)
-    batch_size: int | str = "auto"
-    workers: int | None = None
-    ocio: str | None = None
-    input_colorspace: str | None = None
-    output_colorspace: str | None = None
-    depth: str = "auto"
-    channels: str = "auto"
-    quality: int = 95
-    codec: str | None = None
-    crf: int = 18
-    fps: str | float | None = None
-    watermark: bool = False
-    label: str | None = None
-    label_corner: str = "bottom-right"
-    label_opacity: float = 0.8
-    c2pa_cert: str | None = None  # PEM chain: sign a C2PA manifest into every output file
-    c2pa_key: str | None = None
-    executor: str = "local"  # or "ray" (neuralfx.executors.ray)
-    ray_address: str | None = None  # an existing cluster; None starts a local one
-    actors: int | None = None  # Ray actors (default: one per GPU, else one per 2 CPUs)
-    #: Set by the Ray executor on the runs of its actors: this run is one shard of a larger
-    #: one, so it appends to its own journal part and leaves the cleaning to the driver.
+    history: bool = option(
+        params.Bool, True,
+        help="--no-history: a stateful effect (painting-style with --temporal) processes only "
+             "the frames asked for, without first replaying the earlier ones: a quick look at "
+             "one frame, not the frames of a full run.")
+    wait: bool = option(
+        params.Bool, False, panel=True,
+        help="When another run is writing the same output, wait for it to end (off: refuse, "
+             "naming it).")
+    device: str = option(params.Text, "auto", help="auto, cpu, cuda, cuda:N or mps.")
+    precision: str = option(params.Choice, "fp32", choices=PRECISION_NAMES,
+                            help="Compute precision on the device.")
+    compile: bool = option(
+        params.Bool, False,
+        help="Compile the effect's networks with torch.compile: a slower start (about 30 s on "
+             "a CPU), then faster frames, mostly on a GPU; the small face and animal networks "
+             "run as CUDA graphs there.")
+    batch_size: int | str = option(
+        params.Text, "auto", placeholder="auto|N", pattern=r"auto|0*[1-9][0-9]*",
+        example="auto or 4",
+        help="Frames per batch; on CUDA out-of-memory the batch halves.")
+    workers: int | None = option(params.Int, min=1, placeholder="N",
+                                 help="Decode/encode threads (default: one per CPU core).")
+    ocio: str | None = option(
+        params.Text, placeholder="CONFIG",
+        help="OpenColorIO config (path or ocio://default) for colour-space names.")
+    input_colorspace: str | None = option(
+        params.Text, placeholder="NAME",
+        help="Colour space of the input (default: linear for float files, srgb else).")
+    output_colorspace: str | None = option(
+        params.Text, placeholder="NAME",
+        help="Colour space to write (default: the input's; linear for float outputs of integer "
+             "inputs, srgb for integer outputs of float inputs).")
+    depth: str = option(
+        params.Choice, "auto", choices=("auto",) + DEPTHS,
+        help="Output bit depth (auto: the source's, where the format allows).")
+    channels: str = option(
+        params.Choice, "auto", choices=CHANNEL_MODES,
+        help="Output channels (auto: as the source; gray and alpha are kept).")
+    quality: int = option(params.Int, 95, min=1, max=100, help="JPEG quality.")
+    codec: str | None = option(params.Choice, choices=VIDEO_CODEC_NAMES,
+                               help="Video codec (default: h264 for .mp4, prores for .mov).")
+    crf: int = option(params.Int, 18, min=0, max=51,
+                      help="H.264 constant rate factor, 0 (lossless) to 51.")
+    fps: str | float | None = option(
+        params.Text, placeholder="RATE",
+        help="Frame rate of a video output, e.g. 24, 25, 23.976 or 30000/1001 (default: the "
+             "source video's; 24 for image sequences).")
+    watermark: bool = option(
+        params.Bool, False,
+        help="Mark every output frame invisibly as made by NeuralFX (`neuralfx watermark "
+             "detect` reads it back); always on for face-swap.")
+    label: str | None = option(
+        params.Text, placeholder="TEXT",
+        help="Draw a visible label on every frame, e.g. 'AI-generated' (always on, with that "
+             "text by default, for face-swap).")
+    label_corner: str = option(params.Choice, "bottom-right", choices=LABEL_CORNERS,
+                               help="Where the label goes.")
+    label_opacity: float = option(params.Float, 0.8, min=0.0, max=1.0,
+                                  help="The label's opacity, above 0 to 1.")
+    c2pa_cert: str | None = option(
+        params.Text, placeholder="CHAIN.pem", envvar="NEURALFX_C2PA_CERT",
+        help="Sign a C2PA manifest (Content Credentials) into every output file with this PEM "
+             "certificate chain, signer first (not EXR, which C2PA cannot hold). Needs "
+             "--c2pa-key and the extra neuralfx[c2pa].")
+    c2pa_key: str | None = option(params.Text, placeholder="KEY.pem",
+                                  envvar="NEURALFX_C2PA_KEY",
+                                  help="The PEM private key of --c2pa-cert.")
+    executor: str = option(
+        params.Choice, "local", choices=EXECUTORS,
+        help="local: this machine's device. ray: shard the frames across the actors of a Ray "
+             "cluster (one per GPU, else one per 2 CPUs), writing to shared storage. Needs "
+             "neuralfx[ray]; docs/distributed.md.")
+    ray_address: str | None = option(
+        params.Text, placeholder="ADDR", aliases=("--address",),
+        help="The Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local "
+             "one).")
+    actors: int | None = option(
+        params.Int, min=1, placeholder="N",
+        help="How many Ray actors (default: one per GPU, else one per 2 CPUs).")
+    #: Not an option: set by the Ray executor on the runs of its actors, this run is one shard
+    #: of a larger one, so it appends to its own journal part and leaves the cleaning to the
+    #: driver.
     shard: str | None = None
 
     def worker_count(self) -> int:
@@ -103,40 +185,8 @@ class RunOptions:
 
     def check(self) -> None:
         """Refuse impossible values with the option's name, before any file is opened."""
-        for name, value, allowed in (("depth", self.depth, ("auto",) + DEPTHS),
-                                     ("channels", self.channels, CHANNEL_MODES),
-                                     ("missing", self.missing, MISSING_POLICIES),
-                                     ("nonfinite", self.nonfinite, NONFINITE_POLICIES),
-                                     ("precision", self.precision, PRECISION_NAMES)):
-            if value not in allowed:
-                raise ParameterError(f"{name}: {value!r} is not one of " + ", ".join(allowed),
-                                     hint=f"pass --{name} with one of " + ", ".join(allowed))
-        if self.codec is not None and self.codec not in VIDEO_CODEC_NAMES:
-            raise ParameterError(f"codec: {self.codec!r} is not one of "
-                                 + ", ".join(VIDEO_CODEC_NAMES))
-        for name, value, lo, hi in (("quality", self.quality, 1, 100),
-                                    ("crf", self.crf, 0, 51)):
-            if not isinstance(value, int) or not lo <= value <= hi:
-                raise ParameterError(f"{name}: {value} is out of range; allowed: {lo} to {hi}",
-                                     hint=f"pass --{name} with a whole number from {lo} to {hi}")
-        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
-            raise ParameterError(f"workers: {self.workers} must be at least 1",
-                                 hint="pass --workers N with N >= 1, or leave it out (one per "
-                                      "CPU core)")
-        if self.batch_size != "auto":
-            try:
-                size = int(self.batch_size)
-            except ValueError:
-                size = 0
-            if size < 1:
-                raise ParameterError(f"batch-size: {self.batch_size!r} must be auto or a whole "
-                                     "number of at least 1", hint="pass --batch-size auto or N")
-        if self.executor not in EXECUTORS:
-            raise ParameterError(f"executor: {self.executor!r} is not one of "
-                                 + ", ".join(EXECUTORS))
-        if self.actors is not None and (not isinstance(self.actors, int) or self.actors < 1):
-            raise ParameterError(f"actors: {self.actors} must be at least 1",
-                                 hint="pass --actors N with N >= 1, or leave it out")
+        for p in RUN_PARAMS:
+            p.convert(getattr(self, p.name))
         if self.executor != "ray" and (self.ray_address or self.actors):
             raise ParameterError("address/actors: these are for --executor ray",
                                  hint="add --executor ray, or leave --address and --actors out")
@@ -144,3 +194,34 @@ class RunOptions:
         from .marking import check_label_options
 
         check_label_options(self.label_corner, self.label_opacity)
+
+    @classmethod
+    def from_text(cls, given: dict[str, object]) -> RunOptions:
+        """Run options from values as a command line gives them (text, or None where an
+        option was not given), converted by their declarations."""
+        by_name = {p.name: p for p in RUN_PARAMS}
+        return cls(**{k: by_name[k].convert(v) for k, v in given.items() if v is not None})
+
+
+#: The run options as typed parameters, in declaration order (see the module's docstring).
+RUN_PARAMS: tuple[params.Param, ...] = tuple(
+    f.metadata["kind"](f.name, default=f.default, **f.metadata["declared"])
+    for f in dataclasses.fields(RunOptions) if "kind" in f.metadata)
+#: The run options the Blender panel shows among its run settings (`x-panel` in the schema).
+PANEL_RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions)
+                          if f.metadata.get("panel"))
+#: Not a run option (how a run reports, not what it makes), but on every ``neuralfx run``.
+PROGRESS = params.Choice("progress", "auto", choices=PROGRESS_MODES,
+                         help="auto: a bar on a terminal; json: JSON lines on stdout for "
+                              "programs.")
+
+
+def run_options_schema() -> list[dict]:
+    """``neuralfx describe --run-options --json``: each run option's schema, in order, with
+    ``x-panel`` for those the Blender panel shows."""
+    out = []
+    for p in (*RUN_PARAMS, PROGRESS):
+        schema = {"name": p.name, **p.schema()}
+        schema["x-panel"] = p.name in PANEL_RUN_OPTIONS
+        out.append(schema)
+    return out

@@ -47,6 +47,12 @@ class Param:
     multiple: bool = False
     required: bool = False
     when: Mapping[str, Sequence[Any]] | None = None
+    #: The command line only: the value's placeholder in ``--help`` (default: the kind's, such
+    #: as NUMBER), more option names (``("--address",)``) and an environment variable that
+    #: gives the value when the option is not (``--help`` shows it).
+    placeholder: str | None = None
+    aliases: tuple[str, ...] = ()
+    envvar: str | None = None
 
     kind: ClassVar[str] = "param"
 
@@ -124,10 +130,12 @@ class Param:
                 f"--{key.replace('_', '-')} " + " or ".join(
                     str(v).lower() if isinstance(v, bool) else str(v) for v in values)
                 for key, values in self.when) + ")"
-        metavar = f"[{allowed}]" if self.kind == "choice" else self.metavar
+        metavar = self.placeholder or \
+            (f"[{allowed}]" if self.kind == "choice" else self.metavar)
         return click.Option(
-            [self.option, self.name], type=click.STRING, multiple=self.multiple, metavar=metavar,
-            default=None, show_default=False,
+            [self.option, *self.aliases, self.name], type=click.STRING, multiple=self.multiple,
+            metavar=metavar, default=None, show_default=False, envvar=self.envvar,
+            show_envvar=self.envvar is not None,
             help=text + (f" (default: {self._json_default()})" if self.default is not None else ""),
         )
 
@@ -152,18 +160,19 @@ class Float(Param):
             raise self._fail(value, self.describe_allowed() or "a number") from None
         if not math.isfinite(v):
             raise ParameterError(f"{self.name}: {value!r} is not a finite number",
-                                 hint=f"pass {self.option} with a number in "
-                                      f"{self.describe_allowed()}")
-        if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
-            raise ParameterError(
-                f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
-                hint=f"pass {self.option} with a value in {self.describe_allowed()}")
+                                 hint=f"pass {self.option} with a finite number "
+                                      f"{self.describe_allowed()}".rstrip())
+        _check_range(self, v)
         return as_float32(v)
 
     def describe_allowed(self) -> str:
-        lo = "-inf" if self.min is None else repr(self.min)
-        hi = "inf" if self.max is None else repr(self.max)
-        return f"{lo} to {hi}"
+        if self.min is None and self.max is None:
+            return ""
+        if self.max is None:
+            return f"at least {self.min!r}"
+        if self.min is None:
+            return f"at most {self.max!r}"
+        return f"{self.min!r} to {self.max!r}"
 
     def _schema_one(self) -> dict[str, Any]:
         return _number_schema(self, "number")
@@ -183,6 +192,19 @@ def as_float32(value: float) -> float:
         if struct.pack("<f", short) == single:
             return short
     return struct.unpack("<f", single)[0]
+
+
+def _check_range(p: Float | Int, v: float) -> None:
+    if p.min is not None and v < p.min and p.max is None:
+        raise ParameterError(f"{p.name}: {v} must be at least {p.min}",
+                             hint=f"pass {p.option} with a value of at least {p.min}")
+    if p.max is not None and v > p.max and p.min is None:
+        raise ParameterError(f"{p.name}: {v} must be at most {p.max}",
+                             hint=f"pass {p.option} with a value of at most {p.max}")
+    if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
+        raise ParameterError(
+            f"{p.name}: {v} is out of range; allowed: {p.describe_allowed()}",
+            hint=f"pass {p.option} with a value in {p.describe_allowed()}")
 
 
 def _number_schema(p: Float | Int, json_type: str) -> dict[str, Any]:
@@ -211,11 +233,9 @@ class Int(Param):
                 raise ValueError
             v = int(value)
         except (TypeError, ValueError):
-            raise self._fail(value, "a whole number " + self.describe_allowed()) from None
-        if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
-            raise ParameterError(
-                f"{self.name}: {v} is out of range; allowed: {self.describe_allowed()}",
-                hint=f"pass {self.option} with a value in {self.describe_allowed()}")
+            allowed = ("a whole number " + self.describe_allowed()).rstrip()
+            raise self._fail(value, allowed) from None
+        _check_range(self, v)
         return v
 
     describe_allowed = Float.describe_allowed
@@ -246,7 +266,8 @@ class Bool(Param):
 
     def click_option(self) -> click.Option:
         flag = self.name.replace("_", "-")
-        return click.Option([f"--{flag}/--no-{flag}", self.name], default=None,
+        return click.Option([f"--{flag}/--no-{flag}", *self.aliases, self.name], default=None,
+                            envvar=self.envvar, show_envvar=self.envvar is not None,
                             help=f"{self.help} (default: {'on' if self.default else 'off'})")
 
 

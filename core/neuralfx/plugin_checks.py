@@ -15,7 +15,7 @@ from .params import Param
 
 #: The plugin API this NeuralFX offers. A plugin declares ``NEURALFX_PLUGIN_API = "MAJOR.MINOR"``;
 #: it is accepted when MAJOR matches and its MINOR is not newer than ours.
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 _EFFECT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 

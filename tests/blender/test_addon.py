@@ -315,3 +315,34 @@ def test_the_docs_show_the_panel_as_it_draws(scene, addon):
     assert doc.read_text(encoding="utf-8") == text, \
         "docs/blender-panel.md is out of date: rerun this test with NEURALFX_WRITE_DOCS=1"
     assert "## painting-style" in text and "Preset: 19" in text and "[Run]" in text
+
+
+def test_the_run_settings_are_neuralfx_declared_run_options(scene, addon, tmp_path):
+    """Every run option NeuralFX marks for the panel (blender_addon/run_options.json, from
+    neuralfx.options) is a setting of the panel, drawn, and passed on when it differs from
+    NeuralFX's default."""
+    import json
+
+    declared = json.loads((Path(addon.__file__).parent / "run_options.json").read_text())
+    panel = [d for d in declared if d["x-panel"]]
+    assert {d["name"] for d in panel} >= {"overwrite", "missing", "layer", "nonfinite"}
+    image_strip(scene, write_sequence(tmp_path / "plate"))
+    scene.neuralfx.effect = "convert"
+    argv = addon.jobs.job_from_scene(bpy.context).argv
+    assert not {d["x-option"] for d in panel} & set(argv)  # defaults: left to NeuralFX
+    scene.neuralfx.layer, scene.neuralfx.nonfinite = "diffuse", "clamp"
+    scene.neuralfx.overwrite = True
+    argv = addon.jobs.job_from_scene(bpy.context).argv
+    assert argv[argv.index("--layer") + 1] == "diffuse"
+    assert argv[argv.index("--nonfinite") + 1] == "clamp" and "--overwrite" in argv
+    drawn = set()
+
+    class Layout:
+        def prop(self, data, attr, **kw):
+            drawn.add(attr)
+
+        def __getattr__(self, name):
+            return lambda *a, **k: self
+
+    addon.panels.draw(types.SimpleNamespace(layout=Layout()), bpy.context)
+    assert {d["name"] for d in panel} <= drawn

@@ -40,21 +40,40 @@ def _effect_rows(host) -> list[dict[str, Any]]:
 @click.option("--all", "everything", is_flag=True,
               help="Describe every effect at once, with the version and the plugins that "
                    "failed to load (what a host such as the Blender add-on reads in one call).")
+@click.option("--run-options", "run_options", is_flag=True,
+              help="Describe the options every `neuralfx run` has (--json: their schemas, with "
+                   "x-panel for the ones the Blender panel shows).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON description and schema.")
-def describe_command(effect: str | None, everything: bool, as_json: bool) -> None:
+def describe_command(effect: str | None, everything: bool, run_options: bool,
+                     as_json: bool) -> None:
     """Describe an effect and its parameters (--json: the schema the Blender add-on reads).
 
     \b
     Examples:
       neuralfx describe painting-style
-      neuralfx describe --all --json    # version, effects, schemas, plugin failures
+      neuralfx describe --run-options   # the options of every run
+      neuralfx describe --all --json    # version, effects, schemas, run options, plugin failures
     """
+    from ..options import run_options_schema
+
+    if run_options:
+        if effect or everything:
+            raise click.UsageError("give --run-options alone")
+        schemas = run_options_schema()
+        if as_json:
+            click.echo(json.dumps(schemas, indent=2))
+            return
+        click.echo("the options of every `neuralfx run` (neuralfx run EFFECT --help):")
+        for schema in schemas:
+            click.echo(_param_line(schema))
+        return
     host = get_host()
     if everything:
         if effect:
             raise click.UsageError("give an EFFECT or --all, not both")
         data = {"version": __version__, "effects": _effect_rows(host),
                 "descriptions": {e.name: e.describe() for e in host.effects()},
+                "run_options": run_options_schema(),
                 "plugin_errors": [vars(e) for e in host.errors]}
         if as_json:
             click.echo(json.dumps(data, indent=2))
@@ -74,11 +93,15 @@ def describe_command(effect: str | None, everything: bool, as_json: bool) -> Non
     if not props:
         click.echo("parameters: none")
     for schema in props.values():
-        value = schema.get("default")
-        if isinstance(value, bool):  # as --help writes it
-            value = "on" if value else "off"
-        default = f" (default: {value})" if "default" in schema else ""
-        click.echo(f"  {schema['x-option']}  [{schema['x-kind']}] {schema['description']}{default}")
+        click.echo(_param_line(schema))
+
+
+def _param_line(schema: dict[str, Any]) -> str:
+    value = schema.get("default")
+    if isinstance(value, bool):  # as --help writes it
+        value = "on" if value else "off"
+    default = f" (default: {value})" if "default" in schema else ""
+    return f"  {schema['x-option']}  [{schema['x-kind']}] {schema['description']}{default}"
 
 
 @main.command("plugins")
