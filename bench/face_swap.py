@@ -87,8 +87,8 @@ def small_trained_model(folder: str, steps: int) -> str:
         extract(str(root / f"{name}-in" / "s.####.png"), str(root / name), layout="swap",
                 size=64)
     out = root / "small.safetensors"
-    train(TrainConfig(a=root / "a", b=root / "b", out=out,
-                      model=SwapConfig(resolution=64, width=32, latent=128), iterations=steps,
+    train(TrainConfig(a=root / "a", b=root / "b", out=out, resolution="64", width=32,
+                      latent=128, iterations=steps,
                       batch_size=8, lr=5e-4, save_every=steps, preview_every=steps),
           torch.device("cpu"))
     return str(out)

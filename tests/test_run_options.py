@@ -71,3 +71,56 @@ def test_the_cli_takes_what_the_python_api_takes(cli, make_sequence, tmp_path):
     r = cli("run", "convert", "--batch-size", "0", make_sequence(), tmp_path / "o.####.png",
             expect=2)
     assert "batch_size: '0' is not valid" in r.stderr and "auto or 4" in r.stderr
+
+
+def test_a_trainer_config_field_is_its_option_default_and_check():
+    """A trainer's settings are declared once, as its config's fields: each one is an option
+    of the command with the config's default, converted and checked by its declaration."""
+    import dataclasses
+
+    import click
+    from click.testing import CliRunner
+
+    from neuralfx import params, training
+
+    @dataclasses.dataclass(kw_only=True)
+    class Config:
+        images: Path = params.field(params.Path, required=True, folder=True, help="Pictures.")
+        steps: int = params.field(params.Int, 7, min=1, help="How many.")
+        sharpen: bool = params.field(params.Bool, False, help="A new setting.")
+        internal: float = 0.5  # not an option
+        seed: int = training.seed()
+
+    made = []
+
+    @click.command("toy")
+    @training.command(Config)
+    def toy(device, fresh, progress, **given):
+        made.append(params.from_text(Config, given))
+
+    runner = CliRunner()
+    helped = runner.invoke(toy, ["--help"]).output
+    assert "--steps" in helped and "(default: 7)" in helped and "--sharpen / --no-sharpen" in helped
+    assert "--internal" not in helped and "--seed" in helped and "(required)" in helped
+    assert runner.invoke(toy, ["--images", str(ROOT), "--sharpen"]).exit_code == 0
+    assert (made[-1].steps, made[-1].sharpen, made[-1].seed) == (7, True, 42)
+    refused = runner.invoke(toy, ["--images", str(ROOT), "--steps", "0"])
+    assert refused.exit_code != 0 and "steps: 0 must be at least 1" in str(refused.exception)
+
+
+def test_every_trainer_offers_exactly_its_configs_declared_fields(cli):
+    import importlib
+
+    from neuralfx import params
+
+    for name, module in (("painting-style", "neuralfx_painting_style"),
+                         ("face-attributes", "neuralfx_face_attributes"),
+                         ("animal-transfer", "neuralfx_animal_transfer"),
+                         ("face-swap", "neuralfx_face_swap")):
+        config = importlib.import_module(f"{module}.train_cli").TrainConfig
+        helped = cli("train", name, "--help").stdout
+        for p in params.fields_of(config):
+            assert p.option in helped, (name, p.option)
+            if p.default is not None and p.kind != "bool":
+                assert f"(default: {p._json_default()})" in " ".join(helped.split()), \
+                    (name, p.name)

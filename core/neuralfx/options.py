@@ -60,11 +60,10 @@ def parse_fps(text: str | float | fractions.Fraction) -> fractions.Fraction:
 
 
 def option(kind: type[params.Param], default=None, *, panel: bool = False, **declared):
-    """A run option: a :class:`RunOptions` field whose command-line form is a ``kind``
-    parameter named after the field (``declared``: its help, limits, choices, placeholder...).
-    ``panel=True`` puts it among the Blender panel's run settings."""
-    return dataclasses.field(default=default, metadata={"kind": kind, "declared": declared,
-                                                        "panel": panel})
+    """A run option: a :class:`RunOptions` field declared as a ``kind`` parameter
+    (:func:`neuralfx.params.field`); ``panel=True`` puts it among the Blender panel's run
+    settings."""
+    return params.field(kind, default, metadata={"panel": panel}, **declared)
 
 
 @dataclasses.dataclass
@@ -199,14 +198,11 @@ class RunOptions:
     def from_text(cls, given: dict[str, object]) -> RunOptions:
         """Run options from values as a command line gives them (text, or None where an
         option was not given), converted by their declarations."""
-        by_name = {p.name: p for p in RUN_PARAMS}
-        return cls(**{k: by_name[k].convert(v) for k, v in given.items() if v is not None})
+        return params.from_text(cls, given)
 
 
 #: The run options as typed parameters, in declaration order (see the module's docstring).
-RUN_PARAMS: tuple[params.Param, ...] = tuple(
-    f.metadata["kind"](f.name, default=f.default, **f.metadata["declared"])
-    for f in dataclasses.fields(RunOptions) if "kind" in f.metadata)
+RUN_PARAMS: tuple[params.Param, ...] = params.fields_of(RunOptions)
 #: The run options the Blender panel shows among its run settings (`x-panel` in the schema).
 PANEL_RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunOptions)
                           if f.metadata.get("panel"))

@@ -125,6 +125,8 @@ class Param:
         # the same messages.
         allowed = self.describe_allowed()
         text = self.help + (f" [{allowed}]" if allowed and self.kind != "choice" else "")
+        if self.required:
+            text += " (required)"
         if self.when:
             text += " (with " + " and ".join(
                 f"--{key.replace('_', '-')} " + " or ".join(
@@ -411,3 +413,32 @@ class Colour(Param):
     def _schema_one(self) -> dict[str, Any]:
         return {"type": "string", "format": "color"}
 
+
+
+# -- parameters declared as dataclass fields ---------------------------------------------------
+def field(kind: type[Param], default: Any = None, *, metadata: Mapping | None = None,
+          **declared: Any):
+    """A dataclass field that is also a ``kind`` parameter named after the field (``declared``:
+    its help, limits, choices...): one declaration for a settings class (``RunOptions``, a
+    trainer's config) and its command-line options. :func:`fields_of` gives the parameters."""
+    return dataclasses.field(default=default, metadata={
+        **(metadata or {}), "param": (kind, declared)})
+
+
+def fields_of(cls: type) -> tuple[Param, ...]:
+    """The parameters declared by :func:`field` on the dataclass ``cls``, in order."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if "param" in f.metadata:
+            kind, declared = f.metadata["param"]
+            default = None if f.default is dataclasses.MISSING else f.default
+            out.append(kind(f.name, default=default, **declared))
+    return tuple(out)
+
+
+def from_text(cls: type, given: Mapping[str, Any]):
+    """An instance of the dataclass ``cls`` from command-line values (text, or None where an
+    option was not given: the field's default), each converted by its declaration."""
+    by_name = {p.name: p for p in fields_of(cls)}
+    return cls(**{k: by_name[k].convert(v) for k, v in given.items()
+                  if v is not None or by_name[k].required})

@@ -23,30 +23,55 @@ PREVIEW_SECONDS = 60.0
 SAVE_SECONDS = 600.0
 
 
-def run_options(every: int = 1000):
-    """The options every ``neuralfx train`` command ends with: --seed, --save-every and
-    --preview-every (default ``every``), --device, --fresh, --progress."""
+def save_every(default: int = 1000):
+    """The ``save_every`` field of a trainer's config (its default differs by trainer)."""
+    from . import params
+
+    return params.field(
+        params.Int, default, min=1,
+        help="Write the checkpoint and the resumable state every N steps, and at least every "
+             f"{SAVE_SECONDS / 60:g} minutes, at the end and when stopped (Ctrl-C, SIGTERM).")
+
+
+def preview_every(default: int = 1000):
+    """The ``preview_every`` field of a trainer's config."""
+    from . import params
+
+    return params.field(params.Int, default, min=1,
+                        help="Save a preview image every N steps, and at least every "
+                             f"{PREVIEW_SECONDS:g} seconds.")
+
+
+def seed():
+    from . import params
+
+    return params.field(params.Int, 42, help="Seed of the weights' start and the data order.")
+
+
+def command(config: type):
+    """The options of a ``neuralfx train`` command: the fields of its ``config`` dataclass
+    declared with :func:`neuralfx.params.field` (one declaration for the defaults, the checks
+    and ``--help``), then --device, --fresh and --progress. The callback gets the config's
+    values as text (None where not given: :func:`neuralfx.params.from_text` makes the config)
+    and ``device``, ``fresh``, ``progress``."""
     import click
 
-    options = [
-        click.option("--seed", type=int, default=42, show_default=True),
-        click.option("--save-every", type=int, default=every, show_default=True,
-                     help="Write the checkpoint and the resumable state every N steps, and "
-                          f"at least every {SAVE_SECONDS / 60:g} minutes, at the end and when "
-                          "stopped (Ctrl-C, SIGTERM)."),
-        click.option("--preview-every", type=int, default=every, show_default=True,
-                     help="Save a preview image every N steps, and at least every "
-                          f"{PREVIEW_SECONDS:g} seconds."),
-        click.option("--device", default="auto", show_default=True),
-        click.option("--fresh", is_flag=True, help="Start over even if a resumable run exists."),
-        click.option("--progress", type=click.Choice(["auto", "bar", "json", "none"]),
+    from .params import fields_of
+
+    options = [p.click_option() for p in fields_of(config)] + [
+        click.Option(["--device"], default="auto", show_default=True,
+                     help="auto, cpu, cuda, cuda:N or mps."),
+        click.Option(["--fresh"], is_flag=True,
+                     help="Start over even if a resumable run exists."),
+        click.Option(["--progress"], type=click.Choice(["auto", "bar", "json", "none"]),
                      default="auto", show_default=True),
     ]
 
-    def decorate(command):
-        for option in reversed(options):
-            command = option(command)
-        return command
+    def decorate(callback):
+        # as click's own option decorators do: the command reads them in reverse
+        memo = callback.__dict__.setdefault("__click_params__", [])
+        memo.extend(reversed(options))
+        return callback
 
     return decorate
 
@@ -72,15 +97,6 @@ def check_out(out: Path) -> None:
     if out.suffix != ".safetensors":
         raise ParameterError(f"out: {out} should end in .safetensors",
                              hint=f"pass --out {out.with_suffix('.safetensors')}")
-
-
-def check_counts(**counts: int) -> None:
-    """Refuse counts below 1, naming the option (``save_every`` → ``--save-every``)."""
-    from .errors import ParameterError
-
-    for name, value in counts.items():
-        if value < 1:
-            raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
 
 
 def loop(*, out: Path, iterations: int, start: int, step: Callable[[int], dict[str, float]],

@@ -31,25 +31,9 @@ from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.funit import FewShotGenerator, PatchDiscriminator
 
+from .train_cli import TrainConfig
+
 IMAGE_TYPES = (".jpg", ".jpeg", ".png")
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    images: Path
-    out: Path
-    iterations: int = 100_000
-    batch_size: int = 64
-    lr: float = 1e-4
-    weight_decay: float = 1e-4
-    gan_w: float = 1.0
-    fm_w: float = 1.0
-    r_w: float = 0.1
-    gp_w: float = 10.0
-    ema: float = 0.999
-    seed: int = 42
-    save_every: int = 1000
-    preview_every: int = 1000
 
 
 class Classes:

@@ -1,28 +1,45 @@
-"""``neuralfx train animal-transfer``: options, then the training code (imported only when the
-command runs)."""
+"""``neuralfx train animal-transfer``: the training settings, declared once (the config and the
+command's options), then the training code (imported only when the command runs)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from neuralfx import training
+from neuralfx import params, training
+
+
+@dataclasses.dataclass(kw_only=True)
+class TrainConfig:
+    """FUNIT's published recipe (the official configs/funit_animals.yaml)."""
+
+    images: Path = params.field(
+        params.Path, required=True, folder=True,
+        help="A folder per class of animal (images/CLASS/PICTURE.jpg), as FUNIT's animal "
+             "faces.")
+    out: Path = params.field(
+        params.Path, required=True, must_exist=False,
+        help="Generator to write (.safetensors, the moving average the effect runs); previews "
+             "go to NAME.previews/.")
+    iterations: int = params.field(params.Int, 100_000, min=1, help="Steps.")
+    batch_size: int = params.field(params.Int, 64, min=1, help="Pictures per step.")
+    lr: float = params.field(params.Float, 1e-4, min=0.0, help="Learning rate (RMSprop).")
+    weight_decay: float = 1e-4
+    gan_w: float = 1.0
+    fm_w: float = 1.0
+    r_w: float = 0.1
+    gp_w: float = 10.0
+    ema: float = 0.999
+    seed: int = training.seed()
+    save_every: int = training.save_every(1000)
+    preview_every: int = training.preview_every(1000)
 
 
 @click.command("animal-transfer")
-@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="A folder per class of animal (images/CLASS/PICTURE.jpg), "
-                                  "as FUNIT's animal faces.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Generator to write (.safetensors, the moving average the effect runs); "
-                   "previews go to NAME.previews/.")
-@click.option("--iterations", type=int, default=100_000, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--lr", type=float, default=1e-4, show_default=True)
-@training.run_options(every=1000)
-def train_command(images, out, iterations, batch_size, lr, seed, save_every, preview_every,
-                  device, fresh, progress) -> None:
+@training.command(TrainConfig)
+def train_command(device, fresh, progress, **given) -> None:
     """Train FUNIT (the animal-transfer model) with the published recipe.
 
     \b
@@ -33,13 +50,10 @@ def train_command(images, out, iterations, batch_size, lr, seed, save_every, pre
 
     Running the same command again resumes an interrupted run.
     """
+    from .train import train
 
-    from .train import TrainConfig, train
-
-    training.check_out(out)
-    training.check_counts(iterations=iterations, batch_size=batch_size, save_every=save_every,
-                          preview_every=preview_every)
-    cfg = TrainConfig(images=images, out=out, iterations=iterations, batch_size=batch_size,
-                      lr=lr, seed=seed, save_every=save_every, preview_every=preview_every)
+    cfg = params.from_text(TrainConfig, given)
+    training.check_out(cfg.out)
     training.run_command(train, cfg, iterations=cfg.iterations, device=device,
-                         progress=progress, fresh=fresh, outputs=(out, training.state_path(out)))
+                         progress=progress, fresh=fresh,
+                         outputs=(cfg.out, training.state_path(cfg.out)))

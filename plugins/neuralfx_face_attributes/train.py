@@ -35,30 +35,9 @@ from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.stargan import ATTRIBUTES, Discriminator, Generator
 
+from .train_cli import TrainConfig
+
 IMAGE_TYPES = (".jpg", ".jpeg", ".png")
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    images: Path
-    attributes: Path
-    select: tuple[str, ...]
-    out: Path
-    iterations: int = 200_000
-    batch_size: int = 16
-    image_size: int = 128
-    g_lr: float = 1e-4
-    d_lr: float = 1e-4
-    n_critic: int = 5
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_gp: float = 10.0
-    decay_iterations: int = 100_000
-    decay_every: int = 1000
-    decay_to_zero: bool = False
-    seed: int = 42
-    save_every: int = 1000
-    preview_every: int = 1000
 
 
 def read_attributes(path: Path, select: tuple[str, ...], images: Path) -> tuple[list[Path],

@@ -1,49 +1,76 @@
-"""``neuralfx train face-attributes``: options, then the training code (imported only when the
-command runs, so the CLI stays quick)."""
+"""``neuralfx train face-attributes``: the training settings, declared once (the config and the
+command's options), then the training code (imported only when the command runs, so the CLI
+stays quick)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from neuralfx import training
+from neuralfx import params, training
 from neuralfx.errors import ParameterError
 
 DEFAULT_SELECT = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
 
 
+@dataclasses.dataclass(kw_only=True)
+class TrainConfig:
+    """StarGAN's published recipe (the official solver's defaults for CelebA)."""
+
+    images: Path = params.field(
+        params.Path, required=True, folder=True,
+        help="Folder of aligned faces (CelebA's img_align_celeba, or `neuralfx faces extract` "
+             "output's images/).")
+    attributes: Path = params.field(
+        params.Path, required=True,
+        help="Labels laid out as CelebA's list_attr_celeba.txt.")
+    #: the attributes, in order (given as text: "A,B,C")
+    select: tuple[str, ...] = params.field(
+        params.Text, DEFAULT_SELECT,
+        help="Attributes to learn, in order (face-attributes expects the default five).")
+    out: Path = params.field(
+        params.Path, required=True, must_exist=False,
+        help="Generator to write (.safetensors); the discriminator goes beside it as "
+             "NAME-d.safetensors, previews in NAME.previews/.")
+    iterations: int = params.field(params.Int, 200_000, min=1, help="Steps.")
+    batch_size: int = params.field(params.Int, 16, min=1, help="Faces per step.")
+    image_size: int = params.field(params.Choice, "128", choices=("128", "256"),
+                                   help="The faces' side in pixels.")
+    g_lr: float = params.field(params.Float, 1e-4, min=0.0, help="Generator learning rate.")
+    d_lr: float = params.field(params.Float, 1e-4, min=0.0,
+                               help="Discriminator learning rate.")
+    n_critic: int = params.field(params.Int, 5, min=1, help="Critic steps per generator step.")
+    lambda_cls: float = params.field(params.Float, 1.0, min=0.0,
+                                     help="Weight of the attribute classification loss.")
+    lambda_rec: float = params.field(params.Float, 10.0, min=0.0,
+                                     help="Weight of the reconstruction loss.")
+    lambda_gp: float = params.field(params.Float, 10.0, min=0.0,
+                                    help="Weight of the gradient penalty.")
+    decay_iterations: int = params.field(
+        params.Int, 100_000, min=1,
+        help="Learning rates decay over these last iterations (at most --iterations).")
+    decay_every: int = 1000
+    decay_to_zero: bool = params.field(
+        params.Bool, False,
+        help="Decay linearly to zero (the paper) instead of the official code's step.")
+    seed: int = training.seed()
+    save_every: int = training.save_every(1000)
+    preview_every: int = training.preview_every(1000)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.select, str):
+            self.select = tuple(a.strip() for a in self.select.split(",") if a.strip())
+        if not self.select:
+            raise ParameterError("select: name at least one attribute")
+        self.image_size = int(self.image_size)
+        self.decay_iterations = min(self.decay_iterations, self.iterations)
+
+
 @click.command("face-attributes")
-@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder of aligned faces (CelebA's img_align_celeba, or "
-                                  "`neuralfx faces extract` output's images/).")
-@click.option("--attributes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Labels laid out as CelebA's list_attr_celeba.txt.")
-@click.option("--select", default=DEFAULT_SELECT, show_default=True,
-              help="Attributes to learn, in order (face-attributes expects the default five).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Generator to write (.safetensors); the discriminator goes beside it as "
-                   "NAME-d.safetensors, previews in NAME.previews/.")
-@click.option("--iterations", type=int, default=200_000, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--image-size", type=click.Choice(["128", "256"]), default="128",
-              show_default=True)
-@click.option("--g-lr", type=float, default=1e-4, show_default=True)
-@click.option("--d-lr", type=float, default=1e-4, show_default=True)
-@click.option("--n-critic", type=int, default=5, show_default=True,
-              help="Critic steps per generator step.")
-@click.option("--lambda-cls", type=float, default=1.0, show_default=True)
-@click.option("--lambda-rec", type=float, default=10.0, show_default=True)
-@click.option("--lambda-gp", type=float, default=10.0, show_default=True)
-@click.option("--decay-iterations", type=int, default=100_000, show_default=True,
-              help="Learning rates decay over these last iterations.")
-@click.option("--decay-to-zero", is_flag=True,
-              help="Decay linearly to zero (the paper) instead of the official code's step.")
-@training.run_options(every=1000)
-def train_command(images, attributes, select, out, iterations, batch_size, image_size, g_lr,
-                  d_lr, n_critic, lambda_cls, lambda_rec, lambda_gp, decay_iterations,
-                  decay_to_zero, seed, save_every, preview_every, device, fresh,
-                  progress) -> None:
+@training.command(TrainConfig)
+def train_command(device, fresh, progress, **given) -> None:
     """Train StarGAN (the face-attributes model) with the published recipe.
 
     \b
@@ -55,22 +82,11 @@ def train_command(images, attributes, select, out, iterations, batch_size, image
 
     Running the same command again resumes an interrupted run.
     """
+    from .train import discriminator_path, train
 
-    from .train import TrainConfig, discriminator_path, train
-
-    training.check_out(out)
-    chosen = tuple(a.strip() for a in select.split(",") if a.strip())
-    if not chosen:
-        raise ParameterError("select: name at least one attribute")
-    training.check_counts(iterations=iterations, batch_size=batch_size, n_critic=n_critic,
-                          save_every=save_every, preview_every=preview_every)
-    cfg = TrainConfig(images=images, attributes=attributes, select=chosen, out=out,
-                      iterations=iterations, batch_size=batch_size, image_size=int(image_size),
-                      g_lr=g_lr, d_lr=d_lr, n_critic=n_critic, lambda_cls=lambda_cls,
-                      lambda_rec=lambda_rec, lambda_gp=lambda_gp,
-                      decay_iterations=min(decay_iterations, iterations),
-                      decay_to_zero=decay_to_zero, seed=seed, save_every=save_every,
-                      preview_every=preview_every)
+    cfg = params.from_text(TrainConfig, given)
+    training.check_out(cfg.out)
     training.run_command(train, cfg, iterations=cfg.iterations, device=device,
                          progress=progress, fresh=fresh,
-                         outputs=(out, discriminator_path(out), training.state_path(out)))
+                         outputs=(cfg.out, discriminator_path(cfg.out),
+                                  training.state_path(cfg.out)))

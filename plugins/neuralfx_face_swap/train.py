@@ -9,7 +9,6 @@ batch 16. Faces come from ``neuralfx faces extract --layout swap`` (``images/`` 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -23,24 +22,9 @@ from neuralfx.errors import ParameterError
 from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
-from neuralfx.models.faceswap import SwapConfig, SwapModel
+from neuralfx.models.faceswap import SwapModel
 
-
-@dataclasses.dataclass
-class TrainConfig:
-    a: Path
-    b: Path
-    out: Path
-    model: SwapConfig = dataclasses.field(default_factory=SwapConfig)
-    iterations: int = 100_000
-    batch_size: int = 16
-    lr: float = 5e-5
-    ssim_weight: float = 1.0
-    l1_weight: float = 1.0
-    mask_weight: float = 1.0
-    seed: int = 42
-    save_every: int = 1000
-    preview_every: int = 1000
+from .train_cli import TrainConfig
 
 
 class Faces:

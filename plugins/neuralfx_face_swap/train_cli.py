@@ -1,35 +1,57 @@
-"""``neuralfx train face-swap``: options, then the training code (imported only when the
-command runs)."""
+"""``neuralfx train face-swap``: the training settings, declared once (the config and the
+command's options), then the training code (imported only when the command runs)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from neuralfx import training
+from neuralfx import params, training
+
+
+@dataclasses.dataclass(kw_only=True)
+class TrainConfig:
+    """The DeepFakes recipe (Adam 5e-5, batch 16; SSIM + L1 in the mask)."""
+
+    a: Path = params.field(params.Path, required=True, folder=True,
+                           help="Identity A's faces (`neuralfx faces extract --layout swap`).")
+    b: Path = params.field(params.Path, required=True, folder=True,
+                           help="Identity B's faces.")
+    out: Path = params.field(params.Path, required=True, must_exist=False,
+                             help="Model to write (.safetensors); previews go to "
+                                  "NAME.previews/.")
+    resolution: str = params.field(params.Choice, "128", choices=("64", "128", "256"),
+                                   help="The crop's side in pixels.")
+    width: int = params.field(params.Int, 128, min=1,
+                              help="Channels of the first layer (the encoder doubles them up "
+                                   "to 8x).")
+    latent: int = params.field(params.Int, 512, min=1, help="Bottleneck size.")
+    mask: bool = params.field(params.Bool, True,
+                              help="Train a mask head on each decoder (face-swap --mask "
+                                   "learned).")
+    iterations: int = params.field(params.Int, 100_000, min=1, help="Steps.")
+    batch_size: int = params.field(params.Int, 16, min=1, help="Faces per step.")
+    lr: float = params.field(params.Float, 5e-5, min=0.0, help="Learning rate (Adam).")
+    ssim_weight: float = 1.0
+    l1_weight: float = 1.0
+    mask_weight: float = 1.0
+    seed: int = training.seed()
+    save_every: int = training.save_every(1000)
+    preview_every: int = training.preview_every(1000)
+
+    @property
+    def model(self):
+        """The network's shape (``neuralfx.models.faceswap.SwapConfig``)."""
+        from neuralfx.models.faceswap import SwapConfig
+
+        return SwapConfig(int(self.resolution), self.width, self.latent, self.mask)
 
 
 @click.command("face-swap")
-@click.option("--a", "a", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Identity A's faces (`neuralfx faces extract --layout swap`).")
-@click.option("--b", "b", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Identity B's faces.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Model to write (.safetensors); previews go to NAME.previews/.")
-@click.option("--resolution", type=click.Choice(["64", "128", "256"]), default="128",
-              show_default=True)
-@click.option("--width", type=int, default=128, show_default=True,
-              help="Channels of the first layer (the encoder doubles them up to 8x).")
-@click.option("--latent", type=int, default=512, show_default=True, help="Bottleneck size.")
-@click.option("--mask/--no-mask", default=True, show_default=True,
-              help="Train a mask head on each decoder (face-swap --mask learned).")
-@click.option("--iterations", type=int, default=100_000, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--lr", type=float, default=5e-5, show_default=True)
-@training.run_options(every=1000)
-def train_command(a, b, out, resolution, width, latent, mask, iterations, batch_size, lr, seed,
-                  save_every, preview_every, device, fresh, progress) -> None:
+@training.command(TrainConfig)
+def train_command(device, fresh, progress, **given) -> None:
     """Train a face-swap model: a shared encoder and a decoder for each of A and B.
 
     \b
@@ -40,16 +62,10 @@ def train_command(a, b, out, resolution, width, latent, mask, iterations, batch_
 
     Running the same command again resumes an interrupted run.
     """
-    from neuralfx.models.faceswap import SwapConfig
+    from .train import train
 
-    from .train import TrainConfig, train
-
-    training.check_out(out)
-    training.check_counts(iterations=iterations, batch_size=batch_size, width=width,
-                          latent=latent, save_every=save_every, preview_every=preview_every)
-    cfg = TrainConfig(a=a, b=b, out=out,
-                      model=SwapConfig(int(resolution), width, latent, mask),
-                      iterations=iterations, batch_size=batch_size, lr=lr, seed=seed,
-                      save_every=save_every, preview_every=preview_every)
+    cfg = params.from_text(TrainConfig, given)
+    training.check_out(cfg.out)
     training.run_command(train, cfg, iterations=cfg.iterations, device=device,
-                         progress=progress, fresh=fresh, outputs=(out, training.state_path(out)))
+                         progress=progress, fresh=fresh,
+                         outputs=(cfg.out, training.state_path(cfg.out)))

@@ -36,33 +36,7 @@ from neuralfx.models.adain import ENCODER_SLICES, adaptive_instance_norm, mean_s
 from neuralfx.models.vgg import VGG16_LAYERS, VGGFeatures
 
 from .gatys import gram
-
-RECIPES = {
-    "johnson": dict(iterations=40000, batch_size=4, lr=1e-3, content_weight=1e5,
-                    style_weight=1e10, image_size=256),
-    "adain": dict(iterations=160000, batch_size=8, lr=1e-4, content_weight=1.0,
-                  style_weight=10.0, image_size=256),
-}
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    method: str
-    content: Path
-    style: Path | None
-    styles: Path | None
-    out: Path
-    iterations: int
-    batch_size: int
-    lr: float
-    content_weight: float
-    style_weight: float
-    image_size: int
-    loss_net: str
-    seed: int
-    save_every: int
-    preview_every: int
-
+from .train_cli import TrainConfig
 
 # -- data -------------------------------------------------------------------------------------
 def list_images(folder: Path, what: str) -> list[Path]:
