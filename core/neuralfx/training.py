@@ -99,6 +99,86 @@ def check_out(out: Path) -> None:
                              hint=f"pass --out {out.with_suffix('.safetensors')}")
 
 
+class Trainer:
+    """One trainer, as :func:`fit` runs it: its networks, optimisers, data and random state
+    (set up in ``__init__`` from ``cfg``), and what only it knows: a step, a preview, the
+    checkpoint files it exports, and what else a resumed run needs."""
+
+    cfg: object  # a TrainConfig: out, iterations, save_every, preview_every, ...
+    #: the config fields a resumed run must share with the run it continues
+    COMPARABLE: tuple[str, ...] = ()
+    DIVERGED_HINT = "lower the learning rate; run the same command to resume from the last " \
+                    "checkpoint"
+
+    def comparable(self) -> dict[str, str]:
+        return {k: str(getattr(self.cfg, k)) for k in self.COMPARABLE}
+
+    def summary(self) -> dict:
+        """Counts for the ``start`` event (images, classes...)."""
+        return {}
+
+    def warnings(self) -> list[str]:
+        """What the data makes doubtful, said once the run starts."""
+        return []
+
+    def step(self, iteration: int) -> dict[str, float]:
+        """One optimisation step; the losses, ``loss`` first."""
+        raise NotImplementedError
+
+    def preview(self):
+        """An ``(H, W, 3)`` picture in [0, 1] of what the model does now."""
+        raise NotImplementedError
+
+    def export(self, iteration: int) -> None:
+        """Write the checkpoint(s) the effect loads, at ``iteration``."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs besides the exported checkpoints (optimisers, RNG...)."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict) -> None:
+        """Back to the saved state: the exported checkpoints and ``state``."""
+        raise NotImplementedError
+
+
+def fit(trainer: Trainer, report: Report | None = None) -> int:
+    """Run or resume ``trainer`` to its config's iterations: the one skeleton of every
+    ``neuralfx train`` command. A state beside ``cfg.out`` (saved by a run with the same
+    comparable settings) resumes it exactly; the checkpoint and the state are written together
+    (atomically) every ``save_every`` steps, at the end and when stopped; see :func:`loop`.
+    Returns the iteration reached."""
+    import torch
+
+    from .frames.atomic import AtomicFile
+
+    cfg = trainer.cfg
+    report = report or (lambda event: None)
+    start = 0
+    if resumable(cfg.out):
+        hint = "/".join("--" + k.replace("_", "-") for k in trainer.COMPARABLE)
+        state = read_state(cfg.out, trainer.comparable(), hint)
+        trainer.load_state_dict(state)
+        start = int(state["iteration"])
+        report({"event": "resume", "iteration": start})
+    report({"event": "start", **trainer.summary(), "iterations": cfg.iterations, "from": start})
+    for message in trainer.warnings():
+        report({"event": "warning", "message": message})
+
+    def save(done: int) -> None:
+        cfg.out.parent.mkdir(parents=True, exist_ok=True)
+        trainer.export(done)
+        target = AtomicFile(str(state_path(cfg.out)))
+        torch.save({"iteration": done, **trainer.state_dict(),
+                    "config": trainer.comparable()}, target.tmp)
+        target.commit()
+
+    return loop(out=cfg.out, iterations=cfg.iterations, start=start, step=trainer.step,
+                preview=trainer.preview, save=save, save_every=cfg.save_every,
+                preview_every=cfg.preview_every, report=report,
+                diverged_hint=trainer.DIVERGED_HINT)
+
+
 def loop(*, out: Path, iterations: int, start: int, step: Callable[[int], dict[str, float]],
          preview: Callable[[], object], save: Callable[[int], None], save_every: int,
          preview_every: int, report: Report, diverged_hint: str) -> int:

@@ -26,7 +26,6 @@ from torch import nn
 import neuralfx
 from neuralfx import training, weights
 from neuralfx.errors import NeuralFXError, ParameterError
-from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.funit import FewShotGenerator, PatchDiscriminator
@@ -84,12 +83,16 @@ def _kaiming(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-class FUNITTrainer:
-    def __init__(self, cfg: TrainConfig, classes: int, device: torch.device) -> None:
+class FUNITTrainer(training.Trainer):
+    COMPARABLE = ("images", "batch_size", "seed")
+    DIVERGED_HINT = "lower --lr; run the same command to resume from the last checkpoint"
+
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        self.data = Classes(cfg.images)
         torch.manual_seed(cfg.seed)
         self.cfg, self.device = cfg, device
         self.gen = FewShotGenerator().to(device)
-        self.dis = PatchDiscriminator(classes).to(device)
+        self.dis = PatchDiscriminator(len(self.data.names)).to(device)
         self.gen.apply(_kaiming)
         self.dis.apply(_kaiming)
         self.gen_test = copy.deepcopy(self.gen).requires_grad_(False)
@@ -97,8 +100,20 @@ class FUNITTrainer:
                                            weight_decay=cfg.weight_decay)
         self.dis_opt = torch.optim.RMSprop(self.dis.parameters(), cfg.lr,
                                            weight_decay=cfg.weight_decay)
+        self.rng = np.random.default_rng(cfg.seed)  # the data order
+        shown = np.random.default_rng(0)  # the same pictures in every preview
+        self.shown = (self.data.batch(shown, min(4, len(self.data.files)))[0],
+                      self.data.batch(shown, 3)[0])
 
-    def step(self, xa, la, xb, lb) -> dict[str, float]:
+    def summary(self) -> dict:
+        return {"classes": len(self.data.names), "images": len(self.data.files)}
+
+    def step(self, iteration: int) -> dict[str, float]:
+        xa, la = self.data.batch(self.rng, self.cfg.batch_size)
+        xb, lb = self.data.batch(self.rng, self.cfg.batch_size)
+        return self._update(xa, la, xb, lb)
+
+    def _update(self, xa, la, xb, lb) -> dict[str, float]:
         cfg = self.cfg
         xa, la, xb, lb = (t.to(self.device) for t in (xa, la, xb, lb))
         # the discriminator: hinge on real (with the gradient penalty) and on translated
@@ -140,67 +155,34 @@ class FUNITTrainer:
         return {k: float(v.detach()) for k, v in losses.items()}
 
     @torch.no_grad()
-    def preview(self, content: torch.Tensor, examples: torch.Tensor) -> np.ndarray:
+    def preview(self) -> np.ndarray:
         """Rows: content images; columns: the image, then it as each example's class."""
+        content, examples = (t.to(self.device) for t in self.shown)
         columns = [content] + [self.gen_test(content, e[None]) for e in examples]
         grid = torch.cat([torch.cat(list(col), dim=1) for col in columns], dim=2)
         return ((grid.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
 
 
+    def export(self, iteration: int) -> None:
+        cfg = self.cfg
+        weights.save_safetensors(cfg.out, self.gen_test.state_dict(), {
+            "format": "neuralfx-funit", "classes": ",".join(self.data.names),
+            "iteration": str(iteration), "neuralfx": neuralfx.__version__,
+            "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})})
+
+    def state_dict(self) -> dict:
+        return {"gen": self.gen.state_dict(), "dis": self.dis.state_dict(),
+                "gen_opt": self.gen_opt.state_dict(), "dis_opt": self.dis_opt.state_dict(),
+                "rng": json.dumps(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.gen.load_state_dict(state["gen"])
+        self.dis.load_state_dict(state["dis"])
+        self.gen_test.load_state_dict(weights.read_state_dict(self.cfg.out))
+        self.gen_opt.load_state_dict(state["gen_opt"])
+        self.dis_opt.load_state_dict(state["dis_opt"])
+        self.rng.bit_generator.state = json.loads(state["rng"])
+
+
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
-    report = report or (lambda event: None)
-    data = Classes(cfg.images)
-    trainer = FUNITTrainer(cfg, len(data.names), device)
-    rng = np.random.default_rng(cfg.seed)
-    start = 0
-    if training.resumable(cfg.out):
-        start, rng = _resume(trainer, cfg)
-        report({"event": "resume", "iteration": start})
-    report({"event": "start", "classes": len(data.names), "images": len(data.files),
-            "iterations": cfg.iterations, "from": start})
-    shown = np.random.default_rng(0)
-    preview_content, _ = data.batch(shown, min(4, len(data.files)))
-    preview_examples, _ = data.batch(shown, 3)
-
-    def step(iteration: int) -> dict[str, float]:
-        xa, la = data.batch(rng, cfg.batch_size)
-        xb, lb = data.batch(rng, cfg.batch_size)
-        return trainer.step(xa, la, xb, lb)
-
-    return training.loop(
-        out=cfg.out, iterations=cfg.iterations, start=start, step=step,
-        preview=lambda: trainer.preview(preview_content.to(device), preview_examples.to(device)),
-        save=lambda done: _save(trainer, cfg, done, rng, data.names), save_every=cfg.save_every,
-        preview_every=cfg.preview_every, report=report,
-        diverged_hint="lower --lr; run the same command to resume from the last checkpoint")
-
-
-def _comparable(cfg: TrainConfig) -> dict[str, str]:
-    return {k: str(getattr(cfg, k)) for k in ("images", "batch_size", "seed")}
-
-
-def _save(trainer: FUNITTrainer, cfg: TrainConfig, iteration: int, rng, classes) -> None:
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    weights.save_safetensors(cfg.out, trainer.gen_test.state_dict(), {
-        "format": "neuralfx-funit", "classes": ",".join(classes), "iteration": str(iteration),
-        "neuralfx": neuralfx.__version__,
-        "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})})
-    target = AtomicFile(str(training.state_path(cfg.out)))
-    torch.save({"iteration": iteration, "gen": trainer.gen.state_dict(),
-                "dis": trainer.dis.state_dict(), "gen_opt": trainer.gen_opt.state_dict(),
-                "dis_opt": trainer.dis_opt.state_dict(),
-                "rng": json.dumps(rng.bit_generator.state), "config": _comparable(cfg)},
-               target.tmp)
-    target.commit()
-
-
-def _resume(trainer: FUNITTrainer, cfg: TrainConfig):
-    state = training.read_state(cfg.out, _comparable(cfg), "--images/--batch-size/--seed")
-    trainer.gen.load_state_dict(state["gen"])
-    trainer.dis.load_state_dict(state["dis"])
-    trainer.gen_test.load_state_dict(weights.read_state_dict(cfg.out))
-    trainer.gen_opt.load_state_dict(state["gen_opt"])
-    trainer.dis_opt.load_state_dict(state["dis_opt"])
-    rng = np.random.default_rng()
-    rng.bit_generator.state = json.loads(state["rng"])
-    return int(state["iteration"]), rng
+    return training.fit(FUNITTrainer(cfg, device), report)

@@ -30,7 +30,6 @@ import torch.nn.functional as F
 import neuralfx
 from neuralfx import training, weights
 from neuralfx.errors import ParameterError
-from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.stargan import ATTRIBUTES, Discriminator, Generator
@@ -103,8 +102,13 @@ class Faces:
         return x, self.labels[idx]
 
 
-class StarGANTrainer:
+class StarGANTrainer(training.Trainer):
+    COMPARABLE = ("images", "attributes", "select", "batch_size", "image_size", "seed")
+    DIVERGED_HINT = "lower --g-lr/--d-lr; run the same command to resume from the last " \
+                    "checkpoint"
+
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        self.data = Faces(cfg)
         torch.manual_seed(cfg.seed)
         self.cfg, self.device = cfg, device
         c = len(cfg.select)
@@ -113,10 +117,15 @@ class StarGANTrainer:
         self.g_opt = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas=(0.5, 0.999))
         self.d_opt = torch.optim.Adam(self.D.parameters(), cfg.d_lr, betas=(0.5, 0.999))
         self.rng = torch.Generator().manual_seed(cfg.seed)
+        fixed = min(4, len(self.data.files))  # the same faces in every preview
+        self.shown = (self.data.images[:fixed], self.data.labels[:fixed])
 
-    def step(self, iteration: int, data: Faces) -> dict[str, float]:
+    def summary(self) -> dict:
+        return {"faces": len(self.data.files)}
+
+    def step(self, iteration: int) -> dict[str, float]:
         cfg = self.cfg
-        x, label_org = data.batch(self.rng, cfg.batch_size)
+        x, label_org = self.data.batch(self.rng, cfg.batch_size)
         label_trg = label_org[torch.randperm(len(label_org), generator=self.rng)]
         x, label_org, label_trg = (t.to(self.device) for t in (x, label_org, label_trg))
         n = len(x)
@@ -168,9 +177,10 @@ class StarGANTrainer:
                     group["lr"] -= initial / cfg.decay_iterations
 
     @torch.no_grad()
-    def preview(self, x: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    def preview(self) -> np.ndarray:
         """Rows: the preview faces; columns: the original, then one attribute changed at a
         time (hair colours set one-hot, the others flipped), as the official sample grid."""
+        x, labels = (t.to(self.device) for t in self.shown)
         self.G.eval()
         columns = [x]
         hair = [i for i, a in enumerate(self.cfg.select) if a in ATTRIBUTES[:3]]
@@ -187,60 +197,31 @@ class StarGANTrainer:
         return ((grid.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
 
 
+    def export(self, iteration: int) -> None:
+        cfg = self.cfg
+        meta = {"format": "neuralfx-stargan", "attributes": ",".join(cfg.select),
+                "image_size": str(cfg.image_size), "iteration": str(iteration),
+                "neuralfx": neuralfx.__version__,
+                "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
+        weights.save_safetensors(cfg.out, self.G.state_dict(), meta)
+        weights.save_safetensors(discriminator_path(cfg.out), self.D.state_dict(), meta)
+
+    def state_dict(self) -> dict:
+        return {"g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
+                "rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.G.load_state_dict(weights.read_state_dict(self.cfg.out))
+        self.D.load_state_dict(weights.read_state_dict(discriminator_path(self.cfg.out)))
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.rng.set_state(state["rng"])
+
+
 def discriminator_path(out: Path) -> Path:
     return out.with_name(out.stem + "-d" + out.suffix)
 
 
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     """Run or resume; returns the iteration reached. ``report(event)`` gets progress."""
-    report = report or (lambda event: None)
-    data = Faces(cfg)
-    trainer = StarGANTrainer(cfg, device)
-    start = 0
-    if training.resumable(cfg.out):
-        start = _resume(trainer, cfg)
-        report({"event": "resume", "iteration": start})
-    report({"event": "start", "faces": len(data.files), "iterations": cfg.iterations,
-            "from": start})
-    fixed = min(4, len(data.files))
-    preview_x = data.images[:fixed].to(device)
-    preview_c = data.labels[:fixed].to(device)
-    return training.loop(
-        out=cfg.out, iterations=cfg.iterations, start=start,
-        step=lambda i: trainer.step(i, data),
-        preview=lambda: trainer.preview(preview_x, preview_c),
-        save=lambda done: _save(trainer, cfg, done), save_every=cfg.save_every,
-        preview_every=cfg.preview_every, report=report,
-        diverged_hint="lower --g-lr/--d-lr; run the same command to resume from the last "
-                      "checkpoint")
-
-
-def _comparable(cfg: TrainConfig) -> dict[str, str]:
-    keep = ("images", "attributes", "select", "batch_size", "image_size", "seed")
-    return {k: str(getattr(cfg, k)) for k in keep}
-
-
-def _save(trainer: StarGANTrainer, cfg: TrainConfig, iteration: int) -> None:
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"format": "neuralfx-stargan", "attributes": ",".join(cfg.select),
-            "image_size": str(cfg.image_size), "iteration": str(iteration),
-            "neuralfx": neuralfx.__version__,
-            "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
-    weights.save_safetensors(cfg.out, trainer.G.state_dict(), meta)
-    weights.save_safetensors(discriminator_path(cfg.out), trainer.D.state_dict(), meta)
-    target = AtomicFile(str(training.state_path(cfg.out)))
-    torch.save({"iteration": iteration, "g_opt": trainer.g_opt.state_dict(),
-                "d_opt": trainer.d_opt.state_dict(), "rng": trainer.rng.get_state(),
-                "config": _comparable(cfg)}, target.tmp)
-    target.commit()
-
-
-def _resume(trainer: StarGANTrainer, cfg: TrainConfig) -> int:
-    state = training.read_state(cfg.out, _comparable(cfg), "--images/--attributes/--select/"
-                                "--batch-size/--image-size/--seed")
-    trainer.G.load_state_dict(weights.read_state_dict(cfg.out))
-    trainer.D.load_state_dict(weights.read_state_dict(discriminator_path(cfg.out)))
-    trainer.g_opt.load_state_dict(state["g_opt"])
-    trainer.d_opt.load_state_dict(state["d_opt"])
-    trainer.rng.set_state(state["rng"])
-    return int(state["iteration"])
+    return training.fit(StarGANTrainer(cfg, device), report)

@@ -19,7 +19,6 @@ import torch.nn.functional as F
 import neuralfx
 from neuralfx import training, weights
 from neuralfx.errors import ParameterError
-from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.faceswap import SwapModel
@@ -88,8 +87,13 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return s.mean(1, keepdim=True)
 
 
-class SwapTrainer:
+class SwapTrainer(training.Trainer):
+    COMPARABLE = ("a", "b", "resolution", "width", "latent", "batch_size", "seed")
+    DIVERGED_HINT = "lower --lr; run the same command to resume"
+
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        size = cfg.model.resolution
+        self.a, self.b = Faces(cfg.a, size, "a"), Faces(cfg.b, size, "b")
         torch.manual_seed(cfg.seed)
         self.cfg, self.device = cfg, device
         self.model = SwapModel(cfg.model).to(device)
@@ -115,7 +119,18 @@ class SwapTrainer:
             loss = loss + cfg.mask_weight * (predicted_mask - mask).abs().mean()
         return loss, float(l1.detach() + dssim.detach())
 
-    def step(self, a: Faces, b: Faces) -> dict[str, float]:
+    def summary(self) -> dict:
+        return {"faces_a": len(self.a.faces), "faces_b": len(self.b.faces)}
+
+    def warnings(self) -> list[str]:
+        a, b = len(self.a.faces), len(self.b.faces)
+        if max(a, b) > 4 * min(a, b):
+            return [f"A has {a} faces and B {b}: the smaller set will be learnt far less well; "
+                    "extract more faces of it (or fewer of the other, with --every)"]
+        return []
+
+    def step(self, iteration: int) -> dict[str, float]:
+        a, b = self.a, self.b
         self.opt.zero_grad()
         loss_a, face_a = self._loss(a, "a")
         loss_b, face_b = self._loss(b, "b")
@@ -124,8 +139,9 @@ class SwapTrainer:
         return {"loss": float((loss_a + loss_b).detach()), "face_a": face_a, "face_b": face_b}
 
     @torch.no_grad()
-    def preview(self, a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    def preview(self) -> np.ndarray:
         """Rows: A's faces, then B's; columns: the face, rebuilt as itself, swapped."""
+        a, b = self.a.faces[:4], self.b.faces[:4]
         rows = []
         for faces, own, other in ((a, "a", "b"), (b, "b", "a")):
             faces = faces.to(self.device)
@@ -135,50 +151,25 @@ class SwapTrainer:
         return grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
+    def comparable(self) -> dict[str, str]:
+        cfg = self.cfg
+        return {"a": str(cfg.a), "b": str(cfg.b), "model": json.dumps(cfg.model.metadata()),
+                "batch_size": str(cfg.batch_size), "seed": str(cfg.seed)}
+
+    def export(self, iteration: int) -> None:
+        cfg = self.cfg
+        weights.save_safetensors(cfg.out, self.model.state_dict(), {
+            "format": "neuralfx-face-swap", **cfg.model.metadata(), "iteration": str(iteration),
+            "a": str(cfg.a), "b": str(cfg.b), "neuralfx": neuralfx.__version__})
+
+    def state_dict(self) -> dict:
+        return {"opt": self.opt.state_dict(), "rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(weights.read_state_dict(self.cfg.out))
+        self.opt.load_state_dict(state["opt"])
+        self.rng.set_state(state["rng"])
+
+
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
-    report = report or (lambda event: None)
-    size = cfg.model.resolution
-    a, b = Faces(cfg.a, size, "a"), Faces(cfg.b, size, "b")
-    trainer = SwapTrainer(cfg, device)
-    start = 0
-    if training.resumable(cfg.out):
-        start = _resume(trainer, cfg)
-        report({"event": "resume", "iteration": start})
-    report({"event": "start", "faces_a": len(a.faces), "faces_b": len(b.faces),
-            "iterations": cfg.iterations, "from": start})
-    small, large = sorted((len(a.faces), len(b.faces)))
-    if large > 4 * small:
-        report({"event": "warning", "message": f"A has {len(a.faces)} faces and B "
-                f"{len(b.faces)}: the smaller set will be learnt far less well; extract more "
-                "faces of it (or fewer of the other, with --every)"})
-    return training.loop(
-        out=cfg.out, iterations=cfg.iterations, start=start, step=lambda i: trainer.step(a, b),
-        preview=lambda: trainer.preview(a.faces[:4], b.faces[:4]),
-        save=lambda done: _save(trainer, cfg, done), save_every=cfg.save_every,
-        preview_every=cfg.preview_every, report=report,
-        diverged_hint="lower --lr; run the same command to resume")
-
-
-def _comparable(cfg: TrainConfig) -> dict[str, str]:
-    return {"a": str(cfg.a), "b": str(cfg.b), "model": json.dumps(cfg.model.metadata()),
-            "batch_size": str(cfg.batch_size), "seed": str(cfg.seed)}
-
-
-def _save(trainer: SwapTrainer, cfg: TrainConfig, iteration: int) -> None:
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    weights.save_safetensors(cfg.out, trainer.model.state_dict(), {
-        "format": "neuralfx-face-swap", **cfg.model.metadata(), "iteration": str(iteration),
-        "a": str(cfg.a), "b": str(cfg.b), "neuralfx": neuralfx.__version__})
-    target = AtomicFile(str(training.state_path(cfg.out)))
-    torch.save({"iteration": iteration, "opt": trainer.opt.state_dict(),
-                "rng": trainer.rng.get_state(), "config": _comparable(cfg)}, target.tmp)
-    target.commit()
-
-
-def _resume(trainer: SwapTrainer, cfg: TrainConfig) -> int:
-    state = training.read_state(cfg.out, _comparable(cfg), "--a/--b/--resolution/--width/"
-                                "--latent/--batch-size/--seed")
-    trainer.model.load_state_dict(weights.read_state_dict(cfg.out))
-    trainer.opt.load_state_dict(state["opt"])
-    trainer.rng.set_state(state["rng"])
-    return int(state["iteration"])
+    return training.fit(SwapTrainer(cfg, device), report)

@@ -29,7 +29,6 @@ import torch.nn.functional as F
 import neuralfx
 from neuralfx import models, training, weights
 from neuralfx.errors import ParameterError
-from neuralfx.frames.atomic import AtomicFile
 from neuralfx.frames.images import image_format, read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.models.adain import ENCODER_SLICES, adaptive_instance_norm, mean_std
@@ -92,11 +91,40 @@ class Batches:
 
 
 # -- methods ----------------------------------------------------------------------------------
-class Trainer:
-    """What the loop needs of a method: ``step``, ``stylise`` (previews), ``model`` and
-    ``optimiser`` (checkpoints)."""
+class StyleTrainer(training.Trainer):
+    """What both methods share: the checkpoint (``model``, with the metadata that
+    ``neuralfx.models.load`` reads), the optimiser, the preview (``stylise`` of one content
+    crop); each brings its ``step`` and ``stylise``."""
 
+    COMPARABLE = ("method", "content", "style", "styles", "batch_size", "image_size", "seed")
+    DIVERGED_HINT = "lower --lr or --style-weight; resume from the last checkpoint by " \
+                    "running the same command"
+    cfg: TrainConfig
     optimiser: torch.optim.Optimizer
+    device: torch.device
+    model: torch.nn.Module
+
+    def summary(self) -> dict:
+        return {"method": self.cfg.method}
+
+    def preview(self) -> np.ndarray:
+        if not hasattr(self, "_preview_source"):
+            self._preview_source = _preview_input(self.cfg, self.device)
+        return self.stylise(self._preview_source)[0].permute(1, 2, 0).cpu().numpy()
+
+    def stylise(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def export(self, iteration: int) -> None:
+        weights.save_safetensors(self.cfg.out, self.model.state_dict(),
+                                 _metadata(self.cfg, iteration))
+
+    def state_dict(self) -> dict:
+        return {"optimiser": self.optimiser.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(weights.read_state_dict(self.cfg.out))
+        self.optimiser.load_state_dict(state["optimiser"])
 
     def optimise(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
         loss = content + style
@@ -107,7 +135,7 @@ class Trainer:
                 "style": style.detach().item()}
 
 
-class JohnsonTrainer(Trainer):
+class JohnsonTrainer(StyleTrainer):
     layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
@@ -147,7 +175,7 @@ class JohnsonTrainer(Trainer):
         return self.net
 
 
-class AdaINTrainer(Trainer):
+class AdaINTrainer(StyleTrainer):
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
         self.content = Batches(list_images(cfg.content, "content"), cfg.image_size,
@@ -204,21 +232,8 @@ class AdaINTrainer(Trainer):
 def train(cfg: TrainConfig, device: torch.device, report=None) -> int:
     """Run (or resume) training; returns the iteration reached. ``report(event_dict)`` gets
     progress events."""
-    report = report or (lambda event: None)
     trainer = (JohnsonTrainer if cfg.method == "johnson" else AdaINTrainer)(cfg, device)
-    start = 0
-    if training.resumable(cfg.out):
-        start = _resume(trainer, cfg)
-        report({"event": "resume", "iteration": start})
-    preview_source = _preview_input(cfg, device)
-    report({"event": "start", "method": cfg.method, "iterations": cfg.iterations, "from": start})
-    return training.loop(
-        out=cfg.out, iterations=cfg.iterations, start=start, step=trainer.step,
-        preview=lambda: trainer.stylise(preview_source)[0].permute(1, 2, 0).cpu().numpy(),
-        save=lambda done: _save(trainer, cfg, done), save_every=cfg.save_every,
-        preview_every=cfg.preview_every, report=report,
-        diverged_hint="lower --lr or --style-weight; resume from the last checkpoint by "
-                      "running the same command")
+    return training.fit(trainer, report)
 
 
 def _preview_input(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
@@ -232,26 +247,3 @@ def _metadata(cfg: TrainConfig, iteration: int) -> dict[str, str]:
             "model": "johnson" if cfg.method == "johnson" else "adain-decoder",
             "iteration": str(iteration), "neuralfx": neuralfx.__version__,
             "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
-
-
-def _save(trainer, cfg: TrainConfig, iteration: int) -> None:
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    weights.save_safetensors(cfg.out, trainer.model.state_dict(), _metadata(cfg, iteration))
-    target = AtomicFile(str(training.state_path(cfg.out)))
-    torch.save({"iteration": iteration, "optimiser": trainer.optimiser.state_dict(),
-                "config": _comparable(cfg)}, target.tmp)
-    target.commit()
-
-
-def _comparable(cfg: TrainConfig) -> dict[str, str]:
-    """The settings a resumed run must share with the run it continues."""
-    keep = ("method", "content", "style", "styles", "batch_size", "image_size", "seed")
-    return {k: str(getattr(cfg, k)) for k in keep}
-
-
-def _resume(trainer, cfg: TrainConfig) -> int:
-    state = training.read_state(cfg.out, _comparable(cfg), "--method/--content/--style/"
-                                "--batch-size/--image-size/--seed")
-    trainer.model.load_state_dict(weights.read_state_dict(cfg.out))
-    trainer.optimiser.load_state_dict(state["optimiser"])
-    return int(state["iteration"])
