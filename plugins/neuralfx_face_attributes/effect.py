@@ -19,7 +19,6 @@ import neuralfx.models
 from neuralfx import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.faces.align import CropTemplate
-from neuralfx.faces.params import no_face_hint
 from neuralfx.faces.pipeline import FacePipeline, FaceRun
 
 from .spec import FACE_ATTRIBUTES
@@ -37,7 +36,6 @@ class FaceAttributes(neuralfx.Effect):
             raise neuralfx.errors.ParameterError(
                 "face-attributes: nothing to change (hair, male and young are all keep)",
                 hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip")
-        self.only = None if s.faces == "all" else [int(i) for i in s.faces.split(",")]
 
     # -- weights --------------------------------------------------------------------------------
     def _names(self) -> tuple[str, str, int]:
@@ -103,12 +101,11 @@ class FaceAttributes(neuralfx.Effect):
                 "`neuralfx train face-attributes`") from None
         self.generator = ctx.optimise(self.generator, small=True)
         s = self.settings
-        self.faces = FacePipeline(CropTemplate.celeba(size), detector=s.detector,
-                                  fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
-                                  only=self.only, blend=s.blend, colour_match=s.colour_match,
-                                  mask="crop")  # StarGAN redraws the crop: side hair too
+        self.faces = FacePipeline.from_settings(
+            CropTemplate.celeba(size), s, ctx.clip.fps, colour_match=s.colour_match,
+            mask="crop")  # StarGAN redraws the crop: side hair too
         self.run = FaceRun(self.faces)
-        self.warn, self.frames_seen, self.frames_with_faces = ctx.warn, 0, 0
+        self.warn = ctx.warn
         self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
 
     def inspect(self, frame, rgb):
@@ -117,8 +114,6 @@ class FaceAttributes(neuralfx.Effect):
     # -- per batch ------------------------------------------------------------------------------
     def process(self, batch):
         crops = self.run.crops(batch)
-        self.frames_seen += len(batch)
-        self.frames_with_faces += 0 if crops is None else len(set(crops.frame_index.tolist()))
         if crops is None:
             self.run.commit(set())
             return batch  # no face: the frames pass through untouched
@@ -163,10 +158,11 @@ class FaceAttributes(neuralfx.Effect):
                        if k.startswith("labels.")}
 
     def release(self) -> None:
-        if getattr(self, "frames_seen", 0) and not self.frames_with_faces:
-            s = self.settings
-            self.warn(f"face-attributes found no face in {self.frames_seen} frame(s), which "
-                      f"pass through unchanged: {no_face_hint(s.detector, s.min_face)}")
+        message = self.run.no_faces("face-attributes", self.settings,
+                                    "which pass through unchanged") \
+            if getattr(self, "run", None) else None
+        if message:
+            self.warn(message)
         self.generator = self.classifier = None
 
 

@@ -18,7 +18,6 @@ from neuralfx import weights
 from neuralfx.errors import ParameterError
 from neuralfx.faces import composite
 from neuralfx.faces.align import CropTemplate
-from neuralfx.faces.params import no_face_hint
 from neuralfx.faces.pipeline import FacePipeline, FaceRun
 from neuralfx.models.faceswap import SwapConfig, SwapModel
 
@@ -52,9 +51,7 @@ class FaceSwap(neuralfx.Effect):
 
     def __init__(self, settings) -> None:
         super().__init__(settings)
-        s = self.settings
-        self.only = None if s.faces == "all" else [int(i) for i in s.faces.split(",")]
-        self.identity = "b" if s.direction == "a-to-b" else "a"
+        self.identity = "b" if self.settings.direction == "a-to-b" else "a"
 
     def load(self, ctx) -> None:
         s = self.settings
@@ -64,13 +61,11 @@ class FaceSwap(neuralfx.Effect):
             raise ParameterError("mask: this model was trained without a mask head",
                                  hint="use --mask hull, or train with --mask")
         size = self.model.cfg.resolution
-        self.faces = FacePipeline(CropTemplate.swap(size), detector=s.detector,
-                                  fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
-                                  only=self.only, mask="face", blend=s.blend,
-                                  colour_match=False)
+        self.faces = FacePipeline.from_settings(CropTemplate.swap(size), s, ctx.clip.fps,
+                                                mask="face", colour_match=False)
         self.run = FaceRun(self.faces)
         self.colour: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> smoothed stats
-        self.warn, self.frames_with_faces = ctx.warn, 0
+        self.warn = ctx.warn
 
     def inspect(self, frame, rgb):
         return self.faces.find(rgb)
@@ -80,7 +75,6 @@ class FaceSwap(neuralfx.Effect):
         if crops is None:
             self.run.commit(set())
             return batch  # no face (the runner still labels and watermarks the frame)
-        self.frames_with_faces += len(set(crops.frame_index.tolist()))
         size = self.model.cfg.resolution
         face, learned = self.model(crops.images.to(self.model.encoder.dense.weight.dtype),
                                    self.identity)
@@ -130,9 +124,10 @@ class FaceSwap(neuralfx.Effect):
                        k.endswith(".mean")}
 
     def release(self) -> None:
-        if getattr(self, "warn", None) and not getattr(self, "frames_with_faces", 1):
-            s = self.settings
-            self.warn("face-swap found no face to swap; the frames were only labelled and "
-                      f"watermarked: {no_face_hint(s.detector, s.min_face)}")
+        message = self.run.no_faces("face-swap", self.settings,
+                                    "which were only labelled and watermarked") \
+            if getattr(self, "run", None) else None
+        if message:
+            self.warn(message)
         self.model = None
 

@@ -13,7 +13,9 @@ resume)::
     class MyFaceEffect(neuralfx.Effect):
         stateful = True                         # the tracks carry from frame to frame
         def load(self, ctx):
-            self.faces = FacePipeline(CropTemplate.celeba(128), fps=ctx.clip.fps)
+            # the shared face settings (spec params=(..., *neuralfx.faces.params.PARAMS))
+            self.faces = FacePipeline.from_settings(CropTemplate.celeba(128), self.settings,
+                                                    ctx.clip.fps, mask="head")
             self.run = FaceRun(self.faces)
         def inspect(self, frame, rgb):          # decode workers, in parallel: detection
             return self.faces.find(rgb)

@@ -68,6 +68,18 @@ class FacePipeline:
         self.only = set(only) if only else None
         self.mask, self.blend, self.colour_match = mask, blend, colour_match
 
+    @classmethod
+    def from_settings(cls, template: align.CropTemplate, settings, fps: float | None,
+                      **options) -> FacePipeline:
+        """The pipeline that an effect's shared face settings (:data:`neuralfx.faces.params
+        .PARAMS`: faces, detector, min_face, hold, blend) ask for; ``options`` (``mask``,
+        ``colour_match``...) are the effect's own choices."""
+        faces = str(getattr(settings, "faces", "all"))
+        only = None if faces == "all" else [int(i) for i in faces.split(",")]
+        return cls(template, detector=settings.detector, fps=fps, min_face=settings.min_face,
+                   hold=settings.hold, only=only,
+                   blend=getattr(settings, "blend", "feather"), **options)
+
     def find(self, rgb: np.ndarray) -> list[Detection]:
         """Faces in one decoded frame (thread-safe: call it from ``Effect.inspect``). A
         detector that gives boxes only (``landmarks=None``) gets the 68 landmarks fitted in
@@ -148,6 +160,9 @@ class FaceRun:
 
     def __init__(self, pipeline: FacePipeline) -> None:
         self.pipeline = pipeline
+        #: the tally: frames that went through, and those with a face (see no_faces)
+        self.frames_seen = self.frames_with_faces = 0
+        self._counted: tuple[int, int] = (0, 0)
         self.tracked: dict[int, list[TrackedFace]] = {}
         self.previous: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._pending: dict | None = None
@@ -162,13 +177,29 @@ class FaceRun:
         self.commit(set(crops.ids) if crops is not None else set())
 
     def crops(self, batch) -> FaceCrops | None:
+        """The batch's crops, tracked once per frame (see :meth:`batch`; call :meth:`commit`
+        when the batch succeeded)."""
         fresh = [i for i, f in enumerate(batch.frames) if f not in self.tracked]
         found = self.pipeline.track([batch.notes[i] for i in fresh], batch.rgb[fresh])
         for i, faces in zip(fresh, found, strict=True):
             self.tracked[batch.frames[i]] = faces
         for f in [f for f in self.tracked if f < batch.frames[0]]:
             del self.tracked[f]
-        return self.pipeline.crop(batch.rgb, [self.tracked[f] for f in batch.frames])
+        crops = self.pipeline.crop(batch.rgb, [self.tracked[f] for f in batch.frames])
+        self._counted = (len(batch.frames), 0 if crops is None else
+                         len(set(crops.frame_index.tolist())))
+        return crops
+
+    def no_faces(self, effect: str, settings, consequence: str) -> str | None:
+        """The warning for a run that found no face in any frame (None when it found one):
+        ``"EFFECT found no face in N frame(s), CONSEQUENCE: try ..."``, with the detector
+        hint for ``settings`` (the shared face parameters)."""
+        from .params import no_face_hint
+
+        if not self.frames_seen or self.frames_with_faces:
+            return None
+        return (f"{effect} found no face in {self.frames_seen} frame(s), {consequence}: "
+                f"{no_face_hint(settings.detector, settings.min_face)}")
 
     def steady(self, crops: FaceCrops, out: torch.Tensor, stability: float) -> torch.Tensor:
         """Each face tied to its previous frame, one frame after another; kept once
@@ -187,7 +218,12 @@ class FaceRun:
         return out
 
     def commit(self, seen: set[int]) -> None:
-        """The batch succeeded: keep its results, forget faces no longer tracked."""
+        """The batch succeeded: keep its results (and count it), forget faces no longer
+        tracked."""
+        frames, with_faces = self._counted
+        self.frames_seen += frames
+        self.frames_with_faces += with_faces
+        self._counted = (0, 0)
         if self._pending is not None:
             self.previous, self._pending = self._pending, None
         alive = set(self.pipeline.tracker.tracks) | seen

@@ -17,10 +17,8 @@ class BlurFaces(neuralfx.Effect):
 
     def load(self, ctx: neuralfx.RunContext) -> None:
         s = self.settings
-        only = None if s.faces == "all" else [int(i) for i in s.faces.split(",")]
-        self.faces = FacePipeline(CropTemplate.celeba(128), detector=s.detector,
-                                  fps=ctx.clip.fps, min_face=s.min_face, hold=s.hold,
-                                  only=only, blend=s.blend, mask="head")
+        self.faces = FacePipeline.from_settings(CropTemplate.celeba(128), s, ctx.clip.fps,
+                                                mask="head")
         self.run = FaceRun(self.faces)
         sigma = s.radius / 2
         x = torch.arange(-int(3 * sigma), int(3 * sigma) + 1, dtype=torch.float32)
