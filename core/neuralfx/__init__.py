@@ -9,6 +9,10 @@ The public API for plugin authors and scripts::
 
 Importing ``neuralfx`` is cheap: torch and the codecs load only when a run (``neuralfx.run``)
 or a model needs them, so commands that only describe answer at once.
+
+The public modules (:data:`PUBLIC_MODULES`, docs/plugins.md "The public API") are this one
+and the ones below; everything else (the run's pipeline, the marks, the CLI) is the host's
+own and may change in any release. The built-in effects use nothing else (a test checks).
 """
 
 from __future__ import annotations
@@ -47,8 +51,17 @@ def __getattr__(name: str) -> Any:  # PEP 562: the runner (and torch) load on fi
     raise AttributeError(f"module 'neuralfx' has no attribute {name!r}")
 
 
+#: What plugins and scripts may import (a package: its submodules too). See docs/plugins.md.
+PUBLIC_MODULES = (
+    "neuralfx", "neuralfx.params", "neuralfx.errors", "neuralfx.catalog", "neuralfx.weights",
+    "neuralfx.models", "neuralfx.training", "neuralfx.faces", "neuralfx.temporal",
+    "neuralfx.regions", "neuralfx.smoothing", "neuralfx.frames.images",
+    "neuralfx.frames.pixels", "neuralfx.frames.atomic", "neuralfx.contact_sheet",
+    "neuralfx.testing",
+)
+
 __all__ = [
-    "PLUGIN_API_VERSION", "Architecture", "ClipInfo", "Effect", "EffectSpec", "FrameBatch",
-    "NeuralFXError", "PluginHost", "RunContext", "RunOptions", "RunSummary", "Settings",
-    "Weights", "__version__", "get_host", "hookimpl", "run",
+    "PLUGIN_API_VERSION", "PUBLIC_MODULES", "Architecture", "ClipInfo", "Effect", "EffectSpec",
+    "FrameBatch", "NeuralFXError", "PluginHost", "RunContext", "RunOptions", "RunSummary",
+    "Settings", "Weights", "__version__", "get_host", "hookimpl", "run",
 ]

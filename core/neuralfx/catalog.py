@@ -63,8 +63,14 @@ class Weights:
     shipped: bool = False
 
 
-#: The former name of :class:`Weights` (kept for code written against it).
-KnownWeights = Weights
+def __getattr__(name: str):
+    if name == "KnownWeights":  # the former name of Weights: gone in plugin API 2.0
+        import warnings
+
+        warnings.warn("neuralfx.catalog.KnownWeights is neuralfx.Weights now",
+                      DeprecationWarning, stacklevel=2)
+        return Weights
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _M = "neuralfx.models."
 BUILTIN_ARCHITECTURES = (

@@ -243,9 +243,10 @@ class Settings(dict):
             raise AttributeError(name) from None
 
 
-_SPEC_FIELDS = ("name", "summary", "params", "working_space", "needs_whole_clip", "stateful",
-                "accepts_nonfinite", "preferred_batch_size", "always_watermark",
-                "always_label")
+#: The spec's fields an Effect class carries as class attributes (all but its help and its
+#: implementation), read off EffectSpec itself.
+_SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(EffectSpec)
+                     if f.name not in ("help", "implementation"))
 
 
 class Effect:
@@ -259,17 +260,12 @@ class Effect:
     """
 
     spec: ClassVar[EffectSpec]
+    # The spec's fields (name, summary, params, working_space, needs_whole_clip, stateful,
+    # accepts_nonfinite, preferred_batch_size, always_watermark, always_label) are class
+    # attributes, with EffectSpec's defaults (set below the class). ``stateful`` may be set
+    # per instance in ``__init__`` (e.g. from a --temporal setting).
     name: ClassVar[str]
-    summary: ClassVar[str] = ""
-    params: ClassVar[Sequence[Param]] = ()
-    working_space: ClassVar[str | None] = "srgb"
-    needs_whole_clip: ClassVar[bool] = False
-    #: May be set per instance in ``__init__`` (e.g. from a --temporal setting).
-    stateful: bool = False
-    accepts_nonfinite: ClassVar[bool] = False
-    preferred_batch_size: ClassVar[int] = 4
-    always_watermark: ClassVar[bool] = False
-    always_label: ClassVar[bool] = False
+    stateful: bool
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -280,13 +276,9 @@ class Effect:
             if not cls.__doc__:
                 cls.__doc__ = spec.help
         elif "name" in cls.__dict__:  # declared by class attributes
-            cls.spec = EffectSpec(
-                name=cls.name, summary=cls.summary, help=cls.__doc__ or cls.summary,
-                params=tuple(cls.params), implementation=cls,
-                working_space=cls.working_space, needs_whole_clip=cls.needs_whole_clip,
-                stateful=cls.stateful, accepts_nonfinite=cls.accepts_nonfinite,
-                preferred_batch_size=cls.preferred_batch_size,
-                always_watermark=cls.always_watermark, always_label=cls.always_label)
+            declared = {field: getattr(cls, field) for field in _SPEC_FIELDS}
+            cls.spec = EffectSpec(**{**declared, "params": tuple(cls.params)},
+                                  help=cls.__doc__ or cls.summary, implementation=cls)
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings(settings)
@@ -376,3 +368,9 @@ class Effect:
 
     def release(self) -> None:
         """Free what :meth:`load` took (GPU memory, open handles)."""
+
+
+for _field in dataclasses.fields(EffectSpec):  # the class attributes' defaults: the spec's
+    if _field.name in _SPEC_FIELDS and _field.name != "name":
+        setattr(Effect, _field.name, _field.default)
+del _field

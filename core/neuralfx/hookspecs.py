@@ -31,7 +31,9 @@ from collections.abc import Callable
 import click
 import pluggy
 
+from .catalog import Architecture, Weights
 from .effect import Effect, EffectSpec
+from .faces.registry import FaceDetectorEntry
 
 hookspec = pluggy.HookspecMarker("neuralfx")
 hookimpl = pluggy.HookimplMarker("neuralfx")
@@ -54,20 +56,21 @@ def register_effects(register: Callable[[EffectSpec | type[Effect]], None]) -> N
 
 
 @hookspec
-def register_commands(cli: click.Group) -> None:
+def register_commands(cli: click.Group, train: click.Group) -> None:
     """Add commands to the ``neuralfx`` command line.
 
     Called once when the CLI is built, after the built-in commands exist.
 
     :param cli: the top-level click group; use ``@cli.command()`` or ``cli.add_command(...)``.
-        A trainer for an effect goes under the ``train`` group:
-        ``cli.commands["train"].add_command(my_train_command)``.
+    :param train: the ``neuralfx train`` group, where a trainer for an effect goes:
+        ``train.add_command(my_train_command)`` (plugin API 1.2; before it,
+        ``cli.commands["train"]``, which still works). Take only the arguments you use.
     :return: nothing.
     """
 
 
 @hookspec
-def register_weights(register: Callable[[object], None]) -> None:
+def register_weights(register: Callable[[Architecture | Weights], None]) -> None:
     """Declare model architectures and official weights files, so they work with
     ``neuralfx models list|fetch|import|verify`` and ``neuralfx.models.load`` like the
     built-in ones.
@@ -84,7 +87,7 @@ def register_weights(register: Callable[[object], None]) -> None:
 
 
 @hookspec
-def register_face_detectors(register: Callable[[object], None]) -> None:
+def register_face_detectors(register: Callable[[FaceDetectorEntry], None]) -> None:
     """Offer face detectors to the face pipeline (:mod:`neuralfx.faces`), beside the built-in
     ``hog`` and ``cnn``; effects that work on faces let the user pick one by name.
 

@@ -240,7 +240,8 @@ class PluginHost:
             name = self.pm.get_name(plugin) or repr(plugin)
             before = dict(cli.commands)
             try:
-                self._call_one(plugin, "register_commands", cli=cli)
+                self._call_one(plugin, "register_commands", cli=cli,
+                               train=cli.commands.get("train"))
             except Exception as exc:
                 for command in set(cli.commands) - set(before):
                     del cli.commands[command]

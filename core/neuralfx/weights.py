@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog import Catalog, KnownWeights, Weights
+from .catalog import Catalog, Weights
 from .errors import NeuralFXError
 from .frames.atomic import AtomicFile, write_text_atomic
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
-    "KnownWeights",
     "Weights",
     "cache_dir",
     "cached_path",
@@ -360,3 +359,11 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
 
     with safe_open(str(path), framework="pt") as f:
         return dict(f.metadata() or {})
+
+
+def __getattr__(name: str):
+    if name == "KnownWeights":  # the former name of Weights (see neuralfx.catalog)
+        from . import catalog
+
+        return catalog.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ def register_effects(register):
 
 
 @neuralfx.hookimpl
-def register_commands(cli):
+def register_commands(train):
     from .train_cli import train_command
 
-    cli.commands["train"].add_command(train_command)
+    train.add_command(train_command)

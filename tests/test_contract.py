@@ -1,0 +1,103 @@
+"""The plugin contract stated once: the hooks' arguments (a ``train`` group for trainers,
+plugin API 1.2), an Effect class's attributes read off EffectSpec, and a deprecated name that
+still works for one more minor version."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import click
+import pytest
+from helpers import plugin_with
+
+import neuralfx
+from neuralfx.effect import Effect, EffectSpec
+from neuralfx.plugins import PluginHost
+
+
+def _cli_with_train() -> click.Group:
+    cli = click.Group("neuralfx")
+    cli.add_command(click.Group("train"))
+    return cli
+
+
+def test_a_trainer_is_added_to_the_train_group_it_is_handed_and_the_old_way_still_works():
+    @click.command("new-way")
+    def new_way():
+        """A trainer added through the train argument."""
+
+    @click.command("old-way")
+    def old_way():
+        """A trainer added through cli.commands["train"] (plugin API 1.0)."""
+
+    def new(train):
+        train.add_command(new_way)
+
+    def old(cli):
+        cli.commands["train"].add_command(old_way)
+
+    host = PluginHost()
+    host.add_plugin(plugin_with(register_commands=new), name="new_plugin")
+    host.add_plugin(plugin_with(register_commands=old), name="old_plugin")
+    cli = _cli_with_train()
+    host.register_commands(cli)
+    assert not host.errors
+    assert {"new-way", "old-way"} <= set(cli.commands["train"].commands)
+
+
+def test_an_effect_class_carries_every_spec_field_with_the_specs_default():
+    fields = {f.name: f.default for f in dataclasses.fields(EffectSpec)
+              if f.name not in ("name", "help", "implementation")}
+    for name, default in fields.items():
+        assert getattr(Effect, name) == default, name
+
+    class Declared(Effect):
+        """An effect declared by class attributes."""
+
+        name = "declared"
+        accepts_nonfinite = True
+        preferred_batch_size = 9
+
+    spec = Declared.spec
+    assert (spec.name, spec.accepts_nonfinite, spec.preferred_batch_size) == \
+        ("declared", True, 9)
+    assert spec.help == "An effect declared by class attributes." and \
+        spec.implementation is Declared
+    # a field EffectSpec gains reaches classes declared either way with no other change
+    assert set(fields) | {"name"} == set(neuralfx.effect._SPEC_FIELDS)
+
+
+def test_the_former_name_of_weights_warns_and_still_works():
+    import neuralfx.catalog
+    import neuralfx.weights
+
+    for module in (neuralfx.catalog, neuralfx.weights):
+        with pytest.warns(DeprecationWarning, match="neuralfx.Weights"):
+            assert module.KnownWeights is neuralfx.Weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(AttributeError):
+            neuralfx.catalog.NoSuchName  # noqa: B018
+
+
+def test_built_in_effects_and_examples_use_only_the_public_modules():
+    """The built-in effects are written as any plugin is: against neuralfx.PUBLIC_MODULES."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    public = neuralfx.PUBLIC_MODULES
+    found = []
+    for path in [*root.glob("plugins/*/*.py"), *root.glob("examples/*/neuralfx_*/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and \
+                node.level == 0 else []
+            for name in names:
+                if name.split(".")[0] == "neuralfx" and not any(
+                        name == m or name.startswith(m + ".") for m in public):
+                    found.append(f"{path.relative_to(root)}: {name}")
+    assert not found
+    for name in public:  # and they exist
+        __import__(name)
