@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 import neuralfx
-from neuralfx.progress import Reporter
-from neuralfx.runner import RunOptions
+from neuralfx.pipeline.progress import Reporter
+from neuralfx.pipeline.runner import RunOptions
 
 
 def main() -> None:

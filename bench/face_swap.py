@@ -27,7 +27,7 @@ import neuralfx
 from common import codec_ceiling, device_name, model_table
 from neuralfx.devices import prepare_process, resolve_device
 from neuralfx.models.faceswap import SwapConfig, SwapModel
-from neuralfx.weights import save_safetensors
+from neuralfx.host.weights import save_safetensors
 
 
 def sync(device) -> None:

@@ -112,7 +112,7 @@ def bench_run(count: int, device: str, precision: str, frames: int,
     """Frames/s of `neuralfx run face-attributes` on a 1080p PNG sequence (decode, detection in
     the decode workers, the device, encode), wall clock; and the codec ceiling of the same
     frames (PNG in, JPEG out)."""
-    from neuralfx.runner import RunOptions, run
+    from neuralfx.pipeline.runner import RunOptions, run
 
     with tempfile.TemporaryDirectory() as tmp:
         rgb = frame_with_faces(count)
@@ -151,7 +151,7 @@ def noisy_stills(frames: int) -> list[np.ndarray]:
 def face_flicker(temporal: bool, frames: int, checkpoints) -> float:
     """Mean frame-to-frame change inside the face box of the output, on a still face whose
     frames differ only by sensor noise (sigma 2/255): what a viewer sees as flicker."""
-    from neuralfx.runner import RunOptions, run
+    from neuralfx.pipeline.runner import RunOptions, run
 
     with tempfile.TemporaryDirectory() as tmp:
         for f, still in enumerate(noisy_stills(frames), start=1):

@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 import neuralfx
-from neuralfx import models, weights
+from neuralfx import models
+from neuralfx.host import weights
 from neuralfx.consistency import (
     SourceMotion,
     static_drift,
@@ -53,7 +54,7 @@ from neuralfx.consistency import (
 from neuralfx.frames.images import read_image
 from neuralfx.frames.io import open_source
 from neuralfx.frames.pixels import to_unit_float
-from neuralfx.progress import Reporter
+from neuralfx.pipeline.progress import Reporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import clips  # noqa: E402  (bench/clips.py, beside this script)

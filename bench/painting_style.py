@@ -162,7 +162,7 @@ def bench_end_to_end(methods, device, precision, frames: int) -> None:
     """``neuralfx run painting-style`` on 1080p PNG frames, against the codec ceiling."""
     from skimage import data
 
-    from neuralfx.progress import Reporter
+    from neuralfx.pipeline.progress import Reporter
 
     with tempfile.TemporaryDirectory() as tmp:
         coffee = cv2.resize(data.coffee(), (1920, 1080), interpolation=cv2.INTER_CUBIC)

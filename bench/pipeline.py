@@ -35,7 +35,7 @@ import numpy as np
 
 import neuralfx
 from neuralfx.frames.images import read_image, write_image
-from neuralfx.progress import Reporter
+from neuralfx.pipeline.progress import Reporter
 
 FORMATS = {"png": (".png", np.uint8), "jpeg": (".jpg", np.uint8), "exr": (".exr", np.float16)}
 

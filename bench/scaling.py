@@ -30,7 +30,7 @@ SIZES = {512: (512, 512), 720: (1280, 720), 1080: (1920, 1080), 2160: (3840, 216
 CHILD = """
 import json, resource, sys
 import neuralfx
-from neuralfx.progress import Reporter
+from neuralfx.pipeline.progress import Reporter
 src, out, device = sys.argv[1:4]
 s = neuralfx.run("painting-style", src, out, settings={"temporal": False},
                  options=neuralfx.RunOptions(device=device), reporter=Reporter())

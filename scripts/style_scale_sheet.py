@@ -25,7 +25,7 @@ from skimage import data
 import neuralfx
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
-from neuralfx.progress import Reporter
+from neuralfx.pipeline.progress import Reporter
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images" / "style-scale-ghiasi.jpg"

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from neuralfx import watermark as wm
+from neuralfx.marks import watermark as wm
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images" / "watermark-flat.png"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import neuralfx.plugins
+import neuralfx.host.plugins
 from helpers import deterministic_state, gradient, to_dtype
 from neuralfx.cli import main
 from neuralfx.frames.images import write_image
@@ -22,7 +22,7 @@ pytest_plugins = ["neuralfx.testing"]
 
 
 @pytest.fixture(autouse=True)
-def fresh_host(neuralfx_host) -> neuralfx.plugins.PluginHost:
+def fresh_host(neuralfx_host) -> neuralfx.host.plugins.PluginHost:
     """Every test gets its own plugin host (installed plugins only) and weights caches."""
     return neuralfx_host
 

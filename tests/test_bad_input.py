@@ -220,7 +220,7 @@ def test_disk_full_while_the_record_is_compacted_names_the_record(make_sequence,
     import errno
 
     import neuralfx
-    from neuralfx import record
+    from neuralfx.pipeline import record
     from neuralfx.errors import OutputError
 
     src = make_sequence(frames=[1, 2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from neuralfx.plugins import PLUGIN_API_VERSION
+from neuralfx.host.plugins import PLUGIN_API_VERSION
 
 
 def test_effects_listing(cli):

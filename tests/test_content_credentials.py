@@ -1,5 +1,5 @@
-"""C2PA Content Credentials (neuralfx.credentials): with a signing certificate configured, every
-output file carries a signed manifest that a C2PA reader validates against the issuing CA.
+"""C2PA Content Credentials (neuralfx.marks.credentials): with a signing certificate configured,
+every output file carries a signed manifest that a C2PA reader validates against the issuing CA.
 The tests make their own CA and signer certificate; nothing is fetched."""
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ def test_bad_options_are_refused_clearly(cli, make_sequence, tmp_path):
 
 def test_the_python_api_runs_on_ray(make_sequence, tmp_path):
     import neuralfx
-    from neuralfx.runner import RunOptions
+    from neuralfx.pipeline.runner import RunOptions
 
     src = make_sequence(frames=range(1, 5))
     summary = neuralfx.run("convert", src, str(tmp_path / "o.####.png"),

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import neuralfx
-from neuralfx.runner import RunOptions
+from neuralfx.pipeline.runner import RunOptions
 from helpers import gradient, plugin_with, to_dtype, write_vfr_video
 from neuralfx.errors import FrameError
 from neuralfx.frames import images, video

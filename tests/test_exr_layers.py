@@ -15,7 +15,7 @@ import pytest
 import neuralfx
 from helpers import plugin_with
 from neuralfx.errors import FrameError, ParameterError
-from neuralfx.runner import RunOptions
+from neuralfx.pipeline.runner import RunOptions
 
 H, W = 24, 40
 #: overscan: the data window reaches 6 px left of and 4 px above the display window

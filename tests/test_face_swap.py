@@ -12,7 +12,7 @@ import pytest
 from faces_helpers import astronaut, moved, no_face, read_rgb, write_clip
 from safetensors.torch import load_file
 
-from neuralfx import watermark
+from neuralfx.marks import watermark
 
 pytest.importorskip("skimage.data")
 
@@ -111,7 +111,7 @@ def test_face_swap_will_not_run_unlabelled(cli, tmp_path, model):
 
 
 def test_a_checkpoint_that_is_not_a_swap_model_is_refused(cli, tmp_path, model):
-    from neuralfx.weights import save_safetensors
+    from neuralfx.host.weights import save_safetensors
     import torch
 
     save_safetensors(tmp_path / "x.safetensors", {"w": torch.zeros(1)}, {"format": "other"})

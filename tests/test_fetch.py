@@ -16,7 +16,7 @@ import torch
 
 import neuralfx
 from helpers import deterministic_state, plugin_with
-from neuralfx import weights
+from neuralfx.host import weights
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import neuralfx
 from helpers import gradient, plugin_with, read_unit, to_dtype
 from neuralfx.colour import ColourSpaces, linear_to_srgb, srgb_to_linear
 from neuralfx.frames.images import read_image, write_image
-from neuralfx.runner import RunOptions
+from neuralfx.pipeline.runner import RunOptions
 
 TOL = {np.uint8: 0.5 / 255, np.uint16: 0.5 / 65535, np.float16: 1e-3, np.float32: 1e-6}
 

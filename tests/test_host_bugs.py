@@ -16,7 +16,7 @@ import neuralfx
 from helpers import plugin_with
 from neuralfx.cli.main import main
 from neuralfx.errors import ParameterError
-from neuralfx.plugins import PluginHost
+from neuralfx.host.plugins import PluginHost
 
 HERE = os.path.dirname(__file__)
 
@@ -36,7 +36,7 @@ def test_an_installed_plugin_listed_in_neuralfx_plugins_too_loads_once(monkeypat
     monkeypatch.setenv("NEURALFX_PLUGINS", "neuralfx_convert")  # installed as "convert"
     host = PluginHost().load_all()
     assert host.errors == [] and "convert" in host.effect_names
-    monkeypatch.setattr(neuralfx.plugins, "_host", host)
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", host)
     assert json.loads(cli("doctor", "--json").stdout)["plugin_errors"] == []
 
 
@@ -86,7 +86,7 @@ def test_a_run_looks_up_weights_and_detectors_in_the_host_it_is_given(make_seque
         working_space = None
 
         def load(self, ctx):
-            from neuralfx import weights
+            from neuralfx.host import weights
             from neuralfx.faces.pipeline import make_finder
 
             seen["weights"] = weights.known("private-net").url
@@ -114,7 +114,7 @@ def test_a_run_looks_up_weights_and_detectors_in_the_host_it_is_given(make_seque
                                 register_face_detectors=register_face_detectors), name="studio")
     neuralfx.run("looks", make_sequence(), str(tmp_path / "o.####.png"), host=host)
     assert seen == {"weights": "https://studio/net.pth", "detector": "Finder"}
-    assert "private-net" not in neuralfx.plugins.get_host().catalog.weights  # not leaked
+    assert "private-net" not in neuralfx.host.plugins.get_host().catalog.weights  # not leaked
 
 
 def test_doctor_fails_when_an_effect_cannot_be_imported(fresh_host, cli):
@@ -128,7 +128,7 @@ def test_doctor_fails_when_an_effect_cannot_be_imported(fresh_host, cli):
 
 def test_an_effect_of_a_plugin_that_failed_to_load_says_so(monkeypatch, modules, cli):
     monkeypatch.setenv("NEURALFX_PLUGINS", "broken_plugin")
-    monkeypatch.setattr(neuralfx.plugins, "_host", PluginHost().load_all())
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", PluginHost().load_all())
     result = cli("run", "broken-effect", "a.png", "b.png", expect=2)
     assert "plugin(s) 'broken_plugin' failed to load and may provide it" in result.stderr
 
@@ -146,7 +146,7 @@ def test_an_unknown_face_detector_is_refused_before_the_run(make_sequence, tmp_p
 
 def test_a_plugin_slow_to_import_is_named_with_the_fix(monkeypatch, modules, cli):
     monkeypatch.setenv("NEURALFX_PLUGINS", "heavy_import_plugin")
-    monkeypatch.setattr(neuralfx.plugins, "_host", PluginHost().load_all())
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", PluginHost().load_all())
     warnings = json.loads(cli("plugins", "--json").stdout)["warnings"]
     assert any("'heavy_import_plugin' takes 0.5 s to import" in w and "module:Class" in w
                for w in warnings)

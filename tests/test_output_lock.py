@@ -126,8 +126,8 @@ def test_frames_another_run_wrote_while_this_one_started_are_not_overwritten(mak
     import neuralfx
     from neuralfx.errors import OutputError
     from neuralfx.options import RunOptions
-    from neuralfx.plan import make_plan
-    from neuralfx.plugins import get_host
+    from neuralfx.pipeline.plan import make_plan
+    from neuralfx.host.plugins import get_host
 
     src = make_sequence(frames=range(1, 4))
     out = str(tmp_path / "new" / "o.####.png")

@@ -17,8 +17,8 @@ import neuralfx
 from helpers import gradient, plugin_with
 from neuralfx import params
 from neuralfx.frames.images import write_image
-from neuralfx.plugins import PluginHost
-from neuralfx.runner import RunOptions
+from neuralfx.host.plugins import PluginHost
+from neuralfx.pipeline.runner import RunOptions
 
 HERE = os.path.dirname(__file__)
 MODULES = os.path.join(HERE, "plugin_modules")
@@ -36,7 +36,7 @@ def _host(monkeypatch, **env) -> PluginHost:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     host = PluginHost().load_all()
-    monkeypatch.setattr(neuralfx.plugins, "_host", host)
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", host)
     return host
 
 

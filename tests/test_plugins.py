@@ -12,7 +12,7 @@ import pytest
 
 import neuralfx
 from helpers import plugin_with
-from neuralfx.plugins import PluginHost
+from neuralfx.host.plugins import PluginHost
 
 HERE = os.path.dirname(__file__)
 
@@ -71,7 +71,7 @@ def test_broken_misspelt_and_incompatible_plugins_are_reported_and_others_load(
 def test_a_plugin_that_exits_while_imported_is_reported_and_the_command_goes_on(
         cli, monkeypatch, test_modules, fresh_host):
     monkeypatch.setenv("NEURALFX_PLUGINS", "exiting_plugin,slow_plugin")
-    monkeypatch.setattr(neuralfx.plugins, "_host", PluginHost().load_all())
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", PluginHost().load_all())
     data = json.loads(cli("plugins", "--json").stdout)
     assert data["errors"][0]["name"] == "exiting_plugin"
     assert data["errors"][0]["error"] == "SystemExit(3) while importing"
@@ -80,7 +80,7 @@ def test_a_plugin_that_exits_while_imported_is_reported_and_the_command_goes_on(
 
 def test_plugins_command_lists_plugins_and_errors(cli, monkeypatch, test_modules, fresh_host):
     monkeypatch.setenv("NEURALFX_PLUGINS", "slow_plugin,broken_plugin")
-    monkeypatch.setattr(neuralfx.plugins, "_host", PluginHost().load_all())
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", PluginHost().load_all())
     data = json.loads(cli("plugins", "--json").stdout)
     slow = next(p for p in data["plugins"] if p["name"] == "slow_plugin")
     assert slow == {"name": "slow_plugin", "version": "unknown", "module": "slow_plugin",
@@ -169,7 +169,7 @@ def test_effect_parameters_cannot_shadow_run_options():
 
     from neuralfx import params as declare
     from neuralfx.effect import RESERVED_PARAM_NAMES
-    from neuralfx.runner import RunOptions
+    from neuralfx.pipeline.runner import RunOptions
 
     run_names = {f.name for f in dataclasses.fields(RunOptions)} | {"input", "output", "progress"}
     assert RESERVED_PARAM_NAMES == run_names | {"address"}  # --address sets ray_address

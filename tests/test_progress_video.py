@@ -88,7 +88,7 @@ def test_an_interrupted_video_run_does_not_promise_a_resume(make_sequence, tmp_p
 def test_interrupted_messages():
     import io
 
-    from neuralfx.progress import TextReporter
+    from neuralfx.pipeline.progress import TextReporter
 
     stream = io.StringIO()
     TextReporter(bar=False, stream=stream).interrupted(3, resumable=False)

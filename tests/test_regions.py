@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-import neuralfx.plugins
+import neuralfx.host.plugins
 from neuralfx.frames.images import read_image
-from neuralfx.plugins import PluginHost
+from neuralfx.host.plugins import PluginHost
 from neuralfx.regions import boxes_document, read_boxes
 
 MODULES = os.path.join(os.path.dirname(__file__), "plugin_modules")
@@ -24,7 +24,7 @@ def region_host(monkeypatch):
     sys.modules.pop("region_plugin", None)
     monkeypatch.setenv("NEURALFX_PLUGINS", "region_plugin")
     host = PluginHost().load_all()
-    monkeypatch.setattr(neuralfx.plugins, "_host", host)
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", host)
     return host
 
 

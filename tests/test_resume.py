@@ -19,8 +19,8 @@ import neuralfx
 from helpers import gradient, to_dtype
 from neuralfx.errors import OutputError
 from neuralfx.frames.images import read_image, write_image
-from neuralfx.plugins import PluginHost
-from neuralfx.runner import RunOptions
+from neuralfx.host.plugins import PluginHost
+from neuralfx.pipeline.runner import RunOptions
 
 HERE = os.path.dirname(__file__)
 
@@ -40,7 +40,7 @@ def echo_host(monkeypatch, fresh_host):
     sys.modules.pop("echo_plugin", None)
     monkeypatch.setenv("NEURALFX_PLUGINS", "echo_plugin")
     host = PluginHost().load_all()
-    monkeypatch.setattr(neuralfx.plugins, "_host", host)
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", host)
     assert "echo" in host.effect_names
     return host
 
@@ -126,7 +126,7 @@ def test_outputs_not_made_by_neuralfx_are_not_trusted(cli, make_sequence, tmp_pa
 def test_record_lines_are_written_before_each_rename(make_sequence, tmp_path):
     """A kill between the record line and the rename leaves a line for a file that is not
     there; the rerun redoes that frame and trusts the others."""
-    from neuralfx.record import ResumeRecord
+    from neuralfx.pipeline.record import ResumeRecord
 
     src = make_sequence(frames=[1, 2, 3])
     out = str(tmp_path / "o.####.png")
@@ -199,7 +199,7 @@ def test_the_trail_is_really_stateful(echo_host, make_sequence, tmp_path):
 
 def test_snapshots_are_kept_beside_the_outputs_and_pruned(echo_host, make_sequence, tmp_path,
                                                           monkeypatch):
-    from neuralfx import history
+    from neuralfx.pipeline import history
 
     monkeypatch.setattr(history, "SNAPSHOT_SECONDS", 0.0)  # one after every batch
     src = make_sequence(frames=range(1, 21))

@@ -19,8 +19,8 @@ from neuralfx.colour import srgb_to_linear
 from neuralfx.errors import ParameterError
 from neuralfx.frames.atomic import TEMP_MARK
 from neuralfx.frames.images import read_image
-from neuralfx.progress import JsonLinesReporter, Reporter
-from neuralfx.runner import RunOptions
+from neuralfx.pipeline.progress import JsonLinesReporter, Reporter
+from neuralfx.pipeline.runner import RunOptions
 
 HERE = os.path.dirname(__file__)
 
@@ -208,7 +208,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
 def test_text_reporter_shows_a_bar_and_a_summary(make_sequence, tmp_path):
     import io
 
-    from neuralfx.progress import TextReporter
+    from neuralfx.pipeline.progress import TextReporter
 
     stream = io.StringIO()
     neuralfx.run("convert", make_sequence(), str(tmp_path / "t.####.png"),

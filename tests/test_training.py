@@ -14,7 +14,8 @@ import torch
 import torchvision
 
 from helpers import deterministic_state, gradient, to_dtype
-from neuralfx import models, training, weights
+from neuralfx import models, training
+from neuralfx.host import weights
 from neuralfx.frames.images import write_image
 
 

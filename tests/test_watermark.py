@@ -1,5 +1,5 @@
-"""The invisible watermark (neuralfx.watermark): embedded by any run with --watermark, read back
-by `neuralfx watermark detect`, on natural 1080p frames under the usual attacks."""
+"""The invisible watermark (neuralfx.marks.watermark): embedded by any run with --watermark, read
+back by `neuralfx watermark detect`, on natural 1080p frames under the usual attacks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from faces_helpers import write_clip
 from watermark_attacks import encode
 
-from neuralfx import watermark as wm
+from neuralfx.marks import watermark as wm
 
 pytest.importorskip("skimage.data")
 PAYLOAD = wm.Payload(wm.TOOL_ID, 0xBEEF, 0x123456)
@@ -69,7 +69,7 @@ def test_a_run_marks_every_frame_and_detect_reads_it(cli, tmp_path, monkeypatch,
     the source has none. The payload comes from the run's recipe (its paths included), so it
     differs from run to run; the forced one lost its three weakest bits to this encoding."""
     if forced is not None:
-        from neuralfx import marking
+        from neuralfx.marks import marking
 
         monkeypatch.setattr(marking.Payload, "for_run", classmethod(lambda c, m, r: forced))
     src = write_clip(tmp_path / "in", {f: np.roll(natural_1080p("coffee"), 8 * f, axis=1)

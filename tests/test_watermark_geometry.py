@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralfx import watermark as wm
+from neuralfx.marks import watermark as wm
 from watermark_attacks import (
     ATTACKS,
     CODECS,

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from helpers import deterministic_state
-from neuralfx import models, weights
+from neuralfx import models
+from neuralfx.host import weights
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_checkpoints_are_as_readable_as_any_new_file(tmp_path):
     import stat
 
     from neuralfx.frames.atomic import FILE_MODE
-    from neuralfx.weights import save_safetensors
+    from neuralfx.host.weights import save_safetensors
 
     path = tmp_path / "net.safetensors"
     save_safetensors(path, {"w": torch.zeros(2)}, {"model": "test"})

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from neuralfx import watermark as wm
+from neuralfx.marks import watermark as wm
 
 
 def natural(name: str, size: tuple[int, int] = (1920, 1080)) -> np.ndarray:

@@ -22,25 +22,25 @@ from . import console as _console
 if _console.started_as_the_command():  # before anything slower loads (see console.py)
     _console.note_early_signals()
 
-from importlib.metadata import PackageNotFoundError, version
+from . import _moved
+
+_moved.install()  # the old import paths of moved modules (neuralfx.stage...) still work
+
 from typing import TYPE_CHECKING, Any
 
-from .catalog import Architecture, Weights
+from .host.catalog import Architecture, Weights
 from .effect import ClipInfo, Effect, EffectSpec, FrameBatch, RunContext, Settings
 from .errors import NeuralFXError
 from .hookspecs import hookimpl
 from .options import RunOptions
-from .plugins import PLUGIN_API_VERSION, PluginHost, get_host
+from .host.plugins import PLUGIN_API_VERSION, PluginHost, get_host
 
 if TYPE_CHECKING:
-    from .runner import RunSummary, run
+    from .pipeline.runner import RunSummary, run
 
-try:
-    __version__ = version("neuralfx")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+from ._version import __version__
 
-_LAZY = {"run": "runner", "RunSummary": "runner"}
+_LAZY = {"run": "pipeline.runner", "RunSummary": "pipeline.runner"}
 
 
 def __getattr__(name: str) -> Any:  # PEP 562: the runner (and torch) load on first use
@@ -53,9 +53,9 @@ def __getattr__(name: str) -> Any:  # PEP 562: the runner (and torch) load on fi
 
 #: What plugins and scripts may import (a package: its submodules too). See docs/plugins.md.
 PUBLIC_MODULES = (
-    "neuralfx", "neuralfx.params", "neuralfx.errors", "neuralfx.catalog", "neuralfx.weights",
-    "neuralfx.models", "neuralfx.training", "neuralfx.faces", "neuralfx.temporal",
-    "neuralfx.regions", "neuralfx.smoothing", "neuralfx.frames.images",
+    "neuralfx", "neuralfx.params", "neuralfx.errors", "neuralfx.host.catalog",
+    "neuralfx.host.weights", "neuralfx.models", "neuralfx.training", "neuralfx.faces",
+    "neuralfx.temporal", "neuralfx.regions", "neuralfx.smoothing", "neuralfx.frames.images",
     "neuralfx.frames.pixels", "neuralfx.frames.atomic", "neuralfx.contact_sheet",
     "neuralfx.testing",
 )

@@ -81,8 +81,8 @@ class EffectSpec:
             effects are refused such source frames, naming the file.
         preferred_batch_size: frames per batch for ``--batch-size auto`` on CUDA.
         always_watermark: every output frame carries the invisible mark
-            (:mod:`neuralfx.watermark`) whatever ``--watermark`` says (face-swap).
-        always_label: every output frame carries a visible label (:mod:`neuralfx.label`,
+            (:mod:`neuralfx.marks.watermark`) whatever ``--watermark`` says (face-swap).
+        always_label: every output frame carries a visible label (:mod:`neuralfx.marks.label`,
             "AI-generated" unless ``--label`` says otherwise); it cannot be turned off.
     """
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 import click
 import pluggy
 
-from .catalog import Architecture, Weights
+from .host.catalog import Architecture, Weights
 from .effect import Effect, EffectSpec
 from .faces.registry import FaceDetectorEntry
 

@@ -21,8 +21,6 @@ import re
 
 from . import params
 from .errors import ParameterError
-from .executors import EXECUTORS
-from .label import CORNERS as LABEL_CORNERS
 
 CHANNEL_MODES = ("auto", "gray", "rgb", "rgba")
 DEPTHS = ("8", "16", "half", "float")
@@ -32,6 +30,10 @@ NONFINITE_POLICIES = ("error", "clamp", "zero")
 PRECISION_NAMES = ("fp32", "fp16", "bf16")
 VIDEO_CODEC_NAMES = ("h264", "prores")
 PROGRESS_MODES = ("auto", "bar", "json", "none")
+#: Where a visible label goes (neuralfx.marks.label).
+LABEL_CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
+#: How frames are scheduled (neuralfx.pipeline.executors): this machine, or a Ray cluster.
+EXECUTORS = ("local", "ray")
 #: Frame rate of video made from image sequences when --fps is not given (film and most VFX).
 DEFAULT_FPS = fractions.Fraction(24)
 _NTSC = {"23.976": fractions.Fraction(24000, 1001), "29.97": fractions.Fraction(30000, 1001),
@@ -190,7 +192,7 @@ class RunOptions:
             raise ParameterError("address/actors: these are for --executor ray",
                                  hint="add --executor ray, or leave --address and --actors out")
         self.frame_rate()
-        from .marking import check_label_options
+        from .marks.marking import check_label_options
 
         check_label_options(self.label_corner, self.label_opacity)
 

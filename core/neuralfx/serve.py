@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from . import __version__, console
 from .errors import NeuralFXError
 from .options import RunOptions
-from .progress import JsonLinesReporter
+from .pipeline.progress import JsonLinesReporter
 
 #: Run options a request may set (the rest are the command line's defaults).
 OPTION_NAMES = {f.name for f in dataclasses.fields(RunOptions)} - {"shard"}
@@ -128,7 +128,7 @@ class _Tagged:
 
 def _run(request: dict[str, Any], reporter: JsonLinesReporter) -> bool:
     """One ``run`` request, as ``neuralfx run`` would do it; False when it failed."""
-    from .runner import run
+    from .pipeline.runner import run
 
     try:
         missing = [k for k in ("effect", "input", "output") if not request.get(k)]

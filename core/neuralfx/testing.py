@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import neuralfx
-import neuralfx.plugins
+import neuralfx.host.plugins
 
 #: Variables that would bring plugins from outside the test into its host.
 PLUGIN_VARIABLES = ("NEURALFX_LOAD_PLUGINS", "NEURALFX_DISABLE_PLUGINS", "NEURALFX_PLUGINS")
@@ -49,13 +49,13 @@ def plugin_module(*effects, name: str = "test_plugin", api: str = "1.1", **hooks
 
 
 @pytest.fixture
-def neuralfx_host(monkeypatch, tmp_path) -> neuralfx.plugins.PluginHost:
+def neuralfx_host(monkeypatch, tmp_path) -> neuralfx.host.plugins.PluginHost:
     for var in PLUGIN_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NEURALFX_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # no stray hub downloads
-    host = neuralfx.plugins.PluginHost().load_all()
-    monkeypatch.setattr(neuralfx.plugins, "_host", host)
+    host = neuralfx.host.plugins.PluginHost().load_all()
+    monkeypatch.setattr(neuralfx.host.plugins, "_host", host)
     return host
 
 
@@ -82,6 +82,6 @@ def make_clip(tmp_path) -> Callable[..., str]:
 
 @pytest.fixture
 def quick_snapshots(monkeypatch) -> None:
-    from neuralfx import history
+    from neuralfx.pipeline import history
 
     monkeypatch.setattr(history, "SNAPSHOT_SECONDS", 0.0)

@@ -268,7 +268,7 @@ def read_state(out: Path, comparable: dict[str, str], settings_hint: str) -> dic
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
             KeyError, AttributeError) as exc:
-        from .weights import unreadable_reason
+        from .host.weights import unreadable_reason
 
         raise NeuralFXError(f"{path} (the state that resumes {out.name}) cannot be read: "
                             f"{unreadable_reason(exc)}",

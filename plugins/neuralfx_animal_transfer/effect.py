@@ -21,7 +21,7 @@ import torch
 
 import neuralfx
 import neuralfx.models
-from neuralfx.catalog import FUNIT_LICENCE
+from neuralfx.host.catalog import FUNIT_LICENCE
 from neuralfx.errors import FrameError, NeuralFXError, ParameterError
 from neuralfx.faces import align
 from neuralfx.frames.images import read_image

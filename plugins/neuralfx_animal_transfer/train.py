@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import neuralfx
-from neuralfx import training, weights
+from neuralfx import training
+from neuralfx.host import weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb

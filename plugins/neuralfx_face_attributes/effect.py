@@ -16,7 +16,7 @@ import torch
 
 import neuralfx
 import neuralfx.models
-from neuralfx import weights
+from neuralfx.host import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.faces.align import CropTemplate
 from neuralfx.faces.pipeline import FacePipeline, FaceRun

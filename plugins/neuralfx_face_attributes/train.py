@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import training, weights
+from neuralfx import training
+from neuralfx.host import weights
 from neuralfx.errors import ParameterError
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb

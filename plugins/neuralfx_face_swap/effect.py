@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 import neuralfx
-from neuralfx import weights
+from neuralfx.host import weights
 from neuralfx.errors import ParameterError
 from neuralfx.faces import composite
 from neuralfx.faces.align import CropTemplate

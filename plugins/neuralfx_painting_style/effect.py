@@ -51,7 +51,7 @@ class PaintingStyle(neuralfx.Effect):
         if s.style_weight and sum(s.style_weight) <= 0:
             raise ParameterError("style_weight: the weights add up to 0",
                                  hint="give at least one positive weight")
-        # With --temporal each output depends on the ones before it (see neuralfx.history).
+        # With --temporal each output depends on the ones before it (see neuralfx.pipeline.history).
         self.stateful = bool(s.temporal)
         self.method = method(s, self.preset)
 

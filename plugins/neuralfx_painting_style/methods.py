@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import models, weights
+from neuralfx import models
+from neuralfx.host import weights
 from neuralfx.errors import NeuralFXError
 from neuralfx.models.adain import adaptive_instance_norm, mean_std
 

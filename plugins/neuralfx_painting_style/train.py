@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 import neuralfx
-from neuralfx import models, training, weights
+from neuralfx import models, training
+from neuralfx.host import weights
 from neuralfx.errors import ParameterError
 from neuralfx.frames.images import image_format, read_image
 from neuralfx.frames.pixels import display_rgb

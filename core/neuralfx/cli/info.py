@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import NeuralFXError
-from ..plugins import PLUGIN_API_VERSION, get_host
+from ..host.plugins import PLUGIN_API_VERSION, get_host
 from .main import main
 
 
@@ -153,7 +153,7 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
 
     from ..colour import ColourSpaces
     from ..devices import available_devices
-    from ..weights import cache_dir, cached_files
+    from ..host.weights import cache_dir, cached_files
 
     versions = {"neuralfx": __version__, "python": platform.python_version()}
     for name in _PACKAGES:

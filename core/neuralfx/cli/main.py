@@ -18,7 +18,7 @@ import click
 
 from .. import __version__
 from ..errors import NeuralFXError
-from ..plugins import get_host
+from ..host.plugins import get_host
 
 
 def wants_json(args: Sequence[str]) -> bool:

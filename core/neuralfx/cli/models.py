@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .. import weights
+from ..host import weights
 from ..errors import NeuralFXError
 from .main import main
 

@@ -9,8 +9,8 @@ import click
 
 from ..effect import EffectSpec
 from ..options import PROGRESS, RUN_PARAMS, RunOptions
-from ..plugins import get_host
-from ..progress import make_reporter
+from ..host.plugins import get_host
+from ..pipeline.progress import make_reporter
 from .main import main
 
 # -- run ----------------------------------------------------------------------------------------
@@ -21,7 +21,7 @@ _RUN_OPTION_NAMES = {p.name for p in RUN_PARAMS}
 
 def _effect_command(effect: EffectSpec) -> click.Command:
     def callback(input: str, output: str, progress: str | None, **values: Any) -> None:
-        from ..runner import run  # torch and the codecs load only for a run
+        from ..pipeline.runner import run  # torch and the codecs load only for a run
 
         given = {k: values.pop(k) for k in list(values) if k in _RUN_OPTION_NAMES}
         settings = {k: v for k, v in values.items() if v is not None and v != ()}

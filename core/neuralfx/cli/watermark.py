@@ -43,7 +43,7 @@ def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: 
     from ..frames.io import open_source
     from ..frames.pixels import display_rgb
     from ..frames.video import read_frames
-    from ..watermark import detect
+    from ..marks.watermark import detect
 
     if frames < 1:
         raise click.BadParameter("must be at least 1", param_hint="--frames")

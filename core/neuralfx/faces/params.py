@@ -62,7 +62,7 @@ class FaceDetector(Param):
 
     @property
     def choices(self) -> tuple[str, ...]:
-        from ..plugins import get_host
+        from ..host.plugins import get_host
 
         return tuple(sorted(get_host().face_detectors))
 

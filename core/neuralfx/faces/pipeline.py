@@ -38,8 +38,8 @@ def make_finder(name: str, **options):
     """A face finder by name: ``hog``, ``cnn`` or one a plugin registered; ``name`` may carry
     the factory's own options (``haar:min_neighbors=10``, see
     :func:`~neuralfx.faces.params.parse_detector`), which come before ``options``."""
-    from ..catalog import resolve
-    from ..plugins import get_host
+    from ..host.catalog import resolve
+    from ..host.plugins import get_host
     from .params import parse_detector
 
     try:

@@ -17,7 +17,7 @@ import torch
 from ..frames.images import write_image
 from ..frames.io import open_source
 from ..frames.pixels import display_rgb
-from ..streams import ordered_map
+from ..pipeline.streams import ordered_map
 from . import align
 from .detect import to_uint8
 from .pipeline import make_finder

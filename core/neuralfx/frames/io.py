@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import FrameError, OutputError, ParameterError, UnknownNameError
 from ..options import MISSING_POLICIES
-from ..record import RECORD_SUFFIX
+#: The hidden journal beside the outputs (neuralfx.pipeline.record) ends with this.
+RECORD_SUFFIX = ".neuralfx.jsonl"
 from . import exr, images, video
 from .atomic import TEMP_MARK
 from .sequence import (
@@ -222,11 +223,12 @@ class Sink:
 
     def lock_base(self) -> str:
         """Where the hidden lock of these outputs lives, less its suffix
-        (neuralfx.output_lock)."""
+        (neuralfx.pipeline.output_lock)."""
         return os.path.join(self.directory(), f".{self._hidden_name()}")
 
     def record_path(self) -> str:
-        """The hidden journal beside the outputs saying how each was made (neuralfx.record)."""
+        """The hidden journal beside the outputs saying how each was made
+        (neuralfx.pipeline.record)."""
         return os.path.join(self.directory(), f".{self._hidden_name()}{RECORD_SUFFIX}")
 
     def state_dir(self) -> str:

@@ -20,14 +20,14 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .. import weights
-from ..catalog import Architecture, resolve
+from ..host import weights
+from ..host.catalog import Architecture, resolve
 from ..errors import NeuralFXError
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """An :class:`~neuralfx.catalog.Architecture` with its callables imported."""
+    """An :class:`~neuralfx.host.catalog.Architecture` with its callables imported."""
 
     build: Callable[[], nn.Module]
     convert: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
@@ -142,7 +142,7 @@ def import_weights(name: str, file: str | os.PathLike, target: str | os.PathLike
     import tempfile
     from pathlib import Path
 
-    from ..archives import extract_member, is_archive
+    from ..host.archives import extract_member, is_archive
 
     info = weights.known(name)
     if is_archive(file) and not str(file).endswith((".pth", ".pt", ".ckpt")):
@@ -168,7 +168,7 @@ def _check_release(info, archive, tmp) -> None:
     archive as ``info`` (StarGAN's generator and discriminator) must each fit their model.
     The 128 and 256 generators have the same layout; their discriminators do not, so the
     archive of the 256 release is not taken as the 128 one's."""
-    from ..archives import extract_member, find_member
+    from ..host.archives import extract_member, find_member
 
     for other in weights.catalog().weights.values():
         if other.name == info.name or other.url != info.url or not other.member:

@@ -1,7 +1,7 @@
 """The catalog of model architectures and official weights files (plain data, no torch).
 
 Built-in entries are below; plugins add theirs through the ``register_weights`` hook, and the
-plugin host keeps the merged catalog (:meth:`neuralfx.plugins.PluginHost.catalog`), which
+plugin host keeps the merged catalog (:meth:`neuralfx.host.plugins.PluginHost.catalog`), which
 ``neuralfx models ...`` and :func:`neuralfx.models.load` read. Callables are given by import
 path (``"package.module:function"``) so that declaring an architecture costs no imports.
 """
@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from .errors import PluginError, UnknownNameError, did_you_mean
+from ..errors import PluginError, UnknownNameError, did_you_mean
 
 
 def resolve(ref: str | Callable | None) -> Callable | None:
@@ -67,7 +67,7 @@ def __getattr__(name: str):
     if name == "KnownWeights":  # the former name of Weights: gone in plugin API 2.0
         import warnings
 
-        warnings.warn("neuralfx.catalog.KnownWeights is neuralfx.Weights now",
+        warnings.warn("neuralfx.host.catalog.KnownWeights is neuralfx.Weights now",
                       DeprecationWarning, stacklevel=2)
         return Weights
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog, Weights
-from .errors import NeuralFXError
-from .frames.atomic import AtomicFile, write_text_atomic
+from ..errors import NeuralFXError
+from ..frames.atomic import AtomicFile, write_text_atomic
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +44,7 @@ __all__ = [
 
 
 #: Converted weights that ship inside the distribution (package data).
-SHIPPED_DIR = Path(__file__).parent / "models" / "data"
+SHIPPED_DIR = Path(__file__).parent.parent / "models" / "data"
 
 
 def is_shipped(path: str | os.PathLike) -> bool:
@@ -163,7 +163,7 @@ def fetch_all(names: list[str], *, url: str | None = None,
     """Download registry entries into the cache, each archive once for all its members, and
     check each file before it enters the cache: its size where known, its sha256 where known,
     else that it fits the model's architecture; the sha256 of what was checked is recorded
-    (:func:`verified`). Interrupted transfers resume (:mod:`neuralfx.download`); nothing
+    (:func:`verified`). Interrupted transfers resume (:mod:`neuralfx.host.download`); nothing
     incomplete or unchecked is ever cached. Returns the cached paths."""
     from . import download
 
@@ -237,7 +237,7 @@ def verify_file(info: Weights, path: Path, source: str) -> tuple[str, str]:
                             f"{size:,} arrived", hint="fetch it again, or from a mirror (--url)")
     if info.sha256:
         return check_digest(info, path, shown=source), "sha256"
-    from . import models
+    from .. import models
 
     try:
         models.state_dict_for(info.model, path)
@@ -266,7 +266,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise NeuralFXError(f"checkpoint {path} does not exist", hint="check the path")
     if path.suffix == ".onnx":
-        from .models.onnx_weights import read_onnx_state
+        from ..models.onnx_weights import read_onnx_state
 
         return read_onnx_state(path)
     try:
@@ -362,7 +362,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
 
 
 def __getattr__(name: str):
-    if name == "KnownWeights":  # the former name of Weights (see neuralfx.catalog)
+    if name == "KnownWeights":  # the former name of Weights (see neuralfx.host.catalog)
         from . import catalog
 
         return catalog.__getattr__(name)

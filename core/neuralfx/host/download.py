@@ -10,7 +10,7 @@
 * One download serves every entry that comes from the same archive.
 
 Plain ``urllib`` (no extra dependency); what is checked about the file itself (size, sha256,
-layout) is :func:`neuralfx.weights.fetch`'s part.
+layout) is :func:`neuralfx.host.weights.fetch`'s part.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import NeuralFXError
+from ..errors import NeuralFXError
 
 Progress = Callable[[int, int | None], None]
 CHUNK = 1 << 20

@@ -21,8 +21,8 @@ import os
 import threading
 from typing import Any
 
-from . import __version__
-from .errors import OutputError, ParameterError
+from .._version import __version__
+from ..errors import OutputError, ParameterError
 
 #: The IPTC digital source type of every NeuralFX output: captured pixels transformed or
 #: partly replaced by a trained model.
@@ -121,7 +121,7 @@ def _algorithm(key_pem: bytes, path: str) -> str:
 
 
 class ContentCredentials:
-    """Signs files of one run. ``facts`` is the provenance (see :mod:`neuralfx.marking`),
+    """Signs files of one run. ``facts`` is the provenance (see :mod:`neuralfx.marks.marking`),
     ``title`` names the output; :meth:`sign` may be called from several encode threads."""
 
     def __init__(self, identity: SigningIdentity, facts: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .options import PROGRESS_MODES  # noqa: F401  (re-exported)
+from ..options import PROGRESS_MODES  # noqa: F401  (re-exported)
 
 log = logging.getLogger("neuralfx")
 

@@ -21,14 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from .colour import ColourSpaces
-from .effect import ClipInfo, Effect, FrameBatch, RunContext
-from .errors import FrameError, NeuralFXError, ParameterError
-from .frames.images import stores_bgr
-from .frames.pixels import (INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite,
+from ..colour import ColourSpaces
+from ..effect import ClipInfo, Effect, FrameBatch, RunContext
+from ..errors import FrameError, NeuralFXError, ParameterError
+from ..frames.images import stores_bgr
+from ..frames.pixels import (INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite,
                             to_unit_float)
-from . import memory
-from .marking import OutputMarks
+from .. import memory
+from ..marks.marking import OutputMarks
 from .plan import Plan
 from .streams import background, ordered_map
 

@@ -1,6 +1,6 @@
 """What a plugin must be to load: the plugin API version it declares, hooks that exist, and
 effect declarations the host can use (names, working spaces, parameters). The host
-(:mod:`neuralfx.plugins`) refuses a plugin that fails any of these, saying what to change."""
+(:mod:`neuralfx.host.plugins`) refuses a plugin that fails any of these, saying what to change."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import dataclasses
 import inspect
 import re
 
-from . import hookspecs
-from .effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect, EffectSpec
-from .errors import PluginError
-from .params import Param
+from .. import hookspecs
+from ..effect import RESERVED_PARAM_NAMES, WORKING_SPACES, Effect, EffectSpec
+from ..errors import PluginError
+from ..params import Param
 
 #: The plugin API this NeuralFX offers. A plugin declares ``NEURALFX_PLUGIN_API = "MAJOR.MINOR"``;
 #: it is accepted when MAJOR matches and its MINOR is not newer than ours.

@@ -1,7 +1,7 @@
 """What a run adds to its outputs so they can be recognised as synthetic: the invisible
-watermark (:mod:`neuralfx.watermark`), the visible label (:mod:`neuralfx.label`) and the
+watermark (:mod:`neuralfx.marks.watermark`), the visible label (:mod:`neuralfx.marks.label`) and the
 provenance record beside the output, signed into each file as a C2PA manifest
-(:mod:`neuralfx.credentials`) when a certificate is configured. Runs ask for them with
+(:mod:`neuralfx.marks.credentials`) when a certificate is configured. Runs ask for them with
 ``--watermark``, ``--label`` and ``--c2pa-cert``; effects that must always carry them
 (face-swap) declare ``always_watermark`` and ``always_label``, and the run refuses to go
 without."""
@@ -13,9 +13,9 @@ import json
 import os
 from typing import Any
 
-from . import __version__
-from .errors import ParameterError
-from .frames.atomic import AtomicFile
+from .._version import __version__
+from ..errors import ParameterError
+from ..frames.atomic import AtomicFile
 from .label import CORNERS, DEFAULT_TEXT
 from .watermark import Payload
 

@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Mapping
 
-from .frames.atomic import TEMP_MARK, AtomicFile
+from ..frames.atomic import TEMP_MARK, AtomicFile
 
 #: Save a snapshot at most this often (seconds of processing), and at the end of a run.
 SNAPSHOT_SECONDS = 30.0

@@ -19,7 +19,7 @@ import os
 import socket
 import sys
 
-from .errors import OutputError
+from ..errors import OutputError
 
 
 class OutputLock:

@@ -3,7 +3,7 @@
 Frames come back from the device packed to the output depth (or as float when a colour
 conversion is still to do), are encoded in a thread pool (one thread, in order, for video) and
 written atomically; the record line of each image is appended just before its file is renamed
-into place (see :mod:`neuralfx.record`). Write failures (a full disk, a read-only folder)
+into place (see :mod:`neuralfx.pipeline.record`). Write failures (a full disk, a read-only folder)
 become an :class:`~neuralfx.errors.OutputError` naming the frame and the file.
 """
 
@@ -18,13 +18,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 
-from .colour import ColourSpaces
-from .effect import FrameBatch
-from .errors import OutputError
-from .frames import exr, images, video
-from .frames.pixels import (FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error,
+from ..colour import ColourSpaces
+from ..effect import FrameBatch
+from ..errors import OutputError
+from ..frames import exr, images, video
+from ..frames.pixels import (FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error,
                             pack, replace_nonfinite, to_unit_float, unstorable_error)
-from .options import DEFAULT_FPS
+from ..options import DEFAULT_FPS
 from .plan import Plan
 from .progress import Reporter
 

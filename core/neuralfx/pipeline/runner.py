@@ -1,8 +1,9 @@
 """``neuralfx.run()``: the Python API behind ``neuralfx run``.
 
-A run is a plan (:mod:`neuralfx.plan`: what to read, write and skip, and the resume rules), a
-frame stage (:mod:`neuralfx.stage`: decode, batch, effect, marks) and an executor that
-schedules them (:mod:`neuralfx.executors`: ``local``, or ``ray`` across a cluster).
+A run is a plan (:mod:`neuralfx.pipeline.plan`: what to read, write and skip, and the resume
+rules), a frame stage (:mod:`neuralfx.pipeline.stage`: decode, batch, effect, marks) and an
+executor that schedules them (:mod:`neuralfx.pipeline.executors`: ``local``, or ``ray`` across
+a cluster).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .devices import prepare_process, resolve_device, resolve_precision
-from .effect import Effect, EffectSpec
-from .errors import NeuralFXError, PluginError
+from ..devices import prepare_process, resolve_device, resolve_precision
+from ..effect import Effect, EffectSpec
+from ..errors import NeuralFXError, PluginError
 from .executors import RunSummary
-from .options import RunOptions
+from ..options import RunOptions
 from .plan import make_plan
-from .plugins import PluginHost, get_host, hosting
+from ..host.plugins import PluginHost, get_host, hosting
 from .progress import Reporter
 
 __all__ = ["RunOptions", "RunSummary", "run"]

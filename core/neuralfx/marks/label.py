@@ -1,14 +1,15 @@
 """A visible label on every output frame ("AI-generated" by default): ``--label TEXT`` on any
 run, always on for effects that declare ``always_label`` (face-swap). The text is drawn once
 with OpenCV into a small alpha mask and blended onto the frames on the run's device. (Light at
-import: the CLI reads :data:`CORNERS` for its options.)"""
+import; its corners are a run option's vocabulary, declared in neuralfx.options.)"""
 
 from __future__ import annotations
 
 import functools
 
+from ..options import LABEL_CORNERS as CORNERS  # noqa: F401  (re-exported)
+
 DEFAULT_TEXT = "AI-generated"
-CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
 
 
 @functools.cache

@@ -15,10 +15,10 @@ import torch
 
 from . import RunSummary
 from ..encode import Encoder
-from ..frames import video
-from ..frames.pixels import Picture
-from ..frames.sequence import describe_frames
-from ..marking import OutputMarks
+from ...frames import video
+from ...frames.pixels import Picture
+from ...frames.sequence import describe_frames
+from ...marks.marking import OutputMarks
 from ..plan import Plan
 from ..progress import Reporter
 from ..stage import FrameStage

@@ -5,7 +5,7 @@ the output folder, the resume record and the snapshots folder are made by
 :meth:`Plan.prepare_output` when the first file is about to be written, so a run that fails
 early (bad device, missing weights) leaves no trace.
 
-Resume rules (see :mod:`neuralfx.record` for the journal):
+Resume rules (see :mod:`neuralfx.pipeline.record` for the journal):
 
 * frames whose outputs exist are skipped unless ``--overwrite``;
 * every output that stays as it is must have been made by the same recipe (input, effect and
@@ -14,7 +14,7 @@ Resume rules (see :mod:`neuralfx.record` for the journal):
   sequence made two ways. With ``--overwrite`` such frames outside ``--frames`` are only
   warned about;
 * a stateful effect is fed every frame from the clip's start (or from a snapshot) up to the
-  last frame to do (:mod:`neuralfx.history`).
+  last frame to do (:mod:`neuralfx.pipeline.history`).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .effect import Effect, EffectSpec
-from .errors import OutputError
-from .frames.io import Sink, Source, create_folder, open_sink, open_source
-from .frames.sequence import describe_frames
+from ..effect import Effect, EffectSpec
+from ..errors import OutputError
+from ..frames.io import Sink, Source, create_folder, open_sink, open_source
+from ..frames.sequence import describe_frames
 from .history import SnapshotStore, source_digests
-from .options import RunOptions
-from .label import DEFAULT_TEXT as DEFAULT_LABEL
+from ..options import RunOptions
+from ..marks.label import DEFAULT_TEXT as DEFAULT_LABEL
 from .output_lock import OutputLock
 from .record import FrameEntry, ResumeRecord, describe_changes, file_digest, fingerprint, recipe_id
 
@@ -240,7 +240,7 @@ def _check_kept(plan: Plan, kept: dict[int, str], warn: Callable[[str], None]) -
 
 
 def _plan_feed(plan: Plan) -> None:
-    """The frames the effect is fed, and the state to start from (see neuralfx.history)."""
+    """The frames the effect is fed, and the state to start from (see neuralfx.pipeline.history)."""
     if not plan.todo or not getattr(plan.effect, "stateful", False) or not plan.opts.history:
         plan.feed = list(plan.todo)
         return

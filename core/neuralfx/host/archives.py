@@ -14,7 +14,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from .errors import NeuralFXError
+from ..errors import NeuralFXError
 
 
 def is_archive(path: str | Path) -> bool:

@@ -33,10 +33,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import OutputError
-from .frames.atomic import write_text_atomic
-
-RECORD_SUFFIX = ".neuralfx.jsonl"
+from ..errors import OutputError
+from ..frames.atomic import write_text_atomic
+from ..frames.io import RECORD_SUFFIX  # noqa: F401  (the output paths are made there)
 
 
 def fingerprint(path: str) -> list[int]:

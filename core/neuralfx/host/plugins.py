@@ -31,12 +31,12 @@ from typing import Any
 import click
 import pluggy
 
-from . import hookspecs
-from .console import raised_without_a_signal
+from .. import hookspecs
+from ..console import raised_without_a_signal
 from .catalog import Catalog
-from .effect import Effect, EffectSpec
-from .errors import PluginError, UnknownNameError, did_you_mean
-from .faces.registry import BUILTIN_DETECTORS, FaceDetectorEntry
+from ..effect import Effect, EffectSpec
+from ..errors import PluginError, UnknownNameError, did_you_mean
+from ..faces.registry import BUILTIN_DETECTORS, FaceDetectorEntry
 from .plugin_checks import PLUGIN_API_VERSION  # noqa: F401 (the host's API, re-exported)
 from .plugin_checks import check_api_version, check_effect_spec, hook_names, unknown_hooks
 

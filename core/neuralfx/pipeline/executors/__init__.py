@@ -1,11 +1,12 @@
-"""Executors schedule the frame stage (:mod:`neuralfx.stage`) of a plan (:mod:`neuralfx.plan`):
-``local`` on this machine's device, ``ray`` across the actors of a Ray cluster."""
+"""Executors schedule the frame stage (:mod:`neuralfx.pipeline.stage`) of a plan
+(:mod:`neuralfx.pipeline.plan`): ``local`` on this machine's device, ``ray`` across the actors
+of a Ray cluster."""
 
 from __future__ import annotations
 
 import dataclasses
 
-EXECUTORS = ("local", "ray")
+from ...options import EXECUTORS  # noqa: F401  (declared with the run options)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,9 +7,9 @@ per GPU, or CPU actors when the cluster has none. Each actor loads the effect on
 the local executor over its shard, with ``RunOptions.shard`` set.
 
 - **Writes.** Every frame is written atomically by an actor to the shared output folder. Each
-  actor appends its record lines to a journal part of its own (see :mod:`neuralfx.record`).
+  actor appends its record lines to a journal part of its own (see :mod:`neuralfx.pipeline.record`).
 - **History.** A stateful effect's shard starts from the clip's start, or from the latest
-  snapshot before it, exactly as a resumed local run does (:mod:`neuralfx.history`). Shard
+  snapshot before it, exactly as a resumed local run does (:mod:`neuralfx.pipeline.history`). Shard
   boundaries therefore change nothing in the output. The price is the replayed frames.
 - **Progress.** Actors put their frame and warning events on one Ray queue. The driver
   forwards them to its own reporter, counting each frame once.
@@ -34,11 +34,11 @@ import time
 from typing import Any
 
 from . import RunSummary
-from .. import errors
-from ..errors import NeuralFXError, ParameterError
-from ..frames.atomic import TEMP_MARK
-from ..frames.sequence import describe_frames
-from ..marking import OutputMarks
+from ... import errors
+from ...errors import NeuralFXError, ParameterError
+from ...frames.atomic import TEMP_MARK
+from ...frames.sequence import describe_frames
+from ...marks.marking import OutputMarks
 from ..plan import Plan
 from ..progress import Reporter
 
@@ -233,7 +233,7 @@ class RayExecutor:
         """The shards' video segments, one after another, into the output (no re-encoding),
         with the source's audio, signed if asked; atomic."""
         from ..encode import audio_to_copy, video_rate, write_error
-        from ..frames import video
+        from ...frames import video
 
         plan = self.plan
         fps = video_rate(plan)

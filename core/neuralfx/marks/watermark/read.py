@@ -109,7 +109,7 @@ def _fold(residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def bit_scores(total: np.ndarray, count: np.ndarray) -> tuple[float, np.ndarray]:
     """The sync's z-score and each bit's soft value (its sign is the bit) in a folded tile.
     The sync is found at its strongest phase, either sign: clips mark frames with
-    alternating signs (:func:`~neuralfx.watermark.mark.frame_sign`)."""
+    alternating signs (:func:`~neuralfx.marks.watermark.mark.frame_sign`)."""
     folded = total / np.maximum(count, 1)
     corr = np.real(np.fft.ifft2(np.fft.fft2(folded) * np.conj(np.fft.fft2(sync_tile()))))
     corr -= corr.mean()
@@ -156,7 +156,7 @@ def detect(*frames: np.ndarray, numbers: Sequence[int] | None = None) -> Detecti
     (``numbers``: their frame numbers, consecutive when not given). Bars added around the
     picture are left out. When the mark is not there as made, the frames may have been
     scaled or turned (a web upload, a proxy): the tile's lattice is measured
-    (:func:`~neuralfx.watermark.geometry.lattices`, on the frames' centres summed with their
+    (:func:`~neuralfx.marks.watermark.geometry.lattices`, on the frames' centres summed with their
     signs), the frames are warped back to each guess, and read again."""
     if not frames:
         return decode(np.zeros((TILE, TILE)), np.zeros((TILE, TILE)))
