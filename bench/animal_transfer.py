@@ -87,9 +87,20 @@ def end_to_end(device: str, precision: str, frames: int, folder: str, weights) -
         big = cv2.resize(rgb, (1920, 1080), interpolation=cv2.INTER_LINEAR)
         cv2.imwrite(os.path.join(folder, f"in.{f:04d}.png"), big[..., ::-1])
     started = time.perf_counter()
-    run_cli([*weights, "--box", "450,360,330,330", "--track", "--device", device,
-             "--precision", precision, os.path.join(folder, "in.####.png"),
-             os.path.join(folder, "out", "o.####.jpg")])
+    run_cli(
+        [
+            *weights,
+            "--box",
+            "450,360,330,330",
+            "--track",
+            "--device",
+            device,
+            "--precision",
+            precision,
+            os.path.join(folder, "in.####.png"),
+            os.path.join(folder, "out", "o.####.jpg"),
+        ]
+    )
     return frames / (time.perf_counter() - started)
 
 
@@ -106,19 +117,34 @@ def still_cat(folder: str, frames: int) -> str:
     return os.path.join(folder, "cat", "c.####.png")
 
 
-def region_flicker(source_path: str, box: str, temporal: bool, frames: int, folder: str,
-                   weights) -> float:
+def region_flicker(
+    source_path: str, box: str, temporal: bool, frames: int, folder: str, weights
+) -> float:
     """Mean frame-to-frame change inside the painted region (8-bit steps)."""
     tag = f"{Path(source_path).stem.split('.')[0]}-{temporal}"
     out = os.path.join(folder, tag, "o.####.png")
-    run_cli([*weights, "--box", box, "--track", "--frames", f"1-{frames}",
-             "--temporal" if temporal else "--no-temporal", source_path, out])
+    run_cli(
+        [
+            *weights,
+            "--box",
+            box,
+            "--track",
+            "--frames",
+            f"1-{frames}",
+            "--temporal" if temporal else "--no-temporal",
+            source_path,
+            out,
+        ]
+    )
     from neuralfx.frames.io import open_source
     from neuralfx.frames.video import read_frames
 
     opened = open_source(source_path)
-    source = dict(read_frames(source_path, set(range(1, frames + 1)))) if opened.video_path \
+    source = (
+        dict(read_frames(source_path, set(range(1, frames + 1))))
+        if opened.video_path
         else {f: opened.read(f) for f in range(1, frames + 1)}
+    )
     changes = []
     previous = None
     for f in range(1, frames + 1):
@@ -149,25 +175,35 @@ def main() -> None:
     name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## FUNIT at 128x128, class code cached, model only")
-    model_table(device, precisions, batches, "crops/s",
-                lambda dtype, batch: crops_per_second(device, dtype, batch, runs))
+    model_table(
+        device,
+        precisions,
+        batches,
+        "crops/s",
+        lambda dtype, batch: crops_per_second(device, dtype, batch, runs),
+    )
     with tempfile.TemporaryDirectory() as folder:
         weights = checkpoint_and_examples(folder)
         fps = end_to_end(str(device), precisions[0], frames, folder, weights)
         ceiling = codec_ceiling(os.path.join(folder, "in.####.png"), ".jpg")
-        print(f"## end to end, 1080p PNG in, JPEG out, tracked: {fps:.2f} frames/s "
-              f"({frames} frames, {precisions[0]}); codec ceiling {ceiling:.2f}, ratio "
-              f"{fps / ceiling:.2f}")
+        print(
+            f"## end to end, 1080p PNG in, JPEG out, tracked: {fps:.2f} frames/s "
+            f"({frames} frames, {precisions[0]}); codec ceiling {ceiling:.2f}, ratio "
+            f"{fps / ceiling:.2f}"
+        )
         print("## region flicker, tracked (8-bit steps a frame inside the region)")
         cat = still_cat(folder, 8)
-        for label, path, box, count in (("still cat + sensor noise, 8 frames", cat,
-                                         "130,20,170,150", 8),
-                                        ("Big Buck Bunny frames 1-16 (he moves)", str(BBB),
-                                         BUNNY, 16)):
-            steady, raw = (region_flicker(path, box, t, count, folder, weights)
-                           for t in (True, False))
-            print(f"{label}: --temporal {steady:.2f}, --no-temporal {raw:.2f}, "
-                  f"ratio {steady / raw:.2f}")
+        for label, path, box, count in (
+            ("still cat + sensor noise, 8 frames", cat, "130,20,170,150", 8),
+            ("Big Buck Bunny frames 1-16 (he moves)", str(BBB), BUNNY, 16),
+        ):
+            steady, raw = (
+                region_flicker(path, box, t, count, folder, weights) for t in (True, False)
+            )
+            print(
+                f"{label}: --temporal {steady:.2f}, --no-temporal {raw:.2f}, "
+                f"ratio {steady / raw:.2f}"
+            )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

@@ -37,8 +37,9 @@ CLIP = ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"  # (c) Blender Foundation, C
 
 def install(folder: Path):
     zip_path = build_blender_addon.build(folder)
-    bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
-                                             enable_on_install=True)
+    bpy.ops.extensions.package_install_files(
+        filepath=str(zip_path), repo="user_default", enable_on_install=True
+    )
     bpy.context.preferences.addons[MODULE].preferences.executable = EXECUTABLE
     assert bpy.ops.neuralfx.test_connection() == {"FINISHED"}
     return sys.modules[MODULE]
@@ -87,13 +88,17 @@ def main() -> None:
     times = {"process": [], "worker": []}
     first_worker = first_frame_seconds(addon, args.effect, tmp / "w0", worker=True)
     for i in range(args.repeat):  # alternating, so a change in the machine's load hits both
-        times["process"].append(first_frame_seconds(addon, args.effect, tmp / f"p{i}",
-                                                     worker=False))
-        times["worker"].append(first_frame_seconds(addon, args.effect, tmp / f"w{i + 1}",
-                                                   worker=True))
+        times["process"].append(
+            first_frame_seconds(addon, args.effect, tmp / f"p{i}", worker=False)
+        )
+        times["worker"].append(
+            first_frame_seconds(addon, args.effect, tmp / f"w{i + 1}", worker=True)
+        )
     addon.bridge.stop_shared_worker()
-    print(f"# {os.cpu_count()} CPU cores, Blender {bpy.app.version_string}, {args.effect}, "
-          f"640x360, median of {args.repeat}")
+    print(
+        f"# {os.cpu_count()} CPU cores, Blender {bpy.app.version_string}, {args.effect}, "
+        f"640x360, median of {args.repeat}"
+    )
     print(f"Run -> first frame, a process per run:   {statistics.median(times['process']):.2f} s")
     print(f"Run -> first frame, the worker's first:  {first_worker:.2f} s (starts the worker)")
     print(f"Run -> first frame, the warm worker:     {statistics.median(times['worker']):.2f} s")

@@ -46,16 +46,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     baseline = timed([sys.executable, "-c", "pass"], args.repeat)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s), "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s), "
+        f"Python {platform.python_version()}"
+    )
     print(f"{'command':<40} {'seconds':>8} {'x python -c pass':>17}")
     print(f"{'python -c pass':<40} {baseline:>8.3f} {1.0:>17.2f}")
     for command in COMMANDS:
         seconds = timed([sys.executable, "-m", "neuralfx", *command], args.repeat)
         label = "neuralfx " + " ".join(command)
         print(f"{label:<40} {seconds:>8.3f} {seconds / baseline:>17.2f}")
-    print("reproduce: python " + " ".join(shlex.quote(a) for a in
-                                          [os.path.abspath(__file__), *sys.argv[1:]]))
+    print(
+        "reproduce: python "
+        + " ".join(shlex.quote(a) for a in [os.path.abspath(__file__), *sys.argv[1:]])
+    )
 
 
 if __name__ == "__main__":

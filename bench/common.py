@@ -31,11 +31,12 @@ def peak_mb(device: torch.device) -> str:
     """The device memory's high-water mark since :func:`reset_peak`, in MiB ("-" on a CPU)."""
     if device.type != "cuda":
         return "-"
-    return f"{torch.cuda.max_memory_allocated(device) / 2 ** 20:.0f}"
+    return f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f}"
 
 
-def model_table(device: torch.device, precisions: list[str], batches: list[int], unit: str,
-                per_second) -> None:
+def model_table(
+    device: torch.device, precisions: list[str], batches: list[int], unit: str, per_second
+) -> None:
     """Print the model-only table: ``per_second(dtype, batch)`` for every precision and batch,
     beside the device memory's high-water mark of that figure."""
     print(f"{'precision':<10}{'batch':>6}{unit:>12}{'GPU MB':>8}")
@@ -57,7 +58,11 @@ def codec_ceiling(pattern: str, out_ext: str, workers: int | None = None) -> flo
         frames = list(pool.map(read_image, paths))
         decode = len(paths) / (time.perf_counter() - started)
         started = time.perf_counter()
-        list(pool.map(lambda ip: write_image(os.path.join(out, f"o.{ip[0]:04d}{out_ext}"),
-                                             ip[1]), enumerate(frames)))
+        list(
+            pool.map(
+                lambda ip: write_image(os.path.join(out, f"o.{ip[0]:04d}{out_ext}"), ip[1]),
+                enumerate(frames),
+            )
+        )
         encode = len(paths) / (time.perf_counter() - started)
     return 1 / (1 / decode + 1 / encode)

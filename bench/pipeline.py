@@ -67,8 +67,12 @@ def bench_format(name: str, args, root: str) -> dict:
     os.makedirs(src_dir)
     paths = [os.path.join(src_dir, f"plate.{1001 + i:04d}{suffix}") for i in range(args.frames)]
     with ThreadPoolExecutor(args.workers) as pool:
-        list(pool.map(lambda ip: write_image(ip[1], test_frame(ip[0], args.width, args.height,
-                                                              dtype)), enumerate(paths)))
+        list(
+            pool.map(
+                lambda ip: write_image(ip[1], test_frame(ip[0], args.width, args.height, dtype)),
+                enumerate(paths),
+            )
+        )
         decoded: list[np.ndarray] = []
 
         def decode_only():
@@ -78,26 +82,45 @@ def bench_format(name: str, args, root: str) -> dict:
             out = os.path.join(root, name, "enc")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            list(pool.map(lambda ip: write_image(os.path.join(out, f"o.{ip[0]:04d}{suffix}"),
-                                                 ip[1]), enumerate(decoded)))
+            list(
+                pool.map(
+                    lambda ip: write_image(os.path.join(out, f"o.{ip[0]:04d}{suffix}"), ip[1]),
+                    enumerate(decoded),
+                )
+            )
 
         decode = best_fps(decode_only, args.frames, args.repeat)
         encode = best_fps(encode_only, args.frames, args.repeat)
 
     pattern = os.path.join(src_dir, f"plate.####{suffix}")
     out_pattern = os.path.join(root, name, "run", f"o.####{suffix}")
-    options = neuralfx.RunOptions(workers=args.workers, overwrite=True, device=args.device,
-                                  batch_size=args.batch_size)
-    pipeline = best_fps(lambda: neuralfx.run("convert", pattern, out_pattern, options=options,
-                                             reporter=Reporter()), args.frames, args.repeat)
-    via_device = best_fps(lambda: neuralfx.run(convert_on_device(), pattern, out_pattern,
-                                               options=options, reporter=Reporter()),
-                          args.frames, args.repeat)
+    options = neuralfx.RunOptions(
+        workers=args.workers, overwrite=True, device=args.device, batch_size=args.batch_size
+    )
+    pipeline = best_fps(
+        lambda: neuralfx.run("convert", pattern, out_pattern, options=options, reporter=Reporter()),
+        args.frames,
+        args.repeat,
+    )
+    via_device = best_fps(
+        lambda: neuralfx.run(
+            convert_on_device(), pattern, out_pattern, options=options, reporter=Reporter()
+        ),
+        args.frames,
+        args.repeat,
+    )
     ceiling = 1 / (1 / decode + 1 / encode)
-    return {"format": name, "decode": decode, "encode": encode, "pipeline": pipeline,
-            "ratio": pipeline / min(decode, encode), "shared_core_ceiling": ceiling,
-            "share": pipeline / ceiling, "via_device": via_device,
-            "via_device_share": via_device / ceiling}
+    return {
+        "format": name,
+        "decode": decode,
+        "encode": encode,
+        "pipeline": pipeline,
+        "ratio": pipeline / min(decode, encode),
+        "shared_core_ceiling": ceiling,
+        "share": pipeline / ceiling,
+        "via_device": via_device,
+        "via_device_share": via_device / ceiling,
+    }
 
 
 def convert_on_device():
@@ -134,19 +157,27 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"# neuralfx {neuralfx.__version__}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, {args.workers} workers, {args.width}x{args.height}, "
-          f"{args.frames} frames, device {args.device}")
-    print(f"{'format':<7}{'decode':>9}{'encode':>9}{'ceiling':>9}{'pipeline':>10}{'share':>7}"
-          f"{'vs min':>8}{'via device':>12}{'share':>7}")
+    print(
+        f"# neuralfx {neuralfx.__version__}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, {args.workers} workers, {args.width}x{args.height}, "
+        f"{args.frames} frames, device {args.device}"
+    )
+    print(
+        f"{'format':<7}{'decode':>9}{'encode':>9}{'ceiling':>9}{'pipeline':>10}{'share':>7}"
+        f"{'vs min':>8}{'via device':>12}{'share':>7}"
+    )
     for r in rows:
-        print(f"{r['format']:<7}{r['decode']:>9.1f}{r['encode']:>9.1f}"
-              f"{r['shared_core_ceiling']:>9.1f}{r['pipeline']:>10.1f}{r['share']:>7.2f}"
-              f"{r['ratio']:>8.2f}{r['via_device']:>12.1f}{r['via_device_share']:>7.2f}")
-    print("(frames/s. ceiling: the shared-core one, 1/(1/decode + 1/encode); share = pipeline / "
-          "ceiling, goal >= 0.90; vs min = pipeline / min(decode, encode), the ceiling when "
-          "decode and encode have cores of their own; via device: every frame through the "
-          "device as float, as an effect that changes pixels does)")
+        print(
+            f"{r['format']:<7}{r['decode']:>9.1f}{r['encode']:>9.1f}"
+            f"{r['shared_core_ceiling']:>9.1f}{r['pipeline']:>10.1f}{r['share']:>7.2f}"
+            f"{r['ratio']:>8.2f}{r['via_device']:>12.1f}{r['via_device_share']:>7.2f}"
+        )
+    print(
+        "(frames/s. ceiling: the shared-core one, 1/(1/decode + 1/encode); share = pipeline / "
+        "ceiling, goal >= 0.90; vs min = pipeline / min(decode, encode), the ceiling when "
+        "decode and encode have cores of their own; via device: every frame through the "
+        "device as float, as an effect that changes pixels does)"
+    )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

@@ -53,8 +53,9 @@ def write_frames(folder: str, count: int, width: int, height: int) -> str:
 
 
 def run(src: str, out: str, device: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, src, out, device],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, src, out, device], capture_output=True, text=True
+    )
     if done.returncode:
         raise SystemExit(f"the run of {src} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -68,26 +69,29 @@ def main() -> None:
     parser.add_argument("--frames-per-size", type=int, default=6)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    print(f"# neuralfx {neuralfx.__version__}, {os.cpu_count()} CPUs, device {args.device}; "
-          "painting-style dumoulin, --no-temporal, PNG")
+    print(
+        f"# neuralfx {neuralfx.__version__}, {os.cpu_count()} CPUs, device {args.device}; "
+        "painting-style dumoulin, --no-temporal, PNG"
+    )
     with tempfile.TemporaryDirectory() as root:
         print(f"## against the number of frames ({args.count_size}x{args.count_size})")
         print(f"{'frames':>8}{'frames/s':>10}{'ms/frame':>10}{'peak MB':>9}")
         for count in (int(c) for c in args.counts.split(",")):
-            src = write_frames(os.path.join(root, f"n{count}"), count, args.count_size,
-                               args.count_size)
+            src = write_frames(
+                os.path.join(root, f"n{count}"), count, args.count_size, args.count_size
+            )
             got = run(src, os.path.join(root, f"n{count}-out", "o.#####.png"), args.device)
-            print(f"{count:>8}{got['fps']:>10.1f}{1000 / got['fps']:>10.2f}"
-                  f"{got['peak_mb']:>9.0f}")
+            print(f"{count:>8}{got['fps']:>10.1f}{1000 / got['fps']:>10.2f}{got['peak_mb']:>9.0f}")
         print(f"## against the resolution ({args.frames_per_size} frames each)")
         print(f"{'size':>11}{'frames/s':>10}{'Mpixel/s':>10}{'peak MB':>9}")
         for size in (int(s) for s in args.sizes.split(",")):
             width, height = SIZES.get(size, (size, size))
-            src = write_frames(os.path.join(root, f"s{size}"), args.frames_per_size, width,
-                               height)
+            src = write_frames(os.path.join(root, f"s{size}"), args.frames_per_size, width, height)
             got = run(src, os.path.join(root, f"s{size}-out", "o.#####.png"), args.device)
-            print(f"{f'{width}x{height}':>11}{got['fps']:>10.2f}"
-                  f"{got['fps'] * width * height / 1e6:>10.1f}{got['peak_mb']:>9.0f}")
+            print(
+                f"{f'{width}x{height}':>11}{got['fps']:>10.2f}"
+                f"{got['fps'] * width * height / 1e6:>10.1f}{got['peak_mb']:>9.0f}"
+            )
         print(f"device: {got['device']}")
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 

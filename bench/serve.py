@@ -32,13 +32,27 @@ NEURALFX = str(Path(sys.executable).with_name("neuralfx"))
 def settings_for(method: str, k: int) -> dict:
     if method == "dumoulin":
         return {"preset": str(k % 26)}
-    return {"method": method, "style": str(ROOT / "samples" / "styles" / "swirls.png"),
-            "strength": round(0.5 + 0.1 * (k % 5), 1)}
+    return {
+        "method": method,
+        "style": str(ROOT / "samples" / "styles" / "swirls.png"),
+        "strength": round(0.5 + 0.1 * (k % 5), 1),
+    }
 
 
 def cold(method: str, k: int, out: str) -> float:
-    args = [NEURALFX, "run", "painting-style", str(CLIP), out, "--frames", str(1 + k),
-            "--no-history", "--overwrite", "--progress", "none"]
+    args = [
+        NEURALFX,
+        "run",
+        "painting-style",
+        str(CLIP),
+        out,
+        "--frames",
+        str(1 + k),
+        "--no-history",
+        "--overwrite",
+        "--progress",
+        "none",
+    ]
     for key, value in settings_for(method, k).items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     started = time.perf_counter()
@@ -53,19 +67,25 @@ def main() -> None:
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="neuralfx-serve-bench-")
     try:
-        colds = [cold(args.method, k, os.path.join(work, f"cold{k}.png"))
-                 for k in range(args.repeat)]
+        colds = [
+            cold(args.method, k, os.path.join(work, f"cold{k}.png")) for k in range(args.repeat)
+        ]
         started = time.perf_counter()
-        worker = subprocess.Popen([NEURALFX, "serve"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, bufsize=1)
+        worker = subprocess.Popen(
+            [NEURALFX, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
         assert json.loads(worker.stdout.readline())["event"] == "ready"
         ready = time.perf_counter() - started
         warms = []
         for k in range(args.repeat + 1):
-            request = {"id": k, "effect": "painting-style", "input": str(CLIP),
-                       "output": os.path.join(work, f"warm{k}.png"),
-                       "settings": settings_for(args.method, k),
-                       "options": {"frames": str(1 + k), "history": False, "overwrite": True}}
+            request = {
+                "id": k,
+                "effect": "painting-style",
+                "input": str(CLIP),
+                "output": os.path.join(work, f"warm{k}.png"),
+                "settings": settings_for(args.method, k),
+                "options": {"frames": str(1 + k), "history": False, "overwrite": True},
+            }
             sent = time.perf_counter()
             worker.stdin.write(json.dumps(request) + "\n")
             while True:

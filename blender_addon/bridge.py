@@ -21,8 +21,10 @@ import threading
 from dataclasses import dataclass, field
 
 QUERY_TIMEOUT = 60  # seconds; describing answers in ~0.1 s, but a cold disk can be slow
-INSTALL_HINT = ("install NeuralFX (docs/blender.md) and set the path to its `neuralfx` program "
-                "in Edit > Preferences > Add-ons > NeuralFX")
+INSTALL_HINT = (
+    "install NeuralFX (docs/blender.md) and set the path to its `neuralfx` program "
+    "in Edit > Preferences > Add-ons > NeuralFX"
+)
 
 
 class BridgeError(Exception):
@@ -46,14 +48,17 @@ def command_prefix(setting: str) -> list[str]:
             raise BridgeError("NeuralFX was not found on PATH", INSTALL_HINT)
         return [found]
     if os.path.isdir(path):
-        raise BridgeError(f"{path} is a folder, not the neuralfx program",
-                          "choose the file `neuralfx` inside the environment's bin (Scripts on "
-                          "Windows) folder")
+        raise BridgeError(
+            f"{path} is a folder, not the neuralfx program",
+            "choose the file `neuralfx` inside the environment's bin (Scripts on Windows) folder",
+        )
     if not os.path.exists(path):
         raise BridgeError(f"{path} does not exist", INSTALL_HINT)
     if not os.access(path, os.X_OK):
-        raise BridgeError(f"{path} is not executable",
-                          f"make it executable (chmod +x {path}) or choose the neuralfx program")
+        raise BridgeError(
+            f"{path} is not executable",
+            f"make it executable (chmod +x {path}) or choose the neuralfx program",
+        )
     if os.path.basename(path).lower().startswith("python"):
         return [path, "-m", "neuralfx"]
     return [path]
@@ -71,17 +76,28 @@ def query(setting: str, *args: str) -> str:
     """Run a quick NeuralFX command and return its stdout; failures become BridgeErrors."""
     argv = command_prefix(setting) + list(args)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=QUERY_TIMEOUT,
-                              env=_environment(), stdin=subprocess.DEVNULL, check=False)
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=QUERY_TIMEOUT,
+            env=_environment(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     except OSError as exc:
         raise BridgeError(f"cannot start {argv[0]}: {exc.strerror or exc}", INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
-        raise BridgeError(f"`{' '.join(args)}` did not answer in {QUERY_TIMEOUT} s",
-                          "run it in a terminal to see why") from None
+        raise BridgeError(
+            f"`{' '.join(args)}` did not answer in {QUERY_TIMEOUT} s",
+            "run it in a terminal to see why",
+        ) from None
     if done.returncode != 0:
-        raise BridgeError(_last_lines(done.stderr or done.stdout) or
-                          f"`neuralfx {' '.join(args)}` failed (exit {done.returncode})",
-                          "run the same command in a terminal to see the whole message")
+        raise BridgeError(
+            _last_lines(done.stderr or done.stdout)
+            or f"`neuralfx {' '.join(args)}` failed (exit {done.returncode})",
+            "run the same command in a terminal to see the whole message",
+        )
     return done.stdout
 
 
@@ -90,8 +106,10 @@ def query_json(setting: str, *args: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        raise BridgeError(f"`neuralfx {' '.join(args)}` did not print JSON: {text[:200]!r}",
-                          "the program set in the preferences may not be NeuralFX") from None
+        raise BridgeError(
+            f"`neuralfx {' '.join(args)}` did not print JSON: {text[:200]!r}",
+            "the program set in the preferences may not be NeuralFX",
+        ) from None
 
 
 def _last_lines(text: str, n: int = 3) -> str:
@@ -119,11 +137,14 @@ def check_connection(setting: str) -> Connection:
     is wrong. Safe off Blender's main thread: no bpy."""
     data = query_json(setting, "describe", "--all", "--json")
     try:
-        return Connection(data["version"], data["effects"], data.get("plugin_errors", []),
-                          data["descriptions"])
+        return Connection(
+            data["version"], data["effects"], data.get("plugin_errors", []), data["descriptions"]
+        )
     except (KeyError, TypeError):
-        raise BridgeError("this NeuralFX does not describe its effects as the add-on expects",
-                          "install the NeuralFX release the add-on came with") from None
+        raise BridgeError(
+            "this NeuralFX does not describe its effects as the add-on expects",
+            "install the NeuralFX release the add-on came with",
+        ) from None
 
 
 @dataclass
@@ -139,12 +160,19 @@ class Process:
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
         try:
             self.popen = subprocess.Popen(  # noqa: S603 - argv from the artist's own settings
-                self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL, text=True, bufsize=1, env=_environment(),
-                creationflags=flags)
+                self.argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+                env=_environment(),
+                creationflags=flags,
+            )
         except OSError as exc:
-            raise BridgeError(f"cannot start {self.argv[0]}: {exc.strerror or exc}",
-                              INSTALL_HINT) from None
+            raise BridgeError(
+                f"cannot start {self.argv[0]}: {exc.strerror or exc}", INSTALL_HINT
+            ) from None
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
@@ -197,11 +225,19 @@ class Worker:
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
         try:
             self.popen = subprocess.Popen(  # noqa: S603 - argv from the artist's own settings
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                text=True, bufsize=1, env=_environment(), creationflags=flags)
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+                env=_environment(),
+                creationflags=flags,
+            )
         except OSError as exc:
-            raise BridgeError(f"cannot start {argv[0]}: {exc.strerror or exc}",
-                              INSTALL_HINT) from None
+            raise BridgeError(
+                f"cannot start {argv[0]}: {exc.strerror or exc}", INSTALL_HINT
+            ) from None
         threading.Thread(target=self._read, daemon=True).start()
 
     @property
@@ -219,8 +255,9 @@ class Worker:
             self.popen.stdin.write(json.dumps({**request, "id": self.next_id}) + "\n")
             self.popen.stdin.flush()
         except OSError:
-            raise BridgeError("the NeuralFX worker stopped",
-                              "press Preview again to start a new one") from None
+            raise BridgeError(
+                "the NeuralFX worker stopped", "press Preview again to start a new one"
+            ) from None
         return self.next_id
 
     def _read(self) -> None:
@@ -236,8 +273,9 @@ class Worker:
             route.put(event)
             if event.get("event") == "end":
                 del self._routes[event["id"]]
-                route.put({"event": "exit", "returncode": event.get("code", 0 if event.get(
-                    "ok") else 1)})
+                route.put(
+                    {"event": "exit", "returncode": event.get("code", 0 if event.get("ok") else 1)}
+                )
         self.popen.stdout.close()
         code = self.popen.wait()
         for route in list(self._routes.values()):  # the worker died under a run
@@ -247,8 +285,9 @@ class Worker:
     def interrupt(self) -> None:
         """Stop the request being run, as Ctrl-C stops ``neuralfx run``; the worker goes on."""
         if self.alive:
-            self.popen.send_signal(signal.CTRL_BREAK_EVENT if sys.platform == "win32"
-                                   else signal.SIGINT)
+            self.popen.send_signal(
+                signal.CTRL_BREAK_EVENT if sys.platform == "win32" else signal.SIGINT
+            )
 
     def kill(self) -> None:
         if self.alive:

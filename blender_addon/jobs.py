@@ -116,8 +116,9 @@ def job_from_scene(context) -> Job:
         raise sources.SourceError("choose an effect (press Refresh if the list is empty)")
     missing = schema.missing_required(effect_settings)
     if missing:
-        raise sources.SourceError(f"{effect} needs {', '.join(missing)}: fill in the "
-                                  "settings marked (required)")
+        raise sources.SourceError(
+            f"{effect} needs {', '.join(missing)}: fill in the settings marked (required)"
+        )
     invalid = schema.invalid_values(effect_settings)
     if invalid:
         raise sources.SourceError("; ".join(invalid))
@@ -127,15 +128,33 @@ def job_from_scene(context) -> Job:
     precision = prefs.precision if settings.precision == "PREFS" else settings.precision
     prefix = bridge.command_prefix(prefs.executable)
     argv = prefix + [
-        "run", effect, *schema.cli_arguments(effect_settings), source.input, output,
-        "--progress", "json", "--device", device, "--precision", precision,
-        *properties.OUTPUT_FORMATS[settings.output_format][1]]
+        "run",
+        effect,
+        *schema.cli_arguments(effect_settings),
+        source.input,
+        output,
+        "--progress",
+        "json",
+        "--device",
+        device,
+        "--precision",
+        precision,
+        *properties.OUTPUT_FORMATS[settings.output_format][1],
+    ]
     if source.frames:
         argv += ["--frames", source.frames]
     argv += schema.run_arguments(settings)
-    return Job(argv, f"{effect}: {source.stem}", scene.name, source, output,
-               settings.destination, effect=effect, blend=bpy.data.filepath,
-               first_arg=len(prefix))
+    return Job(
+        argv,
+        f"{effect}: {source.stem}",
+        scene.name,
+        source,
+        output,
+        settings.destination,
+        effect=effect,
+        blend=bpy.data.filepath,
+        first_arg=len(prefix),
+    )
 
 
 def outputs_of(job: Job) -> list[str]:
@@ -144,8 +163,9 @@ def outputs_of(job: Job) -> list[str]:
         return [job.output] if os.path.exists(job.output) else []
     folder, name = os.path.split(job.output)
     hashes = re.search(r"#+", name)
-    number = re.compile(re.escape(name[:hashes.start()]) + r"(-?\d+)" +
-                        re.escape(name[hashes.end():]) + "$")
+    number = re.compile(
+        re.escape(name[: hashes.start()]) + r"(-?\d+)" + re.escape(name[hashes.end() :]) + "$"
+    )
     wanted = re.fullmatch(r"(-?\d+)-(-?\d+)", job.source.frames or "")
     found = []
     for entry in os.listdir(folder) if os.path.isdir(folder) else ():
@@ -189,8 +209,9 @@ def pump() -> float | None:
         elif kind == "warning":
             job.warnings.append(event.get("message", ""))
         elif kind == "error":
-            words = properties.effect_settings(bpy.data.scenes.get(job.scene)
-                                               or bpy.context.scene, job.effect)
+            words = properties.effect_settings(
+                bpy.data.scenes.get(job.scene) or bpy.context.scene, job.effect
+            )
             job.error = schema.in_panel_words(event.get("message", ""), words)
             job.hint = schema.in_panel_words(event.get("hint") or "", words)
         elif kind == "exit":
@@ -206,7 +227,7 @@ def _runner(job: Job) -> bridge.Process | bridge.WorkerRun:
     process of its own."""
     if job.first_arg:
         setting = properties.preferences(bpy.context).executable
-        return bridge.WorkerRun(bridge.shared_worker(setting), job.argv[job.first_arg:])
+        return bridge.WorkerRun(bridge.shared_worker(setting), job.argv[job.first_arg :])
     return bridge.Process(job.argv)
 
 
@@ -222,12 +243,16 @@ def _finish(job: Job, returncode: int | None) -> None:
             _place(job, status)
         else:
             QUEUE.unplaced.append(job)
-            status.message = (f"{job.label}: done, in {job.output}; it goes into "
-                              f"{os.path.basename(job.blend) or 'the unsaved file'} when that "
-                              "file is open again")
+            status.message = (
+                f"{job.label}: done, in {job.output}; it goes into "
+                f"{os.path.basename(job.blend) or 'the unsaved file'} when that "
+                "file is open again"
+            )
     elif job.cancelled:
-        status.message = (f"{job.label}: cancelled after {job.done} of {job.total} frame(s); "
-                          "finished frames are kept, Run again to resume")
+        status.message = (
+            f"{job.label}: cancelled after {job.done} of {job.total} frame(s); "
+            "finished frames are kept, Run again to resume"
+        )
         status.error = status.hint = ""
     else:
         if not job.error:
@@ -244,8 +269,9 @@ def _log_report(job: Job, status) -> None:
     panel shows the same until the next run)."""
     lines = [("WARNING", f"NeuralFX {job.label}: {w}") for w in dict.fromkeys(job.warnings)]
     if status.error:
-        lines.append(("ERROR", f"NeuralFX {status.error}" + (f" ({status.hint})" if status.hint
-                                                             else "")))
+        lines.append(
+            ("ERROR", f"NeuralFX {status.error}" + (f" ({status.hint})" if status.hint else ""))
+        )
     else:
         took = time.monotonic() - job.started if job.started else 0.0
         lines.append(("INFO", f"NeuralFX {status.message} [{took:.1f} s]"))
@@ -261,10 +287,16 @@ def _place(job: Job, status) -> None:
     scene = bpy.data.scenes.get(job.scene) or bpy.context.scene
     paths = outputs_of(job)
     with bpy.context.temp_override(scene=scene):
-        placed = results.place(bpy.context, job.destination, job.source, paths,
-                               os.path.basename(job.output).split(".")[0])
-    status.message = f"{job.label}: done, {len(paths)} frame(s) in {job.output}" + \
-        (f" (now {placed.name})" if placed is not None else "")
+        placed = results.place(
+            bpy.context,
+            job.destination,
+            job.source,
+            paths,
+            os.path.basename(job.output).split(".")[0],
+        )
+    status.message = f"{job.label}: done, {len(paths)} frame(s) in {job.output}" + (
+        f" (now {placed.name})" if placed is not None else ""
+    )
     if placed is not None and bpy.ops.ed.undo_push.poll():
         bpy.ops.ed.undo_push(message=f"NeuralFX: {job.label}")
 
@@ -289,8 +321,10 @@ def _show(job: Job | None) -> None:
         left = (job.total - job.done) / status.fps if status.fps else 0.0
         status.eta = time.strftime("%H:%M:%S", time.gmtime(left)) if status.fps else "--:--:--"
         status.progress = 100.0 * job.done / job.total if job.total else 0.0
-        text = (f"NeuralFX {job.label}: {job.done}/{job.total} frames, {status.fps:.1f} fps, "
-                f"ETA {status.eta}" + (f", {status.queued} queued" if status.queued else ""))
+        text = (
+            f"NeuralFX {job.label}: {job.done}/{job.total} frames, {status.fps:.1f} fps, "
+            f"ETA {status.eta}" + (f", {status.queued} queued" if status.queued else "")
+        )
     workspace = getattr(bpy.context, "workspace", None)
     if workspace is not None:
         workspace.status_text_set(text)

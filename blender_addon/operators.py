@@ -26,8 +26,9 @@ def apply_connection(context, connection: bridge.Connection) -> None:
         settings.effect = connection.effects[0]["name"]
 
 
-def _connection_report(context, connection: bridge.Connection | None,
-                       error: bridge.BridgeError | None) -> tuple[str, str]:
+def _connection_report(
+    context, connection: bridge.Connection | None, error: bridge.BridgeError | None
+) -> tuple[str, str]:
     """Write the outcome into the preferences; returns (report level, message)."""
     prefs = properties.preferences(context)
     if error is not None:
@@ -35,8 +36,10 @@ def _connection_report(context, connection: bridge.Connection | None,
         return "ERROR", f"{error.message}. {error.hint}" if error.hint else error.message
     lines = [connection.summary()]
     for failed in connection.plugin_errors:
-        lines.append(f"plugin {failed['name']} failed to load: {failed['error']} "
-                     "(reinstall or update that plugin; the other effects work)")
+        lines.append(
+            f"plugin {failed['name']} failed to load: {failed['error']} "
+            "(reinstall or update that plugin; the other effects work)"
+        )
     prefs.connection = "\n".join(lines)
     prefs.connection_ok = not connection.plugin_errors
     return ("WARNING" if connection.plugin_errors else "INFO"), lines[0]
@@ -158,7 +161,7 @@ def terminal_command(argv: list[str]) -> str:
     shown = list(argv)
     if "--progress" in shown:
         at = shown.index("--progress")
-        del shown[at:at + 2]
+        del shown[at : at + 2]
     return shlex.join(shown)
 
 
@@ -274,20 +277,28 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
     def execute(self, context):
         clip = context.scene.active_clip
         if clip is None:
-            return _report_error(self, "the scene has no movie clip",
-                                 "set Scene > Active Clip to the tracked clip")
-        track = clip.tracking.objects.active.tracks.active if clip.tracking.objects.active \
+            return _report_error(
+                self, "the scene has no movie clip", "set Scene > Active Clip to the tracked clip"
+            )
+        track = (
+            clip.tracking.objects.active.tracks.active
+            if clip.tracking.objects.active
             else clip.tracking.tracks.active
+        )
         if track is None:
-            return _report_error(self, f"clip {clip.name!r} has no active track",
-                                 "select a track in the Movie Clip Editor")
+            return _report_error(
+                self,
+                f"clip {clip.name!r} has no active track",
+                "select a track in the Movie Clip Editor",
+            )
         try:
             document = sources.marker_boxes(clip, track)
         except sources.SourceError as exc:
             return _report_error(self, str(exc))
         try:
-            folder = sources.absolute(context.scene.neuralfx.output_folder or "//neuralfx/",
-                                      "Output folder")
+            folder = sources.absolute(
+                context.scene.neuralfx.output_folder or "//neuralfx/", "Output folder"
+            )
         except sources.SourceError as exc:
             return _report_error(self, str(exc))
         path = os.path.join(folder, "regions", f"{clip.name}-{track.name}.json")
@@ -298,7 +309,15 @@ class NEURALFX_OT_boxes_from_marker(_ParamOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (NEURALFX_OT_test_connection, NEURALFX_OT_refresh_effects, NEURALFX_OT_run,
-           NEURALFX_OT_log,
-           NEURALFX_OT_copy_command, NEURALFX_OT_preview, NEURALFX_OT_cancel,
-           NEURALFX_OT_item_add, NEURALFX_OT_item_remove, NEURALFX_OT_boxes_from_marker)
+CLASSES = (
+    NEURALFX_OT_test_connection,
+    NEURALFX_OT_refresh_effects,
+    NEURALFX_OT_run,
+    NEURALFX_OT_log,
+    NEURALFX_OT_copy_command,
+    NEURALFX_OT_preview,
+    NEURALFX_OT_cancel,
+    NEURALFX_OT_item_add,
+    NEURALFX_OT_item_remove,
+    NEURALFX_OT_boxes_from_marker,
+)

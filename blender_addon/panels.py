@@ -111,9 +111,14 @@ def draw(panel, context) -> None:
 
 def make_panel(space_type: str, poll=None) -> type:
     """A sidebar panel "NeuralFX" for ``space_type``; ``poll`` narrows where it shows."""
-    attrs = {"bl_idname": f"NEURALFX_PT_{space_type.lower()}", "bl_label": "NeuralFX",
-             "bl_space_type": space_type, "bl_region_type": "UI", "bl_category": "NeuralFX",
-             "draw": draw}
+    attrs = {
+        "bl_idname": f"NEURALFX_PT_{space_type.lower()}",
+        "bl_label": "NeuralFX",
+        "bl_space_type": space_type,
+        "bl_region_type": "UI",
+        "bl_category": "NeuralFX",
+        "draw": draw,
+    }
     if poll is not None:
         attrs["poll"] = classmethod(lambda cls, context: poll(context))
     return type(attrs["bl_idname"], (bpy.types.Panel,), attrs)
@@ -121,7 +126,9 @@ def make_panel(space_type: str, poll=None) -> type:
 
 CLASSES = (
     make_panel("SEQUENCE_EDITOR"),
-    make_panel("NODE_EDITOR", poll=lambda context: getattr(context.space_data, "tree_type", "")
-               == "CompositorNodeTree"),
+    make_panel(
+        "NODE_EDITOR",
+        poll=lambda context: getattr(context.space_data, "tree_type", "") == "CompositorNodeTree",
+    ),
     make_panel("IMAGE_EDITOR"),
 )

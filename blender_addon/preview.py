@@ -29,12 +29,19 @@ def request(context) -> dict:
     job = jobs.job_from_scene(context)  # the same checks as Run
     effect = scene.neuralfx.effect
     folder = bpy.app.tempdir or tempfile.gettempdir()
-    return {"effect": effect, "input": job.source.input,
-            "output": os.path.join(folder, f"neuralfx-preview-{effect}.png"),
-            "settings": schema.settings_by_name(properties.effect_settings(scene, effect)),
-            "options": {"frames": str(source_frame(scene, job.source)), "history": False,
-                        "overwrite": True, "device": job.argv[job.argv.index("--device") + 1],
-                        "precision": job.argv[job.argv.index("--precision") + 1]}}
+    return {
+        "effect": effect,
+        "input": job.source.input,
+        "output": os.path.join(folder, f"neuralfx-preview-{effect}.png"),
+        "settings": schema.settings_by_name(properties.effect_settings(scene, effect)),
+        "options": {
+            "frames": str(source_frame(scene, job.source)),
+            "history": False,
+            "overwrite": True,
+            "device": job.argv[job.argv.index("--device") + 1],
+            "precision": job.argv[job.argv.index("--precision") + 1],
+        },
+    }
 
 
 def ask(context) -> int:
@@ -42,8 +49,12 @@ def ask(context) -> int:
     wanted = request(context)
     worker = bridge.shared_worker(properties.preferences(context).executable)
     rid = worker.send(wanted)
-    _waiting[rid] = {"output": wanted["output"], "frame": wanted["options"]["frames"],
-                     "effect": wanted["effect"], "error": None}
+    _waiting[rid] = {
+        "output": wanted["output"],
+        "frame": wanted["options"]["frames"],
+        "effect": wanted["effect"],
+        "error": None,
+    }
     frame = wanted["options"]["frames"]
     after = " (after the run under way)" if jobs.QUEUE.current is not None else ""
     context.window_manager.neuralfx_status.message = f"previewing frame {frame}...{after}"
@@ -65,8 +76,10 @@ def pump() -> float | None:
             continue
         if event["event"] == "error":
             words = properties.effect_settings(bpy.context.scene, waiting["effect"])
-            waiting["error"] = (schema.in_panel_words(event.get("message", ""), words),
-                                schema.in_panel_words(event.get("hint") or "", words))
+            waiting["error"] = (
+                schema.in_panel_words(event.get("message", ""), words),
+                schema.in_panel_words(event.get("hint") or "", words),
+            )
         elif event["event"] == "end":
             del _waiting[event["id"]]
             _show(waiting, ok=event.get("ok", False))

@@ -14,27 +14,47 @@ import json
 import os
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 from . import schema
 
-DEVICES = [("auto", "Auto", "CUDA, then Apple MPS, then the CPU"), ("cpu", "CPU", ""),
-           ("cuda", "CUDA", "an NVIDIA GPU"), ("mps", "MPS", "Apple silicon GPU")]
-PRECISIONS = [("fp32", "fp32", "full precision"),
-              ("bf16", "bf16", "faster on recent GPUs and CPUs; tiny differences"),
-              ("fp16", "fp16", "fastest on NVIDIA GPUs; GPU only")]
+DEVICES = [
+    ("auto", "Auto", "CUDA, then Apple MPS, then the CPU"),
+    ("cpu", "CPU", ""),
+    ("cuda", "CUDA", "an NVIDIA GPU"),
+    ("mps", "MPS", "Apple silicon GPU"),
+]
+PRECISIONS = [
+    ("fp32", "fp32", "full precision"),
+    ("bf16", "bf16", "faster on recent GPUs and CPUs; tiny differences"),
+    ("fp16", "fp16", "fastest on NVIDIA GPUs; GPU only"),
+]
 # identifier → (file extension, extra run options); colour space follows the extension.
 OUTPUT_FORMATS = {
-    "PNG": ("png", ["--depth", "8"]), "PNG16": ("png", ["--depth", "16"]),
-    "JPEG": ("jpg", []), "TIFF16": ("tif", ["--depth", "16"]),
-    "EXR_HALF": ("exr", ["--depth", "half"]), "EXR_FLOAT": ("exr", ["--depth", "float"]),
-    "MP4": ("mp4", []), "MOV": ("mov", []),
+    "PNG": ("png", ["--depth", "8"]),
+    "PNG16": ("png", ["--depth", "16"]),
+    "JPEG": ("jpg", []),
+    "TIFF16": ("tif", ["--depth", "16"]),
+    "EXR_HALF": ("exr", ["--depth", "half"]),
+    "EXR_FLOAT": ("exr", ["--depth", "float"]),
+    "MP4": ("mp4", []),
+    "MOV": ("mov", []),
 }
 _FORMAT_ITEMS = [
-    ("PNG", "PNG 8-bit", "sRGB"), ("PNG16", "PNG 16-bit", "sRGB"), ("JPEG", "JPEG", "sRGB"),
-    ("TIFF16", "TIFF 16-bit", "sRGB"), ("EXR_HALF", "OpenEXR half", "scene-linear"),
-    ("EXR_FLOAT", "OpenEXR float", "scene-linear"), ("MP4", "MP4 (H.264)", "a movie"),
+    ("PNG", "PNG 8-bit", "sRGB"),
+    ("PNG16", "PNG 16-bit", "sRGB"),
+    ("JPEG", "JPEG", "sRGB"),
+    ("TIFF16", "TIFF 16-bit", "sRGB"),
+    ("EXR_HALF", "OpenEXR half", "scene-linear"),
+    ("EXR_FLOAT", "OpenEXR float", "scene-linear"),
+    ("MP4", "MP4 (H.264)", "a movie"),
     ("MOV", "MOV (ProRes)", "a movie"),
 ]
 
@@ -43,13 +63,23 @@ class NeuralFXPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     executable: StringProperty(
-        name="NeuralFX program", subtype="FILE_PATH",
+        name="NeuralFX program",
+        subtype="FILE_PATH",
         description="The `neuralfx` program of your NeuralFX install, or a Python interpreter "
-                    "that has NeuralFX (empty: find `neuralfx` on PATH)")
-    device: EnumProperty(name="Device", items=DEVICES, default="auto",
-                         description="Where effects run unless the panel says otherwise")
-    precision: EnumProperty(name="Precision", items=PRECISIONS, default="fp32",
-                            description="Compute precision unless the panel says otherwise")
+        "that has NeuralFX (empty: find `neuralfx` on PATH)",
+    )
+    device: EnumProperty(
+        name="Device",
+        items=DEVICES,
+        default="auto",
+        description="Where effects run unless the panel says otherwise",
+    )
+    precision: EnumProperty(
+        name="Precision",
+        items=PRECISIONS,
+        default="fp32",
+        description="Compute precision unless the panel says otherwise",
+    )
     connection: StringProperty(name="Connection", description="What Test connection found")
     connection_ok: BoolProperty()
 
@@ -77,35 +107,62 @@ def _effect_items(self, context):
 class NeuralFXSettings(bpy.types.PropertyGroup):
     """What to run, on what, and where the result goes: ``scene.neuralfx``."""
 
-    effect: EnumProperty(name="Effect", items=_effect_items,
-                         description="The NeuralFX effect to run")
-    source: EnumProperty(name="Input", default="STRIP", items=[
-        ("STRIP", "Active strip", "The active image or movie strip of the Video Sequencer"),
-        ("RENDER", "Render output", "The scene's rendered frames (Output properties)"),
-        ("PATH", "File or pattern",
-         "A movie, an image, a folder of frames, or a sequence such as shot.####.exr"),
-    ])
-    source_path: StringProperty(name="Path", subtype="FILE_PATH", options=schema.BLEND_RELATIVE,
-                                description="A movie, an image, a folder of frames, or a "
-                                            "sequence pattern (####, %04d, or a glob such as "
-                                            "shot.*.png)")
-    output_folder: StringProperty(name="Folder", subtype="DIR_PATH", default="//neuralfx/",
-                                  options=schema.BLEND_RELATIVE,
-                                  description="Where results are written (// is the .blend's "
-                                              "folder)")
+    effect: EnumProperty(
+        name="Effect", items=_effect_items, description="The NeuralFX effect to run"
+    )
+    source: EnumProperty(
+        name="Input",
+        default="STRIP",
+        items=[
+            ("STRIP", "Active strip", "The active image or movie strip of the Video Sequencer"),
+            ("RENDER", "Render output", "The scene's rendered frames (Output properties)"),
+            (
+                "PATH",
+                "File or pattern",
+                "A movie, an image, a folder of frames, or a sequence such as shot.####.exr",
+            ),
+        ],
+    )
+    source_path: StringProperty(
+        name="Path",
+        subtype="FILE_PATH",
+        options=schema.BLEND_RELATIVE,
+        description="A movie, an image, a folder of frames, or a "
+        "sequence pattern (####, %04d, or a glob such as "
+        "shot.*.png)",
+    )
+    output_folder: StringProperty(
+        name="Folder",
+        subtype="DIR_PATH",
+        default="//neuralfx/",
+        options=schema.BLEND_RELATIVE,
+        description="Where results are written (// is the .blend's folder)",
+    )
     output_format: EnumProperty(name="Format", items=_FORMAT_ITEMS, default="PNG")
-    destination: EnumProperty(name="Result to", default="SEQUENCER", items=[
-        ("SEQUENCER", "Sequencer strip", "A new strip in the channel above the source"),
-        ("COMPOSITOR", "Compositor node", "A new Image node in the compositor"),
-        ("IMAGE_EDITOR", "Image Editor", "Show the result in the Image Editor"),
-        ("NONE", "Files only", "Only write the files"),
-    ])
-    frames: StringProperty(name="Frames", description="Frames to do, e.g. 1001-1100 or 1-10x2 "
-                                                      "(empty: the input's own range)")
-    device: EnumProperty(name="Device", items=[("PREFS", "Default", "From the preferences"),
-                                               *DEVICES], default="PREFS")
-    precision: EnumProperty(name="Precision", items=[("PREFS", "Default", "From the preferences"),
-                                                     *PRECISIONS], default="PREFS")
+    destination: EnumProperty(
+        name="Result to",
+        default="SEQUENCER",
+        items=[
+            ("SEQUENCER", "Sequencer strip", "A new strip in the channel above the source"),
+            ("COMPOSITOR", "Compositor node", "A new Image node in the compositor"),
+            ("IMAGE_EDITOR", "Image Editor", "Show the result in the Image Editor"),
+            ("NONE", "Files only", "Only write the files"),
+        ],
+    )
+    frames: StringProperty(
+        name="Frames",
+        description="Frames to do, e.g. 1001-1100 or 1-10x2 (empty: the input's own range)",
+    )
+    device: EnumProperty(
+        name="Device",
+        items=[("PREFS", "Default", "From the preferences"), *DEVICES],
+        default="PREFS",
+    )
+    precision: EnumProperty(
+        name="Precision",
+        items=[("PREFS", "Default", "From the preferences"), *PRECISIONS],
+        default="PREFS",
+    )
     # ... and the run options NeuralFX marks for the panel (overwrite, missing, ...), added
     # below from their declaration (schema.RUN_OPTIONS)
 
@@ -130,8 +187,10 @@ class NeuralFXStatus(bpy.types.PropertyGroup):
     hint: StringProperty()
     output: StringProperty()
     warnings: StringProperty(description="The last run's warnings, one a line")
-    command: StringProperty(name="Command", description="The NeuralFX command of the last run "
-                            "queued or copied, as a terminal takes it")
+    command: StringProperty(
+        name="Command",
+        description="The NeuralFX command of the last run queued or copied, as a terminal takes it",
+    )
 
 
 STATIC_CLASSES = (NeuralFXPreferences, NeuralFXSettings, NeuralFXStatus)
@@ -159,8 +218,9 @@ def install_effects(effects: list[dict], descriptions: dict[str, dict], *, save:
             bpy.utils.register_class(cls)
         _generated.extend(classes)
         pointers[schema.attribute(name.replace("-", "_"))] = PointerProperty(type=classes[-1])
-    container = type("NEURALFX_PG_effects", (bpy.types.PropertyGroup,),
-                     {"__annotations__": pointers})
+    container = type(
+        "NEURALFX_PG_effects", (bpy.types.PropertyGroup,), {"__annotations__": pointers}
+    )
     bpy.utils.register_class(container)
     _generated.append(container)
     bpy.types.Scene.neuralfx_effects = PointerProperty(type=container)
@@ -174,8 +234,9 @@ def install_effects(effects: list[dict], descriptions: dict[str, dict], *, save:
 def effect_settings(scene, effect: str):
     """The generated PropertyGroup holding ``effect``'s settings in ``scene``, or None."""
     container = getattr(scene, "neuralfx_effects", None)
-    return getattr(container, schema.attribute(effect.replace("-", "_")), None) \
-        if container else None
+    return (
+        getattr(container, schema.attribute(effect.replace("-", "_")), None) if container else None
+    )
 
 
 def load_cached_effects() -> None:

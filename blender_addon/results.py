@@ -21,8 +21,10 @@ def colour_space(path: str) -> str:
 
 def _free_channel(editor, start: int, end: int, lowest: int) -> int:
     channel = lowest
-    while any(s.channel == channel and s.frame_final_start < end and s.frame_final_end > start
-              for s in strips(editor)):
+    while any(
+        s.channel == channel and s.frame_final_start < end and s.frame_final_end > start
+        for s in strips(editor)
+    ):
         channel += 1
     return channel
 
@@ -50,8 +52,9 @@ def to_sequencer(scene, source: Source, paths: list[str], name: str):
         collection.remove(old)
     duration = 10**6 if movie else len(paths)
     if channel is None:
-        channel = _free_channel(editor, source.frame_start, source.frame_start + duration,
-                                source.channel + 1)
+        channel = _free_channel(
+            editor, source.frame_start, source.frame_start + duration, source.channel + 1
+        )
     if movie:
         strip = collection.new_movie(name, paths[0], channel, source.frame_start)
     else:
@@ -68,8 +71,7 @@ def compositor_tree(scene):
             # A new compositor renders what reaches its group output: give it one, so that
             # the result placed in it is what F12 renders.
             tree = bpy.data.node_groups.new("NeuralFX compositing", "CompositorNodeTree")
-            tree.interface.new_socket(name="Image", in_out="OUTPUT",
-                                      socket_type="NodeSocketColor")
+            tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
             tree.nodes.new("NodeGroupOutput").location = (400, 0)
             scene.compositing_node_group = tree
         return scene.compositing_node_group
@@ -81,8 +83,11 @@ def _to_an_unlinked_output(tree, node) -> None:
     """Link the result to the compositor's group output when nothing reaches it yet (a
     compositor the add-on made); an artist's own wiring is left alone."""
     for output in tree.nodes:
-        if output.bl_idname == "NodeGroupOutput" and output.inputs and \
-                not output.inputs[0].is_linked:
+        if (
+            output.bl_idname == "NodeGroupOutput"
+            and output.inputs
+            and not output.inputs[0].is_linked
+        ):
             tree.links.new(node.outputs["Image"], output.inputs[0])
             return
 
@@ -109,9 +114,16 @@ def _frame_user(user, source: Source, count: int) -> None:
 def to_compositor(scene, source: Source, paths: list[str], name: str):
     """An Image node of the result; a rerun's result reuses the node of the same files."""
     tree = compositor_tree(scene)
-    node = next((n for n in tree.nodes if n.bl_idname == "CompositorNodeImage" and n.image
-                 and os.path.normpath(bpy.path.abspath(n.image.filepath))
-                 == os.path.normpath(paths[0])), None)
+    node = next(
+        (
+            n
+            for n in tree.nodes
+            if n.bl_idname == "CompositorNodeImage"
+            and n.image
+            and os.path.normpath(bpy.path.abspath(n.image.filepath)) == os.path.normpath(paths[0])
+        ),
+        None,
+    )
     if node is None:
         node = tree.nodes.new("CompositorNodeImage")
         node.image = load_image(source, paths, name)
@@ -120,8 +132,11 @@ def to_compositor(scene, source: Source, paths: list[str], name: str):
     else:
         node.image.reload()
     if node.image.source in ("SEQUENCE", "MOVIE"):
-        _frame_user(node, source, len(paths) if node.image.source == "SEQUENCE"
-                    else node.image.frame_duration)
+        _frame_user(
+            node,
+            source,
+            len(paths) if node.image.source == "SEQUENCE" else node.image.frame_duration,
+        )
     for other in tree.nodes:
         other.select = False
     node.select, tree.nodes.active = True, node
@@ -131,7 +146,7 @@ def to_compositor(scene, source: Source, paths: list[str], name: str):
 def to_image_editor(context, source: Source, paths: list[str], name: str):
     image = load_image(source, paths, name)
     screen = getattr(context, "screen", None) or (context.window.screen if context.window else None)
-    for area in (screen.areas if screen else ()):
+    for area in screen.areas if screen else ():
         if area.type == "IMAGE_EDITOR":
             space = area.spaces.active
             space.image = image

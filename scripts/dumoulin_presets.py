@@ -32,12 +32,22 @@ def main() -> None:
         cv2.imwrite(str(src), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
         shutil.copy(src, work / "sheet.0099.png")
         for preset in range(26):
-            neuralfx.run("painting-style", str(src), str(work / f"sheet.{preset:04d}.png"),
-                         settings={"method": "dumoulin", "preset": str(preset),
-                                   "temporal": False}, reporter=Reporter())
+            neuralfx.run(
+                "painting-style",
+                str(src),
+                str(work / f"sheet.{preset:04d}.png"),
+                settings={"method": "dumoulin", "preset": str(preset), "temporal": False},
+                reporter=Reporter(),
+            )
         out.parent.mkdir(parents=True, exist_ok=True)
-        make_contact_sheet(str(work / "sheet.*.png"), str(out), columns=9, width=1800,
-                           frames="0-25,99", max_frames=27)
+        make_contact_sheet(
+            str(work / "sheet.*.png"),
+            str(out),
+            columns=9,
+            width=1800,
+            frames="0-25,99",
+            max_frames=27,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(out)

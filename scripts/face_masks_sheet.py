@@ -49,16 +49,27 @@ def main() -> None:
     pipe = FacePipeline(CropTemplate.celeba(128), colour_match=False, mask="crop")
     crops = pipe.crop(frame, pipe.track([finder.find(image)], frame))
     skin = composite.masks(crops.landmarks, 128, "face", feather=0.02)
-    hair = (composite.masks(crops.landmarks, 128, "head", feather=0.02) > 0.5).float() * \
-        (1 - (skin > 0.01).float())
-    hair[..., int(crops.landmarks[0, 57, 1]):, :] = 0  # hair stops at the lips (a stand-in)
-    made = (crops.images + 0.12 * skin + torch.tensor([0.25, 0.15, -0.2])[None, :, None, None]
-            * hair + torch.tensor([0.06, -0.04, 0.08])[None, :, None, None]).clamp(0, 1)
+    hair = (composite.masks(crops.landmarks, 128, "head", feather=0.02) > 0.5).float() * (
+        1 - (skin > 0.01).float()
+    )
+    hair[..., int(crops.landmarks[0, 57, 1]) :, :] = 0  # hair stops at the lips (a stand-in)
+    made = (
+        crops.images
+        + 0.12 * skin
+        + torch.tensor([0.25, 0.15, -0.2])[None, :, None, None] * hair
+        + torch.tensor([0.06, -0.04, 0.08])[None, :, None, None]
+    ).clamp(0, 1)
     row = []
-    for label, where in (("model output", None), ("matched: skin", "skin"),
-                         ("matched: background", "background")):
-        out = made if where is None else composite.match_colour(
-            made, crops.images, crops.landmarks, 128, where)
+    for label, where in (
+        ("model output", None),
+        ("matched: skin", "skin"),
+        ("matched: background", "background"),
+    ):
+        out = (
+            made
+            if where is None
+            else composite.match_colour(made, crops.images, crops.landmarks, 128, where)
+        )
         row.append(label_panel(pipe.paste(frame, crops, out), label))
     sheet = np.concatenate([np.concatenate(panels, axis=1), np.concatenate(row, axis=1)])
     cv2.imwrite(str(OUT), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])

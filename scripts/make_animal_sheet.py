@@ -38,13 +38,28 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        torch.save({"gen_test": deterministic_state("funit_animals_generator", seed=2)},
-                   tmp / "g.pt")
+        torch.save(
+            {"gen_test": deterministic_state("funit_animals_generator", seed=2)}, tmp / "g.pt"
+        )
         cv2.imwrite(str(tmp / "cat.png"), data.chelsea()[..., ::-1])
-        result = CliRunner().invoke(cli, [
-            "run", "animal-transfer", "--checkpoint", str(tmp / "g.pt"), "--examples",
-            str(tmp / "cat.png"), "--box", "150,120,110,110", "--track", str(BBB),
-            str(tmp / "out" / "o.####.png"), "--progress", "none"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "run",
+                "animal-transfer",
+                "--checkpoint",
+                str(tmp / "g.pt"),
+                "--examples",
+                str(tmp / "cat.png"),
+                "--box",
+                "150,120,110,110",
+                "--track",
+                str(BBB),
+                str(tmp / "out" / "o.####.png"),
+                "--progress",
+                "none",
+            ],
+        )
         assert result.exit_code == 0, result.output
         (tmp / "shown").mkdir()
         for frame, rgb in read_frames(str(BBB), set(range(1, 49))):
@@ -54,8 +69,9 @@ def main() -> int:
             shown = out.copy()
             cv2.drawContours(shown, contours, -1, (255, 220, 0), 2)
             write_image(str(tmp / "shown" / f"s.{frame:04d}.png"), shown)
-        make_contact_sheet(str(tmp / "shown" / "s.####.png"), str(OUT), columns=4, width=1200,
-                           max_frames=12)
+        make_contact_sheet(
+            str(tmp / "shown" / "s.####.png"), str(OUT), columns=4, width=1200, max_frames=12
+        )
     print(OUT)
     return 0
 

@@ -29,8 +29,7 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "images" / "faces-pipeli
 def label(panel: np.ndarray, text: str) -> np.ndarray:
     out = np.full((panel.shape[0] + 24, panel.shape[1], 3), 24, np.uint8)
     out[24:] = panel
-    cv2.putText(out, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (235, 235, 235), 1,
-                cv2.LINE_AA)
+    cv2.putText(out, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (235, 235, 235), 1, cv2.LINE_AA)
     return out
 
 
@@ -64,10 +63,14 @@ def main() -> int:
 
     big = 256
     panels = [
-        label(cv2.resize(boxes, (big, big), interpolation=cv2.INTER_AREA),
-              "HOG: green kept, red dropped"),
-        label(cv2.resize(rgb8(crop), (big, big), interpolation=cv2.INTER_NEAREST),
-              "aligned crop (CelebA, 128)"),
+        label(
+            cv2.resize(boxes, (big, big), interpolation=cv2.INTER_AREA),
+            "HOG: green kept, red dropped",
+        ),
+        label(
+            cv2.resize(rgb8(crop), (big, big), interpolation=cv2.INTER_NEAREST),
+            "aligned crop (CelebA, 128)",
+        ),
         label(cv2.resize(np.repeat(rgb8(mask), 3, 2), (big, big)), "mask (head)"),
         label(cv2.resize(rgb8(pasted)[40:296, 100:356], (big, big)), "edit pasted back"),
     ]

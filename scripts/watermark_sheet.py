@@ -28,8 +28,9 @@ def main() -> None:
     for picture, caption in zip(shown, ("frame 1 (x20)", "frame 2 (x20)", "their average (x20)")):
         tile = cv2.cvtColor((picture * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
         tile = cv2.copyMakeBorder(tile, 28, 4, 4, 4, cv2.BORDER_CONSTANT, value=(255, 255, 255))
-        cv2.putText(tile, caption, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            tile, caption, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA
+        )
         tiles.append(tile)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(OUT), np.hstack(tiles))

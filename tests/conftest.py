@@ -31,8 +31,15 @@ def fresh_host(neuralfx_host) -> neuralfx.host.plugins.PluginHost:
 def make_sequence(tmp_path) -> Callable[..., str]:
     """Write a numbered sequence; returns its #### pattern."""
 
-    def make(name: str = "in/shot.####.png", frames=range(1001, 1005), *, dtype=np.uint8,
-             channels: int = 3, width: int = 64, height: int = 48) -> str:
+    def make(
+        name: str = "in/shot.####.png",
+        frames=range(1001, 1005),
+        *,
+        dtype=np.uint8,
+        channels: int = 3,
+        width: int = 64,
+        height: int = 48,
+    ) -> str:
         pattern = str(tmp_path / name)
         os.makedirs(os.path.dirname(pattern), exist_ok=True)
         for f in frames:
@@ -62,7 +69,6 @@ def cli() -> CLI:
     return CLI()
 
 
-
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory):
     """Johnson and AdaIN checkpoints in the official layouts, deterministic weights whose
@@ -80,8 +86,13 @@ def checkpoints(tmp_path_factory):
     with torch.no_grad():
         features = encoder[:31](probe)
     states = {
-        "johnson": lively_state("fast_neural_style_transformer_net", johnson.TransformerNet,
-                                "deconv3.conv2d", 255.0, probe * 255),
+        "johnson": lively_state(
+            "fast_neural_style_transformer_net",
+            johnson.TransformerNet,
+            "deconv3.conv2d",
+            255.0,
+            probe * 255,
+        ),
         "encoder": encoder_state,
         "decoder": lively_state("adain_decoder", adain.decoder, "28", 1.0, features),
     }

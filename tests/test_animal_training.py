@@ -21,16 +21,30 @@ def animals(tmp_path_factory):
     for name, picture in (("cats", data.chelsea()), ("cups", data.coffee())):
         (root / name).mkdir()
         for i in range(3):
-            crop = picture[10 * i:10 * i + 200, 20 * i:20 * i + 200]
-            cv2.imwrite(str(root / name / f"{i}.png"),
-                        cv2.resize(crop, (150, 150))[..., ::-1])
+            crop = picture[10 * i : 10 * i + 200, 20 * i : 20 * i + 200]
+            cv2.imwrite(str(root / name / f"{i}.png"), cv2.resize(crop, (150, 150))[..., ::-1])
     return root
 
 
 def train(cli, animals, out, iterations):
-    result = cli("train", "animal-transfer", "--images", str(animals), "--out", str(out),
-                 "--iterations", str(iterations), "--batch-size", "2", "--save-every", "1",
-                 "--preview-every", "2", "--progress", "json")
+    result = cli(
+        "train",
+        "animal-transfer",
+        "--images",
+        str(animals),
+        "--out",
+        str(out),
+        "--iterations",
+        str(iterations),
+        "--batch-size",
+        "2",
+        "--save-every",
+        "1",
+        "--preview-every",
+        "2",
+        "--progress",
+        "json",
+    )
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
@@ -49,13 +63,31 @@ def test_training_resumes_exactly_and_drives_the_effect(cli, animals, tmp_path):
     from skimage import data
 
     src = write_clip(tmp_path / "in", {1: data.chelsea()})
-    cli("run", "animal-transfer", "--checkpoint", str(tmp_path / "whole.safetensors"),
-        "--examples", str(animals / "cups" / "0.png"), "--box", "130,20,170,150", src,
-        str(tmp_path / "out" / "f.####.png"), "--progress", "none")
+    cli(
+        "run",
+        "animal-transfer",
+        "--checkpoint",
+        str(tmp_path / "whole.safetensors"),
+        "--examples",
+        str(animals / "cups" / "0.png"),
+        "--box",
+        "130,20,170,150",
+        src,
+        str(tmp_path / "out" / "f.####.png"),
+        "--progress",
+        "none",
+    )
     assert (tmp_path / "out" / "f.0001.png").is_file()
 
 
 def test_one_class_is_not_enough(cli, animals, tmp_path):
-    result = cli("train", "animal-transfer", "--images", str(animals / "cats"), "--out",
-                 str(tmp_path / "g.safetensors"), expect=2)
+    result = cli(
+        "train",
+        "animal-transfer",
+        "--images",
+        str(animals / "cats"),
+        "--out",
+        str(tmp_path / "g.safetensors"),
+        expect=2,
+    )
     assert "a folder per class" in result.output

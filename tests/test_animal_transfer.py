@@ -31,26 +31,44 @@ def chelsea() -> np.ndarray:
 @pytest.fixture(scope="session")
 def funit(tmp_path_factory):
     root = tmp_path_factory.mktemp("funit")
-    torch.save({"gen": deterministic_state("funit_animals_generator", seed=1),
-                "gen_test": deterministic_state("funit_animals_generator", seed=2)},
-               root / "animal149_gen.pt")
+    torch.save(
+        {
+            "gen": deterministic_state("funit_animals_generator", seed=1),
+            "gen_test": deterministic_state("funit_animals_generator", seed=2),
+        },
+        root / "animal149_gen.pt",
+    )
     from skimage import data
 
     for name in ("astronaut", "coffee"):
         cv2.imwrite(str(root / f"{name}.png"), getattr(data, name)()[..., ::-1])
-    return ["--checkpoint", str(root / "animal149_gen.pt"), "--examples",
-            str(root / "astronaut.png"), "--examples", str(root / "coffee.png")]
+    return [
+        "--checkpoint",
+        str(root / "animal149_gen.pt"),
+        "--examples",
+        str(root / "astronaut.png"),
+        "--examples",
+        str(root / "coffee.png"),
+    ]
 
 
 def pan(image: np.ndarray, frames: int, step: int) -> dict[int, np.ndarray]:
     h, w = image.shape[:2]
-    return {f: cv2.warpAffine(image, np.float32([[1, 0, step * (f - 1)], [0, 1, 0]]), (w, h),
-                              borderMode=cv2.BORDER_REFLECT) for f in range(1, frames + 1)}
+    return {
+        f: cv2.warpAffine(
+            image,
+            np.float32([[1, 0, step * (f - 1)], [0, 1, 0]]),
+            (w, h),
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        for f in range(1, frames + 1)
+    }
 
 
 def run(cli, src, out, *args, expect=0):
-    return cli("run", "animal-transfer", *args, str(src), str(out), "--progress", "json",
-               expect=expect)
+    return cli(
+        "run", "animal-transfer", *args, str(src), str(out), "--progress", "json", expect=expect
+    )
 
 
 def frame(pattern, number):
@@ -72,15 +90,14 @@ def test_only_the_box_changes(cli, tmp_path, funit):
     cx, cy = x + w / 2, y + h / 2
     assert cx - side / 2 - 1 <= x0 and x1 <= cx + side / 2 + 1
     assert cy - side / 2 - 1 <= y0 and y1 <= cy + side / 2 + 1
-    diff = np.abs(frame(out, 1).astype(int) - frame(src, 1))[y + 40:y + 110, x + 40:x + 130]
+    diff = np.abs(frame(out, 1).astype(int) - frame(src, 1))[y + 40 : y + 110, x + 40 : x + 130]
     assert diff.mean() > 10  # the head was redrawn
 
 
 def test_keyframed_boxes_move_the_region(cli, tmp_path, funit):
     src = write_clip(tmp_path / "in", pan(chelsea(), 3, 20))
     x, y, w, h = CAT_HEAD
-    doc = boxes_document({1: (x, y, x + w, y + h), 3: (x + 40, y, x + w + 40, y + h)},
-                         (451, 300))
+    doc = boxes_document({1: (x, y, x + w, y + h), 3: (x + 40, y, x + w + 40, y + h)}, (451, 300))
     (tmp_path / "keys.json").write_text(json.dumps(doc))
     out = tmp_path / "o" / "f.####.png"
     run(cli, src, out, "--region", str(tmp_path / "keys.json"), "--no-temporal", *funit)
@@ -92,10 +109,8 @@ def test_keyframed_boxes_move_the_region(cli, tmp_path, funit):
 def test_the_tracker_follows_the_bunny(cli, tmp_path, funit):
     """Big Buck Bunny (c) Blender Foundation, CC-BY 3.0: he climbs out of his burrow."""
     out = tmp_path / "o" / "f.####.png"
-    result = run(cli, BBB, out, "--box", "150,120,110,110", "--track", "--frames", "1-16",
-                 *funit)
-    assert not [e for e in map(json.loads, result.stdout.splitlines())
-                if e["event"] == "warning"]
+    result = run(cli, BBB, out, "--box", "150,120,110,110", "--track", "--frames", "1-16", *funit)
+    assert not [e for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "warning"]
     from neuralfx.frames.video import read_frames
 
     source = dict(read_frames(str(BBB), {1, 16}))
@@ -104,7 +119,7 @@ def test_the_tracker_follows_the_bunny(cli, tmp_path, funit):
     assert moved > 5  # the region moved with him
     x0, y0, x1, y1 = boxes[1]
     cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
-    patch = source[16][cy - 10:cy + 10, cx - 10:cx + 10].astype(float)
+    patch = source[16][cy - 10 : cy + 10, cx - 10 : cx + 10].astype(float)
     assert patch[..., 2].mean() > patch[..., 1].mean() - 5  # grey-blue fur, not green grass
 
 
@@ -126,15 +141,25 @@ def test_bad_regions_are_refused(cli, tmp_path, funit):
 def test_unreadable_examples_are_named(cli, tmp_path, funit):
     src = write_clip(tmp_path / "in", {1: chelsea()})
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150", *funit,
-                 "--examples", str(tmp_path / "broken.png"), expect=2)
+    result = run(
+        cli,
+        src,
+        tmp_path / "o" / "f.####.png",
+        "--box",
+        "130,20,170,150",
+        *funit,
+        "--examples",
+        str(tmp_path / "broken.png"),
+        expect=2,
+    )
     assert "broken.png cannot be read" in result.stdout
 
 
 def test_without_weights_the_error_says_how_to_get_them(cli, tmp_path, funit):
     src = write_clip(tmp_path / "in", {1: chelsea()})
-    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150",
-                 *funit[2:], expect=1)
+    result = run(
+        cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150", *funit[2:], expect=1
+    )
     error = next(e for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "error")
     assert "funit-animals-149" in error["message"]
     assert "neuralfx models import funit-animals-149" in error["hint"]
@@ -146,8 +171,13 @@ def test_temporal_steadies_a_tracked_still_animal(cli, tmp_path, funit):
     the previous one."""
     rng = np.random.default_rng(0)
     base = chelsea().astype(np.float32)
-    src = write_clip(tmp_path / "cat", {f: np.clip(base + rng.normal(0, 2, base.shape), 0, 255)
-                                        .astype(np.uint8) for f in range(1, 6)})
+    src = write_clip(
+        tmp_path / "cat",
+        {
+            f: np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
+            for f in range(1, 6)
+        },
+    )
     head = (slice(60, 130), slice(180, 260))
 
     def flicker(out):
@@ -164,8 +194,9 @@ def test_sixteen_bit_alpha_and_a_resumed_run(cli, tmp_path, funit):
     frames = pan(chelsea(), 3, 4)
     (tmp_path / "in").mkdir()
     for f, rgb in frames.items():
-        rgba = np.concatenate([rgb.astype(np.uint16) * 257,
-                               np.full(rgb.shape[:2] + (1,), 30000, np.uint16)], -1)
+        rgba = np.concatenate(
+            [rgb.astype(np.uint16) * 257, np.full(rgb.shape[:2] + (1,), 30000, np.uint16)], -1
+        )
         cv2.imwrite(str(tmp_path / "in" / f"a.{f:04d}.png"), rgba[..., [2, 1, 0, 3]])
     src = tmp_path / "in" / "a.####.png"
     args = ("--box", "130,20,170,150", "--track", *funit)
@@ -189,8 +220,9 @@ def test_a_lost_animal_is_warned_about_and_the_region_holds(cli, tmp_path, funit
     src = write_clip(tmp_path / "cut", {1: chelsea(), 2: chelsea(), 3: cup, 4: cup})
     out = tmp_path / "o" / "f.####.png"
     result = run(cli, src, out, "--box", "130,20,170,150", "--track", "--no-temporal", *funit)
-    warnings = [e["message"] for e in map(json.loads, result.stdout.splitlines())
-                if e["event"] == "warning"]
+    warnings = [
+        e["message"] for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "warning"
+    ]
     assert len(warnings) == 1 and "lost the animal at frame 3" in warnings[0]
     boxes = [changed_box(frame(src, f), frame(out, f)) for f in (2, 3, 4)]
     assert max(abs(a - b) for a, b in zip(boxes[0], boxes[2], strict=True)) <= 2  # held
@@ -200,8 +232,10 @@ def test_the_official_weights_carry_their_licence(cli, tmp_path, funit):
     cli("models", "import", "funit-animals-149", funit[1])
     assert "CC BY-NC-SA 4.0" in cli("models", "list").stdout
     src = write_clip(tmp_path / "in", {1: chelsea()})
-    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150",
-                 *funit[2:])  # the registry's weights, now imported
-    warnings = [e["message"] for e in map(json.loads, result.stdout.splitlines())
-                if e["event"] == "warning"]
+    result = run(
+        cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150", *funit[2:]
+    )  # the registry's weights, now imported
+    warnings = [
+        e["message"] for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "warning"
+    ]
     assert any("CC BY-NC-SA 4.0" in w and "non-commercial" in w for w in warnings)

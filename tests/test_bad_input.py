@@ -27,12 +27,18 @@ def _assert_no_temp_files(folder):
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".exr"])
 def test_corrupt_or_truncated_frame(cli, make_sequence, tmp_path, damage, suffix):
-    src = make_sequence(f"in/shot.####{suffix}", frames=range(1, 7),
-                        dtype=np.float16 if suffix == ".exr" else np.uint8)
+    src = make_sequence(
+        f"in/shot.####{suffix}",
+        frames=range(1, 7),
+        dtype=np.float16 if suffix == ".exr" else np.uint8,
+    )
     bad = src.replace("####", "0004")
     data = Path(bad).read_bytes()
-    Path(bad).write_bytes({"garbage": b"not an image at all" * 10,
-                           "truncated": data[:len(data) // 2], "empty": b""}[damage])
+    Path(bad).write_bytes(
+        {"garbage": b"not an image at all" * 10, "truncated": data[: len(data) // 2], "empty": b""}[
+            damage
+        ]
+    )
     out = tmp_path / "out"
     result = cli("run", "convert", "--batch-size", "1", src, out / "o.####.png", expect=1)
     assert f"frame 4 ({bad}) cannot be read" in result.stderr
@@ -82,8 +88,7 @@ def test_unsupported_formats(cli, make_sequence, tmp_path):
 
 
 def test_unknown_parameter_suggests_the_closest(cli, make_sequence, tmp_path):
-    result = cli("run", "convert", "--overwrit", make_sequence(), tmp_path / "o.####.png",
-                 expect=2)
+    result = cli("run", "convert", "--overwrit", make_sequence(), tmp_path / "o.####.png", expect=2)
     assert "No such option '--overwrit'." in result.stderr and "'--overwrite'" in result.stderr
 
 
@@ -116,8 +121,9 @@ def test_read_only_output_folder(cli, make_sequence, tmp_path):
 
 def test_empty_inputs(cli, tmp_path):
     (tmp_path / "in").mkdir()
-    result = cli("run", "convert", tmp_path / "in" / "shot.####.png", tmp_path / "o.####.png",
-                 expect=1)
+    result = cli(
+        "run", "convert", tmp_path / "in" / "shot.####.png", tmp_path / "o.####.png", expect=1
+    )
     assert "no files match" in result.stderr
     result = cli("run", "convert", tmp_path / "nothing.png", tmp_path / "o.png", expect=1)
     assert "does not exist" in result.stderr
@@ -176,7 +182,7 @@ def test_truncated_video(cli, tmp_path):
         for p in stream.encode():
             out.mux(p)
     data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2])  # the index says 48 frames; half the data is gone
+    path.write_bytes(data[: len(data) // 2])  # the index says 48 frames; half the data is gone
     result = cli("run", "convert", path, tmp_path / "out" / "f.####.png", expect=1)
     assert "clip.mp4" in result.stderr
     assert "corrupt or truncated" in result.stderr
@@ -210,13 +216,15 @@ def test_an_output_folder_behind_a_dangling_link_is_named(cli, make_sequence, tm
     src = make_sequence(frames=[1])
     (tmp_path / "shots").symlink_to(tmp_path / "unmounted")
     result = cli("run", "convert", src, tmp_path / "shots" / "o.####.png", expect=1)
-    assert (f"'{tmp_path / 'shots'}' is a link to '{tmp_path / 'unmounted'}', which does not "
-            "exist") in result.stderr
+    assert (
+        f"'{tmp_path / 'shots'}' is a link to '{tmp_path / 'unmounted'}', which does not exist"
+    ) in result.stderr
     assert "File exists" not in result.stderr
 
 
-def test_disk_full_while_the_record_is_compacted_names_the_record(make_sequence, tmp_path,
-                                                                    monkeypatch):
+def test_disk_full_while_the_record_is_compacted_names_the_record(
+    make_sequence, tmp_path, monkeypatch
+):
     import errno
 
     import neuralfx
@@ -234,15 +242,16 @@ def test_disk_full_while_the_record_is_compacted_names_the_record(make_sequence,
     monkeypatch.setattr(record, "write_text_atomic", full)
     with pytest.raises(OutputError) as info:
         neuralfx.run("convert", src, str(out), options=neuralfx.RunOptions(overwrite=True))
-    assert info.value.message == (f"the resume record {out.parent / '.o.#.png.neuralfx.jsonl'} "
-                                  "cannot be written: No space left on device")
+    assert info.value.message == (
+        f"the resume record {out.parent / '.o.#.png.neuralfx.jsonl'} "
+        "cannot be written: No space left on device"
+    )
     assert "free space" in info.value.hint
     assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before
 
 
 @pytest.mark.parametrize("verbose", [[], ["--verbose"]])
-def test_native_libraries_lines_stay_off_stderr_unless_verbose(make_sequence, tmp_path,
-                                                               verbose):
+def test_native_libraries_lines_stay_off_stderr_unless_verbose(make_sequence, tmp_path, verbose):
     import subprocess
     import sys
 
@@ -250,10 +259,23 @@ def test_native_libraries_lines_stay_off_stderr_unless_verbose(make_sequence, tm
     bad = Path(src.replace("####", "0002"))
     data = bad.read_bytes()
     at = data.find(b"IDAT") + 40  # a flipped byte: libpng prints "IDAT: CRC error" itself
-    bad.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:])
-    done = subprocess.run([sys.executable, "-m", "neuralfx", *verbose, "run", "convert", src,
-                           str(tmp_path / "o.####.png")], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "NEURALFX_VERBOSE": ""})
+    bad.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neuralfx",
+            *verbose,
+            "run",
+            "convert",
+            src,
+            str(tmp_path / "o.####.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NEURALFX_VERBOSE": ""},
+    )
     assert done.returncode == 1
     assert f"error: frame 2 ({bad}) cannot be read" in done.stderr
     assert ("libpng error" in done.stderr) == bool(verbose)

@@ -17,8 +17,14 @@ pytestmark = pytest.mark.slow
 
 def _bench(script: str, *args: str) -> list[str]:
     env = dict(os.environ)
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == f"reproduce: python {ROOT / 'bench' / script} " + " ".join(args)
@@ -26,10 +32,24 @@ def _bench(script: str, *args: str) -> list[str]:
 
 
 def test_pipeline_bench():
-    lines = _bench("pipeline.py", "--frames", "4", "--width", "64", "--height", "48",
-                   "--formats", "png,exr", "--repeat", "1")
-    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines
-            if line.split()[:1] in (["png"], ["exr"])}
+    lines = _bench(
+        "pipeline.py",
+        "--frames",
+        "4",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--formats",
+        "png,exr",
+        "--repeat",
+        "1",
+    )
+    rows = {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in lines
+        if line.split()[:1] in (["png"], ["exr"])
+    }
     assert set(rows) == {"png", "exr"}
     for decode, encode, ceiling, pipeline, share, vs_min, via_device, via_share in rows.values():
         assert min(decode, encode, pipeline, via_device) > 0
@@ -41,8 +61,19 @@ def test_pipeline_bench():
 
 
 def test_painting_style_bench():
-    lines = _bench("painting_style.py", "--methods", "johnson", "--sizes", "512",
-                   "--precisions", "fp32", "--frames", "1", "--e2e-frames", "2")
+    lines = _bench(
+        "painting_style.py",
+        "--methods",
+        "johnson",
+        "--sizes",
+        "512",
+        "--precisions",
+        "fp32",
+        "--frames",
+        "1",
+        "--e2e-frames",
+        "2",
+    )
     model, e2e = [line for line in lines if line.startswith("johnson")]
     assert model.split()[:3] == ["johnson", "512", "fp32"] and float(model.split()[3]) > 0
     assert model.split()[-1] == "-"  # no device memory to report on the CPU
@@ -52,8 +83,9 @@ def test_painting_style_bench():
 
 
 def test_flicker_bench():
-    lines = _bench("flicker.py", "--methods", "johnson", "--clips", "synthetic", "--frames",
-                   "1001-1004")
+    lines = _bench(
+        "flicker.py", "--methods", "johnson", "--clips", "synthetic", "--frames", "1001-1004"
+    )
     row = next(line for line in lines if line.startswith("synthetic"))
     clip, frames, method, warp_all, warp_moving, wake, static, fu, fs, drift = row.split()[:10]
     assert (clip, frames, method) == ("synthetic", "1001-1004", "johnson")
@@ -74,15 +106,20 @@ def test_all_runs_each_benchmark_within_its_share_and_writes_the_report(tmp_path
     budget and its goal), then a real run of one, cut off at its share, into the JSON report
     and a dated docs section."""
     plan = _bench("all.py", "--device", "cpu", "--budget-s", "300", "--dry-run")
-    assert any(line.startswith("painting_style") and "Johnson 1080p >= 250" in line
-               for line in plan)
+    assert any(
+        line.startswith("painting_style") and "Johnson 1080p >= 250" in line for line in plan
+    )
     import json
 
     sys.path.insert(0, str(ROOT / "bench"))
     import all as every
 
-    result = every.run_one("faces", ["--precisions", "fp32", "--batches", "1", "--runs", "1",
-                                     "--frames", "2"], "cpu", 3.0)
+    result = every.run_one(
+        "faces",
+        ["--precisions", "fp32", "--batches", "1", "--runs", "1", "--frames", "2"],
+        "cpu",
+        3.0,
+    )
     assert result["exit"] is None and "cut off after 3 s" in result["output"]
     result["goal"] = "a goal"
     section = every.docs_section([result], "cpu", "CPU, 2 cores", "2026-12-06")

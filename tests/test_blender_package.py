@@ -18,15 +18,22 @@ ADDON = ROOT / "blender_addon"
 
 
 def test_build_command_makes_an_installable_zip(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_blender_addon.py"),
-                           "--out", str(tmp_path)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_blender_addon.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     zip_path = Path(done.stdout.strip())
     assert zip_path == tmp_path / f"neuralfx_blender-{neuralfx.__version__}.zip"
     names = zipfile.ZipFile(zip_path).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
-    assert sorted(names) == sorted(p.relative_to(ADDON).as_posix() for p in ADDON.rglob("*")
-                                   if p.is_file() and "__pycache__" not in p.parts)
+    assert sorted(names) == sorted(
+        p.relative_to(ADDON).as_posix()
+        for p in ADDON.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
 
 
 def test_manifest_declares_blender_42_and_the_package_version():
@@ -57,8 +64,10 @@ def test_the_addon_imports_only_the_standard_library_and_bpy():
                 continue
             assert roots <= allowed, f"{path.name} imports {roots - allowed}"
     bridge = ast.parse((ADDON / "bridge.py").read_text())
-    assert not any(isinstance(n, (ast.Import, ast.ImportFrom)) and "bpy" in ast.dump(n)
-                   for n in ast.walk(bridge)), "the process bridge must work without Blender"
+    assert not any(
+        isinstance(n, (ast.Import, ast.ImportFrom)) and "bpy" in ast.dump(n)
+        for n in ast.walk(bridge)
+    ), "the process bridge must work without Blender"
 
 
 def test_the_panels_run_options_are_the_declared_ones():
@@ -70,5 +79,6 @@ def test_the_panels_run_options_are_the_declared_ones():
     from neuralfx.options import run_options_schema
 
     shipped = json.loads((ADDON / "run_options.json").read_text(encoding="utf-8"))
-    assert shipped == run_options_schema(), \
+    assert shipped == run_options_schema(), (
         "stale: run python scripts/build_blender_addon.py --run-options"
+    )

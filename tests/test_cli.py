@@ -24,23 +24,35 @@ def test_describe_all_answers_in_one_call(cli):
     names = [e["name"] for e in everything["effects"]]
     assert names == [e["name"] for e in json.loads(cli("effects", "--json").stdout)]
     assert list(everything["descriptions"]) == names and everything["plugin_errors"] == []
-    assert everything["descriptions"]["painting-style"] == \
-        json.loads(cli("describe", "painting-style", "--json").stdout)
+    assert everything["descriptions"]["painting-style"] == json.loads(
+        cli("describe", "painting-style", "--json").stdout
+    )
     assert "give an EFFECT or --all" in cli("describe", "lut", "--all", expect=2).output
 
 
 def test_describe_convert(cli):
     info = json.loads(cli("describe", "convert", "--json").stdout)
     assert info["name"] == "convert" and info["working_space"] is None
-    assert info["settings"] == {"type": "object", "additionalProperties": False,
-                                "properties": {}, "required": []}
+    assert info["settings"] == {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {},
+        "required": [],
+    }
     assert "parameters: none" in cli("describe", "convert").stdout
 
 
 def test_run_help_teaches(cli):
     text = cli("run", "convert", "--help").stdout
-    for words in ("INPUT OUTPUT", "shot.####.exr", "--frames RANGE", "--overwrite", "--ocio",
-                  "--progress", "neuralfx run convert plate.####.exr proxy.####.jpg"):
+    for words in (
+        "INPUT OUTPUT",
+        "shot.####.exr",
+        "--frames RANGE",
+        "--overwrite",
+        "--ocio",
+        "--progress",
+        "neuralfx run convert plate.####.exr proxy.####.jpg",
+    ):
         assert words in text
     assert "convert" in cli("run", "--help").stdout
 
@@ -55,8 +67,7 @@ def test_doctor_reports_versions_devices_plugins_and_cache(cli, tmp_path):
     assert report["plugin_api"] == PLUGIN_API_VERSION
     assert any(p["name"] == "convert" for p in report["plugins"])
     assert report["cache"]["path"] == str(cache)
-    assert report["cache"]["files"] == [{"path": "painting-style/candy.safetensors",
-                                         "bytes": 2048}]
+    assert report["cache"]["files"] == [{"path": "painting-style/candy.safetensors", "bytes": 2048}]
     text = cli("doctor", "--ocio", "ocio://default").stdout
     assert "painting-style/candy.safetensors  2.0 KB" in text
     assert "ACEScg" in text
@@ -78,7 +89,7 @@ def test_contact_sheet(cli, make_sequence, tmp_path):
     assert sheet.shape == (3 * (75 + 18), 300, 3)  # 3 rows of 100x75 cells plus labels
     first = sheet[2:73, 2:98].astype(float)
     assert first.std() > 10  # a real thumbnail, not the background
-    last_row_empty = sheet[2 * 93 + 2:2 * 93 + 73, 102:198]
+    last_row_empty = sheet[2 * 93 + 2 : 2 * 93 + 73, 102:198]
     assert np.all(last_row_empty == 24)  # cells past the last frame stay empty
 
 
@@ -95,8 +106,13 @@ def test_the_command_makes_openmp_threads_wait_passively_unless_told_otherwise()
 
     def policy(**env) -> str:
         environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | env
-        out = subprocess.run([str(script), "doctor", "--json"], env=environ, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [str(script), "doctor", "--json"],
+            env=environ,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         return json.loads(out)["cpu"]["openmp_wait_policy"]
 
     assert policy() == "PASSIVE"

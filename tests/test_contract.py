@@ -47,8 +47,11 @@ def test_a_trainer_is_added_to_the_train_group_it_is_handed_and_the_old_way_stil
 
 
 def test_an_effect_class_carries_every_spec_field_with_the_specs_default():
-    fields = {f.name: f.default for f in dataclasses.fields(EffectSpec)
-              if f.name not in ("name", "help", "implementation")}
+    fields = {
+        f.name: f.default
+        for f in dataclasses.fields(EffectSpec)
+        if f.name not in ("name", "help", "implementation")
+    }
     for name, default in fields.items():
         assert getattr(Effect, name) == default, name
 
@@ -60,10 +63,10 @@ def test_an_effect_class_carries_every_spec_field_with_the_specs_default():
         preferred_batch_size = 9
 
     spec = Declared.spec
-    assert (spec.name, spec.accepts_nonfinite, spec.preferred_batch_size) == \
-        ("declared", True, 9)
-    assert spec.help == "An effect declared by class attributes." and \
-        spec.implementation is Declared
+    assert (spec.name, spec.accepts_nonfinite, spec.preferred_batch_size) == ("declared", True, 9)
+    assert (
+        spec.help == "An effect declared by class attributes." and spec.implementation is Declared
+    )
     # a field EffectSpec gains reaches classes declared either way with no other change
     assert set(fields) | {"name"} == set(neuralfx.effect._SPEC_FIELDS)
 
@@ -93,9 +96,13 @@ def test_built_in_effects_and_examples_use_only_the_public_modules():
     found = []
     for path in [*root.glob("plugins/*/*.py"), *root.glob("examples/*/neuralfx_*/*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and \
-                node.level == 0 else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
             if names == ["neuralfx"] and isinstance(node, ast.ImportFrom):  # its submodules
                 names = [f"neuralfx.{a.name}" for a in node.names]
             for name in names:
@@ -103,7 +110,8 @@ def test_built_in_effects_and_examples_use_only_the_public_modules():
                     found.append(f"{path.relative_to(root)}: {name} (now {new_name(name)})")
                     continue
                 if name.split(".")[0] == "neuralfx" and not any(
-                        name == m or name.startswith(m + ".") for m in public):
+                    name == m or name.startswith(m + ".") for m in public
+                ):
                     found.append(f"{path.relative_to(root)}: {name}")
     assert not found
     for name in public:  # and they exist

@@ -18,15 +18,23 @@ PLUGINS = os.path.join(HERE, "plugin_modules")
 
 @pytest.fixture(scope="module", autouse=True)
 def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error",
-             _node_ip_address="127.0.0.1")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="error",
+        _node_ip_address="127.0.0.1",
+    )
     yield
     ray.shutdown()
 
 
 def hashes(folder) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if not p.name.startswith(".")
+    }
 
 
 def leftovers(folder) -> list[str]:
@@ -37,8 +45,17 @@ def test_shards_match_a_local_run_and_report_every_frame_once(cli, make_sequence
     src = make_sequence(frames=range(1, 10))
     args = ["run", "painting-style", "--preset", "3:0.5,12:0.5"]
     cli(*args, src, tmp_path / "local" / "p.####.png", "--progress", "none")
-    result = cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors",
-                 "2", "--progress", "json")
+    result = cli(
+        *args,
+        src,
+        tmp_path / "ray" / "p.####.png",
+        "--executor",
+        "ray",
+        "--actors",
+        "2",
+        "--progress",
+        "json",
+    )
     events = cli.events(result)
     assert events[0]["device"] == "ray: 2 CPU actor(s)" and events[0]["total"] == 9
     frames = [e["frame"] for e in events if e["event"] == "frame"]
@@ -50,8 +67,17 @@ def test_shards_match_a_local_run_and_report_every_frame_once(cli, make_sequence
     # to do, and a changed setting is refused as for any run.
     again = cli.events(cli(*args, src, tmp_path / "ray" / "p.####.png", "--progress", "json"))
     assert again[0]["total"] == 0 and again[0]["skipped"] == 9
-    refused = cli("run", "painting-style", "--preset", "3:0.5,12:0.4", src,
-                  tmp_path / "ray" / "p.####.png", "--progress", "json", expect=1)
+    refused = cli(
+        "run",
+        "painting-style",
+        "--preset",
+        "3:0.5,12:0.4",
+        src,
+        tmp_path / "ray" / "p.####.png",
+        "--progress",
+        "json",
+        expect=1,
+    )
     assert "made differently" in refused.stdout
     # Removed frames are redone by the actors; the next compaction merges the parts.
     for f in (2, 8):
@@ -63,18 +89,35 @@ def test_shards_match_a_local_run_and_report_every_frame_once(cli, make_sequence
 
 def test_shard_boundaries_are_invisible_to_a_stateful_effect(cli, make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 9), width=40, height=32)
-    args = ["run", "painting-style", "--method", "dumoulin", "--temporal", "--preset",
-            "3:0.5,12:0.5"]
+    args = [
+        "run",
+        "painting-style",
+        "--method",
+        "dumoulin",
+        "--temporal",
+        "--preset",
+        "3:0.5,12:0.5",
+    ]
     cli(*args, src, tmp_path / "local" / "p.####.png", "--progress", "none")
     # Later shards replay the frames before them, or start from a snapshot an earlier shard
     # saved, whichever the actors' timing gives: either way the frames are the same.
-    cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors", "3",
-        "--progress", "none")
+    cli(
+        *args,
+        src,
+        tmp_path / "ray" / "p.####.png",
+        "--executor",
+        "ray",
+        "--actors",
+        "3",
+        "--progress",
+        "none",
+    )
     assert hashes(tmp_path / "ray") == hashes(tmp_path / "local")
 
 
 def test_a_killed_worker_is_retried_and_no_frame_is_missing_or_doubled(
-        cli, make_sequence, tmp_path, monkeypatch, fresh_host):
+    cli, make_sequence, tmp_path, monkeypatch, fresh_host
+):
     monkeypatch.setenv("NEURALFX_PLUGINS", "dying_plugin")
     monkeypatch.setenv("PYTHONPATH", PLUGINS)
     monkeypatch.syspath_prepend(PLUGINS)
@@ -84,8 +127,17 @@ def test_a_killed_worker_is_retried_and_no_frame_is_missing_or_doubled(
     src = make_sequence(frames=range(1, 9))
     marker = tmp_path / "died"
     args = ["run", "die-once", "--at", "3", "--marker", str(marker)]
-    result = cli(*args, src, tmp_path / "ray" / "p.####.png", "--executor", "ray", "--actors",
-                 "2", "--progress", "json")
+    result = cli(
+        *args,
+        src,
+        tmp_path / "ray" / "p.####.png",
+        "--executor",
+        "ray",
+        "--actors",
+        "2",
+        "--progress",
+        "json",
+    )
     assert marker.exists()  # an actor did die, at frame 3 of the first shard
     events = cli.events(result)
     frames = [e["frame"] for e in events if e["event"] == "frame"]
@@ -98,8 +150,9 @@ def test_a_killed_worker_is_retried_and_no_frame_is_missing_or_doubled(
     assert again[0]["total"] == 0
 
 
-def test_an_actor_that_keeps_dying_is_a_clear_error(cli, make_sequence, tmp_path,
-                                                     monkeypatch, fresh_host):
+def test_an_actor_that_keeps_dying_is_a_clear_error(
+    cli, make_sequence, tmp_path, monkeypatch, fresh_host
+):
     monkeypatch.setenv("NEURALFX_PLUGINS", "dying_plugin")
     monkeypatch.setenv("PYTHONPATH", PLUGINS)
     monkeypatch.syspath_prepend(PLUGINS)
@@ -107,9 +160,24 @@ def test_an_actor_that_keeps_dying_is_a_clear_error(cli, make_sequence, tmp_path
 
     fresh_host.add_plugin(dying_plugin, name="dying_plugin")
     src = make_sequence(frames=range(1, 5))
-    result = cli("run", "die-once", "--at", "1", "--always", "--marker", tmp_path / "died", src,
-                 tmp_path / "o" / "p.####.png", "--executor", "ray", "--actors", "2",
-                 "--progress", "json", expect=1)
+    result = cli(
+        "run",
+        "die-once",
+        "--at",
+        "1",
+        "--always",
+        "--marker",
+        tmp_path / "died",
+        src,
+        tmp_path / "o" / "p.####.png",
+        "--executor",
+        "ray",
+        "--actors",
+        "2",
+        "--progress",
+        "json",
+        expect=1,
+    )
     error = [e for e in cli.events(result) if e["event"] == "error"][0]
     assert "shard 1 (frames 1-2)" in error["message"] and "died 4 times" in error["message"]
     assert "resume" in error["hint"] and "Traceback" not in result.output
@@ -121,8 +189,19 @@ def test_an_actor_error_names_the_frame_and_keeps_the_rest(cli, make_sequence, t
     with open(src.replace("####", "0005"), "wb") as f:
         f.write(b"not a png")
     out = tmp_path / "o" / "p.####.png"
-    result = cli("run", "convert", src, out, "--executor", "ray", "--actors", "2",
-                 "--progress", "json", expect=1)
+    result = cli(
+        "run",
+        "convert",
+        src,
+        out,
+        "--executor",
+        "ray",
+        "--actors",
+        "2",
+        "--progress",
+        "json",
+        expect=1,
+    )
     error = [e for e in cli.events(result) if e["event"] == "error"][0]
     assert "0005" in error["message"] and error["frame"] == 5
     assert "Traceback" not in result.output
@@ -148,11 +227,14 @@ def test_a_video_is_joined_from_shard_segments_with_its_audio(cli, tmp_path):
     args = ["run", "convert", "--frames", "5-30", BUNNY]
     cli(*args, tmp_path / "local.mov", "--progress", "none")
     # What a killed run would leave: a shard's segment, and the temporary file of another.
-    for name in (".ray.mov.neuralfx-tmp-0123abcd.mov",
-                 "..ray.mov.neuralfx-tmp-0123abcd.mov.neuralfx-tmp-89abcdef.mov"):
+    for name in (
+        ".ray.mov.neuralfx-tmp-0123abcd.mov",
+        "..ray.mov.neuralfx-tmp-0123abcd.mov.neuralfx-tmp-89abcdef.mov",
+    ):
         (tmp_path / name).write_bytes(b"partial")
-    result = cli(*args, tmp_path / "ray.mov", "--executor", "ray", "--actors", "3",
-                 "--progress", "json")
+    result = cli(
+        *args, tmp_path / "ray.mov", "--executor", "ray", "--actors", "3", "--progress", "json"
+    )
     events = cli.events(result)
     assert {e["path"] for e in events if e["event"] == "frame"} == {str(tmp_path / "ray.mov")}
     assert sorted(e["frame"] for e in events if e["event"] == "frame") == list(range(5, 31))
@@ -161,25 +243,39 @@ def test_a_video_is_joined_from_shard_segments_with_its_audio(cli, tmp_path):
     assert len(ray_frames) == 26 and ray_audio == local_audio and ray_audio[0][0] == "aac"
     assert all((a == b).all() for a, b in zip(ray_frames, local_frames, strict=True))
 
-    cli("run", "convert", BUNNY, tmp_path / "local.mp4", "--frames", "1-24", "--progress",
-        "none")
-    cli("run", "convert", BUNNY, tmp_path / "ray.mp4", "--frames", "1-24", "--executor", "ray",
-        "--actors", "2", "--progress", "none")
+    cli("run", "convert", BUNNY, tmp_path / "local.mp4", "--frames", "1-24", "--progress", "none")
+    cli(
+        "run",
+        "convert",
+        BUNNY,
+        tmp_path / "ray.mp4",
+        "--frames",
+        "1-24",
+        "--executor",
+        "ray",
+        "--actors",
+        "2",
+        "--progress",
+        "none",
+    )
     ray_frames, ray_audio = decoded(tmp_path / "ray.mp4", "rgb24")
     local_frames, local_audio = decoded(tmp_path / "local.mp4", "rgb24")
     assert len(ray_frames) == 24 and ray_audio == local_audio
     error = np.mean([(a.astype(float) - b) ** 2 for a, b in zip(ray_frames, local_frames)])
-    assert 10 * np.log10(255 ** 2 / error) > 38  # two CRF 18 encodings of the same frames
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == \
-        ["local.mov", "local.mp4", "ray.mov", "ray.mp4"]  # no segment left behind
+    assert 10 * np.log10(255**2 / error) > 38  # two CRF 18 encodings of the same frames
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "local.mov",
+        "local.mp4",
+        "ray.mov",
+        "ray.mp4",
+    ]  # no segment left behind
 
 
 def test_bad_options_are_refused_clearly(cli, make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 3))
     result = cli("run", "convert", src, tmp_path / "o.####.png", "--actors", "2", expect=2)
     assert "--executor ray" in result.output and "hint" in result.output
-    result = cli("run", "convert", src, tmp_path / "o.####.png", "--executor", "slurm",
-                 expect=2)
+    result = cli("run", "convert", src, tmp_path / "o.####.png", "--executor", "slurm", expect=2)
     assert "slurm" in result.output
 
 
@@ -188,7 +284,8 @@ def test_the_python_api_runs_on_ray(make_sequence, tmp_path):
     from neuralfx.pipeline.runner import RunOptions
 
     src = make_sequence(frames=range(1, 5))
-    summary = neuralfx.run("convert", src, str(tmp_path / "o.####.png"),
-                           options=RunOptions(executor="ray", actors=2))
+    summary = neuralfx.run(
+        "convert", src, str(tmp_path / "o.####.png"), options=RunOptions(executor="ray", actors=2)
+    )
     assert summary.written == 4 and summary.device == "ray: 2 CPU actor(s)"
     assert sys.modules.get("ray") is not None

@@ -64,8 +64,9 @@ def _full_disk_exr(monkeypatch):
                 f.write(b"v/1\x01 partial")
             raise RuntimeError(f"Error writing to {path}: No space left on device")
 
-    fake = types.SimpleNamespace(File=File, PIZ_COMPRESSION=OpenEXR.PIZ_COMPRESSION,
-                                 scanlineimage=OpenEXR.scanlineimage)
+    fake = types.SimpleNamespace(
+        File=File, PIZ_COMPRESSION=OpenEXR.PIZ_COMPRESSION, scanlineimage=OpenEXR.scanlineimage
+    )
     monkeypatch.setattr(images, "OpenEXR", fake)
 
 
@@ -85,11 +86,13 @@ def _full_disk_video(monkeypatch):
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".exr", ".mp4", ".mov"])
-def test_a_full_disk_is_a_clear_error_for_every_format(cli, make_sequence, tmp_path, monkeypatch,
-                                                        suffix):
+def test_a_full_disk_is_a_clear_error_for_every_format(
+    cli, make_sequence, tmp_path, monkeypatch, suffix
+):
     src = make_sequence(frames=range(1, 7))
     {".exr": _full_disk_exr, ".mp4": _full_disk_video, ".mov": _full_disk_video}.get(
-        suffix, _full_disk_cv2)(monkeypatch)
+        suffix, _full_disk_cv2
+    )(monkeypatch)
     out = tmp_path / "out" / (f"o{suffix}" if suffix in (".mp4", ".mov") else f"o.####{suffix}")
     result = cli("run", "convert", "--progress", "json", "--workers", "1", src, out, expect=1)
     assert "No space left on device" in result.stderr and "the disk is full" in result.stderr
@@ -106,8 +109,9 @@ def test_a_full_disk_is_a_clear_error_for_every_format(cli, make_sequence, tmp_p
                 assert read_image(str(tmp_path / "out" / name)).shape[:2] == (48, 64)
 
 
-def test_a_read_only_file_system_is_found_before_any_work(cli, make_sequence, tmp_path,
-                                                          monkeypatch):
+def test_a_read_only_file_system_is_found_before_any_work(
+    cli, make_sequence, tmp_path, monkeypatch
+):
     src = make_sequence(frames=[1, 2])
     real = os.statvfs
 
@@ -116,8 +120,7 @@ def test_a_read_only_file_system_is_found_before_any_work(cli, make_sequence, tm
         return types.SimpleNamespace(f_flag=result.f_flag | os.ST_RDONLY)
 
     monkeypatch.setattr(os, "statvfs", statvfs)
-    r = cli("run", "convert", "--progress", "json", src, tmp_path / "sub" / "o.####.png",
-            expect=1)
+    r = cli("run", "convert", "--progress", "json", src, tmp_path / "sub" / "o.####.png", expect=1)
     assert "read-only file system" in r.stderr and "Traceback" not in r.stderr
     assert [e["event"] for e in cli.events(r)] == ["error"]
     assert not (tmp_path / "sub").exists()
@@ -136,23 +139,43 @@ def test_a_folder_that_cannot_be_created_at_write_time(cli, make_sequence, tmp_p
     assert "cannot be created: Read-only file system" in r.stderr
 
 
-@pytest.mark.parametrize("option, value, words", [
-    ("--quality", "0", "quality: 0 is out of range"),
-    ("--workers", "0", "workers: 0 must be at least 1"),
-    ("--crf", "99", "crf: 99 is out of range"),
-    ("--fps", "0", "fps: '0' is not a frame rate"),
-])
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--quality", "0", "quality: 0 is out of range"),
+        ("--workers", "0", "workers: 0 must be at least 1"),
+        ("--crf", "99", "crf: 99 is out of range"),
+        ("--fps", "0", "fps: '0' is not a frame rate"),
+    ],
+)
 def test_run_option_errors_are_json_events(cli, make_sequence, tmp_path, option, value, words):
-    r = cli("run", "convert", "--progress", "json", option, value, make_sequence(),
-            tmp_path / "o.####.png", expect=2)
+    r = cli(
+        "run",
+        "convert",
+        "--progress",
+        "json",
+        option,
+        value,
+        make_sequence(),
+        tmp_path / "o.####.png",
+        expect=2,
+    )
     events = cli.events(r)
     assert events and events[-1]["event"] == "error" and words in events[-1]["message"]
     assert words in r.stderr
 
 
 def test_click_usage_errors_are_json_events(cli, make_sequence, tmp_path):
-    r = cli("run", "convert", "--progress", "json", "--bogus", make_sequence(),
-            tmp_path / "o.####.png", expect=2)
+    r = cli(
+        "run",
+        "convert",
+        "--progress",
+        "json",
+        "--bogus",
+        make_sequence(),
+        tmp_path / "o.####.png",
+        expect=2,
+    )
     events = cli.events(r)
     assert events[-1]["event"] == "error" and "--bogus" in events[-1]["message"]
     r = cli("run", "nosuch", "--progress", "json", "a", "b", expect=2)
@@ -177,8 +200,9 @@ def test_nan_in_a_source_exr_passes_through_convert(tmp_path):
     neuralfx.run("convert", src, str(tmp_path / "o.####.exr"))
     out = read_image(str(tmp_path / "o.0002.exr"))
     assert np.isnan(out[5, 7, 1]) and np.isinf(out[6, 8, 0])
-    assert np.isfinite(np.delete(out.reshape(-1), [5 * 32 * 3 + 7 * 3 + 1,
-                                                   6 * 32 * 3 + 8 * 3])).all()
+    assert np.isfinite(
+        np.delete(out.reshape(-1), [5 * 32 * 3 + 7 * 3 + 1, 6 * 32 * 3 + 8 * 3])
+    ).all()
 
 
 @pytest.mark.parametrize("output", ["o.####.png", "o.mp4"])
@@ -196,8 +220,12 @@ def test_nan_passed_through_to_an_integer_output_stops_naming_frame_and_count(tm
 @pytest.mark.parametrize("policy, nan, inf", [("clamp", 0, 65535), ("zero", 0, 0)])
 def test_nonfinite_policy_replaces_them_in_every_path(fresh_host, tmp_path, policy, nan, inf):
     src = _nan_exr(tmp_path)
-    neuralfx.run("convert", src, str(tmp_path / "o.####.png"),
-                 options=RunOptions(nonfinite=policy, depth="16"))
+    neuralfx.run(
+        "convert",
+        src,
+        str(tmp_path / "o.####.png"),
+        options=RunOptions(nonfinite=policy, depth="16"),
+    )
     out = read_image(str(tmp_path / "o.0002.png"))
     assert out[5, 7, 1] == nan and out[6, 8, 0] == inf
     assert (out[:4] == read_image(str(tmp_path / "o.0001.png"))[:4]).sum() < out[:4].size
@@ -210,8 +238,7 @@ def test_nonfinite_policy_replaces_them_in_every_path(fresh_host, tmp_path, poli
             return batch.replace(rgb=1 - batch.rgb)
 
     fresh_host.add_plugin(plugin_with(Invert), name="inv")
-    neuralfx.run("invert", src, str(tmp_path / "i.####.exr"),
-                 options=RunOptions(nonfinite=policy))
+    neuralfx.run("invert", src, str(tmp_path / "i.####.exr"), options=RunOptions(nonfinite=policy))
     got = read_image(str(tmp_path / "i.0002.exr"))
     assert np.isfinite(got).all()
     assert got[5, 7, 1] == 1  # 1 - 0
@@ -230,8 +257,10 @@ def test_nan_in_a_source_is_blamed_on_the_source_for_other_effects(fresh_host, t
     with pytest.raises(FrameError) as info:
         neuralfx.run("invert", src, str(tmp_path / "o.####.exr"))
     bad = src.replace("####", "0002")
-    assert f"frame 2 ({bad}) holds 1 NaN and 1 infinite samples, which invert cannot take" \
+    assert (
+        f"frame 2 ({bad}) holds 1 NaN and 1 infinite samples, which invert cannot take"
         in info.value.message
+    )
     assert "--nonfinite clamp" in info.value.hint
     assert "the effect produced" not in info.value.message
     assert not (tmp_path / "o.0002.exr").exists()
@@ -244,8 +273,9 @@ def test_mixed_layouts_are_refused_unless_told_what_to_make(cli, tmp_path, kind)
     for f in (1, 2, 3):
         channels = 1 if (kind == "channels" and f == 2) else 3
         dtype = np.uint16 if (kind == "depth" and f == 2) else np.uint8
-        write_image(pattern.replace("####", f"{f:04d}"),
-                    to_dtype(gradient(32, 24, channels, seed=f), dtype))
+        write_image(
+            pattern.replace("####", f"{f:04d}"), to_dtype(gradient(32, 24, channels, seed=f), dtype)
+        )
     r = cli("run", "convert", pattern, tmp_path / "o.####.png", expect=1)
     words = {"channels": "is gray but frame 1 is RGB", "depth": "is 16-bit but frame 1 is 8-bit"}
     assert words[kind] in r.stderr
@@ -260,10 +290,15 @@ def test_stale_temporary_files_of_this_output_only_are_removed(cli, make_sequenc
     src = make_sequence(frames=[1, 2])
     out = tmp_path / "out"
     out.mkdir()
-    ours = [out / f".o.0002.png{TEMP_MARK}deadbeef.png",
-            out / f"..o.#.png.neuralfx.jsonl{TEMP_MARK}0badf00d.jsonl"]
-    theirs = [out / f".other.0001.png{TEMP_MARK}deadbeef.png", out / "notes.txt",
-              out / f".o.0002.exr{TEMP_MARK}deadbeef.exr"]
+    ours = [
+        out / f".o.0002.png{TEMP_MARK}deadbeef.png",
+        out / f"..o.#.png.neuralfx.jsonl{TEMP_MARK}0badf00d.jsonl",
+    ]
+    theirs = [
+        out / f".other.0001.png{TEMP_MARK}deadbeef.png",
+        out / "notes.txt",
+        out / f".o.0002.exr{TEMP_MARK}deadbeef.exr",
+    ]
     for p in ours + theirs:
         p.write_bytes(b"x")
     cli("run", "convert", src, out / "o.####.png")
@@ -271,8 +306,7 @@ def test_stale_temporary_files_of_this_output_only_are_removed(cli, make_sequenc
     assert all(p.exists() for p in theirs)
 
 
-@pytest.mark.parametrize("args", [["--device", "cuda"],
-                                  ["--device", "cpu", "--quality", "0"]])
+@pytest.mark.parametrize("args", [["--device", "cuda"], ["--device", "cpu", "--quality", "0"]])
 def test_a_run_failing_before_processing_creates_no_folder(cli, make_sequence, tmp_path, args):
     import torch
 
@@ -284,38 +318,60 @@ def test_a_run_failing_before_processing_creates_no_folder(cli, make_sequence, t
 
 
 def test_missing_weights_create_no_folder(cli, make_sequence, tmp_path):
-    r = cli("run", "painting-style", "--method", "johnson", make_sequence(),
-            tmp_path / "new" / "o.####.png", expect=1)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        make_sequence(),
+        tmp_path / "new" / "o.####.png",
+        expect=1,
+    )
     assert "not in the cache" in r.stderr and not (tmp_path / "new").exists()
 
 
 def test_variable_frame_rate_video_is_warned_about(cli, tmp_path):
     frames = [to_dtype(gradient(64, 48, seed=i), np.uint8) for i in range(8)]
-    path = write_vfr_video(str(tmp_path / "vfr.mp4"), frames, [0, 40, 80, 200, 240, 400, 440,
-                                                               480])
+    path = write_vfr_video(str(tmp_path / "vfr.mp4"), frames, [0, 40, 80, 200, 240, 400, 440, 480])
     r = cli("run", "convert", path, tmp_path / "o.####.png")
     assert "variable frame rate" in r.stderr and "constant rate" in r.stderr
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
 def test_float_parameters_refuse_inf_and_nan(cli, make_sequence, tmp_path, value):
-    r = cli("run", "painting-style", "--style", make_sequence(frames=[1]).replace("####", "0001"),
-            f"--style-weight={value}", make_sequence(), tmp_path / "o.####.png", expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--style",
+        make_sequence(frames=[1]).replace("####", "0001"),
+        f"--style-weight={value}",
+        make_sequence(),
+        tmp_path / "o.####.png",
+        expect=2,
+    )
     assert "is not a finite number" in r.stderr
 
 
 # -- signals ------------------------------------------------------------------------------------
 def _neuralfx(args, **kw):
-    env = dict(os.environ, NEURALFX_PLUGINS="slow_plugin",
-               PYTHONPATH=os.path.join(HERE, "plugin_modules"))
-    return subprocess.Popen([sys.executable, "-m", "neuralfx", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    env = dict(
+        os.environ, NEURALFX_PLUGINS="slow_plugin", PYTHONPATH=os.path.join(HERE, "plugin_modules")
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "neuralfx", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-@pytest.mark.parametrize("delay", [0.15, 0.8])
-def test_a_signal_during_start_up_exits_130_without_a_traceback(make_sequence, tmp_path, sig,
-                                                                delay):
+@pytest.mark.parametrize("delay", [0.15, 0.8, 1.3])  # python, torch, then the codecs
+def test_a_signal_during_start_up_exits_130_without_a_traceback(
+    make_sequence, tmp_path, sig, delay
+):
     proc = _neuralfx(["run", "convert", make_sequence(), tmp_path / "o.####.png"])
     time.sleep(delay)  # python and torch are still importing
     proc.send_signal(sig)
@@ -328,8 +384,20 @@ def test_a_signal_during_start_up_exits_130_without_a_traceback(make_sequence, t
 def test_a_second_signal_during_shutdown_still_exits_130_cleanly(make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 21))
     out = tmp_path / "out"
-    proc = _neuralfx(["run", "slow-invert", "--seconds", "0.3", "--progress", "json",
-                      "--batch-size", "2", src, out / "s.####.png"])
+    proc = _neuralfx(
+        [
+            "run",
+            "slow-invert",
+            "--seconds",
+            "0.3",
+            "--progress",
+            "json",
+            "--batch-size",
+            "2",
+            src,
+            out / "s.####.png",
+        ]
+    )
     for line in proc.stdout:
         if json.loads(line)["event"] == "frame":
             break
@@ -362,18 +430,24 @@ def test_a_signal_while_the_package_loads_is_noted_and_exits_130():
     """Blender's cancel can come before the command's own code runs: the package, imported by
     the `neuralfx` command, notes the signal, and the command then exits with 130, no
     traceback. (A program that imports neuralfx keeps its own signal handling.)"""
-    script = ("import os, signal, sys\n"
-              "sys.argv = ['neuralfx', 'effects']\n"
-              "import neuralfx\n"
-              "os.kill(os.getpid(), signal.SIGINT)\n"
-              "from neuralfx.console import main\n"
-              "main()\n")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, check=False)
+    script = (
+        "import os, signal, sys\n"
+        "sys.argv = ['neuralfx', 'effects']\n"
+        "import neuralfx\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "from neuralfx.console import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
-    probe = ("import signal, neuralfx\n"
-             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
-    library = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                             timeout=60, check=True)
+    probe = (
+        "import signal, neuralfx\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    )
+    library = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
     assert library.stdout.strip() == "True"

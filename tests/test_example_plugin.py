@@ -10,8 +10,9 @@ import pytest
 
 from helpers import read_unit
 
-pytest.importorskip("neuralfx_lut", reason="install ./examples/neuralfx-lut (the README's test "
-                                           "command does)")
+pytest.importorskip(
+    "neuralfx_lut", reason="install ./examples/neuralfx-lut (the README's test command does)"
+)
 
 
 def write_cube(path, size, fn, title="test"):
@@ -51,16 +52,28 @@ def test_strength_blends_with_the_original(cli, make_sequence, tmp_path):
     src = make_sequence()
     cli("run", "lut", "--lut", cube, "--strength", "0.25", src, tmp_path / "s.####.png")
     original = read_unit(src.replace("####", "1001"))
-    np.testing.assert_allclose(read_unit(tmp_path / "s.1001.png"),
-                               0.75 * original + 0.25 * (1 - original), atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(
+        read_unit(tmp_path / "s.1001.png"),
+        0.75 * original + 0.25 * (1 - original),
+        atol=1 / 255 + 1e-6,
+    )
 
 
 def test_bad_lut_usage(cli, make_sequence, tmp_path):
     src = make_sequence()
     result = cli("run", "lut", src, tmp_path / "o.####.png", expect=2)
     assert "lut is required" in result.stderr and "--lut" in result.stderr
-    result = cli("run", "lut", "--lut", tmp_path / "x.cube", "--strenght", "1", src,
-                 tmp_path / "o.####.png", expect=2)
+    result = cli(
+        "run",
+        "lut",
+        "--lut",
+        tmp_path / "x.cube",
+        "--strenght",
+        "1",
+        src,
+        tmp_path / "o.####.png",
+        expect=2,
+    )
     assert "Did you mean '--strength'?" in result.stderr
     broken = tmp_path / "broken.cube"
     broken.write_text("LUT_3D_SIZE 4\n0 0 0\n")

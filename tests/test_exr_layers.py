@@ -43,23 +43,34 @@ def _blender_file(path: str, seed: int) -> None:
     channels.update(_planes(seed + 100, ["ViewLayer.Depth.Z"]))
     channels.update(_planes(seed + 200, [f"ViewLayer.Normal.{c}" for c in "XYZ"], np.float16))
     channels["ViewLayer.IndexOB.X"] = np.arange(H * W, dtype=np.uint32).reshape(H, W)
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
-              "dataWindow": DATA_WINDOW, "displayWindow": DISPLAY_WINDOW,
-              "owner": "Blender 5.0", "cameraFocalLength": 35.0}
+    header = {
+        "compression": OpenEXR.ZIP_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "dataWindow": DATA_WINDOW,
+        "displayWindow": DISPLAY_WINDOW,
+        "owner": "Blender 5.0",
+        "cameraFocalLength": 35.0,
+    }
     with OpenEXR.File(header, channels) as f:
         f.write(path)
 
 
 def _nuke_file(path: str, seed: int) -> None:
     def part(name, channels):
-        header = {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage,
-                  "dataWindow": DATA_WINDOW, "displayWindow": DISPLAY_WINDOW,
-                  "nuke/node_hash": "b5e4f0"}
+        header = {
+            "compression": OpenEXR.PIZ_COMPRESSION,
+            "type": OpenEXR.scanlineimage,
+            "dataWindow": DATA_WINDOW,
+            "displayWindow": DISPLAY_WINDOW,
+            "nuke/node_hash": "b5e4f0",
+        }
         return OpenEXR.Part(header, channels, name)
 
-    parts = [part("rgba", _planes(seed, list("RGBA"), np.float16)),
-             part("depth", _planes(seed + 1, ["depth.Z"])),
-             part("diffuse", _planes(seed + 2, [f"diffuse.{c}" for c in "RGB"], np.float16))]
+    parts = [
+        part("rgba", _planes(seed, list("RGBA"), np.float16)),
+        part("depth", _planes(seed + 1, ["depth.Z"])),
+        part("diffuse", _planes(seed + 2, [f"diffuse.{c}" for c in "RGB"], np.float16)),
+    ]
     with OpenEXR.File(parts) as f:
         f.write(path)
 
@@ -74,8 +85,14 @@ def _sequence(tmp_path, writer, frames=(1, 2)) -> str:
 
 def _read(path: str) -> list[tuple[str, dict, dict]]:
     with OpenEXR.File(path, separate_channels=True) as f:
-        return [(p.name(), {k: v for k, v in p.header.items() if k != "channels"},
-                 {n: c.pixels.copy() for n, c in p.channels.items()}) for p in f.parts]
+        return [
+            (
+                p.name(),
+                {k: v for k, v in p.header.items() if k != "channels"},
+                {n: c.pixels.copy() for n, c in p.channels.items()},
+            )
+            for p in f.parts
+        ]
 
 
 def _same_header(a: dict, b: dict) -> None:
@@ -90,8 +107,7 @@ def _same_header(a: dict, b: dict) -> None:
 
 
 @pytest.mark.parametrize("kind", ["blender", "nuke"])
-def test_every_other_part_layer_and_attribute_passes_through_bit_exact(fresh_host, tmp_path,
-                                                                        kind):
+def test_every_other_part_layer_and_attribute_passes_through_bit_exact(fresh_host, tmp_path, kind):
     fresh_host.add_plugin(plugin_with(Invert), name="inv")
     writer = _blender_file if kind == "blender" else _nuke_file
     src = _sequence(tmp_path, writer)
@@ -122,8 +138,9 @@ def test_layer_option_processes_the_named_layer_only(fresh_host, tmp_path):
     neuralfx.run("invert", src, out, options=RunOptions(layer="diffuse"))
     before, after = _read(src.replace("####", "0001")), _read(out.replace("####", "0001"))
     assert np.array_equal(after[0][2]["R"], before[0][2]["R"])  # the beauty untouched
-    np.testing.assert_allclose(after[2][2]["diffuse.G"],
-                               1 - before[2][2]["diffuse.G"].astype(np.float32), atol=1e-3)
+    np.testing.assert_allclose(
+        after[2][2]["diffuse.G"], 1 - before[2][2]["diffuse.G"].astype(np.float32), atol=1e-3
+    )
 
 
 def test_blender_layer_by_its_short_name_and_the_log_names_it(tmp_path, cli):
@@ -135,10 +152,13 @@ def test_blender_layer_by_its_short_name_and_the_log_names_it(tmp_path, cli):
     assert "ViewLayer.Depth" in r.output and "ViewLayer.Normal" in r.output
 
 
-@pytest.mark.parametrize("layer, says", [
-    ("Depth", "layer 'Depth' holds no R,G,B or Y channels (its channels: ViewLayer.Depth.Z)"),
-    ("Nope", "layer 'Nope' is not in the file (colour layers: ViewLayer.Combined)"),
-])
+@pytest.mark.parametrize(
+    "layer, says",
+    [
+        ("Depth", "layer 'Depth' holds no R,G,B or Y channels (its channels: ViewLayer.Depth.Z)"),
+        ("Nope", "layer 'Nope' is not in the file (colour layers: ViewLayer.Combined)"),
+    ],
+)
 def test_a_layer_that_is_not_a_picture_is_refused_before_the_run(tmp_path, layer, says):
     src = _sequence(tmp_path, _blender_file, frames=(1,))
     out = tmp_path / "o.####.exr"
@@ -150,8 +170,9 @@ def test_a_layer_that_is_not_a_picture_is_refused_before_the_run(tmp_path, layer
 
 def test_layerless_multichannel_file_is_explained_not_called_corrupt(tmp_path):
     path = str(tmp_path / "aovs.exr")
-    with OpenEXR.File({"type": OpenEXR.scanlineimage},
-                      _planes(0, ["Z", "N.X", "N.Y", "N.Z", "velocity.U"])) as f:
+    with OpenEXR.File(
+        {"type": OpenEXR.scanlineimage}, _planes(0, ["Z", "N.X", "N.Y", "N.Z", "velocity.U"])
+    ) as f:
         f.write(path)
     with pytest.raises(FrameError) as info:
         neuralfx.run("convert", path, str(tmp_path / "o.exr"))
@@ -162,9 +183,10 @@ def test_layerless_multichannel_file_is_explained_not_called_corrupt(tmp_path):
 
 def test_several_colour_layers_and_no_beauty_asks_for_one(tmp_path):
     path = str(tmp_path / "two.exr")
-    with OpenEXR.File({"type": OpenEXR.scanlineimage},
-                      _planes(0, ["diffuse.R", "diffuse.G", "diffuse.B", "spec.R", "spec.G",
-                                  "spec.B"])) as f:
+    with OpenEXR.File(
+        {"type": OpenEXR.scanlineimage},
+        _planes(0, ["diffuse.R", "diffuse.G", "diffuse.B", "spec.R", "spec.G", "spec.B"]),
+    ) as f:
         f.write(path)
     with pytest.raises(FrameError) as info:
         neuralfx.run("convert", path, str(tmp_path / "o.exr"))
@@ -174,5 +196,4 @@ def test_several_colour_layers_and_no_beauty_asks_for_one(tmp_path):
 def test_layer_option_is_for_exr_only(tmp_path, make_sequence):
     src = make_sequence(frames=[1])
     with pytest.raises(ParameterError, match="not an EXR"):
-        neuralfx.run("convert", src, str(tmp_path / "o.####.png"),
-                     options=RunOptions(layer="rgba"))
+        neuralfx.run("convert", src, str(tmp_path / "o.####.png"), options=RunOptions(layer="rgba"))

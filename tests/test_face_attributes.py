@@ -20,8 +20,7 @@ def stargan(tmp_path_factory):
     """200000-G.ckpt and 200000-D.ckpt as the official solver saves them."""
     root = tmp_path_factory.mktemp("stargan")
     torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=3), root / "G.ckpt")
-    torch.save(deterministic_state("stargan_v1_celeba128_discriminator", seed=4),
-               root / "D.ckpt")
+    torch.save(deterministic_state("stargan_v1_celeba128_discriminator", seed=4), root / "D.ckpt")
     return ["--checkpoint", str(root / "G.ckpt"), "--discriminator", str(root / "D.ckpt")]
 
 
@@ -35,8 +34,16 @@ def clip(tmp_path_factory):
 
 
 def run(cli, tmp_path, src, *args, expect=0, out="out/f.####.png"):
-    result = cli("run", "face-attributes", *args, src, str(tmp_path / out), "--progress",
-                 "json", expect=expect)
+    result = cli(
+        "run",
+        "face-attributes",
+        *args,
+        src,
+        str(tmp_path / out),
+        "--progress",
+        "json",
+        expect=expect,
+    )
     return result, str(tmp_path / out)
 
 
@@ -52,7 +59,7 @@ def test_only_the_faces_change(cli, tmp_path, clip, stargan):
         ys, xs = np.nonzero(changed)
         # everything that changed is around the face (box 175-265 x 76-166, moved 3 px/frame)
         assert xs.min() > 100 and xs.max() < 350 and ys.max() < 260
-        face = np.abs(after - before)[90:160, 190 + 3 * (number - 1001):250]
+        face = np.abs(after - before)[90:160, 190 + 3 * (number - 1001) : 250]
         assert face.mean() > 10  # the face itself was redrawn
     assert np.array_equal(frame(out, 1005), frame(clip, 1005))  # no face: bit for bit
 
@@ -62,8 +69,9 @@ def test_the_paste_back_has_no_box_edge(cli, tmp_path, clip, stargan):
     diff = np.abs(frame(out, 1001).astype(float) - frame(clip, 1001)).max(-1)
     ys, xs = np.nonzero(diff)
     x0, y0, x1, y1 = xs.min(), ys.min(), xs.max(), ys.max()
-    ring = np.concatenate([diff[y0:y1 + 1, x0], diff[y0:y1 + 1, x1], diff[y0, x0:x1 + 1],
-                           diff[y1, x0:x1 + 1]])
+    ring = np.concatenate(
+        [diff[y0 : y1 + 1, x0], diff[y0 : y1 + 1, x1], diff[y0, x0 : x1 + 1], diff[y1, x0 : x1 + 1]]
+    )
     # at the edge of the changed area the change has faded to (almost) nothing
     assert ring.mean() < 1.0 and diff.max() > 40
 
@@ -81,8 +89,7 @@ def test_sixteen_bit_with_alpha_keeps_depth_and_alpha(cli, tmp_path, stargan):
     rgb = astronaut().astype(np.uint16) * 257
     alpha = np.full(rgb.shape[:2] + (1,), 40000, np.uint16)
     (tmp_path / "in").mkdir()
-    cv2.imwrite(str(tmp_path / "in" / "a.0001.png"),
-                np.concatenate([rgb[..., ::-1], alpha], -1))
+    cv2.imwrite(str(tmp_path / "in" / "a.0001.png"), np.concatenate([rgb[..., ::-1], alpha], -1))
     _, out = run(cli, tmp_path, str(tmp_path / "in" / "a.####.png"), "--male", "flip", *stargan)
     got = cv2.imread(out.replace("####", "0001"), cv2.IMREAD_UNCHANGED)
     assert got.dtype == np.uint16 and got.shape[2] == 4
@@ -98,8 +105,11 @@ def test_a_face_cut_by_the_frame_edge(cli, tmp_path, stargan):
 
 def test_without_weights_the_error_says_how_to_get_them(cli, tmp_path, clip):
     result, _ = run(cli, tmp_path, clip, "--hair", "blond", expect=1)
-    error = next(json.loads(line) for line in result.stdout.splitlines()
-                 if json.loads(line)["event"] == "error")
+    error = next(
+        json.loads(line)
+        for line in result.stdout.splitlines()
+        if json.loads(line)["event"] == "error"
+    )
     assert "stargan-celeba-128" in error["message"]
     assert "neuralfx models fetch stargan-celeba-128" in error["hint"]
     assert "neuralfx train face-attributes" in error["hint"]
@@ -112,12 +122,22 @@ def test_nothing_to_change_is_refused(cli, tmp_path, clip, stargan):
 
 def test_a_resumed_run_gives_the_frames_of_one_run(cli, tmp_path, clip, stargan):
     _, whole = run(cli, tmp_path, clip, "--young", "flip", *stargan, out="whole/f.####.png")
-    run(cli, tmp_path, clip, "--young", "flip", *stargan, "--frames", "1001-1002",
-        out="parts/f.####.png")
+    run(
+        cli,
+        tmp_path,
+        clip,
+        "--young",
+        "flip",
+        *stargan,
+        "--frames",
+        "1001-1002",
+        out="parts/f.####.png",
+    )
     run(cli, tmp_path, clip, "--young", "flip", *stargan, out="parts/f.####.png")
     for number in range(1001, 1006):
-        assert np.array_equal(read_rgb(tmp_path / "parts" / f"f.{number:04d}.png"),
-                              frame(whole, number))
+        assert np.array_equal(
+            read_rgb(tmp_path / "parts" / f"f.{number:04d}.png"), frame(whole, number)
+        )
 
 
 def test_temporal_steadies_the_translated_face(cli, tmp_path, stargan):
@@ -125,8 +145,13 @@ def test_temporal_steadies_the_translated_face(cli, tmp_path, stargan):
     the noise unless --temporal ties it to its previous frame."""
     rng = np.random.default_rng(0)
     base = astronaut().astype(np.float32)
-    src = write_clip(tmp_path / "noisy", {f: np.clip(base + rng.normal(0, 2, base.shape), 0,
-                                                     255).astype(np.uint8) for f in range(1, 5)})
+    src = write_clip(
+        tmp_path / "noisy",
+        {
+            f: np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
+            for f in range(1, 5)
+        },
+    )
     face = (slice(80, 165), slice(180, 260))
 
     def flicker(pattern):
@@ -134,8 +159,9 @@ def test_temporal_steadies_the_translated_face(cli, tmp_path, stargan):
         return np.mean([np.abs(b - a).mean() for a, b in zip(pics, pics[1:], strict=False)])
 
     _, steady = run(cli, tmp_path, src, "--male", "flip", *stargan, out="a/f.####.png")
-    _, raw = run(cli, tmp_path, src, "--male", "flip", "--no-temporal", *stargan,
-                 out="b/f.####.png")
+    _, raw = run(
+        cli, tmp_path, src, "--male", "flip", "--no-temporal", *stargan, out="b/f.####.png"
+    )
     assert flicker(steady) < 0.6 * flicker(raw)
 
 
@@ -146,8 +172,15 @@ def test_a_linear_exr_source_comes_back_linear(cli, tmp_path, stargan):
     linear = srgb_to_linear(astronaut().astype(np.float32) / 255).astype(np.float32)
     (tmp_path / "exr").mkdir()
     write_image(str(tmp_path / "exr" / "p.0001.exr"), linear)
-    _, out = run(cli, tmp_path, str(tmp_path / "exr" / "p.####.exr"), "--young", "flip",
-                 *stargan, out="o/p.####.exr")
+    _, out = run(
+        cli,
+        tmp_path,
+        str(tmp_path / "exr" / "p.####.exr"),
+        "--young",
+        "flip",
+        *stargan,
+        out="o/p.####.exr",
+    )
     got = read_image(out.replace("####", "0001"), 1)
     assert got.dtype == linear.dtype and got.shape == linear.shape
     diff = np.abs(got - linear).max(-1)
@@ -160,8 +193,11 @@ def test_a_face_too_small_to_find_passes_through_with_a_warning(cli, tmp_path, s
     src = write_clip(tmp_path / "small", {1: small})
     result, out = run(cli, tmp_path, src, "--hair", "black", *stargan)
     assert np.array_equal(frame(out, 1), small)
-    warning = next(json.loads(line) for line in result.stdout.splitlines()
-                   if json.loads(line)["event"] == "warning")
+    warning = next(
+        json.loads(line)
+        for line in result.stdout.splitlines()
+        if json.loads(line)["event"] == "warning"
+    )
     assert "found no face in 1 frame(s)" in warning["message"]
     assert "--detector cnn" in warning["message"]
 
@@ -169,8 +205,17 @@ def test_a_face_too_small_to_find_passes_through_with_a_warning(cli, tmp_path, s
 def test_video_in_and_out_with_seamless_blending(cli, tmp_path, stargan):
     src = write_clip(tmp_path / "v", {f: moved(astronaut(), dx=2 * f) for f in range(1, 5)})
     cli("run", "convert", src, str(tmp_path / "in.mp4"), "--progress", "none")
-    _, out = run(cli, tmp_path, str(tmp_path / "in.mp4"), "--hair", "blond", "--blend",
-                 "seamless", *stargan, out="out.mp4")
+    _, out = run(
+        cli,
+        tmp_path,
+        str(tmp_path / "in.mp4"),
+        "--hair",
+        "blond",
+        "--blend",
+        "seamless",
+        *stargan,
+        out="out.mp4",
+    )
     from neuralfx.frames.video import read_frames
 
     before = dict(read_frames(str(tmp_path / "in.mp4"), {2}))[2].astype(int)
@@ -179,8 +224,9 @@ def test_video_in_and_out_with_seamless_blending(cli, tmp_path, stargan):
     assert diff[90:160, 190:250].mean() > 10 and np.median(diff[300:]) <= 2  # codec noise only
 
 
-def test_a_batch_retried_after_running_out_of_memory_is_tracked_once(cli, tmp_path, clip,
-                                                                      stargan, monkeypatch):
+def test_a_batch_retried_after_running_out_of_memory_is_tracked_once(
+    cli, tmp_path, clip, stargan, monkeypatch
+):
     """The runner retries a batch in halves after an out-of-memory error; the faces of the
     retried frames must not be tracked (and steadied) a second time."""
     args = ("--young", "flip", *stargan, "--batch-size", "4")
@@ -208,23 +254,34 @@ def test_the_official_release_folder_as_unpacked_works_in_place(cli, tmp_path, c
     # generators of both releases have the same layout, the discriminators do not
     folder = tmp_path / f"release{size}" / "models"
     folder.mkdir(parents=True)
-    torch.save(deterministic_state("stargan_v1_celeba128_generator", seed=3),
-               folder / "200000-G.ckpt")
+    torch.save(
+        deterministic_state("stargan_v1_celeba128_generator", seed=3), folder / "200000-G.ckpt"
+    )
     d = deterministic_state("stargan_v1_celeba128_discriminator", seed=4)
     if size == 256:  # its attribute head is image_size / 64 wide
-        d["conv2.weight"] = torch.randn(5, 2048, 4, 4) / 2048 ** 0.5
+        d["conv2.weight"] = torch.randn(5, 2048, 4, 4) / 2048**0.5
     torch.save(d, folder / "200000-D.ckpt")
-    _, out = run(cli, tmp_path, clip, "--hair", "blond", "--checkpoint", folder,
-                 "--frames", "1001")
+    _, out = run(cli, tmp_path, clip, "--hair", "blond", "--checkpoint", folder, "--frames", "1001")
     assert frame(out, 1001).shape == frame(clip, 1001).shape
     # and the generator file alone finds the discriminator beside it
-    run(cli, tmp_path, clip, "--hair", "blond", "--checkpoint", folder / "200000-G.ckpt",
-        "--frames", "1001", out="out2/f.####.png")
+    run(
+        cli,
+        tmp_path,
+        clip,
+        "--hair",
+        "blond",
+        "--checkpoint",
+        folder / "200000-G.ckpt",
+        "--frames",
+        "1001",
+        out="out2/f.####.png",
+    )
 
 
 @pytest.mark.parametrize("split", ["1-4", "1-5"])
 def test_a_resumed_run_with_chosen_faces_and_a_missed_frame_gives_one_runs_frames(
-        cli, tmp_path, stargan, split):
+    cli, tmp_path, stargan, split
+):
     """Two faces, only face 1 changed, frame 5 blurred so the detector misses both (the
     tracker holds them), batches of 2: a run over some frames, then the rest, gives the frames
     of one run, compared bit for bit (the saved looks of the held faces came back only when
@@ -245,7 +302,8 @@ def test_a_resumed_run_with_chosen_faces_and_a_missed_frame_gives_one_runs_frame
 
 
 def test_chosen_by_person_across_a_miss_and_cuts_resumed_anywhere_gives_one_run(
-        cli, tmp_path, stargan):
+    cli, tmp_path, stargan
+):
     """``--faces 1`` is the carphone man: changed before and after a 7-frame miss and after
     a cut away to the astronaut and back, she (id 2, at his place) left alone; runs stopped
     inside the miss and at the cut, then resumed, give one run's frames bit for bit."""

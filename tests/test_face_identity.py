@@ -29,15 +29,16 @@ def shot():
 
 
 def ids_of(tracker, finder, frames, with_image=True):
-    return [[f.id for f in tracker.update(finder.find(f), f if with_image else None)
-             if not f.held] for f in frames]
+    return [
+        [f.id for f in tracker.update(finder.find(f), f if with_image else None) if not f.held]
+        for f in frames
+    ]
 
 
 def test_she_is_not_him(finder):
     """The descriptors the tracker compares: one person from frame to frame within dlib's 0.6,
     two people well beyond it."""
-    his = [identity.descriptor(f, finder.find(f)[0].landmarks)
-           for f in (carphone(0), carphone(40))]
+    his = [identity.descriptor(f, finder.find(f)[0].landmarks) for f in (carphone(0), carphone(40))]
     her = identity.descriptor(her_where_he_was(), finder.find(her_where_he_was())[0].landmarks)
     assert identity.distance(*his) < 0.45
     assert identity.distance(his[0], her) > 0.75
@@ -57,24 +58,27 @@ def test_the_tracker_resumes_exactly_from_its_state(finder, shot):
     """Cut anywhere (inside the miss, at the cut), the tracker rebuilt from its state gives
     the ids and landmarks of one run."""
     one = FaceTracker(fps=25)
-    whole = [[(f.id, f.landmarks.tolist()) for f in one.update(finder.find(f), f)]
-             for f in shot]
+    whole = [[(f.id, f.landmarks.tolist()) for f in one.update(finder.find(f), f)] for f in shot]
     for cut in (6, 12, 13):
         first = FaceTracker(fps=25)
         for f in shot[:cut]:
             first.update(finder.find(f), f)
         second = FaceTracker(fps=25)
         second.load_state_dict(first.state_dict())
-        rest = [[(f.id, f.landmarks.tolist()) for f in second.update(finder.find(f), f)]
-                for f in shot[cut:]]
+        rest = [
+            [(f.id, f.landmarks.tolist()) for f in second.update(finder.find(f), f)]
+            for f in shot[cut:]
+        ]
         assert rest == whole[cut:], cut
 
 
 def test_faces_list_shows_one_id_per_person(cli, shot, tmp_path):
     src = write_clip(tmp_path / "shot", dict(enumerate(shot, start=1)))
     tracks = json.loads(cli("faces", "list", src, "--json").stdout)
-    assert [(t["id"], t["first"], t["last"], t["frames"]) for t in tracks] == \
-        [(1, 1, 17, 7), (2, 13, 15, 3)]
+    assert [(t["id"], t["first"], t["last"], t["frames"]) for t in tracks] == [
+        (1, 1, 17, 7),
+        (2, 13, 15, 3),
+    ]
     table = cli("faces", "list", src).stdout
     assert "1-17" in table and "13-15" in table
 

@@ -27,21 +27,49 @@ def identities(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("swap")
     poses = {i: moved(astronaut(), 3 * i, 2 * i, 1 + 0.04 * i, angle=2 * i) for i in range(1, 7)}
-    tinted = {i: np.clip(p[:, ::-1] * np.array([1.1, 0.9, 0.8]), 0, 255).astype(np.uint8)
-              for i, p in poses.items()}
+    tinted = {
+        i: np.clip(p[:, ::-1] * np.array([1.1, 0.9, 0.8]), 0, 255).astype(np.uint8)
+        for i, p in poses.items()
+    }
     for name, frames in (("a", poses), ("b", tinted)):
         clip = write_clip(root / f"{name}-clip", frames)
-        result = CliRunner().invoke(main, ["faces", "extract", clip, str(root / name),
-                                           "--layout", "swap", "--size", "64"])
+        result = CliRunner().invoke(
+            main, ["faces", "extract", clip, str(root / name), "--layout", "swap", "--size", "64"]
+        )
         assert "6 face(s) written" in result.output, result.output
     return root
 
 
 def train(cli, root, out, iterations, *extra):
-    result = cli("train", "face-swap", "--a", str(root / "a"), "--b", str(root / "b"),
-                 "--out", str(out), "--resolution", "64", "--width", "16", "--latent", "64",
-                 "--batch-size", "4", "--lr", "5e-4", "--iterations", str(iterations),
-                 "--save-every", "10", "--preview-every", "30", "--progress", "json", *extra)
+    result = cli(
+        "train",
+        "face-swap",
+        "--a",
+        str(root / "a"),
+        "--b",
+        str(root / "b"),
+        "--out",
+        str(out),
+        "--resolution",
+        "64",
+        "--width",
+        "16",
+        "--latent",
+        "64",
+        "--batch-size",
+        "4",
+        "--lr",
+        "5e-4",
+        "--iterations",
+        str(iterations),
+        "--save-every",
+        "10",
+        "--preview-every",
+        "30",
+        "--progress",
+        "json",
+        *extra,
+    )
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
@@ -71,10 +99,31 @@ def model(identities, tmp_path_factory):
     from neuralfx.cli import main
 
     out = tmp_path_factory.mktemp("model") / "ab.safetensors"
-    result = CliRunner().invoke(main, [
-        "train", "face-swap", "--a", str(identities / "a"), "--b", str(identities / "b"),
-        "--out", str(out), "--resolution", "64", "--width", "16", "--latent", "64",
-        "--batch-size", "4", "--iterations", "5", "--progress", "none"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "face-swap",
+            "--a",
+            str(identities / "a"),
+            "--b",
+            str(identities / "b"),
+            "--out",
+            str(out),
+            "--resolution",
+            "64",
+            "--width",
+            "16",
+            "--latent",
+            "64",
+            "--batch-size",
+            "4",
+            "--iterations",
+            "5",
+            "--progress",
+            "none",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -84,8 +133,18 @@ def test_convert_swaps_labels_watermarks_and_records(cli, tmp_path, model):
     big[:, 420:1500] = cv2.resize(astronaut(), (1080, 1080))  # her face: x 789-979, y 160-350
     src = write_clip(tmp_path / "in", {1: big, 2: cv2.resize(no_face(), (1920, 1080))})
     out = tmp_path / "o" / "f.####.png"
-    result = cli("run", "face-swap", "--checkpoint", str(model), "--consent", "release 42",
-                 src, str(out), "--progress", "json")
+    result = cli(
+        "run",
+        "face-swap",
+        "--checkpoint",
+        str(model),
+        "--consent",
+        "release 42",
+        src,
+        str(out),
+        "--progress",
+        "json",
+    )
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert events[0]["label"] == "AI-generated" and "watermark" in events[0]
     with open(events[-1]["provenance"]) as f:
@@ -102,11 +161,29 @@ def test_convert_swaps_labels_watermarks_and_records(cli, tmp_path, model):
 
 def test_face_swap_will_not_run_unlabelled(cli, tmp_path, model):
     src = write_clip(tmp_path / "in", {1: astronaut()})
-    result = cli("run", "face-swap", "--checkpoint", str(model), "--label", " ", src,
-                 str(tmp_path / "o.png"), expect=2)
+    result = cli(
+        "run",
+        "face-swap",
+        "--checkpoint",
+        str(model),
+        "--label",
+        " ",
+        src,
+        str(tmp_path / "o.png"),
+        expect=2,
+    )
     assert "cannot be empty" in result.output
-    result = cli("run", "face-swap", "--checkpoint", str(model), "--label-opacity", "0.2", src,
-                 str(tmp_path / "o.png"), expect=2)
+    result = cli(
+        "run",
+        "face-swap",
+        "--checkpoint",
+        str(model),
+        "--label-opacity",
+        "0.2",
+        src,
+        str(tmp_path / "o.png"),
+        expect=2,
+    )
     assert "readable label" in result.output
 
 
@@ -116,8 +193,15 @@ def test_a_checkpoint_that_is_not_a_swap_model_is_refused(cli, tmp_path, model):
 
     save_safetensors(tmp_path / "x.safetensors", {"w": torch.zeros(1)}, {"format": "other"})
     src = write_clip(tmp_path / "in", {1: astronaut()})
-    result = cli("run", "face-swap", "--checkpoint", str(tmp_path / "x.safetensors"), src,
-                 str(tmp_path / "o.png"), expect=2)
+    result = cli(
+        "run",
+        "face-swap",
+        "--checkpoint",
+        str(tmp_path / "x.safetensors"),
+        src,
+        str(tmp_path / "o.png"),
+        expect=2,
+    )
     assert "is not a face-swap model" in result.output
 
 
@@ -133,19 +217,58 @@ def test_unbalanced_sets_are_warned_about(cli, identities, tmp_path):
     for i in range(3):  # 18 faces of A against 2 of B
         for p in (identities / "a" / "images").iterdir():
             shutil.copy(p, many / f"{i}_{p.name}")
-    result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b", str(few), "--out",
-                 str(tmp_path / "m.safetensors"), "--resolution", "64", "--width", "8",
-                 "--latent", "32", "--batch-size", "2", "--iterations", "1", "--progress",
-                 "json")
-    warnings = [json.loads(line)["message"] for line in result.stdout.splitlines()
-                if json.loads(line)["event"] == "warning"]
+    result = cli(
+        "train",
+        "face-swap",
+        "--a",
+        str(tmp_path / "many"),
+        "--b",
+        str(few),
+        "--out",
+        str(tmp_path / "m.safetensors"),
+        "--resolution",
+        "64",
+        "--width",
+        "8",
+        "--latent",
+        "32",
+        "--batch-size",
+        "2",
+        "--iterations",
+        "1",
+        "--progress",
+        "json",
+    )
+    warnings = [
+        json.loads(line)["message"]
+        for line in result.stdout.splitlines()
+        if json.loads(line)["event"] == "warning"
+    ]
     assert any("A has 18 faces and B 2" in w for w in warnings)
-    result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b",
-                 str(tmp_path / "nothing"), "--out", str(tmp_path / "n.safetensors"), expect=2)
+    result = cli(
+        "train",
+        "face-swap",
+        "--a",
+        str(tmp_path / "many"),
+        "--b",
+        str(tmp_path / "nothing"),
+        "--out",
+        str(tmp_path / "n.safetensors"),
+        expect=2,
+    )
     assert "nothing" in result.output  # a set that does not exist is named
     (tmp_path / "empty").mkdir()
-    result = cli("train", "face-swap", "--a", str(tmp_path / "many"), "--b",
-                 str(tmp_path / "empty"), "--out", str(tmp_path / "e.safetensors"), expect=2)
+    result = cli(
+        "train",
+        "face-swap",
+        "--a",
+        str(tmp_path / "many"),
+        "--b",
+        str(tmp_path / "empty"),
+        "--out",
+        str(tmp_path / "e.safetensors"),
+        expect=2,
+    )
     assert "has 0 face(s)" in result.output and "faces extract" in result.output
 
 
@@ -158,13 +281,15 @@ def test_variable_rate_video_without_audio_is_swapped_frame_for_frame(cli, tmp_p
     frames = [moved(astronaut(), 2 * i, i) for i in range(4)] + [no_face()]
     src = write_vfr_video(str(tmp_path / "phone.mp4"), frames, [0, 33, 100, 133, 300])
     out = tmp_path / "o" / "f.####.png"
-    result = cli("run", "face-swap", "--checkpoint", str(model), src, str(out), "--progress",
-                 "json")
+    result = cli(
+        "run", "face-swap", "--checkpoint", str(model), src, str(out), "--progress", "json"
+    )
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert any("variable frame rate" in e.get("message", "") for e in events)
     assert events[-1]["written"] == 5
-    assert sorted(p.name for p in out.parent.glob("f.*.png")) == \
-        [f"f.{n:04d}.png" for n in range(1, 6)]
+    assert sorted(p.name for p in out.parent.glob("f.*.png")) == [
+        f"f.{n:04d}.png" for n in range(1, 6)
+    ]
     with av.open(src) as clip:
         decoded = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
         assert not clip.streams.audio

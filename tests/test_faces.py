@@ -49,8 +49,9 @@ def test_alignment_is_the_least_squares_similarity_onto_the_template(finder):
     # x' = a x - b y + tx, y' = b x + a y + ty, solved as a linear least-squares problem
     src, dst = align.five_points(found[0].landmarks).astype(np.float64), np.array(template.points)
     rows = [[x, -y, 1, 0] for x, y in src] + [[y, x, 0, 1] for x, y in src]
-    a, b, tx, ty = np.linalg.lstsq(np.array(rows), np.concatenate([dst[:, 0], dst[:, 1]]),
-                                   rcond=None)[0]
+    a, b, tx, ty = np.linalg.lstsq(
+        np.array(rows), np.concatenate([dst[:, 0], dst[:, 1]]), rcond=None
+    )[0]
     expected = np.array([[a, -b, tx], [b, a, ty]])
     assert np.abs(crops.to_crop[0].numpy() - expected).max() < 1e-3
     # her smile is wider than CelebA's average mouth; the eyes and nose land within 2.5 px
@@ -92,8 +93,7 @@ def test_a_still_face_gives_a_steady_crop(finder):
         found = finder.find(moved(astronaut(), dx, dy))
         (face,) = tracker.update(found)
         for points, out in ((found[0].landmarks, raw), (face.landmarks, smooth)):
-            m = align.similarity(torch.from_numpy(align.five_points(points)).double()[None],
-                                 target)
+            m = align.similarity(torch.from_numpy(align.five_points(points)).double()[None], target)
             out.append((align.invert(m)[0].double() @ centre)[:, 0].numpy())
     raw_std, smooth_std = np.std(raw, 0).max(), np.std(smooth[5:], 0).max()
     assert raw_std > 0.2  # the detector really jitters
@@ -120,16 +120,21 @@ def test_tracker_state_round_trips(finder):
     b = FaceTracker()
     b.load_state_dict(a.state_dict())
     found = finder.find(moved(two_faces(), 2, 1))
-    assert [(f.id, f.landmarks.tolist()) for f in a.update(found)] == \
-        [(f.id, f.landmarks.tolist()) for f in b.update(found)]
+    assert [(f.id, f.landmarks.tolist()) for f in a.update(found)] == [
+        (f.id, f.landmarks.tolist()) for f in b.update(found)
+    ]
 
 
 def test_a_held_face_is_kept_while_it_is_there_and_ended_at_a_cut(finder):
     from faces_helpers import no_face
 
     pipe = FacePipeline(CropTemplate.celeba(128))
-    frames = torch.stack([torch.from_numpy(p).permute(2, 0, 1).float() / 255
-                          for p in (astronaut(), moved(astronaut(), 1, 0), no_face())])
+    frames = torch.stack(
+        [
+            torch.from_numpy(p).permute(2, 0, 1).float() / 255
+            for p in (astronaut(), moved(astronaut(), 1, 0), no_face())
+        ]
+    )
     # the detector finds her in the first frame only
     crops = pipe.crop(frames, pipe.track([finder.find(astronaut()), [], []], frames))
     assert crops.frame_index.tolist() == [0, 1]  # held in frame 2, gone at the cut (frame 3)
@@ -173,8 +178,9 @@ def test_a_box_only_detector_with_options_gets_landmarks_from_the_host(finder, f
     def register_face_detectors(register):
         register(FaceDetectorEntry("boxes", BoxesOnly, "boxes, no landmarks"))
 
-    fresh_host.add_plugin(plugin_with(register_face_detectors=register_face_detectors),
-                          name="boxes_plugin")
+    fresh_host.add_plugin(
+        plugin_with(register_face_detectors=register_face_detectors), name="boxes_plugin"
+    )
     pipe = FacePipeline(CropTemplate.celeba(128), detector="boxes:upsample=0")
     assert pipe.finder.upsample == 0  # the option reached the factory, as a number
     image = astronaut()
@@ -220,17 +226,18 @@ def test_a_crop_model_is_colour_matched_on_the_background_keeping_skin_and_hair(
     pipe = FacePipeline(CropTemplate.celeba(128), mask="crop")
     crops = pipe.crop(frame, pipe.track([finder.find(image)], frame))
     skin = composite.masks(crops.landmarks, 128, "face", feather=0.02)
-    hair = (composite.masks(crops.landmarks, 128, "head", feather=0.02) > 0.5).float() * \
-        (1 - (skin > 0.01).float())
+    hair = (composite.masks(crops.landmarks, 128, "head", feather=0.02) > 0.5).float() * (
+        1 - (skin > 0.01).float()
+    )
     yellow = torch.tensor([0.25, 0.15, -0.2])[None, :, None, None]
     tint = torch.tensor([0.06, -0.04, 0.08])[None, :, None, None]
     made = (crops.images + 0.15 * skin + yellow * hair + tint).clamp(0, 1)
     out = pipe.paste(frame, crops, made)
     x0, y0, x1, y1 = ASTRONAUT_FACE
-    face = np.s_[:, :, y0 + 30:y1 - 20, x0 + 20:x1 - 20]
+    face = np.s_[:, :, y0 + 30 : y1 - 20, x0 + 20 : x1 - 20]
     assert (out - frame)[face].mean() > 0.1  # the lighter skin stayed
     # the background beside the face, in the crop's region, is the original's again
-    beside = np.s_[:, :, y1 + 20:y1 + 40, x1 + 25:x1 + 40]
+    beside = np.s_[:, :, y1 + 20 : y1 + 40, x1 + 25 : x1 + 40]
     assert (out - frame)[beside].abs().mean() < 0.015
     matched = composite.match_colour(made, crops.images, crops.landmarks, 128, "skin")
     assert ((matched - crops.images) * skin).sum() / skin.sum() < 0.01  # skin change gone

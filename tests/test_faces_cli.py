@@ -17,14 +17,24 @@ def clip(tmp_path_factory):
     """Two faces that move; frame 4 has none (a cut), frame 5 brings the left one back, larger
     (the same person: her id again)."""
     folder = tmp_path_factory.mktemp("faces")
-    return write_clip(folder, {1: two_faces(), 2: moved(two_faces(), 3), 3: moved(two_faces(), 6),
-                               4: no_face(), 5: astronaut()})
+    return write_clip(
+        folder,
+        {
+            1: two_faces(),
+            2: moved(two_faces(), 3),
+            3: moved(two_faces(), 6),
+            4: no_face(),
+            5: astronaut(),
+        },
+    )
 
 
 def test_list_gives_stable_ids_and_the_same_id_to_a_face_found_again(cli, clip):
     tracks = json.loads(cli("faces", "list", clip, "--json").stdout)
-    assert [(t["id"], t["first"], t["last"], t["frames"]) for t in tracks] == \
-        [(1, 1, 5, 4), (2, 1, 3, 3)]
+    assert [(t["id"], t["first"], t["last"], t["frames"]) for t in tracks] == [
+        (1, 1, 5, 4),
+        (2, 1, 3, 3),
+    ]
     assert tracks[0]["box"][0] < tracks[1]["box"][0]  # id 1 is the left face
     table = cli("faces", "list", clip).stdout
     assert "1-5" in table and "1-3" in table
@@ -37,8 +47,12 @@ def test_extract_writes_aligned_crops_and_their_sources(cli, clip, tmp_path):
     assert "4 face(s) written" in result.stdout and "3 by --every" in result.stdout
     with open(out / "faces.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["frame"], r["track"]) for r in rows] == [("1", "1"), ("1", "2"), ("3", "1"),
-                                                          ("3", "2")]
+    assert [(r["frame"], r["track"]) for r in rows] == [
+        ("1", "1"),
+        ("1", "2"),
+        ("3", "1"),
+        ("3", "2"),
+    ]
     crop = read_rgb(out / "images" / rows[0]["file"])
     assert crop.shape == (218, 178, 3)
     assert len(rows[0]["landmarks68"].split()) == 136
@@ -48,8 +62,9 @@ def test_extract_writes_aligned_crops_and_their_sources(cli, clip, tmp_path):
 
 
 def test_extract_skips_tiny_and_blurred_faces(cli, tmp_path):
-    src = write_clip(tmp_path / "in", {1: cv2.GaussianBlur(astronaut(), (0, 0), 2.5),
-                                       2: astronaut()})
+    src = write_clip(
+        tmp_path / "in", {1: cv2.GaussianBlur(astronaut(), (0, 0), 2.5), 2: astronaut()}
+    )
     result = cli("faces", "extract", src, str(tmp_path / "a"), "--min-sharpness", "60")
     assert "1 face(s) written" in result.stdout and "1 blurred" in result.stdout
     result = cli("faces", "extract", src, str(tmp_path / "b"), "--min-face", "200")

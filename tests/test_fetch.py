@@ -23,9 +23,17 @@ from neuralfx.host import weights
 def decoder_entry(fresh_host):
     """An AdaIN decoder entry with no sha256 on record (the registry's own is pinned): what
     fetch must check by the file's layout."""
+
     def register_weights(register):
-        register(neuralfx.Weights("loopback-decoder", "adain-decoder",
-                                  "http://127.0.0.1:9/decoder.pth", "decoder.pth", "test"))
+        register(
+            neuralfx.Weights(
+                "loopback-decoder",
+                "adain-decoder",
+                "http://127.0.0.1:9/decoder.pth",
+                "decoder.pth",
+                "test",
+            )
+        )
 
     fresh_host.add_plugin(plugin_with(register_weights=register_weights), name="loopback")
     return "loopback-decoder"
@@ -84,6 +92,7 @@ def serve(h, body: bytes, *, ranges: bool = True, content_type="application/octe
 
 def cut_at(body: bytes, at: int):
     """Announce the whole body, send ``at`` bytes, hang up."""
+
     def answer(h):
         h.send_response(200)
         h.send_header("Content-Length", str(len(body)))
@@ -91,6 +100,7 @@ def cut_at(body: bytes, at: int):
         h.wfile.write(body[:at])
         h.wfile.flush()
         h.close_connection = True
+
     return answer
 
 
@@ -100,9 +110,10 @@ def chunked_cut(body: bytes, at: int):
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
         h.wfile.write(f"{at:x}\r\n".encode() + body[:at] + b"\r\n")
-        h.wfile.write(f"{len(body) - at:x}\r\n".encode() + body[at:at + 10])
+        h.wfile.write(f"{len(body) - at:x}\r\n".encode() + body[at : at + 10])
         h.wfile.flush()
         h.close_connection = True
+
     return answer
 
 
@@ -133,10 +144,22 @@ def test_each_entry_has_its_own_folder_and_one_archive_serves_both_members(cli, 
     z128, g128 = stargan_zip(128, seed=1)
     z256, g256 = stargan_zip(256, seed=5)
     site.routes = {"/celeba-128.zip": z128, "/celeba-256.zip": z256}
-    cli("models", "fetch", "stargan-celeba-128", "stargan-celeba-128-d", "--url",
-        site.base + "/celeba-128.zip")
-    cli("models", "fetch", "stargan-celeba-256", "stargan-celeba-256-d", "--url",
-        site.base + "/celeba-256.zip")
+    cli(
+        "models",
+        "fetch",
+        "stargan-celeba-128",
+        "stargan-celeba-128-d",
+        "--url",
+        site.base + "/celeba-128.zip",
+    )
+    cli(
+        "models",
+        "fetch",
+        "stargan-celeba-256",
+        "stargan-celeba-256-d",
+        "--url",
+        site.base + "/celeba-256.zip",
+    )
     assert [p for p, _ in site.requests] == ["/celeba-128.zip", "/celeba-256.zip"]  # once each
     assert weights.sha256_of(weights.cached_path("stargan-celeba-128")) == sha(g128)
     assert weights.sha256_of(weights.cached_path("stargan-celeba-256")) == sha(g256)
@@ -147,26 +170,28 @@ def test_each_entry_has_its_own_folder_and_one_archive_serves_both_members(cli, 
     assert cli("models", "verify", "stargan-celeba-128-d", "stargan-celeba-256-d").exit_code == 0
 
 
-@pytest.mark.parametrize("page", [
-    b"<!DOCTYPE html><html><head><title>Error 404 (Not Found)!!1</title></head></html>",
-    b'{"error": "quota exceeded"}',
-])
-def test_a_web_page_is_refused_with_what_it_says_and_nothing_is_cached(cli, site,
-                                                                        decoder_entry, page):
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<!DOCTYPE html><html><head><title>Error 404 (Not Found)!!1</title></head></html>",
+        b'{"error": "quota exceeded"}',
+    ],
+)
+def test_a_web_page_is_refused_with_what_it_says_and_nothing_is_cached(
+    cli, site, decoder_entry, page
+):
     site.routes = {"/decoder.pth": page}
-    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
-                 expect=1)
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth", expect=1)
     assert "sent a web page, not the file" in result.stderr
-    assert ("Error 404 (Not Found)!!1" if b"DOCTYPE" in page else "quota exceeded") \
-        in result.stderr
+    assert ("Error 404 (Not Found)!!1" if b"DOCTYPE" in page else "quota exceeded") in result.stderr
     assert weights.cached_path(decoder_entry) is None
 
 
 def test_a_file_that_does_not_fit_the_model_is_refused_when_no_sha256_is_known(
-        cli, site, decoder_entry):
+    cli, site, decoder_entry
+):
     site.routes = {"/decoder.pth": saved(deterministic_state("adain_vgg_normalised"))}
-    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
-                 expect=1)
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth", expect=1)
     assert "did not give loopback-decoder's file" in result.stderr
     assert weights.cached_path(decoder_entry) is None
 
@@ -174,8 +199,7 @@ def test_a_file_that_does_not_fit_the_model_is_refused_when_no_sha256_is_known(
 def test_a_transfer_cut_short_resumes_where_it_stopped(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
     site.routes = {"/decoder.pth": cut_at(body, len(body) // 3)}
-    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
-                 expect=1)
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth", expect=1)
     assert f"stopped after {len(body) // 3:,} of {len(body):,} bytes" in result.stderr
     assert weights.cached_path(decoder_entry) is None
     site.routes = {"/decoder.pth": body}
@@ -196,8 +220,7 @@ def test_a_server_that_ignores_range_sends_it_all_again(cli, site, decoder_entry
 def test_a_chunked_body_cut_short_is_an_error_not_a_traceback(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
     site.routes = {"/decoder.pth": chunked_cut(body, 5000)}
-    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth",
-                 expect=1)
+    result = cli("models", "fetch", decoder_entry, "--url", site.base + "/decoder.pth", expect=1)
     assert "stopped after" in result.stderr and "IncompleteRead" in result.stderr
     assert "Traceback" not in result.stderr
     assert weights.cached_path(decoder_entry) is None
@@ -219,12 +242,14 @@ def test_redirects_are_followed(cli, site, decoder_entry):
 
 def test_drives_confirmation_page_is_followed(cli, site, decoder_entry):
     body = saved(deterministic_state("adain_decoder"))
-    page = (b'<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>'
-            b'</head><body><form id="download-form" action="/download" method="get">'
-            b'<input type="hidden" name="id" value="FILEID">'
-            b'<input type="hidden" name="export" value="download">'
-            b'<input type="hidden" name="confirm" value="t">'
-            b'<input type="hidden" name="uuid" value="1234"></form></body></html>')
+    page = (
+        b"<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>"
+        b'</head><body><form id="download-form" action="/download" method="get">'
+        b'<input type="hidden" name="id" value="FILEID">'
+        b'<input type="hidden" name="export" value="download">'
+        b'<input type="hidden" name="confirm" value="t">'
+        b'<input type="hidden" name="uuid" value="1234"></form></body></html>'
+    )
     site.routes = {"/uc": page, "/download?id=FILEID&export=download&confirm=t&uuid=1234": body}
     cli("models", "fetch", decoder_entry, "--url", site.base + "/uc")
     assert weights.sha256_of(weights.cached_path(decoder_entry)) == sha(body)
@@ -235,8 +260,9 @@ def test_a_studio_mirror_serves_every_entry_by_name(cli, site, decoder_entry, mo
     site.routes = {"/mirror/loopback-decoder/decoder.pth": body}
     monkeypatch.setenv("NEURALFX_WEIGHTS_MIRROR", site.base + "/mirror/")
     cli("models", "fetch", decoder_entry)
-    assert weights.verified(decoder_entry)["url"] == \
-        site.base + "/mirror/loopback-decoder/decoder.pth"
+    assert (
+        weights.verified(decoder_entry)["url"] == site.base + "/mirror/loopback-decoder/decoder.pth"
+    )
 
 
 def test_funits_tar_gz_with_its_file_at_the_root(cli, site):
@@ -285,8 +311,10 @@ def test_import_refuses_the_archive_of_the_other_release(cli, tmp_path):
     path = tmp_path / "celeba-256x256-5attrs.zip"
     path.write_bytes(archive)
     result = cli("models", "import", "stargan-celeba-128", path, expect=1)
-    assert "is not stargan-celeba-128's release: its 200000-D.ckpt is a " \
-           "'stargan-celeba-256-d' file" in result.stderr
+    assert (
+        "is not stargan-celeba-128's release: its 200000-D.ckpt is a "
+        "'stargan-celeba-256-d' file" in result.stderr
+    )
     assert "import it as stargan-celeba-256" in result.stderr
     cli("models", "import", "stargan-celeba-256", path)
 
@@ -297,8 +325,9 @@ def test_a_release_folder_as_extracted_is_accepted_as_the_checkpoint(tmp_path):
     folder = tmp_path / "pretrained"
     folder.mkdir()
     torch.save(deterministic_state("funit_animals_generator"), folder / "animal149_gen.pt")
-    assert models.resolve_checkpoint("funit-animals-149", folder) == \
-        str(folder / "animal149_gen.pt")
+    assert models.resolve_checkpoint("funit-animals-149", folder) == str(
+        folder / "animal149_gen.pt"
+    )
     models.load("funit-animals-149", folder)
     with pytest.raises(neuralfx.NeuralFXError, match="holds none of the official files"):
         models.resolve_checkpoint("adain-decoder", folder)

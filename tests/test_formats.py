@@ -15,11 +15,21 @@ from neuralfx.pipeline.runner import RunOptions
 TOL = {np.uint8: 0.5 / 255, np.uint16: 0.5 / 65535, np.float16: 1e-3, np.float32: 1e-6}
 
 
-@pytest.mark.parametrize("suffix, dtype, channels", [
-    (".png", np.uint8, 3), (".png", np.uint16, 4), (".png", np.uint8, 1), (".png", np.uint8, 2),
-    (".tif", np.uint8, 3), (".tif", np.uint16, 3), (".tif", np.float32, 4),
-    (".exr", np.float16, 3), (".exr", np.float32, 4), (".exr", np.float16, 1),
-])
+@pytest.mark.parametrize(
+    "suffix, dtype, channels",
+    [
+        (".png", np.uint8, 3),
+        (".png", np.uint16, 4),
+        (".png", np.uint8, 1),
+        (".png", np.uint8, 2),
+        (".tif", np.uint8, 3),
+        (".tif", np.uint16, 3),
+        (".tif", np.float32, 4),
+        (".exr", np.float16, 3),
+        (".exr", np.float32, 4),
+        (".exr", np.float16, 1),
+    ],
+)
 def test_convert_keeps_depth_alpha_and_gray(tmp_path, suffix, dtype, channels):
     pic = to_dtype(gradient(channels=channels), dtype)
     src = str(tmp_path / f"in{suffix}")
@@ -31,9 +41,11 @@ def test_convert_keeps_depth_alpha_and_gray(tmp_path, suffix, dtype, channels):
     expected_channels = 4 if (channels == 2 and suffix != ".exr") else channels
     assert back.shape[2] == expected_channels
     got = back if channels != 2 or suffix == ".exr" else back[:, :, [0, 3]]
-    np.testing.assert_allclose(got.astype(np.float64), pic.astype(np.float64),
-                               atol=TOL[dtype] * (65535 if dtype == np.uint16 else
-                                                  255 if dtype == np.uint8 else 1) + 1e-9)
+    np.testing.assert_allclose(
+        got.astype(np.float64),
+        pic.astype(np.float64),
+        atol=TOL[dtype] * (65535 if dtype == np.uint16 else 255 if dtype == np.uint8 else 1) + 1e-9,
+    )
 
 
 def test_jpeg_round_trip_and_alpha_dropped_with_warning(tmp_path, make_sequence, cli):
@@ -48,16 +60,20 @@ def test_jpeg_round_trip_and_alpha_dropped_with_warning(tmp_path, make_sequence,
 
 def test_png_to_exr_is_linear_and_back_is_exact(tmp_path, make_sequence):
     src = make_sequence()
-    neuralfx.run("convert", src, str(tmp_path / "lin.####.exr"),
-                 options=RunOptions(depth="float"))
+    neuralfx.run("convert", src, str(tmp_path / "lin.####.exr"), options=RunOptions(depth="float"))
     lin = read_image(str(tmp_path / "lin.1001.exr"))
     assert lin.dtype == np.float32
     srgb = read_unit(src.replace("####", "1001"))
     np.testing.assert_allclose(lin, srgb_to_linear(srgb), atol=1e-6)
-    neuralfx.run("convert", str(tmp_path / "lin.####.exr"), str(tmp_path / "back.####.png"),
-                 options=RunOptions(depth="8"))
-    assert np.array_equal(read_image(str(tmp_path / "back.1001.png")),
-                          read_image(src.replace("####", "1001")))
+    neuralfx.run(
+        "convert",
+        str(tmp_path / "lin.####.exr"),
+        str(tmp_path / "back.####.png"),
+        options=RunOptions(depth="8"),
+    )
+    assert np.array_equal(
+        read_image(str(tmp_path / "back.1001.png")), read_image(src.replace("####", "1001"))
+    )
     # Left to choose, a float source goes into 16-bit PNG so that precision is kept.
     neuralfx.run("convert", str(tmp_path / "lin.####.exr"), str(tmp_path / "deep.####.png"))
     assert read_image(str(tmp_path / "deep.1001.png")).dtype == np.uint16
@@ -76,8 +92,14 @@ def test_ocio_acescg_input_matches_opencolorio(tmp_path):
     src = str(tmp_path / "plate.exr")
     write_image(src, pic.astype(np.float32))
     out = str(tmp_path / "review.png")
-    neuralfx.run("convert", src, out, options=RunOptions(
-        ocio="ocio://default", input_colorspace="ACEScg", output_colorspace="srgb", depth="16"))
+    neuralfx.run(
+        "convert",
+        src,
+        out,
+        options=RunOptions(
+            ocio="ocio://default", input_colorspace="ACEScg", output_colorspace="srgb", depth="16"
+        ),
+    )
     cfg = ocio.Config.CreateFromFile("ocio://default")
     expected = pic.astype(np.float32).copy()
     cfg.getProcessor("ACEScg", "sRGB - Texture").getDefaultCPUProcessor().applyRGB(expected)
@@ -101,8 +123,9 @@ def test_lut_style_effect_gets_srgb_from_linear_exr(tmp_path, fresh_host):
     fresh_host.add_plugin(plugin_with(Probe), name="probe")
     lin = srgb_to_linear(gradient())
     write_image(str(tmp_path / "a.exr"), lin)
-    neuralfx.run("probe", str(tmp_path / "a.exr"), str(tmp_path / "b.exr"),
-                 options=RunOptions(depth="float"))
+    neuralfx.run(
+        "probe", str(tmp_path / "a.exr"), str(tmp_path / "b.exr"), options=RunOptions(depth="float")
+    )
     got = seen["rgb"][0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(got, linear_to_srgb(lin), atol=1e-5)
     np.testing.assert_allclose(read_image(str(tmp_path / "b.exr")), lin, atol=1e-5)
@@ -124,8 +147,9 @@ def _make_video(path, frames=12, size=(64, 48), audio=True, rate=24):
             t = np.arange(samples) / 48000
             tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             for start in range(0, samples, 1024):
-                frame = av.AudioFrame.from_ndarray(tone[:, start:start + 1024], format="fltp",
-                                                   layout="mono")
+                frame = av.AudioFrame.from_ndarray(
+                    tone[:, start : start + 1024], format="fltp", layout="mono"
+                )
                 frame.sample_rate, frame.pts = 48000, start
                 for p in a.encode(frame):
                     out.mux(p)
@@ -136,16 +160,20 @@ def _make_video(path, frames=12, size=(64, 48), audio=True, rate=24):
 def test_video_to_sequence_numbers_frames_from_one(tmp_path, cli):
     _make_video(tmp_path / "in.mp4", frames=10)
     cli("run", "convert", "--frames", "3-5", tmp_path / "in.mp4", tmp_path / "f.####.png")
-    assert sorted(p.name for p in tmp_path.glob("f.*.png")) == \
-        ["f.0003.png", "f.0004.png", "f.0005.png"]
+    assert sorted(p.name for p in tmp_path.glob("f.*.png")) == [
+        "f.0003.png",
+        "f.0004.png",
+        "f.0005.png",
+    ]
     # Frame 4 of the video is the gradient with seed 3 (frames count from 1).
     diff = np.abs(read_unit(tmp_path / "f.0004.png") - gradient(seed=3)).mean()
     other = np.abs(read_unit(tmp_path / "f.0004.png") - gradient(seed=7)).mean()
     assert diff < other and diff < 0.03
 
 
-@pytest.mark.parametrize("suffix, codec, pix_fmt", [(".mp4", "h264", "yuv420p"),
-                                                    (".mov", "prores", "yuv422p10le")])
+@pytest.mark.parametrize(
+    "suffix, codec, pix_fmt", [(".mp4", "h264", "yuv420p"), (".mov", "prores", "yuv422p10le")]
+)
 def test_video_out_with_audio_passed_through(tmp_path, cli, suffix, codec, pix_fmt):
     _make_video(tmp_path / "in.mp4", frames=12)
     out = tmp_path / f"out{suffix}"
@@ -198,8 +226,9 @@ def test_channels_option(tmp_path, make_sequence, cli):
     assert gray.shape == (48, 64, 1)
     expected = rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
     np.testing.assert_allclose(gray[:, :, 0] / 255.0, expected, atol=1 / 255 + 1e-6)
-    result = cli("run", "convert", "--channels", "rgba", "--progress", "json", src,
-                 tmp_path / "a.####.png")
+    result = cli(
+        "run", "convert", "--channels", "rgba", "--progress", "json", src, tmp_path / "a.####.png"
+    )
     assert any("writing an opaque alpha" in e.get("message", "") for e in cli.events(result))
     rgba = read_image(str(tmp_path / "a.0001.png"))
     assert rgba.shape == (48, 64, 4) and (rgba[:, :, 3] == 255).all()
@@ -224,5 +253,7 @@ def test_jpeg_quality(tmp_path, make_sequence, cli):
     high = (tmp_path / "high.0001.jpg").stat().st_size
     assert low < high
     original = read_unit(src.replace("####", "0001"))
-    assert np.abs(read_unit(tmp_path / "high.0001.jpg") - original).mean() < \
-        np.abs(read_unit(tmp_path / "low.0001.jpg") - original).mean()
+    assert (
+        np.abs(read_unit(tmp_path / "high.0001.jpg") - original).mean()
+        < np.abs(read_unit(tmp_path / "low.0001.jpg") - original).mean()
+    )

@@ -35,8 +35,11 @@ def reference(state, content, class_images):
         for i in (1, 2, 3, 4):
             h = F.relu(conv(state, f"enc_class_model.model.{i}.conv", h, 1, 2))
         h = h.mean((2, 3), keepdim=True)
-        codes.append(F.conv2d(h, state["enc_class_model.model.6.weight"],
-                              state["enc_class_model.model.6.bias"]).flatten(1))
+        codes.append(
+            F.conv2d(
+                h, state["enc_class_model.model.6.weight"], state["enc_class_model.model.6.bias"]
+            ).flatten(1)
+        )
     code = torch.stack(codes).mean(0)
     p = code
     for i, act in ((0, True), (1, True), (2, False)):
@@ -102,5 +105,7 @@ def test_a_bare_generator_state_dict_loads_too(official, tmp_path):
     torch.save(gen_test, tmp_path / "gen.pt")
     net = neuralfx.models.load("funit-animals-149", tmp_path / "gen.pt")
     with torch.no_grad():
-        assert (net(pictures("chelsea"), pictures("coffee")) -
-                reference(gen_test, pictures("chelsea"), pictures("coffee"))).abs().max() < 1e-4
+        assert (
+            net(pictures("chelsea"), pictures("coffee"))
+            - reference(gen_test, pictures("chelsea"), pictures("coffee"))
+        ).abs().max() < 1e-4

@@ -24,18 +24,22 @@ def _nchw(rgb: np.ndarray) -> torch.Tensor:
 
 def _reference(style: np.ndarray, content: np.ndarray):
     """The published int8 graphs on onnxruntime: style (256, 256, 3), content (384, 384, 3)."""
-    predict = ort.InferenceSession(str(_onnx("arbitrary_predict.onnx")),
-                                   providers=["CPUExecutionProvider"])
-    transform = ort.InferenceSession(str(_onnx("arbitrary_transform.onnx")),
-                                     providers=["CPUExecutionProvider"])
+    predict = ort.InferenceSession(
+        str(_onnx("arbitrary_predict.onnx")), providers=["CPUExecutionProvider"]
+    )
+    transform = ort.InferenceSession(
+        str(_onnx("arbitrary_transform.onnx")), providers=["CPUExecutionProvider"]
+    )
     embedding = predict.run(None, {"style_image": style[None]})[0]
-    painted = transform.run(None, {"content_image": content[None],
-                                   "mobilenet_conv/Conv/BiasAdd": embedding})[0][0]
+    painted = transform.run(
+        None, {"content_image": content[None], "mobilenet_conv/Conv/BiasAdd": embedding}
+    )[0][0]
     return embedding.reshape(1, 100), painted
 
 
-@pytest.mark.parametrize("content_name, style_name", [("astronaut", "coffee"),
-                                                      ("chelsea", "rocket")])
+@pytest.mark.parametrize(
+    "content_name, style_name", [("astronaut", "coffee"), ("chelsea", "rocket")]
+)
 def test_float_port_stays_close_to_the_int8_graph(content_name, style_name):
     """The graph quantises its activations to int8, so a float port cannot match it exactly;
     it must stay within a mean absolute error of 0.025 and a PSNR of 28 dB."""
@@ -48,7 +52,7 @@ def test_float_port_stays_close_to_the_int8_graph(content_name, style_name):
     assert np.abs(embedding.numpy() - ref_embedding).mean() < 0.05 * np.abs(ref_embedding).mean()
     assert ref_painted.std() > 0.1  # a painting, not a flat frame
     error = np.abs(painted - ref_painted)
-    psnr = 10 * np.log10(1 / np.mean(error ** 2))
+    psnr = 10 * np.log10(1 / np.mean(error**2))
     assert error.mean() <= 0.025 and psnr >= 28, (error.mean(), psnr)
 
 
@@ -58,8 +62,7 @@ def test_predictor_input_is_the_centre_square_at_256():
     wide = torch.rand(1, 3, 300, 500)
     x = predictor_input(wide)
     assert x.shape == (1, 3, 256, 256)
-    centre = torch.nn.functional.interpolate(wide[:, :, :, 100:400], size=(256, 256),
-                                             mode="area")
+    centre = torch.nn.functional.interpolate(wide[:, :, :, 100:400], size=(256, 256), mode="area")
     assert torch.allclose(x, centre)
 
 
@@ -76,10 +79,27 @@ def test_method_mixes_styles_in_embedding_space_at_full_resolution(cli, tmp_path
     styles = [tmp_path / "coffee.png", tmp_path / "rocket.png"]
     _write(styles[0], _photo("coffee", 300))
     _write(styles[1], _photo("rocket", 300))
-    cli("run", "painting-style", "--method", "ghiasi", "--style", styles[0], "--style",
-        styles[1], "--style-weight", "3", "--style-weight", "1", "--style-size", "300",
-        "--no-temporal", "--depth", "16", tmp_path / "in" / "c.####.png",
-        tmp_path / "o.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "ghiasi",
+        "--style",
+        styles[0],
+        "--style",
+        styles[1],
+        "--style-weight",
+        "3",
+        "--style-weight",
+        "1",
+        "--style-size",
+        "300",
+        "--no-temporal",
+        "--depth",
+        "16",
+        tmp_path / "in" / "c.####.png",
+        tmp_path / "o.####.png",
+    )
     got = read_image(str(tmp_path / "o.0001.png")).astype(np.float32) / 65535
     assert got.shape == (120, 200, 3)
     predictor, transformer = models.load("ghiasi-predictor"), models.load("ghiasi-transformer")
@@ -102,9 +122,19 @@ def test_strength_moves_towards_the_frames_own_style(cli, tmp_path):
     source = read_image(str(tmp_path / "in" / "a.0001.png")).astype(float)
     distance = []
     for strength in ("1", "0.5", "0"):
-        cli("run", "painting-style", "--method", "ghiasi", "--style", tmp_path / "style.png",
-            "--strength", strength, "--no-temporal", tmp_path / "in" / "a.####.png",
-            tmp_path / f"s{strength}" / "o.####.png")
+        cli(
+            "run",
+            "painting-style",
+            "--method",
+            "ghiasi",
+            "--style",
+            tmp_path / "style.png",
+            "--strength",
+            strength,
+            "--no-temporal",
+            tmp_path / "in" / "a.####.png",
+            tmp_path / f"s{strength}" / "o.####.png",
+        )
         out = read_image(str(tmp_path / f"s{strength}" / "o.0001.png")).astype(float)
         distance.append(np.abs(out - source).mean())
     assert distance[0] > distance[1] > distance[2]  # less of the style as strength falls
@@ -119,14 +149,25 @@ def test_magenta_methods_take_linear_exr_with_alpha_and_preserve_colour(cli, tmp
     rgb = _photo("astronaut", 64)
     alpha = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1)
     (tmp_path / "in").mkdir()
-    write_image(str(tmp_path / "in" / "p.0001.exr"),
-                np.concatenate([srgb_to_linear(rgb), alpha], axis=2).astype(np.float16))
+    write_image(
+        str(tmp_path / "in" / "p.0001.exr"),
+        np.concatenate([srgb_to_linear(rgb), alpha], axis=2).astype(np.float16),
+    )
     style = []
     if method == "ghiasi":
         _write(tmp_path / "style.png", _photo("coffee", 128))
         style = ["--style", tmp_path / "style.png"]
-    cli("run", "painting-style", "--method", method, *style, "--preserve-color",
-        "--no-temporal", tmp_path / "in" / "p.####.exr", tmp_path / "o.####.exr")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        method,
+        *style,
+        "--preserve-color",
+        "--no-temporal",
+        tmp_path / "in" / "p.####.exr",
+        tmp_path / "o.####.exr",
+    )
     out = read_image(str(tmp_path / "o.0001.exr")).astype(np.float32)
     assert out.shape == (64, 64, 4)
     np.testing.assert_array_equal(out[:, :, 3], alpha[:, :, 0].astype(np.float16))
@@ -148,15 +189,29 @@ def test_style_scale_paints_strokes_at_the_style_images_scale(cli, tmp_path):
 
     full = _photo("astronaut", 512)
     _write(tmp_path / "full" / "a.0001.png", full)
-    _write(tmp_path / "proxy" / "a.0001.png", cv2.resize(full, (256, 256),
-                                                         interpolation=cv2.INTER_AREA))
+    _write(
+        tmp_path / "proxy" / "a.0001.png",
+        cv2.resize(full, (256, 256), interpolation=cv2.INTER_AREA),
+    )
     _write(tmp_path / "style.png", _photo("coffee", 256))
 
     def paint(size: str, scale: str) -> np.ndarray:
         out = tmp_path / f"{size}-{scale}" / "o.####.png"
-        cli("run", "painting-style", "--method", "ghiasi", "--style", tmp_path / "style.png",
-            "--style-size", "128", "--style-scale", scale, "--no-temporal",
-            tmp_path / size / "a.####.png", out)
+        cli(
+            "run",
+            "painting-style",
+            "--method",
+            "ghiasi",
+            "--style",
+            tmp_path / "style.png",
+            "--style-size",
+            "128",
+            "--style-scale",
+            scale,
+            "--no-temporal",
+            tmp_path / size / "a.####.png",
+            out,
+        )
         rgb = read_image(str(out).replace("####", "0001")).astype(np.float32) / 65535
         return cv2.resize(rgb, (512, 512), interpolation=cv2.INTER_CUBIC)
 
@@ -166,5 +221,8 @@ def test_style_scale_paints_strokes_at_the_style_images_scale(cli, tmp_path):
     at_style_scale = np.abs(paint("full", "1") - paint("proxy", "1")).mean()
     at_own_size = np.abs(paint("full", "0") - paint("proxy", "0")).mean()
     assert at_style_scale < 0.01 < at_own_size, (at_style_scale, at_own_size)
-    assert detail(paint("full", "0")) > 1.5 * detail(paint("full", "1")) > \
-        1.5 * 1.5 * detail(paint("full", "2"))
+    assert (
+        detail(paint("full", "0"))
+        > 1.5 * detail(paint("full", "1"))
+        > 1.5 * 1.5 * detail(paint("full", "2"))
+    )

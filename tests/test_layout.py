@@ -15,13 +15,47 @@ PACKAGE = Path(__file__).resolve().parent.parent / "core" / "neuralfx"
 
 #: lowest first; a module belongs to the first layer one of whose prefixes it starts with
 LAYERS = (
-    ("foundation", ("errors", "_moved", "_version", "console", "native_stderr", "colour",
-                    "smoothing", "memory", "devices")),
+    (
+        "foundation",
+        (
+            "errors",
+            "_moved",
+            "_version",
+            "console",
+            "native_stderr",
+            "colour",
+            "smoothing",
+            "memory",
+            "devices",
+        ),
+    ),
     ("contract", ("params", "param_list", "options", "effect", "regions")),
-    ("files", ("frames", "faces.registry", "host.catalog", "host.archives", "host.download",
-               "marks.label", "marks.watermark")),
-    ("libraries", ("host", "hookspecs", "models", "faces", "temporal", "consistency",
-                   "contact_sheet", "training", "marks")),
+    (
+        "files",
+        (
+            "frames",
+            "faces.registry",
+            "host.catalog",
+            "host.archives",
+            "host.download",
+            "marks.label",
+            "marks.watermark",
+        ),
+    ),
+    (
+        "libraries",
+        (
+            "host",
+            "hookspecs",
+            "models",
+            "faces",
+            "temporal",
+            "consistency",
+            "contact_sheet",
+            "training",
+            "marks",
+        ),
+    ),
     ("run", ("pipeline", "faces.scan")),
     ("front", ("serve", "cli", "testing", "__main__", "")),
 )
@@ -36,8 +70,9 @@ def _layer(module: str) -> int:
     best, length = None, -1
     for rank, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".") or prefix == "") \
-                    and len(prefix) > length:
+            if (module == prefix or module.startswith(prefix + ".") or prefix == "") and len(
+                prefix
+            ) > length:
                 best, length = rank, len(prefix)
     return best
 
@@ -52,10 +87,13 @@ def _graph() -> dict[str, set[str]]:
             if not isinstance(node, ast.ImportFrom) or not node.level:
                 continue  # (absolute imports of neuralfx inside the package: none)
             base = package.split(".") if package else []
-            base = base[:len(base) - node.level + 1]
+            base = base[: len(base) - node.level + 1]
             target = ".".join(base + ([node.module] if node.module else []))
-            subs = [f"{target}.{a.name}".strip(".") for a in node.names
-                    if f"{target}.{a.name}".strip(".") in modules]
+            subs = [
+                f"{target}.{a.name}".strip(".")
+                for a in node.names
+                if f"{target}.{a.name}".strip(".") in modules
+            ]
             for dep in subs if len(subs) == len(node.names) else [target, *subs]:
                 if dep != module:
                     deps.add(dep)
@@ -64,8 +102,12 @@ def _graph() -> dict[str, set[str]]:
 
 
 def test_no_module_imports_a_higher_layer():
-    wrong = [f"{m} ({LAYERS[_layer(m)][0]}) imports {d} ({LAYERS[_layer(d)][0]})"
-             for m, deps in _graph().items() for d in deps if _layer(d) > _layer(m)]
+    wrong = [
+        f"{m} ({LAYERS[_layer(m)][0]}) imports {d} ({LAYERS[_layer(d)][0]})"
+        for m, deps in _graph().items()
+        for d in deps
+        if _layer(d) > _layer(m)
+    ]
     assert not wrong
 
 
@@ -85,11 +127,15 @@ def test_no_import_cycle():
         visit(module, ())
 
 
-@pytest.mark.parametrize("old, new", [("neuralfx.stage", "neuralfx.pipeline.stage"),
-                                      ("neuralfx.plugins", "neuralfx.host.plugins"),
-                                      ("neuralfx.executors.local",
-                                       "neuralfx.pipeline.executors.local"),
-                                      ("neuralfx.watermark.read", "neuralfx.marks.watermark.read")])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("neuralfx.stage", "neuralfx.pipeline.stage"),
+        ("neuralfx.plugins", "neuralfx.host.plugins"),
+        ("neuralfx.executors.local", "neuralfx.pipeline.executors.local"),
+        ("neuralfx.watermark.read", "neuralfx.marks.watermark.read"),
+    ],
+)
 def test_a_moved_module_keeps_its_old_path_for_a_minor_version(old, new):
     import importlib
     import sys
@@ -99,8 +145,9 @@ def test_a_moved_module_keeps_its_old_path_for_a_minor_version(old, new):
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         moved = importlib.import_module(old)  # (and its parent package, if that moved too)
-    assert any(w.category is DeprecationWarning and f"{old} is {new} now" in str(w.message)
-               for w in said)
+    assert any(
+        w.category is DeprecationWarning and f"{old} is {new} now" in str(w.message) for w in said
+    )
     assert moved is importlib.import_module(new)  # the same module: patching one patches both
     with warnings.catch_warnings():
         warnings.simplefilter("error")

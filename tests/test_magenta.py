@@ -52,8 +52,9 @@ def test_dumoulin_port_matches_onnxruntime(photo):
     x = _photo(photo, 256)
     mix = np.zeros(26, np.float32)
     mix[[3, 12, 20]] = [0.5, 0.3, 0.2]
-    session = ort.InferenceSession(str(_onnx("multistyle26.onnx")),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(_onnx("multistyle26.onnx")), providers=["CPUExecutionProvider"]
+    )
     expected = session.run(None, {"image": x, "style_weights": mix})[0]
     net = models.load("dumoulin")  # the shipped weights
     with torch.no_grad():
@@ -85,8 +86,13 @@ def _write_photo(path: Path, name: str, size: int, *, alpha: bool = False) -> np
     from neuralfx.frames.images import write_image
 
     rgb = _photo(name, size)[0].transpose(1, 2, 0)
-    pixels = np.concatenate([rgb, np.linspace(0, 1, size * size, dtype=np.float32)
-                             .reshape(size, size, 1)], axis=2) if alpha else rgb
+    pixels = (
+        np.concatenate(
+            [rgb, np.linspace(0, 1, size * size, dtype=np.float32).reshape(size, size, 1)], axis=2
+        )
+        if alpha
+        else rgb
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_image(str(path), np.rint(pixels * 65535).astype(np.uint16))
     return np.rint(rgb * 65535) / 65535
@@ -96,13 +102,23 @@ def test_dumoulin_method_paints_what_the_onnx_graph_paints(cli, tmp_path):
     from neuralfx.frames.images import read_image
 
     rgb = _write_photo(tmp_path / "in" / "p.0001.png", "chelsea", 128)
-    cli("run", "painting-style", "--method", "dumoulin", "--preset", "3:0.5,12:0.5",
-        "--no-temporal", tmp_path / "in" / "p.####.png", tmp_path / "o.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "dumoulin",
+        "--preset",
+        "3:0.5,12:0.5",
+        "--no-temporal",
+        tmp_path / "in" / "p.####.png",
+        tmp_path / "o.####.png",
+    )
     got = read_image(str(tmp_path / "o.0001.png")).astype(np.float32) / 65535
     mix = np.zeros(26, np.float32)
     mix[[3, 12]] = 0.5
-    session = ort.InferenceSession(str(_onnx("multistyle26.onnx")),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(_onnx("multistyle26.onnx")), providers=["CPUExecutionProvider"]
+    )
     x = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
     expected = session.run(None, {"image": x, "style_weights": mix})[0][0].transpose(1, 2, 0)
     assert np.abs(got - expected).max() <= 1e-4 + 1 / 65535
@@ -113,29 +129,49 @@ def test_dumoulin_keeps_alpha_and_16_bit_and_honours_max_size(cli, tmp_path):
 
     _write_photo(tmp_path / "in" / "p.0001.png", "astronaut", 96, alpha=True)
     source = read_image(str(tmp_path / "in" / "p.0001.png"))
-    cli("run", "painting-style", "--method", "dumoulin", "--preset", "7", "--max-size", "48",
-        tmp_path / "in" / "p.####.png", tmp_path / "o.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "dumoulin",
+        "--preset",
+        "7",
+        "--max-size",
+        "48",
+        tmp_path / "in" / "p.####.png",
+        tmp_path / "o.####.png",
+    )
     out = read_image(str(tmp_path / "o.0001.png"))
     assert out.dtype == np.uint16 and out.shape == (96, 96, 4)
     assert np.array_equal(out[:, :, 3], source[:, :, 3])
     assert np.abs(out[:, :, :3].astype(float) - source[:, :, :3]).mean() > 5000  # painted
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--preset", "26"], "style 26 does not exist (0 to 25)"),
-    (["--preset", "3:0.5,x"], "preset: '3:0.5,x' is not valid"),
-    (["--preset", "3:0,4:0"], "the weights add up to 0"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--preset", "26"], "style 26 does not exist (0 to 25)"),
+        (["--preset", "3:0.5,x"], "preset: '3:0.5,x' is not valid"),
+        (["--preset", "3:0,4:0"], "the weights add up to 0"),
+    ],
+)
 def test_bad_presets_are_refused(cli, tmp_path, args, words):
     _write_photo(tmp_path / "in" / "p.0001.png", "astronaut", 32)
-    r = cli("run", "painting-style", "--method", "dumoulin", *args,
-            tmp_path / "in" / "p.####.png", tmp_path / "o.####.png", expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "dumoulin",
+        *args,
+        tmp_path / "in" / "p.####.png",
+        tmp_path / "o.####.png",
+        expect=2,
+    )
     assert words in r.stderr and "3:0.5,12:0.5" in r.stderr
     assert not (tmp_path / "o.0001.png").exists()
 
 
 def test_presets_are_described_for_the_panel(cli):
-    props = json.loads(cli("describe", "painting-style", "--json").stdout)["settings"][
-        "properties"]
+    props = json.loads(cli("describe", "painting-style", "--json").stdout)["settings"]["properties"]
     assert "dumoulin" in props["method"]["enum"]
     assert props["preset"]["x-kind"] == "text" and props["preset"]["examples"] == ["3:0.5,12:0.5"]

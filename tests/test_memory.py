@@ -16,7 +16,8 @@ from neuralfx.pipeline.runner import RunOptions
 
 
 def test_painting_style_refuses_a_frame_that_cannot_fit_and_names_the_size_that_does(
-        make_sequence, tmp_path, monkeypatch):
+    make_sequence, tmp_path, monkeypatch
+):
     src = make_sequence(frames=[1], width=640, height=360)
     monkeypatch.setattr(memory, "free_bytes", lambda device: 60_000_000)
     out = tmp_path / "o.####.png"
@@ -50,20 +51,25 @@ class Hungry(neuralfx.Effect):
         return batch.replace(rgb=1 - batch.rgb)
 
 
-@pytest.mark.parametrize("free, batch, automatic, expect", [
-    (10**12, 4, True, 4),      # room for all
-    (5 * 10**6, 8, True, 1),   # an automatic batch is lowered to what fits
-    (5 * 10**6, 8, False, 8),  # an explicit one is the user's choice
-])
+@pytest.mark.parametrize(
+    "free, batch, automatic, expect",
+    [
+        (10**12, 4, True, 4),  # room for all
+        (5 * 10**6, 8, True, 1),  # an automatic batch is lowered to what fits
+        (5 * 10**6, 8, False, 8),  # an explicit one is the user's choice
+    ],
+)
 def test_fit_batch(monkeypatch, free, batch, automatic, expect):
     monkeypatch.setattr(memory, "free_bytes", lambda device: free)
-    got = memory.fit_batch(Hungry({}), 64, 48, batch, 0, torch.device("cpu"),
-                           automatic=automatic, where="frame 1")
+    got = memory.fit_batch(
+        Hungry({}), 64, 48, batch, 0, torch.device("cpu"), automatic=automatic, where="frame 1"
+    )
     assert got == expect
 
 
-def test_an_effect_without_an_estimate_is_not_checked(fresh_host, make_sequence, tmp_path,
-                                                       monkeypatch):
+def test_an_effect_without_an_estimate_is_not_checked(
+    fresh_host, make_sequence, tmp_path, monkeypatch
+):
     class Plain(Hungry):
         name = "plain"
 
@@ -75,7 +81,7 @@ def test_an_effect_without_an_estimate_is_not_checked(fresh_host, make_sequence,
     monkeypatch.setattr(memory, "free_bytes", lambda device: 1000)
     neuralfx.run("plain", src, str(tmp_path / "p.####.png"))
     with pytest.raises(ParameterError, match="free memory"):
-        neuralfx.run("hungry", src, str(tmp_path / "h.####.png"),
-                     options=RunOptions(batch_size=2))
-    assert np.array_equal(read_image(str(tmp_path / "p.0001.png")),
-                          255 - read_image(src.replace("####", "0001")))
+        neuralfx.run("hungry", src, str(tmp_path / "h.####.png"), options=RunOptions(batch_size=2))
+    assert np.array_equal(
+        read_image(str(tmp_path / "p.0001.png")), 255 - read_image(src.replace("####", "0001"))
+    )

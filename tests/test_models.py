@@ -12,10 +12,12 @@ from helpers import deterministic_state, manifest
 from neuralfx import models
 from neuralfx.errors import NeuralFXError
 
-CASES = {"johnson": ("fast_neural_style_transformer_net", None),
-         "adain-encoder": ("adain_vgg_normalised", None),
-         "adain-decoder": ("adain_decoder", None),
-         "vgg19": ("torchvision_vgg19", None)}
+CASES = {
+    "johnson": ("fast_neural_style_transformer_net", None),
+    "adain-encoder": ("adain_vgg_normalised", None),
+    "adain-decoder": ("adain_decoder", None),
+    "vgg19": ("torchvision_vgg19", None),
+}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -51,10 +53,20 @@ def johnson_reference(sd, x):
         p = f"res{r}"
         h = F.relu(_inorm(_conv(y, sd, p + ".conv1.conv2d", 1, 1), sd, p + ".in1"))
         y = y + _inorm(_conv(h, sd, p + ".conv2.conv2d", 1, 1), sd, p + ".in2")
-    y = F.relu(_inorm(_conv(F.interpolate(y, scale_factor=2, mode="nearest"), sd,
-                            "deconv1.conv2d", 1, 1), sd, "in4"))
-    y = F.relu(_inorm(_conv(F.interpolate(y, scale_factor=2, mode="nearest"), sd,
-                            "deconv2.conv2d", 1, 1), sd, "in5"))
+    y = F.relu(
+        _inorm(
+            _conv(F.interpolate(y, scale_factor=2, mode="nearest"), sd, "deconv1.conv2d", 1, 1),
+            sd,
+            "in4",
+        )
+    )
+    y = F.relu(
+        _inorm(
+            _conv(F.interpolate(y, scale_factor=2, mode="nearest"), sd, "deconv2.conv2d", 1, 1),
+            sd,
+            "in5",
+        )
+    )
     return _conv(y, sd, "deconv3.conv2d", 1, 4)
 
 
@@ -63,8 +75,11 @@ def adain_encoder_reference(sd, x):
     plan = [2, 5, "P", 9, 12, "P", 16, 19, 22, 25, "P", 29]
     y = F.conv2d(x, sd["0.weight"], sd["0.bias"])
     for step in plan:
-        y = F.max_pool2d(y, 2, 2, ceil_mode=True) if step == "P" else \
-            F.relu(_conv(y, sd, str(step), 1, 1))
+        y = (
+            F.max_pool2d(y, 2, 2, ceil_mode=True)
+            if step == "P"
+            else F.relu(_conv(y, sd, str(step), 1, 1))
+        )
     return y
 
 
@@ -72,17 +87,22 @@ def adain_decoder_reference(sd, x):
     plan = [1, "U", 5, 8, 11, 14, "U", 18, 21, "U", 25]
     y = x
     for step in plan:
-        y = F.interpolate(y, scale_factor=2, mode="nearest") if step == "U" else \
-            F.relu(_conv(y, sd, str(step), 1, 1))
+        y = (
+            F.interpolate(y, scale_factor=2, mode="nearest")
+            if step == "U"
+            else F.relu(_conv(y, sd, str(step), 1, 1))
+        )
     return _conv(y, sd, "28", 1, 1)
 
 
 def test_johnson_loads_the_old_official_file_and_computes_the_official_forward(tmp_path):
     # The released files carry pre-0.4 InstanceNorm running stats; loading must drop them.
-    legacy = {f"{p}.running_{s}": torch.zeros(c) for p, c in
-              [("in1", 32), ("in2", 64), ("in3", 128), ("in4", 64), ("in5", 32)]
-              + [(f"res{i}.in{j}", 128) for i in range(1, 6) for j in (1, 2)]
-              for s in ("mean", "var")}
+    legacy = {
+        f"{p}.running_{s}": torch.zeros(c)
+        for p, c in [("in1", 32), ("in2", 64), ("in3", 128), ("in4", 64), ("in5", 32)]
+        + [(f"res{i}.in{j}", 128) for i in range(1, 6) for j in (1, 2)]
+        for s in ("mean", "var")
+    }
     sd = deterministic_state("fast_neural_style_transformer_net", extra=legacy)
     path = _save(tmp_path, sd, "candy.pth")
     net = models.load("johnson", path)
@@ -123,8 +143,13 @@ def test_vgg19_features_match_the_torchvision_layout(tmp_path):
         got = net.features[:21](x)  # up to relu4_1
     y = x
     for i in (0, 2, "P", 5, 7, "P", 10, 12, 14, 16, "P", 19):
-        y = F.max_pool2d(y, 2) if i == "P" else F.relu(F.conv2d(
-            y, sd[f"features.{i}.weight"], sd[f"features.{i}.bias"], padding=1))
+        y = (
+            F.max_pool2d(y, 2)
+            if i == "P"
+            else F.relu(
+                F.conv2d(y, sd[f"features.{i}.weight"], sd[f"features.{i}.bias"], padding=1)
+            )
+        )
     torch.testing.assert_close(got, y, rtol=1e-4, atol=1e-5)
 
 
@@ -163,5 +188,6 @@ def test_a_checkpoint_of_another_model_is_named_for_the_model_it_fits():
     with pytest.raises(NeuralFXError) as info:
         models.load("johnson", dumoulin)
     assert info.value.message.startswith(
-        f"{dumoulin} is a 'dumoulin' checkpoint, not a 'johnson' one: it does not fit")
+        f"{dumoulin} is a 'dumoulin' checkpoint, not a 'johnson' one: it does not fit"
+    )
     assert "neuralfx models list" in info.value.hint

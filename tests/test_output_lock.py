@@ -32,11 +32,16 @@ def _no_run_left_behind():
 
 
 def _start(effect: str, src: str, out: str, *args: str) -> subprocess.Popen:
-    env = dict(os.environ, NEURALFX_PLUGINS="slow_plugin",
-               PYTHONPATH=os.path.join(HERE, "plugin_modules"))
-    proc = subprocess.Popen([sys.executable, "-m", "neuralfx", "run", effect, src, out,
-                             "--progress", "json", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ, NEURALFX_PLUGINS="slow_plugin", PYTHONPATH=os.path.join(HERE, "plugin_modules")
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuralfx", "run", effect, src, out, "--progress", "json", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _STARTED.append(proc)
     return proc
 
@@ -53,8 +58,9 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
-def test_a_second_run_on_an_output_being_written_is_refused_naming_the_first(make_sequence,
-                                                                            tmp_path):
+def test_a_second_run_on_an_output_being_written_is_refused_naming_the_first(
+    make_sequence, tmp_path
+):
     """A slow inversion is writing; a convert into the same sequence is refused before it
     touches anything, naming the first run; the first finishes with every frame inverted.
     With --wait, the same run started again waits for the first to end, then finds every
@@ -70,15 +76,16 @@ def test_a_second_run_on_an_output_being_written_is_refused_naming_the_first(mak
     assert rc == 1 and "is being written by another run" in error["message"]
     assert f"pid {first.pid}" in error["message"] and "slow-invert" in error["message"]
     assert "--wait" in error["hint"]
-    waiting = _start("slow-invert", src, out, "--seconds", "0.5", "--batch-size", "1",
-                     "--wait")
+    waiting = _start("slow-invert", src, out, "--seconds", "0.5", "--batch-size", "1", "--wait")
     assert _finish(first)[0] == 0
     rc, stdout, err = _finish(waiting)
     assert rc == 0, (stdout, err)  # it waited, then found every frame done
     assert '"written": 0, "skipped": 12' in stdout
     for f in range(1, 13):
-        np.testing.assert_allclose(read_image(out.replace("####", f"{f:04d}")).astype(float),
-                                   255 - read_image(src.replace("####", f"{f:04d}")))
+        np.testing.assert_allclose(
+            read_image(out.replace("####", f"{f:04d}")).astype(float),
+            255 - read_image(src.replace("####", f"{f:04d}")),
+        )
 
 
 def test_a_killed_runs_lock_goes_with_it(make_sequence, tmp_path):
@@ -109,8 +116,11 @@ def test_two_runs_at_once_never_mix_their_frames(make_sequence, tmp_path):
         codes = sorted(rc for rc, _, _ in results)
         assert codes in ([0, 0], [0, 1]), results  # one waits for nobody, one may be refused
         refused = [err + out for rc, out, err in results if rc == 1]
-        reasons = ("is being written by another run", "made differently",
-                   "another run wrote frames")
+        reasons = (
+            "is being written by another run",
+            "made differently",
+            "another run wrote frames",
+        )
         # (the inversion, after the copy, finds frames it did not make: the record refuses
         # them, as it should)
         assert all(any(reason in r for reason in reasons) for r in refused), refused
@@ -119,8 +129,9 @@ def test_two_runs_at_once_never_mix_their_frames(make_sequence, tmp_path):
         assert all(inverted) or not any(inverted), f"trial {trial}: mixed {inverted}"
 
 
-def test_frames_another_run_wrote_while_this_one_started_are_not_overwritten(make_sequence,
-                                                                           tmp_path):
+def test_frames_another_run_wrote_while_this_one_started_are_not_overwritten(
+    make_sequence, tmp_path
+):
     """A run that planned into a folder that did not exist yet locks when it creates it; if
     another run wrote frames there in between, it stops before writing, saying so."""
     import neuralfx

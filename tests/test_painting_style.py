@@ -29,8 +29,17 @@ def _tensor(rgb):
 
 def test_johnson_matches_the_official_forward(cli, make_sequence, tmp_path, checkpoints):
     src = make_sequence(frames=[1, 2])
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        "--no-temporal", src, tmp_path / "j.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--no-temporal",
+        src,
+        tmp_path / "j.####.png",
+    )
     net = models.load("johnson", checkpoints["johnson"])
     for f, got in zip([1, 2], _frames(str(tmp_path / "j.####.png"), [1, 2])):
         x = _tensor(read_unit(src.replace("####", f"{f:04d}")))
@@ -47,8 +56,19 @@ def test_johnson_takes_0_255_input_even_on_flat_frames(cli, tmp_path, checkpoint
 
     flat = 0.5 + 0.01 * (gradient(64, 48, seed=3) - 0.5)  # 1% contrast
     write_image(str(tmp_path / "f.0001.png"), to_dtype(flat, np.uint16))
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        "--no-temporal", "--depth", "16", tmp_path / "f.####.png", tmp_path / "o.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--no-temporal",
+        "--depth",
+        "16",
+        tmp_path / "f.####.png",
+        tmp_path / "o.####.png",
+    )
     net = models.load("johnson", checkpoints["johnson"])
     x = _tensor(read_unit(tmp_path / "f.0001.png"))
     with torch.no_grad():
@@ -58,15 +78,35 @@ def test_johnson_takes_0_255_input_even_on_flat_frames(cli, tmp_path, checkpoint
     np.testing.assert_allclose(read_unit(tmp_path / "o.0001.png"), expected, atol=2e-4)
 
 
-def test_adain_style_interpolation_matches_the_official_formula(cli, make_sequence, tmp_path,
-                                                                 checkpoints, style_images):
+def test_adain_style_interpolation_matches_the_official_formula(
+    cli, make_sequence, tmp_path, checkpoints, style_images
+):
     # 32x32 frames: relu4_1 has 4x4 values per channel, where the unbiased and the biased
     # variance differ by 3%, which the output shows.
     src = make_sequence(frames=[1], width=32, height=32)
-    cli("run", "painting-style", "--method", "adain", "--encoder", checkpoints["encoder"],
-        "--checkpoint", checkpoints["decoder"], "--style", style_images[0], "--style",
-        style_images[1], "--style-weight", "3", "--style-weight", "1", "--strength", "0.8",
-        "--no-temporal", src, tmp_path / "a.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "adain",
+        "--encoder",
+        checkpoints["encoder"],
+        "--checkpoint",
+        checkpoints["decoder"],
+        "--style",
+        style_images[0],
+        "--style",
+        style_images[1],
+        "--style-weight",
+        "3",
+        "--style-weight",
+        "1",
+        "--strength",
+        "0.8",
+        "--no-temporal",
+        src,
+        tmp_path / "a.####.png",
+    )
     enc = models.load("adain-encoder", checkpoints["encoder"])
     dec = models.load("adain-decoder", checkpoints["decoder"])
     from neuralfx_painting_style.styles import load_style
@@ -96,8 +136,20 @@ def test_gatys_offline_fallback_moves_towards_the_style(cli, make_sequence, tmp_
     from neuralfx_painting_style.styles import load_style
 
     src = make_sequence(frames=[1])
-    result = cli("run", "painting-style", "--method", "gatys", "--style", style_images[1],
-                 "--iterations", "30", "--progress", "json", src, tmp_path / "g.####.png")
+    result = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "gatys",
+        "--style",
+        style_images[1],
+        "--iterations",
+        "30",
+        "--progress",
+        "json",
+        src,
+        tmp_path / "g.####.png",
+    )
     warnings = [e["message"] for e in cli.events(result) if e["event"] == "warning"]
     assert any("training-free random multi-scale encoder" in w for w in warnings)
     net = RandomMultiScaleEncoder()
@@ -115,10 +167,33 @@ def test_gatys_offline_fallback_moves_towards_the_style(cli, make_sequence, tmp_
 
 def test_preserve_color_keeps_the_frame_colours(cli, make_sequence, tmp_path, checkpoints):
     src = make_sequence(frames=[1])
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        "--preserve-color", "--no-temporal", "--depth", "16", src, tmp_path / "p.####.png")
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        "--no-temporal", "--depth", "16", src, tmp_path / "s.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--preserve-color",
+        "--no-temporal",
+        "--depth",
+        "16",
+        src,
+        tmp_path / "p.####.png",
+    )
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--no-temporal",
+        "--depth",
+        "16",
+        src,
+        tmp_path / "s.####.png",
+    )
     # NTSC YIQ, written out here rather than taken from the implementation.
     yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
     got = read_unit(tmp_path / "p.0001.png").reshape(-1, 3) @ yiq.T
@@ -135,10 +210,21 @@ def test_preserve_color_keeps_the_frame_colours(cli, make_sequence, tmp_path, ch
 
 def test_strength_zero_keeps_the_frame(cli, make_sequence, tmp_path, checkpoints):
     src = make_sequence(frames=[1])
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        "--strength", "0", src, tmp_path / "z.####.png")
-    assert np.array_equal(read_image(str(tmp_path / "z.0001.png")),
-                          read_image(src.replace("####", "0001")))
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--strength",
+        "0",
+        src,
+        tmp_path / "z.####.png",
+    )
+    assert np.array_equal(
+        read_image(str(tmp_path / "z.0001.png")), read_image(src.replace("####", "0001"))
+    )
 
 
 def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, checkpoints):
@@ -148,8 +234,18 @@ def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, chec
     from neuralfx.consistency import static_drift, static_flicker, static_mask
 
     src = str(SAMPLES / "clip" / "clip.####.png")
-    common = ["run", "painting-style", "--method", "johnson", "--checkpoint",
-              checkpoints["johnson"], "--frames", "1001-1008", "--depth", "16"]
+    common = [
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--frames",
+        "1001-1008",
+        "--depth",
+        "16",
+    ]
     cli(*common, "--no-temporal", src, tmp_path / "raw.####.png")
     cli(*common, "--temporal", src, tmp_path / "steady.####.png")
     frames = range(1001, 1009)
@@ -157,8 +253,11 @@ def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, chec
     def load(pattern):
         return [_tensor(x)[0] for x in _frames(str(pattern), frames)]
 
-    inputs, raw, steady = load(src), load(tmp_path / "raw.####.png"), \
-        load(tmp_path / "steady.####.png")
+    inputs, raw, steady = (
+        load(src),
+        load(tmp_path / "raw.####.png"),
+        load(tmp_path / "steady.####.png"),
+    )
     still = static_mask(inputs)
     assert still.float().mean() > 0.3  # the sky and hills
     assert static_flicker(raw, still) > 2e-3  # the unstabilised output does shimmer there
@@ -173,15 +272,32 @@ def test_sixteen_bit_exr_and_alpha_sources(cli, make_sequence, tmp_path, checkpo
     deep = make_sequence("deep/d.####.png", frames=[1], dtype=np.uint16, channels=4)
     src = read_image(deep.replace("####", "0001"))
     for precision in ("fp32", "bf16"):  # bf16 computes in 8 bits of mantissa; alpha is kept
-        cli("run", "painting-style", "--method", "johnson", "--checkpoint",
-            checkpoints["johnson"], "--precision", precision, deep,
-            tmp_path / precision / "o16.####.png")
+        cli(
+            "run",
+            "painting-style",
+            "--method",
+            "johnson",
+            "--checkpoint",
+            checkpoints["johnson"],
+            "--precision",
+            precision,
+            deep,
+            tmp_path / precision / "o16.####.png",
+        )
         out = read_image(str(tmp_path / precision / "o16.0001.png"))
         assert out.dtype == np.uint16 and out.shape[2] == 4
         assert np.array_equal(out[:, :, 3], src[:, :, 3])  # alpha untouched
     exr = make_sequence("exr/e.####.exr", frames=[1], dtype=np.float16)
-    cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-        exr, tmp_path / "oe.####.exr")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        exr,
+        tmp_path / "oe.####.exr",
+    )
     assert read_image(str(tmp_path / "oe.0001.exr")).dtype == np.float16
 
 
@@ -196,19 +312,52 @@ def test_bad_style_and_checkpoint_input(cli, make_sequence, tmp_path, checkpoint
     write_image(str(tiny), np.zeros((8, 8, 3), np.uint8))
     r = cli("run", "painting-style", "--method", "gatys", "--style", tiny, src, out, expect=2)
     assert "is only 8x8 pixels" in r.stderr
-    r = cli("run", "painting-style", "--method", "adain", "--style", style_images[0],
-            "--encoder", checkpoints["encoder"], "--checkpoint", checkpoints["johnson"], src, out,
-            expect=1)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "adain",
+        "--style",
+        style_images[0],
+        "--encoder",
+        checkpoints["encoder"],
+        "--checkpoint",
+        checkpoints["johnson"],
+        src,
+        out,
+        expect=1,
+    )
     assert "is a johnson checkpoint, not a adain-decoder one" in r.stderr
     assert "--method johnson" in r.stderr
-    r = cli("run", "painting-style", "--method", "johnson", "--style", style_images[0], src, out,
-            expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--style",
+        style_images[0],
+        src,
+        out,
+        expect=2,
+    )
     assert "johnson networks carry their style" in r.stderr
     r = cli("run", "painting-style", "--method", "adain", src, out, expect=2)
     assert "needs at least one --style" in r.stderr
-    r = cli("run", "painting-style", "--method", "gatys", "--style", style_images[0],
-            "--style-weight", "1",
-            "--style-weight", "2", src, out, expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "gatys",
+        "--style",
+        style_images[0],
+        "--style-weight",
+        "1",
+        "--style-weight",
+        "2",
+        src,
+        out,
+        expect=2,
+    )
     assert "2 weight(s) for 1 style image(s)" in r.stderr
     r = cli("run", "painting-style", "--method", "johnson", src, out, expect=1)
     assert "neuralfx models fetch johnson-candy" in r.stderr
@@ -219,9 +368,20 @@ def test_large_style_and_small_frames(cli, make_sequence, tmp_path, checkpoints)
     big = tmp_path / "big.jpg"
     write_image(str(big), to_dtype(gradient(1600, 1200, seed=3), np.uint8))
     src = make_sequence(frames=[1], width=40, height=24)  # not a multiple of 8
-    cli("run", "painting-style", "--method", "adain", "--style", big, "--encoder",
-        checkpoints["encoder"], "--checkpoint", checkpoints["decoder"], src,
-        tmp_path / "s.####.png")
+    cli(
+        "run",
+        "painting-style",
+        "--method",
+        "adain",
+        "--style",
+        big,
+        "--encoder",
+        checkpoints["encoder"],
+        "--checkpoint",
+        checkpoints["decoder"],
+        src,
+        tmp_path / "s.####.png",
+    )
     assert read_image(str(tmp_path / "s.0001.png")).shape == (24, 40, 3)
 
 
@@ -238,14 +398,28 @@ def test_gatys_temporal_keeps_still_areas_still(cli, tmp_path, style_images):
     from neuralfx.consistency import static_drift, static_flicker, static_mask
 
     src = str(SAMPLES / "clip" / "clip.####.png")
-    common = ["run", "painting-style", "--method", "gatys", "--style", style_images[0],
-              "--iterations", "15", "--frames", "1001-1004", "--depth", "16"]
+    common = [
+        "run",
+        "painting-style",
+        "--method",
+        "gatys",
+        "--style",
+        style_images[0],
+        "--iterations",
+        "15",
+        "--frames",
+        "1001-1004",
+        "--depth",
+        "16",
+    ]
     cli(*common, "--no-temporal", src, tmp_path / "raw.####.png")
     cli(*common, src, tmp_path / "steady.####.png")
     frames = range(1001, 1005)
     inputs = [_tensor(x)[0] for x in _frames(src, frames)]
-    raw, steady = ([_tensor(x)[0] for x in _frames(str(tmp_path / p), frames)]
-                   for p in ("raw.####.png", "steady.####.png"))
+    raw, steady = (
+        [_tensor(x)[0] for x in _frames(str(tmp_path / p), frames)]
+        for p in ("raw.####.png", "steady.####.png")
+    )
     still = static_mask(inputs)
     assert static_flicker(raw, still) > 2e-4  # the unstabilised frames do shimmer there
     assert static_flicker(steady, still) <= 0.2 * static_flicker(raw, still)
@@ -253,8 +427,15 @@ def test_gatys_temporal_keeps_still_areas_still(cli, tmp_path, style_images):
 
 
 def test_settings_errors_come_before_any_output_is_created(cli, make_sequence, tmp_path):
-    r = cli("run", "painting-style", "--method", "adain", make_sequence(frames=[1]),
-            tmp_path / "never" / "o.####.png", expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "adain",
+        make_sequence(frames=[1]),
+        tmp_path / "never" / "o.####.png",
+        expect=2,
+    )
     assert "needs at least one --style" in r.stderr
     assert not (tmp_path / "never").exists()
 
@@ -280,17 +461,38 @@ def test_flow_follows_a_shift_at_full_and_reduced_resolution():
 
 def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpoints):
     src = make_sequence(frames=[1], width=12, height=10)
-    r = cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-            src, tmp_path / "o.####.png", expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        src,
+        tmp_path / "o.####.png",
+        expect=2,
+    )
     assert "processed at 12x10" in r.stderr and "at least 16" in r.stderr
     big = make_sequence("big/b.####.png", frames=[1], width=64, height=48)
-    r = cli("run", "painting-style", "--method", "johnson", "--checkpoint", checkpoints["johnson"],
-            "--max-size", "8", big, tmp_path / "p.####.png", expect=2)
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--max-size",
+        "8",
+        big,
+        tmp_path / "p.####.png",
+        expect=2,
+    )
     assert "raise --max-size" in r.stderr
 
 
-def test_stabilisation_follows_the_warped_previous_output_outside_occlusions(cli, tmp_path,
-                                                                             checkpoints):
+def test_stabilisation_follows_the_warped_previous_output_outside_occlusions(
+    cli, tmp_path, checkpoints
+):
     """A texture moving 6 px right per frame: inside, each output is the fresh stylisation
     blended with the previous *output* moved 6 px (stability 0.6); in the strip that enters
     on the left (nothing to warp from), it is the fresh stylisation alone (its last columns
@@ -306,10 +508,22 @@ def test_stabilisation_follows_the_warped_previous_output_outside_occlusions(cli
     (tmp_path / "in").mkdir()
     for t in range(n):
         start = dx * (n - 1 - t)
-        write_image(str(tmp_path / "in" / f"m.{t + 1:04d}.png"),
-                    to_dtype(texture[:, start:start + width], np.uint16))
-    common = ["run", "painting-style", "--method", "johnson", "--checkpoint",
-              checkpoints["johnson"], "--depth", "16", "--stability", "0.6"]
+        write_image(
+            str(tmp_path / "in" / f"m.{t + 1:04d}.png"),
+            to_dtype(texture[:, start : start + width], np.uint16),
+        )
+    common = [
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--depth",
+        "16",
+        "--stability",
+        "0.6",
+    ]
     cli(*common, "--no-temporal", tmp_path / "in" / "m.####.png", tmp_path / "s.####.png")
     cli(*common, "--temporal", tmp_path / "in" / "m.####.png", tmp_path / "o.####.png")
     fresh = _frames(str(tmp_path / "s.####.png"), range(1, n + 1))
@@ -320,9 +534,11 @@ def test_stabilisation_follows_the_warped_previous_output_outside_occlusions(cli
     for t in range(1, n):
         expected = 0.4 * fresh[t][inner] + 0.6 * steady[t - 1][moved]
         assert np.abs(steady[t][inner] - expected).mean() < 0.01, t
-        strip = np.abs(steady[t][:, :dx - 3] - fresh[t][:, :dx - 3]).max(axis=2)
+        strip = np.abs(steady[t][:, : dx - 3] - fresh[t][:, : dx - 3]).max(axis=2)
         assert (strip < 0.01).mean() > 0.85, t  # a few match the border by chance
         # Guards: the previous output unmoved, or the fresh frame, would not do.
-        assert np.abs(steady[t][inner] - (0.4 * fresh[t][inner] + 0.6 * steady[t - 1][inner])
-                      ).mean() > 0.03
+        assert (
+            np.abs(steady[t][inner] - (0.4 * fresh[t][inner] + 0.6 * steady[t - 1][inner])).mean()
+            > 0.03
+        )
         assert np.abs(steady[t][inner] - fresh[t][inner]).mean() > 0.03

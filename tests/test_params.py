@@ -21,8 +21,9 @@ class Demo(neuralfx.Effect):
         params.Float("strength", default=0.5, min=0.0, max=1.0, help="how much"),
         params.Int("iterations", default=10, min=1, max=500, help="how many"),
         params.Bool("preserve_color", default=False, help="keep the colours"),
-        params.Choice("method", default="johnson", choices=("johnson", "adain", "gatys"),
-                      help="which method"),
+        params.Choice(
+            "method", default="johnson", choices=("johnson", "adain", "gatys"), help="which method"
+        ),
         params.Path("style", multiple=True, suffixes=(".png", ".jpg"), help="style images"),
         params.Colour("label_colour", default="#ff8000", help="label colour"),
     )
@@ -32,23 +33,33 @@ class Demo(neuralfx.Effect):
 
 
 def test_defaults_fill_in_and_values_convert():
-    s = Demo.validate({"strength": "0.25", "iterations": "3", "preserve_color": "yes",
-                       "label_colour": "0,1,0.5"})
-    assert s == {"strength": 0.25, "iterations": 3, "preserve_color": True, "method": "johnson",
-                 "style": (), "label_colour": (0.0, 1.0, 0.5)}
+    s = Demo.validate(
+        {"strength": "0.25", "iterations": "3", "preserve_color": "yes", "label_colour": "0,1,0.5"}
+    )
+    assert s == {
+        "strength": 0.25,
+        "iterations": 3,
+        "preserve_color": True,
+        "method": "johnson",
+        "style": (),
+        "label_colour": (0.0, 1.0, 0.5),
+    }
     assert s.strength == 0.25
     assert Demo.validate({})["label_colour"] == pytest.approx((1.0, 128 / 255, 0.0))
 
 
-@pytest.mark.parametrize("values, words", [
-    ({"strength": 1.5}, ["strength", "1.5", "0.0 to 1.0"]),
-    ({"iterations": 0}, ["iterations", "1 to 500"]),
-    ({"iterations": "2.5"}, ["iterations", "whole number"]),
-    ({"method": "adian"}, ["method", "'adian'", "did you mean 'adain'"]),
-    ({"preserve_color": "maybe"}, ["preserve_color", "true or false"]),
-    ({"label_colour": "#12"}, ["label_colour", "#rrggbb"]),
-    ({"strenght": 0.3}, ["no parameter 'strenght'", "did you mean 'strength'"]),
-])
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"strength": 1.5}, ["strength", "1.5", "0.0 to 1.0"]),
+        ({"iterations": 0}, ["iterations", "1 to 500"]),
+        ({"iterations": "2.5"}, ["iterations", "whole number"]),
+        ({"method": "adian"}, ["method", "'adian'", "did you mean 'adain'"]),
+        ({"preserve_color": "maybe"}, ["preserve_color", "true or false"]),
+        ({"label_colour": "#12"}, ["label_colour", "#rrggbb"]),
+        ({"strenght": 0.3}, ["no parameter 'strenght'", "did you mean 'strength'"]),
+    ],
+)
 def test_bad_values_are_refused_naming_the_parameter(values, words):
     with pytest.raises(ParameterError) as err:
         Demo.validate(values)
@@ -89,9 +100,16 @@ def test_bad_default_fails_at_declaration():
 def test_schema_lists_every_parameter():
     schema = Demo.describe()["settings"]
     props = schema["properties"]
-    assert props["strength"] == {"type": "number", "minimum": 0.0, "maximum": 1.0,
-                                 "description": "how much", "x-kind": "float",
-                                 "x-option": "--strength", "x-required": False, "default": 0.5}
+    assert props["strength"] == {
+        "type": "number",
+        "minimum": 0.0,
+        "maximum": 1.0,
+        "description": "how much",
+        "x-kind": "float",
+        "x-option": "--strength",
+        "x-required": False,
+        "default": 0.5,
+    }
     assert props["method"]["enum"] == ["johnson", "adain", "gatys"]
     assert props["style"]["type"] == "array" and props["style"]["items"]["format"] == "path"
     assert props["label_colour"]["default"] == "#ff8000"
@@ -102,8 +120,14 @@ def test_schema_lists_every_parameter():
 def test_cli_options_come_from_the_declaration(cli, fresh_host):
     fresh_host.add_plugin(plugin_with(Demo), name="demo-plugin")
     help_text = cli("run", "demo", "--help").output
-    for option in ("--strength", "--iterations", "--preserve-color / --no-preserve-color",
-                   "--method [johnson|adain|gatys]", "--style", "--label-colour"):
+    for option in (
+        "--strength",
+        "--iterations",
+        "--preserve-color / --no-preserve-color",
+        "--method [johnson|adain|gatys]",
+        "--style",
+        "--label-colour",
+    ):
         assert option in help_text
     out = cli("describe", "demo", "--json").output
     assert json.loads(out)["settings"] == Demo.describe()["settings"]
@@ -133,13 +157,19 @@ def test_a_parameter_declared_for_some_settings_says_so_everywhere(cli, fresh_ho
     assert "(with --method gatys)" in help_text and "(with --temporal true)" in help_text
 
 
-@pytest.mark.parametrize("when, words", [({"nope": ("x",)}, "names 'nope'"),
-                                         ({"method": ("sargent",)}, "'sargent' is not one of")])
+@pytest.mark.parametrize(
+    "when, words",
+    [({"nope": ("x",)}, "names 'nope'"), ({"method": ("sargent",)}, "'sargent' is not one of")],
+)
 def test_a_condition_on_a_parameter_that_cannot_hold_fails_at_declaration(when, words):
     with pytest.raises(ValueError, match=words):
-        neuralfx.EffectSpec(name="bad", params=(
-            params.Choice("method", default="johnson", choices=("johnson", "gatys")),
-            params.Int("iterations", default=10, when=when)))
+        neuralfx.EffectSpec(
+            name="bad",
+            params=(
+                params.Choice("method", default="johnson", choices=("johnson", "gatys")),
+                params.Int("iterations", default=10, when=when),
+            ),
+        )
 
 
 def test_cli_refuses_out_of_range_value(cli, fresh_host, make_sequence, tmp_path):
@@ -148,4 +178,3 @@ def test_cli_refuses_out_of_range_value(cli, fresh_host, make_sequence, tmp_path
     result = cli("run", "demo", "--strength", "3", src, tmp_path / "o.####.png", expect=2)
     assert "strength: 3.0 is out of range; allowed: 0.0 to 1.0" in result.stderr
     assert not (tmp_path / "o.1001.png").exists()
-

@@ -41,18 +41,28 @@ def _host(monkeypatch, **env) -> PluginHost:
 
 
 # -- fast answers -------------------------------------------------------------------------------
-@pytest.mark.parametrize("args", [["--help"], ["effects", "--json"],
-                                  ["describe", "painting-style", "--json"],
-                                  ["describe", "--all", "--json"],
-                                  ["plugins", "--json"], ["run", "painting-style", "--help"],
-                                  ["run", "lut", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["effects", "--json"],
+        ["describe", "painting-style", "--json"],
+        ["describe", "--all", "--json"],
+        ["plugins", "--json"],
+        ["run", "painting-style", "--help"],
+        ["run", "lut", "--help"],
+    ],
+)
 def test_describing_commands_import_no_torch_or_codecs(args):
-    code = ("import sys; from neuralfx.cli import main\n"
-            f"main({args!r}, standalone_mode=False)\n"
-            "heavy = [m for m in ('torch', 'cv2', 'av', 'OpenEXR', 'numpy') if m in sys.modules]\n"
-            "assert not heavy, heavy")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                          timeout=60)
+    code = (
+        "import sys; from neuralfx.cli import main\n"
+        f"main({args!r}, standalone_mode=False)\n"
+        "heavy = [m for m in ('torch', 'cv2', 'av', 'OpenEXR', 'numpy') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout
 
@@ -66,8 +76,9 @@ def test_effects_are_imported_only_for_a_run(fresh_host, make_sequence, tmp_path
     assert "neuralfx_lut.grade" in sys.modules
 
 
-def test_an_implementation_that_fails_to_import_is_a_clear_error(fresh_host, cli, make_sequence,
-                                                                  tmp_path):
+def test_an_implementation_that_fails_to_import_is_a_clear_error(
+    fresh_host, cli, make_sequence, tmp_path
+):
     spec = neuralfx.EffectSpec(name="ghost", implementation="no_such_module:Ghost")
     fresh_host.add_plugin(plugin_with(spec), name="ghosts")
     assert "ghost" in cli("effects").stdout  # describing needs no import
@@ -77,8 +88,9 @@ def test_an_implementation_that_fails_to_import_is_a_clear_error(fresh_host, cli
 
 
 # -- weights of a plugin's own ------------------------------------------------------------------
-def test_a_plugin_declares_weights_that_work_like_the_built_in_ones(cli, monkeypatch, modules,
-                                                                    tmp_path):
+def test_a_plugin_declares_weights_that_work_like_the_built_in_ones(
+    cli, monkeypatch, modules, tmp_path
+):
     import torch
     import weights_plugin_net
 
@@ -86,8 +98,11 @@ def test_a_plugin_declares_weights_that_work_like_the_built_in_ones(cli, monkeyp
 
     _host(monkeypatch, NEURALFX_PLUGINS="weights_plugin")
     listed = {r["name"]: r for r in json.loads(cli("models", "list", "--json").stdout)}
-    assert listed["tiny-tint-v1"]["licence"] == "CC0-1.0" and listed["tiny-tint-v1"]["model"] \
-        == "tiny-tint" and listed["tiny-tint-v1"]["cached"] is None
+    assert (
+        listed["tiny-tint-v1"]["licence"] == "CC0-1.0"
+        and listed["tiny-tint-v1"]["model"] == "tiny-tint"
+        and listed["tiny-tint-v1"]["cached"] is None
+    )
     published = tmp_path / "mirror" / "tiny_tint_v1.safetensors"
     published.parent.mkdir()
     weights_plugin_net.published_file(published)
@@ -123,8 +138,12 @@ class Probe(neuralfx.Effect):
 
     def load(self, ctx):
         self.ctx = ctx
-        Probe.seen = {"size": ctx.clip.size, "todo": ctx.clip.todo, "frames": ctx.clip.frames,
-                      "tint": ctx.colour(self.settings.tint)}
+        Probe.seen = {
+            "size": ctx.clip.size,
+            "todo": ctx.clip.todo,
+            "frames": ctx.clip.frames,
+            "tint": ctx.colour(self.settings.tint),
+        }
         ctx.warn("from load")
 
     def analyse(self, batch):
@@ -135,22 +154,26 @@ class Probe(neuralfx.Effect):
         return batch
 
 
-def test_clip_info_carries_the_size_and_colours_arrive_in_the_working_space(fresh_host,
-                                                                           tmp_path):
+def test_clip_info_carries_the_size_and_colours_arrive_in_the_working_space(fresh_host, tmp_path):
     fresh_host.add_plugin(plugin_with(Probe), name="probe")
     os.makedirs(tmp_path / "in")
     for f in (1, 2, 3):
         write_image(str(tmp_path / "in" / f"p.{f:04d}.exr"), gradient(40, 30, seed=f))
-    neuralfx.run("probe", str(tmp_path / "in" / "p.####.exr"), str(tmp_path / "o.####.exr"),
-                 options=RunOptions(frames="2-3"))
+    neuralfx.run(
+        "probe",
+        str(tmp_path / "in" / "p.####.exr"),
+        str(tmp_path / "o.####.exr"),
+        options=RunOptions(frames="2-3"),
+    )
     assert Probe.seen["size"] == (40, 30)
     assert Probe.seen["todo"] == (2, 3) and Probe.seen["frames"] == (1, 2, 3)
     # The frames stay scene-linear (working_space None on EXR), so sRGB #ff8000 arrives linear.
     np.testing.assert_allclose(Probe.seen["tint"], (1.0, 0.21586, 0.0), atol=1e-4)
 
 
-def test_python_api_warnings_go_to_logging_from_every_stage(fresh_host, make_sequence,
-                                                            tmp_path, caplog):
+def test_python_api_warnings_go_to_logging_from_every_stage(
+    fresh_host, make_sequence, tmp_path, caplog
+):
     fresh_host.add_plugin(plugin_with(Probe), name="probe")
     with caplog.at_level(logging.WARNING, logger="neuralfx"):
         neuralfx.run("probe", make_sequence(frames=[1, 2]), str(tmp_path / "o.####.png"))
@@ -166,8 +189,11 @@ def test_a_disabled_effect_is_reported_as_disabled(cli, monkeypatch):
     assert "effect 'painting-style' is disabled" in r.stderr
     assert "NEURALFX_DISABLE_PLUGINS" in r.stderr
     data = json.loads(cli("plugins", "--json").stdout)
-    assert {"name": "painting-style", "module": "neuralfx_painting_style",
-            "reason": "in NEURALFX_DISABLE_PLUGINS"} in data["disabled"]
+    assert {
+        "name": "painting-style",
+        "module": "neuralfx_painting_style",
+        "reason": "in NEURALFX_DISABLE_PLUGINS",
+    } in data["disabled"]
     assert "painting-style disabled" in cli("plugins").stdout
     _host(monkeypatch, NEURALFX_DISABLE_PLUGINS="", NEURALFX_LOAD_PLUGINS="convert")
     r = cli("run", "lut", "a", "b", expect=2)
@@ -176,8 +202,11 @@ def test_a_disabled_effect_is_reported_as_disabled(cli, monkeypatch):
 
 def test_unknown_names_in_the_filters_are_warned_about(cli, monkeypatch):
     host = _host(monkeypatch, NEURALFX_DISABLE_PLUGINS="painting-stlye")
-    assert any("'painting-stlye', which is not an installed plugin" in w and
-               "did you mean 'painting-style'" in w for w in host.warnings)
+    assert any(
+        "'painting-stlye', which is not an installed plugin" in w
+        and "did you mean 'painting-style'" in w
+        for w in host.warnings
+    )
     assert "not an installed plugin" in cli("effects").stderr
 
 
@@ -188,8 +217,9 @@ def test_every_unknown_hook_is_named(monkeypatch, modules):
     assert "register_weight (did you mean 'register_weights'?)" in error
 
 
-def test_load_errors_reach_json_progress_and_doctor_fails(cli, monkeypatch, modules,
-                                                          make_sequence, tmp_path):
+def test_load_errors_reach_json_progress_and_doctor_fails(
+    cli, monkeypatch, modules, make_sequence, tmp_path
+):
     _host(monkeypatch, NEURALFX_PLUGINS="broken_plugin")
     r = cli("run", "convert", "--progress", "json", make_sequence(), tmp_path / "o.####.png")
     warnings = [e for e in cli.events(r) if e["event"] == "warning"]

@@ -20,8 +20,13 @@ HERE = os.path.dirname(__file__)
 @pytest.fixture
 def test_modules(monkeypatch):
     monkeypatch.syspath_prepend(os.path.join(HERE, "plugin_modules"))
-    for name in ("misspelt_plugin", "broken_plugin", "future_plugin", "slow_plugin",
-                 "exiting_plugin"):
+    for name in (
+        "misspelt_plugin",
+        "broken_plugin",
+        "future_plugin",
+        "slow_plugin",
+        "exiting_plugin",
+    ):
         sys.modules.pop(name, None)
 
 
@@ -54,9 +59,11 @@ def test_load_and_disable_filters(monkeypatch, test_modules):
 
 
 def test_broken_misspelt_and_incompatible_plugins_are_reported_and_others_load(
-        monkeypatch, test_modules):
-    host = _load(monkeypatch,
-                 NEURALFX_PLUGINS="broken_plugin,misspelt_plugin,future_plugin,slow_plugin")
+    monkeypatch, test_modules
+):
+    host = _load(
+        monkeypatch, NEURALFX_PLUGINS="broken_plugin,misspelt_plugin,future_plugin,slow_plugin"
+    )
     errors = {e.name: e.error for e in host.errors}
     assert "ModuleNotFoundError" in errors["broken_plugin"]
     assert "register_effect" in errors["misspelt_plugin"]
@@ -69,7 +76,8 @@ def test_broken_misspelt_and_incompatible_plugins_are_reported_and_others_load(
 
 
 def test_a_plugin_that_exits_while_imported_is_reported_and_the_command_goes_on(
-        cli, monkeypatch, test_modules, fresh_host):
+    cli, monkeypatch, test_modules, fresh_host
+):
     monkeypatch.setenv("NEURALFX_PLUGINS", "exiting_plugin,slow_plugin")
     monkeypatch.setattr(neuralfx.host.plugins, "_host", PluginHost().load_all())
     data = json.loads(cli("plugins", "--json").stdout)
@@ -83,9 +91,16 @@ def test_plugins_command_lists_plugins_and_errors(cli, monkeypatch, test_modules
     monkeypatch.setattr(neuralfx.host.plugins, "_host", PluginHost().load_all())
     data = json.loads(cli("plugins", "--json").stdout)
     slow = next(p for p in data["plugins"] if p["name"] == "slow_plugin")
-    assert slow == {"name": "slow_plugin", "version": "unknown", "module": "slow_plugin",
-                    "api": "1.0", "hooks": ["register_effects"], "effects": ["slow-invert"],
-                    "detectors": [], "weights": []}
+    assert slow == {
+        "name": "slow_plugin",
+        "version": "unknown",
+        "module": "slow_plugin",
+        "api": "1.0",
+        "hooks": ["register_effects"],
+        "effects": ["slow-invert"],
+        "detectors": [],
+        "weights": [],
+    }
     assert data["errors"][0]["name"] == "broken_plugin"
     text = cli("plugins").stdout
     assert "broken_plugin FAILED TO LOAD" in text
@@ -101,10 +116,19 @@ def test_plugin_without_api_declaration_is_refused():
     assert 'hint: add NEURALFX_PLUGIN_API = "1.2"' in host.errors[0].error
 
 
-@pytest.mark.parametrize("declared, ok", [("1.0", True), ("1", True), ("1.1", True),
-                                          ("1.2", True), ("1.3", False), ("0.9", False),
-                                          ("2.0", False),
-                                          (1.0, False)])
+@pytest.mark.parametrize(
+    "declared, ok",
+    [
+        ("1.0", True),
+        ("1", True),
+        ("1.1", True),
+        ("1.2", True),
+        ("1.3", False),
+        ("0.9", False),
+        ("2.0", False),
+        (1.0, False),
+    ],
+)
 def test_api_version_rule(declared, ok):
     module = plugin_with()
     module.NEURALFX_PLUGIN_API = declared
@@ -196,12 +220,15 @@ def test_a_plugin_whose_commands_fail_does_not_break_the_cli(cli, fresh_host):
     def register_commands(cli):
         raise RuntimeError("boom")
 
-    fresh_host.add_plugin(plugin_with(Blur, register_commands=register_commands),
-                          name="bad-commands")
+    fresh_host.add_plugin(
+        plugin_with(Blur, register_commands=register_commands), name="bad-commands"
+    )
     result = cli("effects")
     assert "convert" in result.stdout
-    assert "plugin 'bad-commands' failed to load: register_commands failed: RuntimeError: boom" \
+    assert (
+        "plugin 'bad-commands' failed to load: register_commands failed: RuntimeError: boom"
         in result.stderr
+    )
     # Listed once, as failed; its effect is withdrawn with it.
     assert "blur" not in [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     data = json.loads(cli("plugins", "--json").stdout)
@@ -209,14 +236,23 @@ def test_a_plugin_whose_commands_fail_does_not_break_the_cli(cli, fresh_host):
     assert [e["name"] for e in data["errors"]] == ["bad-commands"]
 
 
-def test_a_plugin_that_raises_keyboardinterrupt_itself_is_reported_not_taken_for_ctrl_c(
-        tmp_path):
-    env = {**os.environ, "NEURALFX_PLUGINS": "interrupting_plugin",
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "plugin_modules"),
-                                          os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "neuralfx", "plugins", "--json"], env=env,
-                          capture_output=True, text=True, timeout=60)
+def test_a_plugin_that_raises_keyboardinterrupt_itself_is_reported_not_taken_for_ctrl_c(tmp_path):
+    env = {
+        **os.environ,
+        "NEURALFX_PLUGINS": "interrupting_plugin",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent / "plugin_modules"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "neuralfx", "plugins", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     errors = json.loads(done.stdout)["errors"]
     assert [(e["name"], e["error"]) for e in errors] == [
-        ("interrupting_plugin", "KeyboardInterrupt: raised by the plugin, not by Ctrl-C")]
+        ("interrupting_plugin", "KeyboardInterrupt: raised by the plugin, not by Ctrl-C")
+    ]

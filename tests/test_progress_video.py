@@ -34,10 +34,15 @@ def test_default_interval_keeps_logs_short(cli, make_sequence, tmp_path):
     assert "progress:" not in r.stderr
 
 
-@pytest.mark.parametrize("fps, expected", [(None, fractions.Fraction(24)),
-                                           ("25", fractions.Fraction(25)),
-                                           ("23.976", fractions.Fraction(24000, 1001)),
-                                           ("30000/1001", fractions.Fraction(30000, 1001))])
+@pytest.mark.parametrize(
+    "fps, expected",
+    [
+        (None, fractions.Fraction(24)),
+        ("25", fractions.Fraction(25)),
+        ("23.976", fractions.Fraction(24000, 1001)),
+        ("30000/1001", fractions.Fraction(30000, 1001)),
+    ],
+)
 def test_fps_for_sequence_to_video(cli, make_sequence, tmp_path, fps, expected):
     args = ["--fps", fps] if fps else []
     cli("run", "convert", *args, make_sequence(), tmp_path / "o.mp4")
@@ -67,13 +72,18 @@ def test_video_carries_colour_tags_and_matching_colours(cli, tmp_path, name):
 
 
 def test_an_interrupted_video_run_does_not_promise_a_resume(make_sequence, tmp_path):
-    env = dict(os.environ, NEURALFX_PLUGINS="slow_plugin",
-               PYTHONPATH=os.path.join(HERE, "plugin_modules"))
+    env = dict(
+        os.environ, NEURALFX_PLUGINS="slow_plugin", PYTHONPATH=os.path.join(HERE, "plugin_modules")
+    )
     out = tmp_path / "o.mp4"
     base = [sys.executable, "-m", "neuralfx", "run", "slow-invert", "--seconds", "0.3"]
-    proc = subprocess.Popen(base + ["--progress", "json", make_sequence(frames=range(1, 20)),
-                                    str(out)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        base + ["--progress", "json", make_sequence(frames=range(1, 20)), str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in proc.stdout:
         if json.loads(line)["event"] == "frame":
             break

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 def _cmd(*args):
-    env = dict(os.environ, NEURALFX_PLUGINS="echo_plugin",
-               PYTHONPATH=os.path.join(HERE, "plugin_modules"))
+    env = dict(
+        os.environ, NEURALFX_PLUGINS="echo_plugin", PYTHONPATH=os.path.join(HERE, "plugin_modules")
+    )
     return [sys.executable, "-m", "neuralfx", "run", "echo", *map(str, args)], env
 
 
@@ -40,8 +41,9 @@ def _killed(after_frames: int | None, *args) -> None:
     """Start a run and SIGKILL it once ``after_frames`` frames are reported (None: during
     start-up)."""
     cmd, env = _cmd("--progress", "json", *args)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     if after_frames is None:
         time.sleep(0.5)
     else:
@@ -57,8 +59,11 @@ def _killed(after_frames: int | None, *args) -> None:
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def test_sigkill_then_rerun_equals_an_uninterrupted_png_sequence(make_sequence, tmp_path):
@@ -87,6 +92,8 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_video(make_sequence, tmp_pat
         _killed(point, *slow, src, out)
         assert not out.exists()  # a video appears only when it is complete
     _run(*slow, src, out)
-    assert hashlib.sha256(out.read_bytes()).digest() == \
-        hashlib.sha256((tmp_path / "whole.mp4").read_bytes()).digest()
+    assert (
+        hashlib.sha256(out.read_bytes()).digest()
+        == hashlib.sha256((tmp_path / "whole.mp4").read_bytes()).digest()
+    )
     assert os.listdir(out.parent) == ["e.mp4"]

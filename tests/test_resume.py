@@ -29,8 +29,11 @@ def hashes(folder) -> dict[str, str]:
     """SHA-256 of every output file in ``folder`` (hidden record and snapshots left out)."""
     from pathlib import Path
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder).iterdir()) if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 @pytest.fixture
@@ -54,8 +57,9 @@ def test_chunked_reruns_with_other_options_are_refused(cli, make_sequence, tmp_p
     assert "frames 1001-1005 were made differently (output.depth: '16' -> 'auto')" in r.stderr
     assert not (tmp_path / "o.1006.png").exists()
     cli("run", "convert", "--frames", "1006-1010", "--depth", "16", src, out)
-    assert {read_image(str(tmp_path / f"o.{f}.png")).dtype for f in range(1001, 1011)} \
-        == {np.dtype(np.uint16)}
+    assert {read_image(str(tmp_path / f"o.{f}.png")).dtype for f in range(1001, 1011)} == {
+        np.dtype(np.uint16)
+    }
 
 
 def test_overwrite_of_a_part_keeps_the_record_true_frame_by_frame(cli, make_sequence, tmp_path):
@@ -71,11 +75,17 @@ def test_overwrite_of_a_part_keeps_the_record_true_frame_by_frame(cli, make_sequ
     assert "frames 1001-1003 were made differently (output.depth: '16' -> 'auto')" in r.stderr
 
 
-def test_painting_style_strength_is_part_of_the_record(cli, make_sequence, tmp_path,
-                                                       checkpoints):
+def test_painting_style_strength_is_part_of_the_record(cli, make_sequence, tmp_path, checkpoints):
     src = make_sequence(frames=range(1, 5))
-    common = ["run", "painting-style", "--method", "johnson", "--checkpoint",
-              checkpoints["johnson"], "--no-temporal"]
+    common = [
+        "run",
+        "painting-style",
+        "--method",
+        "johnson",
+        "--checkpoint",
+        checkpoints["johnson"],
+        "--no-temporal",
+    ]
     cli(*common, "--frames", "1-2", "--strength", "0.5", src, tmp_path / "p.####.png")
     r = cli(*common, "--frames", "3-4", src, tmp_path / "p.####.png", expect=1)
     assert "settings.strength: 0.5 -> 1.0" in r.stderr
@@ -85,8 +95,19 @@ def test_a_style_image_edited_in_place_is_noticed(cli, make_sequence, tmp_path, 
     src = make_sequence(frames=range(1, 4))
     style = tmp_path / "style.png"
     write_image(str(style), to_dtype(gradient(40, 40, seed=3), np.uint8))
-    common = ["run", "painting-style", "--method", "adain", "--encoder", checkpoints["encoder"],
-              "--checkpoint", checkpoints["decoder"], "--style", style, "--no-temporal"]
+    common = [
+        "run",
+        "painting-style",
+        "--method",
+        "adain",
+        "--encoder",
+        checkpoints["encoder"],
+        "--checkpoint",
+        checkpoints["decoder"],
+        "--style",
+        style,
+        "--no-temporal",
+    ]
     cli(*common, "--frames", "1-2", src, tmp_path / "a.####.png")
     write_image(str(style), to_dtype(gradient(40, 40, seed=4), np.uint8))  # same name
     r = cli(*common, src, tmp_path / "a.####.png", expect=1)
@@ -149,10 +170,20 @@ def test_stateful_plugin_resumes_bit_for_bit(echo_host, make_sequence, tmp_path,
     neuralfx.run("echo", src, str(whole / "e.####.png"), settings=settings)
     # A run over a sub-range that follows an earlier run.
     parts = tmp_path / "parts"
-    neuralfx.run("echo", src, str(parts / "e.####.png"), settings=settings,
-                 options=RunOptions(frames="1001-1007"))
-    neuralfx.run("echo", src, str(parts / "e.####.png"), settings=settings,
-                 options=RunOptions(frames="1008-1013"))
+    neuralfx.run(
+        "echo",
+        src,
+        str(parts / "e.####.png"),
+        settings=settings,
+        options=RunOptions(frames="1001-1007"),
+    )
+    neuralfx.run(
+        "echo",
+        src,
+        str(parts / "e.####.png"),
+        settings=settings,
+        options=RunOptions(frames="1008-1013"),
+    )
     neuralfx.run("echo", src, str(parts / "e.####.png"), settings=settings)
     assert hashes(parts) == hashes(whole)
     # Frames deleted in the middle are redone as the whole run made them (no seam).
@@ -162,21 +193,31 @@ def test_stateful_plugin_resumes_bit_for_bit(echo_host, make_sequence, tmp_path,
     assert hashes(parts) == hashes(whole)
     # A run over a later sub-range alone gives the same frames as the whole run.
     alone = tmp_path / "alone"
-    neuralfx.run("echo", src, str(alone / "e.####.png"), settings=settings,
-                 options=RunOptions(frames="1015-1020"))
+    neuralfx.run(
+        "echo",
+        src,
+        str(alone / "e.####.png"),
+        settings=settings,
+        options=RunOptions(frames="1015-1020"),
+    )
     assert hashes(alone) == {k: v for k, v in hashes(whole).items() if k >= "e.1015"}
 
 
-@pytest.mark.parametrize("first, then", [(0.6000000238418579, 0.6), (0.6, 0.6000000238418579)],
-                         ids=["panel then terminal", "terminal then panel"])
-def test_a_float_setting_is_the_same_setting_at_float32_precision(echo_host, make_sequence,
-                                                                  tmp_path, first, then):
+@pytest.mark.parametrize(
+    "first, then",
+    [(0.6000000238418579, 0.6), (0.6, 0.6000000238418579)],
+    ids=["panel then terminal", "terminal then panel"],
+)
+def test_a_float_setting_is_the_same_setting_at_float32_precision(
+    echo_host, make_sequence, tmp_path, first, then
+):
     """Blender stores a typed 0.6 as the float32 0.6000000238418579: a run the panel made
     resumes from a terminal with 0.6, and the other way round."""
     src = make_sequence(frames=range(1001, 1007))
     out = str(tmp_path / "e.####.png")
-    neuralfx.run("echo", src, out, settings={"decay": first},
-                 options=RunOptions(frames="1001-1003"))
+    neuralfx.run(
+        "echo", src, out, settings={"decay": first}, options=RunOptions(frames="1001-1003")
+    )
     assert neuralfx.run("echo", src, out, settings={"decay": then}).written == 3
 
 
@@ -197,8 +238,9 @@ def test_the_trail_is_really_stateful(echo_host, make_sequence, tmp_path):
     assert diff > 20 / 255
 
 
-def test_snapshots_are_kept_beside_the_outputs_and_pruned(echo_host, make_sequence, tmp_path,
-                                                          monkeypatch):
+def test_snapshots_are_kept_beside_the_outputs_and_pruned(
+    echo_host, make_sequence, tmp_path, monkeypatch
+):
     from neuralfx.pipeline import history
 
     monkeypatch.setattr(history, "SNAPSHOT_SECONDS", 0.0)  # one after every batch
@@ -206,18 +248,29 @@ def test_snapshots_are_kept_beside_the_outputs_and_pruned(echo_host, make_sequen
     neuralfx.run("echo", src, str(tmp_path / "e.####.png"))
     state = tmp_path / ".e.#.png.neuralfx-state"
     names = sorted(os.listdir(state))
-    assert len(names) == history.MAX_SNAPSHOTS and names[-1].endswith(".20.safetensors") \
+    assert (
+        len(names) == history.MAX_SNAPSHOTS
+        and names[-1].endswith(".20.safetensors")
         or any(n.endswith(".20.safetensors") for n in names)
+    )
     # Another recipe replaces them once it writes.
-    neuralfx.run("echo", src, str(tmp_path / "e.####.png"), settings={"decay": 0.5},
-                 options=RunOptions(overwrite=True))
+    neuralfx.run(
+        "echo",
+        src,
+        str(tmp_path / "e.####.png"),
+        settings={"decay": 0.5},
+        options=RunOptions(overwrite=True),
+    )
     assert len({n.split(".")[0] for n in os.listdir(state)}) == 1
 
 
-@pytest.mark.parametrize("method", ["dumoulin", "ghiasi", "johnson", "adain",
-                                    pytest.param("gatys", marks=pytest.mark.slow)])
-def test_painting_style_temporal_resumes_bit_for_bit(cli, make_sequence, tmp_path, checkpoints,
-                                                     style_images, method):
+@pytest.mark.parametrize(
+    "method",
+    ["dumoulin", "ghiasi", "johnson", "adain", pytest.param("gatys", marks=pytest.mark.slow)],
+)
+def test_painting_style_temporal_resumes_bit_for_bit(
+    cli, make_sequence, tmp_path, checkpoints, style_images, method
+):
     src = make_sequence(frames=range(1, 9), width=40, height=32)
     args = ["run", "painting-style", "--method", method, "--temporal"]
     if method == "johnson":
@@ -256,9 +309,9 @@ def test_refusal_happens_before_anything_is_written(make_sequence, tmp_path):
     assert (tmp_path / ".o.#.png.neuralfx.jsonl").read_text() == record
 
 
-def test_an_interrupted_overwrite_still_knows_the_old_frames(fresh_host, make_sequence,
-                                                             tmp_path):
+def test_an_interrupted_overwrite_still_knows_the_old_frames(fresh_host, make_sequence, tmp_path):
     """--overwrite stopped halfway leaves old and new frames; the record names both."""
+
     class Stop(neuralfx.Effect):
         name = "stop-at-3"
 

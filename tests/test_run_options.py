@@ -14,9 +14,9 @@ import neuralfx
 
 PACKAGE = Path(neuralfx.__file__).parent
 ROOT = Path(__file__).resolve().parent.parent
-NEW_OPTION = '''    shimmer: bool = option(params.Bool, False, panel=True,
+NEW_OPTION = """    shimmer: bool = option(params.Bool, False, panel=True,
                            help="A test option that exists only in this copy.")
-'''
+"""
 
 
 def test_one_new_field_shows_up_everywhere(tmp_path):
@@ -25,8 +25,7 @@ def test_one_new_field_shows_up_everywhere(tmp_path):
     source = (copy / "options.py").read_text(encoding="utf-8")
     anchor = "    #: Not an option: set by the Ray executor"
     assert anchor in source
-    (copy / "options.py").write_text(source.replace(anchor, NEW_OPTION + anchor),
-                                     encoding="utf-8")
+    (copy / "options.py").write_text(source.replace(anchor, NEW_OPTION + anchor), encoding="utf-8")
     addon = tmp_path / "addon"
     addon.mkdir()
     script = f"""
@@ -48,8 +47,9 @@ print(json.dumps({{"help": "--shimmer / --no-shimmer" in helped,
                   "described": [d for d in described if d["name"] == "shimmer"],
                   "all": any(d["name"] == "shimmer" for d in everything["run_options"])}}))
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["help"] and found["reserved"] and found["all"]
@@ -65,11 +65,16 @@ def test_the_cli_takes_what_the_python_api_takes(cli, make_sequence, tmp_path):
 
     given = {"workers": "2", "label_opacity": "0.5", "overwrite": "true", "batch_size": "3"}
     opts = RunOptions.from_text(given)
-    assert (opts.workers, opts.label_opacity, opts.overwrite, opts.batch_size) == \
-        (2, 0.5, True, "3")
+    assert (opts.workers, opts.label_opacity, opts.overwrite, opts.batch_size) == (
+        2,
+        0.5,
+        True,
+        "3",
+    )
     assert [p.name for p in RUN_PARAMS][:3] == ["frames", "missing", "layer"]
-    r = cli("run", "convert", "--batch-size", "0", make_sequence(), tmp_path / "o.####.png",
-            expect=2)
+    r = cli(
+        "run", "convert", "--batch-size", "0", make_sequence(), tmp_path / "o.####.png", expect=2
+    )
     assert "batch_size: '0' is not valid" in r.stderr and "auto or 4" in r.stderr
 
 
@@ -113,14 +118,15 @@ def test_every_trainer_offers_exactly_its_configs_declared_fields(cli):
 
     from neuralfx import params
 
-    for name, module in (("painting-style", "neuralfx_painting_style"),
-                         ("face-attributes", "neuralfx_face_attributes"),
-                         ("animal-transfer", "neuralfx_animal_transfer"),
-                         ("face-swap", "neuralfx_face_swap")):
+    for name, module in (
+        ("painting-style", "neuralfx_painting_style"),
+        ("face-attributes", "neuralfx_face_attributes"),
+        ("animal-transfer", "neuralfx_animal_transfer"),
+        ("face-swap", "neuralfx_face_swap"),
+    ):
         config = importlib.import_module(f"{module}.train_cli").TrainConfig
         helped = cli("train", name, "--help").stdout
         for p in params.fields_of(config):
             assert p.option in helped, (name, p.option)
             if p.default is not None and p.kind != "bool":
-                assert f"(default: {p._json_default()})" in " ".join(helped.split()), \
-                    (name, p.name)
+                assert f"(default: {p._json_default()})" in " ".join(helped.split()), (name, p.name)

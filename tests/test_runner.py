@@ -44,8 +44,16 @@ def test_resume_skips_complete_outputs_and_overwrite_redoes_them(cli, make_seque
     os.unlink(tmp_path / "out" / "o.0003.png")
     stamp = os.stat(tmp_path / "out" / "o.0001.png").st_mtime_ns
     again = cli.events(cli("run", "convert", "--progress", "json", src, out))
-    assert again[0] == {"event": "start", "effect": "convert", "input": src, "output": str(out),
-                        "total": 1, "skipped": 4, "device": "cpu", "batch_size": 1}
+    assert again[0] == {
+        "event": "start",
+        "effect": "convert",
+        "input": src,
+        "output": str(out),
+        "total": 1,
+        "skipped": 4,
+        "device": "cpu",
+        "batch_size": 1,
+    }
     assert [e["frame"] for e in again if e["event"] == "frame"] == [3]
     assert again[-1]["event"] == "done" and again[-1]["written"] == 1
     assert os.stat(tmp_path / "out" / "o.0001.png").st_mtime_ns == stamp
@@ -58,21 +66,36 @@ def test_frame_events_name_frames_and_paths(cli, make_sequence, tmp_path):
     events = cli.events(cli("run", "convert", "--progress", "json", src, tmp_path / "x.%04d.tif"))
     frames = [e for e in events if e["event"] == "frame"]
     assert frames == [
-        {"event": "frame", "frame": 1001, "path": str(tmp_path / "x.1001.tif"), "done": 1,
-         "total": 2},
-        {"event": "frame", "frame": 1002, "path": str(tmp_path / "x.1002.tif"), "done": 2,
-         "total": 2}]
+        {
+            "event": "frame",
+            "frame": 1001,
+            "path": str(tmp_path / "x.1001.tif"),
+            "done": 1,
+            "total": 2,
+        },
+        {
+            "event": "frame",
+            "frame": 1002,
+            "path": str(tmp_path / "x.1002.tif"),
+            "done": 2,
+            "total": 2,
+        },
+    ]
 
 
 def test_effect_output_is_written(fresh_host, make_sequence, tmp_path):
     _register(fresh_host, Invert)
     src = make_sequence()
-    summary = neuralfx.run("invert", src, str(tmp_path / "i.####.png"),
-                           options=RunOptions(batch_size=3, workers=2))
+    summary = neuralfx.run(
+        "invert", src, str(tmp_path / "i.####.png"), options=RunOptions(batch_size=3, workers=2)
+    )
     assert summary.written == 4 and summary.skipped == 0
     for f in (1001, 1004):
-        np.testing.assert_allclose(read_unit(tmp_path / f"i.{f}.png"),
-                                   1 - read_unit(src.replace("####", str(f))), atol=1 / 255)
+        np.testing.assert_allclose(
+            read_unit(tmp_path / f"i.{f}.png"),
+            1 - read_unit(src.replace("####", str(f))),
+            atol=1 / 255,
+        )
 
 
 def test_out_of_memory_halves_the_batch_and_continues(fresh_host, make_sequence, tmp_path):
@@ -98,14 +121,22 @@ def test_out_of_memory_halves_the_batch_and_continues(fresh_host, make_sequence,
             self.warnings.append(message)
 
     reporter = Collect()
-    neuralfx.run("hungry", src, str(tmp_path / "h.####.png"),
-                 options=RunOptions(batch_size=8), reporter=reporter)
+    neuralfx.run(
+        "hungry",
+        src,
+        str(tmp_path / "h.####.png"),
+        options=RunOptions(batch_size=8),
+        reporter=reporter,
+    )
     # 8 fails, its first half (4) fails, then everything runs in batches of 2.
     assert sizes == [8, 4, 2, 2, 2, 2, 2]
     assert any("continuing with batches of" in w for w in reporter.warnings)
     for f in range(1, 11):
-        np.testing.assert_allclose(read_unit(tmp_path / f"h.{f:04d}.png"),
-                                   1 - read_unit(src.replace("####", f"{f:04d}")), atol=1 / 255)
+        np.testing.assert_allclose(
+            read_unit(tmp_path / f"h.{f:04d}.png"),
+            1 - read_unit(src.replace("####", f"{f:04d}")),
+            atol=1 / 255,
+        )
 
 
 def test_whole_clip_analysis_then_stateful_processing(fresh_host, make_sequence, tmp_path):
@@ -135,33 +166,50 @@ def test_whole_clip_analysis_then_stateful_processing(fresh_host, make_sequence,
     _register(fresh_host, MeanRemover)
     src = make_sequence()
     # Frame 1001 is already done: it is analysed with the clip but not processed again.
-    neuralfx.run("mean-remover", src, str(tmp_path / "m.####.exr"),
-                 options=RunOptions(batch_size=3, depth="float", frames="1001"))
-    neuralfx.run("mean-remover", src, str(tmp_path / "m.####.exr"),
-                 options=RunOptions(batch_size=3, depth="float"))
+    neuralfx.run(
+        "mean-remover",
+        src,
+        str(tmp_path / "m.####.exr"),
+        options=RunOptions(batch_size=3, depth="float", frames="1001"),
+    )
+    neuralfx.run(
+        "mean-remover",
+        src,
+        str(tmp_path / "m.####.exr"),
+        options=RunOptions(batch_size=3, depth="float"),
+    )
     assert MeanRemover.seen_order == [1002, 1003, 1004]
     frames = [read_unit(src.replace("####", str(f))) for f in range(1001, 1005)]
     mean = np.mean(frames, axis=0)
     # The source is sRGB PNG and the output EXR, so the result is stored linear.
-    np.testing.assert_allclose(read_image(str(tmp_path / "m.1003.exr")),
-                               srgb_to_linear(np.clip(frames[2] - mean + 0.5, 0, 1)), atol=1e-5)
+    np.testing.assert_allclose(
+        read_image(str(tmp_path / "m.1003.exr")),
+        srgb_to_linear(np.clip(frames[2] - mean + 0.5, 0, 1)),
+        atol=1e-5,
+    )
 
 
 def test_bf16_runs_on_cpu_and_fp16_is_refused(make_sequence, tmp_path):
     src = make_sequence()
-    neuralfx.run("convert", src, str(tmp_path / "b.####.png"),
-                 options=RunOptions(precision="bf16"))
-    assert np.abs(read_unit(tmp_path / "b.1001.png") -
-                  read_unit(src.replace("####", "1001"))).max() < 0.01
+    neuralfx.run("convert", src, str(tmp_path / "b.####.png"), options=RunOptions(precision="bf16"))
+    assert (
+        np.abs(read_unit(tmp_path / "b.1001.png") - read_unit(src.replace("####", "1001"))).max()
+        < 0.01
+    )
     with pytest.raises(ParameterError, match="fp16 is not supported on the CPU"):
-        neuralfx.run("convert", src, str(tmp_path / "c.####.png"),
-                     options=RunOptions(precision="fp16", device="cpu"))
+        neuralfx.run(
+            "convert",
+            src,
+            str(tmp_path / "c.####.png"),
+            options=RunOptions(precision="fp16", device="cpu"),
+        )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
 def test_cuda_without_gpu_is_a_clear_error(cli, make_sequence, tmp_path):
-    result = cli("run", "convert", "--device", "cuda", make_sequence(), tmp_path / "o.####.png",
-                 expect=2)
+    result = cli(
+        "run", "convert", "--device", "cuda", make_sequence(), tmp_path / "o.####.png", expect=2
+    )
     assert "torch sees no CUDA GPU" in result.stderr and "--device cpu" in result.stderr
 
 
@@ -171,20 +219,36 @@ def test_json_reporter_events_are_json_lines():
     stream = io.StringIO()
     r = JsonLinesReporter(stream)
     r.error("bad", hint="fix it", frame=3, path="a.png")
-    assert json.loads(stream.getvalue()) == {"event": "error", "message": "bad",
-                                             "hint": "fix it", "frame": 3, "path": "a.png"}
+    assert json.loads(stream.getvalue()) == {
+        "event": "error",
+        "message": "bad",
+        "hint": "fix it",
+        "frame": 3,
+        "path": "a.png",
+    }
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 31))
     out = tmp_path / "out" / "s.####.png"
-    env = dict(os.environ, NEURALFX_PLUGINS="slow_plugin",
-               PYTHONPATH=os.path.join(HERE, "plugin_modules"))
-    cmd = [sys.executable, "-m", "neuralfx", "run", "slow-invert", "--seconds", "0.2",
-           "--progress", "json", src, str(out)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    env = dict(
+        os.environ, NEURALFX_PLUGINS="slow_plugin", PYTHONPATH=os.path.join(HERE, "plugin_modules")
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "neuralfx",
+        "run",
+        "slow-invert",
+        "--seconds",
+        "0.2",
+        "--progress",
+        "json",
+        src,
+        str(out),
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if json.loads(line)["event"] == "frame":
             break
@@ -198,8 +262,9 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(make_sequence, tmp_path):
     assert all(name.startswith("s.") for name in written)  # no temporary files left
     for name in written:  # every file present is complete
         assert read_image(str(tmp_path / "out" / name)).shape == (48, 64, 3)
-    again = subprocess.run(cmd[:-2] + [src, str(out)], env=env, capture_output=True, text=True,
-                           timeout=120)
+    again = subprocess.run(
+        cmd[:-2] + [src, str(out)], env=env, capture_output=True, text=True, timeout=120
+    )
     start = json.loads(again.stdout.splitlines()[0])
     assert again.returncode == 0 and start["skipped"] == len(written)
     assert len([n for n in os.listdir(tmp_path / "out") if n.startswith("s.")]) == 30
@@ -211,8 +276,12 @@ def test_text_reporter_shows_a_bar_and_a_summary(make_sequence, tmp_path):
     from neuralfx.pipeline.progress import TextReporter
 
     stream = io.StringIO()
-    neuralfx.run("convert", make_sequence(), str(tmp_path / "t.####.png"),
-                 reporter=TextReporter(bar=True, stream=stream))
+    neuralfx.run(
+        "convert",
+        make_sequence(),
+        str(tmp_path / "t.####.png"),
+        reporter=TextReporter(bar=True, stream=stream),
+    )
     text = stream.getvalue()
     assert "4 frame(s) to do on cpu" in text
     assert "4/4" in text  # the bar reached the end
@@ -220,17 +289,34 @@ def test_text_reporter_shows_a_bar_and_a_summary(make_sequence, tmp_path):
 
 
 def test_unknown_colour_space_is_refused_before_any_work(cli, make_sequence, tmp_path):
-    result = cli("run", "convert", "--input-colorspace", "ACEScg", make_sequence(),
-                 tmp_path / "o.####.exr", expect=2)
+    result = cli(
+        "run",
+        "convert",
+        "--input-colorspace",
+        "ACEScg",
+        make_sequence(),
+        tmp_path / "o.####.exr",
+        expect=2,
+    )
     assert "unknown colour space 'ACEScg'" in result.stderr and "--ocio" in result.stderr
-    result = cli("run", "convert", "--ocio", "ocio://default", "--input-colorspace", "ACEScgg",
-                 make_sequence(), tmp_path / "o.####.exr", expect=2)
+    result = cli(
+        "run",
+        "convert",
+        "--ocio",
+        "ocio://default",
+        "--input-colorspace",
+        "ACEScgg",
+        make_sequence(),
+        tmp_path / "o.####.exr",
+        expect=2,
+    )
     assert "did you mean 'ACEScg'" in result.stderr
     assert not list(tmp_path.glob("o.*"))
 
 
-def test_nan_from_an_effect_names_the_frame_and_writes_nothing_for_it(fresh_host, make_sequence,
-                                                                      tmp_path):
+def test_nan_from_an_effect_names_the_frame_and_writes_nothing_for_it(
+    fresh_host, make_sequence, tmp_path
+):
     from neuralfx.errors import FrameError
 
     class Broken(neuralfx.Effect):
@@ -245,8 +331,7 @@ def test_nan_from_an_effect_names_the_frame_and_writes_nothing_for_it(fresh_host
     _register(fresh_host, Broken)
     src = make_sequence(frames=range(1, 6))
     with pytest.raises(FrameError, match="frame 3: the effect produced NaN"):
-        neuralfx.run("broken", src, str(tmp_path / "n.####.png"),
-                     options=RunOptions(batch_size=2))
+        neuralfx.run("broken", src, str(tmp_path / "n.####.png"), options=RunOptions(batch_size=2))
     assert not (tmp_path / "n.0003.png").exists()
     assert (tmp_path / "n.0001.png").exists()
     assert not [p for p in tmp_path.iterdir() if TEMP_MARK in p.name]
@@ -271,7 +356,6 @@ def test_rerun_with_other_settings_is_refused_instead_of_mixing(cli, make_sequen
     cli("run", "convert", "--depth", "16", src, out)  # now consistent again: nothing to do
 
 
-
 def test_rerun_with_other_effect_settings_is_refused(fresh_host, make_sequence, tmp_path):
     from neuralfx import params as declare
     from neuralfx.errors import OutputError
@@ -292,9 +376,9 @@ def test_rerun_with_other_effect_settings_is_refused(fresh_host, make_sequence, 
     assert neuralfx.run("gain", src, out, settings={"gain": 0.5}).skipped == 2
 
 
-def test_the_interrupted_count_includes_a_write_that_was_being_waited_for(make_sequence,
-                                                                          tmp_path,
-                                                                          monkeypatch):
+def test_the_interrupted_count_includes_a_write_that_was_being_waited_for(
+    make_sequence, tmp_path, monkeypatch
+):
     # Ctrl-C while the main thread waited for the oldest write dropped that frame from the
     # count ("92 written" with 93 files).
     from neuralfx.frames import images
@@ -320,8 +404,13 @@ def test_the_interrupted_count_includes_a_write_that_was_being_waited_for(make_s
     previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            neuralfx.run("convert", src, str(out),
-                         options=RunOptions(workers=1, batch_size=1), reporter=reporter)
+            neuralfx.run(
+                "convert",
+                src,
+                str(out),
+                options=RunOptions(workers=1, batch_size=1),
+                reporter=reporter,
+            )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -9,13 +9,16 @@ from neuralfx.frames.io import open_source
 from neuralfx.frames.sequence import FramePattern, describe_frames, parse_frame_range
 
 
-@pytest.mark.parametrize("text, frame, path", [
-    ("shot.####.exr", 7, "shot.0007.exr"),
-    ("shot.@@@.exr", 1001, "shot.1001.exr"),
-    ("shot.%04d.png", 12, "shot.0012.png"),
-    ("shot_%d.png", 12, "shot_12.png"),
-    ("dir/a#.tif", 10, "dir/a10.tif"),
-])
+@pytest.mark.parametrize(
+    "text, frame, path",
+    [
+        ("shot.####.exr", 7, "shot.0007.exr"),
+        ("shot.@@@.exr", 1001, "shot.1001.exr"),
+        ("shot.%04d.png", 12, "shot.0012.png"),
+        ("shot_%d.png", 12, "shot_12.png"),
+        ("dir/a#.tif", 10, "dir/a10.tif"),
+    ],
+)
 def test_patterns(text, frame, path):
     assert FramePattern.parse(text).path(frame) == path
 
@@ -26,12 +29,15 @@ def test_single_file_is_not_a_pattern():
         FramePattern.parse("a.####.%04d.png")
 
 
-@pytest.mark.parametrize("text, frames", [
-    ("1001-1004", [1001, 1002, 1003, 1004]),
-    ("1-10x3", [1, 4, 7, 10]),
-    ("1,5,9-11", [1, 5, 9, 10, 11]),
-    ("7", [7]),
-])
+@pytest.mark.parametrize(
+    "text, frames",
+    [
+        ("1001-1004", [1001, 1002, 1003, 1004]),
+        ("1-10x3", [1, 4, 7, 10]),
+        ("1,5,9-11", [1, 5, 9, 10, 11]),
+        ("7", [7]),
+    ],
+)
 def test_frame_ranges(text, frames):
     assert parse_frame_range(text) == frames
 
@@ -53,8 +59,10 @@ def test_discovery_by_pattern_glob_and_range(make_sequence, tmp_path):
     src = open_source(pattern)
     assert src.frames == [1001, 1002, 1003, 1004, 1005]
     assert src.paths[1003].endswith("shot.1003.png")
-    assert open_source(str(tmp_path / "seq" / "shot.%04d.png"), frames="1002-1003").frames == \
-        [1002, 1003]
+    assert open_source(str(tmp_path / "seq" / "shot.%04d.png"), frames="1002-1003").frames == [
+        1002,
+        1003,
+    ]
     glob_src = open_source(str(tmp_path / "seq" / "shot.10*.png"))
     assert glob_src.frames == [1001, 1002, 1003, 1004, 1005]
 

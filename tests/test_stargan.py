@@ -18,12 +18,15 @@ MANIFEST = "stargan_v1_celeba128_generator"
 def reference_generator(state: dict, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """The official G in training mode (as solver.test runs it): per-image instance norm with
     the affine weights, running buffers unused."""
+
     def norm(h, key):
         mean = h.mean(dim=(2, 3), keepdim=True)
         var = h.var(dim=(2, 3), keepdim=True, unbiased=False)
         h = (h - mean) / torch.sqrt(var + 1e-5)
-        return h * state[key + ".weight"][None, :, None, None] + \
-            state[key + ".bias"][None, :, None, None]
+        return (
+            h * state[key + ".weight"][None, :, None, None]
+            + state[key + ".bias"][None, :, None, None]
+        )
 
     h = torch.cat([x, c[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
     h = F.relu(norm(F.conv2d(h, state["main.0.weight"], padding=3), "main.1"))
@@ -33,10 +36,8 @@ def reference_generator(state: dict, x: torch.Tensor, c: torch.Tensor) -> torch.
         p = f"main.{block}.main"
         r = F.relu(norm(F.conv2d(h, state[p + ".0.weight"], padding=1), p + ".1"))
         h = h + norm(F.conv2d(r, state[p + ".3.weight"], padding=1), p + ".4")
-    h = F.relu(norm(F.conv_transpose2d(h, state["main.15.weight"], stride=2, padding=1),
-                    "main.16"))
-    h = F.relu(norm(F.conv_transpose2d(h, state["main.18.weight"], stride=2, padding=1),
-                    "main.19"))
+    h = F.relu(norm(F.conv_transpose2d(h, state["main.15.weight"], stride=2, padding=1), "main.16"))
+    h = F.relu(norm(F.conv_transpose2d(h, state["main.18.weight"], stride=2, padding=1), "main.19"))
     return torch.tanh(F.conv2d(h, state["main.21.weight"], padding=3))
 
 

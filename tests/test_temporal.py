@@ -41,8 +41,12 @@ def _fresh_and_steady(cli, src: str, folder, n: int):
 
 
 def _load(pattern: str, n: int) -> list[torch.Tensor]:
-    return [torch.from_numpy(np.ascontiguousarray(read_unit(pattern.replace("####", f"{i:04d}"))))
-            .permute(2, 0, 1) for i in range(1, n + 1)]
+    return [
+        torch.from_numpy(
+            np.ascontiguousarray(read_unit(pattern.replace("####", f"{i:04d}")))
+        ).permute(2, 0, 1)
+        for i in range(1, n + 1)
+    ]
 
 
 def test_no_wake_where_an_object_crossed_a_still_background(cli, tmp_path):
@@ -56,7 +60,7 @@ def test_no_wake_where_an_object_crossed_a_still_background(cli, tmp_path):
         f = background.copy()
         x = 8 + 10 * t
         if x < W:
-            f[30:50, x:min(W, x + 20)] = block[:, :min(20, W - x)]
+            f[30:50, x : min(W, x + 20)] = block[:, : min(20, W - x)]
         frames.append(f)
     src = _write(tmp_path / "in", frames)
     inputs = _load(src, 16)
@@ -70,16 +74,19 @@ def test_no_wake_where_an_object_crossed_a_still_background(cli, tmp_path):
     assert static_flicker(steady, still) == 0.0
     # Guard: the crossed rows of the last frame differ from where the block was held.
     path = (slice(32, 48), slice(20, 100))
-    assert float((steady[-1][:, path[0], path[1]] - steady[8][:, path[0], path[1]]).abs().mean()) \
+    assert (
+        float((steady[-1][:, path[0], path[1]] - steady[8][:, path[0], path[1]]).abs().mean())
         > 0.02
+    )
 
 
 def test_nothing_is_carried_across_a_cut(cli, tmp_path):
     """Frames 1-4 one shot, 5-8 another: frame 5 is exactly its own per-frame look, and the
     new shot is then stabilised as the first one was."""
     a, b = _texture(3), _texture(4)[::-1].copy()
-    frames = [np.roll(a, 2 * t, axis=1) for t in range(4)] + \
-        [np.roll(b, 2 * t, axis=1) for t in range(4)]
+    frames = [np.roll(a, 2 * t, axis=1) for t in range(4)] + [
+        np.roll(b, 2 * t, axis=1) for t in range(4)
+    ]
     src = _write(tmp_path / "in", frames)
     fresh, steady = _fresh_and_steady(cli, src, tmp_path, 8)
     assert torch.equal(steady[0], fresh[0])
@@ -92,7 +99,7 @@ def test_a_pan_carries_the_look_along_the_flow(cli, tmp_path):
     """Every pixel moves 3 px a frame: the warping error of the stabilised output is well
     below the per-frame one (measured with an independent flow), and it is not frozen."""
     wide = _texture(5, W + 3 * 10)
-    frames = [wide[:, 30 - 3 * t:30 - 3 * t + W] for t in range(10)]
+    frames = [wide[:, 30 - 3 * t : 30 - 3 * t + W] for t in range(10)]
     src = _write(tmp_path / "in", frames)
     inputs = _load(src, 10)
     fresh, steady = _fresh_and_steady(cli, src, tmp_path, 10)
@@ -124,15 +131,20 @@ def test_half_float_linear_exr_sequence(cli, tmp_path):
     still, moving = _texture(8, W // 2), _texture(9, W + 24)
     frames = []
     for t in range(5):
-        rgb = np.concatenate([still, moving[:, 4 * t:4 * t + W // 2]], 1)
+        rgb = np.concatenate([still, moving[:, 4 * t : 4 * t + W // 2]], 1)
         linear = srgb_to_linear(rgb)
         linear[:8, :8] = 4.0  # a highlight
         frames.append(linear.astype(np.float16))
     (tmp_path / "in").mkdir()
     for i, f in enumerate(frames, start=1):
         write_image(str(tmp_path / "in" / f"p.{i:04d}.exr"), f)
-    cli("run", "painting-style", "--temporal", tmp_path / "in" / "p.####.exr",
-        tmp_path / "out" / "o.####.exr")
+    cli(
+        "run",
+        "painting-style",
+        "--temporal",
+        tmp_path / "in" / "p.####.exr",
+        tmp_path / "out" / "o.####.exr",
+    )
     from neuralfx.frames.images import read_image
 
     out = [read_image(str(tmp_path / "out" / f"o.{i:04d}.exr")) for i in range(1, 6)]

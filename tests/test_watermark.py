@@ -39,13 +39,15 @@ def jpeg(rgb, quality):
 ATTACKS = {
     "none": lambda x: x,
     "jpeg q50": lambda x: jpeg(x, 50),
-    "resize 0.5x and back": lambda x: cv2.resize(cv2.resize(x, (960, 540), interpolation=cv2.
-                                                            INTER_AREA), (1920, 1080)),
+    "resize 0.5x and back": lambda x: cv2.resize(
+        cv2.resize(x, (960, 540), interpolation=cv2.INTER_AREA), (1920, 1080)
+    ),
     "10% crop": lambda x: x[108:, 192:],
     "brightness +20": lambda x: np.clip(x.astype(int) + 20, 0, 255).astype(np.uint8),
     "brightness -20": lambda x: np.clip(x.astype(int) - 20, 0, 255).astype(np.uint8),
-    "noise sigma 5": lambda x: np.clip(x + np.random.default_rng(0).normal(0, 5, x.shape), 0,
-                                       255).astype(np.uint8),
+    "noise sigma 5": lambda x: np.clip(
+        x + np.random.default_rng(0).normal(0, 5, x.shape), 0, 255
+    ).astype(np.uint8),
 }
 
 
@@ -53,7 +55,7 @@ ATTACKS = {
 def test_the_payload_survives_every_attack_and_costs_little(name):
     picture = natural_1080p(name)
     mark = marked(picture)
-    psnr = 10 * np.log10(255 ** 2 / np.mean((mark.astype(float) - picture) ** 2))
+    psnr = 10 * np.log10(255**2 / np.mean((mark.astype(float) - picture) ** 2))
     assert psnr >= 40
     for attack, fn in ATTACKS.items():
         found = wm.detect(fn(mark))
@@ -62,8 +64,9 @@ def test_the_payload_survives_every_attack_and_costs_little(name):
     assert not clean.found and clean.confidence < wm.FOUND_Z
 
 
-@pytest.mark.parametrize("forced", [None, wm.Payload(0x4E, 0x7598, 0x4C95D3)],
-                         ids=["the run's own", "three weak bits"])
+@pytest.mark.parametrize(
+    "forced", [None, wm.Payload(0x4E, 0x7598, 0x4C95D3)], ids=["the run's own", "three weak bits"]
+)
 def test_a_run_marks_every_frame_and_detect_reads_it(cli, tmp_path, monkeypatch, forced):
     """`--watermark` on a 1080p clip written as H.264 at CRF 28: detect finds the run's payload;
     the source has none. The payload comes from the run's recipe (its paths included), so it
@@ -72,16 +75,22 @@ def test_a_run_marks_every_frame_and_detect_reads_it(cli, tmp_path, monkeypatch,
         from neuralfx.marks import marking
 
         monkeypatch.setattr(marking.Payload, "for_run", classmethod(lambda c, m, r: forced))
-    src = write_clip(tmp_path / "in", {f: np.roll(natural_1080p("coffee"), 8 * f, axis=1)
-                                       for f in range(1, 4)})
+    src = write_clip(
+        tmp_path / "in", {f: np.roll(natural_1080p("coffee"), 8 * f, axis=1) for f in range(1, 4)}
+    )
     out = tmp_path / "out.mp4"
-    result = cli("run", "convert", src, str(out), "--watermark", "--crf", "28", "--progress",
-                 "json")
+    result = cli(
+        "run", "convert", src, str(out), "--watermark", "--crf", "28", "--progress", "json"
+    )
     payload = json.loads(result.stdout.splitlines()[0])["watermark"]
-    got = [json.loads(line) for line in
-           cli("watermark", "detect", str(out), src, "--json").stdout.splitlines()]
-    assert got[0]["found"] and got[0]["payload"] == payload and got[0]["path"] == str(out), \
-        (got, payload)
+    got = [
+        json.loads(line)
+        for line in cli("watermark", "detect", str(out), src, "--json").stdout.splitlines()
+    ]
+    assert got[0]["found"] and got[0]["payload"] == payload and got[0]["path"] == str(out), (
+        got,
+        payload,
+    )
     assert not got[1]["found"] and got[1]["payload"] is None
 
 
@@ -93,19 +102,30 @@ def test_a_still_640x360_clip_is_read_and_shows_no_fixed_pattern(cli, tmp_path):
     stays on flat areas), and one frame alone is too little picture (said so)."""
     still = cv2.resize(natural_1080p("coffee"), (640, 360), interpolation=cv2.INTER_AREA)
     src = write_clip(tmp_path / "in", {f: still for f in range(1, 13)})
-    cli("run", "convert", src, str(tmp_path / "o" / "f.####.png"), "--watermark",
-        "--progress", "none")
+    cli(
+        "run",
+        "convert",
+        src,
+        str(tmp_path / "o" / "f.####.png"),
+        "--watermark",
+        "--progress",
+        "none",
+    )
     cli("run", "convert", src, str(tmp_path / "out.mp4"), "--watermark", "--progress", "none")
-    got = json.loads(cli("watermark", "detect", "--require", str(tmp_path / "out.mp4"),
-                         "--json").stdout)
+    got = json.loads(
+        cli("watermark", "detect", "--require", str(tmp_path / "out.mp4"), "--json").stdout
+    )
     assert got["found"] and got["confidence"] > 9 and got["false_match"] < 1e-12
-    frames = [cv2.imread(str(tmp_path / "o" / f"f.{f:04d}.png"))[..., ::-1].astype(float)
-              for f in range(1, 13)]
+    frames = [
+        cv2.imread(str(tmp_path / "o" / f"f.{f:04d}.png"))[..., ::-1].astype(float)
+        for f in range(1, 13)
+    ]
     marks = [f - still for f in frames]
     assert min(np.abs(m).mean() for m in marks) > 1.5  # each frame carries the mark...
     assert max(np.abs(a + b).mean() for a, b in itertools.pairwise(marks)) < 0.6  # ...not two
-    one = json.loads(cli("watermark", "detect", str(tmp_path / "o" / "f.0001.png"),
-                         "--json").stdout)
+    one = json.loads(
+        cli("watermark", "detect", str(tmp_path / "o" / "f.0001.png"), "--json").stdout
+    )
     assert not one["found"] and one["reason"].startswith("too little picture")
 
 
@@ -129,8 +149,19 @@ def test_detect_refuses_what_is_not_a_picture(cli, tmp_path):
 def test_a_visible_label_and_a_provenance_record(cli, tmp_path):
     src = write_clip(tmp_path / "in", {1: natural_1080p("coffee")})
     out = tmp_path / "o" / "f.####.png"
-    result = cli("run", "convert", src, str(out), "--label", "AI-generated", "--label-corner",
-                 "top-left", "--watermark", "--progress", "json")
+    result = cli(
+        "run",
+        "convert",
+        src,
+        str(out),
+        "--label",
+        "AI-generated",
+        "--label-corner",
+        "top-left",
+        "--watermark",
+        "--progress",
+        "json",
+    )
     events = [json.loads(line) for line in result.stdout.splitlines()]
     with open(events[-1]["provenance"]) as f:
         record = json.load(f)
@@ -147,8 +178,17 @@ def test_a_visible_label_and_a_provenance_record(cli, tmp_path):
 
 def test_label_options_are_checked(cli, tmp_path):
     src = write_clip(tmp_path / "in", {1: natural_1080p("coffee")})
-    result = cli("run", "convert", src, str(tmp_path / "o.png"), "--label", "x",
-                 "--label-opacity", "0", expect=2)
+    result = cli(
+        "run",
+        "convert",
+        src,
+        str(tmp_path / "o.png"),
+        "--label",
+        "x",
+        "--label-opacity",
+        "0",
+        expect=2,
+    )
     assert "label-opacity" in result.output
 
 
@@ -171,13 +211,18 @@ def test_detect_says_why_it_read_no_mark_and_require_fails(cli, tmp_path):
     says so, and how much it read); a marked 1080p frame is read; an unmarked 1080p frame has
     no sync. --require exits with 1 naming what is unmarked, and with 0 when everything is."""
     picture = natural_1080p("coffee")
-    files = {"small": marked(cv2.resize(picture, (640, 360), interpolation=cv2.INTER_AREA)),
-             "marked": marked(picture), "clean": picture}
+    files = {
+        "small": marked(cv2.resize(picture, (640, 360), interpolation=cv2.INTER_AREA)),
+        "marked": marked(picture),
+        "clean": picture,
+    }
     for name, rgb in files.items():
         cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     paths = [str(tmp_path / f"{name}.png") for name in files]
-    got = {r["path"]: r for r in map(json.loads, cli("watermark", "detect", *paths, "--json")
-                                     .stdout.splitlines())}
+    got = {
+        r["path"]: r
+        for r in map(json.loads, cli("watermark", "detect", *paths, "--json").stdout.splitlines())
+    }
     small, big, clean = (got[p] for p in paths)
     assert big["found"] and big["reason"] is None and big["tiles"] == pytest.approx(31.6, 0.01)
     assert not clean["found"] and clean["reason"].startswith("no mark's sync pattern")
@@ -190,8 +235,14 @@ def test_detect_says_why_it_read_no_mark_and_require_fails(cli, tmp_path):
     cli("watermark", "detect", "--require", paths[1], expect=0)
 
 
-RESCALES = {"0.5x": (0.5, 0.5), "0.67x": (0.67, 0.67), "0.8x": (0.8, 0.8), "1.25x": (1.25, 1.25),
-            "2x": (2.0, 2.0), "1.05x across, 0.95x down": (1.05, 0.95)}
+RESCALES = {
+    "0.5x": (0.5, 0.5),
+    "0.67x": (0.67, 0.67),
+    "0.8x": (0.8, 0.8),
+    "1.25x": (1.25, 1.25),
+    "2x": (2.0, 2.0),
+    "1.05x across, 0.95x down": (1.05, 0.95),
+}
 
 
 @pytest.mark.parametrize("name", ["coffee", "chelsea"])
@@ -204,8 +255,7 @@ def test_the_payload_is_read_after_a_rescale_that_is_not_undone(name):
 
     def scaled(rgb, sx, sy):
         size = (round(rgb.shape[1] * sx), round(rgb.shape[0] * sy))
-        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if sx < 1 else
-                          cv2.INTER_CUBIC)
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_CUBIC)
 
     for what, (sx, sy) in RESCALES.items():
         found = wm.detect(scaled(mark, sx, sy))

@@ -46,13 +46,18 @@ def test_a_third_of_the_size_is_read_from_a_4k_frame_and_from_a_clip():
     assert wm.detect(*(scale(f, 0.33) for f in clip)).payload == PAYLOAD
 
 
-CLIP_ATTACKS = {**ATTACKS, **CODECS, "rotate 2 degrees": lambda c: [rotate(f, 2) for f in c],
-                "scale 2x": lambda c: [scale(f, 2.0) for f in c]}
+CLIP_ATTACKS = {
+    **ATTACKS,
+    **CODECS,
+    "rotate 2 degrees": lambda c: [rotate(f, 2) for f in c],
+    "scale 2x": lambda c: [scale(f, 2.0) for f in c],
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", [(640, 360), (1280, 720), (1920, 1080)],
-                         ids=["360p", "720p", "1080p"])
+@pytest.mark.parametrize(
+    "size", [(640, 360), (1280, 720), (1920, 1080)], ids=["360p", "720p", "1080p"]
+)
 @pytest.mark.parametrize("clip", ["moving", "still"])
 def test_clips_are_read_after_every_attack_at_every_size(size, clip):
     """Twelve frames of Big Buck Bunny (moving) or of one photograph (still: the case where
@@ -66,7 +71,7 @@ def test_clips_are_read_after_every_attack_at_every_size(size, clip):
         frames = [natural("astronaut", size)] * 12
     mark = marked(frames, PAYLOAD, first=1001)
     error = np.mean([(m.astype(float) - f) ** 2 for m, f in zip(mark, frames)])
-    assert 10 * np.log10(255 ** 2 / error) >= 40
+    assert 10 * np.log10(255**2 / error) >= 40
     for what, attack in CLIP_ATTACKS.items():
         found = wm.detect(*attack(mark))
         assert found.found and found.payload == PAYLOAD, what
@@ -83,7 +88,7 @@ def test_unmarked_pictures_and_clips_read_as_unmarked():
         highest = max(highest, found.confidence)
     frames = bunny_frames(24)
     for start in (0, 12):
-        found = wm.detect(*frames[start:start + 12])
+        found = wm.detect(*frames[start : start + 12])
         assert not found.found
         highest = max(highest, found.confidence)
     assert highest < 5.5

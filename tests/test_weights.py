@@ -42,8 +42,16 @@ def _johnson_zip(root):
 def test_list_shows_registry_with_licences(cli):
     rows = json.loads(cli("models", "list", "--json").stdout)
     names = {r["name"]: r for r in rows}
-    assert {"johnson-candy", "johnson-mosaic", "johnson-rain-princess", "johnson-udnie",
-            "adain-encoder", "adain-decoder", "vgg19", "vgg16"} <= set(names)
+    assert {
+        "johnson-candy",
+        "johnson-mosaic",
+        "johnson-rain-princess",
+        "johnson-udnie",
+        "adain-encoder",
+        "adain-decoder",
+        "vgg19",
+        "vgg16",
+    } <= set(names)
     assert names["vgg19"]["url"] == "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
     assert "MIT" in names["adain-decoder"]["licence"]
     assert names["johnson-candy"]["cached"] is None
@@ -92,8 +100,9 @@ def test_import_converts_to_safetensors_with_metadata(cli, tmp_path):
     # The safetensors copy loads, and computes what the original file computes.
     x = torch.rand(1, 3, 16, 16) * 255
     with torch.no_grad():
-        torch.testing.assert_close(models.load("johnson", "johnson-udnie")(x),
-                                   models.load("johnson", src)(x))
+        torch.testing.assert_close(
+            models.load("johnson", "johnson-udnie")(x), models.load("johnson", src)(x)
+        )
     assert "johnson-udnie: ok" in cli("models", "verify", "johnson-udnie").stdout
 
 
@@ -137,5 +146,4 @@ def test_checkpoints_are_as_readable_as_any_new_file(tmp_path):
     save_safetensors(path, {"w": torch.zeros(2)}, {"model": "test"})
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
-    assert stat.S_IMODE(os.stat(path).st_mode) == FILE_MODE == \
-        stat.S_IMODE(os.stat(plain).st_mode)
+    assert stat.S_IMODE(os.stat(path).st_mode) == FILE_MODE == stat.S_IMODE(os.stat(plain).st_mode)

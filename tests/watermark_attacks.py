@@ -19,8 +19,11 @@ def natural(name: str, size: tuple[int, int] = (1920, 1080)) -> np.ndarray:
     picture = getattr(data, name)()
     if picture.ndim == 2:
         picture = np.repeat(picture[..., None], 3, -1)
-    return cv2.resize(picture[..., :3], size, interpolation=cv2.INTER_AREA if
-                      size[0] < picture.shape[1] else cv2.INTER_CUBIC)
+    return cv2.resize(
+        picture[..., :3],
+        size,
+        interpolation=cv2.INTER_AREA if size[0] < picture.shape[1] else cv2.INTER_CUBIC,
+    )
 
 
 def marked(frames: list[np.ndarray], payload: wm.Payload, first: int = 1) -> list[np.ndarray]:
@@ -33,23 +36,24 @@ def marked(frames: list[np.ndarray], payload: wm.Payload, first: int = 1) -> lis
 def scale(rgb: np.ndarray, sx: float, sy: float | None = None) -> np.ndarray:
     sy = sx if sy is None else sy
     size = (max(2, round(rgb.shape[1] * sx / 2) * 2), max(2, round(rgb.shape[0] * sy / 2) * 2))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if sx * sy < 1 else
-                      cv2.INTER_CUBIC)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if sx * sy < 1 else cv2.INTER_CUBIC)
 
 
 def rotate(rgb: np.ndarray, degrees: float) -> np.ndarray:
     """Turned about its centre, the corners filled by reflection (as a stabiliser does)."""
     h, w = rgb.shape[:2]
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(rgb, turn, (w, h), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REFLECT)
+    return cv2.warpAffine(rgb, turn, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
 
 def crop(rgb: np.ndarray, share: float, side: str = "top-left") -> np.ndarray:
     h, w = rgb.shape[:2]
     dy, dx = int(h * share), int(w * share)
-    return {"top-left": rgb[dy:, dx:], "bottom-right": rgb[:h - dy, :w - dx],
-            "all": rgb[dy // 2:h - dy // 2, dx // 2:w - dx // 2]}[side]
+    return {
+        "top-left": rgb[dy:, dx:],
+        "bottom-right": rgb[: h - dy, : w - dx],
+        "all": rgb[dy // 2 : h - dy // 2, dx // 2 : w - dx // 2],
+    }[side]
 
 
 def letterbox(rgb: np.ndarray, share: float = 0.75) -> np.ndarray:
@@ -58,7 +62,7 @@ def letterbox(rgb: np.ndarray, share: float = 0.75) -> np.ndarray:
     small = scale(rgb, share)
     out = np.zeros_like(rgb)
     y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
     return out
 
 
@@ -72,12 +76,17 @@ def brightness(rgb: np.ndarray, levels: int) -> np.ndarray:
 
 
 def noise(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
-    return np.clip(rgb + np.random.default_rng(seed).normal(0, sigma, rgb.shape), 0,
-                   255).astype(np.uint8)
+    return np.clip(rgb + np.random.default_rng(seed).normal(0, sigma, rgb.shape), 0, 255).astype(
+        np.uint8
+    )
 
 
-def encode(frames: list[np.ndarray], codec: str = "libx264", crf: int | None = None,
-           bit_rate: int | None = None) -> list[np.ndarray]:
+def encode(
+    frames: list[np.ndarray],
+    codec: str = "libx264",
+    crf: int | None = None,
+    bit_rate: int | None = None,
+) -> list[np.ndarray]:
     """RGB frames through a video codec (4:2:0, 24 fps, in memory) and decoded back."""
     import av
 
@@ -132,21 +141,47 @@ GEOMETRY = {
 CODECS = {
     "h264 crf 23": lambda frames: encode(frames, crf=23),
     "h264 crf 28": lambda frames: encode(frames, crf=28),
-    "720p at 1 Mbit/s": lambda frames: encode([cv2.resize(f, (1280, 720), interpolation=cv2.
-                                                          INTER_AREA) for f in frames],
-                                              bit_rate=1_000_000),
+    "720p at 1 Mbit/s": lambda frames: encode(
+        [cv2.resize(f, (1280, 720), interpolation=cv2.INTER_AREA) for f in frames],
+        bit_rate=1_000_000,
+    ),
     "vp9 crf 35": lambda frames: encode(frames, "libvpx-vp9", crf=35),
     "0.67x + h264 crf 23": lambda frames: encode([scale(f, 0.67) for f in frames], crf=23),
 }
 
 
 #: The scikit-image photographs that install with it (no download): every natural one.
-PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "moon", "page", "text",
-               "coins", "clock", "grass", "gravel", "brick", "retina", "hubble_deep_field",
-               "immunohistochemistry", "cell", "microaneurysms")
+PHOTOGRAPHS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "camera",
+    "moon",
+    "page",
+    "text",
+    "coins",
+    "clock",
+    "grass",
+    "gravel",
+    "brick",
+    "retina",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "cell",
+    "microaneurysms",
+)
 #: Sizes the unmarked pictures are read at (width, height): 360p to 4K, and odd ones.
-SIZES = ((640, 360), (854, 480), (1280, 720), (1920, 1080), (3840, 2160), (512, 512),
-         (1080, 1350), (720, 576))
+SIZES = (
+    (640, 360),
+    (854, 480),
+    (1280, 720),
+    (1920, 1080),
+    (3840, 2160),
+    (512, 512),
+    (1080, 1350),
+    (720, 576),
+)
 
 
 def bunny_frames(count: int = 48) -> list[np.ndarray]:
@@ -172,7 +207,12 @@ def unmarked_pictures(count: int, seed: int = 0):
         h, w = picture.shape[:2]
         ch, cw = (int(s * rng.uniform(0.6, 1.0)) for s in (h, w))
         y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        window = picture[y0:y0 + ch, x0:x0 + cw]
-        yield (f"{name} {width}x{height}", cv2.resize(window, (width, height), interpolation=
-                                                      cv2.INTER_AREA if width < cw else
-                                                      cv2.INTER_CUBIC))
+        window = picture[y0 : y0 + ch, x0 : x0 + cw]
+        yield (
+            f"{name} {width}x{height}",
+            cv2.resize(
+                window,
+                (width, height),
+                interpolation=cv2.INTER_AREA if width < cw else cv2.INTER_CUBIC,
+            ),
+        )

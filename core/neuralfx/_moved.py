@@ -12,13 +12,29 @@ import sys
 import warnings
 
 MOVED = {
-    **{f"neuralfx.{m}": f"neuralfx.pipeline.{m}" for m in
-       ("runner", "plan", "stage", "encode", "record", "history", "streams", "progress",
-        "output_lock", "executors")},
-    **{f"neuralfx.{m}": f"neuralfx.marks.{m}" for m in
-       ("label", "marking", "credentials", "watermark")},
-    **{f"neuralfx.{m}": f"neuralfx.host.{m}" for m in
-       ("plugins", "plugin_checks", "catalog", "weights", "download", "archives")},
+    **{
+        f"neuralfx.{m}": f"neuralfx.pipeline.{m}"
+        for m in (
+            "runner",
+            "plan",
+            "stage",
+            "encode",
+            "record",
+            "history",
+            "streams",
+            "progress",
+            "output_lock",
+            "executors",
+        )
+    },
+    **{
+        f"neuralfx.{m}": f"neuralfx.marks.{m}"
+        for m in ("label", "marking", "credentials", "watermark")
+    },
+    **{
+        f"neuralfx.{m}": f"neuralfx.host.{m}"
+        for m in ("plugins", "plugin_checks", "catalog", "weights", "download", "archives")
+    },
 }
 
 
@@ -26,7 +42,7 @@ def new_name(name: str) -> str:
     """Where the module ``name`` lives now (``name`` itself when it did not move)."""
     for old, new in MOVED.items():
         if name == old or name.startswith(old + "."):
-            return new + name[len(old):]
+            return new + name[len(old) :]
     return name
 
 
@@ -38,8 +54,11 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         new = new_name(spec.name)
-        warnings.warn(f"{spec.name} is {new} now; the old path goes in plugin API 2.0",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{spec.name} is {new} now; the old path goes in plugin API 2.0",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return importlib.import_module(new)
 
     def exec_module(self, module) -> None:

@@ -26,8 +26,14 @@ Converter = Callable[[np.ndarray], np.ndarray]
 # How the built-in names are spelt in OpenColorIO configs (ACES/CG configs list these aliases).
 _OCIO_NAMES = {
     "srgb": ("srgb_tx", "srgb_texture", "sRGB - Texture", "Utility - sRGB - Texture", "sRGB"),
-    "linear": ("lin_rec709", "lin_srgb", "Linear Rec.709 (sRGB)", "Utility - Linear - sRGB",
-               "scene_linear", "linear"),
+    "linear": (
+        "lin_rec709",
+        "lin_srgb",
+        "Linear Rec.709 (sRGB)",
+        "Utility - Linear - sRGB",
+        "scene_linear",
+        "linear",
+    ),
     "raw": ("raw", "Raw", "Utility - Raw", "data", "none"),
 }
 
@@ -61,7 +67,8 @@ class ColourSpaces:
                 raise UnknownNameError(
                     f"cannot load OpenColorIO config {ocio_config!r}: {exc}",
                     hint="give a path to a config.ocio file or a built-in config such as "
-                         "ocio://default") from None
+                    "ocio://default",
+                ) from None
 
     def names(self) -> list[str]:
         if self._config is None:
@@ -73,11 +80,15 @@ class ColourSpaces:
         if self._config is None:
             if name in BUILTIN_SPACES:
                 return name
-            hint = ("without --ocio the colour spaces are " + ", ".join(BUILTIN_SPACES) +
-                    "; pass --ocio CONFIG (for example ocio://default) to use others")
+            hint = (
+                "without --ocio the colour spaces are "
+                + ", ".join(BUILTIN_SPACES)
+                + "; pass --ocio CONFIG (for example ocio://default) to use others"
+            )
             guess = did_you_mean(name, BUILTIN_SPACES)
-            raise UnknownNameError(f"unknown colour space {name!r}",
-                                   hint=f"{guess} ({hint})" if guess else hint)
+            raise UnknownNameError(
+                f"unknown colour space {name!r}", hint=f"{guess} ({hint})" if guess else hint
+            )
         candidates = _OCIO_NAMES.get(name, ()) + (name,)
         for candidate in candidates:
             cs = self._config.getColorSpace(candidate)
@@ -85,8 +96,9 @@ class ColourSpaces:
                 return cs.getName()
         raise UnknownNameError(
             f"colour space {name!r} is not in OpenColorIO config {self.ocio_config!r}",
-            hint=did_you_mean(name, self.names()) or "run `neuralfx doctor --ocio CONFIG` to "
-                 "list its colour spaces")
+            hint=did_you_mean(name, self.names())
+            or "run `neuralfx doctor --ocio CONFIG` to list its colour spaces",
+        )
 
     def converter(self, src: str, dst: str) -> Converter | None:
         """A function converting float32 ``(H, W, 3)`` arrays from ``src`` to ``dst``;

@@ -49,8 +49,18 @@ def _gray(frame: torch.Tensor) -> np.ndarray:
 
 def reference_flow(src: np.ndarray, dst: np.ndarray) -> torch.Tensor:
     """``(1, 2, H, W)`` Farnebäck offsets d with ``dst(x + d) ≈ src(x)`` (8-bit luma)."""
-    flow = cv2.calcOpticalFlowFarneback(src, dst, None, pyr_scale=0.5, levels=5, winsize=15,
-                                        iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+    flow = cv2.calcOpticalFlowFarneback(
+        src,
+        dst,
+        None,
+        pyr_scale=0.5,
+        levels=5,
+        winsize=15,
+        iterations=3,
+        poly_n=5,
+        poly_sigma=1.2,
+        flags=0,
+    )
     return torch.from_numpy(flow).permute(2, 0, 1)[None]
 
 
@@ -76,8 +86,9 @@ class SourceMotion:
             visible.append((consistency_mask(back, fwd) * inside(back))[0, 0] > 0)
             speed = back[0].norm(dim=0)
             moving.append(speed >= MOVING)
-            change = F.avg_pool2d((inputs[t] - inputs[t - 1]).abs().amax(0)[None, None], 3,
-                                  stride=1, padding=1)[0, 0]
+            change = F.avg_pool2d(
+                (inputs[t] - inputs[t - 1]).abs().amax(0)[None, None], 3, stride=1, padding=1
+            )[0, 0]
             changed.append((speed >= MOVING) | (change > CHANGED))
         return cls(flows, visible, moving, changed)
 
@@ -96,8 +107,9 @@ def warping_error(outputs: list[torch.Tensor], motion: SourceMotion) -> dict[str
     return {k: float(np.mean(v)) if v else float("nan") for k, v in sums.items()}
 
 
-def wake_figure(temporal: list[torch.Tensor], per_frame: list[torch.Tensor],
-                motion: SourceMotion) -> float:
+def wake_figure(
+    temporal: list[torch.Tensor], per_frame: list[torch.Tensor], motion: SourceMotion
+) -> float:
     """Mean |temporal - per-frame| on pixels still now (no motion or change since the last
     frame) that motion crossed at an earlier frame, over the same on still pixels never
     crossed, pooled over the clip. NaN where either set is empty (a pan)."""
@@ -133,8 +145,9 @@ def static_flicker(outputs: list[torch.Tensor], static: torch.Tensor) -> float:
     where nothing moves)."""
     if not static.any():
         return float("nan")
-    diffs = [(b.float() - a.float()).abs().mean(0)[static].mean() for a, b in
-             zip(outputs, outputs[1:])]
+    diffs = [
+        (b.float() - a.float()).abs().mean(0)[static].mean() for a, b in zip(outputs, outputs[1:])
+    ]
     return float(torch.stack(diffs).mean()) if diffs else 0.0
 
 

@@ -11,6 +11,7 @@ output is complete and closed by then (the runner's clean-up has run), and stdio
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -40,13 +41,33 @@ def _stop(signum, frame):
 _NATIVE_START_UP = ("torch", "torchvision")
 
 
+#: Above zero while a block of native imports is under way (see :func:`deferring_signals`).
+_deferring = 0
+
+
+@contextlib.contextmanager
+def deferring_signals():
+    """A signal inside the block is delivered once it ends: for the imports a run starts
+    with (torch, OpenEXR, OpenCV, PyAV...), whose C start-up code turns an exception raised in
+    a callback into its own failure ("initialization failed") instead of the interruption."""
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+
+
 def _in_native_start_up() -> bool:
-    return any(getattr(getattr(sys.modules.get(name), "__spec__", None), "_initializing", False)
-               for name in _NATIVE_START_UP)
+    return _deferring > 0 or any(
+        getattr(getattr(sys.modules.get(name), "__spec__", None), "_initializing", False)
+        for name in _NATIVE_START_UP
+    )
 
 
 def _again_once_imported(signum: int) -> None:
     """Deliver ``signum`` again once the import under way has finished."""
+
     def wait() -> None:
         while _in_native_start_up():
             time.sleep(0.01)
@@ -143,8 +164,9 @@ def main() -> None:
     code = int(code or 0)
     if _stopped and code != INTERRUPTED_EXIT:
         if code == 0:
-            print("interrupted (after the work was done: every output is complete)",
-                  file=sys.stderr)
+            print(
+                "interrupted (after the work was done: every output is complete)", file=sys.stderr
+            )
         code = INTERRUPTED_EXIT
     for stream in (sys.stdout, sys.stderr):
         try:

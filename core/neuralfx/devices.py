@@ -15,8 +15,9 @@ PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat
 
 def available_devices() -> list[str]:
     """Every device torch can use here, e.g. ``["cuda:0", "cpu"]``."""
-    found = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() \
-        else []
+    found = (
+        [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    )
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         found.append("mps")
     return found + ["cpu"]
@@ -29,23 +30,29 @@ def resolve_device(text: str = "auto") -> torch.device:
     try:
         device = torch.device(text)
     except RuntimeError:
-        raise ParameterError(f"device: {text!r} is not a device",
-                             hint="use auto, cpu, cuda, cuda:N or mps") from None
+        raise ParameterError(
+            f"device: {text!r} is not a device", hint="use auto, cpu, cuda, cuda:N or mps"
+        ) from None
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise ParameterError("device: CUDA was asked for but torch sees no CUDA GPU",
-                                 hint="use --device cpu, or install a CUDA build of torch")
+            raise ParameterError(
+                "device: CUDA was asked for but torch sees no CUDA GPU",
+                hint="use --device cpu, or install a CUDA build of torch",
+            )
         if device.index is not None and device.index >= count:
-            raise ParameterError(f"device: {text} does not exist (this machine has {count} "
-                                 "CUDA device(s))", hint=f"use cuda:0 to cuda:{count - 1}")
+            raise ParameterError(
+                f"device: {text} does not exist (this machine has {count} CUDA device(s))",
+                hint=f"use cuda:0 to cuda:{count - 1}",
+            )
         if device.index is None:
             device = torch.device("cuda", torch.cuda.current_device())
     elif device.type == "mps" and text not in available_devices():
         raise ParameterError("device: MPS is not available here", hint="use --device cpu")
     elif device.type not in ("cpu", "cuda", "mps"):
-        raise ParameterError(f"device: {text!r} is not supported",
-                             hint="use auto, cpu, cuda, cuda:N or mps")
+        raise ParameterError(
+            f"device: {text!r} is not supported", hint="use auto, cpu, cuda, cuda:N or mps"
+        )
     return device
 
 
@@ -84,6 +91,8 @@ def resolve_precision(text: str, device: torch.device) -> torch.dtype:
     except KeyError:
         raise ParameterError(f"precision: {text!r} is not one of {', '.join(PRECISIONS)}") from None
     if dtype is torch.float16 and device.type == "cpu":
-        raise ParameterError("precision: fp16 is not supported on the CPU",
-                             hint="use --precision bf16 or fp32 on the CPU")
+        raise ParameterError(
+            "precision: fp16 is not supported on the CPU",
+            hint="use --precision bf16 or fp32 on the CPU",
+        )
     return dtype

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 #: primaries. ``None``: frames as decoded, no conversion (for effects such as ``convert``).
 WORKING_SPACES = ("srgb", "linear")
 
+
 def _reserved_names() -> frozenset[str]:
     from .options import PROGRESS, RUN_PARAMS
 
@@ -111,8 +112,9 @@ class EffectSpec:
         return {
             "name": self.name,
             "summary": self.summary,
-            "help": "\n".join(line for line in inspect.cleandoc(self.help).splitlines()
-                              if line.strip() != "\b"),
+            "help": "\n".join(
+                line for line in inspect.cleandoc(self.help).splitlines() if line.strip() != "\b"
+            ),
             "working_space": self.working_space,
             "needs_whole_clip": self.needs_whole_clip,
             "stateful": self.stateful,
@@ -132,17 +134,20 @@ class EffectSpec:
                 raise PluginError(
                     f"effect {self.name!r}: its implementation {self.implementation!r} cannot "
                     f"be imported: {type(exc).__name__}: {exc}",
-                    hint="reinstall the plugin that provides it (see `neuralfx plugins`)") \
-                    from None
+                    hint="reinstall the plugin that provides it (see `neuralfx plugins`)",
+                ) from None
         if not (inspect.isclass(impl) and issubclass(impl, Effect)):
-            raise PluginError(f"effect {self.name!r}: implementation {impl!r} is not a "
-                              "subclass of neuralfx.Effect")
+            raise PluginError(
+                f"effect {self.name!r}: implementation {impl!r} is not a "
+                "subclass of neuralfx.Effect"
+            )
         bound = getattr(impl, "spec", None)
         if bound is None or (bound is not self and bound.name != self.name):
-            raise PluginError(f"effect {self.name!r}: implementation {impl.__qualname__} is "
-                              "not bound to this declaration",
-                              hint=f"set `spec = ...` to the EffectSpec named {self.name!r} in "
-                                   "the class")
+            raise PluginError(
+                f"effect {self.name!r}: implementation {impl.__qualname__} is "
+                "not bound to this declaration",
+                hint=f"set `spec = ...` to the EffectSpec named {self.name!r} in the class",
+            )
         if impl.process is Effect.process:
             raise PluginError(f"effect {self.name!r} does not implement process()")
         return impl
@@ -245,8 +250,9 @@ class Settings(dict):
 
 #: The spec's fields an Effect class carries as class attributes (all but its help and its
 #: implementation), read off EffectSpec itself.
-_SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(EffectSpec)
-                     if f.name not in ("help", "implementation"))
+_SPEC_FIELDS = tuple(
+    f.name for f in dataclasses.fields(EffectSpec) if f.name not in ("help", "implementation")
+)
 
 
 class Effect:
@@ -277,8 +283,11 @@ class Effect:
                 cls.__doc__ = spec.help
         elif "name" in cls.__dict__:  # declared by class attributes
             declared = {field: getattr(cls, field) for field in _SPEC_FIELDS}
-            cls.spec = EffectSpec(**{**declared, "params": tuple(cls.params)},
-                                  help=cls.__doc__ or cls.summary, implementation=cls)
+            cls.spec = EffectSpec(
+                **{**declared, "params": tuple(cls.params)},
+                help=cls.__doc__ or cls.summary,
+                implementation=cls,
+            )
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = Settings(settings)

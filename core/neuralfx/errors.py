@@ -40,8 +40,14 @@ class UnknownNameError(NeuralFXError):
 class FrameError(NeuralFXError):
     """A frame that cannot be read, is missing, or does not fit the rest of the clip."""
 
-    def __init__(self, message: str, hint: str | None = None, *, frame: int | None = None,
-                 path: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        frame: int | None = None,
+        path: str | None = None,
+    ) -> None:
         super().__init__(message, hint)
         self.frame = frame
         self.path = path

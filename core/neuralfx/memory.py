@@ -61,8 +61,17 @@ def _cgroup_room() -> int | None:
         return None
 
 
-def fit_batch(effect, width: int, height: int, batch: int, in_flight: int,
-              device: torch.device, *, automatic: bool, where: str) -> int:
+def fit_batch(
+    effect,
+    width: int,
+    height: int,
+    batch: int,
+    in_flight: int,
+    device: torch.device,
+    *,
+    automatic: bool,
+    where: str,
+) -> int:
     """The batch size to use for ``width`` x ``height`` frames: ``batch``, lowered to what fits
     when it was chosen automatically; ParameterError naming the sizes when one frame cannot
     fit at all. ``in_flight``: frames the pipeline holds besides the batch."""
@@ -74,8 +83,10 @@ def fit_batch(effect, width: int, height: int, batch: int, in_flight: int,
     if need > room:
         raise ParameterError(
             f"{where} is {width}x{height}: processing it takes about {_gb(need)} on {device} "
-            f"and {_gb(max(room, 0))} is free for it", hint=effect.when_too_large(
-                width, height, int(max(room, 0))) + " (NEURALFX_NO_MEMORY_CHECK=1 tries anyway)")
+            f"and {_gb(max(room, 0))} is free for it",
+            hint=effect.when_too_large(width, height, int(max(room, 0)))
+            + " (NEURALFX_NO_MEMORY_CHECK=1 tries anyway)",
+        )
     return max(1, min(batch, int(room // need))) if automatic else batch
 
 

@@ -26,7 +26,8 @@ NATIVE_LINE = re.compile(
     r"|.*\(EXR_ERR_[A-Z_]+\)"  # OpenEXR's core library
     r"|Warning: Exception raised reading pixel data"  # the OpenEXR bindings
     r"|\[[\w:,#/ -]+ @ (0x)?[0-9a-f]+\]"  # FFmpeg's av_log: [h264 @ 0x55d0...]
-    r")")
+    r")"
+)
 
 
 class NativeStderr:
@@ -49,12 +50,16 @@ class NativeStderr:
         except OSError:
             return  # no fd 2 to tap (a GUI host): nothing to keep out
         self._real = real
-        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(real), "wb", buffering=0),
-                                      encoding=sys.stderr.encoding or "utf-8",
-                                      errors="backslashreplace", line_buffering=True)
+        sys.stderr = io.TextIOWrapper(
+            os.fdopen(os.dup(real), "wb", buffering=0),
+            encoding=sys.stderr.encoding or "utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        )
         faulthandler.enable(sys.stderr)  # a crash still says where
-        self._thread = threading.Thread(target=self._pass_on, args=(read, real),
-                                        name="neuralfx-native-stderr", daemon=True)
+        self._thread = threading.Thread(
+            target=self._pass_on, args=(read, real), name="neuralfx-native-stderr", daemon=True
+        )
         self._thread.start()
 
     def _pass_on(self, read: int, real: int) -> None:

@@ -23,8 +23,9 @@ def validate(params: Sequence[Param], values: Mapping[str, Any], *, owner: str) 
         if norm not in by_name:
             guess = did_you_mean(norm, by_name)
             known = ", ".join(p.name for p in params) or "(none)"
-            raise ParameterError(f"{owner} has no parameter {key!r}",
-                                 hint=guess or f"its parameters are: {known}")
+            raise ParameterError(
+                f"{owner} has no parameter {key!r}", hint=guess or f"its parameters are: {known}"
+            )
     given = {k.replace("-", "_"): v for k, v in values.items()}
     return {p.name: p.convert(given.get(p.name)) for p in params}
 
@@ -36,8 +37,9 @@ def check_conditions(params: Sequence[Param], *, owner: str) -> None:
     for p in params:
         for key, values in p.when or ():
             if key not in by_name or key == p.name:
-                raise ValueError(f"{owner}: {p.name}'s condition names {key!r}, not another "
-                                 "of its parameters")
+                raise ValueError(
+                    f"{owner}: {p.name}'s condition names {key!r}, not another of its parameters"
+                )
             for value in values:
                 try:
                     by_name[key].convert(value)

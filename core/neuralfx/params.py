@@ -60,8 +60,9 @@ class Param:
         if not _NAME.match(self.name):
             raise ValueError(f"parameter name {self.name!r} must be snake_case ascii")
         if self.when is not None:  # kept hashable, as the declaration is
-            object.__setattr__(self, "when", tuple((k, tuple(v)) for k, v in
-                                                   dict(self.when).items()))
+            object.__setattr__(
+                self, "when", tuple((k, tuple(v)) for k, v in dict(self.when).items())
+            )
         if self.default is not None:
             # A bad default is a bug in the effect: fail when the effect is declared.
             self.convert(self.default)
@@ -78,8 +79,11 @@ class Param:
         if self.multiple:
             if value is None:
                 value = self.default if self.default is not None else ()
-            items = [value] if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) \
+            items = (
+                [value]
+                if isinstance(value, (str, bytes)) or not isinstance(value, Sequence)
                 else list(value)
+            )
             return tuple(self._convert_one(v) for v in items)
         if value is None:
             if self.default is None:
@@ -91,8 +95,10 @@ class Param:
         raise NotImplementedError
 
     def _fail(self, value: Any, allowed: str) -> ParameterError:
-        return ParameterError(f"{self.name}: {value!r} is not valid; allowed: {allowed}",
-                              hint=f"pass {self.option} with {allowed}")
+        return ParameterError(
+            f"{self.name}: {value!r} is not valid; allowed: {allowed}",
+            hint=f"pass {self.option} with {allowed}",
+        )
 
     # -- schema and CLI -----------------------------------------------------------------------
     def schema(self) -> dict[str, Any]:
@@ -128,15 +134,24 @@ class Param:
         if self.required:
             text += " (required)"
         if self.when:
-            text += " (with " + " and ".join(
-                f"--{key.replace('_', '-')} " + " or ".join(
-                    str(v).lower() if isinstance(v, bool) else str(v) for v in values)
-                for key, values in self.when) + ")"
-        metavar = self.placeholder or \
-            (f"[{allowed}]" if self.kind == "choice" else self.metavar)
+            text += (
+                " (with "
+                + " and ".join(
+                    f"--{key.replace('_', '-')} "
+                    + " or ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+                    for key, values in self.when
+                )
+                + ")"
+            )
+        metavar = self.placeholder or (f"[{allowed}]" if self.kind == "choice" else self.metavar)
         return click.Option(
-            [self.option, *self.aliases, self.name], type=click.STRING, multiple=self.multiple,
-            metavar=metavar, default=None, show_default=False, envvar=self.envvar,
+            [self.option, *self.aliases, self.name],
+            type=click.STRING,
+            multiple=self.multiple,
+            metavar=metavar,
+            default=None,
+            show_default=False,
+            envvar=self.envvar,
             show_envvar=self.envvar is not None,
             help=text + (f" (default: {self._json_default()})" if self.default is not None else ""),
         )
@@ -161,9 +176,10 @@ class Float(Param):
         except (TypeError, ValueError):
             raise self._fail(value, self.describe_allowed() or "a number") from None
         if not math.isfinite(v):
-            raise ParameterError(f"{self.name}: {value!r} is not a finite number",
-                                 hint=f"pass {self.option} with a finite number "
-                                      f"{self.describe_allowed()}".rstrip())
+            raise ParameterError(
+                f"{self.name}: {value!r} is not a finite number",
+                hint=f"pass {self.option} with a finite number {self.describe_allowed()}".rstrip(),
+            )
         _check_range(self, v)
         return as_float32(v)
 
@@ -198,21 +214,30 @@ def as_float32(value: float) -> float:
 
 def _check_range(p: Float | Int, v: float) -> None:
     if p.min is not None and v < p.min and p.max is None:
-        raise ParameterError(f"{p.name}: {v} must be at least {p.min}",
-                             hint=f"pass {p.option} with a value of at least {p.min}")
+        raise ParameterError(
+            f"{p.name}: {v} must be at least {p.min}",
+            hint=f"pass {p.option} with a value of at least {p.min}",
+        )
     if p.max is not None and v > p.max and p.min is None:
-        raise ParameterError(f"{p.name}: {v} must be at most {p.max}",
-                             hint=f"pass {p.option} with a value of at most {p.max}")
+        raise ParameterError(
+            f"{p.name}: {v} must be at most {p.max}",
+            hint=f"pass {p.option} with a value of at most {p.max}",
+        )
     if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
         raise ParameterError(
             f"{p.name}: {v} is out of range; allowed: {p.describe_allowed()}",
-            hint=f"pass {p.option} with a value in {p.describe_allowed()}")
+            hint=f"pass {p.option} with a value in {p.describe_allowed()}",
+        )
 
 
 def _number_schema(p: Float | Int, json_type: str) -> dict[str, Any]:
     out: dict[str, Any] = {"type": json_type}
-    for key, value in (("minimum", p.min), ("maximum", p.max),
-                       ("x-soft-minimum", p.soft_min), ("x-soft-maximum", p.soft_max)):
+    for key, value in (
+        ("minimum", p.min),
+        ("maximum", p.max),
+        ("x-soft-minimum", p.soft_min),
+        ("x-soft-maximum", p.soft_max),
+    ):
         if value is not None:
             out[key] = value
     return out
@@ -268,9 +293,13 @@ class Bool(Param):
 
     def click_option(self) -> click.Option:
         flag = self.name.replace("_", "-")
-        return click.Option([f"--{flag}/--no-{flag}", *self.aliases, self.name], default=None,
-                            envvar=self.envvar, show_envvar=self.envvar is not None,
-                            help=f"{self.help} (default: {'on' if self.default else 'off'})")
+        return click.Option(
+            [f"--{flag}/--no-{flag}", *self.aliases, self.name],
+            default=None,
+            envvar=self.envvar,
+            show_envvar=self.envvar is not None,
+            help=f"{self.help} (default: {'on' if self.default else 'off'})",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,7 +313,8 @@ class Choice(Param):
             guess = did_you_mean(text, self.choices)
             raise ParameterError(
                 f"{self.name}: {text!r} is not one of {', '.join(self.choices)}",
-                hint=guess or f"pass {self.option} with one of {', '.join(self.choices)}")
+                hint=guess or f"pass {self.option} with one of {', '.join(self.choices)}",
+            )
         return text
 
     def describe_allowed(self) -> str:
@@ -307,8 +337,10 @@ class Text(Param):
     def _convert_one(self, value: Any) -> str:
         text = str(value).strip()
         if self.pattern and not re.fullmatch(self.pattern, text):
-            raise ParameterError(f"{self.name}: {text!r} is not valid",
-                                 hint=f"pass {self.option} like {self.example or self.pattern}")
+            raise ParameterError(
+                f"{self.name}: {text!r} is not valid",
+                hint=f"pass {self.option} like {self.example or self.pattern}",
+            )
         return text
 
     def _schema_one(self) -> dict[str, Any]:
@@ -335,24 +367,33 @@ class Path(Param):
     def _convert_one(self, value: Any) -> _Path:
         path = _Path(value).expanduser()
         if self.must_exist and not path.exists():
-            raise ParameterError(f"{self.name}: {str(path)!r} does not exist",
-                                 hint=f"check the path given to {self.option}")
+            raise ParameterError(
+                f"{self.name}: {str(path)!r} does not exist",
+                hint=f"check the path given to {self.option}",
+            )
         if self.must_exist and path.is_dir() != self.folder:
             what = "a folder" if self.folder else "a file"
-            raise ParameterError(f"{self.name}: {str(path)!r} is not {what}",
-                                 hint=f"give {self.option} {what}")
+            raise ParameterError(
+                f"{self.name}: {str(path)!r} is not {what}", hint=f"give {self.option} {what}"
+            )
         if self.suffixes and path.suffix.lower() not in self.suffixes:
             raise ParameterError(
                 f"{self.name}: {str(path)!r} has suffix {path.suffix or '(none)'}; "
-                f"allowed: {', '.join(self.suffixes)}", hint=f"pass {self.option} a supported file")
+                f"allowed: {', '.join(self.suffixes)}",
+                hint=f"pass {self.option} a supported file",
+            )
         return path
 
     def _json_default(self) -> Any:
         return str(self.default)
 
     def _schema_one(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "string", "format": "path",
-                               "x-must-exist": self.must_exist, "x-folder": self.folder}
+        out: dict[str, Any] = {
+            "type": "string",
+            "format": "path",
+            "x-must-exist": self.must_exist,
+            "x-folder": self.folder,
+        }
         if self.suffixes:
             out["x-suffixes"] = list(self.suffixes)
         return out
@@ -371,6 +412,7 @@ class Boxes(Path):
         path = super()._convert_one(value)
         if self.must_exist:
             from .regions import read_boxes  # checks the layout before any frame is decoded
+
             try:
                 read_boxes(path)
             except ParameterError as exc:
@@ -394,7 +436,7 @@ class Colour(Param):
             m = _HEX.match(value.strip())
             if m:
                 h = m.group(1)
-                return tuple(int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+                return tuple(int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
             parts = value.split(",")
         else:
             parts = list(value) if isinstance(value, Sequence) else [value]
@@ -414,15 +456,16 @@ class Colour(Param):
         return {"type": "string", "format": "color"}
 
 
-
 # -- parameters declared as dataclass fields ---------------------------------------------------
-def field(kind: type[Param], default: Any = None, *, metadata: Mapping | None = None,
-          **declared: Any):
+def field(
+    kind: type[Param], default: Any = None, *, metadata: Mapping | None = None, **declared: Any
+):
     """A dataclass field that is also a ``kind`` parameter named after the field (``declared``:
     its help, limits, choices...): one declaration for a settings class (``RunOptions``, a
     trainer's config) and its command-line options. :func:`fields_of` gives the parameters."""
-    return dataclasses.field(default=default, metadata={
-        **(metadata or {}), "param": (kind, declared)})
+    return dataclasses.field(
+        default=default, metadata={**(metadata or {}), "param": (kind, declared)}
+    )
 
 
 def fields_of(cls: type) -> tuple[Param, ...]:
@@ -440,5 +483,10 @@ def from_text(cls: type, given: Mapping[str, Any]):
     """An instance of the dataclass ``cls`` from command-line values (text, or None where an
     option was not given: the field's default), each converted by its declaration."""
     by_name = {p.name: p for p in fields_of(cls)}
-    return cls(**{k: by_name[k].convert(v) for k, v in given.items()
-                  if v is not None or by_name[k].required})
+    return cls(
+        **{
+            k: by_name[k].convert(v)
+            for k, v in given.items()
+            if v is not None or by_name[k].required
+        }
+    )

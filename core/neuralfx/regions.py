@@ -60,27 +60,38 @@ class BoxTrack:
 
 def boxes_document(boxes: Mapping[int, Box], frame_size: tuple[int, int]) -> dict:
     """The JSON document for ``boxes`` (frame → box), as :func:`read_boxes` reads it."""
-    return {"neuralfx": FORMAT, "version": VERSION, "frame_size": list(frame_size),
-            "boxes": {str(f): [float(v) for v in b] for f, b in sorted(boxes.items())}}
+    return {
+        "neuralfx": FORMAT,
+        "version": VERSION,
+        "frame_size": list(frame_size),
+        "boxes": {str(f): [float(v) for v in b] for f, b in sorted(boxes.items())},
+    }
 
 
 def read_boxes(path: str | Path) -> BoxTrack:
     """Read and check a boxes file; every problem is a :class:`ParameterError` naming it."""
     path = Path(path)
-    hint = "write it as docs/plugins.md (\"Regions\") shows, or export it again from Blender"
+    hint = 'write it as docs/plugins.md ("Regions") shows, or export it again from Blender'
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParameterError(f"{path}: cannot read boxes ({exc})", hint=hint) from None
     if not isinstance(doc, dict) or doc.get("neuralfx") != FORMAT:
-        raise ParameterError(f"{path} is not a NeuralFX boxes file (no \"neuralfx\": \"boxes\")",
-                             hint=hint)
+        raise ParameterError(
+            f'{path} is not a NeuralFX boxes file (no "neuralfx": "boxes")', hint=hint
+        )
     if doc.get("version") != VERSION:
-        raise ParameterError(f"{path}: boxes version {doc.get('version')!r} is not supported "
-                             f"(this NeuralFX reads version {VERSION})", hint="upgrade NeuralFX")
+        raise ParameterError(
+            f"{path}: boxes version {doc.get('version')!r} is not supported "
+            f"(this NeuralFX reads version {VERSION})",
+            hint="upgrade NeuralFX",
+        )
     size = doc.get("frame_size")
-    if not (isinstance(size, list) and len(size) == 2
-            and all(isinstance(v, int) and v > 0 for v in size)):
+    if not (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(v, int) and v > 0 for v in size)
+    ):
         raise ParameterError(f"{path}: frame_size must be [width, height] in pixels", hint=hint)
     keys = []
     for key, box in (doc.get("boxes") or {}).items():
@@ -88,11 +99,14 @@ def read_boxes(path: str | Path) -> BoxTrack:
             frame = int(key)
             x0, y0, x1, y1 = (float(v) for v in box)
         except (TypeError, ValueError):
-            raise ParameterError(f"{path}: frame {key!r} needs a box [x0, y0, x1, y1]",
-                                 hint=hint) from None
+            raise ParameterError(
+                f"{path}: frame {key!r} needs a box [x0, y0, x1, y1]", hint=hint
+            ) from None
         if not all(map(math.isfinite, (x0, y0, x1, y1))) or x1 <= x0 or y1 <= y0:
-            raise ParameterError(f"{path}: the box of frame {frame} is empty or inverted "
-                                 f"({[x0, y0, x1, y1]})", hint="x1 > x0 and y1 > y0, in pixels")
+            raise ParameterError(
+                f"{path}: the box of frame {frame} is empty or inverted ({[x0, y0, x1, y1]})",
+                hint="x1 > x0 and y1 > y0, in pixels",
+            )
         keys.append((frame, (x0, y0, x1, y1)))
     if not keys:
         raise ParameterError(f"{path} has no boxes", hint=hint)

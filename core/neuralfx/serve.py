@@ -41,8 +41,13 @@ def serve(requests: TextIO | None = None, answers: TextIO | None = None) -> int:
             if not isinstance(request, dict):
                 raise ValueError("a request is a JSON object")
         except ValueError as exc:
-            _say(answers, None, "error", message=f"not a request: {exc}",
-                 hint='send one JSON object a line, e.g. {"id": 1, "op": "ping"}')
+            _say(
+                answers,
+                None,
+                "error",
+                message=f"not a request: {exc}",
+                hint='send one JSON object a line, e.g. {"id": 1, "op": "ping"}',
+            )
             continue
         rid, op = request.get("id"), request.get("op", "run")
         if op == "quit":
@@ -65,8 +70,14 @@ def serve(requests: TextIO | None = None, answers: TextIO | None = None) -> int:
             code = console.INTERRUPTED_EXIT
         if code == console.INTERRUPTED_EXIT:
             console.rearm()
-        _say(answers, rid, "end", ok=code == 0, code=code,
-             **({"interrupted": True} if code == console.INTERRUPTED_EXIT else {}))
+        _say(
+            answers,
+            rid,
+            "end",
+            ok=code == 0,
+            code=code,
+            **({"interrupted": True} if code == console.INTERRUPTED_EXIT else {}),
+        )
     return 0
 
 
@@ -76,11 +87,19 @@ def _run_argv(argv: Any, rid: Any, answers: TextIO) -> int:
     the request's id. Returns the command's exit status."""
     from .cli.main import main as command
 
-    if not (isinstance(argv, list) and argv and argv[0] == "run"
-            and all(isinstance(a, str) for a in argv)):
-        _say(answers, rid, "error", message="bad request: argv is a list of strings starting "
-             'with "run"', hint='e.g. {"argv": ["run", "convert", "in.mp4", "out.mp4", '
-             '"--progress", "json"]}')
+    if not (
+        isinstance(argv, list)
+        and argv
+        and argv[0] == "run"
+        and all(isinstance(a, str) for a in argv)
+    ):
+        _say(
+            answers,
+            rid,
+            "error",
+            message='bad request: argv is a list of strings starting with "run"',
+            hint='e.g. {"argv": ["run", "convert", "in.mp4", "out.mp4", "--progress", "json"]}',
+        )
         return 2
     real, sys.stdout = sys.stdout, _Tagged(answers, rid)
     try:
@@ -137,11 +156,18 @@ def _run(request: dict[str, Any], reporter: JsonLinesReporter) -> bool:
         options = dict(request.get("options") or {})
         unknown = sorted(set(options) - OPTION_NAMES)
         if unknown:
-            raise ValueError(f"unknown option(s) {', '.join(unknown)}; options: "
-                             + ", ".join(sorted(OPTION_NAMES)))
-        summary = run(request["effect"], request["input"], request["output"],
-                      settings=request.get("settings") or {}, options=RunOptions(**options),
-                      reporter=reporter)
+            raise ValueError(
+                f"unknown option(s) {', '.join(unknown)}; options: "
+                + ", ".join(sorted(OPTION_NAMES))
+            )
+        summary = run(
+            request["effect"],
+            request["input"],
+            request["output"],
+            settings=request.get("settings") or {},
+            options=RunOptions(**options),
+            reporter=reporter,
+        )
     except NeuralFXError as exc:
         if not getattr(exc, "reported", False):
             reporter.error(exc.message, exc.hint)
@@ -150,13 +176,16 @@ def _run(request: dict[str, Any], reporter: JsonLinesReporter) -> bool:
         reporter.error(f"bad request: {exc}", "see docs/serve.md for the request's fields")
         return False
     except Exception as exc:  # a plugin's bug must not end the worker
-        reporter.error(f"{type(exc).__name__}: {exc}", "the same run from `neuralfx run` "
-                       "shows the whole traceback")
+        reporter.error(
+            f"{type(exc).__name__}: {exc}",
+            "the same run from `neuralfx run` shows the whole traceback",
+        )
         return False
     return summary is not None
 
 
 def _say(stream: TextIO, rid: Any, event: str, **fields: Any) -> None:
-    stream.write(json.dumps({**({"id": rid} if rid is not None else {}), "event": event,
-                             **fields}) + "\n")
+    stream.write(
+        json.dumps({**({"id": rid} if rid is not None else {}), "event": event, **fields}) + "\n"
+    )
     stream.flush()

@@ -16,8 +16,14 @@ def _alpha(cutoff: float, dt: float) -> float:
     return 1.0 / (1.0 + tau / dt)
 
 
-def one_euro_step(previous: np.ndarray, speed: float, new: np.ndarray, dt: float,
-                  min_cutoff: float = 0.5, beta: float = 0.05) -> tuple[np.ndarray, float]:
+def one_euro_step(
+    previous: np.ndarray,
+    speed: float,
+    new: np.ndarray,
+    dt: float,
+    min_cutoff: float = 0.5,
+    beta: float = 0.05,
+) -> tuple[np.ndarray, float]:
     """The filtered ``(K, 2)`` points and smoothed speed after a new measurement ``new``."""
     raw_speed = float(np.linalg.norm(new.mean(0) - previous.mean(0))) / dt
     speed += _alpha(1.0, dt) * (raw_speed - speed)

@@ -38,8 +38,9 @@ def max_filter(x: torch.Tensor, size: int) -> torch.Tensor:
     if x.device.type == "cpu":
         kernel = np.ones((size, size), np.uint8)
         flat = x.float().reshape(-1, *x.shape[2:]).numpy()
-        out = np.stack([cv2.dilate(plane, kernel, borderType=cv2.BORDER_REPLICATE)
-                        for plane in flat])
+        out = np.stack(
+            [cv2.dilate(plane, kernel, borderType=cv2.BORDER_REPLICATE) for plane in flat]
+        )
         return torch.from_numpy(out).reshape(x.shape)
     pad = size // 2
     x = F.max_pool2d(x.float(), (1, size), stride=1, padding=(0, pad))
@@ -69,8 +70,9 @@ class FlowEstimator:
     at 1080p this keeps it to a few milliseconds) and scaled back up. The luma of the last
     frame seen is kept, so a clip's frames are each converted once."""
 
-    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
-                 max_side: int = 640) -> None:
+    def __init__(
+        self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, max_side: int = 640
+    ) -> None:
         self.preset = preset
         self.max_side = max_side
         self._last: tuple[torch.Tensor, float, np.ndarray] | None = None
@@ -90,8 +92,9 @@ class FlowEstimator:
             return last[2]
         h, w = frame.shape[1:]
         small = (max(1, round(h * scale)), max(1, round(w * scale)))
-        luma = _gray_u8(F.interpolate(frame[None].float(), size=small, mode="area")[0]
-                        if scale < 1 else frame)
+        luma = _gray_u8(
+            F.interpolate(frame[None].float(), size=small, mode="area")[0] if scale < 1 else frame
+        )
         self._last = (frame, scale, luma)
         return luma
 
@@ -108,8 +111,9 @@ class FlowEstimator:
             flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False) / scale
         return flow
 
-    def to_previous(self, cur: torch.Tensor, prev: torch.Tensor,
-                    flow: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def to_previous(
+        self, cur: torch.Tensor, prev: torch.Tensor, flow: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Flow from ``cur`` to ``prev`` (``(3, H, W)`` each) and where it can be trusted.
 
         Returns ``flow`` ``(1, 2, H, W)`` and ``mask`` ``(1, 1, H, W)`` (1 = trusted) on the
@@ -128,8 +132,9 @@ class FlowEstimator:
         if flow is None:
             flow = self.flow_to_previous(cur, prev)
         warped_prev = warp(prev[None].float(), flow)
-        photometric = ((warped_prev - cur[None].float()).abs().amax(1, keepdim=True)
-                       < PHOTOMETRIC_TOLERANCE).float()
+        photometric = (
+            (warped_prev - cur[None].float()).abs().amax(1, keepdim=True) < PHOTOMETRIC_TOLERANCE
+        ).float()
         # In flat areas any small shift looks right, so motion there is a guess (typically
         # the motion of a nearby object bleeding into sky): trust it only where it is none.
         # Carrying painted texture along such guesses drew streaks behind a moving sun.
@@ -235,8 +240,12 @@ class Stabiliser:
         previous = self.previous_input
         for frame in frames:
             if previous is not None and previous.shape == frame.shape:
-                self._pending.append((frame.data_ptr(), self._pool.submit(
-                    self.estimator.flow_to_previous, frame, previous)))
+                self._pending.append(
+                    (
+                        frame.data_ptr(),
+                        self._pool.submit(self.estimator.flow_to_previous, frame, previous),
+                    )
+                )
             previous = frame
 
     def tie(self, frame: torch.Tensor) -> Tie | None:
@@ -280,8 +289,11 @@ class Stabiliser:
     def state_dict(self) -> dict[str, torch.Tensor]:
         if self.previous_input is None:
             return {}
-        return {"input": self.previous_input, "output": self.previous_output,
-                "unsettled": self.unsettled}
+        return {
+            "input": self.previous_input,
+            "output": self.previous_output,
+            "unsettled": self.unsettled,
+        }
 
     def load_state_dict(self, state: dict[str, torch.Tensor], device) -> None:
         self._pending = []
@@ -292,11 +304,15 @@ class Stabiliser:
         self.previous_output = state["output"].to(device)
         self.unsettled = state["unsettled"].to(device)
 
+
 def _grid(flow: torch.Tensor) -> torch.Tensor:
     """Sampling grid for ``grid_sample`` from pixel offsets ``(N, 2, H, W)``."""
     h, w = flow.shape[2:]
-    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
+        indexing="ij",
+    )
     x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
     y = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
     return torch.stack([x, y], dim=-1)
@@ -307,16 +323,20 @@ def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     (Bicubic, tried for carrying outputs, kept sharper strokes that then measured less steady
     under an independent flow: 0.30 against 0.27 of the per-frame warping error.)"""
     grid = _grid(flow.to(image.device, torch.float32))
-    return F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border",
-                         align_corners=True).to(image.dtype)
+    return F.grid_sample(
+        image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True
+    ).to(image.dtype)
 
 
 def inside(flow: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W)``: 1 where ``x + flow(x)`` lies within the frame (content that entered
     across the frame's edge has nothing to come from, whatever the clamped border looks like)."""
     h, w = flow.shape[2:]
-    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
+        indexing="ij",
+    )
     x, y = xs + flow[:, 0], ys + flow[:, 1]
     return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).float()[:, None]
 
@@ -326,23 +346,33 @@ def consistency_mask(back: torch.Tensor, fwd: torch.Tensor) -> torch.Tensor:
     boundaries: ``|b + f(x+b)|² ≤ 0.01 (|b|² + |f(x+b)|²) + 0.5`` (Ruder et al. 2016)."""
     f_at = warp(fwd, back)
     total = back + f_at
-    lhs = (total ** 2).sum(1, keepdim=True)
-    rhs = 0.01 * ((back ** 2).sum(1, keepdim=True) + (f_at ** 2).sum(1, keepdim=True)) + 0.5
+    lhs = (total**2).sum(1, keepdim=True)
+    rhs = 0.01 * ((back**2).sum(1, keepdim=True) + (f_at**2).sum(1, keepdim=True)) + 0.5
     return (lhs <= rhs).float()
 
 
 CROP_CHANGE_SCALE = 0.04  # where a crop's source changed this much (in [0, 1]), it follows it
 
 
-def steady_crop(out: torch.Tensor, source: torch.Tensor, before_out: torch.Tensor,
-                before_source: torch.Tensor, stability: float) -> torch.Tensor:
+def steady_crop(
+    out: torch.Tensor,
+    source: torch.Tensor,
+    before_out: torch.Tensor,
+    before_source: torch.Tensor,
+    stability: float,
+) -> torch.Tensor:
     """Tie a generated crop ``(3, S, S)`` to the same subject's crop in the previous frame.
 
     In an aligned crop (a tracked face, a tracked animal) a still subject lines up pixel for
     pixel, so no flow is needed: the result keeps ``stability`` of the previous result where
     the subject's own pixels did not change, and follows the new frame where they did (a blink,
     a turn). The change is averaged over 5x5 pixels, so grain and sensor noise do not count."""
-    change = F.avg_pool2d((source.float() - before_source.float()).abs().mean(0, keepdim=True)
-                          [None], 5, stride=1, padding=2, count_include_pad=False)[0]
+    change = F.avg_pool2d(
+        (source.float() - before_source.float()).abs().mean(0, keepdim=True)[None],
+        5,
+        stride=1,
+        padding=2,
+        count_include_pad=False,
+    )[0]
     keep = stability * torch.exp(-change / CROP_CHANGE_SCALE)
     return out + keep * (before_out - out)

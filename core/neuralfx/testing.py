@@ -61,8 +61,14 @@ def neuralfx_host(monkeypatch, tmp_path) -> neuralfx.host.plugins.PluginHost:
 
 @pytest.fixture
 def make_clip(tmp_path) -> Callable[..., str]:
-    def make(frames: dict[int, np.ndarray] | None = None, *, count: int = 6, first: int = 1,
-             step: int = 3, name: str = "clip/shot") -> str:
+    def make(
+        frames: dict[int, np.ndarray] | None = None,
+        *,
+        count: int = 6,
+        first: int = 1,
+        step: int = 3,
+        name: str = "clip/shot",
+    ) -> str:
         import cv2
 
         if frames is None:
@@ -73,8 +79,10 @@ def make_clip(tmp_path) -> Callable[..., str]:
         pattern = str(tmp_path / f"{name}.####.png")
         os.makedirs(os.path.dirname(pattern), exist_ok=True)
         for number, rgb in frames.items():
-            cv2.imwrite(pattern.replace("####", f"{number:04d}"),
-                        cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
+            cv2.imwrite(
+                pattern.replace("####", f"{number:04d}"),
+                cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR),
+            )
         return pattern
 
     return make

@@ -28,18 +28,24 @@ def save_every(default: int = 1000):
     from . import params
 
     return params.field(
-        params.Int, default, min=1,
+        params.Int,
+        default,
+        min=1,
         help="Write the checkpoint and the resumable state every N steps, and at least every "
-             f"{SAVE_SECONDS / 60:g} minutes, at the end and when stopped (Ctrl-C, SIGTERM).")
+        f"{SAVE_SECONDS / 60:g} minutes, at the end and when stopped (Ctrl-C, SIGTERM).",
+    )
 
 
 def preview_every(default: int = 1000):
     """The ``preview_every`` field of a trainer's config."""
     from . import params
 
-    return params.field(params.Int, default, min=1,
-                        help="Save a preview image every N steps, and at least every "
-                             f"{PREVIEW_SECONDS:g} seconds.")
+    return params.field(
+        params.Int,
+        default,
+        min=1,
+        help=f"Save a preview image every N steps, and at least every {PREVIEW_SECONDS:g} seconds.",
+    )
 
 
 def seed():
@@ -59,12 +65,16 @@ def command(config: type):
     from .params import fields_of
 
     options = [p.click_option() for p in fields_of(config)] + [
-        click.Option(["--device"], default="auto", show_default=True,
-                     help="auto, cpu, cuda, cuda:N or mps."),
-        click.Option(["--fresh"], is_flag=True,
-                     help="Start over even if a resumable run exists."),
-        click.Option(["--progress"], type=click.Choice(["auto", "bar", "json", "none"]),
-                     default="auto", show_default=True),
+        click.Option(
+            ["--device"], default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."
+        ),
+        click.Option(["--fresh"], is_flag=True, help="Start over even if a resumable run exists."),
+        click.Option(
+            ["--progress"],
+            type=click.Choice(["auto", "bar", "json", "none"]),
+            default="auto",
+            show_default=True,
+        ),
     ]
 
     def decorate(callback):
@@ -95,8 +105,10 @@ def check_out(out: Path) -> None:
     from .errors import ParameterError
 
     if out.suffix != ".safetensors":
-        raise ParameterError(f"out: {out} should end in .safetensors",
-                             hint=f"pass --out {out.with_suffix('.safetensors')}")
+        raise ParameterError(
+            f"out: {out} should end in .safetensors",
+            hint=f"pass --out {out.with_suffix('.safetensors')}",
+        )
 
 
 class Trainer:
@@ -107,8 +119,9 @@ class Trainer:
     cfg: object  # a TrainConfig: out, iterations, save_every, preview_every, ...
     #: the config fields a resumed run must share with the run it continues
     COMPARABLE: tuple[str, ...] = ()
-    DIVERGED_HINT = "lower the learning rate; run the same command to resume from the last " \
-                    "checkpoint"
+    DIVERGED_HINT = (
+        "lower the learning rate; run the same command to resume from the last checkpoint"
+    )
 
     def comparable(self) -> dict[str, str]:
         return {k: str(getattr(self.cfg, k)) for k in self.COMPARABLE}
@@ -169,19 +182,38 @@ def fit(trainer: Trainer, report: Report | None = None) -> int:
         cfg.out.parent.mkdir(parents=True, exist_ok=True)
         trainer.export(done)
         target = AtomicFile(str(state_path(cfg.out)))
-        torch.save({"iteration": done, **trainer.state_dict(),
-                    "config": trainer.comparable()}, target.tmp)
+        torch.save(
+            {"iteration": done, **trainer.state_dict(), "config": trainer.comparable()}, target.tmp
+        )
         target.commit()
 
-    return loop(out=cfg.out, iterations=cfg.iterations, start=start, step=trainer.step,
-                preview=trainer.preview, save=save, save_every=cfg.save_every,
-                preview_every=cfg.preview_every, report=report,
-                diverged_hint=trainer.DIVERGED_HINT)
+    return loop(
+        out=cfg.out,
+        iterations=cfg.iterations,
+        start=start,
+        step=trainer.step,
+        preview=trainer.preview,
+        save=save,
+        save_every=cfg.save_every,
+        preview_every=cfg.preview_every,
+        report=report,
+        diverged_hint=trainer.DIVERGED_HINT,
+    )
 
 
-def loop(*, out: Path, iterations: int, start: int, step: Callable[[int], dict[str, float]],
-         preview: Callable[[], object], save: Callable[[int], None], save_every: int,
-         preview_every: int, report: Report, diverged_hint: str) -> int:
+def loop(
+    *,
+    out: Path,
+    iterations: int,
+    start: int,
+    step: Callable[[int], dict[str, float]],
+    preview: Callable[[], object],
+    save: Callable[[int], None],
+    save_every: int,
+    preview_every: int,
+    report: Report,
+    diverged_hint: str,
+) -> int:
     """Steps ``start`` .. ``iterations``: ``step(i)`` returns the losses (``loss`` first), which
     must be finite; every ``preview_every`` steps or PREVIEW_SECONDS (and at the end)
     ``preview()`` gives an ``(H, W, 3)`` picture in [0, 1] written to
@@ -203,29 +235,44 @@ def loop(*, out: Path, iterations: int, start: int, step: Callable[[int], dict[s
         for iteration in range(start, iterations):
             losses = step(iteration)
             if not all(np.isfinite(v) for v in losses.values()):
-                raise NeuralFXError(f"training diverged at iteration {iteration + 1} "
-                                    f"(loss {losses['loss']})", hint=diverged_hint)
+                raise NeuralFXError(
+                    f"training diverged at iteration {iteration + 1} (loss {losses['loss']})",
+                    hint=diverged_hint,
+                )
             done = iteration + 1
-            report({"event": "iteration", "iteration": done,
-                    **{k: round(v, 6) for k, v in losses.items()}})
+            report(
+                {
+                    "event": "iteration",
+                    "iteration": done,
+                    **{k: round(v, 6) for k, v in losses.items()},
+                }
+            )
             now = time.monotonic()
-            if (done % preview_every == 0 or done == iterations
-                    or now - last_preview >= PREVIEW_SECONDS):
+            if (
+                done % preview_every == 0
+                or done == iterations
+                or now - last_preview >= PREVIEW_SECONDS
+            ):
                 path = preview_dir(out) / f"iter_{done:07d}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_image(str(path), (np.asarray(preview()) * 255 + 0.5).astype(np.uint8))
                 report({"event": "preview", "iteration": done, "path": str(path)})
                 last_preview = time.monotonic()
-            if (done % save_every == 0 or done == iterations or stop.is_set()
-                    or now - last_save >= SAVE_SECONDS):
+            if (
+                done % save_every == 0
+                or done == iterations
+                or stop.is_set()
+                or now - last_save >= SAVE_SECONDS
+            ):
                 save(done)
                 saved, last_save = done, time.monotonic()
                 report({"event": "checkpoint", "iteration": done, "path": str(out)})
             if stop.is_set() and done < iterations:
                 report({"event": "interrupted", "iteration": saved, "path": str(out)})
                 raise KeyboardInterrupt
-    report({"event": "done", "iteration": iterations,
-            "seconds": round(time.monotonic() - began, 3)})
+    report(
+        {"event": "done", "iteration": iterations, "seconds": round(time.monotonic() - began, 3)}
+    )
     return iterations
 
 
@@ -266,26 +313,45 @@ def read_state(out: Path, comparable: dict[str, str], settings_hint: str) -> dic
     path = state_path(out)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
-            KeyError, AttributeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        KeyError,
+        AttributeError,
+    ) as exc:
         from .host.weights import unreadable_reason
 
-        raise NeuralFXError(f"{path} (the state that resumes {out.name}) cannot be read: "
-                            f"{unreadable_reason(exc)}",
-                            hint="it is damaged or was not written by neuralfx: "
-                            "pass --fresh to start over, or restore the file") from None
+        raise NeuralFXError(
+            f"{path} (the state that resumes {out.name}) cannot be read: {unreadable_reason(exc)}",
+            hint="it is damaged or was not written by neuralfx: "
+            "pass --fresh to start over, or restore the file",
+        ) from None
     if not isinstance(state, dict) or "iteration" not in state:
-        raise NeuralFXError(f"{path} is not a neuralfx training state",
-                            hint="pass --fresh to start over, or restore the file")
+        raise NeuralFXError(
+            f"{path} is not a neuralfx training state",
+            hint="pass --fresh to start over, or restore the file",
+        )
     if state.get("config") != comparable:
-        raise NeuralFXError(f"{out} was trained with other settings ({state.get('config')})",
-                            hint=f"run with the same {settings_hint} to resume, or pass "
-                                 "--fresh to start over")
+        raise NeuralFXError(
+            f"{out} was trained with other settings ({state.get('config')})",
+            hint=f"run with the same {settings_hint} to resume, or pass --fresh to start over",
+        )
     return state
 
 
-def run_command(train: Callable, cfg, *, iterations: int, device: str, progress: str,
-                fresh: bool, outputs: Iterable[Path]) -> None:
+def run_command(
+    train: Callable,
+    cfg,
+    *,
+    iterations: int,
+    device: str,
+    progress: str,
+    fresh: bool,
+    outputs: Iterable[Path],
+) -> None:
     """The end of every ``neuralfx train`` command: ``--fresh`` removes ``outputs`` (and the
     state) first; then ``train(cfg, device, report)`` on the chosen device with progress."""
     from .devices import prepare_process, resolve_device
@@ -309,16 +375,19 @@ def training_reporter(mode: str, total: int) -> Report:
     iterations (logs), ``none`` nothing. Events: start, resume, iteration (with ``loss``),
     warning (with ``message``), preview, checkpoint, done, close."""
     if mode == "json":
+
         def emit(event):
             if event["event"] != "close":
                 print(json.dumps(event), flush=True)
+
         return emit
     if mode == "none":
         return lambda event: None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="it", file=sys.stderr,
-               disable=not (mode == "bar" or sys.stderr.isatty()))
+    bar = tqdm(
+        total=total, unit="it", file=sys.stderr, disable=not (mode == "bar" or sys.stderr.isatty())
+    )
 
     def show(event):
         kind = event["event"]
@@ -329,13 +398,15 @@ def training_reporter(mode: str, total: int) -> Report:
             bar.update(1)
             bar.set_postfix(loss=f"{event['loss']:.4g}")
             if bar.disable and event["iteration"] % 100 == 0:
-                print(f"iteration {event['iteration']}: loss {event['loss']:.4g}",
-                      file=sys.stderr)
+                print(f"iteration {event['iteration']}: loss {event['loss']:.4g}", file=sys.stderr)
         elif kind in ("checkpoint", "preview") and bar.disable:
             print(f"{kind}: {event['path']}", file=sys.stderr)
         elif kind == "interrupted":
-            bar.write(f"stopped: {event['path']} and its state hold iteration "
-                      f"{event['iteration']}; run the same command to resume", file=sys.stderr)
+            bar.write(
+                f"stopped: {event['path']} and its state hold iteration "
+                f"{event['iteration']}; run the same command to resume",
+                file=sys.stderr,
+            )
         elif kind == "warning":
             bar.write(f"warning: {event['message']}", file=sys.stderr)
         elif kind == "close":

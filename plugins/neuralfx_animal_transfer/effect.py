@@ -103,38 +103,47 @@ class AnimalTransfer(neuralfx.Effect):
         super().__init__(settings)
         s = self.settings
         if bool(s.box) == bool(s.region):
-            raise ParameterError("animal-transfer needs exactly one region: --box X,Y,W,H "
-                                 "(with --track to follow it) or --region boxes.json",
-                                 hint="give --box or --region, not both and not neither")
+            raise ParameterError(
+                "animal-transfer needs exactly one region: --box X,Y,W,H "
+                "(with --track to follow it) or --region boxes.json",
+                hint="give --box or --region, not both and not neither",
+            )
         if s.track and not s.box:
-            raise ParameterError("--track follows a --box", hint="give the first frame's box "
-                                                                 "with --box X,Y,W,H")
+            raise ParameterError(
+                "--track follows a --box", hint="give the first frame's box with --box X,Y,W,H"
+            )
         self.box = tuple(float(v) for v in s.box.split(",")) if s.box else None
         if self.box and min(self.box[2:]) < MIN_BOX:
-            raise ParameterError(f"box: {s.box} is smaller than {MIN_BOX} pixels",
-                                 hint="give the width and height of the animal's head")
+            raise ParameterError(
+                f"box: {s.box} is smaller than {MIN_BOX} pixels",
+                hint="give the width and height of the animal's head",
+            )
 
     def files(self) -> list[str]:
         found = super().files()
         try:
-            found.append(neuralfx.models.resolve_checkpoint("funit-animals-149",
-                                                            str(self.settings.checkpoint)))
+            found.append(
+                neuralfx.models.resolve_checkpoint(
+                    "funit-animals-149", str(self.settings.checkpoint)
+                )
+            )
         except NeuralFXError:
             pass  # load() says what to do
         return found
 
     def load(self, ctx) -> None:
         try:
-            self.generator = neuralfx.models.load("funit-animals-149",
-                                                  str(self.settings.checkpoint),
-                                                  ctx.device, ctx.dtype)
+            self.generator = neuralfx.models.load(
+                "funit-animals-149", str(self.settings.checkpoint), ctx.device, ctx.dtype
+            )
         except NeuralFXError as exc:
             raise NeuralFXError(
                 f"animal-transfer: {exc.message}",
                 hint=(exc.hint or "") + "; FUNIT's official weights (CC BY-NC-SA 4.0) are in "
                 "pretrained.tar.gz from the FUNIT README: `neuralfx models import "
                 "funit-animals-149 animal149_gen.pt`; or train your own with `neuralfx train "
-                "animal-transfer`") from None
+                "animal-transfer`",
+            ) from None
         if str(self.settings.checkpoint) == "funit-animals-149":
             ctx.warn(f"animal-transfer: FUNIT's official weights are licensed {FUNIT_LICENCE}")
         examples = torch.stack([self._example(p) for p in self.settings.examples])
@@ -145,9 +154,10 @@ class AnimalTransfer(neuralfx.Effect):
         if self.box:
             x, y, w, h = self.box
             if x >= self.width or y >= self.height or x + w <= 0 or y + h <= 0:
-                raise ParameterError(f"box: {self.settings.box} lies outside the "
-                                     f"{self.width}x{self.height} frame",
-                                     hint="give x,y,width,height inside the frame")
+                raise ParameterError(
+                    f"box: {self.settings.box} lies outside the {self.width}x{self.height} frame",
+                    hint="give x,y,width,height inside the frame",
+                )
         self.dt = 1.0 / (ctx.clip.fps or 24.0)
         self.warn = ctx.warn
         self.mask = region_mask().to(ctx.device)
@@ -164,8 +174,10 @@ class AnimalTransfer(neuralfx.Effect):
         try:
             rgb = display_rgb(read_image(str(path), 0))
         except NeuralFXError as exc:
-            raise ParameterError(f"examples: {path} cannot be read ({exc.message})",
-                                 hint="give PNG, JPEG, TIFF or EXR images of the animal") from None
+            raise ParameterError(
+                f"examples: {path} cannot be read ({exc.message})",
+                hint="give PNG, JPEG, TIFF or EXR images of the animal",
+            ) from None
         rgb = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
         return torch.from_numpy(rgb).permute(2, 0, 1) * 2 - 1
 
@@ -179,8 +191,9 @@ class AnimalTransfer(neuralfx.Effect):
             return x, y, x + w, y + h
         import cv2
 
-        picture = np.ascontiguousarray((rgb.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-                                        * 255 + 0.5).astype(np.uint8))
+        picture = np.ascontiguousarray(
+            (rgb.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+        )
         with _deterministic_opencv():
             if self.tracker is None:
                 _seed_tracker_randomness()
@@ -199,9 +212,11 @@ class AnimalTransfer(neuralfx.Effect):
             self.lost_at = None
         elif self.lost_at is None:
             self.lost_at = frame
-            self.warn(f"animal-transfer: the tracker lost the animal at frame {frame}; the "
-                      "region holds its last good position (give keyframes with --region "
-                      "for this shot)")
+            self.warn(
+                f"animal-transfer: the tracker lost the animal at frame {frame}; the "
+                "region holds its last good position (give keyframes with --region "
+                "for this shot)"
+            )
         return self.last_good
 
     def _box(self, frame: int, rgb: torch.Tensor) -> np.ndarray:
@@ -220,8 +235,10 @@ class AnimalTransfer(neuralfx.Effect):
         side = max(x1 - x0, y1 - y0) * (1 + 2 * self.settings.margin)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         s = SIZE / side
-        return torch.tensor([[s, 0, SIZE / 2 - 0.5 - s * (cx - 0.5)],
-                             [0, s, SIZE / 2 - 0.5 - s * (cy - 0.5)]], dtype=torch.float32)
+        return torch.tensor(
+            [[s, 0, SIZE / 2 - 0.5 - s * (cx - 0.5)], [0, s, SIZE / 2 - 0.5 - s * (cy - 0.5)]],
+            dtype=torch.float32,
+        )
 
     # -- per batch ---------------------------------------------------------------------------
     def process(self, batch):
@@ -239,21 +256,26 @@ class AnimalTransfer(neuralfx.Effect):
         index = torch.arange(n, device=device)
         crops = align.crop_faces(batch.rgb, index, to_crop, SIZE)
         y = self.translate(crops.to(self.code.dtype) * 2 - 1, self.code)
-        out = crops.float() + self.settings.strength * (((y.float() + 1) / 2).clamp(0, 1)
-                                                         - crops.float())
+        out = crops.float() + self.settings.strength * (
+            ((y.float() + 1) / 2).clamp(0, 1) - crops.float()
+        )
         previous = self.previous
         if self.settings.temporal:
             for i in range(n):
                 if previous is not None:
-                    out[i] = steady_crop(out[i], crops[i], previous[1], previous[0],
-                                         self.settings.stability)
+                    out[i] = steady_crop(
+                        out[i], crops[i], previous[1], previous[0], self.settings.stability
+                    )
                 previous = (crops[i].float(), out[i])
         if not torch.isfinite(out).all():
-            raise FrameError(f"animal-transfer produced non-finite values at frame "
-                             f"{batch.frames[0]}", hint="check the checkpoint")
+            raise FrameError(
+                f"animal-transfer produced non-finite values at frame {batch.frames[0]}",
+                hint="check the checkpoint",
+            )
         masks = self.mask.expand(n, -1, -1, -1)
-        result = batch.replace(rgb=align.paste_faces(batch.rgb, index, to_crop,
-                                                     out.to(batch.rgb.dtype), masks))
+        result = batch.replace(
+            rgb=align.paste_faces(batch.rgb, index, to_crop, out.to(batch.rgb.dtype), masks)
+        )
         self.previous = previous  # only once the whole batch has succeeded
         return result
 

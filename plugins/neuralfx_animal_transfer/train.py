@@ -49,8 +49,10 @@ class Classes:
                     self.files.append(picture)
                     self.labels.append(label)
         if len(folders) < 2 or not self.files:
-            raise ParameterError(f"images: {root} needs a folder per class (at least two) of "
-                                 "images", hint="lay it out as images/CLASS/PICTURE.jpg")
+            raise ParameterError(
+                f"images: {root} needs a folder per class (at least two) of images",
+                hint="lay it out as images/CLASS/PICTURE.jpg",
+            )
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         picks = rng.integers(len(self.files), size=size)
@@ -67,11 +69,14 @@ class Classes:
             raise ParameterError(f"images: {path} cannot be read ({exc.message})") from None
         h, w = rgb.shape[:2]
         scale = 140 / min(h, w)
-        rgb = cv2.resize(rgb, (max(128, round(w * scale)), max(128, round(h * scale))),
-                         interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(
+            rgb,
+            (max(128, round(w * scale)), max(128, round(h * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
         top = rng.integers(rgb.shape[0] - 127)
         left = rng.integers(rgb.shape[1] - 127)
-        crop = rgb[top:top + 128, left:left + 128]
+        crop = rgb[top : top + 128, left : left + 128]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         return torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1) * 2 - 1
@@ -97,14 +102,18 @@ class FUNITTrainer(training.Trainer):
         self.gen.apply(_kaiming)
         self.dis.apply(_kaiming)
         self.gen_test = copy.deepcopy(self.gen).requires_grad_(False)
-        self.gen_opt = torch.optim.RMSprop(self.gen.parameters(), cfg.lr,
-                                           weight_decay=cfg.weight_decay)
-        self.dis_opt = torch.optim.RMSprop(self.dis.parameters(), cfg.lr,
-                                           weight_decay=cfg.weight_decay)
+        self.gen_opt = torch.optim.RMSprop(
+            self.gen.parameters(), cfg.lr, weight_decay=cfg.weight_decay
+        )
+        self.dis_opt = torch.optim.RMSprop(
+            self.dis.parameters(), cfg.lr, weight_decay=cfg.weight_decay
+        )
         self.rng = np.random.default_rng(cfg.seed)  # the data order
         shown = np.random.default_rng(0)  # the same pictures in every preview
-        self.shown = (self.data.batch(shown, min(4, len(self.data.files)))[0],
-                      self.data.batch(shown, 3)[0])
+        self.shown = (
+            self.data.batch(shown, min(4, len(self.data.files)))[0],
+            self.data.batch(shown, 3)[0],
+        )
 
     def summary(self) -> dict:
         return {"classes": len(self.data.names), "images": len(self.data.files)}
@@ -142,8 +151,9 @@ class FUNITTrainer(training.Trainer):
         _, feat_b = self.dis(xb, lb)
         _, feat_a = self.dis(xa, la)
         adv = -0.5 * (score_t.mean() + score_r.mean())
-        match = (feat_r.mean((2, 3)) - feat_a.mean((2, 3))).abs().mean() + \
-            (feat_t.mean((2, 3)) - feat_b.mean((2, 3))).abs().mean()
+        match = (feat_r.mean((2, 3)) - feat_a.mean((2, 3))).abs().mean() + (
+            feat_t.mean((2, 3)) - feat_b.mean((2, 3))
+        ).abs().mean()
         recon = (xr - xa).abs().mean()
         total = cfg.gan_w * adv + cfg.r_w * recon + cfg.fm_w * match
         total.backward()
@@ -151,8 +161,15 @@ class FUNITTrainer(training.Trainer):
         with torch.no_grad():  # the moving average that is saved and used
             for ema, p in zip(self.gen_test.parameters(), self.gen.parameters(), strict=True):
                 ema.lerp_(p, 1 - cfg.ema)
-        losses = {"loss": total, "d_real": loss_real, "d_fake": loss_fake, "d_gp": penalty,
-                  "g_adv": adv, "g_fm": match, "g_rec": recon}
+        losses = {
+            "loss": total,
+            "d_real": loss_real,
+            "d_fake": loss_fake,
+            "d_gp": penalty,
+            "g_adv": adv,
+            "g_fm": match,
+            "g_rec": recon,
+        }
         return {k: float(v.detach()) for k, v in losses.items()}
 
     @torch.no_grad()
@@ -163,18 +180,28 @@ class FUNITTrainer(training.Trainer):
         grid = torch.cat([torch.cat(list(col), dim=1) for col in columns], dim=2)
         return ((grid.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
 
-
     def export(self, iteration: int) -> None:
         cfg = self.cfg
-        weights.save_safetensors(cfg.out, self.gen_test.state_dict(), {
-            "format": "neuralfx-funit", "classes": ",".join(self.data.names),
-            "iteration": str(iteration), "neuralfx": neuralfx.__version__,
-            "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})})
+        weights.save_safetensors(
+            cfg.out,
+            self.gen_test.state_dict(),
+            {
+                "format": "neuralfx-funit",
+                "classes": ",".join(self.data.names),
+                "iteration": str(iteration),
+                "neuralfx": neuralfx.__version__,
+                "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()}),
+            },
+        )
 
     def state_dict(self) -> dict:
-        return {"gen": self.gen.state_dict(), "dis": self.dis.state_dict(),
-                "gen_opt": self.gen_opt.state_dict(), "dis_opt": self.dis_opt.state_dict(),
-                "rng": json.dumps(self.rng.bit_generator.state)}
+        return {
+            "gen": self.gen.state_dict(),
+            "dis": self.dis.state_dict(),
+            "gen_opt": self.gen_opt.state_dict(),
+            "dis_opt": self.dis_opt.state_dict(),
+            "rng": json.dumps(self.rng.bit_generator.state),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.gen.load_state_dict(state["gen"])

@@ -16,13 +16,18 @@ class TrainConfig:
     """FUNIT's published recipe (the official configs/funit_animals.yaml)."""
 
     images: Path = params.field(
-        params.Path, required=True, folder=True,
-        help="A folder per class of animal (images/CLASS/PICTURE.jpg), as FUNIT's animal "
-             "faces.")
+        params.Path,
+        required=True,
+        folder=True,
+        help="A folder per class of animal (images/CLASS/PICTURE.jpg), as FUNIT's animal faces.",
+    )
     out: Path = params.field(
-        params.Path, required=True, must_exist=False,
+        params.Path,
+        required=True,
+        must_exist=False,
         help="Generator to write (.safetensors, the moving average the effect runs); previews "
-             "go to NAME.previews/.")
+        "go to NAME.previews/.",
+    )
     iterations: int = params.field(params.Int, 100_000, min=1, help="Steps.")
     batch_size: int = params.field(params.Int, 64, min=1, help="Pictures per step.")
     lr: float = params.field(params.Float, 1e-4, min=0.0, help="Learning rate (RMSprop).")
@@ -54,6 +59,12 @@ def train_command(device, fresh, progress, **given) -> None:
 
     cfg = params.from_text(TrainConfig, given)
     training.check_out(cfg.out)
-    training.run_command(train, cfg, iterations=cfg.iterations, device=device,
-                         progress=progress, fresh=fresh,
-                         outputs=(cfg.out, training.state_path(cfg.out)))
+    training.run_command(
+        train,
+        cfg,
+        iterations=cfg.iterations,
+        device=device,
+        progress=progress,
+        fresh=fresh,
+        outputs=(cfg.out, training.state_path(cfg.out)),
+    )

@@ -35,7 +35,8 @@ class FaceAttributes(neuralfx.Effect):
         if s.hair == "keep" and s.male == "keep" and s.young == "keep":
             raise neuralfx.errors.ParameterError(
                 "face-attributes: nothing to change (hair, male and young are all keep)",
-                hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip")
+                hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip",
+            )
 
     # -- weights --------------------------------------------------------------------------------
     def _names(self) -> tuple[str, str, int]:
@@ -90,20 +91,22 @@ class FaceAttributes(neuralfx.Effect):
         model, checkpoint, size = self._names()
         try:
             self.generator = neuralfx.models.load(model, checkpoint, ctx.device, ctx.dtype)
-            self.classifier = neuralfx.models.load(model + "-d", self._discriminator(),
-                                                   ctx.device, ctx.dtype)
+            self.classifier = neuralfx.models.load(
+                model + "-d", self._discriminator(), ctx.device, ctx.dtype
+            )
         except NeuralFXError as exc:
             raise NeuralFXError(
                 f"face-attributes: {exc.message}",
                 hint=(exc.hint or "") + "; StarGAN's official weights: `neuralfx models fetch "
                 f"{model}` and `neuralfx models fetch {model}-d` (or `neuralfx models import` "
                 "with 200000-G.ckpt and 200000-D.ckpt), or train your own with "
-                "`neuralfx train face-attributes`") from None
+                "`neuralfx train face-attributes`",
+            ) from None
         self.generator = ctx.optimise(self.generator, small=True)
         s = self.settings
         self.faces = FacePipeline.from_settings(
-            CropTemplate.celeba(size), s, ctx.clip.fps, colour_match=s.colour_match,
-            mask="crop")  # StarGAN redraws the crop: side hair too
+            CropTemplate.celeba(size), s, ctx.clip.fps, colour_match=s.colour_match, mask="crop"
+        )  # StarGAN redraws the crop: side hair too
         self.run = FaceRun(self.faces)
         self.warn = ctx.warn
         self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
@@ -118,11 +121,13 @@ class FaceAttributes(neuralfx.Effect):
             self.run.commit(set())
             return batch  # no face: the frames pass through untouched
         x = crops.images.to(self.generator.main[0].weight.dtype) * 2 - 1
-        targets = torch.stack([self._target(face_id, x[i:i + 1])
-                               for i, face_id in enumerate(crops.ids)])
+        targets = torch.stack(
+            [self._target(face_id, x[i : i + 1]) for i, face_id in enumerate(crops.ids)]
+        )
         translated = (self.generator(x, targets).float() + 1) / 2
-        translated = crops.images.float() + self.settings.strength * \
-            (translated.clamp(0, 1) - crops.images.float())
+        translated = crops.images.float() + self.settings.strength * (
+            translated.clamp(0, 1) - crops.images.float()
+        )
         if self.settings.temporal:
             translated = self.run.steady(crops, translated, self.settings.stability)
         result = batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
@@ -154,13 +159,14 @@ class FaceAttributes(neuralfx.Effect):
 
     def load_state_dict(self, state) -> None:
         self.run.load_state_dict(state)
-        self.labels = {int(k.split(".")[1]): v for k, v in state.items()
-                       if k.startswith("labels.")}
+        self.labels = {int(k.split(".")[1]): v for k, v in state.items() if k.startswith("labels.")}
 
     def release(self) -> None:
-        message = self.run.no_faces("face-attributes", self.settings,
-                                    "which pass through unchanged") \
-            if getattr(self, "run", None) else None
+        message = (
+            self.run.no_faces("face-attributes", self.settings, "which pass through unchanged")
+            if getattr(self, "run", None)
+            else None
+        )
         if message:
             self.warn(message)
         self.generator = self.classifier = None
@@ -169,8 +175,11 @@ class FaceAttributes(neuralfx.Effect):
 def _official_discriminator(generator: str) -> str:
     """``200000-D.ckpt`` beside ``200000-G.ckpt``: how the official release names them."""
     folder, name = os.path.split(generator)
-    return os.path.join(folder, re.sub(r"-G(\.\w+)$", r"-D\1", name)) if re.search(
-        r"-G\.\w+$", name) else generator + ".no-discriminator"
+    return (
+        os.path.join(folder, re.sub(r"-G(\.\w+)$", r"-D\1", name))
+        if re.search(r"-G\.\w+$", name)
+        else generator + ".no-discriminator"
+    )
 
 
 def _iteration(name: str) -> int:

@@ -35,29 +35,55 @@ FACE_ATTRIBUTES = neuralfx.EffectSpec(
     stateful=True,
     preferred_batch_size=8,
     params=(
-        params.Choice("hair", default="keep", choices=("keep", "black", "blond", "brown"),
-                      help="Hair colour to give (one of the three StarGAN knows)."),
+        params.Choice(
+            "hair",
+            default="keep",
+            choices=("keep", "black", "blond", "brown"),
+            help="Hair colour to give (one of the three StarGAN knows).",
+        ),
         params.Choice("male", default="keep", choices=TARGETS, help="Gender: male yes/no."),
         params.Choice("young", default="keep", choices=TARGETS, help="Age: young yes/no."),
-        params.Float("strength", default=1.0, min=0.0, max=1.0,
-                     help="Blend of the translated face with the original."),
-        params.Bool("temporal", default=True,
-                    help="Steady the translated faces from frame to frame."),
-        params.Float("stability", default=0.8, min=0.0, max=0.95,
-                     help="How much each face keeps of its previous frame where the face "
-                          "itself did not change (temporal)."),
-        params.Path("checkpoint", default="stargan-celeba-128", must_exist=False,
-                    help="The generator: a file, the official release's folder as unpacked "
-                         "(200000-G.ckpt and 200000-D.ckpt), or a registry name "
-                         "(stargan-celeba-128, stargan-celeba-256)."),
-        params.Path("discriminator", default=None, must_exist=False,
-                    help="The discriminator that reads each face's attributes (default: "
-                         "200000-D.ckpt or NAME-d beside --checkpoint, else the registry's -d "
-                         "entry matching it)."),
-        params.Bool("colour_match", default=True,
-                    help="Remove the generator's overall tint: the crop's background (outside "
-                         "the head) is matched to the original, so what it changed on "
-                         "purpose (hair, skin for age and gender) stays."),
+        params.Float(
+            "strength",
+            default=1.0,
+            min=0.0,
+            max=1.0,
+            help="Blend of the translated face with the original.",
+        ),
+        params.Bool(
+            "temporal", default=True, help="Steady the translated faces from frame to frame."
+        ),
+        params.Float(
+            "stability",
+            default=0.8,
+            min=0.0,
+            max=0.95,
+            help="How much each face keeps of its previous frame where the face "
+            "itself did not change (temporal).",
+        ),
+        params.Path(
+            "checkpoint",
+            default="stargan-celeba-128",
+            must_exist=False,
+            help="The generator: a file, the official release's folder as unpacked "
+            "(200000-G.ckpt and 200000-D.ckpt), or a registry name "
+            "(stargan-celeba-128, stargan-celeba-256).",
+        ),
+        params.Path(
+            "discriminator",
+            default=None,
+            must_exist=False,
+            help="The discriminator that reads each face's attributes (default: "
+            "200000-D.ckpt or NAME-d beside --checkpoint, else the registry's -d "
+            "entry matching it).",
+        ),
+        params.Bool(
+            "colour_match",
+            default=True,
+            help="Remove the generator's overall tint: the crop's background (outside "
+            "the head) is matched to the original, so what it changed on "
+            "purpose (hair, skin for age and gender) stays.",
+        ),
         *FACE_PARAMS,
     ),
 )

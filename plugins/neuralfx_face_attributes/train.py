@@ -40,20 +40,25 @@ from .train_cli import TrainConfig
 IMAGE_TYPES = (".jpg", ".jpeg", ".png")
 
 
-def read_attributes(path: Path, select: tuple[str, ...], images: Path) -> tuple[list[Path],
-                                                                                np.ndarray]:
+def read_attributes(
+    path: Path, select: tuple[str, ...], images: Path
+) -> tuple[list[Path], np.ndarray]:
     """``list_attr_celeba.txt``: a count line, the attribute names, then ``file v1 v2 ...`` with
     1 / -1. Returns the image files found in ``images`` and their 0/1 labels for ``select``."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
         names = lines[1].split()
     except (OSError, IndexError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"attributes: cannot read {path} ({exc})",
-                             hint="give a file laid out as CelebA's list_attr_celeba.txt") from None
+        raise ParameterError(
+            f"attributes: cannot read {path} ({exc})",
+            hint="give a file laid out as CelebA's list_attr_celeba.txt",
+        ) from None
     missing = [a for a in select if a not in names]
     if missing:
-        raise ParameterError(f"attributes: {path} has no {', '.join(missing)}",
-                             hint="its attributes are: " + " ".join(names))
+        raise ParameterError(
+            f"attributes: {path} has no {', '.join(missing)}",
+            hint="its attributes are: " + " ".join(names),
+        )
     columns = [names.index(a) for a in select]
     files, labels = [], []
     for number, line in enumerate(lines[2:], start=3):
@@ -61,15 +66,18 @@ def read_attributes(path: Path, select: tuple[str, ...], images: Path) -> tuple[
         if not parts:
             continue
         if len(parts) != len(names) + 1:
-            raise ParameterError(f"attributes: line {number} of {path} has {len(parts) - 1} "
-                                 f"values, not {len(names)}")
+            raise ParameterError(
+                f"attributes: line {number} of {path} has {len(parts) - 1} values, not {len(names)}"
+            )
         image = images / parts[0]
         if image.is_file():
             files.append(image)
             labels.append([1.0 if parts[1 + c] == "1" else 0.0 for c in columns])
     if not files:
-        raise ParameterError(f"images: none of the files listed in {path} are in {images}",
-                             hint="give the folder of the aligned images the list names")
+        raise ParameterError(
+            f"images: none of the files listed in {path} are in {images}",
+            hint="give the folder of the aligned images the list names",
+        )
     return files, np.array(labels, np.float32)
 
 
@@ -82,7 +90,7 @@ def load_face(path: Path, size: int) -> torch.Tensor:
     h, w = rgb.shape[:2]
     side = min(h, w, 178)
     top, left = round((h - side) / 2), round((w - side) / 2)
-    square = rgb[top:top + side, left:left + side]
+    square = rgb[top : top + side, left : left + side]
     square = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
     return torch.from_numpy(np.ascontiguousarray(square)).permute(2, 0, 1) * 2 - 1
 
@@ -105,8 +113,7 @@ class Faces:
 
 class StarGANTrainer(training.Trainer):
     COMPARABLE = ("images", "attributes", "select", "batch_size", "image_size", "seed")
-    DIVERGED_HINT = "lower --g-lr/--d-lr; run the same command to resume from the last " \
-                    "checkpoint"
+    DIVERGED_HINT = "lower --g-lr/--d-lr; run the same command to resume from the last checkpoint"
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.data = Faces(cfg)
@@ -140,15 +147,15 @@ class StarGANTrainer(training.Trainer):
         alpha = torch.rand(n, 1, 1, 1, generator=self.rng).to(self.device)
         x_hat = (alpha * x + (1 - alpha) * fake.detach()).requires_grad_(True)
         out_src, _ = self.D(x_hat)
-        grad = torch.autograd.grad(out_src, x_hat, torch.ones_like(out_src), create_graph=True,
-                                   retain_graph=True)[0]
+        grad = torch.autograd.grad(
+            out_src, x_hat, torch.ones_like(out_src), create_graph=True, retain_graph=True
+        )[0]
         d_gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
         d_loss = d_real + d_fake + cfg.lambda_cls * d_cls + cfg.lambda_gp * d_gp
         self.d_opt.zero_grad()
         d_loss.backward()
         self.d_opt.step()
-        losses = {"loss": d_loss, "d_real": d_real, "d_fake": d_fake, "d_cls": d_cls,
-                  "d_gp": d_gp}
+        losses = {"loss": d_loss, "d_real": d_real, "d_fake": d_fake, "d_cls": d_cls, "d_gp": d_gp}
 
         if (iteration + 1) % cfg.n_critic == 0:
             fake = self.G(x, label_trg)
@@ -197,19 +204,25 @@ class StarGANTrainer(training.Trainer):
         grid = torch.cat([torch.cat(list(col), dim=1) for col in columns], dim=2)
         return ((grid.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
 
-
     def export(self, iteration: int) -> None:
         cfg = self.cfg
-        meta = {"format": "neuralfx-stargan", "attributes": ",".join(cfg.select),
-                "image_size": str(cfg.image_size), "iteration": str(iteration),
-                "neuralfx": neuralfx.__version__,
-                "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
+        meta = {
+            "format": "neuralfx-stargan",
+            "attributes": ",".join(cfg.select),
+            "image_size": str(cfg.image_size),
+            "iteration": str(iteration),
+            "neuralfx": neuralfx.__version__,
+            "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()}),
+        }
         weights.save_safetensors(cfg.out, self.G.state_dict(), meta)
         weights.save_safetensors(discriminator_path(cfg.out), self.D.state_dict(), meta)
 
     def state_dict(self) -> dict:
-        return {"g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
-                "rng": self.rng.get_state()}
+        return {
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "rng": self.rng.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.G.load_state_dict(weights.read_state_dict(self.cfg.out))

@@ -20,41 +20,57 @@ class TrainConfig:
     """StarGAN's published recipe (the official solver's defaults for CelebA)."""
 
     images: Path = params.field(
-        params.Path, required=True, folder=True,
+        params.Path,
+        required=True,
+        folder=True,
         help="Folder of aligned faces (CelebA's img_align_celeba, or `neuralfx faces extract` "
-             "output's images/).")
+        "output's images/).",
+    )
     attributes: Path = params.field(
-        params.Path, required=True,
-        help="Labels laid out as CelebA's list_attr_celeba.txt.")
+        params.Path, required=True, help="Labels laid out as CelebA's list_attr_celeba.txt."
+    )
     #: the attributes, in order (given as text: "A,B,C")
     select: tuple[str, ...] = params.field(
-        params.Text, DEFAULT_SELECT,
-        help="Attributes to learn, in order (face-attributes expects the default five).")
+        params.Text,
+        DEFAULT_SELECT,
+        help="Attributes to learn, in order (face-attributes expects the default five).",
+    )
     out: Path = params.field(
-        params.Path, required=True, must_exist=False,
+        params.Path,
+        required=True,
+        must_exist=False,
         help="Generator to write (.safetensors); the discriminator goes beside it as "
-             "NAME-d.safetensors, previews in NAME.previews/.")
+        "NAME-d.safetensors, previews in NAME.previews/.",
+    )
     iterations: int = params.field(params.Int, 200_000, min=1, help="Steps.")
     batch_size: int = params.field(params.Int, 16, min=1, help="Faces per step.")
-    image_size: int = params.field(params.Choice, "128", choices=("128", "256"),
-                                   help="The faces' side in pixels.")
+    image_size: int = params.field(
+        params.Choice, "128", choices=("128", "256"), help="The faces' side in pixels."
+    )
     g_lr: float = params.field(params.Float, 1e-4, min=0.0, help="Generator learning rate.")
-    d_lr: float = params.field(params.Float, 1e-4, min=0.0,
-                               help="Discriminator learning rate.")
+    d_lr: float = params.field(params.Float, 1e-4, min=0.0, help="Discriminator learning rate.")
     n_critic: int = params.field(params.Int, 5, min=1, help="Critic steps per generator step.")
-    lambda_cls: float = params.field(params.Float, 1.0, min=0.0,
-                                     help="Weight of the attribute classification loss.")
-    lambda_rec: float = params.field(params.Float, 10.0, min=0.0,
-                                     help="Weight of the reconstruction loss.")
-    lambda_gp: float = params.field(params.Float, 10.0, min=0.0,
-                                    help="Weight of the gradient penalty.")
+    lambda_cls: float = params.field(
+        params.Float, 1.0, min=0.0, help="Weight of the attribute classification loss."
+    )
+    lambda_rec: float = params.field(
+        params.Float, 10.0, min=0.0, help="Weight of the reconstruction loss."
+    )
+    lambda_gp: float = params.field(
+        params.Float, 10.0, min=0.0, help="Weight of the gradient penalty."
+    )
     decay_iterations: int = params.field(
-        params.Int, 100_000, min=1,
-        help="Learning rates decay over these last iterations (at most --iterations).")
+        params.Int,
+        100_000,
+        min=1,
+        help="Learning rates decay over these last iterations (at most --iterations).",
+    )
     decay_every: int = 1000
     decay_to_zero: bool = params.field(
-        params.Bool, False,
-        help="Decay linearly to zero (the paper) instead of the official code's step.")
+        params.Bool,
+        False,
+        help="Decay linearly to zero (the paper) instead of the official code's step.",
+    )
     seed: int = training.seed()
     save_every: int = training.save_every(1000)
     preview_every: int = training.preview_every(1000)
@@ -86,7 +102,12 @@ def train_command(device, fresh, progress, **given) -> None:
 
     cfg = params.from_text(TrainConfig, given)
     training.check_out(cfg.out)
-    training.run_command(train, cfg, iterations=cfg.iterations, device=device,
-                         progress=progress, fresh=fresh,
-                         outputs=(cfg.out, discriminator_path(cfg.out),
-                                  training.state_path(cfg.out)))
+    training.run_command(
+        train,
+        cfg,
+        iterations=cfg.iterations,
+        device=device,
+        progress=progress,
+        fresh=fresh,
+        outputs=(cfg.out, discriminator_path(cfg.out), training.state_path(cfg.out)),
+    )

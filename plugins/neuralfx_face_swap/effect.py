@@ -29,8 +29,10 @@ def load_model(path: str, device, dtype) -> SwapModel:
     weights, checked against them."""
     meta = weights.read_metadata(path)
     if meta.get("format") != "neuralfx-face-swap":
-        raise ParameterError(f"checkpoint: {path} is not a face-swap model",
-                             hint="give the .safetensors that `neuralfx train face-swap` wrote")
+        raise ParameterError(
+            f"checkpoint: {path} is not a face-swap model",
+            hint="give the .safetensors that `neuralfx train face-swap` wrote",
+        )
     try:
         cfg = SwapConfig.from_metadata(meta)
         cfg.check()
@@ -39,9 +41,12 @@ def load_model(path: str, device, dtype) -> SwapModel:
     with torch.device("meta"):
         model = SwapModel(cfg)
     state = weights.read_state_dict(path)
-    weights.check_fits(model, state, source=path,
-                       what=f"a {cfg.resolution} px face-swap model (width {cfg.width}, "
-                            f"latent {cfg.latent})")
+    weights.check_fits(
+        model,
+        state,
+        source=path,
+        what=f"a {cfg.resolution} px face-swap model (width {cfg.width}, latent {cfg.latent})",
+    )
     model.load_state_dict(state, assign=True)
     return model.eval().requires_grad_(False).to(device=device, dtype=dtype)
 
@@ -55,14 +60,16 @@ class FaceSwap(neuralfx.Effect):
 
     def load(self, ctx) -> None:
         s = self.settings
-        self.model = ctx.optimise(load_model(str(s.checkpoint), ctx.device, ctx.dtype),
-                                  small=True)
+        self.model = ctx.optimise(load_model(str(s.checkpoint), ctx.device, ctx.dtype), small=True)
         if s.mask == "learned" and not self.model.cfg.mask:
-            raise ParameterError("mask: this model was trained without a mask head",
-                                 hint="use --mask hull, or train with --mask")
+            raise ParameterError(
+                "mask: this model was trained without a mask head",
+                hint="use --mask hull, or train with --mask",
+            )
         size = self.model.cfg.resolution
-        self.faces = FacePipeline.from_settings(CropTemplate.swap(size), s, ctx.clip.fps,
-                                                mask="face", colour_match=False)
+        self.faces = FacePipeline.from_settings(
+            CropTemplate.swap(size), s, ctx.clip.fps, mask="face", colour_match=False
+        )
         self.run = FaceRun(self.faces)
         self.colour: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> smoothed stats
         self.warn = ctx.warn
@@ -76,12 +83,12 @@ class FaceSwap(neuralfx.Effect):
             self.run.commit(set())
             return batch  # no face (the runner still labels and watermarks the frame)
         size = self.model.cfg.resolution
-        face, learned = self.model(crops.images.to(self.model.encoder.dense.weight.dtype),
-                                   self.identity)
+        face, learned = self.model(
+            crops.images.to(self.model.encoder.dense.weight.dtype), self.identity
+        )
         face = face.float()
         hull = composite.masks(crops.landmarks, size, "face").to(face.device)
-        mask = learned.float() * (hull > 0).float() if self.settings.mask == "learned" \
-            else hull
+        mask = learned.float() * (hull > 0).float() if self.settings.mask == "learned" else hull
         face = self._colour(crops, face, mask)
         if self.settings.temporal:
             face = self.run.steady(crops, face, self.settings.stability)
@@ -119,15 +126,20 @@ class FaceSwap(neuralfx.Effect):
 
     def load_state_dict(self, state) -> None:
         self.run.load_state_dict(state)
-        self.colour = {int(k.split(".")[1]): (v, state[k.replace(".mean", ".std")])
-                       for k, v in state.items() if k.startswith("colour.") and
-                       k.endswith(".mean")}
+        self.colour = {
+            int(k.split(".")[1]): (v, state[k.replace(".mean", ".std")])
+            for k, v in state.items()
+            if k.startswith("colour.") and k.endswith(".mean")
+        }
 
     def release(self) -> None:
-        message = self.run.no_faces("face-swap", self.settings,
-                                    "which were only labelled and watermarked") \
-            if getattr(self, "run", None) else None
+        message = (
+            self.run.no_faces(
+                "face-swap", self.settings, "which were only labelled and watermarked"
+            )
+            if getattr(self, "run", None)
+            else None
+        )
         if message:
             self.warn(message)
         self.model = None
-

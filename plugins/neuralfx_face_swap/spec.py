@@ -33,22 +33,48 @@ FACE_SWAP = neuralfx.EffectSpec(
     always_watermark=True,
     always_label=True,
     params=(
-        params.Path("checkpoint", required=True, suffixes=(".safetensors",),
-                    help="The swap model from `neuralfx train face-swap`."),
-        params.Choice("direction", default="a-to-b", choices=("a-to-b", "b-to-a"),
-                      help="Whose face replaces whose."),
-        params.Choice("mask", default="hull", choices=("hull", "learned"),
-                      help="The area replaced: the landmarks' hull, or the model's own mask."),
-        params.Choice("colour", default="reinhard", choices=("reinhard", "histogram", "none"),
-                      help="Colour transfer onto the original face (Reinhard 2001, or "
-                           "histogram matching)."),
-        params.Bool("temporal", default=True,
-                    help="Smooth the face, its landmarks and its colour over time."),
-        params.Float("stability", default=0.8, min=0.0, max=0.95,
-                     help="How much each face keeps of its previous frame where it did not "
-                          "change (temporal)."),
-        params.Text("consent", default="", help="A reference to the consent obtained "
-                                                "(recorded in the provenance record)."),
+        params.Path(
+            "checkpoint",
+            required=True,
+            suffixes=(".safetensors",),
+            help="The swap model from `neuralfx train face-swap`.",
+        ),
+        params.Choice(
+            "direction",
+            default="a-to-b",
+            choices=("a-to-b", "b-to-a"),
+            help="Whose face replaces whose.",
+        ),
+        params.Choice(
+            "mask",
+            default="hull",
+            choices=("hull", "learned"),
+            help="The area replaced: the landmarks' hull, or the model's own mask.",
+        ),
+        params.Choice(
+            "colour",
+            default="reinhard",
+            choices=("reinhard", "histogram", "none"),
+            help="Colour transfer onto the original face (Reinhard 2001, or histogram matching).",
+        ),
+        params.Bool(
+            "temporal",
+            default=True,
+            help="Smooth the face, its landmarks and its colour over time.",
+        ),
+        params.Float(
+            "stability",
+            default=0.8,
+            min=0.0,
+            max=0.95,
+            help="How much each face keeps of its previous frame where it did not "
+            "change (temporal).",
+        ),
+        params.Text(
+            "consent",
+            default="",
+            help="A reference to the consent obtained (recorded in the provenance record).",
+        ),
         *FACE_PARAMS,
     ),
 )

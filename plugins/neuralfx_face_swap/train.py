@@ -36,17 +36,23 @@ class Faces:
         images = folder / "images" if (folder / "images").is_dir() else folder
         files = sorted(p for p in images.iterdir() if p.suffix.lower() in (".png", ".jpg"))
         if len(files) < 2:
-            raise ParameterError(f"{name}: {folder} has {len(files)} face(s); at least 2 are "
-                                 "needed (hundreds for a real model)",
-                                 hint=f"extract them with `neuralfx faces extract VIDEO "
-                                      f"{folder} --layout swap --size {size}`")
+            raise ParameterError(
+                f"{name}: {folder} has {len(files)} face(s); at least 2 are "
+                "needed (hundreds for a real model)",
+                hint=f"extract them with `neuralfx faces extract VIDEO "
+                f"{folder} --layout swap --size {size}`",
+            )
         self.faces, self.masks = [], []
         for path in files:
-            rgb = cv2.resize(display_rgb(read_image(str(path), 0)), (size, size),
-                             interpolation=cv2.INTER_AREA)
+            rgb = cv2.resize(
+                display_rgb(read_image(str(path), 0)), (size, size), interpolation=cv2.INTER_AREA
+            )
             mask_path = folder / "masks" / path.name
-            mask = np.ones((size, size), np.float32) if not mask_path.is_file() else cv2.resize(
-                display_rgb(read_image(str(mask_path), 0))[..., 0], (size, size))
+            mask = (
+                np.ones((size, size), np.float32)
+                if not mask_path.is_file()
+                else cv2.resize(display_rgb(read_image(str(mask_path), 0))[..., 0], (size, size))
+            )
             self.faces.append(torch.from_numpy(rgb).permute(2, 0, 1))
             self.masks.append(torch.from_numpy(mask)[None])
         self.faces, self.masks = torch.stack(self.faces), torch.stack(self.masks)
@@ -68,23 +74,24 @@ def random_warp(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """A smooth random displacement of the sampling grid: a 5x5 grid of offsets (up to 2.5 %
     of the side), upsampled bicubically."""
     offsets = (torch.rand(len(x), 2, 5, 5, generator=rng) * 2 - 1) * 0.05
-    return F.interpolate(offsets, size=x.shape[-2:], mode="bicubic",
-                         align_corners=True).permute(0, 2, 3, 1)
+    return F.interpolate(offsets, size=x.shape[-2:], mode="bicubic", align_corners=True).permute(
+        0, 2, 3, 1
+    )
 
 
 def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-pixel SSIM (11x11 Gaussian window, sigma 1.5; Wang et al. 2004), channel mean."""
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
-    g = torch.exp(-((torch.arange(11, dtype=a.dtype, device=a.device) - 5) ** 2) / (2 * 1.5 ** 2))
-    g = (g / g.sum())
+    c1, c2 = 0.01**2, 0.03**2
+    g = torch.exp(-((torch.arange(11, dtype=a.dtype, device=a.device) - 5) ** 2) / (2 * 1.5**2))
+    g = g / g.sum()
     window = (g[:, None] * g[None, :]).expand(a.shape[1], 1, 11, 11)
 
     def blur(t):
         return F.conv2d(F.pad(t, (5,) * 4, mode="reflect"), window, groups=a.shape[1])
 
     ma, mb = blur(a), blur(b)
-    va, vb, cov = blur(a * a) - ma ** 2, blur(b * b) - mb ** 2, blur(a * b) - ma * mb
-    s = ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2))
+    va, vb, cov = blur(a * a) - ma**2, blur(b * b) - mb**2, blur(a * b) - ma * mb
+    s = ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2))
     return s.mean(1, keepdim=True)
 
 
@@ -108,8 +115,12 @@ class SwapTrainer(training.Trainer):
         grid = random_affine(x, self.rng)  # target and input share the pose ...
         target = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
         mask = F.grid_sample(m, grid, padding_mode="zeros", align_corners=False)
-        source = F.grid_sample(x, grid + random_warp(x, self.rng),  # ... the input is warped
-                               padding_mode="border", align_corners=False)
+        source = F.grid_sample(
+            x,
+            grid + random_warp(x, self.rng),  # ... the input is warped
+            padding_mode="border",
+            align_corners=False,
+        )
         target, mask, source = (t.to(self.device) for t in (target, mask, source))
         face, predicted_mask = self.model(source, identity)
         weight = mask.sum().clamp_min(1.0)
@@ -126,8 +137,10 @@ class SwapTrainer(training.Trainer):
     def warnings(self) -> list[str]:
         a, b = len(self.a.faces), len(self.b.faces)
         if max(a, b) > 4 * min(a, b):
-            return [f"A has {a} faces and B {b}: the smaller set will be learnt far less well; "
-                    "extract more faces of it (or fewer of the other, with --every)"]
+            return [
+                f"A has {a} faces and B {b}: the smaller set will be learnt far less well; "
+                "extract more faces of it (or fewer of the other, with --every)"
+            ]
         return []
 
     def step(self, iteration: int) -> dict[str, float]:
@@ -146,22 +159,36 @@ class SwapTrainer(training.Trainer):
         rows = []
         for faces, own, other in ((a, "a", "b"), (b, "b", "a")):
             faces = faces.to(self.device)
-            rows.append(torch.cat([faces, self.model(faces, own)[0],
-                                   self.model(faces, other)[0]], dim=3))
+            rows.append(
+                torch.cat([faces, self.model(faces, own)[0], self.model(faces, other)[0]], dim=3)
+            )
         grid = torch.cat([torch.cat(list(r), dim=1) for r in rows], dim=1)
         return grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
-
     def comparable(self) -> dict[str, str]:
         cfg = self.cfg
-        return {"a": str(cfg.a), "b": str(cfg.b), "model": json.dumps(cfg.model.metadata()),
-                "batch_size": str(cfg.batch_size), "seed": str(cfg.seed)}
+        return {
+            "a": str(cfg.a),
+            "b": str(cfg.b),
+            "model": json.dumps(cfg.model.metadata()),
+            "batch_size": str(cfg.batch_size),
+            "seed": str(cfg.seed),
+        }
 
     def export(self, iteration: int) -> None:
         cfg = self.cfg
-        weights.save_safetensors(cfg.out, self.model.state_dict(), {
-            "format": "neuralfx-face-swap", **cfg.model.metadata(), "iteration": str(iteration),
-            "a": str(cfg.a), "b": str(cfg.b), "neuralfx": neuralfx.__version__})
+        weights.save_safetensors(
+            cfg.out,
+            self.model.state_dict(),
+            {
+                "format": "neuralfx-face-swap",
+                **cfg.model.metadata(),
+                "iteration": str(iteration),
+                "a": str(cfg.a),
+                "b": str(cfg.b),
+                "neuralfx": neuralfx.__version__,
+            },
+        )
 
     def state_dict(self) -> dict:
         return {"opt": self.opt.state_dict(), "rng": self.rng.get_state()}

@@ -15,22 +15,32 @@ from neuralfx import params, training
 class TrainConfig:
     """The DeepFakes recipe (Adam 5e-5, batch 16; SSIM + L1 in the mask)."""
 
-    a: Path = params.field(params.Path, required=True, folder=True,
-                           help="Identity A's faces (`neuralfx faces extract --layout swap`).")
-    b: Path = params.field(params.Path, required=True, folder=True,
-                           help="Identity B's faces.")
-    out: Path = params.field(params.Path, required=True, must_exist=False,
-                             help="Model to write (.safetensors); previews go to "
-                                  "NAME.previews/.")
-    resolution: str = params.field(params.Choice, "128", choices=("64", "128", "256"),
-                                   help="The crop's side in pixels.")
-    width: int = params.field(params.Int, 128, min=1,
-                              help="Channels of the first layer (the encoder doubles them up "
-                                   "to 8x).")
+    a: Path = params.field(
+        params.Path,
+        required=True,
+        folder=True,
+        help="Identity A's faces (`neuralfx faces extract --layout swap`).",
+    )
+    b: Path = params.field(params.Path, required=True, folder=True, help="Identity B's faces.")
+    out: Path = params.field(
+        params.Path,
+        required=True,
+        must_exist=False,
+        help="Model to write (.safetensors); previews go to NAME.previews/.",
+    )
+    resolution: str = params.field(
+        params.Choice, "128", choices=("64", "128", "256"), help="The crop's side in pixels."
+    )
+    width: int = params.field(
+        params.Int,
+        128,
+        min=1,
+        help="Channels of the first layer (the encoder doubles them up to 8x).",
+    )
     latent: int = params.field(params.Int, 512, min=1, help="Bottleneck size.")
-    mask: bool = params.field(params.Bool, True,
-                              help="Train a mask head on each decoder (face-swap --mask "
-                                   "learned).")
+    mask: bool = params.field(
+        params.Bool, True, help="Train a mask head on each decoder (face-swap --mask learned)."
+    )
     iterations: int = params.field(params.Int, 100_000, min=1, help="Steps.")
     batch_size: int = params.field(params.Int, 16, min=1, help="Faces per step.")
     lr: float = params.field(params.Float, 5e-5, min=0.0, help="Learning rate (Adam).")
@@ -66,6 +76,12 @@ def train_command(device, fresh, progress, **given) -> None:
 
     cfg = params.from_text(TrainConfig, given)
     training.check_out(cfg.out)
-    training.run_command(train, cfg, iterations=cfg.iterations, device=device,
-                         progress=progress, fresh=fresh,
-                         outputs=(cfg.out, training.state_path(cfg.out)))
+    training.run_command(
+        train,
+        cfg,
+        iterations=cfg.iterations,
+        device=device,
+        progress=progress,
+        fresh=fresh,
+        outputs=(cfg.out, training.state_path(cfg.out)),
+    )

@@ -29,28 +29,35 @@ class PaintingStyle(neuralfx.Effect):
         s = self.settings
         method = METHODS[s.method]
         if not method.style_images and s.style:
-            raise ParameterError(f"style: {s.method} networks carry their styles; --style is "
-                                 "for adain and gatys",
-                                 hint="choose one of the 26 styles with --preset" if
-                                 s.method == "dumoulin" else "choose the network with "
-                                 "--checkpoint (johnson-candy, johnson-mosaic, … or a trained "
-                                 "file)")
+            raise ParameterError(
+                f"style: {s.method} networks carry their styles; --style is for adain and gatys",
+                hint="choose one of the 26 styles with --preset"
+                if s.method == "dumoulin"
+                else "choose the network with "
+                "--checkpoint (johnson-candy, johnson-mosaic, … or a trained "
+                "file)",
+            )
         try:
             self.preset = parse_preset(s.preset)
         except ValueError as exc:
-            raise ParameterError(f"preset: {s.preset!r}: {exc}",
-                                 hint="pass --preset N with N from 0 to 25, or a blend such as "
-                                      "3:0.5,12:0.5") from None
+            raise ParameterError(
+                f"preset: {s.preset!r}: {exc}",
+                hint="pass --preset N with N from 0 to 25, or a blend such as 3:0.5,12:0.5",
+            ) from None
         if method.style_images and not s.style:
-            raise ParameterError(f"style: --method {s.method} needs at least one --style image",
-                                 hint="pass --style IMAGE")
+            raise ParameterError(
+                f"style: --method {s.method} needs at least one --style image",
+                hint="pass --style IMAGE",
+            )
         if s.style_weight and len(s.style_weight) != len(s.style):
-            raise ParameterError(f"style_weight: {len(s.style_weight)} weight(s) for "
-                                 f"{len(s.style)} style image(s)",
-                                 hint="give one --style-weight per --style, or none")
+            raise ParameterError(
+                f"style_weight: {len(s.style_weight)} weight(s) for {len(s.style)} style image(s)",
+                hint="give one --style-weight per --style, or none",
+            )
         if s.style_weight and sum(s.style_weight) <= 0:
-            raise ParameterError("style_weight: the weights add up to 0",
-                                 hint="give at least one positive weight")
+            raise ParameterError(
+                "style_weight: the weights add up to 0", hint="give at least one positive weight"
+            )
         # With --temporal each output depends on the ones before it (see neuralfx.pipeline.history).
         self.stateful = bool(s.temporal)
         self.method = method(s, self.preset)
@@ -101,7 +108,8 @@ class PaintingStyle(neuralfx.Effect):
                 f"frame {batch.frames[0]} is processed at {work.shape[3]}x{work.shape[2]}; "
                 f"painting-style needs at least {MIN_FRAME_SIDE} pixels on each side (the "
                 "networks work on 1/8-size features)",
-                hint="raise --max-size, lower --style-scale or give larger frames")
+                hint="raise --max-size, lower --style-scale or give larger frames",
+            )
         # The stabiliser and gatys' noise change only once the whole batch has succeeded
         # (a batch is retried smaller after a CUDA out-of-memory error).
         state = self.state_dict()
@@ -115,8 +123,9 @@ class PaintingStyle(neuralfx.Effect):
         if not self.method.strength_inside and s.strength < 1:
             stylised = torch.lerp(work, stylised, s.strength)
         if stylised.shape[2:] != (h, w):
-            stylised = F.interpolate(stylised, size=(h, w), mode="bicubic",
-                                     align_corners=False).clamp(0, 1)
+            stylised = F.interpolate(
+                stylised, size=(h, w), mode="bicubic", align_corners=False
+            ).clamp(0, 1)
         return batch.replace(rgb=stylised.to(batch.rgb.dtype))
 
     def memory_needed(self, width: int, height: int) -> int | None:
@@ -136,8 +145,10 @@ class PaintingStyle(neuralfx.Effect):
         fits = int(self._working_side(side) * (free / need) ** 0.5) // 8 * 8
         if fits < MIN_FRAME_SIDE * 8:
             return super().when_too_large(width, height, free)
-        return (f"paint it at a smaller size and scale the result up: --max-size {fits} (the "
-                "largest long side that fits now)")
+        return (
+            f"paint it at a smaller size and scale the result up: --max-size {fits} (the "
+            "largest long side that fits now)"
+        )
 
     def _working_side(self, side: int) -> int:
         """The long side a frame whose long side is ``side`` is painted at: its own, less

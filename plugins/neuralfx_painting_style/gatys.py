@@ -28,18 +28,30 @@ class Features:
 
 def vgg_features(vgg: nn.Module, device: torch.device) -> Features:
     """VGG-19 with the paper's layers: style relu1_1…relu5_1, content relu4_2."""
-    layers = {k: VGG19_LAYERS[k] for k in ("relu1_1", "relu2_1", "relu3_1", "relu4_1",
-                                           "relu4_2", "relu5_1")}
+    layers = {
+        k: VGG19_LAYERS[k]
+        for k in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1")
+    }
     net = VGGFeatures(vgg.float(), layers).to(device)
-    return Features(net, ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), "relu4_2",
-                    style_weight=1e6, description="VGG-19")
+    return Features(
+        net,
+        ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        "relu4_2",
+        style_weight=1e6,
+        description="VGG-19",
+    )
 
 
 def random_features(device: torch.device) -> Features:
     """The training-free fallback; content is matched at a shallower layer, because random
     deep features keep less of the layout."""
-    return Features(RandomMultiScaleEncoder().to(device), RandomMultiScaleEncoder.LAYERS,
-                    "relu3_1", style_weight=1e5, description="random multi-scale encoder")
+    return Features(
+        RandomMultiScaleEncoder().to(device),
+        RandomMultiScaleEncoder.LAYERS,
+        "relu3_1",
+        style_weight=1e5,
+        description="random multi-scale encoder",
+    )
 
 
 def gram(feat: torch.Tensor) -> torch.Tensor:
@@ -50,8 +62,16 @@ def gram(feat: torch.Tensor) -> torch.Tensor:
 
 
 class GatysStyle:
-    def __init__(self, styles: list[torch.Tensor], mix: list[float], features: Features, *,
-                 device: torch.device, content_weight: float = 1.0, lr: float = 0.02) -> None:
+    def __init__(
+        self,
+        styles: list[torch.Tensor],
+        mix: list[float],
+        features: Features,
+        *,
+        device: torch.device,
+        content_weight: float = 1.0,
+        lr: float = 0.02,
+    ) -> None:
         self.features = features
         self.content_weight = content_weight
         self.lr = lr
@@ -61,11 +81,17 @@ class GatysStyle:
                 feats = features.net(style.to(device).float())
                 grams.append({layer: gram(feats[layer]) for layer in features.style_layers})
         # Several styles mix as a weighted sum of their Gram matrices.
-        self.targets = {layer: sum(w * g[layer] for w, g in zip(mix, grams))
-                        for layer in features.style_layers}
+        self.targets = {
+            layer: sum(w * g[layer] for w, g in zip(mix, grams)) for layer in features.style_layers
+        }
 
-    def run(self, content: torch.Tensor, init: torch.Tensor, steps: int,
-            temporal: tuple[torch.Tensor, torch.Tensor, float] | None = None) -> torch.Tensor:
+    def run(
+        self,
+        content: torch.Tensor,
+        init: torch.Tensor,
+        steps: int,
+        temporal: tuple[torch.Tensor, torch.Tensor, float] | None = None,
+    ) -> torch.Tensor:
         """Optimise from ``init`` for ``steps`` Adam steps; ``temporal`` is (warped previous
         output, trust mask, weight). Returns ``(1, 3, H, W)`` in [0, 1]."""
         f = self.features
@@ -75,8 +101,9 @@ class GatysStyle:
             content = content.detach().clone().float()
             image = init.detach().clone().float().requires_grad_(True)
             if temporal is not None:
-                warped, mask, weight = (t.detach().clone() if torch.is_tensor(t) else t
-                                        for t in temporal)
+                warped, mask, weight = (
+                    t.detach().clone() if torch.is_tensor(t) else t for t in temporal
+                )
             with torch.no_grad():
                 content_target = f.net(content)[f.content_layer]
             optimiser = torch.optim.Adam([image], lr=self.lr)
@@ -87,8 +114,9 @@ class GatysStyle:
                 optimiser.zero_grad(set_to_none=True)
                 feats = f.net(image)
                 loss = self.content_weight * F.mse_loss(feats[f.content_layer], content_target)
-                style = sum(F.mse_loss(gram(feats[layer]), self.targets[layer])
-                            for layer in f.style_layers)
+                style = sum(
+                    F.mse_loss(gram(feats[layer]), self.targets[layer]) for layer in f.style_layers
+                )
                 loss = loss + f.style_weight * style
                 if temporal is not None:
                     loss = loss + weight * (mask * (image - warped) ** 2).mean()

@@ -52,13 +52,11 @@ class Method:
         """(architecture, checkpoint or registry name) of every network it loads."""
         return []
 
-    def load(self, ctx: neuralfx.RunContext, styles: list[torch.Tensor],
-             mix: list[float]) -> None:
+    def load(self, ctx: neuralfx.RunContext, styles: list[torch.Tensor], mix: list[float]) -> None:
         """Load the networks; ``styles`` the style images, ``mix`` their weights."""
         self.dtype = ctx.dtype
         for architecture, checkpoint in self.checkpoints():
-            setattr(self, architecture.replace("-", "_"), load_model(architecture, checkpoint,
-                                                                      ctx))
+            setattr(self, architecture.replace("-", "_"), load_model(architecture, checkpoint, ctx))
 
     def paint(self, frames: torch.Tensor, stabiliser) -> torch.Tensor:
         """Feed-forward methods: every frame through the network, then each tied to the
@@ -68,8 +66,9 @@ class Method:
         painted = self.network(frames).clamp(0, 1)
         if stabiliser is None:
             return painted
-        return torch.cat([stabiliser.blend(x, u[None], stabiliser.tie(x))
-                          for x, u in zip(frames, painted)])
+        return torch.cat(
+            [stabiliser.blend(x, u[None], stabiliser.tie(x)) for x, u in zip(frames, painted)]
+        )
 
     def network(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -119,15 +118,18 @@ class Ghiasi(Method):
 
     def checkpoints(self):
         s = self.settings
-        return [("ghiasi-predictor", s.encoder or "magenta-ghiasi-predictor"),
-                ("ghiasi-transformer", s.checkpoint or "magenta-ghiasi-transformer")]
+        return [
+            ("ghiasi-predictor", s.encoder or "magenta-ghiasi-predictor"),
+            ("ghiasi-transformer", s.checkpoint or "magenta-ghiasi-transformer"),
+        ]
 
     def load(self, ctx, styles, mix):
         super().load(ctx, styles, mix)
         with torch.no_grad():  # the styles' embeddings, mixed (Ghiasi et al. section 4)
             self.style_embedding = sum(
                 w * magenta.style_embedding(self.ghiasi_predictor, x, ctx.dtype)
-                for w, x in zip(mix, styles))
+                for w, x in zip(mix, styles)
+            )
 
     def network(self, x):
         strength, embedding = self.settings.strength, self.style_embedding
@@ -144,21 +146,26 @@ class AdaIN(Method):
 
     def checkpoints(self):
         s = self.settings
-        return [("adain-encoder", s.encoder or "adain-encoder"),
-                ("adain-decoder", s.checkpoint or "adain-decoder")]
+        return [
+            ("adain-encoder", s.encoder or "adain-encoder"),
+            ("adain-decoder", s.checkpoint or "adain-decoder"),
+        ]
 
     def load(self, ctx, styles, mix):
         super().load(ctx, styles, mix)
         self.mix = mix
         with torch.no_grad():
-            self.style_stats = [mean_std(self.adain_encoder(pad(x, 8)[0].to(ctx.dtype)).float())
-                                for x in styles]
+            self.style_stats = [
+                mean_std(self.adain_encoder(pad(x, 8)[0].to(ctx.dtype)).float()) for x in styles
+            ]
 
     def network(self, x):
         padded, crop = pad(x, 8)
         content = self.adain_encoder(padded.to(self.dtype)).float()
-        target = sum(w * adaptive_instance_norm(content, m, sd)
-                     for w, (m, sd) in zip(self.mix, self.style_stats))
+        target = sum(
+            w * adaptive_instance_norm(content, m, sd)
+            for w, (m, sd) in zip(self.mix, self.style_stats)
+        )
         strength = self.settings.strength
         target = strength * target + (1 - strength) * content  # the official alpha
         return crop(self.adain_decoder(target.to(self.dtype)).float())
@@ -189,9 +196,11 @@ class Gatys(Method):
 
     def _features(self, ctx) -> gatys.Features:
         if not self.checkpoints():
-            ctx.warn("gatys: no VGG-19 weights in the cache, so the style loss uses a "
-                     "training-free random multi-scale encoder (cruder textures); `neuralfx "
-                     "models fetch vgg19` gives the published method")
+            ctx.warn(
+                "gatys: no VGG-19 weights in the cache, so the style loss uses a "
+                "training-free random multi-scale encoder (cruder textures); `neuralfx "
+                "models fetch vgg19` gives the published method"
+            )
             return gatys.random_features(ctx.device)
         ((name, checkpoint),) = self.checkpoints()
         return gatys.vgg_features(load_model(name, checkpoint, ctx), ctx.device)
@@ -204,8 +213,11 @@ class Gatys(Method):
             tie = stabiliser.tie(frame) if stabiliser else None
             temporal, noise = None, base
             if tie is not None:
-                temporal = (tie.carry(stabiliser.previous_output[None]), tie.trusted,
-                            TEMPORAL_LOSS * s.stability)
+                temporal = (
+                    tie.carry(stabiliser.previous_output[None]),
+                    tie.trusted,
+                    TEMPORAL_LOSS * s.stability,
+                )
                 if self.noise is not None:
                     noise = torch.lerp(base, tie.carry(self.noise), tie.trusted)
             start = (content + s.texture * (noise - 0.5)).clamp(0, 1)
@@ -231,8 +243,13 @@ class Gatys(Method):
         self.noise = state["noise"].to(device) if "noise" in state else None
 
 
-METHODS: dict[str, type[Method]] = {"johnson": Johnson, "dumoulin": Dumoulin,
-                                    "ghiasi": Ghiasi, "adain": AdaIN, "gatys": Gatys}
+METHODS: dict[str, type[Method]] = {
+    "johnson": Johnson,
+    "dumoulin": Dumoulin,
+    "ghiasi": Ghiasi,
+    "adain": AdaIN,
+    "gatys": Gatys,
+}
 
 
 def load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Module:
@@ -243,12 +260,17 @@ def load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Modu
     except NeuralFXError:
         guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
         if guess and guess != name:
-            method = {"adain-decoder": "adain", "adain-encoder": "adain",
-                      "ghiasi-predictor": "ghiasi", "ghiasi-transformer": "ghiasi",
-                      "vgg19": "gatys"}.get(guess, guess)
+            method = {
+                "adain-decoder": "adain",
+                "adain-encoder": "adain",
+                "ghiasi-predictor": "ghiasi",
+                "ghiasi-transformer": "ghiasi",
+                "vgg19": "gatys",
+            }.get(guess, guess)
             raise NeuralFXError(
                 f"{checkpoint} is a {guess} checkpoint, not a {name} one",
-                hint=f"use it with --method {method}, or give a {name} checkpoint") from None
+                hint=f"use it with --method {method}, or give a {name} checkpoint",
+            ) from None
         raise
 
 

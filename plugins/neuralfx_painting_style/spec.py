@@ -30,6 +30,7 @@ def parse_preset(text: str) -> dict[int, float]:
         raise ValueError("the weights add up to 0")
     return {n: w / total for n, w in weights.items()}
 
+
 PAINTING_STYLE = EffectSpec(
     name="painting-style",
     summary="Painting looks (Magenta, Johnson, AdaIN, Gatys), stable over time",
@@ -67,52 +68,126 @@ PAINTING_STYLE = EffectSpec(
     working_space="srgb",
     preferred_batch_size=4,
     params=(
-        params.Choice("method", default="dumoulin",
-                      choices=("dumoulin", "ghiasi", "johnson", "adain", "gatys"),
-                      help="Style transfer method."),
-        params.Text("preset", default="19", pattern=PRESET_PATTERN, example="3:0.5,12:0.5",
-                    when={"method": ("dumoulin",)},
-                    help="One of the 26 styles (0-25; docs/images/dumoulin-presets.png "
-                         "shows them), or several with weights, e.g. 3:0.5,12:0.5 (weights are "
-                         "normalised to sum to 1)."),
-        params.Path("style", multiple=True, suffixes=IMAGE_SUFFIXES, when=BY_IMAGE,
-                    help="Style image; repeat to mix several styles."),
-        params.Float("style_weight", multiple=True, min=0.0, when=BY_IMAGE,
-                     help="Weight of each --style, in order (default: equal)."),
-        params.Path("checkpoint", must_exist=False,
-                    help="johnson: the network (file or registry name, default johnson-candy); "
-                         "dumoulin: default magenta-dumoulin-26; ghiasi: the transformer "
-                         "(default magenta-ghiasi-transformer); adain: the decoder (default "
-                         "adain-decoder); gatys: VGG-19 (default vgg19 if cached, else a "
-                         "training-free encoder)."),
-        params.Path("encoder", must_exist=False, when={"method": ("adain", "ghiasi")},
-                    help="adain: the encoder (file or registry name, default adain-encoder); "
-                         "ghiasi: the style predictor (default magenta-ghiasi-predictor)."),
-        params.Float("strength", default=1.0, min=0.0, max=1.0,
-                     help="How much style: 0 keeps the frame, 1 is fully stylised."),
-        params.Bool("preserve_color", default=False,
-                    help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016)."),
+        params.Choice(
+            "method",
+            default="dumoulin",
+            choices=("dumoulin", "ghiasi", "johnson", "adain", "gatys"),
+            help="Style transfer method.",
+        ),
+        params.Text(
+            "preset",
+            default="19",
+            pattern=PRESET_PATTERN,
+            example="3:0.5,12:0.5",
+            when={"method": ("dumoulin",)},
+            help="One of the 26 styles (0-25; docs/images/dumoulin-presets.png "
+            "shows them), or several with weights, e.g. 3:0.5,12:0.5 (weights are "
+            "normalised to sum to 1).",
+        ),
+        params.Path(
+            "style",
+            multiple=True,
+            suffixes=IMAGE_SUFFIXES,
+            when=BY_IMAGE,
+            help="Style image; repeat to mix several styles.",
+        ),
+        params.Float(
+            "style_weight",
+            multiple=True,
+            min=0.0,
+            when=BY_IMAGE,
+            help="Weight of each --style, in order (default: equal).",
+        ),
+        params.Path(
+            "checkpoint",
+            must_exist=False,
+            help="johnson: the network (file or registry name, default johnson-candy); "
+            "dumoulin: default magenta-dumoulin-26; ghiasi: the transformer "
+            "(default magenta-ghiasi-transformer); adain: the decoder (default "
+            "adain-decoder); gatys: VGG-19 (default vgg19 if cached, else a "
+            "training-free encoder).",
+        ),
+        params.Path(
+            "encoder",
+            must_exist=False,
+            when={"method": ("adain", "ghiasi")},
+            help="adain: the encoder (file or registry name, default adain-encoder); "
+            "ghiasi: the style predictor (default magenta-ghiasi-predictor).",
+        ),
+        params.Float(
+            "strength",
+            default=1.0,
+            min=0.0,
+            max=1.0,
+            help="How much style: 0 keeps the frame, 1 is fully stylised.",
+        ),
+        params.Bool(
+            "preserve_color",
+            default=False,
+            help="Keep the frame's colours: transfer luminance only (Gatys et al. 2016).",
+        ),
         params.Bool("temporal", default=True, help="Stabilise video with optical flow."),
-        params.Float("stability", default=0.8, min=0.0, max=1.0, when={"temporal": (True,)},
-                     help="How much of the previous output, carried along the "
-                          "flow, each moving pixel keeps (still pixels are held, newly "
-                          "revealed ones painted afresh)."),
-        params.Int("iterations", default=80, min=1, max=5000, soft_min=10, soft_max=500,
-                   when=GATYS, help="Optimisation steps per frame."),
-        params.Float("texture", default=0.3, min=0.0, max=1.0, when=GATYS,
-                     help="Noise in the starting image; more paints flat areas too (it "
-                          "moves with the picture when --temporal is on), 0 starts from the "
-                          "frame."),
-        params.Int("style_size", default=512, min=32, max=4096, soft_min=128, soft_max=1024,
-                   when=BY_IMAGE, help="Longest side the style images are resized to."),
-        params.Float("style_scale", default=1.0, min=0.0, max=16.0, soft_max=4.0,
-                     when=BY_IMAGE, help="The size of the strokes. 1 paints a frame with "
-                          "its long side at --style-size, so strokes take the share of the "
-                          "frame they take of the style image, at any resolution (a proxy "
-                          "looks like the full-size render); 2 doubles them, 0.5 halves them; "
-                          "0 paints at the frame's own size (finest). Frames are never painted "
-                          "above their own size."),
-        params.Int("max_size", default=0, min=0, max=16384, soft_max=4096,
-                   help="Process frames at most this long side, then scale back (0: as they are)."),
+        params.Float(
+            "stability",
+            default=0.8,
+            min=0.0,
+            max=1.0,
+            when={"temporal": (True,)},
+            help="How much of the previous output, carried along the "
+            "flow, each moving pixel keeps (still pixels are held, newly "
+            "revealed ones painted afresh).",
+        ),
+        params.Int(
+            "iterations",
+            default=80,
+            min=1,
+            max=5000,
+            soft_min=10,
+            soft_max=500,
+            when=GATYS,
+            help="Optimisation steps per frame.",
+        ),
+        params.Float(
+            "texture",
+            default=0.3,
+            min=0.0,
+            max=1.0,
+            when=GATYS,
+            help="Noise in the starting image; more paints flat areas too (it "
+            "moves with the picture when --temporal is on), 0 starts from the "
+            "frame.",
+        ),
+        params.Int(
+            "style_size",
+            default=512,
+            min=32,
+            max=4096,
+            soft_min=128,
+            soft_max=1024,
+            when=BY_IMAGE,
+            help="Longest side the style images are resized to.",
+        ),
+        params.Float(
+            "style_scale",
+            default=1.0,
+            min=0.0,
+            max=16.0,
+            soft_max=4.0,
+            when=BY_IMAGE,
+            help="The size of the strokes. 1 paints a frame with "
+            "its long side at --style-size, so strokes take the share of the "
+            "frame they take of the style image, at any resolution (a proxy "
+            "looks like the full-size render); 2 doubles them, 0.5 halves them; "
+            "0 paints at the frame's own size (finest). Frames are never painted "
+            "above their own size.",
+        ),
+        params.Int(
+            "max_size",
+            default=0,
+            min=0,
+            max=16384,
+            soft_max=4096,
+            help="Process frames at most this long side, then scale back (0: as they are).",
+        ),
     ),
 )

@@ -24,25 +24,30 @@ def load_style(path: Path, size: int) -> torch.Tensor:
     try:
         pixels = read_image(str(path))
     except NeuralFXError as exc:
-        raise ParameterError(f"style: {exc.message}", hint="give a readable PNG, JPEG, TIFF or "
-                             "EXR image to --style") from None
+        raise ParameterError(
+            f"style: {exc.message}", hint="give a readable PNG, JPEG, TIFF or EXR image to --style"
+        ) from None
     h, w = pixels.shape[:2]
     if min(h, w) < MIN_STYLE_SIDE:
-        raise ParameterError(f"style: {path} is only {w}x{h} pixels; a style needs at least "
-                             f"{MIN_STYLE_SIDE} on each side", hint="give a larger style image")
+        raise ParameterError(
+            f"style: {path} is only {w}x{h} pixels; a style needs at least "
+            f"{MIN_STYLE_SIDE} on each side",
+            hint="give a larger style image",
+        )
     rgb = display_rgb(pixels)
     scale = size / max(h, w)
     if abs(scale - 1) > 1e-3:
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                         interpolation=interp)
+        rgb = cv2.resize(
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp
+        )
     return torch.from_numpy(np.clip(rgb, 0, 1)).permute(2, 0, 1)[None].contiguous()
 
 
 # YIQ (NTSC) transform: Y carries luminance, I and Q the colour.
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
-                            [0.595716, -0.274453, -0.321263],
-                            [0.211456, -0.522591, 0.311135]])
+_RGB_TO_YIQ = torch.tensor(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
+)
 _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 
 

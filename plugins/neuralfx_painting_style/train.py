@@ -38,12 +38,15 @@ from neuralfx.models.vgg import VGG16_LAYERS, VGGFeatures
 from .gatys import gram
 from .train_cli import TrainConfig
 
+
 # -- data -------------------------------------------------------------------------------------
 def list_images(folder: Path, what: str) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and image_format(str(p)))
     if not files:
-        raise ParameterError(f"{what}: {folder} holds no PNG, JPEG, TIFF or EXR images",
-                             hint=f"point --{what} at a folder of images")
+        raise ParameterError(
+            f"{what}: {folder} holds no PNG, JPEG, TIFF or EXR images",
+            hint=f"point --{what} at a folder of images",
+        )
     return files
 
 
@@ -54,8 +57,11 @@ def read_rgb(path: Path) -> np.ndarray:
 def resize_short(rgb: np.ndarray, size: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = size / min(h, w)
-    return cv2.resize(rgb, (max(size, round(w * s)), max(size, round(h * s))),
-                      interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return cv2.resize(
+        rgb,
+        (max(size, round(w * s)), max(size, round(h * s))),
+        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+    )
 
 
 def johnson_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -63,14 +69,14 @@ def johnson_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.nda
     rgb = resize_short(rgb, size)
     h, w = rgb.shape[:2]
     top, left = (h - size) // 2, (w - size) // 2
-    return rgb[top:top + size, left:left + size]
+    return rgb[top : top + size, left : left + size]
 
 
 def adain_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """Resize to 2·size square, then a random size crop (the official 512 → 256)."""
     rgb = cv2.resize(rgb, (2 * size, 2 * size), interpolation=cv2.INTER_AREA)
     top, left = rng.integers(0, size + 1, size=2)
-    return rgb[top:top + size, left:left + size]
+    return rgb[top : top + size, left : left + size]
 
 
 class Batches:
@@ -98,8 +104,9 @@ class StyleTrainer(training.Trainer):
     crop); each brings its ``step`` and ``stylise``."""
 
     COMPARABLE = ("method", "content", "style", "styles", "batch_size", "image_size", "seed")
-    DIVERGED_HINT = "lower --lr or --style-weight; resume from the last checkpoint by " \
-                    "running the same command"
+    DIVERGED_HINT = (
+        "lower --lr or --style-weight; resume from the last checkpoint by running the same command"
+    )
     cfg: TrainConfig
     optimiser: torch.optim.Optimizer
     device: torch.device
@@ -117,8 +124,9 @@ class StyleTrainer(training.Trainer):
         raise NotImplementedError
 
     def export(self, iteration: int) -> None:
-        weights.save_safetensors(self.cfg.out, self.model.state_dict(),
-                                 _metadata(self.cfg, iteration))
+        weights.save_safetensors(
+            self.cfg.out, self.model.state_dict(), _metadata(self.cfg, iteration)
+        )
 
     def state_dict(self) -> dict:
         return {"optimiser": self.optimiser.state_dict()}
@@ -132,8 +140,11 @@ class StyleTrainer(training.Trainer):
         self.optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.optimiser.step()
-        return {"loss": loss.detach().item(), "content": content.detach().item(),
-                "style": style.detach().item()}
+        return {
+            "loss": loss.detach().item(),
+            "content": content.detach().item(),
+            "style": style.detach().item(),
+        }
 
 
 class JohnsonTrainer(StyleTrainer):
@@ -141,8 +152,13 @@ class JohnsonTrainer(StyleTrainer):
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
-        self.data = Batches(list_images(cfg.content, "content"), cfg.image_size, cfg.batch_size,
-                            cfg.seed, johnson_crop)
+        self.data = Batches(
+            list_images(cfg.content, "content"),
+            cfg.image_size,
+            cfg.batch_size,
+            cfg.seed,
+            johnson_crop,
+        )
         torch.manual_seed(cfg.seed)
         self.net = models.spec_of("johnson").build().to(device).train()
         vgg = models.load("vgg16", cfg.loss_net, device)
@@ -160,8 +176,8 @@ class JohnsonTrainer(StyleTrainer):
         fy, fx = self.loss_net(y), self.loss_net(x)
         content = self.cfg.content_weight * F.mse_loss(fy["relu2_2"], fx["relu2_2"])
         style = self.cfg.style_weight * sum(
-            F.mse_loss(gram(fy[k]), self.style_grams[k].expand(len(x), -1, -1))
-            for k in self.layers)
+            F.mse_loss(gram(fy[k]), self.style_grams[k].expand(len(x), -1, -1)) for k in self.layers
+        )
         return self.optimise(content, style)
 
     def stylise(self, x: torch.Tensor) -> torch.Tensor:
@@ -179,10 +195,20 @@ class JohnsonTrainer(StyleTrainer):
 class AdaINTrainer(StyleTrainer):
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
-        self.content = Batches(list_images(cfg.content, "content"), cfg.image_size,
-                               cfg.batch_size, cfg.seed, adain_crop)
-        self.styles = Batches(list_images(cfg.styles, "styles"), cfg.image_size, cfg.batch_size,
-                              cfg.seed + 1, adain_crop)
+        self.content = Batches(
+            list_images(cfg.content, "content"),
+            cfg.image_size,
+            cfg.batch_size,
+            cfg.seed,
+            adain_crop,
+        )
+        self.styles = Batches(
+            list_images(cfg.styles, "styles"),
+            cfg.image_size,
+            cfg.batch_size,
+            cfg.seed + 1,
+            adain_crop,
+        )
         torch.manual_seed(cfg.seed)
         self.encoder = models.load("adain-encoder", cfg.loss_net, device)
         self.decoder = models.spec_of("adain-decoder").build().to(device).train()
@@ -244,7 +270,11 @@ def _preview_input(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
 
 
 def _metadata(cfg: TrainConfig, iteration: int) -> dict[str, str]:
-    return {"format": "neuralfx-painting-style", "method": cfg.method,
-            "model": "johnson" if cfg.method == "johnson" else "adain-decoder",
-            "iteration": str(iteration), "neuralfx": neuralfx.__version__,
-            "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()})}
+    return {
+        "format": "neuralfx-painting-style",
+        "method": cfg.method,
+        "model": "johnson" if cfg.method == "johnson" else "adain-decoder",
+        "iteration": str(iteration),
+        "neuralfx": neuralfx.__version__,
+        "config": json.dumps({k: str(v) for k, v in dataclasses.asdict(cfg).items()}),
+    }

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 USER_RESOURCES = tempfile.mkdtemp(prefix="neuralfx-blender-user-")
 os.environ["BLENDER_USER_RESOURCES"] = USER_RESOURCES
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT / "tests" / "plugin_modules")] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    [str(ROOT / "tests" / "plugin_modules")] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+)
 os.environ["NEURALFX_PLUGINS"] = "region_plugin,slow_plugin"
 os.environ.pop("NEURALFX_LOAD_PLUGINS", None)
 os.environ.pop("NEURALFX_DISABLE_PLUGINS", None)
@@ -35,8 +36,10 @@ MODULE = "bl_ext.user_default.neuralfx"
 
 def pytest_configure(config):
     if not os.access(EXECUTABLE, os.X_OK):
-        raise pytest.UsageError(f"{EXECUTABLE} is not the neuralfx program: install the main "
-                                "environment first, or set NEURALFX_EXECUTABLE")
+        raise pytest.UsageError(
+            f"{EXECUTABLE} is not the neuralfx program: install the main "
+            "environment first, or set NEURALFX_EXECUTABLE"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +48,8 @@ def addon(tmp_path_factory):
     preferences pointing at the main environment's neuralfx and the effects read once."""
     zip_path = build_blender_addon.build(tmp_path_factory.mktemp("dist"))
     result = bpy.ops.extensions.package_install_files(
-        filepath=str(zip_path), repo="user_default", enable_on_install=True)
+        filepath=str(zip_path), repo="user_default", enable_on_install=True
+    )
     assert result == {"FINISHED"}
     module = sys.modules[MODULE]
     prefs = bpy.context.preferences.addons[MODULE].preferences
@@ -81,7 +85,7 @@ def write_sequence(folder: Path, frames=range(1001, 1007), size=(64, 48)) -> Pat
         rgba[..., 1] = y / h
         rgba[..., 2] = 0.5 + 0.5 * np.sin((x + y + 3 * f) / 5)
         k = (f * 5) % (w - 12)
-        rgba[10:22, k:k + 12, :3] = (1.0, 0.9, 0.1)
+        rgba[10:22, k : k + 12, :3] = (1.0, 0.9, 0.1)
         image = bpy.data.images.new(f"gen{f}", w, h, alpha=False)
         image.pixels.foreach_set(rgba[::-1].ravel())  # Blender's rows run bottom-up
         image.filepath_raw = str(folder / f"shot.{f:04d}.png")
@@ -106,8 +110,9 @@ def pixels(path):
     out = out.reshape(h, w, 4)[::-1].copy()
     if is_float:
         rgb = np.clip(out[..., :3], 0.0, None)
-        out[..., :3] = np.where(rgb <= 0.0031308, 12.92 * rgb,
-                                1.055 * np.power(rgb, 1 / 2.4) - 0.055)
+        out[..., :3] = np.where(
+            rgb <= 0.0031308, 12.92 * rgb, 1.055 * np.power(rgb, 1 / 2.4) - 0.055
+        )
     return out
 
 

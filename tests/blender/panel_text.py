@@ -55,14 +55,16 @@ class TextLayout:
 
 def panel_text(module, scene) -> str:
     """docs/blender-panel.md for the add-on ``module``: the panel for each shipped effect."""
-    parts = ["# The NeuralFX panel, as it draws\n",
-             "What the sidebar panel (Video Sequencer, Compositor and Image Editor alike) shows "
-             "for each effect that ships with NeuralFX, with its default settings, as text: "
-             "a `┌` opens a box, `[...]` is a button. Recorded by the add-on's tests "
-             "(`tests/blender/test_addon.py`, which fail when this file is out of date; "
-             "`NEURALFX_WRITE_DOCS=1` rewrites it). Parameters that apply only to some "
-             "settings (`x-when`) are shown only then: painting-style's Gatys iterations "
-             "appear with Method: gatys.\n"]
+    parts = [
+        "# The NeuralFX panel, as it draws\n",
+        "What the sidebar panel (Video Sequencer, Compositor and Image Editor alike) shows "
+        "for each effect that ships with NeuralFX, with its default settings, as text: "
+        "a `┌` opens a box, `[...]` is a button. Recorded by the add-on's tests "
+        "(`tests/blender/test_addon.py`, which fail when this file is out of date; "
+        "`NEURALFX_WRITE_DOCS=1` rewrites it). Parameters that apply only to some "
+        "settings (`x-when`) are shown only then: painting-style's Gatys iterations "
+        "appear with Method: gatys.\n",
+    ]
     for effect in SHIPPED:
         if effect not in {e["name"] for e in module.properties.EFFECTS}:
             continue

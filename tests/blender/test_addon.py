@@ -33,12 +33,17 @@ def test_extension_is_installed_and_enabled(addon):
         assert effect in prefs.connection
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda tmp: str(tmp / "missing" / "neuralfx"), "does not exist"),
-    (lambda tmp: str(tmp), "is a folder"),
-    (lambda tmp: (tmp / "plain.txt").write_text("x") and str(tmp / "plain.txt"),
-     "is not executable"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda tmp: str(tmp / "missing" / "neuralfx"), "does not exist"),
+        (lambda tmp: str(tmp), "is a folder"),
+        (
+            lambda tmp: (tmp / "plain.txt").write_text("x") and str(tmp / "plain.txt"),
+            "is not executable",
+        ),
+    ],
+)
 def test_connection_says_what_is_wrong(addon, tmp_path, make, words):
     prefs = bpy.context.preferences.addons[MODULE].preferences
     try:
@@ -46,8 +51,11 @@ def test_connection_says_what_is_wrong(addon, tmp_path, make, words):
         with pytest.raises(RuntimeError):  # the operator reports an error
             bpy.ops.neuralfx.test_connection()
         assert words in prefs.connection and not prefs.connection_ok
-        assert "Preferences" in prefs.connection or "chmod" in prefs.connection \
+        assert (
+            "Preferences" in prefs.connection
+            or "chmod" in prefs.connection
             or "bin" in prefs.connection
+        )
     finally:
         prefs.executable = EXECUTABLE
         bpy.ops.neuralfx.test_connection()
@@ -116,10 +124,15 @@ def test_every_parameter_kind_becomes_a_blender_property(scene):
     assert opacity.description == "how much of the colour" and opacity.default == 1.0
     grow = props["grow"]
     assert (grow.type, grow.hard_min, grow.soft_max) == ("INT", -64, 8)
-    assert props["mode"].type == "ENUM" and \
-        [i.identifier for i in props["mode"].enum_items] == ["fill", "outline"]
-    assert props["colour"].subtype == "COLOR_GAMMA" and \
-        tuple(props["colour"].default_array) == (1.0, 0.0, 0.0)
+    assert props["mode"].type == "ENUM" and [i.identifier for i in props["mode"].enum_items] == [
+        "fill",
+        "outline",
+    ]
+    assert props["colour"].subtype == "COLOR_GAMMA" and tuple(props["colour"].default_array) == (
+        1.0,
+        0.0,
+        0.0,
+    )
     assert props["invert"].type == "BOOLEAN" and props["note"].type == "STRING"
     assert props["region"].subtype == "FILE_PATH" and props["scratch"].subtype == "DIR_PATH"
     assert props["reference"].type == "COLLECTION" and props["weights"].type == "COLLECTION"
@@ -158,7 +171,6 @@ def test_switching_effects_keeps_each_effects_settings(scene):
     assert settings_of(scene, "mark-region").opacity == pytest.approx(0.6)
 
 
-
 def test_each_editors_panel_draws_every_parameter(scene, addon):
     """Blender draws panels only with a window; this layout records what the panel asks for."""
     drawn = []
@@ -176,8 +188,11 @@ def test_each_editors_panel_draws_every_parameter(scene, addon):
 
     group = settings_of(scene, "mark-region")
     group.reference.add()
-    assert {p.bl_space_type for p in addon.panels.CLASSES} == \
-        {"SEQUENCE_EDITOR", "NODE_EDITOR", "IMAGE_EDITOR"}
+    assert {p.bl_space_type for p in addon.panels.CLASSES} == {
+        "SEQUENCE_EDITOR",
+        "NODE_EDITOR",
+        "IMAGE_EDITOR",
+    }
     scene.neuralfx.effect = "mark-region"
     for panel in addon.panels.CLASSES:
         drawn.clear()
@@ -188,8 +203,17 @@ def test_each_editors_panel_draws_every_parameter(scene, addon):
         assert drawn.count("neuralfx.item_add") == 2  # reference and weights
         assert "neuralfx.boxes_from_marker" in drawn and "neuralfx.run" in drawn
         assert "neuralfx.copy_command" in drawn
-        assert {"effect", "source", "output_folder", "output_format", "destination", "frames",
-                "device", "precision", "overwrite"} <= set(drawn)
+        assert {
+            "effect",
+            "source",
+            "output_folder",
+            "output_format",
+            "destination",
+            "frames",
+            "device",
+            "precision",
+            "overwrite",
+        } <= set(drawn)
 
 
 def _drawn_settings(scene):
@@ -241,8 +265,9 @@ def test_patterns_files_and_kinds_are_checked_before_run(scene, addon, tmp_path)
     scene.neuralfx.effect = "painting-style"
     group = settings_of(scene, "painting-style")
     group.preset = "7;3"
-    with pytest.raises(addon.sources.SourceError,
-                       match=r"Preset: '7;3' is not in the form it takes \(for example"):
+    with pytest.raises(
+        addon.sources.SourceError, match=r"Preset: '7;3' is not in the form it takes \(for example"
+    ):
         addon.jobs.job_from_scene(bpy.context)
     group.preset, group.method = "7", "ghiasi"
     bpy.ops.neuralfx.item_add(effect="painting-style", param="style")
@@ -267,8 +292,9 @@ def test_settings_are_saved_with_the_blend_file(scene, addon, tmp_path):
     assert settings_of(bpy.context.scene, "painting-style").preset == "19"  # the default
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "shot.blend"))
     restored = settings_of(bpy.context.scene, "painting-style")
-    assert restored.preset == "3:0.5,12:0.5" and restored.style_weight[0].value == \
-        pytest.approx(0.7)
+    assert restored.preset == "3:0.5,12:0.5" and restored.style_weight[0].value == pytest.approx(
+        0.7
+    )
     assert bpy.context.scene.neuralfx.effect == "painting-style"
 
 
@@ -294,9 +320,12 @@ def test_blenders_own_validator_passes_the_extension(tmp_path):
     broken.mkdir()
     manifest = (build_blender_addon.ADDON / "blender_manifest.toml").read_text()
     (broken / "__init__.py").write_text("")
-    (broken / "blender_manifest.toml").write_text(manifest.replace(
-        'files = "Read frames and write results; run the NeuralFX program"',
-        'files = "Read input frames and write the results; run the NeuralFX program"'))
+    (broken / "blender_manifest.toml").write_text(
+        manifest.replace(
+            'files = "Read frames and write results; run the NeuralFX program"',
+            'files = "Read input frames and write the results; run the NeuralFX program"',
+        )
+    )
     passed, said = build_blender_addon.validate(broken)
     assert not passed and "no longer than 64 characters" in said
 
@@ -312,8 +341,9 @@ def test_the_docs_show_the_panel_as_it_draws(scene, addon):
     doc = Path(__file__).resolve().parents[2] / "docs" / "blender-panel.md"
     if os.environ.get("NEURALFX_WRITE_DOCS"):
         doc.write_text(text, encoding="utf-8")
-    assert doc.read_text(encoding="utf-8") == text, \
+    assert doc.read_text(encoding="utf-8") == text, (
         "docs/blender-panel.md is out of date: rerun this test with NEURALFX_WRITE_DOCS=1"
+    )
     assert "## painting-style" in text and "Preset: 19" in text and "[Run]" in text
 
 

@@ -37,8 +37,13 @@ def test_convert_from_the_active_strip_to_a_strip_above_it(scene, addon, tmp_pat
     assert new.colorspace_settings.name == "sRGB"
     folder = bpy.path.abspath(new.directory)
     assert frame_files(folder) == [f"shot_convert.{f}.png" for f in range(1001, 1007)]
-    assert np.abs(pixels(os.path.join(folder, "shot_convert.1003.png"))
-                  - pixels(tmp_path / "plate" / "shot.1003.png")).max() < 1 / 255
+    assert (
+        np.abs(
+            pixels(os.path.join(folder, "shot_convert.1003.png"))
+            - pixels(tmp_path / "plate" / "shot.1003.png")
+        ).max()
+        < 1 / 255
+    )
 
 
 def _file_at(strip, scene_frame: int) -> str:
@@ -47,12 +52,14 @@ def _file_at(strip, scene_frame: int) -> str:
 
 
 @pytest.mark.parametrize("destination", ["SEQUENCER", "COMPOSITOR"])
-def test_frames_land_on_the_scene_frames_of_their_source_frames(scene, addon, tmp_path,
-                                                                destination):
+def test_frames_land_on_the_scene_frames_of_their_source_frames(
+    scene, addon, tmp_path, destination
+):
     """Files 1001-1012 at scene frames 1-12, Frames 1005-1007: the results sit at scene
     frames 5-7, each under the source frame it was made from."""
-    plate = image_strip(scene, write_sequence(tmp_path / "plate", frames=range(1001, 1013)),
-                        frame_start=1)
+    plate = image_strip(
+        scene, write_sequence(tmp_path / "plate", frames=range(1001, 1013)), frame_start=1
+    )
     scene.neuralfx.effect, scene.neuralfx.frames = "convert", "1005-1007"
     scene.neuralfx.destination = destination
     assert bpy.ops.neuralfx.run() == {"FINISHED"}
@@ -113,8 +120,7 @@ def test_a_result_in_a_new_compositor_is_what_f12_renders(scene, addon, tmp_path
 
 
 @pytest.mark.parametrize("destination", ["SEQUENCER", "COMPOSITOR"])
-def test_a_rerun_updates_its_result_instead_of_adding_another(scene, addon, tmp_path,
-                                                              destination):
+def test_a_rerun_updates_its_result_instead_of_adding_another(scene, addon, tmp_path, destination):
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect, scene.neuralfx.destination = "convert", destination
     for _ in range(2):  # the second run has nothing left to do
@@ -202,4 +208,5 @@ def test_a_folder_of_frames_as_input(scene, addon, tmp_path):
     run_to_end(addon)
     assert bpy.context.window_manager.neuralfx_status.error == ""
     assert frame_files(tmp_path / "results" / "plates_convert") == [
-        f"plates_convert.{f:04d}.png" for f in range(7, 10)]
+        f"plates_convert.{f:04d}.png" for f in range(7, 10)
+    ]

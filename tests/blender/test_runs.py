@@ -42,8 +42,9 @@ def test_copy_command_gives_what_a_terminal_runs_and_resumes(scene, addon, tmp_p
     assert bpy.ops.neuralfx.copy_command() == {"FINISHED"}
     command = bpy.context.window_manager.neuralfx_status.command  # and on the clipboard
     assert "--seconds 0.01 " in command and "--progress" not in command
-    done = subprocess.run(shlex.split(command) + ["--progress", "json"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        shlex.split(command) + ["--progress", "json"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert '"written": 3' in done.stdout and '"skipped": 3' in done.stdout
 
@@ -52,8 +53,11 @@ def test_a_relative_output_folder_in_an_unsaved_file_is_refused(scene, addon, tm
     assert bpy.data.filepath == ""
     image_strip(scene, write_sequence(tmp_path / "plate"))
     scene.neuralfx.effect, scene.neuralfx.output_folder = "convert", "//neuralfx/"
-    with pytest.raises(addon.sources.SourceError, match="Output folder //neuralfx/ is relative "
-                       "to the .blend file, which is not saved yet: save the file first"):
+    with pytest.raises(
+        addon.sources.SourceError,
+        match="Output folder //neuralfx/ is relative "
+        "to the .blend file, which is not saved yet: save the file first",
+    ):
         addon.jobs.job_from_scene(bpy.context)  # what Run reports, and queues nothing
 
 
@@ -86,8 +90,7 @@ def test_a_failed_run_is_reported_in_the_info_log(scene, addon, tmp_path, capfd)
     assert "Error: NeuralFX painting-style: shot: " in log and "missing.pth" in log
 
 
-def test_a_run_goes_on_through_opening_another_file_and_lands_in_its_own(scene, addon,
-                                                                           tmp_path):
+def test_a_run_goes_on_through_opening_another_file_and_lands_in_its_own(scene, addon, tmp_path):
     """The artist opens another .blend during a run: the queue keeps going (its timer is
     persistent), the result does not go into the other file, and it is placed, as one undo
     step, when the file that asked for it is open again."""
@@ -137,8 +140,9 @@ def test_preview_shows_the_look_of_the_frame_under_the_playhead(scene, addon, tm
             pids.append(addon.bridge.current_worker().popen.pid)
         # one worker, still there
         assert pids[0] == pids[1] and addon.bridge.current_worker().alive
-        assert not any(frame_files(tmp_path / "results")) if (tmp_path / "results").exists() \
-            else True  # a preview is not a run: nothing in the output folder
+        assert (
+            not any(frame_files(tmp_path / "results")) if (tmp_path / "results").exists() else True
+        )  # a preview is not a run: nothing in the output folder
     finally:
         addon.preview.stop()
 
@@ -259,12 +263,24 @@ def test_boxes_from_a_tracking_marker_drive_the_effect(scene, addon, tmp_path):
 def test_the_time_left_counts_from_the_first_frame(addon):
     """Start-up (seconds before the first frame) is not part of the rate: 8 s of start-up,
     then frames 1-5 in 2 s, is 2 frames a second, not 0.5."""
-    job = addon.jobs.Job(argv=[], label="x", scene="Scene", source=None, output="",
-                         destination="NONE", started=100.0, first_frame_at=108.0,
-                         first_done=1, done=5, total=20)
+    job = addon.jobs.Job(
+        argv=[],
+        label="x",
+        scene="Scene",
+        source=None,
+        output="",
+        destination="NONE",
+        started=100.0,
+        first_frame_at=108.0,
+        first_done=1,
+        done=5,
+        total=20,
+    )
     assert addon.jobs.rate(job, now=110.0) == 2.0
-    assert addon.jobs.rate(addon.jobs.Job([], "x", "Scene", None, "", "NONE", done=0),
-                           now=110.0) == 0.0
+    assert (
+        addon.jobs.rate(addon.jobs.Job([], "x", "Scene", None, "", "NONE", done=0), now=110.0)
+        == 0.0
+    )
 
 
 def test_missing_frames_can_be_skipped_from_the_panel(scene, addon, tmp_path):
@@ -279,4 +295,5 @@ def test_missing_frames_can_be_skipped_from_the_panel(scene, addon, tmp_path):
     run_to_end(addon)
     assert bpy.context.window_manager.neuralfx_status.error == ""
     assert frame_files(tmp_path / "results" / "plate_convert") == [
-        f"plate_convert.{f}.png" for f in (1001, 1002, 1004)]
+        f"plate_convert.{f}.png" for f in (1001, 1002, 1004)
+    ]

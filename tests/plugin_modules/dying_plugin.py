@@ -14,14 +14,19 @@ NEURALFX_PLUGIN_API = "1.0"
 class DieOnce(neuralfx.Effect):
     name = "die-once"
     summary = "invert; the first process to reach a frame dies"
-    params = (params.Int("at", default=1, min=1, max=100000, help="frame to die on"),
-              params.Text("marker", default="", help="a file created when dying"),
-              params.Bool("always", default=False, help="die every time"))
+    params = (
+        params.Int("at", default=1, min=1, max=100000, help="frame to die on"),
+        params.Text("marker", default="", help="a file created when dying"),
+        params.Bool("always", default=False, help="die every time"),
+    )
 
     def process(self, batch):
         marker = self.settings.marker
-        if self.settings.at in batch.frames and marker and (
-                self.settings.always or not os.path.exists(marker)):
+        if (
+            self.settings.at in batch.frames
+            and marker
+            and (self.settings.always or not os.path.exists(marker))
+        ):
             open(marker, "w").close()
             os.kill(os.getpid(), signal.SIGKILL)
         return batch.replace(rgb=1.0 - batch.rgb)

@@ -16,9 +16,11 @@ NEURALFX_PLUGIN_API = "1.0"
 ECHO = neuralfx.EffectSpec(
     name="echo",
     summary="a trail of earlier frames",
-    params=(params.Float("decay", default=0.8, min=0.0, max=1.0, help="trail strength"),
-            params.Bool("snapshots", default=True, help="let the host save the state"),
-            params.Float("seconds", default=0.0, min=0.0, max=5.0, help="sleep per frame")),
+    params=(
+        params.Float("decay", default=0.8, min=0.0, max=1.0, help="trail strength"),
+        params.Bool("snapshots", default=True, help="let the host save the state"),
+        params.Float("seconds", default=0.0, min=0.0, max=5.0, help="sleep per frame"),
+    ),
     stateful=True,
     implementation="echo_plugin:Echo",
 )
@@ -35,7 +37,7 @@ class Echo(neuralfx.Effect):
         previous = self.previous
         for i in range(len(batch)):
             time.sleep(self.settings.seconds)
-            frame = batch.rgb[i:i + 1]
+            frame = batch.rgb[i : i + 1]
             if previous is not None:
                 frame = frame + self.settings.decay * (previous - frame)
             out.append(frame)

@@ -31,21 +31,32 @@ def effects_command(as_json: bool) -> None:
 
 
 def _effect_rows(host) -> list[dict[str, Any]]:
-    return [{"name": e.name, "summary": e.summary, "plugin": host.owner_of(e.name)}
-            for e in host.effects()]
+    return [
+        {"name": e.name, "summary": e.summary, "plugin": host.owner_of(e.name)}
+        for e in host.effects()
+    ]
 
 
 @main.command("describe")
 @click.argument("effect", required=False)
-@click.option("--all", "everything", is_flag=True,
-              help="Describe every effect at once, with the version and the plugins that "
-                   "failed to load (what a host such as the Blender add-on reads in one call).")
-@click.option("--run-options", "run_options", is_flag=True,
-              help="Describe the options every `neuralfx run` has (--json: their schemas, with "
-                   "x-panel for the ones the Blender panel shows).")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Describe every effect at once, with the version and the plugins that "
+    "failed to load (what a host such as the Blender add-on reads in one call).",
+)
+@click.option(
+    "--run-options",
+    "run_options",
+    is_flag=True,
+    help="Describe the options every `neuralfx run` has (--json: their schemas, with "
+    "x-panel for the ones the Blender panel shows).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON description and schema.")
-def describe_command(effect: str | None, everything: bool, run_options: bool,
-                     as_json: bool) -> None:
+def describe_command(
+    effect: str | None, everything: bool, run_options: bool, as_json: bool
+) -> None:
     """Describe an effect and its parameters (--json: the schema the Blender add-on reads).
 
     \b
@@ -71,10 +82,13 @@ def describe_command(effect: str | None, everything: bool, run_options: bool,
     if everything:
         if effect:
             raise click.UsageError("give an EFFECT or --all, not both")
-        data = {"version": __version__, "effects": _effect_rows(host),
-                "descriptions": {e.name: e.describe() for e in host.effects()},
-                "run_options": run_options_schema(),
-                "plugin_errors": [vars(e) for e in host.errors]}
+        data = {
+            "version": __version__,
+            "effects": _effect_rows(host),
+            "descriptions": {e.name: e.describe() for e in host.effects()},
+            "run_options": run_options_schema(),
+            "plugin_errors": [vars(e) for e in host.errors],
+        }
         if as_json:
             click.echo(json.dumps(data, indent=2))
         else:
@@ -109,11 +123,13 @@ def _param_line(schema: dict[str, Any]) -> str:
 def plugins_command(as_json: bool) -> None:
     """List plugins with version, module, hooks and effects, and those that failed to load."""
     host = get_host()
-    data = {"plugin_api": PLUGIN_API_VERSION,
-            "plugins": [vars(p) for p in host.plugins],
-            "errors": [vars(e) for e in host.errors],
-            "disabled": [d.as_dict() for d in host.disabled],
-            "warnings": host.warnings + host.slow}
+    data = {
+        "plugin_api": PLUGIN_API_VERSION,
+        "plugins": [vars(p) for p in host.plugins],
+        "errors": [vars(e) for e in host.errors],
+        "disabled": [d.as_dict() for d in host.disabled],
+        "warnings": host.warnings + host.slow,
+    }
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -134,16 +150,32 @@ def plugins_command(as_json: bool) -> None:
 
 
 # -- doctor -------------------------------------------------------------------------------------
-_PACKAGES = ("torch", "torchvision", "numpy", "opencv-python-headless", "opencv-python", "av",
-             "OpenEXR", "opencolorio", "safetensors", "pluggy", "click", "dlib-bin",
-             # the optional extras: neuralfx[ray] (--executor ray), neuralfx[c2pa] (--c2pa-cert)
-             "ray", "c2pa-python")
+_PACKAGES = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "opencv-python-headless",
+    "opencv-python",
+    "av",
+    "OpenEXR",
+    "opencolorio",
+    "safetensors",
+    "pluggy",
+    "click",
+    "dlib-bin",
+    # the optional extras: neuralfx[ray] (--executor ray), neuralfx[c2pa] (--c2pa-cert)
+    "ray",
+    "c2pa-python",
+)
 
 
 @main.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--ocio", metavar="CONFIG", help="Also check this OpenColorIO config and list its "
-                                                "colour spaces.")
+@click.option(
+    "--ocio",
+    metavar="CONFIG",
+    help="Also check this OpenColorIO config and list its colour spaces.",
+)
 def doctor_command(as_json: bool, ocio: str | None) -> None:
     """Check this machine: versions, devices, plugins, effects, weights cache.
 
@@ -182,16 +214,29 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         "devices": devices,
         "cuda_build": torch.version.cuda,
         "plugin_api": PLUGIN_API_VERSION,
-        "plugins": [{"name": p.name, "version": p.version, "effects": p.effects,
-                     "detectors": p.detectors, "weights": p.weights} for p in host.plugins],
+        "plugins": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "effects": p.effects,
+                "detectors": p.detectors,
+                "weights": p.weights,
+            }
+            for p in host.plugins
+        ],
         "face_detectors": sorted(host.face_detectors),
         "plugin_errors": [vars(e) for e in host.errors],
         "effect_errors": effect_errors,
         "slow_plugins": host.slow,
-        "cpu": {"threads": torch.get_num_threads(),
-                "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(OpenMP's default)")},
-        "cache": {"path": str(cache), "exists": cache.is_dir(),
-                  "files": [{"path": p, "bytes": n} for p, n in files]},
+        "cpu": {
+            "threads": torch.get_num_threads(),
+            "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(OpenMP's default)"),
+        },
+        "cache": {
+            "path": str(cache),
+            "exists": cache.is_dir(),
+            "files": [{"path": p, "bytes": n} for p, n in files],
+        },
     }
     if ocio:
         report["ocio"] = {"config": ocio, "colour_spaces": ColourSpaces(ocio).names()}
@@ -203,23 +248,33 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
     click.echo("versions:")
     for k, v in versions.items():
         click.echo(f"  {k} {v}")
-    click.echo("devices: " + ", ".join(
-        d["device"] + (f" ({d['name']}, {d['memory_gb']} GB)" if "name" in d else "")
-        for d in devices) + (f"  [torch built for CUDA {torch.version.cuda}]"
-                             if torch.version.cuda else ""))
+    click.echo(
+        "devices: "
+        + ", ".join(
+            d["device"] + (f" ({d['name']}, {d['memory_gb']} GB)" if "name" in d else "")
+            for d in devices
+        )
+        + (f"  [torch built for CUDA {torch.version.cuda}]" if torch.version.cuda else "")
+    )
     cpu = report["cpu"]
-    click.echo(f"cpu: {cpu['threads']} threads, OpenMP threads wait "
-               f"{cpu['openmp_wait_policy']} (PASSIVE keeps a shared machine fast)")
-    click.echo(f"plugins (API {PLUGIN_API_VERSION}): " +
-               ", ".join(f"{p.name} {p.version}" for p in host.plugins))
+    click.echo(
+        f"cpu: {cpu['threads']} threads, OpenMP threads wait "
+        f"{cpu['openmp_wait_policy']} (PASSIVE keeps a shared machine fast)"
+    )
+    click.echo(
+        f"plugins (API {PLUGIN_API_VERSION}): "
+        + ", ".join(f"{p.name} {p.version}" for p in host.plugins)
+    )
     for e in host.errors:
         click.echo(f"  FAILED: {e.name}: {e.error}")
     for e in effect_errors:
         click.echo(f"  FAILED: effect {e['effect']}: {e['error']}")
     for note in host.slow:
         click.echo(f"  slow: {note}")
-    click.echo(f"weights cache: {cache} ({len(files)} file(s)"
-               f"{', ' + _size(sum(n for _, n in files)) if files else ''})")
+    click.echo(
+        f"weights cache: {cache} ({len(files)} file(s)"
+        f"{', ' + _size(sum(n for _, n in files)) if files else ''})"
+    )
     for p, n in files:
         click.echo(f"  {p}  {_size(n)}")
     if ocio:
@@ -242,13 +297,21 @@ def _size(n: int) -> str:
 @click.option("--columns", type=int, default=6, show_default=True)
 @click.option("--width", type=int, default=1600, show_default=True, help="Sheet width in pixels.")
 @click.option("--frames", metavar="RANGE", help="Frames to show (default: all, up to --max).")
-@click.option("--max", "max_frames", type=int, default=48, show_default=True,
-              help="At most this many frames, spread evenly over the clip.")
-def contact_sheet_command(input: str, output: str, columns: int, width: int,
-                          frames: str | None, max_frames: int) -> None:
+@click.option(
+    "--max",
+    "max_frames",
+    type=int,
+    default=48,
+    show_default=True,
+    help="At most this many frames, spread evenly over the clip.",
+)
+def contact_sheet_command(
+    input: str, output: str, columns: int, width: int, frames: str | None, max_frames: int
+) -> None:
     """Write a PNG contact sheet (labelled thumbnails) of a sequence or video."""
     from ..contact_sheet import make_contact_sheet
 
-    count = make_contact_sheet(input, output, columns=columns, width=width, frames=frames,
-                               max_frames=max_frames)
+    count = make_contact_sheet(
+        input, output, columns=columns, width=width, frames=frames, max_frames=max_frames
+    )
     click.echo(f"{output}: {count} frame(s)")

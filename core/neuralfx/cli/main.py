@@ -26,7 +26,8 @@ def wants_json(args: Sequence[str]) -> bool:
     args = list(args)
     return "--progress=json" in args or any(
         a == "--progress" and i + 1 < len(args) and args[i + 1] == "json"
-        for i, a in enumerate(args))
+        for i, a in enumerate(args)
+    )
 
 
 def _raised_by_neuralfx(exc: BaseException) -> bool:
@@ -42,8 +43,9 @@ def _raised_by_neuralfx(exc: BaseException) -> bool:
         path = frame.f_code.co_filename
         if top == "neuralfx":
             owner = "neuralfx"
-        elif top in plugins or not (top in sys.stdlib_module_names or "-packages" in path
-                                    or path.startswith("<")):
+        elif top in plugins or not (
+            top in sys.stdlib_module_names or "-packages" in path or path.startswith("<")
+        ):
             owner = "plugin"
         tb = tb.tb_next
     return owner == "neuralfx"
@@ -56,8 +58,12 @@ def _json_error(message: str, hint: str | None = None, **fields: Any) -> None:
 
 def _fail(exc: NeuralFXError, as_json: bool) -> None:
     if as_json and not getattr(exc, "reported", False):
-        _json_error(exc.message, exc.hint, frame=getattr(exc, "frame", None),
-                    path=getattr(exc, "path", None))
+        _json_error(
+            exc.message,
+            exc.hint,
+            frame=getattr(exc, "frame", None),
+            path=getattr(exc, "path", None),
+        )
     click.echo(f"error: {exc.message}", err=True)
     if exc.hint:
         click.echo(f"  hint: {exc.hint}", err=True)
@@ -79,8 +85,10 @@ class _Main(click.Group):
         for warning in host.warnings:
             click.echo(f"warning: {warning}", err=True)
         for e in host.errors:
-            click.echo(f"warning: plugin {e.name!r} failed to load: {e.error} "
-                       "(see `neuralfx plugins`)", err=True)
+            click.echo(
+                f"warning: plugin {e.name!r} failed to load: {e.error} (see `neuralfx plugins`)",
+                err=True,
+            )
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
@@ -97,17 +105,23 @@ class _Main(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         as_json = wants_json(argv)
         try:
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:  # usage errors: the message click would print
             if as_json:
-                usage = exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx \
-                    else None
+                usage = (
+                    exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx else None
+                )
                 _json_error(exc.format_message(), usage)
             exc.show()
             sys.exit(exc.exit_code)
@@ -123,28 +137,40 @@ class _Main(click.Group):
         except OSError as exc:  # the machine, not the input: a vanished file, a dead disk
             if not _raised_by_neuralfx(exc):  # a plugin's own file handling: show where
                 traceback.print_exception(exc)
-            _fail(NeuralFXError(f"{exc.strerror or exc}" + (f": {exc.filename}" if
-                                                             exc.filename else ""),
-                                hint="check the disk and the paths, then run the same command "
-                                     "again" if _raised_by_neuralfx(exc) else "raised by "
-                                     "plugin code (the traceback is above): check the files it "
-                                     "names, or report it to the plugin's authors"), as_json)
+            _fail(
+                NeuralFXError(
+                    f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+                    hint="check the disk and the paths, then run the same command again"
+                    if _raised_by_neuralfx(exc)
+                    else "raised by "
+                    "plugin code (the traceback is above): check the files it "
+                    "names, or report it to the plugin's authors",
+                ),
+                as_json,
+            )
         except Exception as exc:  # a bug: its traceback, and for programs an error event too
             if as_json:
-                _json_error(f"{type(exc).__name__}: {exc}", "a bug in NeuralFX or a plugin: "
-                            "the traceback is on stderr; report it with the command")
+                _json_error(
+                    f"{type(exc).__name__}: {exc}",
+                    "a bug in NeuralFX or a plugin: "
+                    "the traceback is on stderr; report it with the command",
+                )
             raise
         if not standalone_mode:
             return rv
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"],
-                                          "max_content_width": 100})
+@click.group(
+    cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="neuralfx")
-@click.option("--verbose", is_flag=True,
-              help="Also show the native libraries' own messages on stderr (OpenCV, libpng, "
-                   "OpenEXR, FFmpeg), which are left out otherwise; or NEURALFX_VERBOSE=1.")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also show the native libraries' own messages on stderr (OpenCV, libpng, "
+    "OpenEXR, FFmpeg), which are left out otherwise; or NEURALFX_VERBOSE=1.",
+)
 def main(verbose: bool) -> None:
     """NeuralFX: neural image translation for VFX pipelines.
 

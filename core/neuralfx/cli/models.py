@@ -27,32 +27,49 @@ def list_command(as_json: bool) -> None:
     rows = []
     for info in weights.catalog().weights.values():
         path = weights.cached_path(info.name)
-        record = weights.verified(info.name) if path and path.parent == \
-            weights.entry_dir(info.name) else None
-        rows.append({"name": info.name, "model": info.model, "file": info.filename,
-                     "url": info.url, "sha256": info.sha256, "size": info.size,
-                     "licence": info.licence, "cached": str(path) if path else None,
-                     "shipped": bool(path) and weights.is_shipped(path),
-                     "verified": record})
+        record = (
+            weights.verified(info.name)
+            if path and path.parent == weights.entry_dir(info.name)
+            else None
+        )
+        rows.append(
+            {
+                "name": info.name,
+                "model": info.model,
+                "file": info.filename,
+                "url": info.url,
+                "sha256": info.sha256,
+                "size": info.size,
+                "licence": info.licence,
+                "cached": str(path) if path else None,
+                "shipped": bool(path) and weights.is_shipped(path),
+                "verified": record,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         state = "shipped" if r["shipped"] else "cached" if r["cached"] else "not cached"
-        check = f" ({r['verified']['checked']} checked, sha256 {r['verified']['sha256'][:12]})" \
-            if r["verified"] else ""
-        click.echo(f"{r['name']:<{width}}  {r['model']:<18} {state:<10} {r['licence'][:40]}"
-                   f"{check}")
+        check = (
+            f" ({r['verified']['checked']} checked, sha256 {r['verified']['sha256'][:12]})"
+            if r["verified"]
+            else ""
+        )
+        click.echo(f"{r['name']:<{width}}  {r['model']:<18} {state:<10} {r['licence'][:40]}{check}")
     click.echo(f"cache: {weights.cache_dir()}")
 
 
 @models_group.command("fetch")
 @click.argument("names", nargs=-1, required=True)
-@click.option("--url", help="Download from this URL instead, laid out as the official download "
-                            "(an archive when the official one is); NAMES then all come from "
-                            "it. For a studio mirror of every file, set "
-                            f"{weights.MIRROR_VARIABLE}=BASE (files at BASE/NAME/FILE).")
+@click.option(
+    "--url",
+    help="Download from this URL instead, laid out as the official download "
+    "(an archive when the official one is); NAMES then all come from "
+    "it. For a studio mirror of every file, set "
+    f"{weights.MIRROR_VARIABLE}=BASE (files at BASE/NAME/FILE).",
+)
 def fetch_command(names: tuple[str, ...], url: str | None) -> None:
     """Download official checkpoints into the cache.
 
@@ -67,8 +84,8 @@ def fetch_command(names: tuple[str, ...], url: str | None) -> None:
 
     for name in names:
         weights.known(name)
-    with tqdm(unit="B", unit_scale=True, desc=", ".join(names), leave=False,
-              disable=None) as bar:
+    with tqdm(unit="B", unit_scale=True, desc=", ".join(names), leave=False, disable=None) as bar:
+
         def progress(done: int, total: int | None) -> None:
             bar.total = total
             bar.update(done - bar.n)
@@ -76,8 +93,10 @@ def fetch_command(names: tuple[str, ...], url: str | None) -> None:
         paths = weights.fetch_all(list(names), url=url, progress=progress)
     for name in names:
         record = weights.verified(name) or {}
-        click.echo(f"{name}: {paths[name]} ({record.get('checked', '?')} checked, sha256 "
-                   f"{record.get('sha256', '?')})")
+        click.echo(
+            f"{name}: {paths[name]} ({record.get('checked', '?')} checked, sha256 "
+            f"{record.get('sha256', '?')})"
+        )
 
 
 @models_group.command("import")
@@ -116,15 +135,17 @@ def verify_command(names: tuple[str, ...]) -> None:
             if path.name == f"{name}.safetensors" and path.name != info.filename:  # imported
                 meta = weights.read_metadata(path)
                 if info.sha256 and not meta.get("source_sha256", "").startswith(info.sha256):
-                    raise NeuralFXError(f"{path} was imported from a file whose sha256 is not "
-                                        f"{info.sha256}…")
+                    raise NeuralFXError(
+                        f"{path} was imported from a file whose sha256 is not {info.sha256}…"
+                    )
             else:
                 digest = weights.check_digest(info, path)
-                record = weights.verified(name) if path.parent == weights.entry_dir(name) \
-                    else None
+                record = weights.verified(name) if path.parent == weights.entry_dir(name) else None
                 if record and record.get("sha256") != digest:
-                    raise NeuralFXError(f"{path} changed since it was fetched and checked "
-                                        f"(sha256 {digest[:12]}, was {record['sha256'][:12]})")
+                    raise NeuralFXError(
+                        f"{path} changed since it was fetched and checked "
+                        f"(sha256 {digest[:12]}, was {record['sha256'][:12]})"
+                    )
             models.state_dict_for(info.model, path)
         except NeuralFXError as exc:
             click.echo(f"{name}: FAILED: {exc.message}")
@@ -134,8 +155,9 @@ def verify_command(names: tuple[str, ...]) -> None:
     if not chosen:
         click.echo("no cached weights to verify")
     if failed:
-        raise NeuralFXError(f"{failed} checkpoint(s) failed verification",
-                            hint="fetch or import them again")
+        raise NeuralFXError(
+            f"{failed} checkpoint(s) failed verification", hint="fetch or import them again"
+        )
 
 
 @main.group("train")

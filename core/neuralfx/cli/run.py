@@ -21,7 +21,10 @@ _RUN_OPTION_NAMES = {p.name for p in RUN_PARAMS}
 
 def _effect_command(effect: EffectSpec) -> click.Command:
     def callback(input: str, output: str, progress: str | None, **values: Any) -> None:
-        from ..pipeline.runner import run  # torch and the codecs load only for a run
+        from .. import console
+
+        with console.deferring_signals():  # torch and the codecs load only for a run
+            from ..pipeline.runner import run
 
         given = {k: values.pop(k) for k in list(values) if k in _RUN_OPTION_NAMES}
         settings = {k: v for k, v in values.items() if v is not None and v != ()}
@@ -32,8 +35,15 @@ def _effect_command(effect: EffectSpec) -> click.Command:
             for e in host.errors:  # the terminal saw them on stderr; programs get events
                 if progress == "json":
                     reporter.warning(f"plugin {e.name!r} failed to load: {e.error}")
-            run(effect.name, input, output, settings=settings, options=opts, reporter=reporter,
-                host=host)
+            run(
+                effect.name,
+                input,
+                output,
+                settings=settings,
+                options=opts,
+                reporter=reporter,
+                host=host,
+            )
         finally:
             reporter.close()
 
@@ -41,12 +51,16 @@ def _effect_command(effect: EffectSpec) -> click.Command:
     params += _RUN_OPTIONS
     params += [click.Argument(["input"]), click.Argument(["output"])]
     return click.Command(
-        effect.name, callback=callback, params=params, short_help=effect.summary,
-        help=inspect.cleandoc(effect.help or effect.summary) +
-        "\n\nINPUT: an image, a video, or a sequence such as shot.####.exr, shot.%04d.png or "
+        effect.name,
+        callback=callback,
+        params=params,
+        short_help=effect.summary,
+        help=inspect.cleandoc(effect.help or effect.summary)
+        + "\n\nINPUT: an image, a video, or a sequence such as shot.####.exr, shot.%04d.png or "
         "'shot.*.png'. OUTPUT: the same kinds (a pattern for several frames); output frame "
         "numbers follow the input's.",
-        context_settings={"max_content_width": 100})
+        context_settings={"max_content_width": 100},
+    )
 
 
 class _EffectGroup(click.Group):
@@ -74,5 +88,3 @@ def run_group() -> None:
     or checkpoint) is refused and names what changed. Pass --overwrite to redo the frames asked
     for. See `neuralfx run EFFECT --help`.
     """
-
-

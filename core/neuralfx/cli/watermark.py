@@ -16,16 +16,28 @@ def watermark_group() -> None:
 
 @watermark_group.command("detect")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--frames", type=int, default=48, show_default=True,
-              help="Frames of a video or sequence to read, folded together (more is surer; "
-                   "one 1080p frame is enough, eight 640x360 frames are).")
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per input: path, found, payload, confidence, tiles (how "
-                   "much picture was read), false_match (when found: the chance that an "
-                   "unmarked picture reads so surely) and reason (why no mark was read).")
-@click.option("--require", is_flag=True,
-              help="Exit with 1 unless every PATH carries the mark (for scripts that must "
-                   "confirm a file is marked).")
+@click.option(
+    "--frames",
+    type=int,
+    default=48,
+    show_default=True,
+    help="Frames of a video or sequence to read, folded together (more is surer; "
+    "one 1080p frame is enough, eight 640x360 frames are).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per input: path, found, payload, confidence, tiles (how "
+    "much picture was read), false_match (when found: the chance that an "
+    "unmarked picture reads so surely) and reason (why no mark was read).",
+)
+@click.option(
+    "--require",
+    is_flag=True,
+    help="Exit with 1 unless every PATH carries the mark (for scripts that must "
+    "confirm a file is marked).",
+)
 def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: bool) -> None:
     """Say whether each PATH (an image, a sequence pattern or a video) carries the mark, and
     its payload: the tool, the model (a hash of the effect and its weights) and the run. It
@@ -57,8 +69,9 @@ def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: 
             else:
                 pictures = [source.read(f) for f in chosen]
         except FrameError as exc:
-            raise FrameError(f"{path}: {exc.message}", hint="give an image, a sequence or a "
-                             "video") from None
+            raise FrameError(
+                f"{path}: {exc.message}", hint="give an image, a sequence or a video"
+            ) from None
         found = detect(*(display_rgb(p) for p in pictures), numbers=chosen)
         results.append({"path": path, **found.as_dict()})
     if as_json:
@@ -68,11 +81,14 @@ def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: 
         for r in results:
             if r["found"]:
                 p = r["payload"]
-                click.echo(f"{r['path']}: marked by NeuralFX (model {p['model']}, run "
-                           f"{p['run']}; confidence {r['confidence']})")
+                click.echo(
+                    f"{r['path']}: marked by NeuralFX (model {p['model']}, run "
+                    f"{p['run']}; confidence {r['confidence']})"
+                )
             else:
-                click.echo(f"{r['path']}: no mark found (confidence {r['confidence']}): "
-                           f"{r['reason']}")
+                click.echo(
+                    f"{r['path']}: no mark found (confidence {r['confidence']}): {r['reason']}"
+                )
     unmarked = [r["path"] for r in results if not r["found"]]
     if require and unmarked:
         click.echo(f"--require: no mark read in {', '.join(unmarked)}", err=True)

@@ -59,16 +59,28 @@ class CropTemplate:
         top = (height - width) / 2
         # Resizing maps pixel centres: index i of 178 goes to (i + 0.5) * size/178 - 0.5.
         k = size / width
-        return cls(size, tuple(((x + 0.5) * k - 0.5, (y - top + 0.5) * k - 0.5)
-                               for x, y in CELEBA_ALIGNED_POINTS))
+        return cls(
+            size,
+            tuple(
+                ((x + 0.5) * k - 0.5, (y - top + 0.5) * k - 0.5) for x, y in CELEBA_ALIGNED_POINTS
+            ),
+        )
 
 
 def five_points(landmarks: np.ndarray | torch.Tensor):
     """The eye centres, nose tip and mouth corners of 68 iBUG landmarks ``(..., 68, 2)``, in the
     order of the templates (the eye on the image's left first)."""
     lib = torch if isinstance(landmarks, torch.Tensor) else np
-    return lib.stack([landmarks[..., 36:42, :].mean(-2), landmarks[..., 42:48, :].mean(-2),
-                      landmarks[..., 30, :], landmarks[..., 48, :], landmarks[..., 54, :]], -2)
+    return lib.stack(
+        [
+            landmarks[..., 36:42, :].mean(-2),
+            landmarks[..., 42:48, :].mean(-2),
+            landmarks[..., 30, :],
+            landmarks[..., 48, :],
+            landmarks[..., 54, :],
+        ],
+        -2,
+    )
 
 
 def similarity(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
@@ -103,13 +115,19 @@ def _apply(m: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
 
 
 def _normalise(xy: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    scale = torch.tensor([2 / max(width - 1, 1), 2 / max(height - 1, 1)], device=xy.device,
-                         dtype=xy.dtype)
+    scale = torch.tensor(
+        [2 / max(width - 1, 1), 2 / max(height - 1, 1)], device=xy.device, dtype=xy.dtype
+    )
     return xy * scale - 1
 
 
-def crop_faces(frames: torch.Tensor, frame_index: torch.Tensor, to_crop: torch.Tensor,
-               size: int | tuple[int, int], supersample: int = 2) -> torch.Tensor:
+def crop_faces(
+    frames: torch.Tensor,
+    frame_index: torch.Tensor,
+    to_crop: torch.Tensor,
+    size: int | tuple[int, int],
+    supersample: int = 2,
+) -> torch.Tensor:
     """Crops ``(F, C, size, size)`` (or ``size`` = (width, height)) of faces: face ``i`` from
     ``frames[frame_index[i]]`` through the frame → crop map ``to_crop[i]``. Sampled at
     ``supersample`` times the size and averaged down, so a face much larger than the crop is
@@ -118,14 +136,19 @@ def crop_faces(frames: torch.Tensor, frame_index: torch.Tensor, to_crop: torch.T
     crop_w, crop_h = (size, size) if isinstance(size, int) else size
 
     def positions(count: int) -> torch.Tensor:  # fine sample positions in crop pixel indices
-        return (torch.arange(count * supersample, device=frames.device, dtype=torch.float32)
-                + 0.5) / supersample - 0.5
+        return (
+            torch.arange(count * supersample, device=frames.device, dtype=torch.float32) + 0.5
+        ) / supersample - 0.5
 
     grid = torch.stack(torch.meshgrid(positions(crop_w), positions(crop_h), indexing="xy"), -1)
     frame_xy = _apply(invert(to_crop.float()), grid.expand(n, -1, -1, -1))
-    crops = F.grid_sample(frames.index_select(0, frame_index).float(),
-                          _normalise(frame_xy, width, height), mode="bilinear",
-                          padding_mode="border", align_corners=True)
+    crops = F.grid_sample(
+        frames.index_select(0, frame_index).float(),
+        _normalise(frame_xy, width, height),
+        mode="bilinear",
+        padding_mode="border",
+        align_corners=True,
+    )
     if supersample > 1:
         crops = F.avg_pool2d(crops, supersample)
     return crops.to(frames.dtype)
@@ -133,16 +156,31 @@ def crop_faces(frames: torch.Tensor, frame_index: torch.Tensor, to_crop: torch.T
 
 def crop_region(to_crop: torch.Tensor, size: int, width: int, height: int) -> list[tuple]:
     """For each face, the frame rectangle (x0, y0, x1, y1; end exclusive) its crop covers."""
-    corners = torch.tensor([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]],
-                           dtype=torch.float32, device=to_crop.device)
+    corners = torch.tensor(
+        [[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]],
+        dtype=torch.float32,
+        device=to_crop.device,
+    )
     quad = _apply(invert(to_crop.float()), corners.expand(len(to_crop), -1, -1))
     lo, hi = quad.amin(1).floor().cpu(), quad.amax(1).ceil().cpu()
-    return [(max(0, int(a[0])), max(0, int(a[1])), min(width, int(b[0]) + 1),
-             min(height, int(b[1]) + 1)) for a, b in zip(lo, hi, strict=True)]
+    return [
+        (
+            max(0, int(a[0])),
+            max(0, int(a[1])),
+            min(width, int(b[0]) + 1),
+            min(height, int(b[1]) + 1),
+        )
+        for a, b in zip(lo, hi, strict=True)
+    ]
 
 
-def paste_faces(frames: torch.Tensor, frame_index: torch.Tensor, to_crop: torch.Tensor,
-                crops: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def paste_faces(
+    frames: torch.Tensor,
+    frame_index: torch.Tensor,
+    to_crop: torch.Tensor,
+    crops: torch.Tensor,
+    masks: torch.Tensor,
+) -> torch.Tensor:
     """``frames`` with each processed crop blended back where its mask ``(F, 1, S, S)`` (in
     [0, 1]) says, through the inverse of ``to_crop``. Pixels outside every crop's region are
     not touched (a copy of the frames, bit for bit)."""
@@ -155,10 +193,11 @@ def paste_faces(frames: torch.Tensor, frame_index: torch.Tensor, to_crop: torch.
         ys = torch.arange(y0, y1, device=frames.device, dtype=torch.float32)
         xs = torch.arange(x0, x1, device=frames.device, dtype=torch.float32)
         grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)[None]
-        crop_xy = _normalise(_apply(to_crop[i:i + 1].float(), grid), size, size)
-        both = torch.cat([crops[i:i + 1].float(), masks[i:i + 1].float()], 1)
-        sampled = F.grid_sample(both, crop_xy, mode="bilinear", padding_mode="zeros",
-                                align_corners=True)[0]
+        crop_xy = _normalise(_apply(to_crop[i : i + 1].float(), grid), size, size)
+        both = torch.cat([crops[i : i + 1].float(), masks[i : i + 1].float()], 1)
+        sampled = F.grid_sample(
+            both, crop_xy, mode="bilinear", padding_mode="zeros", align_corners=True
+        )[0]
         picture, alpha = sampled[:-1], sampled[-1:]
         f = int(frame_index[i])
         region = out[f, :, y0:y1, x0:x1].float()

@@ -35,8 +35,9 @@ def _polygon(landmarks: np.ndarray, shape: str) -> np.ndarray:
     return np.concatenate([wider_jaw, hair])
 
 
-def masks(landmarks: np.ndarray, size: int, shape: str = "head",
-          feather: float = 0.08) -> torch.Tensor:
+def masks(
+    landmarks: np.ndarray, size: int, shape: str = "head", feather: float = 0.08
+) -> torch.Tensor:
     """``(F, 1, size, size)`` float masks in [0, 1] for landmarks ``(F, 68, 2)`` in crop pixels:
     the outline filled, softened over ``feather`` × size pixels, and faded to zero at the
     crop's border."""
@@ -84,8 +85,13 @@ def colour_reference(landmarks: np.ndarray, size: int, where: str = "skin") -> t
 MIN_BACKGROUND = 0.04
 
 
-def match_colour(generated: torch.Tensor, original: torch.Tensor, landmarks: np.ndarray,
-                 size: int, where: str = "skin") -> torch.Tensor:
+def match_colour(
+    generated: torch.Tensor,
+    original: torch.Tensor,
+    landmarks: np.ndarray,
+    size: int,
+    where: str = "skin",
+) -> torch.Tensor:
     """Shift each generated crop's colour so that the reference region (``where``, see
     :func:`colour_reference`) has the original's mean: a model's overall tint goes, what it
     changed on purpose stays. ``skin`` (the mean there) keeps hair and beard changes;
@@ -98,8 +104,12 @@ def match_colour(generated: torch.Tensor, original: torch.Tensor, landmarks: np.
         shift = (difference * weights).sum((2, 3)) / total
     else:  # the median: side hair that falls outside the head, recoloured on purpose, is
         # a minority of the background and does not move it
-        shift = torch.stack([torch.stack([d[c][w[0] > 0.5].median() for c in range(len(d))])
-                             for d, w in zip(difference, weights, strict=True)])
+        shift = torch.stack(
+            [
+                torch.stack([d[c][w[0] > 0.5].median() for c in range(len(d))])
+                for d, w in zip(difference, weights, strict=True)
+            ]
+        )
     return (generated + shift[:, :, None, None]).clamp(0, 1)
 
 
@@ -144,8 +154,9 @@ def colour_stats(images: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
     return mean, var.sqrt().clamp_min(1e-4)
 
 
-def reinhard(generated: torch.Tensor, target_stats: tuple[torch.Tensor, torch.Tensor],
-             mask: torch.Tensor) -> torch.Tensor:
+def reinhard(
+    generated: torch.Tensor, target_stats: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor
+) -> torch.Tensor:
     """Reinhard et al. (2001) colour transfer: give ``generated`` the mean and spread of the
     target's colours (``target_stats`` from :func:`colour_stats`), in luma/chroma space."""
     mean, std = colour_stats(generated, mask)
@@ -155,8 +166,9 @@ def reinhard(generated: torch.Tensor, target_stats: tuple[torch.Tensor, torch.Te
     return _ycc(ycc, inverse=True).clamp(0, 1)
 
 
-def match_histograms(generated: torch.Tensor, original: torch.Tensor,
-                     mask: torch.Tensor) -> torch.Tensor:
+def match_histograms(
+    generated: torch.Tensor, original: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """Each channel of ``generated`` remapped so that its distribution inside ``mask`` is the
     original's (quantile matching, on the device)."""
     out = generated.float().clone()

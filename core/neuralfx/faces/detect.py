@@ -53,8 +53,13 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
 class DlibFaceFinder:
     """dlib detection (``method`` ``hog`` or ``cnn``), landmarks, CNN confirmation."""
 
-    def __init__(self, method: str = "hog", min_face: int = 64, confident_score: float = 1.0,
-                 confirm: bool = True) -> None:
+    def __init__(
+        self,
+        method: str = "hog",
+        min_face: int = 64,
+        confident_score: float = 1.0,
+        confirm: bool = True,
+    ) -> None:
         if method not in ("hog", "cnn"):
             raise ValueError(f"unknown dlib method {method!r}")
         self.method, self.min_face = method, min_face
@@ -67,9 +72,17 @@ class DlibFaceFinder:
         image = to_uint8(rgb)
         window = HOG_WINDOW if self.method == "hog" else MMOD_WINDOW
         scale = min(MAX_UPSCALE, window / self.min_face)
-        small = image if scale == 1.0 else cv2.resize(
-            image, None, fx=scale, fy=scale,
-            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        small = (
+            image
+            if scale == 1.0
+            else cv2.resize(
+                image,
+                None,
+                fx=scale,
+                fy=scale,
+                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            )
+        )
         if self.method == "hog":
             rects, scores, _ = dlib_models.hog_detector().run(small, 1, 0.0)
         else:
@@ -77,12 +90,20 @@ class DlibFaceFinder:
             rects, scores = [d.rect for d in found], [d.confidence for d in found]
         faces = []
         for rect, score in zip(rects, scores, strict=True):
-            box = (rect.left() / scale, rect.top() / scale, rect.right() / scale,
-                   rect.bottom() / scale)
+            box = (
+                rect.left() / scale,
+                rect.top() / scale,
+                rect.right() / scale,
+                rect.bottom() / scale,
+            )
             if box[2] - box[0] < self.min_face:
                 continue
-            if self.method == "hog" and self.confirm and score < self.confident_score \
-                    and not self._cnn_agrees(image, box):
+            if (
+                self.method == "hog"
+                and self.confirm
+                and score < self.confident_score
+                and not self._cnn_agrees(image, box)
+            ):
                 continue
             faces.append(Detection(box, float(score), landmarks_in(image, box)))
         return faces
@@ -99,8 +120,9 @@ class DlibFaceFinder:
         crop = image[y0:y1, x0:x1]
         size = 2 * MMOD_WINDOW  # the face fills about half: the CNN's comfortable size
         scale = size / max(crop.shape[:2])
-        crop = np.ascontiguousarray(cv2.resize(crop, None, fx=scale, fy=scale,
-                                               interpolation=cv2.INTER_AREA))
+        crop = np.ascontiguousarray(
+            cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        )
         return len(dlib_models.mmod_detector()(crop, 0)) > 0
 
 

@@ -16,17 +16,21 @@ from pathlib import Path
 from ..errors import NeuralFXError
 
 PACKAGE = "face_recognition_models"
-FILES = {"landmarks68": "shape_predictor_68_face_landmarks.dat",
-         "mmod": "mmod_human_face_detector.dat",
-         "descriptor": "dlib_face_recognition_resnet_model_v1.dat"}
+FILES = {
+    "landmarks68": "shape_predictor_68_face_landmarks.dat",
+    "mmod": "mmod_human_face_detector.dat",
+    "descriptor": "dlib_face_recognition_resnet_model_v1.dat",
+}
 _local = threading.local()
 
 
 def models_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise NeuralFXError("the face models are not installed (package face-recognition-models)",
-                            hint="pip install face-recognition-models dlib-bin")
+        raise NeuralFXError(
+            "the face models are not installed (package face-recognition-models)",
+            hint="pip install face-recognition-models dlib-bin",
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 

@@ -42,8 +42,9 @@ def look(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
     five = torch.from_numpy(align.five_points(np.asarray(landmarks, np.float64)))[None]
     m = align.similarity(five, _look_map_target())[0].numpy()
-    square = cv2.warpAffine(image, m, (_LOOK_WORK, _LOOK_WORK), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE)
+    square = cv2.warpAffine(
+        image, m, (_LOOK_WORK, _LOOK_WORK), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     small = cv2.resize(square, (LOOK_SIZE, LOOK_SIZE), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(small.transpose(2, 0, 1), np.float32) / 255
 
@@ -65,8 +66,10 @@ def descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     xs, ys = landmarks[:, 0], landmarks[:, 1]
     box = dlib.rectangle(int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
     shape = dlib.full_object_detection(box, points)
-    return np.asarray(face_descriptor_model().compute_face_descriptor(
-        np.ascontiguousarray(image), shape), np.float64)
+    return np.asarray(
+        face_descriptor_model().compute_face_descriptor(np.ascontiguousarray(image), shape),
+        np.float64,
+    )
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -16,8 +16,10 @@ def no_face_hint(detector: str, min_face: int) -> str:
     faces (never "try cnn" to someone who used it)."""
     name = str(detector).partition(":")[0]
     other = "hog (small frontal faces)" if name == "cnn" else "cnn (turned and small faces)"
-    return (f"try --detector {other} or a --min-face below {min_face} (`neuralfx faces list` "
-            "shows what is found)")
+    return (
+        f"try --detector {other} or a --min-face below {min_face} (`neuralfx faces list` "
+        "shows what is found)"
+    )
 
 
 def parse_detector(text: str) -> tuple[str, dict[str, Any]]:
@@ -71,14 +73,17 @@ class FaceDetector(Param):
         try:
             name, _ = parse_detector(text)
         except ValueError as exc:
-            raise ParameterError(f"{self.name}: {text!r}: {exc}",
-                                 hint=f"pass {self.option} NAME or NAME:option=value,...") \
-                from None
+            raise ParameterError(
+                f"{self.name}: {text!r}: {exc}",
+                hint=f"pass {self.option} NAME or NAME:option=value,...",
+            ) from None
         if name not in known:
-            raise ParameterError(f"{self.name}: {name!r} is not a face detector here",
-                                 hint=did_you_mean(name, known) or
-                                 f"pass {self.option} with one of {', '.join(known)} (plugins "
-                                 "add more: `neuralfx plugins`)")
+            raise ParameterError(
+                f"{self.name}: {name!r} is not a face detector here",
+                hint=did_you_mean(name, known)
+                or f"pass {self.option} with one of {', '.join(known)} (plugins "
+                "add more: `neuralfx plugins`)",
+            )
         return text
 
     def describe_allowed(self) -> str:
@@ -92,15 +97,39 @@ class FaceDetector(Param):
 #: detector (``name`` or ``name:option=value,...``), the smallest face, how long a lost face
 #: is held, and how a face is blended back.
 PARAMS = (
-    params.Text("faces", default="all", pattern=r"all|\d+(,\d+)*", example="1,3",
-                help="Which faces: all, or track ids as `neuralfx faces list` shows them."),
-    FaceDetector("detector", help="Face detector: hog (fast), cnn (turned and small faces), or "
-                                  "one a plugin adds; NAME:option=value,... passes options "
-                                  "to it."),
-    params.Int("min_face", default=64, min=16, max=2048, soft_max=256,
-               help="Smallest face to find, in pixels (wide); smaller is slower."),
-    params.Int("hold", default=5, min=0, max=100, soft_max=24,
-               help="Frames a face the detector loses is kept for."),
-    params.Choice("blend", default="feather", choices=("feather", "seamless"),
-                  help="Blending back: a feathered mask, or Poisson (seamless) cloning."),
+    params.Text(
+        "faces",
+        default="all",
+        pattern=r"all|\d+(,\d+)*",
+        example="1,3",
+        help="Which faces: all, or track ids as `neuralfx faces list` shows them.",
+    ),
+    FaceDetector(
+        "detector",
+        help="Face detector: hog (fast), cnn (turned and small faces), or "
+        "one a plugin adds; NAME:option=value,... passes options "
+        "to it.",
+    ),
+    params.Int(
+        "min_face",
+        default=64,
+        min=16,
+        max=2048,
+        soft_max=256,
+        help="Smallest face to find, in pixels (wide); smaller is slower.",
+    ),
+    params.Int(
+        "hold",
+        default=5,
+        min=0,
+        max=100,
+        soft_max=24,
+        help="Frames a face the detector loses is kept for.",
+    ),
+    params.Choice(
+        "blend",
+        default="feather",
+        choices=("feather", "seamless"),
+        help="Blending back: a feathered mask, or Poisson (seamless) cloning.",
+    ),
 )

@@ -48,20 +48,32 @@ def make_finder(name: str, **options):
         raise ParameterError(f"detector: {exc}", hint="NAME or NAME:option=value,...") from None
     entries = get_host().face_detectors
     if name not in entries:
-        raise ParameterError(f"detector: {name!r} is not a face detector here",
-                             hint="choose one of " + ", ".join(sorted(entries)))
+        raise ParameterError(
+            f"detector: {name!r} is not a face detector here",
+            hint="choose one of " + ", ".join(sorted(entries)),
+        )
     try:
         return resolve(entries[name].factory)(**{**options, **given})
     except TypeError as exc:  # an option the factory does not take
-        raise ParameterError(f"detector {name!r}: {exc}",
-                             hint="check the options its plugin documents") from None
+        raise ParameterError(
+            f"detector {name!r}: {exc}", hint="check the options its plugin documents"
+        ) from None
 
 
 class FacePipeline:
-    def __init__(self, template: align.CropTemplate, *, detector: str = "hog",
-                 fps: float | None = None, min_face: int = 64, hold: int = 5,
-                 only: Sequence[int] | None = None, mask: str = "head",
-                 blend: str = "feather", colour_match: bool = True) -> None:
+    def __init__(
+        self,
+        template: align.CropTemplate,
+        *,
+        detector: str = "hog",
+        fps: float | None = None,
+        min_face: int = 64,
+        hold: int = 5,
+        only: Sequence[int] | None = None,
+        mask: str = "head",
+        blend: str = "feather",
+        colour_match: bool = True,
+    ) -> None:
         self.template = template
         self.finder = make_finder(detector, min_face=min_face)
         self.tracker = FaceTracker(fps or 24.0, hold=hold)
@@ -69,16 +81,24 @@ class FacePipeline:
         self.mask, self.blend, self.colour_match = mask, blend, colour_match
 
     @classmethod
-    def from_settings(cls, template: align.CropTemplate, settings, fps: float | None,
-                      **options) -> FacePipeline:
+    def from_settings(
+        cls, template: align.CropTemplate, settings, fps: float | None, **options
+    ) -> FacePipeline:
         """The pipeline that an effect's shared face settings (:data:`neuralfx.faces.params
         .PARAMS`: faces, detector, min_face, hold, blend) ask for; ``options`` (``mask``,
         ``colour_match``...) are the effect's own choices."""
         faces = str(getattr(settings, "faces", "all"))
         only = None if faces == "all" else [int(i) for i in faces.split(",")]
-        return cls(template, detector=settings.detector, fps=fps, min_face=settings.min_face,
-                   hold=settings.hold, only=only,
-                   blend=getattr(settings, "blend", "feather"), **options)
+        return cls(
+            template,
+            detector=settings.detector,
+            fps=fps,
+            min_face=settings.min_face,
+            hold=settings.hold,
+            only=only,
+            blend=getattr(settings, "blend", "feather"),
+            **options,
+        )
 
     def find(self, rgb: np.ndarray) -> list[Detection]:
         """Faces in one decoded frame (thread-safe: call it from ``Effect.inspect``). A
@@ -90,11 +110,16 @@ class FacePipeline:
         from .detect import landmarks_in, to_uint8
 
         image = to_uint8(rgb)
-        return [d if d.landmarks is not None else
-                dataclasses.replace(d, landmarks=landmarks_in(image, d.box)) for d in found]
+        return [
+            d
+            if d.landmarks is not None
+            else dataclasses.replace(d, landmarks=landmarks_in(image, d.box))
+            for d in found
+        ]
 
-    def track(self, detections: Sequence[list[Detection]],
-              frames: torch.Tensor | None = None) -> list[list[TrackedFace]]:
+    def track(
+        self, detections: Sequence[list[Detection]], frames: torch.Tensor | None = None
+    ) -> list[list[TrackedFace]]:
         """Track the faces of consecutive frames (call once per frame, in order); keeps only the
         chosen track ids. With ``frames`` (the same frames, ``(N, 3, H, W)`` in [0, 1]) the
         tracker also checks who each face is (:mod:`neuralfx.faces.track`): a held face whose
@@ -122,34 +147,50 @@ class FacePipeline:
         device = frames.device
         landmarks = np.stack([f.landmarks for _, f in where]).astype(np.float32)
         target = torch.tensor(self.template.points, dtype=torch.float64)
-        to_crop = align.similarity(torch.from_numpy(align.five_points(landmarks)).double(),
-                                   target)
-        crop_landmarks = (landmarks @ to_crop[:, :, :2].numpy().transpose(0, 2, 1)
-                          + to_crop[:, None, :, 2].numpy())
+        to_crop = align.similarity(torch.from_numpy(align.five_points(landmarks)).double(), target)
+        crop_landmarks = (
+            landmarks @ to_crop[:, :, :2].numpy().transpose(0, 2, 1)
+            + to_crop[:, None, :, 2].numpy()
+        )
         to_crop = to_crop.to(device)
         frame_index = torch.tensor([i for i, _ in where], device=device)
         images = align.crop_faces(frames, frame_index, to_crop, self.template.size)
-        return FaceCrops(frame_index, to_crop, images, crop_landmarks.astype(np.float32),
-                         [f.id for _, f in where], [tuple(f.box) for _, f in where])
+        return FaceCrops(
+            frame_index,
+            to_crop,
+            images,
+            crop_landmarks.astype(np.float32),
+            [f.id for _, f in where],
+            [tuple(f.box) for _, f in where],
+        )
 
-    def paste(self, frames: torch.Tensor, crops: FaceCrops | None,
-              processed: torch.Tensor | None, masks: torch.Tensor | None = None
-              ) -> torch.Tensor:
+    def paste(
+        self,
+        frames: torch.Tensor,
+        crops: FaceCrops | None,
+        processed: torch.Tensor | None,
+        masks: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``frames`` with the processed crops blended back (the frames themselves when there
         are no faces), through ``masks`` or the pipeline's own from the landmarks."""
         if crops is None:
             return frames
         size = self.template.size
-        m = composite.masks(crops.landmarks, size, self.mask).to(frames.device) \
-            if masks is None else masks.to(frames.device)
+        m = (
+            composite.masks(crops.landmarks, size, self.mask).to(frames.device)
+            if masks is None
+            else masks.to(frames.device)
+        )
         if self.colour_match:  # a model that redraws the crop is matched on the background
             where = "background" if self.mask == "crop" else "skin"
-            processed = composite.match_colour(processed.float(), crops.images.float(),
-                                               crops.landmarks, size, where)
+            processed = composite.match_colour(
+                processed.float(), crops.images.float(), crops.landmarks, size, where
+            )
         if self.blend == "seamless":
             processed = composite.seamless(processed, crops.images, m)
-        return align.paste_faces(frames, crops.frame_index, crops.to_crop,
-                                 processed.to(frames.dtype), m)
+        return align.paste_faces(
+            frames, crops.frame_index, crops.to_crop, processed.to(frames.dtype), m
+        )
 
 
 class FaceRun:
@@ -186,8 +227,10 @@ class FaceRun:
         for f in [f for f in self.tracked if f < batch.frames[0]]:
             del self.tracked[f]
         crops = self.pipeline.crop(batch.rgb, [self.tracked[f] for f in batch.frames])
-        self._counted = (len(batch.frames), 0 if crops is None else
-                         len(set(crops.frame_index.tolist())))
+        self._counted = (
+            len(batch.frames),
+            0 if crops is None else len(set(crops.frame_index.tolist())),
+        )
         return crops
 
     def no_faces(self, effect: str, settings, consequence: str) -> str | None:
@@ -198,8 +241,10 @@ class FaceRun:
 
         if not self.frames_seen or self.frames_with_faces:
             return None
-        return (f"{effect} found no face in {self.frames_seen} frame(s), {consequence}: "
-                f"{no_face_hint(settings.detector, settings.min_face)}")
+        return (
+            f"{effect} found no face in {self.frames_seen} frame(s), {consequence}: "
+            f"{no_face_hint(settings.detector, settings.min_face)}"
+        )
 
     def steady(self, crops: FaceCrops, out: torch.Tensor, stability: float) -> torch.Tensor:
         """Each face tied to its previous frame, one frame after another; kept once
@@ -239,7 +284,10 @@ class FaceRun:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.pipeline.tracker.load_state_dict(
-            {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("tracker.")})
-        self.previous = {int(k.split(".")[1]): (v, state[k.replace(".source", ".out")])
-                         for k, v in state.items()
-                         if k.startswith("previous.") and k.endswith(".source")}
+            {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("tracker.")}
+        )
+        self.previous = {
+            int(k.split(".")[1]): (v, state[k.replace(".source", ".out")])
+            for k, v in state.items()
+            if k.startswith("previous.") and k.endswith(".source")
+        }

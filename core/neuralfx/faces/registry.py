@@ -18,8 +18,14 @@ class FaceDetectorEntry:
 
 
 BUILTIN_DETECTORS = (
-    FaceDetectorEntry("hog", "neuralfx.faces.detect:hog_finder",
-                      "dlib HOG (fast on the CPU); low scores confirmed by dlib's CNN"),
-    FaceDetectorEntry("cnn", "neuralfx.faces.detect:cnn_finder",
-                      "dlib MMOD CNN (turned and small faces; slower on the CPU)"),
+    FaceDetectorEntry(
+        "hog",
+        "neuralfx.faces.detect:hog_finder",
+        "dlib HOG (fast on the CPU); low scores confirmed by dlib's CNN",
+    ),
+    FaceDetectorEntry(
+        "cnn",
+        "neuralfx.faces.detect:cnn_finder",
+        "dlib MMOD CNN (turned and small faces; slower on the CPU)",
+    ),
 )

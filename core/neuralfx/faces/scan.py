@@ -24,9 +24,15 @@ from .pipeline import make_finder
 from .track import FaceTracker, TrackedFace
 
 
-def faces_of(input: str, *, frames: str | None = None, detector: str = "hog",
-             min_face: int = 64, hold: int = 5, workers: int | None = None
-             ) -> Iterator[tuple[int, np.ndarray, list[TrackedFace]]]:
+def faces_of(
+    input: str,
+    *,
+    frames: str | None = None,
+    detector: str = "hog",
+    min_face: int = 64,
+    hold: int = 5,
+    workers: int | None = None,
+) -> Iterator[tuple[int, np.ndarray, list[TrackedFace]]]:
     """``(frame, 8-bit sRGB RGB, tracked faces)`` for each frame of ``input``, in order."""
     source = open_source(input, frames=frames)
     finder = make_finder(detector, min_face=min_face)
@@ -55,9 +61,14 @@ class TrackSummary:
 
     def as_dict(self) -> dict:
         widths = [b[2] - b[0] for b in self.boxes]
-        return {"id": self.id, "first": self.frames[0], "last": self.frames[-1],
-                "frames": len(self.frames), "width": round(float(np.median(widths)), 1),
-                "box": [round(v, 1) for v in self.boxes[0]]}
+        return {
+            "id": self.id,
+            "first": self.frames[0],
+            "last": self.frames[-1],
+            "frames": len(self.frames),
+            "width": round(float(np.median(widths)), 1),
+            "box": [round(v, 1) for v in self.boxes[0]],
+        }
 
 
 def list_tracks(input: str, **options) -> list[TrackSummary]:
@@ -78,9 +89,18 @@ def sharpness(gray: np.ndarray) -> float:
     return float(cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F).var())
 
 
-def extract(input: str, out_dir: str, *, min_face: int = 64, min_sharpness: float = 30.0,
-            every: int = 1, layout: str = "celeba", size: int = 128, report=None,
-            **options) -> dict[str, int]:
+def extract(
+    input: str,
+    out_dir: str,
+    *,
+    min_face: int = 64,
+    min_sharpness: float = 30.0,
+    every: int = 1,
+    layout: str = "celeba",
+    size: int = 128,
+    report=None,
+    **options,
+) -> dict[str, int]:
     """Write each sharp, large enough face of ``input`` under ``out_dir/images``: in CelebA's
     aligned 178x218 layout (``layout="celeba"``, for face-attributes), or as the face-swap
     crop at ``size`` with its landmark-hull mask in ``out_dir/masks`` (``layout="swap"``).
@@ -90,8 +110,9 @@ def extract(input: str, out_dir: str, *, min_face: int = 64, min_sharpness: floa
 
     from . import composite
 
-    template = align.CropTemplate.celeba_aligned() if layout == "celeba" else \
-        align.CropTemplate.swap(size)
+    template = (
+        align.CropTemplate.celeba_aligned() if layout == "celeba" else align.CropTemplate.swap(size)
+    )
     target = torch.tensor(template.points, dtype=torch.float64)
     images = os.path.join(out_dir, "images")
     os.makedirs(images, exist_ok=True)
@@ -124,21 +145,33 @@ def extract(input: str, out_dir: str, *, min_face: int = 64, min_sharpness: floa
             name = f"f{frame:06d}_t{face.id:03d}.png"
             write_image(os.path.join(images, name), crop8)
             if layout == "swap":
-                in_crop = (face.landmarks @ to_crop[0, :, :2].numpy().T.astype(np.float32)
-                           + to_crop[0, :, 2].numpy().astype(np.float32))
+                in_crop = face.landmarks @ to_crop[0, :, :2].numpy().T.astype(np.float32) + to_crop[
+                    0, :, 2
+                ].numpy().astype(np.float32)
                 mask = composite.masks(in_crop[None], size, "face", feather=0.02)[0, 0]
-                write_image(os.path.join(out_dir, "masks", name),
-                            (mask.numpy() * 255 + 0.5).astype(np.uint8)[..., None])
-            rows.append([name, frame, face.id, *(round(v, 1) for v in face.box),
-                         round(sharp, 1), " ".join(f"{v:.2f}" for v in face.landmarks.ravel())])
+                write_image(
+                    os.path.join(out_dir, "masks", name),
+                    (mask.numpy() * 255 + 0.5).astype(np.uint8)[..., None],
+                )
+            rows.append(
+                [
+                    name,
+                    frame,
+                    face.id,
+                    *(round(v, 1) for v in face.box),
+                    round(sharp, 1),
+                    " ".join(f"{v:.2f}" for v in face.landmarks.ravel()),
+                ]
+            )
             counts["written"] += 1
         if report:
             report(frame, counts)
     table = os.path.join(out_dir, "faces.csv")
     with open(table + ".tmp", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["file", "frame", "track", "x0", "y0", "x1", "y1", "sharpness",
-                         "landmarks68"])
+        writer.writerow(
+            ["file", "frame", "track", "x0", "y0", "x1", "y1", "sharpness", "landmarks68"]
+        )
         writer.writerows(rows)
     os.replace(table + ".tmp", table)
     return counts

@@ -66,27 +66,37 @@ class _Frame:
 
     def __init__(self, detections: list[Detection], image: np.ndarray | None) -> None:
         self.detections, self.image = detections, image
-        self.looks = None if image is None else \
-            [identity.look(image, d.landmarks) for d in detections]
+        self.looks = (
+            None if image is None else [identity.look(image, d.landmarks) for d in detections]
+        )
         self._descriptors: dict[int, np.ndarray] = {}
 
     def descriptor(self, j: int) -> np.ndarray:
         if j not in self._descriptors:
-            self._descriptors[j] = identity.descriptor(self.image,
-                                                       self.detections[j].landmarks)
+            self._descriptors[j] = identity.descriptor(self.image, self.detections[j].landmarks)
         return self._descriptors[j]
 
 
 class FaceTracker:
     """``update(detections, image=None) -> [TrackedFace]`` once per frame, in frame order."""
 
-    def __init__(self, fps: float = 24.0, hold: int = 5, min_cutoff: float = 0.5,
-                 beta: float = 0.05, min_overlap: float = 0.3,
-                 remember: float = 10.0) -> None:
+    def __init__(
+        self,
+        fps: float = 24.0,
+        hold: int = 5,
+        min_cutoff: float = 0.5,
+        beta: float = 0.05,
+        min_overlap: float = 0.3,
+        remember: float = 10.0,
+    ) -> None:
         fps = fps or 24.0
         self.dt = 1.0 / fps
-        self.hold, self.min_cutoff, self.beta, self.min_overlap = hold, min_cutoff, beta, \
-            min_overlap
+        self.hold, self.min_cutoff, self.beta, self.min_overlap = (
+            hold,
+            min_cutoff,
+            beta,
+            min_overlap,
+        )
         self.remember = int(round(remember * fps))  # frames an ended track is remembered
         self.next_id = 1
         # id -> [smoothed landmarks (68, 2), smoothed speed (px/s), box, frames missed]
@@ -111,22 +121,29 @@ class FaceTracker:
             self.ended[face_id] = 0
 
     def _smooth(self, track: list, landmarks: np.ndarray) -> None:
-        track[0], track[1] = one_euro_step(track[0], track[1], landmarks, self.dt,
-                                           self.min_cutoff, self.beta)
+        track[0], track[1] = one_euro_step(
+            track[0], track[1], landmarks, self.dt, self.min_cutoff, self.beta
+        )
 
     def _someone_else(self, tid: int, frame: _Frame, j: int) -> bool:
         """Is detection ``j``, where track ``tid`` was, another person? Asked only when its
         look jumped, and answered by the descriptors when the track has one."""
         before = self.looks.get(tid)
-        if frame.looks is None or before is None or \
-                identity.look_change(frame.looks[j], before) <= LOOK_JUMP:
+        if (
+            frame.looks is None
+            or before is None
+            or identity.look_change(frame.looks[j], before) <= LOOK_JUMP
+        ):
             return False
         known = self.identities.get(tid)
-        return known is not None and \
-            identity.distance(frame.descriptor(j), known) > identity.SAME_PERSON
+        return (
+            known is not None
+            and identity.distance(frame.descriptor(j), known) > identity.SAME_PERSON
+        )
 
-    def update(self, detections: list[Detection],
-               image: np.ndarray | None = None) -> list[TrackedFace]:
+    def update(
+        self, detections: list[Detection], image: np.ndarray | None = None
+    ) -> list[TrackedFace]:
         """The faces of the next frame: ``detections`` with landmarks, and the frame as 8-bit
         RGB ``image`` (H, W, 3) for the identity checks (optional)."""
         frame = _Frame(list(detections), image)
@@ -134,8 +151,14 @@ class FaceTracker:
             self.ended[face_id] += 1
             if self.ended[face_id] > self.remember:
                 self.drop(face_id)
-        pairs = sorted(((iou(t[2], d.box), tid, j) for tid, t in self.tracks.items()
-                        for j, d in enumerate(frame.detections)), reverse=True)
+        pairs = sorted(
+            (
+                (iou(t[2], d.box), tid, j)
+                for tid, t in self.tracks.items()
+                for j, d in enumerate(frame.detections)
+            ),
+            reverse=True,
+        )
         matched: dict[int, int] = {}  # track id -> detection
         for overlap, tid, j in pairs:
             if overlap < self.min_overlap:
@@ -157,16 +180,24 @@ class FaceTracker:
                 if track[3] > self.hold or not self._still_there(tid, frame):
                     self.end(tid)
                     continue
-            faces.append(TrackedFace(tid, track[0].astype(np.float32), track[2],
-                                     held=track[3] > 0, looked=image is not None))
+            faces.append(
+                TrackedFace(
+                    tid,
+                    track[0].astype(np.float32),
+                    track[2],
+                    held=track[3] > 0,
+                    looked=image is not None,
+                )
+            )
         taken = set(matched.values())
         for j, tid in self._recognised(frame, taken):
             d = frame.detections[j]
             self.tracks[tid] = [d.landmarks.astype(np.float64), 0.0, d.box, 0]
             if frame.looks is not None:
                 self.looks[tid] = frame.looks[j]
-            faces.append(TrackedFace(tid, d.landmarks.astype(np.float32), d.box,
-                                     looked=image is not None))
+            faces.append(
+                TrackedFace(tid, d.landmarks.astype(np.float32), d.box, looked=image is not None)
+            )
         return sorted(faces, key=lambda f: f.id)
 
     def _still_there(self, tid: int, frame: _Frame) -> bool:
@@ -183,8 +214,11 @@ class FaceTracker:
         new = [j for j in range(len(frame.detections)) if j not in taken]
         if frame.image is None:
             return [(j, self._new_id()) for j in new]
-        pairs = sorted((identity.distance(frame.descriptor(j), self.identities[tid]), tid, j)
-                       for j in new for tid in self.ended)
+        pairs = sorted(
+            (identity.distance(frame.descriptor(j), self.identities[tid]), tid, j)
+            for j in new
+            for tid in self.ended
+        )
         given: dict[int, int] = {}
         for dist, tid, j in pairs:
             if dist > identity.SAME_PERSON:
@@ -210,43 +244,58 @@ class FaceTracker:
 
         def table(d: dict[int, np.ndarray], empty: tuple) -> tuple[torch.Tensor, torch.Tensor]:
             keys = sorted(d)
-            return (torch.tensor(keys, dtype=torch.long),
-                    torch.from_numpy(np.stack([d[k] for k in keys])) if keys
-                    else torch.zeros(empty))
+            return (
+                torch.tensor(keys, dtype=torch.long),
+                torch.from_numpy(np.stack([d[k] for k in keys])) if keys else torch.zeros(empty),
+            )
 
         look_ids, looks = table(self.looks, (0, 3, identity.LOOK_SIZE, identity.LOOK_SIZE))
         person_ids, persons = table(self.identities, (0, 128))
         return {
             "next_id": torch.tensor([self.next_id]),
             "ids": torch.tensor(ids, dtype=torch.long),
-            "landmarks": torch.from_numpy(np.stack([t[i][0] for i in ids])) if ids
+            "landmarks": torch.from_numpy(np.stack([t[i][0] for i in ids]))
+            if ids
             else torch.zeros(0, 68, 2, dtype=torch.float64),
             "speed": torch.tensor([t[i][1] for i in ids], dtype=torch.float64),
             "boxes": torch.tensor([list(t[i][2]) for i in ids], dtype=torch.float64).reshape(-1, 4),
             "missed": torch.tensor([t[i][3] for i in ids], dtype=torch.long),
-            "look_ids": look_ids, "looks": looks,
-            "identity_ids": person_ids, "identities": persons,
+            "look_ids": look_ids,
+            "looks": looks,
+            "identity_ids": person_ids,
+            "identities": persons,
             "ended_ids": torch.tensor(sorted(self.ended), dtype=torch.long),
-            "ended_for": torch.tensor([self.ended[i] for i in sorted(self.ended)],
-                                      dtype=torch.long),
+            "ended_for": torch.tensor(
+                [self.ended[i] for i in sorted(self.ended)], dtype=torch.long
+            ),
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.next_id = int(state["next_id"][0])
-        self.tracks = {int(i): [state["landmarks"][k].cpu().double().numpy(),
-                                float(state["speed"][k]),
-                                tuple(float(v) for v in state["boxes"][k]),
-                                int(state["missed"][k])]
-                       for k, i in enumerate(state["ids"].tolist())}
+        self.tracks = {
+            int(i): [
+                state["landmarks"][k].cpu().double().numpy(),
+                float(state["speed"][k]),
+                tuple(float(v) for v in state["boxes"][k]),
+                int(state["missed"][k]),
+            ]
+            for k, i in enumerate(state["ids"].tolist())
+        }
 
         def table(ids_key: str, key: str) -> dict[int, np.ndarray]:
             if ids_key not in state or state[key].numel() == 0:
                 return {}
-            return {int(i): state[key][k].cpu().numpy()
-                    for k, i in enumerate(state[ids_key].tolist())}
+            return {
+                int(i): state[key][k].cpu().numpy() for k, i in enumerate(state[ids_key].tolist())
+            }
 
         self.looks = table("look_ids", "looks")
         self.identities = table("identity_ids", "identities")
-        self.ended = {int(i): int(n) for i, n in
-                      zip(state.get("ended_ids", torch.zeros(0)).tolist(),
-                          state.get("ended_for", torch.zeros(0)).tolist(), strict=True)}
+        self.ended = {
+            int(i): int(n)
+            for i, n in zip(
+                state.get("ended_ids", torch.zeros(0)).tolist(),
+                state.get("ended_for", torch.zeros(0)).tolist(),
+                strict=True,
+            )
+        }

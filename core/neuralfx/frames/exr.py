@@ -51,8 +51,7 @@ class ExrFile:
         multipart = len(self.parts) > 1
         for index, ((part_name, _, _), groups) in enumerate(zip(self.parts, names)):
             for prefix, suffixes in groups.items():
-                name = prefix[:-1] if prefix else (part_name if multipart and part_name else
-                                                   "rgba")
+                name = prefix[:-1] if prefix else (part_name if multipart and part_name else "rgba")
                 if multipart and prefix and sum(prefix in g for g in names) > 1:
                     name = f"{part_name}/{name}"
                 found.append(Layer(name, index, prefix, _colour_of(suffixes)))
@@ -94,17 +93,26 @@ def read(path: str, header_only: bool = False) -> ExrFile:
     if not OpenEXR.isOpenExrFile(path):
         raise ValueError("not an OpenEXR file")
     with OpenEXR.File(path, separate_channels=True, header_only=header_only) as exr:
-        parts = [(part.name(), {k: v for k, v in part.header.items() if k != "channels"},
-                  {c.name: c for c in part.header["channels"]} if header_only
-                  else dict(part.channels)) for part in exr.parts]
+        parts = [
+            (
+                part.name(),
+                {k: v for k, v in part.header.items() if k != "channels"},
+                {c.name: c for c in part.header["channels"]}
+                if header_only
+                else dict(part.channels),
+            )
+            for part in exr.parts
+        ]
         listed = [len(part.header["channels"]) for part in exr.parts]
     if not parts or [len(channels) for _, _, channels in parts] != listed:
         # (the library reports a damaged chunk and returns the part without its pixels)
         raise ValueError("its pixel data is damaged or cut short")
     for _, header, _ in parts:
         if header.get("type") in (OpenEXR.deepscanline, OpenEXR.deeptile):
-            raise ValueError("it holds deep data (several samples a pixel), which effects "
-                             "cannot process; flatten it first (Nuke: DeepToImage)")
+            raise ValueError(
+                "it holds deep data (several samples a pixel), which effects "
+                "cannot process; flatten it first (Nuke: DeepToImage)"
+            )
     return ExrFile(parts)
 
 
@@ -116,16 +124,22 @@ def pick(exr: ExrFile, wanted: str | None) -> Layer:
     colour = [la for la in layers if la.colour]
     listing = ", ".join(la.name for la in colour) or "none"
     if wanted is not None:
-        matches = [la for la in layers if la.name == wanted] or \
-            [la for la in layers if la.name.rsplit(".", 1)[-1].rsplit("/", 1)[-1] == wanted]
+        matches = [la for la in layers if la.name == wanted] or [
+            la for la in layers if la.name.rsplit(".", 1)[-1].rsplit("/", 1)[-1] == wanted
+        ]
         if len(matches) != 1:
             what = "is ambiguous" if matches else "is not in the file"
-            raise LayerError(f"layer {wanted!r} {what} (colour layers: {listing})",
-                             "pass --layer with one of the colour layers")
+            raise LayerError(
+                f"layer {wanted!r} {what} (colour layers: {listing})",
+                "pass --layer with one of the colour layers",
+            )
         if not matches[0].colour:
-            raise LayerError(f"layer {wanted!r} holds no R,G,B or Y channels (its channels: "
-                             + ", ".join(sorted(_channels_of(exr, matches[0]))) + ")",
-                             f"pass --layer with one of the colour layers: {listing}")
+            raise LayerError(
+                f"layer {wanted!r} holds no R,G,B or Y channels (its channels: "
+                + ", ".join(sorted(_channels_of(exr, matches[0])))
+                + ")",
+                f"pass --layer with one of the colour layers: {listing}",
+            )
         return matches[0]
     # the first part's plain RGB(A) (a part is the beauty by convention), then Blender's and
     # Nuke's names for the beauty; else a single colour layer is the picture
@@ -133,11 +147,15 @@ def pick(exr: ExrFile, wanted: str | None) -> Layer:
     if preferred or len(colour) == 1:
         return (preferred or colour)[0]
     if not colour:
-        raise LayerError("it has no colour layer: no R,G,B or Y channels, with or without a "
-                         f"layer prefix (channels: {exr.channel_list()})",
-                         "give a file with a colour layer, or rename its channels")
-    raise LayerError(f"it has {len(colour)} colour layers and none is the beauty: {listing}",
-                     "pass --layer NAME to choose the one to process")
+        raise LayerError(
+            "it has no colour layer: no R,G,B or Y channels, with or without a "
+            f"layer prefix (channels: {exr.channel_list()})",
+            "give a file with a colour layer, or rename its channels",
+        )
+    raise LayerError(
+        f"it has {len(colour)} colour layers and none is the beauty: {listing}",
+        "pass --layer NAME to choose the one to process",
+    )
 
 
 def _unprefixed(colour: list[Layer]) -> list[Layer]:
@@ -145,13 +163,17 @@ def _unprefixed(colour: list[Layer]) -> list[Layer]:
 
 
 def _beauty(colour: list[Layer]) -> list[Layer]:
-    return [la for la in colour
-            if la.name.rsplit(".", 1)[-1].rsplit("/", 1)[-1].lower() in BEAUTY_NAMES]
+    return [
+        la for la in colour if la.name.rsplit(".", 1)[-1].rsplit("/", 1)[-1].lower() in BEAUTY_NAMES
+    ]
 
 
 def _channels_of(exr: ExrFile, layer: Layer) -> Iterator[str]:
-    return (n for n in exr.parts[layer.part][2] if n.startswith(layer.prefix)
-            and "." not in n[len(layer.prefix):])
+    return (
+        n
+        for n in exr.parts[layer.part][2]
+        if n.startswith(layer.prefix) and "." not in n[len(layer.prefix) :]
+    )
 
 
 class LayerError(ValueError):

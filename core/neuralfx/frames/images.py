@@ -21,8 +21,12 @@ from ..options import DEPTHS  # noqa: F401  (output depths, as spelt on the comm
 from . import exr
 from .atomic import atomic_path
 
-_DTYPE_DEPTH = {np.dtype(np.uint8): "8", np.dtype(np.uint16): "16",
-                np.dtype(np.float16): "half", np.dtype(np.float32): "float"}
+_DTYPE_DEPTH = {
+    np.dtype(np.uint8): "8",
+    np.dtype(np.uint16): "16",
+    np.dtype(np.float16): "half",
+    np.dtype(np.float32): "float",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +43,15 @@ class ImageFormat:
             if requested not in self.depths:
                 raise UnknownNameError(
                     f"{self.name} cannot be written at depth {requested}",
-                    hint=f"{self.name} depths: {', '.join(self.depths)}")
+                    hint=f"{self.name} depths: {', '.join(self.depths)}",
+                )
             return requested
-        preference = {"8": ("8", "half", "16", "float"), "16": ("16", "float", "half", "8"),
-                      "half": ("half", "float", "16", "8"), "float": ("float", "half", "16", "8")}
+        preference = {
+            "8": ("8", "half", "16", "float"),
+            "16": ("16", "float", "half", "8"),
+            "half": ("half", "float", "16", "8"),
+            "float": ("float", "half", "16", "8"),
+        }
         return next(d for d in preference[source_depth] if d in self.depths)
 
 
@@ -71,16 +80,19 @@ def stores_bgr(path: str) -> bool:
     return fmt is not None and fmt.name != "EXR"
 
 
-def read_image(path: str, frame: int | None = None, *, bgr: bool = False,
-               layer: str | None = None) -> np.ndarray:
+def read_image(
+    path: str, frame: int | None = None, *, bgr: bool = False, layer: str | None = None
+) -> np.ndarray:
     """Decode ``path``; raise :class:`FrameError` naming the file and frame if it is unreadable.
     ``bgr``: colour as the codec stores it (see :func:`stores_bgr`), else RGB(A). ``layer``:
     the EXR layer to read (:func:`neuralfx.frames.exr.pick`; default: the beauty)."""
     fmt = image_format(path)
     where = f"frame {frame} ({path})" if frame is not None else path
     if fmt is None:
-        raise UnknownNameError(f"{path}: unsupported image format",
-                               hint="readable formats: " + ", ".join(sorted(_BY_SUFFIX)))
+        raise UnknownNameError(
+            f"{path}: unsupported image format",
+            hint="readable formats: " + ", ".join(sorted(_BY_SUFFIX)),
+        )
     try:
         if os.path.getsize(path) == 0:
             raise ValueError("the file is empty")
@@ -90,18 +102,25 @@ def read_image(path: str, frame: int | None = None, *, bgr: bool = False,
         else:
             pixels = _read_cv2(path, fmt, bgr)
     except FileNotFoundError:
-        raise FrameError(f"{where} does not exist", hint="check the input path", frame=frame,
-                         path=path) from None
+        raise FrameError(
+            f"{where} does not exist", hint="check the input path", frame=frame, path=path
+        ) from None
     except exr.LayerError as exc:
         raise FrameError(f"{where}: {exc}", hint=exc.hint, frame=frame, path=path) from None
     except (ValueError, OSError, RuntimeError, cv2.error) as exc:
-        raise FrameError(f"{where} cannot be read: {exc}",
-                         hint="the file is corrupt or truncated: render it again, or leave it "
-                              "out with --frames", frame=frame, path=path) from None
+        raise FrameError(
+            f"{where} cannot be read: {exc}",
+            hint="the file is corrupt or truncated: render it again, or leave it out with --frames",
+            frame=frame,
+            path=path,
+        ) from None
     if pixels.dtype not in _DTYPE_DEPTH:
-        raise FrameError(f"{where} has unsupported sample type {pixels.dtype}",
-                         hint="convert it to 8/16-bit integer or half/float", frame=frame,
-                         path=path)
+        raise FrameError(
+            f"{where} has unsupported sample type {pixels.dtype}",
+            hint="convert it to 8/16-bit integer or half/float",
+            frame=frame,
+            path=path,
+        )
     return pixels
 
 
@@ -129,9 +148,15 @@ def _check_jpeg_complete(path: str) -> None:
 
 
 # -- writing ----------------------------------------------------------------------------------
-def write_image(path: str, pixels: np.ndarray, *, quality: int = 95,
-                before_commit: Callable[[str], None] | None = None, bgr: bool = False,
-                carry: Callable[[], tuple[exr.ExrFile, exr.Layer]] | None = None) -> bool:
+def write_image(
+    path: str,
+    pixels: np.ndarray,
+    *,
+    quality: int = 95,
+    before_commit: Callable[[str], None] | None = None,
+    bgr: bool = False,
+    carry: Callable[[], tuple[exr.ExrFile, exr.Layer]] | None = None,
+) -> bool:
     """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given;
     ``before_commit(tmp)`` runs once the temporary file is complete, before the rename.
     ``bgr``: 3- and 4-channel pixels are BGR(A), as :func:`read_image` gave them. ``carry``:
@@ -140,8 +165,10 @@ def write_image(path: str, pixels: np.ndarray, *, quality: int = 95,
     Returns False where ``carry`` was given but could not be honoured (the size changed)."""
     fmt = image_format(path)
     if fmt is None:
-        raise UnknownNameError(f"{path}: unsupported image format",
-                               hint="writable formats: " + ", ".join(sorted(_BY_SUFFIX)))
+        raise UnknownNameError(
+            f"{path}: unsupported image format",
+            hint="writable formats: " + ", ".join(sorted(_BY_SUFFIX)),
+        )
     if bgr and pixels.shape[2] >= 3 and fmt.name == "EXR":
         pixels = to_rgb(pixels)
     carried = True
@@ -157,11 +184,12 @@ def write_image(path: str, pixels: np.ndarray, *, quality: int = 95,
 
 def to_rgb(bgr: np.ndarray) -> np.ndarray:
     """BGR(A) samples (3 or 4 channels, any dtype) as RGB(A); the swap is its own inverse."""
-    return np.ascontiguousarray(bgr[:, :, [2, 1, 0, 3][:bgr.shape[2]]])
+    return np.ascontiguousarray(bgr[:, :, [2, 1, 0, 3][: bgr.shape[2]]])
 
 
-def _write_cv2(path: str, pixels: np.ndarray, fmt: ImageFormat, quality: int,
-               bgr: bool = False) -> None:
+def _write_cv2(
+    path: str, pixels: np.ndarray, fmt: ImageFormat, quality: int, bgr: bool = False
+) -> None:
     channels = pixels.shape[2]
     if channels == 2:  # gray + alpha: OpenCV has no such layout, so store as RGBA
         pixels = np.concatenate([pixels[:, :, :1]] * 3 + [pixels[:, :, 1:]], axis=2)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import FrameError, OutputError, ParameterError, UnknownNameError
 from ..options import MISSING_POLICIES
+
 #: The hidden journal beside the outputs (neuralfx.pipeline.record) ends with this.
 RECORD_SUFFIX = ".neuralfx.jsonl"
 from . import exr, images, video
@@ -32,7 +33,6 @@ from .sequence import (
     is_glob,
     parse_frame_range,
 )
-
 
 
 @dataclasses.dataclass
@@ -99,24 +99,29 @@ class Source:
         yield from video.read_frames(self.video_path, set(frames))
 
 
-def open_source(text: str, *, frames: str | None = None, missing: str = "error",
-                layer: str | None = None) -> Source:
+def open_source(
+    text: str, *, frames: str | None = None, missing: str = "error", layer: str | None = None
+) -> Source:
     """Find the frames named by ``text`` (pattern, glob, image or video) and ``frames``;
     ``layer``: the EXR layer to read (refused for other sources)."""
     source = _find_source(text, frames, missing)
     first = source.frames[0]
     if not source.is_exr(first):
         if layer is not None:
-            raise ParameterError(f"layer: {text} is not an EXR file or sequence; --layer picks "
-                                 "a layer of a multi-layer EXR", hint="leave --layer out")
+            raise ParameterError(
+                f"layer: {text} is not an EXR file or sequence; --layer picks "
+                "a layer of a multi-layer EXR",
+                hint="leave --layer out",
+            )
         return source
     source.layer, path = layer, source.paths[first]
     try:  # the layer, from the first frame's header: a wrong --layer stops before the run
         image = exr.read(path, header_only=True)
         read = exr.pick(image, layer)
     except exr.LayerError as exc:
-        raise FrameError(f"frame {first} ({path}): {exc}", hint=exc.hint, frame=first,
-                         path=path) from None
+        raise FrameError(
+            f"frame {first} ({path}): {exc}", hint=exc.hint, frame=first, path=path
+        ) from None
     except (ValueError, OSError, RuntimeError):
         return source  # unreadable: reading the frame says so, naming it
     source.other_layers = [la.name for la in image.layers() if la != read]
@@ -144,17 +149,24 @@ def _find_source(text: str, frames: str | None, missing: str) -> Source:
         found = find_glob(text)
     else:
         if not os.path.exists(text):
-            raise FrameError(f"input {text!r} does not exist",
-                             hint="give an image, a video or a sequence pattern such as "
-                                  "shot.####.exr", path=text)
+            raise FrameError(
+                f"input {text!r} does not exist",
+                hint="give an image, a video or a sequence pattern such as shot.####.exr",
+                path=text,
+            )
         if os.path.isdir(text):
-            raise FrameError(f"input {text!r} is a folder",
-                             hint=f"give a pattern inside it, e.g. {os.path.join(text, '*.png')}")
+            raise FrameError(
+                f"input {text!r} is a folder",
+                hint=f"give a pattern inside it, e.g. {os.path.join(text, '*.png')}",
+            )
         _check_image_suffix(text)
         return Source(text, [1], paths={1: text})
     if not found:
-        raise FrameError(f"no files match {text!r}",
-                         hint="check the folder and the pattern (#### is four digits)", path=text)
+        raise FrameError(
+            f"no files match {text!r}",
+            hint="check the folder and the pattern (#### is four digits)",
+            path=text,
+        )
     for path in found.values():
         _check_image_suffix(path)
     chosen = _choose(text, sorted(found), wanted, missing)
@@ -165,8 +177,11 @@ def _check_image_suffix(path: str) -> None:
     if images.image_format(path) is None:
         raise UnknownNameError(
             f"{path}: unsupported format {os.path.splitext(path)[1] or '(no suffix)'}",
-            hint="inputs can be " + ", ".join(sorted({s for f in images.FORMATS for s in f.suffixes}
-                                                     | set(video.VIDEO_SUFFIXES))))
+            hint="inputs can be "
+            + ", ".join(
+                sorted({s for f in images.FORMATS for s in f.suffixes} | set(video.VIDEO_SUFFIXES))
+            ),
+        )
 
 
 def _choose(text: str, available: list[int], wanted: list[int] | None, missing: str) -> list[int]:
@@ -183,10 +198,14 @@ def _choose(text: str, available: list[int], wanted: list[int] | None, missing: 
             f"{'are' if len(absent) > 1 else 'is'} missing (the sequence has "
             f"{describe_frames(available)})",
             hint="render the missing frames, choose others with --frames, or pass "
-                 "--missing skip to process the frames that exist", frame=absent[0])
+            "--missing skip to process the frames that exist",
+            frame=absent[0],
+        )
     if not chosen:
-        raise FrameError(f"{text}: none of the frames asked for exist (it has "
-                         f"{describe_frames(available)})", hint="check --frames")
+        raise FrameError(
+            f"{text}: none of the frames asked for exist (it has {describe_frames(available)})",
+            hint="check --frames",
+        )
     return chosen
 
 
@@ -218,8 +237,11 @@ class Sink:
         return os.path.dirname(self.pattern.prefix if self.pattern else self.target) or "."
 
     def _hidden_name(self) -> str:
-        return (os.path.basename(self.pattern.prefix) + "#" + self.pattern.suffix
-                if self.pattern else os.path.basename(self.target))
+        return (
+            os.path.basename(self.pattern.prefix) + "#" + self.pattern.suffix
+            if self.pattern
+            else os.path.basename(self.target)
+        )
 
     def lock_base(self) -> str:
         """Where the hidden lock of these outputs lives, less its suffix
@@ -252,21 +274,30 @@ class Sink:
         if self.is_video or self.pattern is None:
             name = re.escape(os.path.basename(self.target))
         else:
-            name = (re.escape(os.path.basename(self.pattern.prefix)) + r"-?\d+"
-                    + re.escape(self.pattern.suffix))
-        ext = re.escape(os.path.splitext(self.target if self.pattern is None else
-                                         "x" + self.pattern.suffix)[1])
+            name = (
+                re.escape(os.path.basename(self.pattern.prefix))
+                + r"-?\d+"
+                + re.escape(self.pattern.suffix)
+            )
+        ext = re.escape(
+            os.path.splitext(self.target if self.pattern is None else "x" + self.pattern.suffix)[1]
+        )
         temp = re.escape(TEMP_MARK) + r"[0-9a-f]{8}" + ext
         # A temporary file, or the temporary file of one (a Ray shard's video segment's).
         ours = re.compile(r"^\.(?:" + name + temp + r"|\." + name + temp + temp + ")$")
-        record = re.compile(r"^\." + re.escape(os.path.basename(self.record_path()))
-                            + re.escape(TEMP_MARK) + r"[0-9a-f]{8}\.jsonl$")
+        record = re.compile(
+            r"^\."
+            + re.escape(os.path.basename(self.record_path()))
+            + re.escape(TEMP_MARK)
+            + r"[0-9a-f]{8}\.jsonl$"
+        )
         try:
             entries = os.listdir(directory)
         except OSError:
             return []
-        return [os.path.join(directory, e) for e in sorted(entries)
-                if ours.match(e) or record.match(e)]
+        return [
+            os.path.join(directory, e) for e in sorted(entries) if ours.match(e) or record.match(e)
+        ]
 
     def done(self, frame: int) -> bool:
         """Whether ``frame``'s output is complete (writes are atomic: present means whole)."""
@@ -285,16 +316,18 @@ def open_sink(text: str, source: Source, *, codec: str | None = None) -> Sink:
         if fmt is None:
             raise UnknownNameError(
                 f"output {text!r}: unsupported format {os.path.splitext(text)[1] or '(no suffix)'}",
-                hint="outputs can be " + ", ".join(
-                    sorted({s for f in images.FORMATS for s in f.suffixes})) + ", .mp4, .mov")
+                hint="outputs can be "
+                + ", ".join(sorted({s for f in images.FORMATS for s in f.suffixes}))
+                + ", .mp4, .mov",
+            )
         if codec:
             raise ParameterError(f"--codec {codec} is for video outputs, not {text!r}")
         pattern = FramePattern.parse(text)
         if pattern is None and len(source.frames) > 1:
             raise OutputError(
                 f"output {text!r} names one file but the input has {len(source.frames)} frames",
-                hint="put a frame number in the output, e.g. " +
-                     _suggest_pattern(text))
+                hint="put a frame number in the output, e.g. " + _suggest_pattern(text),
+            )
         sink = Sink(text, pattern, fmt, None)
     _check_not_overwriting_input(sink, source)
     check_writable_folder(sink.directory())
@@ -308,13 +341,17 @@ def _suggest_pattern(text: str) -> str:
 
 def _check_not_overwriting_input(sink: Sink, source: Source) -> None:
     inputs = {os.path.realpath(p) for p in source.input_files()}
-    outputs = [sink.target] if sink.is_video or sink.pattern is None else \
-        [sink.path(f) for f in source.frames]
+    outputs = (
+        [sink.target]
+        if sink.is_video or sink.pattern is None
+        else [sink.path(f) for f in source.frames]
+    )
     for out in outputs:
         if os.path.realpath(out) in inputs:
-            raise OutputError(f"output {out!r} is one of the input files",
-                              hint="write to another folder or name; NeuralFX never overwrites "
-                                   "its input")
+            raise OutputError(
+                f"output {out!r} is one of the input files",
+                hint="write to another folder or name; NeuralFX never overwrites its input",
+            )
 
 
 def check_writable_folder(directory: str) -> None:
@@ -327,34 +364,51 @@ def check_writable_folder(directory: str) -> None:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise OutputError(f"output folder {directory!r} cannot be created: {str(existing)!r} is "
-                          "a file", hint="choose another output path")
-    what = "is not writable" if existing == path else \
-        f"cannot be created: {str(existing)!r} is not writable"
+        raise OutputError(
+            f"output folder {directory!r} cannot be created: {str(existing)!r} is a file",
+            hint="choose another output path",
+        )
+    what = (
+        "is not writable"
+        if existing == path
+        else f"cannot be created: {str(existing)!r} is not writable"
+    )
     try:
         read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
     except OSError:
         read_only = False
     if read_only:
-        raise OutputError(f"output folder {directory!r} {what} (read-only file system)",
-                          hint="choose a folder on a writable disk")
+        raise OutputError(
+            f"output folder {directory!r} {what} (read-only file system)",
+            hint="choose a folder on a writable disk",
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {directory!r} {what} (permission denied)",
-                          hint="choose a folder you can write to, or fix its permissions")
+        raise OutputError(
+            f"output folder {directory!r} {what} (permission denied)",
+            hint="choose a folder you can write to, or fix its permissions",
+        )
 
 
 def create_folder(directory: str) -> None:
     """Create the output folder (at the first write), with a clear error if that fails."""
-    broken = next((p for p in [Path(directory), *Path(directory).parents]
-                   if p.is_symlink() and not p.exists()), None)
+    broken = next(
+        (
+            p
+            for p in [Path(directory), *Path(directory).parents]
+            if p.is_symlink() and not p.exists()
+        ),
+        None,
+    )
     if broken is not None:  # mkdir would say only "File exists"
-        raise OutputError(f"output folder {directory!r} cannot be created: {str(broken)!r} is a "
-                          f"link to {os.readlink(broken)!r}, which does not exist",
-                          hint="create the link's target (a mount that is not there?), or "
-                               "remove the link")
+        raise OutputError(
+            f"output folder {directory!r} cannot be created: {str(broken)!r} is a "
+            f"link to {os.readlink(broken)!r}, which does not exist",
+            hint="create the link's target (a mount that is not there?), or remove the link",
+        )
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"output folder {directory!r} cannot be created: "
-                          f"{exc.strerror or exc}",
-                          hint="choose a folder you can write to") from None
+        raise OutputError(
+            f"output folder {directory!r} cannot be created: {exc.strerror or exc}",
+            hint="choose a folder you can write to",
+        ) from None

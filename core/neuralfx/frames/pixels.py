@@ -97,8 +97,14 @@ class FrameDecoder:
     """Turns decoded pixels into a :class:`Picture` in the effect's working space, with NaN
     and infinities replaced where ``nonfinite`` (``--nonfinite``) says so."""
 
-    def __init__(self, spaces: ColourSpaces, input_space: str | None, working_space: str | None,
-                 nonfinite: str = "error", warn: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        spaces: ColourSpaces,
+        input_space: str | None,
+        working_space: str | None,
+        nonfinite: str = "error",
+        warn: Callable[[str], None] | None = None,
+    ):
         self.spaces = spaces
         self.input_space = input_space
         self.working_space = working_space
@@ -116,8 +122,10 @@ class FrameDecoder:
         finite = pixels.dtype.kind != "f" or bool(np.isfinite(pixels.sum(dtype=np.float64)))
         if not finite and self.nonfinite != "error":
             if self._warn is not None:  # once: a plate with NaN usually has them throughout
-                self._warn(f"frame {frame}: {count_nonfinite(pixels)} replaced (--nonfinite "
-                           f"{self.nonfinite}); later frames are not reported")
+                self._warn(
+                    f"frame {frame}: {count_nonfinite(pixels)} replaced (--nonfinite "
+                    f"{self.nonfinite}); later frames are not reported"
+                )
                 self._warn = None
             pixels, finite = replace_nonfinite(pixels, self.nonfinite), True
         channels = pixels.shape[2]
@@ -125,14 +133,21 @@ class FrameDecoder:
             rgb = np.repeat(pixels[:, :, :1], 3, axis=2)
         else:
             rgb = pixels[:, :, :3]
-        alpha = pixels[:, :, channels - 1:] if channels in (2, 4) else None
+        alpha = pixels[:, :, channels - 1 :] if channels in (2, 4) else None
         convert = None
         if self.working_space is not None:
             convert = self.spaces.converter(self.source_space(depth_of(pixels)), self.working_space)
         if convert is not None:
             rgb = convert(to_unit_float(rgb))
-        return Picture(frame, np.ascontiguousarray(rgb), alpha, channels, depth_of(pixels),
-                       finite, pixels=pixels)
+        return Picture(
+            frame,
+            np.ascontiguousarray(rgb),
+            alpha,
+            channels,
+            depth_of(pixels),
+            finite,
+            pixels=pixels,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,8 +160,12 @@ class OutputLayout:
     convert: Converter | None
 
 
-_TORCH_DTYPES = {"8": torch.uint8, "16": torch.uint16, "half": torch.float16,
-                 "float": torch.float32}
+_TORCH_DTYPES = {
+    "8": torch.uint8,
+    "16": torch.uint16,
+    "half": torch.float16,
+    "float": torch.float32,
+}
 
 
 def pack(rgb: torch.Tensor, alpha: torch.Tensor | None, layout: OutputLayout) -> torch.Tensor:
@@ -157,8 +176,7 @@ def pack(rgb: torch.Tensor, alpha: torch.Tensor | None, layout: OutputLayout) ->
     the final samples cross back to the host), else in the encode workers after converting.
     """
     channels = layout.channels
-    colour = rgb @ torch.as_tensor(_LUMA, device=rgb.device)[:, None] if channels in (1, 2) \
-        else rgb
+    colour = rgb @ torch.as_tensor(_LUMA, device=rgb.device)[:, None] if channels in (1, 2) else rgb
     if channels in (2, 4):
         if alpha is None:
             alpha = torch.ones_like(colour[..., :1])
@@ -181,13 +199,18 @@ def finite_frames(rgb: torch.Tensor) -> torch.Tensor:
 def unstorable_error(frame: int, path: str | None, what: str, output: str) -> FrameError:
     """NaN or infinity from the source that an integer output cannot hold."""
     where = f"frame {frame}" + (f" ({path})" if path else "")
-    return FrameError(f"{where} holds {what}, which {output} cannot store (NaN would become 0, "
-                      "infinity white)", hint="pass --nonfinite clamp or --nonfinite zero to "
-                      "replace them, or write a float EXR (--depth half or float) to keep them",
-                      frame=frame, path=path)
+    return FrameError(
+        f"{where} holds {what}, which {output} cannot store (NaN would become 0, infinity white)",
+        hint="pass --nonfinite clamp or --nonfinite zero to "
+        "replace them, or write a float EXR (--depth half or float) to keep them",
+        frame=frame,
+        path=path,
+    )
 
 
 def nonfinite_error(frame: int) -> FrameError:
-    return FrameError(f"frame {frame}: the effect produced NaN or infinite values",
-                      hint="try --precision fp32; if it persists, report it to the effect's "
-                           "authors", frame=frame)
+    return FrameError(
+        f"frame {frame}: the effect produced NaN or infinite values",
+        hint="try --precision fp32; if it persists, report it to the effect's authors",
+        frame=frame,
+    )

@@ -43,8 +43,10 @@ class FramePattern:
         if not fields:
             return None
         if len(fields) > 1:
-            raise ParameterError(f"{text!r} has more than one frame-number field",
-                                 hint="use one field such as #### or %04d")
+            raise ParameterError(
+                f"{text!r} has more than one frame-number field",
+                hint="use one field such as #### or %04d",
+            )
         m = _HASHES.search(name)
         if m:
             start, end, padding = m.start(), m.end(), len(m.group(0))
@@ -67,8 +69,9 @@ class FramePattern:
         """Frame number → path of every existing file that matches the pattern."""
         base = os.path.basename(self.prefix)
         digits = r"\d+" if self.padding == 0 else r"\d{%d,}" % self.padding
-        regex = re.compile("^" + re.escape(base) + "(-?" + digits + ")"
-                           + re.escape(self.suffix) + "$")
+        regex = re.compile(
+            "^" + re.escape(base) + "(-?" + digits + ")" + re.escape(self.suffix) + "$"
+        )
         found: dict[int, str] = {}
         for entry in _listdir(self.directory):
             m = regex.match(entry)
@@ -79,8 +82,9 @@ class FramePattern:
             # zero-padded number belongs to another padding ("01001" is not "####").
             if self.padding and len(digits_found) > self.padding and digits_found[0] == "0":
                 continue
-            found[int(m.group(1))] = os.path.join(self.directory, entry) \
-                if os.path.dirname(self.prefix) else entry
+            found[int(m.group(1))] = (
+                os.path.join(self.directory, entry) if os.path.dirname(self.prefix) else entry
+            )
         return found
 
 
@@ -88,8 +92,9 @@ def _listdir(directory: str) -> list[str]:
     try:
         return sorted(os.listdir(directory))
     except FileNotFoundError:
-        raise FrameError(f"input folder {directory!r} does not exist",
-                         hint="check the input path") from None
+        raise FrameError(
+            f"input folder {directory!r} does not exist", hint="check the input path"
+        ) from None
     except NotADirectoryError:
         raise FrameError(f"{directory!r} is not a folder", hint="check the input path") from None
 
@@ -107,13 +112,18 @@ def find_glob(text: str) -> dict[int, str]:
             continue
         m = _LAST_DIGITS.search(Path(entry).stem)
         if not m:
-            raise FrameError(f"{os.path.join(directory, entry)!r} matches {text!r} but its name "
-                             "has no frame number", hint="use a pattern such as shot.####.png")
+            raise FrameError(
+                f"{os.path.join(directory, entry)!r} matches {text!r} but its name "
+                "has no frame number",
+                hint="use a pattern such as shot.####.png",
+            )
         number = int(m.group(1))
         path = os.path.join(directory, entry) if os.path.dirname(text) else entry
         if number in found:
-            raise FrameError(f"{found[number]!r} and {path!r} both look like frame {number}",
-                             hint="use a pattern with #### that matches one of them")
+            raise FrameError(
+                f"{found[number]!r} and {path!r} both look like frame {number}",
+                hint="use a pattern with #### that matches one of them",
+            )
         found[number] = path
     return found
 
@@ -124,14 +134,17 @@ def parse_frame_range(text: str) -> list[int]:
     for part in text.replace(" ", "").split(","):
         m = re.fullmatch(r"(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?", part)
         if not m:
-            raise ParameterError(f"frames: {part!r} is not a frame range",
-                                 hint="write ranges as 1001-1100, 1-10x2 or 1,5,9-12")
+            raise ParameterError(
+                f"frames: {part!r} is not a frame range",
+                hint="write ranges as 1001-1100, 1-10x2 or 1,5,9-12",
+            )
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) is not None else first
         step = int(m.group(3) or 1)
         if last < first or step < 1:
-            raise ParameterError(f"frames: {part!r} is empty",
-                                 hint="write first-last, first <= last")
+            raise ParameterError(
+                f"frames: {part!r} is empty", hint="write first-last, first <= last"
+            )
         frames.update(range(first, last + 1, step))
     return sorted(frames)
 

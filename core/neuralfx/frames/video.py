@@ -54,8 +54,11 @@ def _open(path: str) -> av.container.InputContainer:
     except FileNotFoundError:
         raise FrameError(f"{path} does not exist", hint="check the input path", path=path) from None
     except av.FFmpegError as exc:
-        raise FrameError(f"{path} cannot be read as video: {exc}",
-                         hint="the file is corrupt, truncated or not a video", path=path) from None
+        raise FrameError(
+            f"{path} cannot be read as video: {exc}",
+            hint="the file is corrupt, truncated or not a video",
+            path=path,
+        ) from None
 
 
 def probe(path: str) -> VideoInfo:
@@ -68,8 +71,15 @@ def probe(path: str) -> VideoInfo:
         alpha = bool(fmt) and any(c.is_alpha for c in fmt.components)
         deep = bool(fmt) and max(c.bits for c in fmt.components) > 8
         rate = stream.average_rate or stream.guessed_rate or fractions.Fraction(24)
-        return VideoInfo(ctx.width, ctx.height, fractions.Fraction(rate), stream.frames or 0,
-                         alpha, deep, bool(container.streams.audio))
+        return VideoInfo(
+            ctx.width,
+            ctx.height,
+            fractions.Fraction(rate),
+            stream.frames or 0,
+            alpha,
+            deep,
+            bool(container.streams.audio),
+        )
 
 
 def warn_if_variable_rate(path: str, warn, sample: int = 600) -> None:
@@ -90,21 +100,27 @@ def warn_if_variable_rate(path: str, warn, sample: int = 600) -> None:
         return
     short, long = min(steps) * tb, max(steps) * tb
     if long - short > 0.1 * short and long - short > tb:
-        warn(f"{path} has a variable frame rate (frames last {float(short) * 1000:.1f} to "
-             f"{float(long) * 1000:.1f} ms); frames are numbered in order and video is written "
-             "at a constant rate, so the output's timing will differ. Convert it to a constant "
-             "rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT) if timing matters")
+        warn(
+            f"{path} has a variable frame rate (frames last {float(short) * 1000:.1f} to "
+            f"{float(long) * 1000:.1f} ms); frames are numbered in order and video is written "
+            "at a constant rate, so the output's timing will differ. Convert it to a constant "
+            "rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT) if timing matters"
+        )
 
 
-def read_frames(path: str, wanted: set[int] | None,
-                start: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+def read_frames(
+    path: str, wanted: set[int] | None, start: int = 1
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame_number, pixels)`` for each wanted frame, in order (all when None).
 
     Pixels are ``(H, W, 3|4)`` uint8, or uint16 for deep sources.
     """
     info = probe(path)
-    fmt = ("rgba64le" if info.alpha else "rgb48le") if info.deep else \
-        ("rgba" if info.alpha else "rgb24")
+    fmt = (
+        ("rgba64le" if info.alpha else "rgb48le")
+        if info.deep
+        else ("rgba" if info.alpha else "rgb24")
+    )
     last = max(wanted) if wanted else None
     number = start - 1
     with _open(path) as container:
@@ -118,31 +134,42 @@ def read_frames(path: str, wanted: set[int] | None,
                 if wanted is None or number in wanted:
                     yield number, frame.to_ndarray(format=fmt)
         except av.FFmpegError as exc:
-            raise FrameError(f"frame {number + 1} of {path} cannot be decoded: {exc}",
-                             hint="the video is corrupt or truncated; re-export it, or process "
-                                  "the frames before it with --frames", frame=number + 1,
-                             path=path) from None
+            raise FrameError(
+                f"frame {number + 1} of {path} cannot be decoded: {exc}",
+                hint="the video is corrupt or truncated; re-export it, or process "
+                "the frames before it with --frames",
+                frame=number + 1,
+                path=path,
+            ) from None
     if last is not None and number < last:  # the file promised more frames than it holds
-        raise FrameError(f"{path} ends after frame {number}, but frame {last} was expected",
-                         hint="the video is truncated; re-export it, or process the frames "
-                              f"up to {number} with --frames", frame=number + 1, path=path)
+        raise FrameError(
+            f"{path} ends after frame {number}, but frame {last} was expected",
+            hint="the video is truncated; re-export it, or process the frames "
+            f"up to {number} with --frames",
+            frame=number + 1,
+            path=path,
+        )
 
 
 def codec_for(path: str, requested: str | None) -> str:
     suffix = os.path.splitext(path)[1].lower()
     if requested:
         if requested not in VIDEO_CODECS:
-            raise UnknownNameError(f"unknown video codec {requested!r}",
-                                   hint="codecs: " + ", ".join(VIDEO_CODECS))
+            raise UnknownNameError(
+                f"unknown video codec {requested!r}", hint="codecs: " + ", ".join(VIDEO_CODECS)
+            )
         if suffix not in VIDEO_CODECS[requested][1]:
-            raise OutputError(f"{requested} cannot be written into a {suffix} file",
-                              hint=f"use one of {', '.join(VIDEO_CODECS[requested][1])}")
+            raise OutputError(
+                f"{requested} cannot be written into a {suffix} file",
+                hint=f"use one of {', '.join(VIDEO_CODECS[requested][1])}",
+            )
         return requested
     for name, (_, _, defaults) in VIDEO_CODECS.items():
         if suffix in defaults:
             return name
-    raise UnknownNameError(f"{path}: no video codec writes {suffix} files",
-                           hint="write .mp4 (H.264) or .mov (ProRes)")
+    raise UnknownNameError(
+        f"{path}: no video codec writes {suffix} files", hint="write .mp4 (H.264) or .mov (ProRes)"
+    )
 
 
 class _Muxer:
@@ -173,9 +200,11 @@ class _Muxer:
             out_stream = self._out.add_stream_from_template(in_stream)
         except (ValueError, av.FFmpegError) as exc:
             src.close()
-            raise OutputError(f"{self.path}: the source's audio ({in_stream.codec_context.name}) "
-                              f"cannot be copied into this container: {exc}",
-                              hint="write .mov or .mkv, which take most audio codecs") from None
+            raise OutputError(
+                f"{self.path}: the source's audio ({in_stream.codec_context.name}) "
+                f"cannot be copied into this container: {exc}",
+                hint="write .mov or .mkv, which take most audio codecs",
+            ) from None
         return src, in_stream, out_stream, span
 
     def _mux(self, packets) -> None:
@@ -237,12 +266,24 @@ class VideoWriter(_Muxer):
     ``audio_span`` (seconds) of the source, so the output stays in sync with the frames kept.
     """
 
-    def __init__(self, path: str, *, codec: str, fps: fractions.Fraction, width: int,
-                 height: int, alpha: bool, crf: int = 18, audio_from: str | None = None,
-                 audio_span: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        codec: str,
+        fps: fractions.Fraction,
+        width: int,
+        height: int,
+        alpha: bool,
+        crf: int = 18,
+        audio_from: str | None = None,
+        audio_span: tuple[float, float] | None = None,
+    ) -> None:
         if codec == "h264" and (width % 2 or height % 2):
-            raise OutputError(f"{path}: H.264 needs an even width and height, the frames are "
-                              f"{width}x{height}", hint="write ProRes (.mov) or an image sequence")
+            raise OutputError(
+                f"{path}: H.264 needs an even width and height, the frames are {width}x{height}",
+                hint="write ProRes (.mov) or an image sequence",
+            )
         super().__init__(path)
         try:
             encoder = VIDEO_CODECS[codec][0]
@@ -269,15 +310,23 @@ class VideoWriter(_Muxer):
         """Append one frame: ``(H, W, 3|4)`` uint8 or uint16, RGB(A) or, with ``bgr``,
         BGR(A)."""
         deep = pixels.dtype == np.uint16
-        fmt = {(3, False): "rgb24", (4, False): "rgba", (3, True): "rgb48le",
-               (4, True): "rgba64le"}[(pixels.shape[2], deep)]
+        fmt = {
+            (3, False): "rgb24",
+            (4, False): "rgba",
+            (3, True): "rgb48le",
+            (4, True): "rgba64le",
+        }[(pixels.shape[2], deep)]
         if bgr:
             fmt = fmt.replace("rgb", "bgr")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
         # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
-        frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="ITU709",
-                               dst_color_range="MPEG", dst_color_trc=COLOUR_TAGS["color_trc"],
-                               dst_color_primaries=COLOUR_TAGS["color_primaries"])
+        frame = frame.reformat(
+            format=self._stream.pix_fmt,
+            dst_colorspace="ITU709",
+            dst_color_range="MPEG",
+            dst_color_trc=COLOUR_TAGS["color_trc"],
+            dst_color_primaries=COLOUR_TAGS["color_primaries"],
+        )
         frame.pts = self._count
         self._count += 1
         self._mux(self._stream.encode(frame))
@@ -286,9 +335,15 @@ class VideoWriter(_Muxer):
         self._mux(self._stream.encode())
 
 
-def join_segments(path: str, segments: list[str], *, fps: fractions.Fraction,
-                  audio_from: str | None = None, audio_span: tuple[float, float] | None = None,
-                  before_commit: Callable[[str], None] | None = None) -> None:
+def join_segments(
+    path: str,
+    segments: list[str],
+    *,
+    fps: fractions.Fraction,
+    audio_from: str | None = None,
+    audio_span: tuple[float, float] | None = None,
+    before_commit: Callable[[str], None] | None = None,
+) -> None:
     """Concatenate video files encoded one after another with the same settings (the shards
     of a distributed run) into ``path`` without decoding them: packets are copied with their
     timestamps moved on by the frames before them. Then the audio is copied, as

@@ -49,15 +49,19 @@ def find_member(path: str | Path, wanted: str, what: str) -> str:
         return same[0]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     why = "several files are called" if same else "there is no"
-    raise NeuralFXError(f"{what}: {why} {base} in the archive (it holds {shown or 'nothing'})",
-                        hint="check that this is the official release")
+    raise NeuralFXError(
+        f"{what}: {why} {base} in the archive (it holds {shown or 'nothing'})",
+        hint="check that this is the official release",
+    )
 
 
 def extract_member(path: str | Path, wanted: str, dest: str | Path, *, what: str) -> str:
     """Copy member ``wanted`` of archive ``path`` to ``dest``; returns the member's path."""
     if not is_archive(path):
-        raise NeuralFXError(f"{what} is not a zip or tar archive, but the registry expects "
-                            f"{wanted} inside one", hint="check the URL, or import the file")
+        raise NeuralFXError(
+            f"{what} is not a zip or tar archive, but the registry expects {wanted} inside one",
+            hint="check the URL, or import the file",
+        )
     name = find_member(path, wanted, what)
     try:
         if zipfile.is_zipfile(path):
@@ -70,6 +74,8 @@ def extract_member(path: str | Path, wanted: str, dest: str | Path, *, what: str
                 with src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-        raise NeuralFXError(f"{what}: {name} cannot be read from the archive ({exc})",
-                            hint="the archive is damaged: fetch or download it again") from None
+        raise NeuralFXError(
+            f"{what}: {name} cannot be read from the archive ({exc})",
+            hint="the archive is damaged: fetch or download it again",
+        ) from None
     return name

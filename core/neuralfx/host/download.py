@@ -49,8 +49,9 @@ def drive_file_id(url: str) -> str | None:
     return match.group(1) if match else None
 
 
-def download(url: str, target: Path, *, progress: Progress | None = None,
-             timeout: float = 60) -> Path:
+def download(
+    url: str, target: Path, *, progress: Progress | None = None, timeout: float = 60
+) -> Path:
     """Bring ``url`` to ``target`` completely (resuming ``target`` if it holds a start of it),
     following Google Drive's confirmation page. Raises NeuralFXError saying what went wrong;
     ``target`` then keeps what arrived, for the next attempt to resume."""
@@ -62,8 +63,10 @@ def download(url: str, target: Path, *, progress: Progress | None = None,
         if follow is None:
             return target
         url = follow
-    raise NeuralFXError(f"{url} keeps answering with a confirmation page",
-                        hint="download the file in a browser and import it")
+    raise NeuralFXError(
+        f"{url} keeps answering with a confirmation page",
+        hint="download the file in a browser and import it",
+    )
 
 
 def _transfer(url: str, target: Path, progress: Progress | None, timeout: float) -> str | None:
@@ -78,12 +81,14 @@ def _transfer(url: str, target: Path, progress: Progress | None, timeout: float)
         exc.close()
         if exc.code == 416 and have:  # nothing left to send: what is here is all there is
             return None
-        raise NeuralFXError(f"{url}: the server answered {exc.code} {exc.reason}",
-                            hint=_manual_hint(url)) from None
+        raise NeuralFXError(
+            f"{url}: the server answered {exc.code} {exc.reason}", hint=_manual_hint(url)
+        ) from None
     except (OSError, http.client.HTTPException) as exc:
-        raise NeuralFXError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}",
-                            hint="check the network (or the proxy), then run the same command "
-                                 "again") from None
+        raise NeuralFXError(
+            f"cannot reach {url}: {getattr(exc, 'reason', exc)}",
+            hint="check the network (or the proxy), then run the same command again",
+        ) from None
     with response:
         resumed = have and response.status == 206
         if not resumed:
@@ -99,8 +104,9 @@ def _transfer(url: str, target: Path, progress: Progress | None, timeout: float)
             follow = _drive_confirmation(page, url)
             if follow is not None:
                 return follow
-            raise NeuralFXError(f"{url} sent a web page, not the file: "
-                                f"{_page_words(page)}", hint=_manual_hint(url))
+            raise NeuralFXError(
+                f"{url} sent a web page, not the file: {_page_words(page)}", hint=_manual_hint(url)
+            )
         done = have
         with open(target, "ab" if resumed else "wb") as out:
             chunk = first
@@ -121,20 +127,22 @@ def _transfer(url: str, target: Path, progress: Progress | None, timeout: float)
 def _cut_short(url: str, done: int, total: int | None, exc) -> NeuralFXError:
     of = f" of {total:,}" if total else ""
     why = f" ({type(exc).__name__})" if exc is not None else ""
-    return NeuralFXError(f"the download of {url} stopped after {done:,}{of} bytes{why}",
-                         hint="run the same command again: it asks for the rest (where the "
-                              "server allows) and nothing incomplete is ever cached")
+    return NeuralFXError(
+        f"the download of {url} stopped after {done:,}{of} bytes{why}",
+        hint="run the same command again: it asks for the rest (where the "
+        "server allows) and nothing incomplete is ever cached",
+    )
 
 
 def _drive_confirmation(page: bytes, url: str) -> str | None:
     """Google Drive answers a large file's download with a form ("can't scan this file for
     viruses": download anyway); its action and hidden fields make the real download URL."""
     text = page.decode("utf-8", "replace")
-    form = re.search(r'<form[^>]*id="download-form"[^>]*action="([^"]+)"(.*?)</form>', text,
-                     re.DOTALL)
+    form = re.search(
+        r'<form[^>]*id="download-form"[^>]*action="([^"]+)"(.*?)</form>', text, re.DOTALL
+    )
     if form:
-        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
-                                 form.group(2)))
+        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
         action = urllib.parse.urljoin(url, html.unescape(form.group(1)))
         return action + "?" + urllib.parse.urlencode(fields)
     token = re.search(r"confirm=([\w-]+)", text)  # the older form of the same page
@@ -151,6 +159,8 @@ def _page_words(page: bytes) -> str:
 
 
 def _manual_hint(url: str) -> str:
-    return ("download the file in a browser (the server may want a login, or a quota was "
-            "reached), then `neuralfx models import NAME FILE`; or give a mirror with --url "
-            "or NEURALFX_WEIGHTS_MIRROR")
+    return (
+        "download the file in a browser (the server may want a login, or a quota was "
+        "reached), then `neuralfx models import NAME FILE`; or give a mirror with --url "
+        "or NEURALFX_WEIGHTS_MIRROR"
+    )

@@ -103,23 +103,35 @@ class PluginHost:
         extra = os.environ.get("NEURALFX_PLUGINS", "")
         for module_name in (m.strip() for m in extra.split(",")):
             if module_name:
-                candidates.append((module_name, module_name, None,
-                                   lambda m=module_name: importlib.import_module(m)))
+                candidates.append(
+                    (
+                        module_name,
+                        module_name,
+                        None,
+                        lambda m=module_name: importlib.import_module(m),
+                    )
+                )
         names = {c[0] for c in candidates}
-        for var, listed in (("NEURALFX_LOAD_PLUGINS", only or set()),
-                            ("NEURALFX_DISABLE_PLUGINS", skip)):
+        for var, listed in (
+            ("NEURALFX_LOAD_PLUGINS", only or set()),
+            ("NEURALFX_DISABLE_PLUGINS", skip),
+        ):
             for unknown in sorted(listed - names):
                 guess = did_you_mean(unknown, names)
-                self.warnings.append(f"{var} names {unknown!r}, which is not an installed "
-                                     f"plugin" + (f" ({guess})" if guess else
-                                                  f" (plugins: {', '.join(sorted(names))})"))
+                self.warnings.append(
+                    f"{var} names {unknown!r}, which is not an installed "
+                    f"plugin"
+                    + (f" ({guess})" if guess else f" (plugins: {', '.join(sorted(names))})")
+                )
         for name, where, version, importer in candidates:
             if only is not None and name not in only:
-                self.disabled.append(DisabledPlugin(name, where, "not in NEURALFX_LOAD_PLUGINS",
-                                                    importer))
+                self.disabled.append(
+                    DisabledPlugin(name, where, "not in NEURALFX_LOAD_PLUGINS", importer)
+                )
             elif name in skip:
-                self.disabled.append(DisabledPlugin(name, where, "in NEURALFX_DISABLE_PLUGINS",
-                                                    importer))
+                self.disabled.append(
+                    DisabledPlugin(name, where, "in NEURALFX_DISABLE_PLUGINS", importer)
+                )
             else:
                 self._load_one(name, where, version, importer)
         return self
@@ -134,9 +146,17 @@ class PluginHost:
             # none takes the others down; Ctrl-C itself does stop the command
             if isinstance(exc, KeyboardInterrupt) and not raised_without_a_signal(exc):
                 raise
-            self.errors.append(PluginLoadError(name, where, (
-                f"SystemExit({exc.code!r}) while importing" if isinstance(exc, SystemExit)
-                else f"{type(exc).__name__}: {exc}")))
+            self.errors.append(
+                PluginLoadError(
+                    name,
+                    where,
+                    (
+                        f"SystemExit({exc.code!r}) while importing"
+                        if isinstance(exc, SystemExit)
+                        else f"{type(exc).__name__}: {exc}"
+                    ),
+                )
+            )
             return
         if self.pm.is_registered(module):  # installed and listed in NEURALFX_PLUGINS too
             return
@@ -146,12 +166,15 @@ class PluginHost:
                 f"plugin {name!r} takes {took:.1f} s to import, which every command pays (each "
                 "Blender panel refresh too): import torch and other heavy modules inside the "
                 "effect's methods, or declare its effects with an EffectSpec whose "
-                "implementation is a 'module:Class' path (docs/plugins.md)")
-        self.add_plugin(module, name=name,
-                        version=version or str(getattr(module, "__version__", "unknown")))
+                "implementation is a 'module:Class' path (docs/plugins.md)"
+            )
+        self.add_plugin(
+            module, name=name, version=version or str(getattr(module, "__version__", "unknown"))
+        )
 
-    def add_plugin(self, module: ModuleType, *, name: str,
-                   version: str = "unknown") -> PluginInfo | None:
+    def add_plugin(
+        self, module: ModuleType, *, name: str, version: str = "unknown"
+    ) -> PluginInfo | None:
         """Register one plugin module and collect its effects and weights.
 
         Returns its :class:`PluginInfo`, or None when it was refused (see :attr:`errors`).
@@ -160,9 +183,11 @@ class PluginHost:
         added: list[str] = []
         try:
             if not isinstance(module, ModuleType):
-                raise PluginError(f"plugin {name!r} is a {type(module).__name__}, not a module",
-                                  hint="register a module (in tests: types.ModuleType with "
-                                       "the hook functions set on it)")
+                raise PluginError(
+                    f"plugin {name!r} is a {type(module).__name__}, not a module",
+                    hint="register a module (in tests: types.ModuleType with "
+                    "the hook functions set on it)",
+                )
             api = getattr(module, "NEURALFX_PLUGIN_API", None)
             check_api_version(name, api)
             unknown = unknown_hooks(module)
@@ -172,17 +197,26 @@ class PluginHost:
                 for u in unknown:
                     close = difflib.get_close_matches(u, known, n=1, cutoff=0.6)
                     named.append(u + (f" (did you mean {close[0]!r}?)" if close else ""))
-                raise PluginError(f"plugin {name!r} implements unknown hook(s): "
-                                  + ", ".join(named), hint="hooks: " + ", ".join(known))
+                raise PluginError(
+                    f"plugin {name!r} implements unknown hook(s): " + ", ".join(named),
+                    hint="hooks: " + ", ".join(known),
+                )
             self.pm.register(module, name=name)
             try:
                 self.pm.check_pending()
-                self._call_one(module, "register_effects", register=lambda e: added.append(
-                    self._add_effect(e, name)))
-                self._call_one(module, "register_weights",
-                               register=lambda entry: self.catalog.add(entry, name))
-                self._call_one(module, "register_face_detectors",
-                               register=lambda entry: self._add_detector(entry, name))
+                self._call_one(
+                    module,
+                    "register_effects",
+                    register=lambda e: added.append(self._add_effect(e, name)),
+                )
+                self._call_one(
+                    module, "register_weights", register=lambda entry: self.catalog.add(entry, name)
+                )
+                self._call_one(
+                    module,
+                    "register_face_detectors",
+                    register=lambda entry: self._add_detector(entry, name),
+                )
             except Exception:
                 self.pm.unregister(module)
                 raise
@@ -192,19 +226,28 @@ class PluginHost:
             self.errors.append(PluginLoadError(name, where, message))
             return None
         hooks = sorted(impl.name for impl in self.pm.get_hookcallers(module) or [])
-        info = PluginInfo(name=name, version=version, module=where, api=str(api), hooks=hooks,
-                          effects=added, detectors=sorted(
-                              d for d, owner in self._detector_owner.items() if owner == name),
-                          weights=sorted(k.partition(":")[2] for k, owner in
-                                         self.catalog.owner.items() if owner == name
-                                         and k.startswith("w:")))
+        info = PluginInfo(
+            name=name,
+            version=version,
+            module=where,
+            api=str(api),
+            hooks=hooks,
+            effects=added,
+            detectors=sorted(d for d, owner in self._detector_owner.items() if owner == name),
+            weights=sorted(
+                k.partition(":")[2]
+                for k, owner in self.catalog.owner.items()
+                if owner == name and k.startswith("w:")
+            ),
+        )
         self.plugins.append(info)
         return info
 
     def _call_one(self, plugin: object, hook: str, **kwargs: Any) -> None:
         """Call ``hook`` of one plugin only, so a failure is that plugin's."""
         caller = self.pm.subset_hook_caller(
-            hook, remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin])
+            hook, remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin]
+        )
         caller(**kwargs)
 
     def _add_effect(self, effect: object, plugin: str) -> str:
@@ -240,8 +283,9 @@ class PluginHost:
             name = self.pm.get_name(plugin) or repr(plugin)
             before = dict(cli.commands)
             try:
-                self._call_one(plugin, "register_commands", cli=cli,
-                               train=cli.commands.get("train"))
+                self._call_one(
+                    plugin, "register_commands", cli=cli, train=cli.commands.get("train")
+                )
             except Exception as exc:
                 for command in set(cli.commands) - set(before):
                     del cli.commands[command]
@@ -250,9 +294,13 @@ class PluginHost:
                     self.plugins.remove(info)
                     self._forget(name, info.effects)
                 self.pm.unregister(plugin)
-                self.errors.append(PluginLoadError(
-                    name, getattr(plugin, "__name__", type(plugin).__name__),
-                    f"register_commands failed: {type(exc).__name__}: {exc}"))
+                self.errors.append(
+                    PluginLoadError(
+                        name,
+                        getattr(plugin, "__name__", type(plugin).__name__),
+                        f"register_commands failed: {type(exc).__name__}: {exc}",
+                    )
+                )
 
     # -- lookup -------------------------------------------------------------------------------
     @property
@@ -272,13 +320,17 @@ class PluginHost:
                     f"effect {name!r} is disabled: plugin {plugin.name!r} that provides it is "
                     f"{plugin.reason}",
                     hint="unset NEURALFX_LOAD_PLUGINS / NEURALFX_DISABLE_PLUGINS, or change "
-                         "them to load it")
-        hint = did_you_mean(name, self._specs) or \
-            "installed effects: " + (", ".join(self.effect_names) or "(none)")
+                    "them to load it",
+                )
+        hint = did_you_mean(name, self._specs) or "installed effects: " + (
+            ", ".join(self.effect_names) or "(none)"
+        )
         if self.errors:  # the effect may be one of theirs
             failed = ", ".join(repr(e.name) for e in self.errors)
-            hint = f"plugin(s) {failed} failed to load and may provide it: see `neuralfx " \
-                   f"plugins`; {hint}"
+            hint = (
+                f"plugin(s) {failed} failed to load and may provide it: see `neuralfx "
+                f"plugins`; {hint}"
+            )
         raise UnknownNameError(f"unknown effect {name!r}", hint=hint)
 
     def effect(self, name: str) -> type[Effect]:

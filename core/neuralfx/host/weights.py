@@ -70,8 +70,11 @@ def cached_files() -> list[tuple[str, int]]:
     root = cache_dir()
     if not root.is_dir():
         return []
-    return sorted((str(p.relative_to(root)), p.stat().st_size)
-                  for p in root.rglob("*") if p.is_file() and ".neuralfx-tmp-" not in p.name)
+    return sorted(
+        (str(p.relative_to(root)), p.stat().st_size)
+        for p in root.rglob("*")
+        if p.is_file() and ".neuralfx-tmp-" not in p.name
+    )
 
 
 def known(name: str) -> Weights:
@@ -132,9 +135,10 @@ def check_digest(info: Weights, path: str | os.PathLike, shown: str | None = Non
     what to call the file in the message (the URL of a download, not its temporary copy)."""
     digest = sha256_of(path)
     if info.sha256 and not digest.startswith(info.sha256):
-        raise NeuralFXError(f"{shown or path}: sha256 {digest[:16]}… does not match {info.name}'s "
-                            f"{info.sha256}…", hint="the download is corrupt or not the official "
-                                                     "file; fetch it again")
+        raise NeuralFXError(
+            f"{shown or path}: sha256 {digest[:16]}… does not match {info.name}'s {info.sha256}…",
+            hint="the download is corrupt or not the official file; fetch it again",
+        )
     return digest
 
 
@@ -152,14 +156,19 @@ def source_of(info: Weights, url: str | None = None) -> tuple[str, str | None]:
     return url or info.url, info.member
 
 
-def fetch(name: str, *, url: str | None = None,
-          progress: Callable[[int, int | None], None] | None = None) -> Path:
+def fetch(
+    name: str, *, url: str | None = None, progress: Callable[[int, int | None], None] | None = None
+) -> Path:
     """Download registry entry ``name`` into the cache (see :func:`fetch_all`)."""
     return fetch_all([name], url=url, progress=progress)[name]
 
 
-def fetch_all(names: list[str], *, url: str | None = None,
-              progress: Callable[[int, int | None], None] | None = None) -> dict[str, Path]:
+def fetch_all(
+    names: list[str],
+    *,
+    url: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> dict[str, Path]:
     """Download registry entries into the cache, each archive once for all its members, and
     check each file before it enters the cache: its size where known, its sha256 where known,
     else that it fits the model's architecture; the sha256 of what was checked is recorded
@@ -182,14 +191,21 @@ def fetch_all(names: list[str], *, url: str | None = None,
             download.download(source, part, progress=progress)
         except NeuralFXError as exc:
             notes = [i.note for i, _ in entries if i.note]
-            raise NeuralFXError(f"cannot download {', '.join(i.name for i, _ in entries)}: "
-                                f"{exc.message}", hint=" ".join(notes + [
-                                    exc.hint or "", f"(or `neuralfx models import "
-                                    f"{entries[0][0].name} FILE` with the file)"])) from None
+            raise NeuralFXError(
+                f"cannot download {', '.join(i.name for i, _ in entries)}: {exc.message}",
+                hint=" ".join(
+                    notes
+                    + [
+                        exc.hint or "",
+                        f"(or `neuralfx models import {entries[0][0].name} FILE` with the file)",
+                    ]
+                ),
+            ) from None
         try:
             for k, (info, member) in enumerate(entries):
-                cached[info.name] = _cache_checked(info, part, member, source,
-                                                   last=k == len(entries) - 1)
+                cached[info.name] = _cache_checked(
+                    info, part, member, source, last=k == len(entries) - 1
+                )
         except NeuralFXError:
             part.unlink(missing_ok=True)  # complete but wrong: the next try starts afresh
             raise
@@ -197,8 +213,9 @@ def fetch_all(names: list[str], *, url: str | None = None,
     return cached
 
 
-def _cache_checked(info: Weights, download: Path, member: str | None, source: str, *,
-                   last: bool) -> Path:
+def _cache_checked(
+    info: Weights, download: Path, member: str | None, source: str, *, last: bool
+) -> Path:
     """Check one entry's file (a member of ``download``, or ``download`` itself) and put it in
     the cache with its record; ``last``: no other entry needs ``download`` (it is moved, not
     copied)."""
@@ -221,9 +238,14 @@ def _cache_checked(info: Weights, download: Path, member: str | None, source: st
         staged = AtomicFile(str(folder / info.filename))
         shutil.move(str(payload), staged.tmp)
         staged.commit()
-    record = {"sha256": digest, "size": (folder / info.filename).stat().st_size, "url": source,
-              "member": member, "checked": how,
-              "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    record = {
+        "sha256": digest,
+        "size": (folder / info.filename).stat().st_size,
+        "url": source,
+        "member": member,
+        "checked": how,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
     write_text_atomic(str(folder / "verified.json"), json.dumps(record, indent=1) + "\n")
     return folder / info.filename
 
@@ -233,8 +255,10 @@ def verify_file(info: Weights, path: Path, source: str) -> tuple[str, str]:
     else the layout (every key and shape of the architecture). Returns ``(sha256, how)``."""
     size = path.stat().st_size
     if info.size is not None and size != info.size:
-        raise NeuralFXError(f"{source}: {info.name}'s file should be {info.size:,} bytes; "
-                            f"{size:,} arrived", hint="fetch it again, or from a mirror (--url)")
+        raise NeuralFXError(
+            f"{source}: {info.name}'s file should be {info.size:,} bytes; {size:,} arrived",
+            hint="fetch it again, or from a mirror (--url)",
+        )
     if info.sha256:
         return check_digest(info, path, shown=source), "sha256"
     from .. import models
@@ -242,10 +266,12 @@ def verify_file(info: Weights, path: Path, source: str) -> tuple[str, str]:
     try:
         models.state_dict_for(info.model, path)
     except NeuralFXError as exc:
-        raise NeuralFXError(f"{source} did not give {info.name}'s file: {exc.message}",
-                            hint="check the URL (a mirror's file may be another one), or "
-                                 "download it by hand and `neuralfx models import "
-                                 f"{info.name} FILE`") from None
+        raise NeuralFXError(
+            f"{source} did not give {info.name}'s file: {exc.message}",
+            hint="check the URL (a mirror's file may be another one), or "
+            "download it by hand and `neuralfx models import "
+            f"{info.name} FILE`",
+        ) from None
     return sha256_of(path), "layout"
 
 
@@ -275,22 +301,27 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
             return load_file(str(path))
         if not _torch_is_safe():
-            raise NeuralFXError(f"refusing to unpickle {path} with torch {torch.__version__}",
-                                hint="torch.load is unsafe before torch 2.10; upgrade torch or "
-                                     "convert the file with `neuralfx models import`")
+            raise NeuralFXError(
+                f"refusing to unpickle {path} with torch {torch.__version__}",
+                hint="torch.load is unsafe before torch 2.10; upgrade torch or "
+                "convert the file with `neuralfx models import`",
+            )
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except NeuralFXError:
         raise
     except Exception as exc:
-        raise NeuralFXError(f"{path} is not a readable checkpoint: {unreadable_reason(exc)}",
-                            hint="give a .pth state dict or a .safetensors file") from None
+        raise NeuralFXError(
+            f"{path} is not a readable checkpoint: {unreadable_reason(exc)}",
+            hint="give a .pth state dict or a .safetensors file",
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if isinstance(state, dict):
         state = _flatten(state)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise NeuralFXError(f"{path} does not hold a state dict of tensors",
-                            hint="give the model's weights file")
+        raise NeuralFXError(
+            f"{path} does not hold a state dict of tensors", hint="give the model's weights file"
+        )
     return state
 
 
@@ -300,8 +331,10 @@ def unreadable_reason(exc: BaseException) -> str:
     text = str(exc)
     refused = re.search(r"WeightsUnpickler error: (.*?)(\. |\.?$)", text, re.MULTILINE)
     if refused:
-        return (f"it holds more than tensors ({refused.group(1).strip()}), and neuralfx never "
-                "unpickles such a file")
+        return (
+            f"it holds more than tensors ({refused.group(1).strip()}), and neuralfx never "
+            "unpickles such a file"
+        )
     return text.strip().split("\n")[0].split(". ")[0][:200] or type(exc).__name__
 
 
@@ -318,36 +351,48 @@ def _flatten(state: dict, prefix: str = "") -> dict:
     return flat
 
 
-def check_fits(model: nn.Module, state: dict[str, torch.Tensor], *, source: str,
-               what: str) -> None:
+def check_fits(model: nn.Module, state: dict[str, torch.Tensor], *, source: str, what: str) -> None:
     """Refuse ``state`` unless its keys and shapes are exactly the model's; the message lists
     the keys that differ."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
-              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
     if missing or unexpected or shapes:
         parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected),
-                            ("wrong shape", shapes)):
+        for label, keys in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("wrong shape", shapes),
+        ):
             if keys:
-                shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more"
-                                               if len(keys) > 6 else "")
+                shown = ", ".join(keys[:6]) + (
+                    f" and {len(keys) - 6} more" if len(keys) > 6 else ""
+                )
                 parts.append(f"{label}: {shown}")
-        raise NeuralFXError(f"{source} does not fit {what}; " + "; ".join(parts),
-                            hint=f"give a {what} checkpoint (see `neuralfx models list`)")
+        raise NeuralFXError(
+            f"{source} does not fit {what}; " + "; ".join(parts),
+            hint=f"give a {what} checkpoint (see `neuralfx models list`)",
+        )
 
 
-def save_safetensors(path: str | os.PathLike, state: dict[str, torch.Tensor],
-                     metadata: dict[str, str]) -> None:
+def save_safetensors(
+    path: str | os.PathLike, state: dict[str, torch.Tensor], metadata: dict[str, str]
+) -> None:
     """Write ``state`` atomically as safetensors with string ``metadata``."""
     from safetensors.torch import save_file
 
     target = AtomicFile(str(path))
     try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, target.tmp,
-                  metadata=metadata)
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in state.items()},
+            target.tmp,
+            metadata=metadata,
+        )
         target.commit()
     except BaseException:
         target.discard()

@@ -26,13 +26,18 @@ from ..errors import OutputError, ParameterError
 
 #: The IPTC digital source type of every NeuralFX output: captured pixels transformed or
 #: partly replaced by a trained model.
-SOURCE_TYPE = ("http://cv.iptc.org/newscodes/digitalsourcetype/"
-               "compositeWithTrainedAlgorithmicMedia")
+SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 ASSERTION = "org.neuralfx.provenance"
 #: C2PA MIME types of the formats NeuralFX writes (OpenEXR has none).
-MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-              ".tif": "image/tiff", ".tiff": "image/tiff", ".mp4": "video/mp4",
-              ".mov": "video/quicktime"}
+MIME_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+}
 INSTALL_HINT = "install it with: pip install 'neuralfx[c2pa]'"
 
 
@@ -53,13 +58,16 @@ class SigningIdentity:
     @classmethod
     def load(cls, cert_path: str, key_path: str | None) -> SigningIdentity:
         if not key_path:
-            raise ParameterError("c2pa-key: a signing certificate needs its private key",
-                                 hint="pass --c2pa-key KEY.pem (or set NEURALFX_C2PA_KEY)")
+            raise ParameterError(
+                "c2pa-key: a signing certificate needs its private key",
+                hint="pass --c2pa-key KEY.pem (or set NEURALFX_C2PA_KEY)",
+            )
         chain, key = _read(cert_path, "c2pa-cert"), _read(key_path, "c2pa-key")
         if b"-----BEGIN CERTIFICATE-----" not in chain:
-            raise ParameterError(f"c2pa-cert: {cert_path} holds no PEM certificate",
-                                 hint="give the signer's certificate chain in PEM, the signer "
-                                      "first")
+            raise ParameterError(
+                f"c2pa-cert: {cert_path} holds no PEM certificate",
+                hint="give the signer's certificate chain in PEM, the signer first",
+            )
         algorithm = _algorithm(key, key_path)
         _check_pair(chain, cert_path, key, key_path)
         return cls(cert_path, key_path, chain, key, algorithm)
@@ -73,21 +81,25 @@ def _check_pair(chain: bytes, cert_path: str, key_pem: bytes, key_path: str) -> 
     try:
         signer = x509.load_pem_x509_certificates(chain)[0]
     except ValueError as exc:
-        raise ParameterError(f"c2pa-cert: {cert_path} is not a readable PEM chain ({exc})",
-                             hint="give the signer's certificate chain in PEM") from None
+        raise ParameterError(
+            f"c2pa-cert: {cert_path} is not a readable PEM chain ({exc})",
+            hint="give the signer's certificate chain in PEM",
+        ) from None
     if signer.issuer == signer.subject:
-        raise ParameterError(f"c2pa-cert: {cert_path} starts with a self-signed certificate, "
-                             "which C2PA does not accept for signing",
-                             hint="sign with a certificate issued by a CA, chain first")
+        raise ParameterError(
+            f"c2pa-cert: {cert_path} starts with a self-signed certificate, "
+            "which C2PA does not accept for signing",
+            hint="sign with a certificate issued by a CA, chain first",
+        )
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     key = serialization.load_pem_private_key(key_pem, password=None)
-    if signer.public_key().public_bytes(der, public) != key.public_key().public_bytes(der,
-                                                                                       public):
-        raise ParameterError(f"c2pa-key: {key_path} cannot sign for {cert_path}: it is not the "
-                             "key of the chain's first certificate",
-                             hint="pass the private key that belongs to the signer's "
-                                  "certificate")
+    if signer.public_key().public_bytes(der, public) != key.public_key().public_bytes(der, public):
+        raise ParameterError(
+            f"c2pa-key: {key_path} cannot sign for {cert_path}: it is not the "
+            "key of the chain's first certificate",
+            hint="pass the private key that belongs to the signer's certificate",
+        )
 
 
 def _read(path: str, option: str) -> bytes:
@@ -95,8 +107,10 @@ def _read(path: str, option: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as exc:
-        raise ParameterError(f"{option}: cannot read {path}: {exc.strerror or exc}",
-                             hint=f"check the path given to --{option}") from None
+        raise ParameterError(
+            f"{option}: cannot read {path}: {exc.strerror or exc}",
+            hint=f"check the path given to --{option}",
+        ) from None
 
 
 def _algorithm(key_pem: bytes, path: str) -> str:
@@ -106,8 +120,10 @@ def _algorithm(key_pem: bytes, path: str) -> str:
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
-        raise ParameterError(f"c2pa-key: {path} is not an unencrypted PEM private key ({exc})",
-                             hint="export the key as PEM without a passphrase (PKCS#8)") from None
+        raise ParameterError(
+            f"c2pa-key: {path} is not an unencrypted PEM private key ({exc})",
+            hint="export the key as PEM without a passphrase (PKCS#8)",
+        ) from None
     if isinstance(key, ec.EllipticCurvePrivateKey):
         by_curve = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
         if key.curve.name in by_curve:
@@ -116,8 +132,10 @@ def _algorithm(key_pem: bytes, path: str) -> str:
         return "PS256"
     elif isinstance(key, ed25519.Ed25519PrivateKey):
         return "ED25519"
-    raise ParameterError(f"c2pa-key: {path}: C2PA cannot sign with this kind of key",
-                         hint="use an EC P-256/P-384/P-521, RSA or Ed25519 key")
+    raise ParameterError(
+        f"c2pa-key: {path}: C2PA cannot sign with this kind of key",
+        hint="use an EC P-256/P-384/P-521, RSA or Ed25519 key",
+    )
 
 
 class ContentCredentials:
@@ -128,20 +146,24 @@ class ContentCredentials:
         try:
             import c2pa
         except ImportError:
-            raise ParameterError("c2pa-cert: writing C2PA manifests needs the package "
-                                 "c2pa-python", hint=INSTALL_HINT) from None
+            raise ParameterError(
+                "c2pa-cert: writing C2PA manifests needs the package c2pa-python", hint=INSTALL_HINT
+            ) from None
         self._c2pa, self.identity, self.facts = c2pa, identity, facts
         # No thumbnail: it would embed a downscaled copy of every frame and costs 40 ms.
-        self._context = c2pa.Context(c2pa.Settings.from_json(json.dumps(
-            {"builder": {"thumbnail": {"enabled": False}}})))
-        info = c2pa.C2paSignerInfo(getattr(c2pa.C2paSigningAlg, identity.algorithm),
-                                   identity.chain, identity.key, None)
+        self._context = c2pa.Context(
+            c2pa.Settings.from_json(json.dumps({"builder": {"thumbnail": {"enabled": False}}}))
+        )
+        info = c2pa.C2paSignerInfo(
+            getattr(c2pa.C2paSigningAlg, identity.algorithm), identity.chain, identity.key, None
+        )
         try:
             self._signer = c2pa.Signer.from_info(info)
         except c2pa.C2paError as exc:
-            raise ParameterError(f"c2pa-cert: {identity.cert_path} and {identity.key_path} "
-                                 f"cannot sign: {exc}", hint="check that the key belongs to "
-                                 "the first certificate of the chain") from None
+            raise ParameterError(
+                f"c2pa-cert: {identity.cert_path} and {identity.key_path} cannot sign: {exc}",
+                hint="check that the key belongs to the first certificate of the chain",
+            ) from None
         self._lock = threading.Lock()  # one signer, used by one thread at a time
 
     def manifest(self, title: str, frame: int | None) -> dict[str, Any]:
@@ -151,10 +173,19 @@ class ContentCredentials:
             "claim_generator_info": [agent],
             "title": title,
             "assertions": [
-                {"label": "c2pa.actions.v2", "data": {"actions": [{
-                    "action": "c2pa.created", "digitalSourceType": SOURCE_TYPE,
-                    "softwareAgent": agent,
-                    "description": f"NeuralFX effect {facts.get('effect')}"}]}},
+                {
+                    "label": "c2pa.actions.v2",
+                    "data": {
+                        "actions": [
+                            {
+                                "action": "c2pa.created",
+                                "digitalSourceType": SOURCE_TYPE,
+                                "softwareAgent": agent,
+                                "description": f"NeuralFX effect {facts.get('effect')}",
+                            }
+                        ]
+                    },
+                },
                 {"label": ASSERTION, "data": facts},
             ],
         }
@@ -174,10 +205,11 @@ class ContentCredentials:
             os.replace(signed, path)
         except c2pa.C2paError as exc:
             _remove(signed)
-            raise OutputError(f"{title}: C2PA signing failed: {exc}",
-                              hint="check the certificate chain given to --c2pa-cert; "
-                                   "frames already written are kept, so rerun to resume"
-                              ) from None
+            raise OutputError(
+                f"{title}: C2PA signing failed: {exc}",
+                hint="check the certificate chain given to --c2pa-cert; "
+                "frames already written are kept, so rerun to resume",
+            ) from None
         except BaseException:
             _remove(signed)
             raise

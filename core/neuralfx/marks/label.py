@@ -25,8 +25,16 @@ def _mask(text: str, height: int):
     plate = np.zeros((h + base + 2 * pad, w + 2 * pad, 2), np.float32)  # (text, plate)
     plate[..., 1] = 1.0
     text_layer = np.zeros(plate.shape[:2], np.uint8)
-    cv2.putText(text_layer, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, 255,
-                thickness, cv2.LINE_AA)
+    cv2.putText(
+        text_layer,
+        text,
+        (pad, pad + h),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        255,
+        thickness,
+        cv2.LINE_AA,
+    )
     plate[..., 0] = text_layer / 255.0
     return plate
 
@@ -47,8 +55,8 @@ def draw(rgb, text: str, corner: str = "bottom-right", opacity: float = 0.8):
     text_alpha = opacity * layers[..., 0]
     plate_alpha = 0.5 * opacity * layers[..., 1] * (1 - layers[..., 0])
     out = rgb.clone()
-    region = out[:, :, y:y + ph, x:x + pw].float()
+    region = out[:, :, y : y + ph, x : x + pw].float()
     region = region * (1 - plate_alpha)  # darken behind the text
     region = region + text_alpha * (1 - region)  # white text
-    out[:, :, y:y + ph, x:x + pw] = region.to(out.dtype)
+    out[:, :, y : y + ph, x : x + pw] = region.to(out.dtype)
     return out

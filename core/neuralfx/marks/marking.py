@@ -30,12 +30,15 @@ class OutputMarks:
         label = opts.label
         if spec.always_label:
             if label is not None and not label.strip():
-                raise ParameterError(f"{spec.name} always labels its frames; the label cannot "
-                                     "be empty", hint="leave --label out (it says "
-                                                      f"{DEFAULT_TEXT!r}) or give a text")
+                raise ParameterError(
+                    f"{spec.name} always labels its frames; the label cannot be empty",
+                    hint=f"leave --label out (it says {DEFAULT_TEXT!r}) or give a text",
+                )
             if opts.label_opacity < 0.5:
-                raise ParameterError(f"label-opacity: {spec.name} needs a readable label "
-                                     "(0.5 or more)", hint="pass --label-opacity 0.5 to 1")
+                raise ParameterError(
+                    f"label-opacity: {spec.name} needs a readable label (0.5 or more)",
+                    hint="pass --label-opacity 0.5 to 1",
+                )
             label = label or DEFAULT_TEXT
         self.label = label.strip() if label and label.strip() else None
         self.corner, self.opacity = opts.label_corner, opts.label_opacity
@@ -44,8 +47,9 @@ class OutputMarks:
             # The model: the effect and its files; the run: the recipe. A resumed run writes
             # the same payload as the run it continues.
             recipe = plan.recipe
-            self.payload = Payload.for_run(f"{spec.name} {sorted(recipe['files'].values())}",
-                                           plan.recipe_id)
+            self.payload = Payload.for_run(
+                f"{spec.name} {sorted(recipe['files'].values())}", plan.recipe_id
+            )
         self.started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         self.credentials = None
         if opts.c2pa_cert:
@@ -54,14 +58,14 @@ class OutputMarks:
             identity = SigningIdentity.load(opts.c2pa_cert, opts.c2pa_key)
             self.credentials = ContentCredentials(identity, self.facts())
         elif opts.c2pa_key:
-            raise ParameterError("c2pa-key: a private key without its certificate",
-                                 hint="pass --c2pa-cert CHAIN.pem as well (or set "
-                                      "NEURALFX_C2PA_CERT)")
+            raise ParameterError(
+                "c2pa-key: a private key without its certificate",
+                hint="pass --c2pa-cert CHAIN.pem as well (or set NEURALFX_C2PA_CERT)",
+            )
 
     @property
     def any(self) -> bool:
-        return (self.payload is not None or self.label is not None
-                or self.credentials is not None)
+        return self.payload is not None or self.label is not None or self.credentials is not None
 
     @property
     def changes_pixels(self) -> bool:
@@ -132,8 +136,10 @@ class OutputMarks:
         record = self.facts()
         record["frames"] = {"written": written, "todo": len(self.plan.todo)}
         if self.credentials is not None:
-            record["c2pa"] = {"signed": self.can_sign(self.plan.output),
-                              "certificate": os.path.abspath(self.credentials.identity.cert_path)}
+            record["c2pa"] = {
+                "signed": self.can_sign(self.plan.output),
+                "certificate": os.path.abspath(self.credentials.identity.cert_path),
+            }
         target = AtomicFile(self.provenance_path())
         with open(target.tmp, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=1)

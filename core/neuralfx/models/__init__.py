@@ -46,18 +46,21 @@ def resolve_checkpoint(name: str, checkpoint: str | os.PathLike | None) -> str:
     spec = spec_of(name)
     if checkpoint is not None and os.path.isdir(checkpoint):
         return _official_file_in(name, str(checkpoint))
-    if checkpoint is not None and (os.path.exists(checkpoint) or
-                                   str(checkpoint) not in weights.catalog().weights):
+    if checkpoint is not None and (
+        os.path.exists(checkpoint) or str(checkpoint) not in weights.catalog().weights
+    ):
         return str(checkpoint)
     entry = str(checkpoint) if checkpoint is not None else spec.default_weights
     if entry is None:
         raise NeuralFXError(f"model {name!r} needs a checkpoint path")
     path = weights.cached_path(entry)
     if path is None:
-        raise NeuralFXError(f"the weights {entry!r} are not in the cache ({weights.cache_dir()})",
-                            hint=f"run `neuralfx models fetch {entry}`, or `neuralfx models "
-                                 f"import {entry} FILE` with a copy of "
-                                 f"{weights.known(entry).filename}")
+        raise NeuralFXError(
+            f"the weights {entry!r} are not in the cache ({weights.cache_dir()})",
+            hint=f"run `neuralfx models fetch {entry}`, or `neuralfx models "
+            f"import {entry} FILE` with a copy of "
+            f"{weights.known(entry).filename}",
+        )
     return str(path)
 
 
@@ -65,18 +68,26 @@ def _official_file_in(name: str, folder: str) -> str:
     names = sorted({w.filename for w in weights.catalog().weights.values() if w.model == name})
     found = [os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n))]
     if len(found) != 1:
-        raise NeuralFXError(f"{folder} is a folder, and it holds " + (
-            "several" if found else "none") + f" of the official files of {name} "
+        raise NeuralFXError(
+            f"{folder} is a folder, and it holds "
+            + ("several" if found else "none")
+            + f" of the official files of {name} "
             f"({', '.join(names) or 'none known'})",
-                            hint="give the checkpoint file itself")
+            hint="give the checkpoint file itself",
+        )
     return found[0]
 
 
 def spec_of(name: str) -> ModelSpec:
     """The architecture called ``name`` (built in or declared by a plugin), ready to build."""
     arch: Architecture = weights.catalog().architecture(name)
-    return ModelSpec(resolve(arch.build), resolve(arch.convert) or _same,
-                     resolve(arch.finish) or _same, arch.default_weights, arch.description)
+    return ModelSpec(
+        resolve(arch.build),
+        resolve(arch.convert) or _same,
+        resolve(arch.finish) or _same,
+        arch.default_weights,
+        arch.description,
+    )
 
 
 def state_dict_for(name: str, checkpoint: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -92,15 +103,21 @@ def state_dict_for(name: str, checkpoint: str | os.PathLike) -> dict[str, torch.
         fits = _fitting_model(raw)
         if fits is None or fits == name:
             raise
-        raise NeuralFXError(f"{checkpoint} is a {fits!r} checkpoint, not a {name!r} one: "
-                            + exc.message.replace(f"{checkpoint} ", "it ", 1),
-                            hint=f"give a {name} checkpoint (`neuralfx models list` shows the "
-                                 "weights of each model)") from None
+        raise NeuralFXError(
+            f"{checkpoint} is a {fits!r} checkpoint, not a {name!r} one: "
+            + exc.message.replace(f"{checkpoint} ", "it ", 1),
+            hint=f"give a {name} checkpoint (`neuralfx models list` shows the "
+            "weights of each model)",
+        ) from None
     return state
 
 
-def load(name: str, checkpoint: str | os.PathLike | None = None, device: str | torch.device = "cpu",
-         dtype: torch.dtype = torch.float32) -> nn.Module:
+def load(
+    name: str,
+    checkpoint: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> nn.Module:
     """Build model ``name``, load its weights, and return it in eval mode on ``device``."""
     spec = spec_of(name)
     path = resolve_checkpoint(name, checkpoint)
@@ -130,7 +147,8 @@ def _fitting_model(state: dict[str, torch.Tensor]) -> str | None:
             expected = spec.build().state_dict()
         converted = spec.convert(state)
         if converted.keys() == expected.keys() and all(
-                converted[k].shape == v.shape for k, v in expected.items()):
+            converted[k].shape == v.shape for k, v in expected.items()
+        ):
             return name
     return None
 
@@ -155,8 +173,14 @@ def import_weights(name: str, file: str | os.PathLike, target: str | os.PathLike
     digest = weights.check_digest(info, file)
     state = state_dict_for(info.model, file)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"name": name, "model": info.model, "source_file": Path(file).name,
-                "source_sha256": digest, "url": info.url, "licence": info.licence}
+    metadata = {
+        "name": name,
+        "model": info.model,
+        "source_file": Path(file).name,
+        "source_sha256": digest,
+        "url": info.url,
+        "licence": info.licence,
+    }
     if info.member:
         metadata["source_member"] = info.member
     weights.save_safetensors(target, dict(sorted(state.items())), metadata)
@@ -183,8 +207,15 @@ def _check_release(info, archive, tmp) -> None:
         if fits is None or fits == other.model:
             continue
         release = next((w for w in weights.catalog().weights.values() if w.model == fits), None)
-        same = next((w.name for w in weights.catalog().weights.values() if release and
-                     w.url == release.url and w.model != fits), None)
-        raise NeuralFXError(f"{archive} is not {info.name}'s release: its {other.member} is a "
-                            f"{fits!r} file", hint=f"import it as {same}" if same else
-                            "check which release this archive is")
+        same = next(
+            (
+                w.name
+                for w in weights.catalog().weights.values()
+                if release and w.url == release.url and w.model != fits
+            ),
+            None,
+        )
+        raise NeuralFXError(
+            f"{archive} is not {info.name}'s release: its {other.member} is a {fits!r} file",
+            hint=f"import it as {same}" if same else "check which release this archive is",
+        )

@@ -53,8 +53,9 @@ def mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch
     return flat.mean(-1).view(n, c, 1, 1), (flat.var(-1) + eps).sqrt().view(n, c, 1, 1)
 
 
-def adaptive_instance_norm(content: torch.Tensor, style_mean: torch.Tensor,
-                           style_std: torch.Tensor) -> torch.Tensor:
+def adaptive_instance_norm(
+    content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor
+) -> torch.Tensor:
     """``σ_s · (f_c − μ_c) / σ_c + μ_s`` per channel."""
     c_mean, c_std = mean_std(content)
     return (content - c_mean) / c_std * style_std + style_mean

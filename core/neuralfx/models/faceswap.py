@@ -40,8 +40,9 @@ class SwapConfig:
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str]) -> SwapConfig:
-        return cls(int(meta["resolution"]), int(meta["width"]), int(meta["latent"]),
-                   meta["mask"] == "True")
+        return cls(
+            int(meta["resolution"]), int(meta["width"]), int(meta["latent"]), meta["mask"] == "True"
+        )
 
 
 class Upscale(nn.Module):
@@ -59,7 +60,7 @@ class Encoder(nn.Module):
         downs = int(math.log2(cfg.resolution)) - 2
         layers, cin = [], 3
         for i in range(downs):
-            cout = min(cfg.width * 2 ** i, cfg.width * 8)
+            cout = min(cfg.width * 2**i, cfg.width * 8)
             layers.append(nn.Conv2d(cin, cout, 5, stride=2, padding=2))
             cin = cout
         self.convs = nn.ModuleList(layers)
@@ -81,7 +82,7 @@ class Decoder(nn.Module):
         ups = int(math.log2(cfg.resolution)) - 3
         layers, cin = [], cfg.latent // 2
         for i in range(ups):
-            cout = max(cfg.width * 4 // 2 ** i, 16)
+            cout = max(cfg.width * 4 // 2**i, 16)
             layers.append(Upscale(cin, cout))
             cin = cout
         self.ups = nn.ModuleList(layers)

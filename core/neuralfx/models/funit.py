@@ -46,8 +46,16 @@ class AdaptiveInstanceNorm2d(nn.Module):
 class ConvBlock(nn.Module):
     """Reflection pad, conv with bias (``conv``), optional norm (``norm``), activation."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, pad: int,
-                 norm: str = "none", act: str = "relu") -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: int,
+        pad: int,
+        norm: str = "none",
+        act: str = "relu",
+    ) -> None:
         super().__init__()
         self.pad, self.act = pad, act
         self.conv = nn.Conv2d(cin, cout, kernel, stride)
@@ -70,8 +78,9 @@ class ConvBlock(nn.Module):
 class ResBlock(nn.Module):
     def __init__(self, dim: int, norm: str) -> None:
         super().__init__()
-        self.model = nn.Sequential(ConvBlock(dim, dim, 3, 1, 1, norm, "relu"),
-                                   ConvBlock(dim, dim, 3, 1, 1, norm, "none"))
+        self.model = nn.Sequential(
+            ConvBlock(dim, dim, 3, 1, 1, norm, "relu"), ConvBlock(dim, dim, 3, 1, 1, norm, "none")
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.model(x)
@@ -108,8 +117,16 @@ class FewShotGenerator(nn.Module):
     ``class_code(images)`` and ``translate(content, code)`` split it, so a clip computes its
     class code once."""
 
-    def __init__(self, nf: int = 64, n_res: int = 2, nf_mlp: int = 256, latent: int = 64,
-                 n_mlp: int = 3, downs_content: int = 3, downs_class: int = 4) -> None:
+    def __init__(
+        self,
+        nf: int = 64,
+        n_res: int = 2,
+        nf_mlp: int = 256,
+        latent: int = 64,
+        n_mlp: int = 3,
+        downs_content: int = 3,
+        downs_class: int = 4,
+    ) -> None:
         super().__init__()
         cls = [ConvBlock(3, nf, 7, 1, 3)]
         width = nf
@@ -136,8 +153,9 @@ class FewShotGenerator(nn.Module):
         dec.append(ConvBlock(width, 3, 7, 1, 3, "none", "tanh"))
         self.dec = Stack(*dec)
 
-        adain_params = sum(2 * m.channels for m in self.dec.modules()
-                           if isinstance(m, AdaptiveInstanceNorm2d))
+        adain_params = sum(
+            2 * m.channels for m in self.dec.modules() if isinstance(m, AdaptiveInstanceNorm2d)
+        )
         mlp = [LinearBlock(latent, nf_mlp, True)]
         mlp += [LinearBlock(nf_mlp, nf_mlp, True) for _ in range(n_mlp - 2)]
         mlp.append(LinearBlock(nf_mlp, adain_params, False))
@@ -154,8 +172,8 @@ class FewShotGenerator(nn.Module):
         params = self.mlp(code.expand(len(content), -1))
         for m in self.dec.modules():
             if isinstance(m, AdaptiveInstanceNorm2d):
-                m.bias, m.weight = params[:, :m.channels], params[:, m.channels:2 * m.channels]
-                params = params[:, 2 * m.channels:]
+                m.bias, m.weight = params[:, : m.channels], params[:, m.channels : 2 * m.channels]
+                params = params[:, 2 * m.channels :]
         return self.dec(self.enc_content(content))
 
     def forward(self, content: torch.Tensor, class_images: torch.Tensor) -> torch.Tensor:
@@ -173,7 +191,7 @@ def convert_checkpoint(state: dict) -> dict:
     re-uploads hold) is taken as it is; a plain generator state dict passes through."""
     for prefix in ("gen_test.", "gen."):
         if any(k.startswith(prefix) for k in state):
-            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     return state
 
 
@@ -206,8 +224,12 @@ class PatchDiscriminator(nn.Module):
         stages = n_res // 2
         for _ in range(stages - 1):
             out = min(nf * 2, 1024)
-            layers += [ActFirstResBlock(nf, nf), ActFirstResBlock(nf, out),
-                       nn.ReflectionPad2d(1), nn.AvgPool2d(3, 2)]
+            layers += [
+                ActFirstResBlock(nf, nf),
+                ActFirstResBlock(nf, out),
+                nn.ReflectionPad2d(1),
+                nn.AvgPool2d(3, 2),
+            ]
             nf = out
         out = min(nf * 2, 1024)
         layers += [ActFirstResBlock(nf, nf), ActFirstResBlock(nf, out)]

@@ -67,8 +67,9 @@ class TransformerNet(nn.Module):
         self.in2 = nn.InstanceNorm2d(64, affine=True)
         self.conv3 = ConvLayer(64, 128, 3, 2)
         self.in3 = nn.InstanceNorm2d(128, affine=True)
-        self.res1, self.res2, self.res3, self.res4, self.res5 = (ResidualBlock(128)
-                                                                 for _ in range(5))
+        self.res1, self.res2, self.res3, self.res4, self.res5 = (
+            ResidualBlock(128) for _ in range(5)
+        )
         self.deconv1 = UpsampleConvLayer(128, 64, 3, 1, upsample=2)
         self.in4 = nn.InstanceNorm2d(64, affine=True)
         self.deconv2 = UpsampleConvLayer(64, 32, 3, 1, upsample=2)

@@ -26,8 +26,9 @@ N_STYLES = 26
 CIN_EPS = 1e-5
 
 
-def instance_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
-                  eps: float = CIN_EPS) -> torch.Tensor:
+def instance_norm(
+    x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = CIN_EPS
+) -> torch.Tensor:
     """``(x - mean) / sqrt(var + eps) * gamma + beta`` per sample and channel (biased variance
     over H·W), for ``gamma`` and ``beta`` of shape ``(N, C, 1, 1)``: both Magenta networks'
     conditional norms.
@@ -52,15 +53,19 @@ class ConditionalInstanceNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         """``x`` ``(N, C, H, W)``; ``style_weights`` ``(N, n_styles)``."""
-        return instance_norm(x, (style_weights @ self.gamma)[:, :, None, None],
-                             (style_weights @ self.beta)[:, :, None, None])
+        return instance_norm(
+            x,
+            (style_weights @ self.gamma)[:, :, None, None],
+            (style_weights @ self.beta)[:, :, None, None],
+        )
 
 
 class ConvCIN(nn.Module):
     """Reflect pad, bias-free conv (weight ``w``), conditional instance norm (``norm``)."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1,
-                 n_styles: int = N_STYLES) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int, stride: int = 1, n_styles: int = N_STYLES
+    ) -> None:
         super().__init__()
         self.w = nn.Parameter(torch.empty(cout, cin, kernel, kernel))
         self.norm = ConditionalInstanceNorm(cout, n_styles)
@@ -79,15 +84,28 @@ class MultiStyleNet(nn.Module):
     def __init__(self, n_styles: int = N_STYLES, width: int = 32) -> None:
         super().__init__()
         self.n_styles = n_styles
-        self.contract = nn.ModuleList([ConvCIN(3, width, 9, 1, n_styles),
-                                       ConvCIN(width, width, 3, 2, n_styles),
-                                       ConvCIN(width, width, 3, 2, n_styles)])
-        self.res = nn.ModuleList([nn.ModuleList([ConvCIN(width, width, 3, 1, n_styles),
-                                                 ConvCIN(width, width, 3, 1, n_styles)])
-                                  for _ in range(6)])
-        self.expand = nn.ModuleList([ConvCIN(width, 8, 3, 1, n_styles),
-                                     ConvCIN(8, 4, 3, 1, n_styles),
-                                     ConvCIN(4, 3, 9, 1, n_styles)])
+        self.contract = nn.ModuleList(
+            [
+                ConvCIN(3, width, 9, 1, n_styles),
+                ConvCIN(width, width, 3, 2, n_styles),
+                ConvCIN(width, width, 3, 2, n_styles),
+            ]
+        )
+        self.res = nn.ModuleList(
+            [
+                nn.ModuleList(
+                    [ConvCIN(width, width, 3, 1, n_styles), ConvCIN(width, width, 3, 1, n_styles)]
+                )
+                for _ in range(6)
+            ]
+        )
+        self.expand = nn.ModuleList(
+            [
+                ConvCIN(width, 8, 3, 1, n_styles),
+                ConvCIN(8, 4, 3, 1, n_styles),
+                ConvCIN(4, 3, 9, 1, n_styles),
+            ]
+        )
 
     def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         w = style_weights.to(image.dtype)

@@ -39,8 +39,15 @@ from .magenta import instance_norm
 EMBEDDING = 100
 NORM_EPS = 1e-5
 #: MobileNet-v2 blocks: (expansion, output channels, repeats, first stride).
-MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                (6, 160, 3, 2), (6, 320, 1, 1))
+MOBILENET_V2 = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 def _same_pad(x: torch.Tensor) -> torch.Tensor:
@@ -53,8 +60,9 @@ class InvertedResidual(nn.Module):
         super().__init__()
         hidden = cin * expansion
         self.expand = nn.Conv2d(cin, hidden, 1) if expansion != 1 else None
-        self.depthwise = nn.Conv2d(hidden, hidden, 3, stride, padding=1 if stride == 1 else 0,
-                                   groups=hidden)
+        self.depthwise = nn.Conv2d(
+            hidden, hidden, 3, stride, padding=1 if stride == 1 else 0, groups=hidden
+        )
         self.project = nn.Conv2d(hidden, cout, 1)
         self.stride = stride
         self.shortcut = stride == 1 and cin == cout
@@ -105,8 +113,15 @@ class StyleNorm(nn.Module):
 class ConvLayer(nn.Module):
     """Reflect pad, conv; with a style norm when ``norm``."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, bias: bool = True,
-                 norm: bool = True) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: int = 1,
+        bias: bool = True,
+        norm: bool = True,
+    ) -> None:
         super().__init__()
         self.pad = kernel // 2
         self.conv = nn.Conv2d(cin, cout, kernel, stride, bias=bias)
@@ -123,14 +138,20 @@ class StyleTransformer(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.contract = nn.ModuleList([ConvLayer(3, 8, 9, norm=False),
-                                       ConvLayer(8, 16, 3, 2, norm=False),
-                                       ConvLayer(16, 32, 3, 2, norm=False)])
-        self.residual = nn.ModuleList([nn.ModuleList([ConvLayer(32, 32, 3, bias=False),
-                                                      ConvLayer(32, 32, 3, bias=False)])
-                                       for _ in range(5)])
-        self.expand = nn.ModuleList([ConvLayer(32, 16, 3), ConvLayer(16, 8, 3),
-                                     ConvLayer(8, 3, 9)])
+        self.contract = nn.ModuleList(
+            [
+                ConvLayer(3, 8, 9, norm=False),
+                ConvLayer(8, 16, 3, 2, norm=False),
+                ConvLayer(16, 32, 3, 2, norm=False),
+            ]
+        )
+        self.residual = nn.ModuleList(
+            [
+                nn.ModuleList([ConvLayer(32, 32, 3, bias=False), ConvLayer(32, 32, 3, bias=False)])
+                for _ in range(5)
+            ]
+        )
+        self.expand = nn.ModuleList([ConvLayer(32, 16, 3), ConvLayer(16, 8, 3), ConvLayer(8, 3, 9)])
 
     def forward(self, content: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         e = embedding.expand(content.shape[0], -1) if embedding.shape[0] == 1 else embedding
@@ -161,8 +182,9 @@ def predictor_names() -> dict[str, str]:
         tf = "MobilenetV2/expanded_conv" + (f"_{i}" if i else "")
         if i:
             add(f"blocks.{i}.expand", _pair(f"{tf}/expand"))
-        add(f"blocks.{i}.depthwise", _pair(f"{tf}/depthwise", "depthwise_bias",
-                                           "depthwise_weights"))
+        add(
+            f"blocks.{i}.depthwise", _pair(f"{tf}/depthwise", "depthwise_bias", "depthwise_weights")
+        )
         add(f"blocks.{i}.project", _pair(f"{tf}/project"))
     add("head", _pair("MobilenetV2/Conv_1"))
     add("embed", _pair("mobilenet_conv/Conv"))
@@ -173,8 +195,11 @@ def transformer_names() -> dict[str, str]:
     names = {}
     tf = "transformer"
     layers = [(f"contract.{i}", f"{tf}/contract/conv{i + 1}", True, False) for i in range(3)]
-    layers += [(f"residual.{b}.{j}", f"{tf}/residual/residual{b + 1}/conv{j + 1}", False, True)
-               for b in range(5) for j in range(2)]
+    layers += [
+        (f"residual.{b}.{j}", f"{tf}/residual/residual{b + 1}/conv{j + 1}", False, True)
+        for b in range(5)
+        for j in range(2)
+    ]
     layers += [(f"expand.{i}", f"{tf}/expand/conv{i + 1}/conv", True, True) for i in range(3)]
     for ours, theirs, bias, norm in layers:
         names[f"{ours}.conv.weight"] = f"{theirs}/weights_dequant"
@@ -183,8 +208,9 @@ def transformer_names() -> dict[str, str]:
         if norm:
             for which, conv in (("gamma", "Conv_1"), ("beta", "Conv")):
                 for kind, key in (("weight", "weights"), ("bias", "Conv2D_bias")):
-                    names[f"{ours}.norm.{which}.{kind}"] = \
+                    names[f"{ours}.norm.{which}.{kind}"] = (
                         f"style_params/{theirs}/StyleNorm/{conv}/{key}_dequant"
+                    )
     return names
 
 

@@ -23,8 +23,10 @@ def read_onnx_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         import onnx
         from onnx import numpy_helper
     except ImportError:
-        raise NeuralFXError(f"{path} is an ONNX file and reading it needs the onnx package",
-                            hint="pip install onnx (only needed to convert the file)") from None
+        raise NeuralFXError(
+            f"{path} is an ONNX file and reading it needs the onnx package",
+            hint="pip install onnx (only needed to convert the file)",
+        ) from None
     try:
         model = onnx.load(str(path))
     except Exception as exc:
@@ -37,8 +39,11 @@ def read_onnx_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             continue
         q = raw[node.input[0]].astype(np.float32)
         scale = raw[node.input[1]].astype(np.float32)
-        zero = raw[node.input[2]].astype(np.float32) if len(node.input) > 2 and node.input[2] \
+        zero = (
+            raw[node.input[2]].astype(np.float32)
+            if len(node.input) > 2 and node.input[2]
             else np.zeros_like(scale)
+        )
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
         if scale.ndim == 1 and q.ndim > 1:  # per channel: broadcast along axis
             shape = [1] * q.ndim

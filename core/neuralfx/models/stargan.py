@@ -34,8 +34,9 @@ class InstanceNormIgnoringRunningStats(nn.InstanceNorm2d):
         super().__init__(channels, affine=True, track_running_stats=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.instance_norm(x, None, None, self.weight, self.bias, use_input_stats=True,
-                               eps=self.eps)
+        return F.instance_norm(
+            x, None, None, self.weight, self.bias, use_input_stats=True, eps=self.eps
+        )
 
 
 class ResidualBlock(nn.Module):
@@ -43,9 +44,11 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.main = nn.Sequential(
             nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
-            InstanceNormIgnoringRunningStats(channels), nn.ReLU(inplace=True),
+            InstanceNormIgnoringRunningStats(channels),
+            nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
-            InstanceNormIgnoringRunningStats(channels))
+            InstanceNormIgnoringRunningStats(channels),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.main(x)
@@ -59,16 +62,24 @@ class Generator(nn.Module):
         self.c_dim = c_dim
         layers: list[nn.Module] = [
             nn.Conv2d(3 + c_dim, conv_dim, 7, 1, 3, bias=False),
-            InstanceNormIgnoringRunningStats(conv_dim), nn.ReLU(inplace=True)]
+            InstanceNormIgnoringRunningStats(conv_dim),
+            nn.ReLU(inplace=True),
+        ]
         width = conv_dim
         for _ in range(2):
-            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                       InstanceNormIgnoringRunningStats(width * 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                InstanceNormIgnoringRunningStats(width * 2),
+                nn.ReLU(inplace=True),
+            ]
             width *= 2
         layers += [ResidualBlock(width) for _ in range(repeat_num)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                       InstanceNormIgnoringRunningStats(width // 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                InstanceNormIgnoringRunningStats(width // 2),
+                nn.ReLU(inplace=True),
+            ]
             width //= 2
         layers += [nn.Conv2d(width, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -81,8 +92,9 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """PatchGAN critic plus attribute classifier: ``forward(x) → (patch map, logits)``."""
 
-    def __init__(self, image_size: int = 128, conv_dim: int = 64, c_dim: int = 5,
-                 repeat_num: int = 6) -> None:
+    def __init__(
+        self, image_size: int = 128, conv_dim: int = 64, c_dim: int = 5, repeat_num: int = 6
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(3, conv_dim, 4, 2, 1), nn.LeakyReLU(0.01)]
         width = conv_dim
@@ -116,6 +128,7 @@ def convert_checkpoint(state: dict) -> dict:
     the norms never read) so the strict load names only real differences."""
     state = dict(state)
     for key in [k for k in state if k.endswith(".running_mean")]:
-        state.setdefault(key[: -len("running_mean")] + "num_batches_tracked",
-                         torch.tensor(0, dtype=torch.long))
+        state.setdefault(
+            key[: -len("running_mean")] + "num_batches_tracked", torch.tensor(0, dtype=torch.long)
+        )
     return state

@@ -20,8 +20,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: torchvision ``features`` indices of the layers the losses use.
-VGG19_LAYERS = {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu4_2": 22,
-                "relu5_1": 29}
+VGG19_LAYERS = {
+    "relu1_1": 1,
+    "relu2_1": 6,
+    "relu3_1": 11,
+    "relu4_1": 20,
+    "relu4_2": 22,
+    "relu5_1": 29,
+}
 VGG16_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22}
 
 
@@ -43,7 +49,7 @@ class VGGFeatures(nn.Module):
     def __init__(self, vgg: nn.Module, layers: dict[str, int]) -> None:
         super().__init__()
         last = max(layers.values())
-        self.features = vgg.features[:last + 1]
+        self.features = vgg.features[: last + 1]
         for m in self.features:
             if isinstance(m, nn.ReLU):
                 m.inplace = False  # tapped activations must not be overwritten

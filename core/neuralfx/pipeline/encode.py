@@ -22,8 +22,17 @@ from ..colour import ColourSpaces
 from ..effect import FrameBatch
 from ..errors import OutputError
 from ..frames import exr, images, video
-from ..frames.pixels import (FrameDecoder, OutputLayout, Picture, finite_frames, nonfinite_error,
-                            pack, replace_nonfinite, to_unit_float, unstorable_error)
+from ..frames.pixels import (
+    FrameDecoder,
+    OutputLayout,
+    Picture,
+    finite_frames,
+    nonfinite_error,
+    pack,
+    replace_nonfinite,
+    to_unit_float,
+    unstorable_error,
+)
 from ..options import DEFAULT_FPS
 from .plan import Plan
 from .progress import Reporter
@@ -31,10 +40,9 @@ from .progress import Reporter
 _CHANNELS = {"gray": 1, "rgb": 3, "rgba": 4}
 #: What to tell the user, by the errno of a failed write.
 _WRITE_HINTS = {
-    errno.ENOSPC: "the disk is full: free some space, then run the same command again to "
-                  "resume",
+    errno.ENOSPC: "the disk is full: free some space, then run the same command again to resume",
     errno.EDQUOT: "the disk quota is used up: free some space, then run the same command "
-                  "again to resume",
+    "again to resume",
     errno.EROFS: "the output folder is on a read-only file system: write somewhere else",
     errno.EACCES: "permission denied: check the output folder's permissions",
 }
@@ -48,8 +56,9 @@ def write_error(what: str, path: str, exc: BaseException, resumable: bool = True
         code = errno.ENOSPC
     hint = _WRITE_HINTS.get(code, "check the free space and permissions of the output folder")
     if not resumable:
-        hint = hint.replace("then run the same command again to resume",
-                            "then run the same command again")
+        hint = hint.replace(
+            "then run the same command again to resume", "then run the same command again"
+        )
     return OutputError(f"{what}: cannot write {path}: {text}", hint=hint)
 
 
@@ -58,8 +67,9 @@ def video_rate(plan: Plan) -> fractions.Fraction:
     return plan.opts.frame_rate() or plan.source.fps or DEFAULT_FPS
 
 
-def audio_to_copy(plan: Plan, fps: fractions.Fraction,
-                  warn) -> tuple[str | None, tuple[float, float] | None]:
+def audio_to_copy(
+    plan: Plan, fps: fractions.Fraction, warn
+) -> tuple[str | None, tuple[float, float] | None]:
     """The video whose audio a video output copies, and the time span (seconds) to copy: the
     frames written, so picture and sound stay in sync. None when there is none to copy or the
     frame rate changes (the sound would drift)."""
@@ -67,8 +77,10 @@ def audio_to_copy(plan: Plan, fps: fractions.Fraction,
     audio_from, span = source.video_path, None
     if audio_from and source.fps and fps != source.fps:
         if source.video_info and source.video_info.has_audio:
-            warn(f"--fps {plan.opts.fps} differs from the source's {float(source.fps):g} fps: "
-                 "the audio would drift, so it is not copied")
+            warn(
+                f"--fps {plan.opts.fps} differs from the source's {float(source.fps):g} fps: "
+                "the audio would drift, so it is not copied"
+            )
         audio_from = None
     elif audio_from and source.frames != list(range(1, len(source.frames) + 1)):
         rate = fractions.Fraction(fps)
@@ -77,17 +89,26 @@ def audio_to_copy(plan: Plan, fps: fractions.Fraction,
 
 
 class Encoder:
-    def __init__(self, plan: Plan, spaces: ColourSpaces, decoder: FrameDecoder,
-                 device: torch.device, reporter: Reporter, *, lookahead: int,
-                 sign: Callable[[str, int | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        spaces: ColourSpaces,
+        decoder: FrameDecoder,
+        device: torch.device,
+        reporter: Reporter,
+        *,
+        lookahead: int,
+        sign: Callable[[str, int | None], None] | None = None,
+    ) -> None:
         self.plan, self.opts, self.sink = plan, plan.opts, plan.sink
         self.spaces, self.decoder, self.device, self.reporter = spaces, decoder, device, reporter
         self.sign = sign  # signs a finished temporary file (frame, or None for a video)
         workers = self.opts.worker_count()
         self.lookahead = lookahead  # at most this many frames waiting to be written
         # Video is encoded in order by one thread (the encoder has threads of its own).
-        self.pool = ThreadPoolExecutor(1 if self.sink.is_video else workers,
-                                       thread_name_prefix="neuralfx-encode")
+        self.pool = ThreadPoolExecutor(
+            1 if self.sink.is_video else workers, thread_name_prefix="neuralfx-encode"
+        )
         self.pending: collections.deque[tuple[int, Future]] = collections.deque()
         self.layout: OutputLayout | None = None
         self.writer: video.VideoWriter | None = None
@@ -104,8 +125,7 @@ class Encoder:
             self.reporter.warning("the source has no alpha; writing an opaque alpha channel")
         can_alpha = sink.image_format.alpha if sink.image_format else sink.video_codec == "prores"
         if channels in (2, 4) and not can_alpha:
-            self.reporter.warning(f"{plan.output} cannot hold alpha; the alpha channel is "
-                                  "dropped")
+            self.reporter.warning(f"{plan.output} cannot hold alpha; the alpha channel is dropped")
             channels -= 1
         if sink.is_video:
             channels = 4 if channels in (2, 4) else 3
@@ -127,7 +147,8 @@ class Encoder:
             self.reporter.warning(
                 f"{plan.input} has other EXR layers ({', '.join(source.other_layers)}); only "
                 f"{source.layer_read} is written to {plan.output}: write an EXR sequence to "
-                "keep them all")
+                "keep them all"
+            )
         if sink.is_video:
             # The folder must exist, and a killed run's temporary file be gone, before the
             # writer makes its own temporary file.
@@ -136,13 +157,23 @@ class Encoder:
 
     def _video_writer(self, first: Picture, channels: int) -> video.VideoWriter:
         fps = video_rate(self.plan)
-        audio_from, span = (None, None) if self.opts.shard else \
-            audio_to_copy(self.plan, fps, self.reporter.warning)  # a shard: the driver's job
+        audio_from, span = (
+            (None, None)
+            if self.opts.shard
+            else audio_to_copy(self.plan, fps, self.reporter.warning)
+        )  # a shard: the driver's job
         try:
             return video.VideoWriter(
-                self.sink.target, codec=self.sink.video_codec, fps=fps, width=first.size[0],
-                height=first.size[1], alpha=channels == 4, crf=self.opts.crf,
-                audio_from=audio_from, audio_span=span)
+                self.sink.target,
+                codec=self.sink.video_codec,
+                fps=fps,
+                width=first.size[0],
+                height=first.size[1],
+                alpha=channels == 4,
+                crf=self.opts.crf,
+                audio_from=audio_from,
+                audio_span=span,
+            )
         except OSError as exc:
             raise write_error("video", self.sink.target, exc, resumable=False) from None
 
@@ -175,8 +206,9 @@ class Encoder:
             ready.record()
         for i, frame in enumerate(batch.frames):
             a = None if alphas is None else alphas[i]
-            self._queue(frame, self.pool.submit(self._encode, frame, frames[i], a, finite[i:i + 1],
-                                                ready))
+            self._queue(
+                frame, self.pool.submit(self._encode, frame, frames[i], a, finite[i : i + 1], ready)
+            )
 
     def submit_picture(self, picture: Picture) -> None:
         """A frame that passed through the effect untouched (see ``Effect.passes_through``):
@@ -197,8 +229,14 @@ class Encoder:
         host.copy_(x, non_blocking=True)
         return host.numpy()
 
-    def _encode(self, frame: int, data: np.ndarray, alpha: np.ndarray | None,
-                finite: np.ndarray, ready: torch.cuda.Event | None = None) -> str:
+    def _encode(
+        self,
+        frame: int,
+        data: np.ndarray,
+        alpha: np.ndarray | None,
+        finite: np.ndarray,
+        ready: torch.cuda.Event | None = None,
+    ) -> str:
         """Write one frame (in a worker). ``data`` is packed samples, or float RGB still to
         be converted to the output colour space when the layout has a conversion; ``finite``
         (one bool) whether the frame holds only numbers; ``ready`` is the CUDA event after
@@ -220,18 +258,26 @@ class Encoder:
         an integer one (where they would silently become 0 and white)."""
         assert self.layout is not None
         if self.layout.depth in ("8", "16"):
-            output = self.plan.output if self.sink.is_video else \
-                f"a {self.layout.depth}-bit {self.sink.image_format.name}"
-            raise unstorable_error(frame, self.plan.source.paths.get(frame),
-                                   self.nonfinite_sources[frame], output)
+            output = (
+                self.plan.output
+                if self.sink.is_video
+                else f"a {self.layout.depth}-bit {self.sink.image_format.name}"
+            )
+            raise unstorable_error(
+                frame, self.plan.source.paths.get(frame), self.nonfinite_sources[frame], output
+            )
 
     def _encode_picture(self, picture: Picture) -> str:
         layout = self.layout
         assert layout is not None
         if not picture.finite:
             self._check_storable(picture.frame)
-        if (picture.pixels is not None and layout.convert is None
-                and layout.depth == picture.depth and layout.channels == picture.channels):
+        if (
+            picture.pixels is not None
+            and layout.convert is None
+            and layout.depth == picture.depth
+            and layout.channels == picture.channels
+        ):
             # the source's samples, as read (in the codec's channel order)
             return self._write(picture.frame, picture.pixels, bgr=picture.bgr)
         rgb = to_unit_float(images.to_rgb(picture.rgb) if picture.bgr else picture.rgb)
@@ -252,8 +298,9 @@ class Encoder:
             try:
                 self.writer.write(data, bgr=bgr)
             except OSError as exc:
-                raise write_error(f"frame {frame}", self.sink.target, exc,
-                                  resumable=False) from None
+                raise write_error(
+                    f"frame {frame}", self.sink.target, exc, resumable=False
+                ) from None
             return self.sink.target
         path = self.sink.path(frame)
         record, plan = self.plan.record, self.plan
@@ -265,14 +312,21 @@ class Encoder:
                 record.add(frame, plan.recipe_id, plan.fingerprints.get(frame), tmp)
 
         try:
-            carried = images.write_image(path, data, quality=self.opts.quality,
-                                         before_commit=before_commit, bgr=bgr,
-                                         carry=self._carry(frame))
+            carried = images.write_image(
+                path,
+                data,
+                quality=self.opts.quality,
+                before_commit=before_commit,
+                bgr=bgr,
+                carry=self._carry(frame),
+            )
         except (OSError, RuntimeError) as exc:
             raise write_error(f"frame {frame}", path, exc) from None
         if not carried:
-            self.reporter.warning(f"frame {frame}: the frame's size changed, so the other "
-                                  f"layers of {self.plan.source.paths[frame]} are not in {path}")
+            self.reporter.warning(
+                f"frame {frame}: the frame's size changed, so the other "
+                f"layers of {self.plan.source.paths[frame]} are not in {path}"
+            )
         return path
 
     def _carries_layers(self) -> bool:
@@ -290,6 +344,7 @@ class Encoder:
         def load() -> tuple[exr.ExrFile, exr.Layer]:
             image = exr.read(path)
             return image, exr.pick(image, layer)
+
         return load
 
     def _finish_first(self) -> None:

@@ -99,8 +99,11 @@ class SnapshotStore:
         os.makedirs(self.directory, exist_ok=True)
         target = AtomicFile(self._path(frame))
         try:
-            save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, target.tmp,
-                      metadata={"sources": self.digests[frame], "frame": str(frame)})
+            save_file(
+                {k: v.detach().contiguous().cpu() for k, v in state.items()},
+                target.tmp,
+                metadata={"sources": self.digests[frame], "frame": str(frame)},
+            )
             target.commit()
         except BaseException:
             target.discard()

@@ -42,17 +42,23 @@ class OutputLock:
         try:
             lock = _take(self.path, wait)
         except BlockingIOError:
-            raise OutputError(f"{output} is being written by another run ({self._owner()})",
-                              hint="wait for it to end, pass --wait to start when it does, "
-                                   "or write to another output") from None
+            raise OutputError(
+                f"{output} is being written by another run ({self._owner()})",
+                hint="wait for it to end, pass --wait to start when it does, "
+                "or write to another output",
+            ) from None
         except OSError as exc:
-            raise OutputError(f"{output}: cannot lock it ({self.path}: "
-                              f"{exc.strerror or exc})",
-                              hint="check that the output folder is writable") from None
+            raise OutputError(
+                f"{output}: cannot lock it ({self.path}: {exc.strerror or exc})",
+                hint="check that the output folder is writable",
+            ) from None
         self._lock = lock
-        owner = {"host": socket.gethostname(), "pid": os.getpid(),
-                 "command": " ".join(sys.argv),
-                 "since": datetime.datetime.now().isoformat(timespec="seconds")}
+        owner = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "command": " ".join(sys.argv),
+            "since": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
         temp = f"{self.owner_path}.{os.getpid()}.tmp"
         try:
             with open(temp, "w", encoding="utf-8") as f:
@@ -80,8 +86,9 @@ class OutputLock:
         try:
             with open(self.owner_path, encoding="utf-8") as f:
                 owner = json.load(f)
-            return (f"pid {owner['pid']} on {owner['host']} since {owner['since']}: "
-                    f"{owner['command']}")
+            return (
+                f"pid {owner['pid']} on {owner['host']} since {owner['since']}: {owner['command']}"
+            )
         except (OSError, ValueError, KeyError):
             return "its details are not readable"
 

@@ -102,10 +102,11 @@ class Plan:
         else:
             appeared = sorted(set(self.sink.existing(self.source.frames)) & set(self.todo))
         if appeared:
-            raise OutputError(f"{self.output}: another run wrote frames "
-                              f"{describe_frames(appeared)} while this one was starting",
-                              hint="run again: it will see them (and resume, or say how "
-                                   "they differ)")
+            raise OutputError(
+                f"{self.output}: another run wrote frames "
+                f"{describe_frames(appeared)} while this one was starting",
+                hint="run again: it will see them (and resume, or say how they differ)",
+            )
 
     def close(self) -> None:
         """Close the record and let go of the lock (again: nothing happens)."""
@@ -115,14 +116,34 @@ class Plan:
             self.lock.release()
 
 
-def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: RunOptions, *,
-              version: str, warn: Callable[[str], None]) -> Plan:
+def make_plan(
+    spec: EffectSpec,
+    effect: Effect,
+    input: str,
+    output: str,
+    opts: RunOptions,
+    *,
+    version: str,
+    warn: Callable[[str], None],
+) -> Plan:
     source = open_source(input, frames=opts.frames, missing=opts.missing, layer=opts.layer)
     sink = open_sink(output, source, codec=opts.codec)
     fingerprints = _source_fingerprints(source)
     recipe = make_recipe(spec, effect, input, sink, opts, version)
-    plan = Plan(spec, effect, input, output, opts, source, sink, todo=[], skipped=0,
-                recipe=recipe, recipe_id=recipe_id(recipe), fingerprints=fingerprints)
+    plan = Plan(
+        spec,
+        effect,
+        input,
+        output,
+        opts,
+        source,
+        sink,
+        todo=[],
+        skipped=0,
+        recipe=recipe,
+        recipe_id=recipe_id(recipe),
+        fingerprints=fingerprints,
+    )
     if opts.shard is None:  # (a Ray shard writes under its driver's lock)
         plan.lock = OutputLock(sink.lock_base())
         if os.path.isdir(sink.directory()):  # before looking at what exists
@@ -135,14 +156,17 @@ def make_plan(spec: EffectSpec, effect: Effect, input: str, output: str, opts: R
     return plan
 
 
-def _plan_outputs(plan: Plan, source, sink, opts: RunOptions, output: str,
-                  warn: Callable[[str], None]) -> None:
+def _plan_outputs(
+    plan: Plan, source, sink, opts: RunOptions, output: str, warn: Callable[[str], None]
+) -> None:
     """What to do and to keep: every frame of a video; for a sequence, the frames without an
     output (all with --overwrite), the kept ones checked against the record."""
     if sink.is_video:
         if os.path.exists(output) and not opts.overwrite:
-            raise OutputError(f"{output} exists; a video cannot be resumed",
-                              hint="pass --overwrite to replace it, or choose another name")
+            raise OutputError(
+                f"{output} exists; a video cannot be resumed",
+                hint="pass --overwrite to replace it, or choose another name",
+            )
         plan.todo = list(source.frames)
     else:
         existing = sink.existing(source.frames)
@@ -156,11 +180,14 @@ def _plan_outputs(plan: Plan, source, sink, opts: RunOptions, output: str,
     _plan_feed(plan)
 
 
-def make_recipe(spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: RunOptions,
-                version: str) -> dict[str, Any]:
+def make_recipe(
+    spec: EffectSpec, effect: Effect, input: str, sink: Sink, opts: RunOptions, version: str
+) -> dict[str, Any]:
     """What the outputs depend on besides the source frames."""
-    output = {k: getattr(opts, k) for k in ("depth", "channels", "ocio", "input_colorspace",
-                                            "output_colorspace", "precision")}
+    output = {
+        k: getattr(opts, k)
+        for k in ("depth", "channels", "ocio", "input_colorspace", "output_colorspace", "precision")
+    }
     for name, default in (("layer", None), ("nonfinite", "error")):  # recorded when changed
         if getattr(opts, name) != default:
             output[name] = getattr(opts, name)
@@ -219,23 +246,34 @@ def _check_kept(plan: Plan, kept: dict[int, str], warn: Callable[[str], None]) -
             other[entry.recipe].append(frame)
         elif frame in plan.fingerprints and entry.source != plan.fingerprints[frame]:
             changed_input.append(frame)
-    problems = [f"frames {describe_frames(frames)} were made differently ("
-                f"{describe_changes(record.recipes[rid], plan.recipe)})"
-                for rid, frames in other.items()]
+    problems = [
+        f"frames {describe_frames(frames)} were made differently ("
+        f"{describe_changes(record.recipes[rid], plan.recipe)})"
+        for rid, frames in other.items()
+    ]
     if unknown:
-        problems.append(f"frames {describe_frames(unknown)} were not made by NeuralFX, or were "
-                        "changed after it wrote them")
+        problems.append(
+            f"frames {describe_frames(unknown)} were not made by NeuralFX, or were "
+            "changed after it wrote them"
+        )
     if changed_input:
-        problems.append(f"the input of frames {describe_frames(changed_input)} changed after "
-                        f"they were made ({plan.source.file_of(changed_input[0])})")
+        problems.append(
+            f"the input of frames {describe_frames(changed_input)} changed after "
+            f"they were made ({plan.source.file_of(changed_input[0])})"
+        )
     if not problems:
         return entries
     text = f"{plan.output}: " + "; ".join(problems)
     if not plan.opts.overwrite:
-        raise OutputError(text, hint="pass --overwrite to redo the frames asked for (--frames "
-                                     "for a part), or write to another output")
-    warn(text + "; they are outside --frames and stay as they are, so the sequence now mixes "
-                "two ways of making frames")
+        raise OutputError(
+            text,
+            hint="pass --overwrite to redo the frames asked for (--frames "
+            "for a part), or write to another output",
+        )
+    warn(
+        text + "; they are outside --frames and stay as they are, so the sequence now mixes "
+        "two ways of making frames"
+    )
     return entries
 
 

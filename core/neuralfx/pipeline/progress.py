@@ -40,8 +40,13 @@ class Reporter:
     def warning(self, message: str) -> None:
         log.warning(message)
 
-    def error(self, message: str, hint: str | None = None, frame: int | None = None,
-              path: str | None = None) -> None: ...
+    def error(
+        self,
+        message: str,
+        hint: str | None = None,
+        frame: int | None = None,
+        path: str | None = None,
+    ) -> None: ...
     def done(self, **summary: Any) -> None: ...
     def interrupted(self, written: int, resumable: bool = True) -> None: ...
     def close(self) -> None: ...
@@ -99,8 +104,9 @@ class TextReporter(Reporter):
     """Human-readable lines on stderr: a tqdm bar when ``bar`` is true, else a progress line
     every ``interval`` seconds (for logs)."""
 
-    def __init__(self, bar: bool, stream: TextIO | None = None,
-                 interval: float | None = None) -> None:
+    def __init__(
+        self, bar: bool, stream: TextIO | None = None, interval: float | None = None
+    ) -> None:
         self.stream = stream or sys.stderr
         self.use_bar = bar
         self._bar = None
@@ -118,13 +124,16 @@ class TextReporter(Reporter):
     def start(self, **info: Any) -> None:
         skipped = f", {info['skipped']} already done" if info.get("skipped") else ""
         layer = f" (EXR layer {info['layer']})" if info.get("layer") else ""
-        self._say(f"{info['effect']}: {info['input']}{layer} -> {info['output']}: "
-                  f"{info['total']} frame(s) to do{skipped} on {info['device']}")
+        self._say(
+            f"{info['effect']}: {info['input']}{layer} -> {info['output']}: "
+            f"{info['total']} frame(s) to do{skipped} on {info['device']}"
+        )
         if self.use_bar and info["total"]:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=info["total"], unit="frame", file=self.stream,
-                             dynamic_ncols=True)
+            self._bar = tqdm(
+                total=info["total"], unit="frame", file=self.stream, dynamic_ncols=True
+            )
         self._started = self._last_line = time.monotonic()
 
     def frame(self, frame: int, path: str, done: int, total: int) -> None:
@@ -136,25 +145,33 @@ class TextReporter(Reporter):
             self._last_line = now
             rate = done / max(now - self._started, 1e-9)
             left = format_duration((total - done) / rate) if rate > 0 else "?"
-            self._say(f"progress: {done}/{total} frames ({100 * done / total:.0f}%), last "
-                      f"frame {frame}, {rate:.2f} frames/s, {left} left")
+            self._say(
+                f"progress: {done}/{total} frames ({100 * done / total:.0f}%), last "
+                f"frame {frame}, {rate:.2f} frames/s, {left} left"
+            )
 
     def warning(self, message: str) -> None:
         self._say(f"warning: {message}")
 
     def done(self, **summary: Any) -> None:
         self.close()
-        self._say(f"done: {summary['written']} frame(s) written, {summary['skipped']} skipped, "
-                  f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)")
+        self._say(
+            f"done: {summary['written']} frame(s) written, {summary['skipped']} skipped, "
+            f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)"
+        )
 
     def interrupted(self, written: int, resumable: bool = True) -> None:
         self.close()
         if resumable:
-            self._say(f"interrupted: {written} frame(s) written, each complete; run the same "
-                      "command again to resume")
+            self._say(
+                f"interrupted: {written} frame(s) written, each complete; run the same "
+                "command again to resume"
+            )
         else:
-            self._say("interrupted: the unfinished video was removed (a video cannot be "
-                      "resumed); run the same command again to start it over")
+            self._say(
+                "interrupted: the unfinished video was removed (a video cannot be "
+                "resumed); run the same command again to start it over"
+            )
 
     def close(self) -> None:
         if self._bar is not None:

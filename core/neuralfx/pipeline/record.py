@@ -74,8 +74,11 @@ def describe_changes(before: Mapping[str, Any], now: Mapping[str, Any], limit: i
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
             if key.startswith("files."):
-                what = "changed" if key in a and key in b else ("added" if key in b else
-                                                                "no longer used")
+                what = (
+                    "changed"
+                    if key in a and key in b
+                    else ("added" if key in b else "no longer used")
+                )
                 changes.append(f"file {key[6:]} {what}")
             else:
                 changes.append(f"{key}: {a.get(key)!r} -> {b.get(key)!r}")
@@ -103,10 +106,10 @@ class ResumeRecord:
         self._file = None
 
     def part_path(self, shard: str) -> str:
-        return self.path[:-len(".jsonl")] + f".{shard}.jsonl"
+        return self.path[: -len(".jsonl")] + f".{shard}.jsonl"
 
     def parts(self) -> list[str]:
-        return sorted(glob.glob(glob.escape(self.path[:-len(".jsonl")]) + ".shard-*.jsonl"))
+        return sorted(glob.glob(glob.escape(self.path[: -len(".jsonl")]) + ".shard-*.jsonl"))
 
     @classmethod
     def load(cls, path: str) -> ResumeRecord:
@@ -126,8 +129,9 @@ class ResumeRecord:
             if "made_with" in item:
                 record.recipes[item["recipe"]] = item["made_with"]
             elif "frame" in item:
-                entry = FrameEntry(int(item["frame"]), item["recipe"], item.get("source"),
-                                   item["output"])
+                entry = FrameEntry(
+                    int(item["frame"]), item["recipe"], item.get("source"), item["output"]
+                )
                 record.entries.setdefault(entry.frame, []).append(entry)
         return record
 
@@ -137,12 +141,17 @@ class ResumeRecord:
             now = fingerprint(output_path)
         except OSError:
             return None
-        return next((e for e in reversed(self.entries.get(frame, []))
-                     if e.output == now and e.recipe in self.recipes), None)
+        return next(
+            (
+                e
+                for e in reversed(self.entries.get(frame, []))
+                if e.output == now and e.recipe in self.recipes
+            ),
+            None,
+        )
 
     # -- writing (from the run's encode workers) ----------------------------------------------
-    def start(self, recipe_id_: str, recipe: Mapping[str, Any],
-              keep: Iterable[FrameEntry]) -> None:
+    def start(self, recipe_id_: str, recipe: Mapping[str, Any], keep: Iterable[FrameEntry]) -> None:
         """Compact to ``keep`` (the entries of outputs that stay) plus ``recipe``, then open
         the journal for appending."""
         kept = list(keep)
@@ -161,10 +170,12 @@ class ResumeRecord:
                     os.unlink(part)
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (see close())
         except OSError as exc:
-            raise OutputError(f"the resume record {self.path} cannot be written: "
-                              f"{exc.strerror or exc}", hint="free space on that disk or make "
-                              "the folder writable, then run again (the outputs already there "
-                              "are untouched; the record as it was is kept)") from None
+            raise OutputError(
+                f"the resume record {self.path} cannot be written: {exc.strerror or exc}",
+                hint="free space on that disk or make "
+                "the folder writable, then run again (the outputs already there "
+                "are untouched; the record as it was is kept)",
+            ) from None
 
     def start_part(self, shard: str) -> None:
         """Open this shard's journal part for appending (the driver has compacted and written

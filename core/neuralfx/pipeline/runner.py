@@ -23,9 +23,16 @@ from .progress import Reporter
 __all__ = ["RunOptions", "RunSummary", "run"]
 
 
-def run(effect: str | type[Effect] | EffectSpec, input: str, output: str, *,
-        settings: Mapping[str, Any] | None = None, options: RunOptions | None = None,
-        reporter: Reporter | None = None, host: PluginHost | None = None) -> RunSummary:
+def run(
+    effect: str | type[Effect] | EffectSpec,
+    input: str,
+    output: str,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+    reporter: Reporter | None = None,
+    host: PluginHost | None = None,
+) -> RunSummary:
     """Run ``effect`` over ``input`` into ``output``: the Python API behind ``neuralfx run``.
 
     ``settings`` are the effect's parameters by name (``{"strength": 0.5}``), ``options`` the
@@ -49,8 +56,9 @@ def _run(effect, input, output, settings, options, reporter, host) -> RunSummary
         prepare_process(device)
         # The effect checks its settings as a whole before any file is looked at or created.
         instance = effect_cls(spec.validate(settings or {}))
-        plan = make_plan(spec, instance, input, output, opts, version=version,
-                         warn=reporter.warning)
+        plan = make_plan(
+            spec, instance, input, output, opts, version=version, warn=reporter.warning
+        )
         try:
             if opts.executor == "ray":
                 from .executors.ray import RayExecutor
@@ -62,8 +70,9 @@ def _run(effect, input, output, settings, options, reporter, host) -> RunSummary
         finally:
             plan.close()  # the lock goes with the run, whatever happened
     except NeuralFXError as exc:
-        reporter.error(exc.message, exc.hint, getattr(exc, "frame", None),
-                       getattr(exc, "path", None))
+        reporter.error(
+            exc.message, exc.hint, getattr(exc, "frame", None), getattr(exc, "path", None)
+        )
         exc.reported = True  # the CLI does not print it as an event again
         raise
 
@@ -77,5 +86,3 @@ def _resolve(effect, host: PluginHost) -> tuple[EffectSpec, type[Effect], str]:
         module = __import__(effect.__module__.partition(".")[0])
         return effect.spec, effect, str(getattr(module, "__version__", "unknown"))
     raise PluginError(f"{effect!r} is not an effect name, spec or class")
-
-

@@ -25,8 +25,7 @@ from ..colour import ColourSpaces
 from ..effect import ClipInfo, Effect, FrameBatch, RunContext
 from ..errors import FrameError, NeuralFXError, ParameterError
 from ..frames.images import stores_bgr
-from ..frames.pixels import (INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite,
-                            to_unit_float)
+from ..frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite, to_unit_float
 from .. import memory
 from ..marks.marking import OutputMarks
 from .plan import Plan
@@ -37,19 +36,24 @@ class FrameStage:
     """The frames of one plan through one effect on one device. :meth:`results` yields the
     processed, marked batches of the frames to write, in order."""
 
-    def __init__(self, plan: Plan, device: torch.device, dtype: torch.dtype, reporter,
-                 marks: OutputMarks) -> None:
+    def __init__(
+        self, plan: Plan, device: torch.device, dtype: torch.dtype, reporter, marks: OutputMarks
+    ) -> None:
         self.plan, self.spec, self.effect = plan, plan.spec, plan.effect
         self.opts, self.reporter, self.marks = plan.opts, reporter, marks
         self.source = plan.source
         self.device, self.dtype = device, dtype
         opts = self.opts
         if plan.sink.is_video and opts.depth != "auto":
-            raise ParameterError("depth: video outputs choose their own depth (H.264 8-bit, "
-                                 "ProRes 10-bit)", hint="leave --depth at auto for video")
+            raise ParameterError(
+                "depth: video outputs choose their own depth (H.264 8-bit, ProRes 10-bit)",
+                hint="leave --depth at auto for video",
+            )
         if opts.fps is not None and not plan.sink.is_video:
-            raise ParameterError("fps: --fps is for video outputs",
-                                 hint="image sequences carry no frame rate; leave --fps out")
+            raise ParameterError(
+                "fps: --fps is for video outputs",
+                hint="image sequences carry no frame rate; leave --fps out",
+            )
         self.spaces = ColourSpaces(opts.ocio)
         for name in (opts.input_colorspace, opts.output_colorspace):
             if name:
@@ -60,8 +64,13 @@ class FrameStage:
             self.batch_size = int(opts.batch_size)
         self.workers = opts.worker_count()
         self.lookahead = 2 * self.workers + self.batch_size
-        self.decoder = FrameDecoder(self.spaces, opts.input_colorspace, self.spec.working_space,
-                                    opts.nonfinite, reporter.warning)
+        self.decoder = FrameDecoder(
+            self.spaces,
+            opts.input_colorspace,
+            self.spec.working_space,
+            opts.nonfinite,
+            reporter.warning,
+        )
         self.first: Picture | None = None
         #: called with the clip's first picture, before any batch (the output layout)
         self.on_first: Callable[[Picture], None] = lambda picture: None
@@ -75,9 +84,12 @@ class FrameStage:
     def passes_through(self) -> bool:
         """Frames go from the decoder to the encoder untouched: the effect changes nothing and
         no mark is drawn (see :meth:`Effect.passes_through`)."""
-        return (self.effect.passes_through() and not self.marks.changes_pixels
-                and not self.spec.needs_whole_clip and not getattr(self.effect, "stateful",
-                                                                   False))
+        return (
+            self.effect.passes_through()
+            and not self.marks.changes_pixels
+            and not self.spec.needs_whole_clip
+            and not getattr(self.effect, "stateful", False)
+        )
 
     def results(self) -> Iterator[FrameBatch | Picture]:
         """Load the effect, show it the whole clip if it asks, then feed it the plan's frames
@@ -98,8 +110,7 @@ class FrameStage:
                     pictures.close()
                 return
             if plan.start_state is not None:
-                effect.load_state_dict({k: v.to(self.device) for k, v in
-                                        plan.start_state.items()})
+                effect.load_state_dict({k: v.to(self.device) for k, v in plan.start_state.items()})
             # Inference mode from here on (not for load: Gatys optimises with autograd); the
             # consumer of the results runs in it too, between two batches.
             with torch.inference_mode():
@@ -130,8 +141,13 @@ class FrameStage:
     def context(self) -> RunContext:
         fps = self.source.fps or self.opts.frame_rate()
         width, height, depth = self.source.probe()
-        clip = ClipInfo(self.plan.input, tuple(self.source.all_frames),
-                        float(fps) if fps else None, (width, height), tuple(self.plan.todo))
+        clip = ClipInfo(
+            self.plan.input,
+            tuple(self.source.all_frames),
+            float(fps) if fps else None,
+            (width, height),
+            tuple(self.plan.todo),
+        )
         space = self.spec.working_space or self.decoder.source_space(depth)
         convert = self.spaces.converter("srgb", space)
 
@@ -140,8 +156,14 @@ class FrameStage:
                 return tuple(float(c) for c in rgb)
             return tuple(float(c) for c in convert(np.asarray(rgb, np.float32)[None, None])[0, 0])
 
-        return RunContext(self.device, self.dtype, clip, warn=self.reporter.warning,
-                          colour=colour, compile=self.opts.compile)
+        return RunContext(
+            self.device,
+            self.dtype,
+            clip,
+            warn=self.reporter.warning,
+            colour=colour,
+            compile=self.opts.compile,
+        )
 
     def _snapshot(self, frame: int, last: bool) -> None:
         """Save a stateful effect's state now and then, and after the last frame."""
@@ -169,8 +191,9 @@ class FrameStage:
 
         def read(frame: int) -> Picture:
             picture = decode(frame, self.source.read(frame, bgr=bgr))
-            picture.bgr = bgr and picture.pixels.shape[2] >= 3 and stores_bgr(
-                self.source.paths[frame])
+            picture.bgr = (
+                bgr and picture.pixels.shape[2] >= 3 and stores_bgr(self.source.paths[frame])
+            )
             return picture
 
         if self.source.video_path is not None:
@@ -204,24 +227,36 @@ class FrameStage:
         elif not picture.finite:
             raise FrameError(
                 f"{self._where(picture)} holds {count_nonfinite(picture.pixels)}, which "
-                f"{self.spec.name} cannot take", hint="pass --nonfinite clamp (NaN 0, "
+                f"{self.spec.name} cannot take",
+                hint="pass --nonfinite clamp (NaN 0, "
                 "infinities ±65504) or --nonfinite zero to replace them, fix them "
                 "in the source, or leave the frame out with --frames",
-                frame=picture.frame, path=self.source.paths.get(picture.frame))
+                frame=picture.frame,
+                path=self.source.paths.get(picture.frame),
+            )
         if self.first is None:
             self.first = picture
             if not self.passes_through:
                 self.batch_size = memory.fit_batch(
-                    self.effect, *picture.size, self.batch_size, self.lookahead, self.device,
-                    automatic=self.opts.batch_size == "auto", where=self._where(picture))
+                    self.effect,
+                    *picture.size,
+                    self.batch_size,
+                    self.lookahead,
+                    self.device,
+                    automatic=self.opts.batch_size == "auto",
+                    where=self._where(picture),
+                )
             self.on_first(picture)
             return
         mismatch = self._mismatch(picture, self.first)
         if mismatch is not None:
             what, fix = mismatch
-            raise FrameError(f"{self._where(picture)} {what}",
-                             hint=f"{fix}, or process the parts separately with --frames",
-                             frame=picture.frame, path=self.source.paths.get(picture.frame))
+            raise FrameError(
+                f"{self._where(picture)} {what}",
+                hint=f"{fix}, or process the parts separately with --frames",
+                frame=picture.frame,
+                path=self.source.paths.get(picture.frame),
+            )
 
     def _mismatch(self, picture: Picture, first: Picture) -> tuple[str, str] | None:
         """How ``picture`` differs from the clip's first frame in a way the output cannot
@@ -233,12 +268,16 @@ class FrameStage:
             return what + "; all frames of a clip must be the same size", "resize the odd frames"
         if (picture.alpha is None) != (first.alpha is None):
             has = "has" if picture.alpha is not None else "has no"
-            return (f"{has} alpha channel, unlike frame {first.frame}",
-                    "give every frame the same channels")
+            return (
+                f"{has} alpha channel, unlike frame {first.frame}",
+                "give every frame the same channels",
+            )
         if (picture.channels > 2) != (first.channels > 2) and self.opts.channels == "auto":
             kind = {True: "RGB", False: "gray"}
-            what = f"is {kind[picture.channels > 2]} but frame {first.frame} is " \
-                   f"{kind[first.channels > 2]}"
+            what = (
+                f"is {kind[picture.channels > 2]} but frame {first.frame} is "
+                f"{kind[first.channels > 2]}"
+            )
             return what, "pass --channels rgb (or gray) to say what to write"
         if picture.depth != first.depth and self.opts.depth == "auto":
             what = f"is {_bits(picture.depth)} but frame {first.frame} is {_bits(first.depth)}"
@@ -249,10 +288,16 @@ class FrameStage:
         rgb = self._to_device([p.rgb for p in pictures], self.dtype)
         # Alpha is written back untouched: it stays float32 whatever the compute precision
         # (bf16 keeps 8 bits of mantissa, which would round 16-bit alpha).
-        alpha = self._to_device([p.alpha for p in pictures], torch.float32) \
-            if pictures[0].alpha is not None else None
-        notes = tuple(p.notes for p in pictures) \
-            if type(self.effect).inspect is not Effect.inspect else None
+        alpha = (
+            self._to_device([p.alpha for p in pictures], torch.float32)
+            if pictures[0].alpha is not None
+            else None
+        )
+        notes = (
+            tuple(p.notes for p in pictures)
+            if type(self.effect).inspect is not Effect.inspect
+            else None
+        )
         return FrameBatch(rgb, alpha, tuple(p.frame for p in pictures), notes)
 
     def _to_device(self, arrays: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
@@ -261,9 +306,11 @@ class FrameStage:
             arrays = [to_unit_float(a) for a in arrays]
         scale = INTEGER_SCALE.get(arrays[0].dtype)
         # One copy into (pinned, for CUDA) host memory, then a non-blocking copy to the device.
-        host = torch.empty((len(arrays),) + arrays[0].shape,
-                           dtype=torch.from_numpy(arrays[0][:0]).dtype,
-                           pin_memory=self.device.type == "cuda")
+        host = torch.empty(
+            (len(arrays),) + arrays[0].shape,
+            dtype=torch.from_numpy(arrays[0][:0]).dtype,
+            pin_memory=self.device.type == "cuda",
+        )
         np.stack(arrays, out=host.numpy())
         # Convert while the layout is still contiguous NHWC (much faster on the CPU than on the
         # permuted view); the permuted result is an NCHW tensor in channels_last memory format.
@@ -280,27 +327,38 @@ class FrameStage:
             if len(batch) == 1:
                 raise NeuralFXError(
                     f"out of memory on {self.device} processing frame {batch.frames[0]} alone",
-                    hint="use --precision fp16/bf16, smaller frames, or another device") from None
+                    hint="use --precision fp16/bf16, smaller frames, or another device",
+                ) from None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
             self.batch_size = max(1, min(self.batch_size, len(batch) // 2))
-            self.reporter.warning(f"out of memory with a batch of {len(batch)} frames; "
-                                  f"continuing with batches of {self.batch_size}")
+            self.reporter.warning(
+                f"out of memory with a batch of {len(batch)} frames; "
+                f"continuing with batches of {self.batch_size}"
+            )
             done, start = [], 0
             while start < len(batch):  # a part that runs out of memory shrinks batch_size again
                 stop = start + self.batch_size
                 done.append(self._process(select(batch, range(start, min(stop, len(batch))))))
                 start = stop
-            return FrameBatch(torch.cat([d.rgb for d in done]),
-                              None if done[0].alpha is None else torch.cat([d.alpha for d in done]),
-                              batch.frames)
-        if not isinstance(result, FrameBatch) or result.rgb.shape[0] != len(batch) \
-                or result.rgb.shape[1] != 3 or result.rgb.shape[2:] != batch.rgb.shape[2:]:
+            return FrameBatch(
+                torch.cat([d.rgb for d in done]),
+                None if done[0].alpha is None else torch.cat([d.alpha for d in done]),
+                batch.frames,
+            )
+        if (
+            not isinstance(result, FrameBatch)
+            or result.rgb.shape[0] != len(batch)
+            or result.rgb.shape[1] != 3
+            or result.rgb.shape[2:] != batch.rgb.shape[2:]
+        ):
             got = tuple(result.rgb.shape) if isinstance(result, FrameBatch) else type(result)
             raise NeuralFXError(
                 f"effect {self.spec.name!r} returned {got} for a batch of shape "
-                f"{tuple(batch.rgb.shape)}", hint="this is a bug in the effect; report it to "
-                f"the authors of the plugin providing {self.spec.name!r}")
+                f"{tuple(batch.rgb.shape)}",
+                hint="this is a bug in the effect; report it to "
+                f"the authors of the plugin providing {self.spec.name!r}",
+            )
         return result
 
 
@@ -310,12 +368,13 @@ def select(batch: FrameBatch, indices) -> FrameBatch:
     if idx == list(range(len(batch))):
         return batch
     rows = torch.tensor(idx, device=batch.rgb.device)
-    return FrameBatch(batch.rgb.index_select(0, rows),
-                      None if batch.alpha is None else batch.alpha.index_select(0, rows),
-                      tuple(batch.frames[i] for i in idx),
-                      None if batch.notes is None else tuple(batch.notes[i] for i in idx))
+    return FrameBatch(
+        batch.rgb.index_select(0, rows),
+        None if batch.alpha is None else batch.alpha.index_select(0, rows),
+        tuple(batch.frames[i] for i in idx),
+        None if batch.notes is None else tuple(batch.notes[i] for i in idx),
+    )
 
 
 def _bits(depth: str) -> str:
     return {"8": "8-bit", "16": "16-bit", "half": "half float", "float": "float"}[depth]
-

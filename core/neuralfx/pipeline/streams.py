@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 
-def ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: Iterable,
-                lookahead: int) -> Iterator:
+def ordered_map(
+    pool: ThreadPoolExecutor, fn: Callable, items: Iterable, lookahead: int
+) -> Iterator:
     """``map(fn, items)`` on ``pool``, in order, with at most ``lookahead`` calls in flight."""
     pending: collections.deque[Future] = collections.deque()
     it = iter(items)

@@ -28,8 +28,13 @@ BLUR_FACES = neuralfx.EffectSpec(
     stateful=True,  # the tracks carry from frame to frame
     preferred_batch_size=8,
     params=(
-        params.Float("radius", default=8.0, min=1.0, max=40.0,
-                     help="Blur radius in pixels of the aligned 128 px face."),
+        params.Float(
+            "radius",
+            default=8.0,
+            min=1.0,
+            max=40.0,
+            help="Blur radius in pixels of the aligned 128 px face.",
+        ),
         *FACE_PARAMS,
     ),
 )

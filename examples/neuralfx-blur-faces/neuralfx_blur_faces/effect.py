@@ -17,12 +17,13 @@ class BlurFaces(neuralfx.Effect):
 
     def load(self, ctx: neuralfx.RunContext) -> None:
         s = self.settings
-        self.faces = FacePipeline.from_settings(CropTemplate.celeba(128), s, ctx.clip.fps,
-                                                mask="head")
+        self.faces = FacePipeline.from_settings(
+            CropTemplate.celeba(128), s, ctx.clip.fps, mask="head"
+        )
         self.run = FaceRun(self.faces)
         sigma = s.radius / 2
         x = torch.arange(-int(3 * sigma), int(3 * sigma) + 1, dtype=torch.float32)
-        kernel = torch.exp(-x ** 2 / (2 * sigma ** 2))
+        kernel = torch.exp(-(x**2) / (2 * sigma**2))
         self.kernel = (kernel / kernel.sum()).to(ctx.device)
 
     def inspect(self, frame: int, rgb):

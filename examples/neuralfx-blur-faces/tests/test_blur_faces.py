@@ -53,16 +53,21 @@ def test_a_resumed_run_gives_the_frames_of_one_run(neuralfx_host, make_clip, tmp
     options = neuralfx.RunOptions(batch_size=2)
     neuralfx.run("blur-faces", src, str(tmp_path / "one" / "o.####.png"), options=options)
     parts = str(tmp_path / "parts" / "o.####.png")
-    neuralfx.run("blur-faces", src, parts, options=neuralfx.RunOptions(batch_size=2,
-                                                                        frames="1-3"))
+    neuralfx.run("blur-faces", src, parts, options=neuralfx.RunOptions(batch_size=2, frames="1-3"))
     neuralfx.run("blur-faces", src, parts, options=options)
     for n in range(1, 7):
-        digests = {hashlib.sha256((tmp_path / folder / f"o.{n:04d}.png").read_bytes()).digest()
-                   for folder in ("one", "parts")}
+        digests = {
+            hashlib.sha256((tmp_path / folder / f"o.{n:04d}.png").read_bytes()).digest()
+            for folder in ("one", "parts")
+        }
         assert len(digests) == 1, n
 
 
 def test_an_unknown_detector_is_refused_before_the_run(neuralfx_host, make_clip, tmp_path):
     with pytest.raises(neuralfx.NeuralFXError, match="did you mean 'hog'"):
-        neuralfx.run("blur-faces", make_clip(count=1), str(tmp_path / "o.####.png"),
-                     settings={"detector": "hgo"})
+        neuralfx.run(
+            "blur-faces",
+            make_clip(count=1),
+            str(tmp_path / "o.####.png"),
+            settings={"detector": "hgo"},
+        )

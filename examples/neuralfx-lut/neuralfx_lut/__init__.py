@@ -28,8 +28,13 @@ LUT = neuralfx.EffectSpec(
     preferred_batch_size=8,
     params=(
         params.Path("lut", help="The .cube file (3D LUT).", suffixes=(".cube",), required=True),
-        params.Float("strength", default=1.0, min=0.0, max=1.0,
-                     help="Mix between the original (0) and the graded frame (1)."),
+        params.Float(
+            "strength",
+            default=1.0,
+            min=0.0,
+            max=1.0,
+            help="Mix between the original (0) and the graded frame (1).",
+        ),
     ),
 )
 
@@ -48,6 +53,8 @@ def register_commands(cli: click.Group):
         from .cube import read_cube
 
         lut = read_cube(path)
-        click.echo(f"{path}: {lut.size}x{lut.size}x{lut.size} 3D LUT"
-                   + (f" '{lut.title}'" if lut.title else ""))
+        click.echo(
+            f"{path}: {lut.size}x{lut.size}x{lut.size} 3D LUT"
+            + (f" '{lut.title}'" if lut.title else "")
+        )
         click.echo(f"domain: {lut.domain_min.tolist()} to {lut.domain_max.tolist()}")

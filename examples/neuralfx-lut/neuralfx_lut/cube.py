@@ -40,8 +40,10 @@ def read_cube(path: str | Path) -> CubeLUT:
             elif key == "LUT_3D_SIZE":
                 size = int(words[1])
             elif key == "LUT_1D_SIZE":
-                raise NeuralFXError(f"{path}: 1D LUTs are not supported (line {number})",
-                                    hint="give a 3D LUT (LUT_3D_SIZE)")
+                raise NeuralFXError(
+                    f"{path}: 1D LUTs are not supported (line {number})",
+                    hint="give a 3D LUT (LUT_3D_SIZE)",
+                )
             elif key == "DOMAIN_MIN":
                 lo = [float(v) for v in words[1:4]]
             elif key == "DOMAIN_MAX":
@@ -49,12 +51,15 @@ def read_cube(path: str | Path) -> CubeLUT:
             elif key[0].isdigit() or key[0] in "-.":
                 rows.append([float(v) for v in words[:3]])
         except (IndexError, ValueError):
-            raise NeuralFXError(f"{path}, line {number}: cannot read {line.strip()!r}",
-                                hint="check the .cube file") from None
+            raise NeuralFXError(
+                f"{path}, line {number}: cannot read {line.strip()!r}", hint="check the .cube file"
+            ) from None
     if size is None or size < 2:
         raise NeuralFXError(f"{path}: no LUT_3D_SIZE line", hint="give a 3D .cube LUT")
-    if len(rows) != size ** 3:
-        raise NeuralFXError(f"{path}: LUT_3D_SIZE {size} needs {size ** 3} entries, found "
-                            f"{len(rows)}", hint="the file is truncated or malformed")
+    if len(rows) != size**3:
+        raise NeuralFXError(
+            f"{path}: LUT_3D_SIZE {size} needs {size**3} entries, found {len(rows)}",
+            hint="the file is truncated or malformed",
+        )
     table = torch.tensor(rows, dtype=torch.float32).view(size, size, size, 3)
     return CubeLUT(title, size, table, torch.tensor(lo), torch.tensor(hi))

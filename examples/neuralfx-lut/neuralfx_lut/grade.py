@@ -27,8 +27,13 @@ class LUTGrade(neuralfx.Effect):
         n, _, h, w = rgb.shape
         unit = (rgb - self.domain_min) / (self.domain_max - self.domain_min)
         grid = (unit.clamp(0, 1) * 2 - 1).permute(0, 2, 3, 1)  # (N, H, W, 3) as (x=r, y=g, z=b)
-        graded = F.grid_sample(self.table.to(rgb.dtype), grid.reshape(1, n, h, w, 3),
-                               mode="bilinear", padding_mode="border", align_corners=True)
+        graded = F.grid_sample(
+            self.table.to(rgb.dtype),
+            grid.reshape(1, n, h, w, 3),
+            mode="bilinear",
+            padding_mode="border",
+            align_corners=True,
+        )
         graded = graded[0].permute(1, 0, 2, 3)  # (1, 3, N, H, W) -> (N, 3, H, W)
         return batch.replace(rgb=torch.lerp(rgb, graded, self.settings.strength))
 

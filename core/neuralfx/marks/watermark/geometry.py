@@ -49,8 +49,15 @@ class Lattice:
     @property
     def native(self) -> bool:
         """Whether the picture is (within a pixel over a tile) as it was marked."""
-        return max(abs(self.across[0] - TILE), abs(self.across[1]), abs(self.down[0]),
-                   abs(self.down[1] - TILE)) < 1
+        return (
+            max(
+                abs(self.across[0] - TILE),
+                abs(self.across[1]),
+                abs(self.down[0]),
+                abs(self.down[1] - TILE),
+            )
+            < 1
+        )
 
     def undo(self, rgb: np.ndarray) -> np.ndarray:
         """The centre of ``rgb`` warped so that the lattice is the mark's own again: scaled
@@ -64,19 +71,21 @@ class Lattice:
         x0, y0 = (w - cw) // 2, (h - ch) // 2
         size = (max(1, round(cw * sx)), max(1, round(ch * sy)))
         method = cv2.INTER_CUBIC if sx * sy > 1 else cv2.INTER_AREA
-        out = cv2.resize(rgb[y0:y0 + ch, x0:x0 + cw], size, interpolation=method)
+        out = cv2.resize(rgb[y0 : y0 + ch, x0 : x0 + cw], size, interpolation=method)
         # What remains once scaled: a rotation (and a shear from uneven scaling of a
         # rotated picture), which maps the lattice's vectors onto (TILE, 0) and (0, TILE).
         sax, say = size[0] / cw, size[1] / ch
-        basis = np.array([[self.across[0] * sax, self.down[0] * sax],
-                          [self.across[1] * say, self.down[1] * say]])
+        basis = np.array(
+            [[self.across[0] * sax, self.down[0] * sax], [self.across[1] * say, self.down[1] * say]]
+        )
         turn = TILE * np.linalg.inv(basis)
         if np.abs(turn - np.eye(2)).max() < 1e-3:
             return out
         centre = np.array([size[0] / 2, size[1] / 2])
         affine = np.hstack([turn, (centre - turn @ centre)[:, None]])
-        return cv2.warpAffine(out, affine, size, flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REFLECT)
+        return cv2.warpAffine(
+            out, affine, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
 
 
 def content_box(rgb: np.ndarray) -> tuple[slice, slice]:
@@ -99,7 +108,7 @@ def centre(residual: np.ndarray) -> np.ndarray:
     h, w = residual.shape
     hh, ww = min(h, PERIOD_CROP), min(w, PERIOD_CROP)
     y0, x0 = (h - hh) // 2, (w - ww) // 2
-    return residual[y0:y0 + hh, x0:x0 + ww]
+    return residual[y0 : y0 + hh, x0 : x0 + ww]
 
 
 def lattices(centres: list[np.ndarray], most: int = GUESSES) -> list[Lattice]:
@@ -121,8 +130,9 @@ def lattices(centres: list[np.ndarray], most: int = GUESSES) -> list[Lattice]:
     (across, tilt_x), (down, tilt_y) = _profile(acf, reach[0]), _profile(acf.T, reach[1])
     n = min(len(across), len(down))
     candidates = [(p, p) for p in _peaks(across[:n] + down[:n], 4)]
-    candidates += [(px, py) for px in _peaks(across, 4) for py in _peaks(down, 4)
-                   if abs(px / py - 1) <= UNEVEN]
+    candidates += [
+        (px, py) for px in _peaks(across, 4) for py in _peaks(down, 4) if abs(px / py - 1) <= UNEVEN
+    ]
     # A frame too short (or narrow) to show the period down (across) is taken as scaled
     # alike both ways: the other vector is the measured one turned by a right angle.
     candidates += [(px, None) for px in _peaks(across, 4)]
@@ -131,10 +141,15 @@ def lattices(centres: list[np.ndarray], most: int = GUESSES) -> list[Lattice]:
     for px, py in dict.fromkeys(candidates):
         a = _vector(acf, (px, tilt_x[px]), crop[0] // 2) if px is not None else None
         d = _vector(acf, (tilt_y[py], py), crop[1] // 2) if py is not None else None
-        lattice = _fundamental(acf, Lattice(a or (d[1], -d[0]), d or (-a[1], a[0])), reach,
-                               crop)
-        if all(max(abs(np.subtract(lattice.across, f.across)).max(),
-                   abs(np.subtract(lattice.down, f.down)).max()) > 0.5 for _, f in found):
+        lattice = _fundamental(acf, Lattice(a or (d[1], -d[0]), d or (-a[1], a[0])), reach, crop)
+        if all(
+            max(
+                abs(np.subtract(lattice.across, f.across)).max(),
+                abs(np.subtract(lattice.down, f.down)).max(),
+            )
+            > 0.5
+            for _, f in found
+        ):
             found.append((_fit(acf, lattice, reach), lattice))
     found.sort(key=lambda f: -f[0])
     return [lattice for _, lattice in found[:most]]
@@ -146,13 +161,17 @@ def _fit(acf: np.ndarray, lattice: Lattice, reach: tuple[int, int]) -> float:
     rarely."""
     a, d = np.array(lattice.across), np.array(lattice.down)
     h, w = acf.shape
-    values = [acf[round(y) % h, round(x) % w] for x, y in (a, d, a + d, a - d, 2 * a, 2 * d)
-              if abs(x) <= reach[0] and abs(y) <= reach[1]]
+    values = [
+        acf[round(y) % h, round(x) % w]
+        for x, y in (a, d, a + d, a - d, 2 * a, 2 * d)
+        if abs(x) <= reach[0] and abs(y) <= reach[1]
+    ]
     return float(np.mean(values)) if values else -np.inf
 
 
-def _fundamental(acf: np.ndarray, lattice: Lattice, reach: tuple[int, int],
-                 crop: tuple[int, int]) -> Lattice:
+def _fundamental(
+    acf: np.ndarray, lattice: Lattice, reach: tuple[int, int], crop: tuple[int, int]
+) -> Lattice:
     """The finest lattice that fits as well as ``lattice`` (a multiple of the mark's own
     fits too: every third point of the lattice is on it)."""
     fit = _fit(acf, lattice, reach)
@@ -190,7 +209,7 @@ def _profile(acf: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
     the offset across the axis where it is."""
     top = min(reach, acf.shape[1] - 1)
     band = min(math.ceil(top * math.tan(TILT)) + 1, acf.shape[0] // 2 - 1)
-    rows = np.concatenate([acf[-band:, :top + 1], acf[:band + 1, :top + 1]])
+    rows = np.concatenate([acf[-band:, : top + 1], acf[: band + 1, : top + 1]])
     offsets = np.arange(-band, band + 1)
     allowed = np.abs(offsets)[:, None] <= np.ceil(np.arange(top + 1) * math.tan(TILT)) + 1
     rows = np.where(allowed, rows, -np.inf)
@@ -204,7 +223,7 @@ def _peaks(line: np.ndarray, most: int) -> list[int]:
     top = min(MAX_PERIOD + 4, len(line) - 5)
     if top <= MIN_PERIOD + 1:
         return []
-    seg = line[MIN_PERIOD - 1:top + 1]
+    seg = line[MIN_PERIOD - 1 : top + 1]
     local = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + MIN_PERIOD
     found = []
     for lag in local[np.argsort(-line[local])][:most]:
@@ -219,7 +238,7 @@ def _peaks(line: np.ndarray, most: int) -> list[int]:
 
 def _best_near(line: np.ndarray, lag: float, radius: int = 3) -> int:
     lo = max(1, round(lag) - radius)
-    return lo + int(np.argmax(line[lo:round(lag) + radius + 1]))
+    return lo + int(np.argmax(line[lo : round(lag) + radius + 1]))
 
 
 def _vector(acf: np.ndarray, guess: tuple[float, float], reach: int) -> tuple[float, float]:
@@ -237,8 +256,7 @@ def _vector(acf: np.ndarray, guess: tuple[float, float], reach: int) -> tuple[fl
         multiple *= 2
 
 
-def _peak_2d(acf: np.ndarray, x: float, y: float, radius: tuple[int, int]
-             ) -> tuple[float, float]:
+def _peak_2d(acf: np.ndarray, x: float, y: float, radius: tuple[int, int]) -> tuple[float, float]:
     """The highest ``acf`` value within ``radius`` (x, y) of lag (x, y), to a fraction of a
     pixel."""
     h, w = acf.shape
@@ -248,10 +266,10 @@ def _peak_2d(acf: np.ndarray, x: float, y: float, radius: tuple[int, int]
     window = acf[np.ix_(ys % h, xs % w)]
     iy, ix = np.unravel_index(np.argmax(window), window.shape)
     by, bx = int(ys[iy]), int(xs[ix])
-    return (bx + _parabola(acf[by % h, (bx - 1) % w], acf[by % h, bx % w],
-                           acf[by % h, (bx + 1) % w]),
-            by + _parabola(acf[(by - 1) % h, bx % w], acf[by % h, bx % w],
-                           acf[(by + 1) % h, bx % w]))
+    return (
+        bx + _parabola(acf[by % h, (bx - 1) % w], acf[by % h, bx % w], acf[by % h, (bx + 1) % w]),
+        by + _parabola(acf[(by - 1) % h, bx % w], acf[by % h, bx % w], acf[(by + 1) % h, bx % w]),
+    )
 
 
 def _parabola(a: float, b: float, c: float) -> float:

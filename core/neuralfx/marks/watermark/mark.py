@@ -50,8 +50,7 @@ class Payload:
     @classmethod
     def for_run(cls, model: str, run: str) -> Payload:
         def h(text: str, bits: int) -> int:
-            return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> \
-                (32 - bits)
+            return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> (32 - bits)
 
         return cls(TOOL_ID, h(model, 16), h(run, 24))
 
@@ -98,8 +97,7 @@ def frame_sign(number: int) -> float:
     return 1.0 if number % 2 == 0 else -1.0
 
 
-def embed(rgb, payload: Payload, frames: Sequence[int] | None = None,
-          amplitude: float = AMPLITUDE):
+def embed(rgb, payload: Payload, frames: Sequence[int] | None = None, amplitude: float = AMPLITUDE):
     """``rgb`` ``(N, 3, H, W)`` torch tensor in [0, 1] (on any device) with the mark added;
     ``frames`` are the N frames' numbers (the mark's sign alternates with them; a still
     picture, without numbers, gets the positive mark)."""

@@ -40,7 +40,7 @@ class Detection:
         and then a random word passing the CRC among the decoder's candidates. An upper bound
         for one reading; ``detect`` makes at most ``READINGS``."""
         sync = min(1.0, 2 * TILE * TILE * 0.5 * math.erfc(self.confidence / math.sqrt(2)))
-        return sync * CANDIDATES / 2 ** 16
+        return sync * CANDIDATES / 2**16
 
     @property
     def reason(self) -> str | None:
@@ -48,22 +48,32 @@ class Detection:
         if self.found:
             return None
         if self.confidence >= FOUND_Z:
-            return ("a mark's sync pattern is there, but its payload did not survive (strong "
-                    "compression, noise or a change of size since it was made)")
+            return (
+                "a mark's sync pattern is there, but its payload did not survive (strong "
+                "compression, noise or a change of size since it was made)"
+            )
         if self.tiles < RELIABLE_TILES:
-            return (f"too little picture: {self.tiles:.1f} tiles of {TILE}x{TILE} "
-                    f"were read, and a mark is read reliably from about {RELIABLE_TILES} (one "
-                    "1080p frame, two 720p frames); read more frames (--frames) or a larger "
-                    "version")
-        return ("no mark's sync pattern: not marked by NeuralFX, or changed since in a way the "
-                "detector does not undo (rotated more than 3 degrees, re-encoded too hard, "
-                "scaled by more than 2x or less than 0.33x)")
+            return (
+                f"too little picture: {self.tiles:.1f} tiles of {TILE}x{TILE} "
+                f"were read, and a mark is read reliably from about {RELIABLE_TILES} (one "
+                "1080p frame, two 720p frames); read more frames (--frames) or a larger "
+                "version"
+            )
+        return (
+            "no mark's sync pattern: not marked by NeuralFX, or changed since in a way the "
+            "detector does not undo (rotated more than 3 degrees, re-encoded too hard, "
+            "scaled by more than 2x or less than 0.33x)"
+        )
 
     def as_dict(self) -> dict:
-        return {"found": self.found, "payload": self.payload.as_dict() if self.payload else None,
-                "confidence": round(self.confidence, 2), "tiles": round(self.tiles, 1),
-                "false_match": float(f"{self.false_match:.2g}") if self.found else None,
-                "reason": self.reason}
+        return {
+            "found": self.found,
+            "payload": self.payload.as_dict() if self.payload else None,
+            "confidence": round(self.confidence, 2),
+            "tiles": round(self.tiles, 1),
+            "false_match": float(f"{self.false_match:.2g}") if self.found else None,
+            "reason": self.reason,
+        }
 
 
 def whiten(rgb: np.ndarray) -> np.ndarray:
@@ -100,9 +110,9 @@ def _fold(residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total, count = np.zeros((TILE, TILE)), np.zeros((TILE, TILE))
     for y in range(0, height, TILE):
         for x in range(0, width, TILE):
-            block = residual[y:y + TILE, x:x + TILE]
-            total[:block.shape[0], :block.shape[1]] += block
-            count[:block.shape[0], :block.shape[1]] += 1
+            block = residual[y : y + TILE, x : x + TILE]
+            total[: block.shape[0], : block.shape[1]] += block
+            count[: block.shape[0], : block.shape[1]] += 1
     return total, count
 
 
@@ -182,7 +192,7 @@ def detect(*frames: np.ndarray, numbers: Sequence[int] | None = None) -> Detecti
         folds = [fold(lattice.undo(f)) for f in frames[:LATTICE_FRAMES]]
         again = _read(folds, signs)
         if not again.found and len(frames) > len(folds) and again.confidence >= PROMISING_Z:
-            folds += [fold(lattice.undo(f)) for f in frames[len(folds):]]
+            folds += [fold(lattice.undo(f)) for f in frames[len(folds) :]]
             again = _read(folds, signs)
         if again.found:
             return again

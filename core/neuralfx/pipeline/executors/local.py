@@ -25,16 +25,26 @@ from ..stage import FrameStage
 
 
 class LocalExecutor:
-    def __init__(self, plan: Plan, device: torch.device, dtype: torch.dtype,
-                 reporter: Reporter) -> None:
+    def __init__(
+        self, plan: Plan, device: torch.device, dtype: torch.dtype, reporter: Reporter
+    ) -> None:
         self.plan, self.device, self.reporter = plan, device, reporter
         self.marks = OutputMarks(plan.spec, plan.opts, plan)  # label, watermark, provenance, C2PA
         if self.marks.credentials is not None and not self.marks.can_sign(plan.output):
-            reporter.warning(f"{plan.output}: C2PA has no way to embed a manifest in this "
-                             "format; only the provenance record beside it is written")
+            reporter.warning(
+                f"{plan.output}: C2PA has no way to embed a manifest in this "
+                "format; only the provenance record beside it is written"
+            )
         self.stage = FrameStage(plan, device, dtype, reporter, self.marks)
-        self.encoder = Encoder(plan, self.stage.spaces, self.stage.decoder, device, reporter,
-                               lookahead=self.stage.lookahead, sign=self.marks.sign)
+        self.encoder = Encoder(
+            plan,
+            self.stage.spaces,
+            self.stage.decoder,
+            device,
+            reporter,
+            lookahead=self.stage.lookahead,
+            sign=self.marks.sign,
+        )
         self.stage.on_first = self.encoder.plan_layout
         self.encoder.nonfinite_sources = self.stage.nonfinite_sources
         if plan.source.video_path:
@@ -43,17 +53,24 @@ class LocalExecutor:
     def run(self) -> RunSummary:
         started = time.perf_counter()
         plan, stage = self.plan, self.stage
-        self.reporter.start(effect=plan.spec.name, input=plan.input, output=plan.output,
-                            total=len(plan.todo), skipped=plan.skipped, device=str(self.device),
-                            batch_size=stage.batch_size, **self.marks.info(),
-                            **({"layer": plan.source.layer_read} if plan.source.layer_read
-                               else {}))
+        self.reporter.start(
+            effect=plan.spec.name,
+            input=plan.input,
+            output=plan.output,
+            total=len(plan.todo),
+            skipped=plan.skipped,
+            device=str(self.device),
+            batch_size=stage.batch_size,
+            **self.marks.info(),
+            **({"layer": plan.source.layer_read} if plan.source.layer_read else {}),
+        )
         replay = [f for f in plan.feed if f not in stage.todo]
         if replay:
             self.reporter.warning(
                 f"{plan.spec.name} carries state from frame to frame: processing frames "
                 f"{describe_frames(replay)} again (not written) so the frames to do come out "
-                "exactly as in one uninterrupted run")
+                "exactly as in one uninterrupted run"
+            )
         try:
             if plan.todo:
                 self._write_all()
@@ -63,11 +80,14 @@ class LocalExecutor:
         written = self.encoder.written
         summary = RunSummary(written, plan.skipped, seconds, str(self.device))
         # A shard's driver writes the record for the whole run.
-        record = self.marks.write_provenance(written) if written and not plan.opts.shard \
-            else None
-        self.reporter.done(written=written, skipped=plan.skipped, seconds=round(seconds, 3),
-                           fps=round(summary.fps, 3), **({"provenance": record} if record
-                                                         else {}))
+        record = self.marks.write_provenance(written) if written and not plan.opts.shard else None
+        self.reporter.done(
+            written=written,
+            skipped=plan.skipped,
+            seconds=round(seconds, 3),
+            fps=round(summary.fps, 3),
+            **({"provenance": record} if record else {}),
+        )
         return summary
 
     def _write_all(self) -> None:

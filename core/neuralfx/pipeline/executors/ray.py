@@ -67,8 +67,11 @@ def frame_ranges(frames: list[int]) -> str:
 def forwarded_environment() -> dict[str, str]:
     """What travels to the actors: NeuralFX's own settings, the Python path and how OpenMP
     threads wait (:data:`neuralfx.console.OPENMP_WAITING`: actors share machines too)."""
-    return {k: v for k, v in os.environ.items()
-            if k.startswith("NEURALFX_") or k in ("PYTHONPATH", "OMP_WAIT_POLICY")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("NEURALFX_") or k in ("PYTHONPATH", "OMP_WAIT_POLICY")
+    }
 
 
 class ShardReporter(Reporter):
@@ -87,8 +90,7 @@ class ShardReporter(Reporter):
 class ShardWorker:
     """A Ray actor: runs shards of one run (as local runs with ``shard`` set)."""
 
-    def __init__(self, effect, input: str, output: str, settings: dict[str, Any],
-                 options) -> None:
+    def __init__(self, effect, input: str, output: str, settings: dict[str, Any], options) -> None:
         self.effect, self.input, self.output = effect, input, output
         self.settings, self.options = settings, options
 
@@ -97,16 +99,32 @@ class ShardWorker:
         output is a video (the driver joins the segments)."""
         from ..runner import run
 
-        opts = dataclasses.replace(self.options, frames=frame_ranges(frames), executor="local",
-                                   ray_address=None, actors=None, shard=shard,
-                                   overwrite=self.options.overwrite or segment is not None)
+        opts = dataclasses.replace(
+            self.options,
+            frames=frame_ranges(frames),
+            executor="local",
+            ray_address=None,
+            actors=None,
+            shard=shard,
+            overwrite=self.options.overwrite or segment is not None,
+        )
         try:
-            summary = run(self.effect, self.input, segment or self.output,
-                          settings=self.settings,
-                          options=opts, reporter=ShardReporter(queue, shard))
+            summary = run(
+                self.effect,
+                self.input,
+                segment or self.output,
+                settings=self.settings,
+                options=opts,
+                reporter=ShardReporter(queue, shard),
+            )
         except NeuralFXError as exc:  # rebuilt by the driver: exceptions' kwargs do not pickle
-            return {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint,
-                    "frame": getattr(exc, "frame", None), "path": getattr(exc, "path", None)}
+            return {
+                "error": type(exc).__name__,
+                "message": exc.message,
+                "hint": exc.hint,
+                "frame": getattr(exc, "frame", None),
+                "path": getattr(exc, "path", None),
+            }
         return {"written": summary.written, "device": summary.device}
 
 
@@ -115,8 +133,9 @@ class RayExecutor:
         try:
             import ray  # noqa: F401
         except ImportError:
-            raise ParameterError("executor: --executor ray needs the package ray",
-                                 hint=INSTALL_HINT) from None
+            raise ParameterError(
+                "executor: --executor ray needs the package ray", hint=INSTALL_HINT
+            ) from None
         self.plan, self.effect, self.settings, self.reporter = plan, effect, settings, reporter
         self.opts = plan.opts
         self.marks = OutputMarks(plan.spec, plan.opts, plan)
@@ -130,9 +149,16 @@ class RayExecutor:
         parts, share, where = [], {}, "ray (nothing to do)"
         if plan.todo:  # a cluster only when there is work for it
             parts, share, where = self._connect(ray)
-        self.reporter.start(effect=plan.spec.name, input=plan.input, output=plan.output,
-                            total=len(plan.todo), skipped=plan.skipped, device=where,
-                            batch_size=opts.batch_size, **self.marks.info())
+        self.reporter.start(
+            effect=plan.spec.name,
+            input=plan.input,
+            output=plan.output,
+            total=len(plan.todo),
+            skipped=plan.skipped,
+            device=where,
+            batch_size=opts.batch_size,
+            **self.marks.info(),
+        )
         written: set[int] = set()
         try:
             if plan.todo:
@@ -143,9 +169,13 @@ class RayExecutor:
         seconds = time.perf_counter() - started
         summary = RunSummary(len(written), plan.skipped, seconds, where)
         record = self.marks.write_provenance(len(written)) if written else None
-        self.reporter.done(written=len(written), skipped=plan.skipped, seconds=round(seconds, 3),
-                           fps=round(summary.fps, 3), **({"provenance": record} if record
-                                                         else {}))
+        self.reporter.done(
+            written=len(written),
+            skipped=plan.skipped,
+            seconds=round(seconds, 3),
+            fps=round(summary.fps, 3),
+            **({"provenance": record} if record else {}),
+        )
         return summary
 
     def _connect(self, ray) -> tuple[list[list[int]], dict[str, float], str]:
@@ -154,25 +184,35 @@ class RayExecutor:
         if not ray.is_initialized():
             local = {} if opts.ray_address else {"_node_ip_address": "127.0.0.1"}
             try:
-                ray.init(address=opts.ray_address, include_dashboard=False,
-                         log_to_driver=False, logging_level="error", **local)
+                ray.init(
+                    address=opts.ray_address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level="error",
+                    **local,
+                )
             except Exception as exc:  # Ray raises several kinds for an unreachable cluster
                 where = opts.ray_address or "a local Ray instance"
-                raise ParameterError(f"address: cannot start or reach {where}: {exc}",
-                                     hint="check the cluster with `ray status` on its head "
-                                          "node; a cluster started with `ray start` uses "
-                                          "token authentication: set RAY_AUTH_MODE=token "
-                                          "and RAY_AUTH_TOKEN (`ray get-auth-token` on the "
-                                          "head); or leave --address out to start a local "
-                                          "one") from None
+                raise ParameterError(
+                    f"address: cannot start or reach {where}: {exc}",
+                    hint="check the cluster with `ray status` on its head "
+                    "node; a cluster started with `ray start` uses "
+                    "token authentication: set RAY_AUTH_MODE=token "
+                    "and RAY_AUTH_TOKEN (`ray get-auth-token` on the "
+                    "head); or leave --address out to start a local "
+                    "one",
+                ) from None
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
         use_gpu = gpus > 0 and opts.device != "cpu"
         count = opts.actors or (gpus if use_gpu else max(1, cpus // 2))
         parts = shards(self.plan.todo, count)
         # Shares of the cluster, so that more actors than devices still all get scheduled.
-        share = {"num_gpus": min(1.0, gpus / len(parts)), "num_cpus": 1} if use_gpu else \
-            {"num_gpus": 0, "num_cpus": min(float(cpus), cpus / len(parts))}
+        share = (
+            {"num_gpus": min(1.0, gpus / len(parts)), "num_cpus": 1}
+            if use_gpu
+            else {"num_gpus": 0, "num_cpus": min(float(cpus), cpus / len(parts))}
+        )
         return parts, share, f"ray: {len(parts)} {'GPU' if use_gpu else 'CPU'} actor(s)"
 
     def _run_shards(self, ray, Queue, parts, share, written: set[int]) -> None:
@@ -180,15 +220,25 @@ class RayExecutor:
         threads = max(1, int(share["num_cpus"]))
         options = dataclasses.replace(opts, workers=opts.workers or threads)
         actor = ray.remote(ShardWorker).options(
-            **share, max_restarts=RETRIES,
-            max_task_retries=RETRIES, runtime_env={"env_vars": forwarded_environment()})
+            **share,
+            max_restarts=RETRIES,
+            max_task_retries=RETRIES,
+            runtime_env={"env_vars": forwarded_environment()},
+        )
         queue = Queue()
-        workers = [actor.remote(self.effect, plan.input, plan.output, dict(self.settings),
-                                options) for _ in parts]
-        segments = [segment_path(plan.sink.target) for _ in parts] if plan.sink.is_video \
+        workers = [
+            actor.remote(self.effect, plan.input, plan.output, dict(self.settings), options)
+            for _ in parts
+        ]
+        segments = (
+            [segment_path(plan.sink.target) for _ in parts]
+            if plan.sink.is_video
             else [None] * len(parts)
-        pending = {w.run.remote(part, f"shard-{i + 1}", queue, segments[i]): i
-                   for i, (w, part) in enumerate(zip(workers, parts, strict=True))}
+        )
+        pending = {
+            w.run.remote(part, f"shard-{i + 1}", queue, segments[i]): i
+            for i, (w, part) in enumerate(zip(workers, parts, strict=True))
+        }
         warned: set[str] = set()
         try:
             while pending:
@@ -203,8 +253,9 @@ class RayExecutor:
                             f"shard {shard + 1} (frames {frame_ranges(parts[shard])}): its "
                             f"actor died {RETRIES + 1} times: {exc.__class__.__name__}",
                             hint="look for the cause in the Ray logs (out of memory, a lost "
-                                 "node); frames already written are kept, so run the same "
-                                 "command again to resume") from None
+                            "node); frames already written are kept, so run the same "
+                            "command again to resume",
+                        ) from None
                     if "error" in outcome:
                         self._drain(queue, written, warned)
                         raise _rebuild(outcome)
@@ -215,8 +266,7 @@ class RayExecutor:
             for frame in plan.todo:
                 if frame not in written and os.path.exists(plan.sink.path(frame)):
                     written.add(frame)
-                    self.reporter.frame(frame, plan.sink.path(frame), len(written),
-                                        len(plan.todo))
+                    self.reporter.frame(frame, plan.sink.path(frame), len(written), len(plan.todo))
         except KeyboardInterrupt:
             self._drain(queue, written, warned)
             self.reporter.interrupted(len(written), resumable=plan.resumable)
@@ -239,9 +289,14 @@ class RayExecutor:
         fps = video_rate(plan)
         audio_from, span = audio_to_copy(plan, fps, self.reporter.warning)
         try:
-            video.join_segments(plan.sink.target, segments, fps=fps, audio_from=audio_from,
-                                audio_span=span,
-                                before_commit=lambda tmp: self.marks.sign(tmp, None))
+            video.join_segments(
+                plan.sink.target,
+                segments,
+                fps=fps,
+                audio_from=audio_from,
+                audio_span=span,
+                before_commit=lambda tmp: self.marks.sign(tmp, None),
+            )
         except OSError as exc:
             raise write_error("video", plan.sink.target, exc, resumable=False) from None
 
@@ -261,8 +316,9 @@ def segment_path(target: str) -> str:
     """A hidden file beside the output for one shard's video; the name of a temporary file of
     the output, so a later run removes it if this one is killed."""
     directory, name = os.path.split(target)
-    return os.path.join(directory, f".{name}{TEMP_MARK}{secrets.token_hex(4)}"
-                                   f"{os.path.splitext(name)[1]}")
+    return os.path.join(
+        directory, f".{name}{TEMP_MARK}{secrets.token_hex(4)}{os.path.splitext(name)[1]}"
+    )
 
 
 def _rebuild(outcome: dict[str, Any]) -> NeuralFXError:
