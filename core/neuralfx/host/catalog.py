@@ -162,6 +162,21 @@ BUILTIN_ARCHITECTURES = (
     ),
     *(
         Architecture(
+            f"stargan-v2-{name}",
+            _M + f"stargan_v2:{dataset}",
+            _M + f"stargan_v2:convert_{dataset}",
+            None,
+            f"stargan-v2-{name}",
+            f"StarGAN v2 (Choi et al. 2020), {what}: .generator(x, s, masks), "
+            ".mapping_network(z, y), .style_encoder(x, y) at 256x256; CC BY-NC 4.0",
+        )
+        for name, dataset, what in (
+            ("celeba-hq", "celeba_hq", "CelebA-HQ female/male"),
+            ("afhq", "afhq", "AFHQ cat/dog/wild"),
+        )
+    ),
+    *(
+        Architecture(
             f"stargan-celeba-{size}-d",
             _M + f"stargan:discriminator_{size}",
             None,
@@ -193,6 +208,11 @@ FUNIT_LICENCE = "CC BY-NC-SA 4.0 (NVlabs/FUNIT): non-commercial; code for academ
 _STARGAN_LICENCE = (
     "MIT (yunjey/stargan code); no licence stated for the weights; trained on "
     "CelebA, whose terms allow non-commercial research only"
+)
+
+_STARGAN_V2_LICENCE = (
+    "CC BY-NC 4.0 (clovaai/stargan-v2: code, pretrained models and AFHQ, NAVER Corp.): "
+    "non-commercial"
 )
 
 BUILTIN_WEIGHTS = (
@@ -318,6 +338,21 @@ BUILTIN_WEIGHTS = (
         for size, url in (
             (128, "https://www.dropbox.com/s/7e966qq0nlxwte4/celeba-128x128-5attrs.zip?dl=1"),
             (256, "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1"),
+        )
+    ),
+    *(
+        Weights(
+            f"stargan-v2-{name}",
+            f"stargan-v2-{name}",
+            url,
+            "100000_nets_ema.ckpt",
+            _STARGAN_V2_LICENCE,
+            note=f"clovaai/stargan-v2 download.sh pretrained-network-{name}: the EMA "
+            "generator, mapping network and style encoder in one file",
+        )
+        for name, url in (
+            ("celeba-hq", "https://www.dropbox.com/s/96fmei6c93o8b8t/100000_nets_ema.ckpt?dl=1"),
+            ("afhq", "https://www.dropbox.com/s/etwm810v25h42sn/100000_nets_ema.ckpt?dl=1"),
         )
     ),
 )
