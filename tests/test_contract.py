@@ -116,3 +116,61 @@ def test_built_in_effects_and_examples_use_only_the_public_modules():
     assert not found
     for name in public:  # and they exist
         __import__(name)
+
+
+def test_models_and_detectors_reach_an_effect_through_its_run_context(make_sequence, tmp_path):
+    """``ctx.host`` is the host the run was given; ``ctx.load_model`` and
+    ``FacePipeline.from_settings(..., host=ctx.host)`` look up its architectures, weights and
+    detectors through it, not through a process-wide host (here used after the run, when no
+    run's host is current any more)."""
+    import torch
+
+    from neuralfx.errors import ParameterError
+    from neuralfx.faces.pipeline import make_finder
+    from neuralfx.host.plugins import PluginHost, get_host
+
+    kept = {}
+    path = tmp_path / "tiny.pth"
+    torch.save({"weight": torch.full((2, 2), 3.0)}, path)
+
+    class Looks(neuralfx.Effect):
+        name = "looks-ctx"
+        working_space = None
+
+        def load(self, ctx):
+            kept["ctx"] = ctx
+
+        def process(self, batch):
+            return batch
+
+    class Finder:
+        def __init__(self, **options):
+            pass
+
+    def register_weights(register):
+        register(neuralfx.Architecture("studio-arch", build=lambda: torch.nn.Linear(2, 2, False)))
+
+    def register_face_detectors(register):
+        from neuralfx.faces.registry import FaceDetectorEntry
+
+        register(FaceDetectorEntry("studio-detector", Finder, "a studio's detector"))
+
+    host = PluginHost()
+    host.add_plugin(
+        plugin_with(
+            Looks,
+            register_weights=register_weights,
+            register_face_detectors=register_face_detectors,
+        ),
+        name="studio",
+    )
+    neuralfx.run("looks-ctx", make_sequence(), str(tmp_path / "o.####.png"), host=host)
+    ctx = kept["ctx"]
+    assert ctx.host is host
+    assert type(make_finder("studio-detector", ctx.host)).__name__ == "Finder"
+    model = ctx.load_model("studio-arch", path)
+    assert torch.equal(model.weight, torch.full((2, 2), 3.0)) and not model.training
+    # the process-wide host knows neither (nothing leaked out of the run)
+    assert "studio-arch" not in get_host().catalog.architectures
+    with pytest.raises(ParameterError, match="studio-detector"):
+        make_finder("studio-detector")

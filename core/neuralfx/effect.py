@@ -210,7 +210,9 @@ class RunContext:
     ``warn(message)`` tells the user something (a warning line on the terminal, a ``warning``
     event in JSON progress, a ``logging`` warning from the Python API); it works from
     ``load``, ``analyse`` and ``process``. ``colour(rgb)`` turns a colour parameter (display
-    sRGB, as pickers show it) into the space the frames arrive in.
+    sRGB, as pickers show it) into the space the frames arrive in. ``host`` is the plugin
+    host of the run (``neuralfx.run(host=...)``, else the process's): its face detectors
+    (``FacePipeline.from_settings(..., host=ctx.host)``) and weights (:meth:`load_model`).
     """
 
     device: torch.device
@@ -219,6 +221,19 @@ class RunContext:
     warn: Callable[[str], None] = _ignore
     colour: Callable[[tuple[float, float, float]], tuple[float, float, float]] = _as_is
     compile: bool = False  # --compile
+    host: Any = None  # the run's PluginHost (None: the process's)
+
+    def load_model(self, name: str, checkpoint: Any = None) -> Any:
+        """``neuralfx.models.load`` of architecture ``name`` (built in or declared by a
+        plugin of the run's host) from ``checkpoint`` (a path, a registry name, or None for
+        the architecture's default entry) on the run's device and dtype, in eval mode."""
+        from . import models
+        from .host.plugins import hosting
+
+        with hosting(self.host):
+            return models.load(
+                name, None if checkpoint is None else str(checkpoint), self.device, self.dtype
+            )
 
     def optimise(self, net: Any, *, small: bool = False) -> Any:
         """A network (a module, or a function such as a bound method) made ready for fast

@@ -133,9 +133,7 @@ class AnimalTransfer(neuralfx.Effect):
 
     def load(self, ctx) -> None:
         try:
-            self.generator = neuralfx.models.load(
-                "funit-animals-149", str(self.settings.checkpoint), ctx.device, ctx.dtype
-            )
+            self.generator = ctx.load_model("funit-animals-149", self.settings.checkpoint)
         except NeuralFXError as exc:
             raise NeuralFXError(
                 f"animal-transfer: {exc.message}",

@@ -90,10 +90,8 @@ class FaceAttributes(neuralfx.Effect):
     def load(self, ctx) -> None:
         model, checkpoint, size = self._names()
         try:
-            self.generator = neuralfx.models.load(model, checkpoint, ctx.device, ctx.dtype)
-            self.classifier = neuralfx.models.load(
-                model + "-d", self._discriminator(), ctx.device, ctx.dtype
-            )
+            self.generator = ctx.load_model(model, checkpoint)
+            self.classifier = ctx.load_model(model + "-d", self._discriminator())
         except NeuralFXError as exc:
             raise NeuralFXError(
                 f"face-attributes: {exc.message}",
@@ -105,7 +103,12 @@ class FaceAttributes(neuralfx.Effect):
         self.generator = ctx.optimise(self.generator, small=True)
         s = self.settings
         self.faces = FacePipeline.from_settings(
-            CropTemplate.celeba(size), s, ctx.clip.fps, colour_match=s.colour_match, mask="crop"
+            CropTemplate.celeba(size),
+            s,
+            ctx.clip.fps,
+            host=ctx.host,
+            colour_match=s.colour_match,
+            mask="crop",
         )  # StarGAN redraws the crop: side hair too
         self.run = FaceRun(self.faces)
         self.warn = ctx.warn

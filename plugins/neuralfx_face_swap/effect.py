@@ -68,7 +68,7 @@ class FaceSwap(neuralfx.Effect):
             )
         size = self.model.cfg.resolution
         self.faces = FacePipeline.from_settings(
-            CropTemplate.swap(size), s, ctx.clip.fps, mask="face", colour_match=False
+            CropTemplate.swap(size), s, ctx.clip.fps, host=ctx.host, mask="face", colour_match=False
         )
         self.run = FaceRun(self.faces)
         self.colour: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> smoothed stats

@@ -256,7 +256,7 @@ def load_model(name: str, checkpoint, ctx: neuralfx.RunContext) -> torch.nn.Modu
     """``models.load`` on the run's device; a checkpoint of another network says which method
     takes it."""
     try:
-        return ctx.optimise(models.load(name, str(checkpoint), ctx.device, ctx.dtype))
+        return ctx.optimise(ctx.load_model(name, checkpoint))
     except NeuralFXError:
         guess = models.identify(str(checkpoint)) if Path(str(checkpoint)).is_file() else None
         if guess and guess != name:

@@ -15,7 +15,7 @@ resume)::
         def load(self, ctx):
             # the shared face settings (spec params=(..., *neuralfx.faces.params.PARAMS))
             self.faces = FacePipeline.from_settings(CropTemplate.celeba(128), self.settings,
-                                                    ctx.clip.fps, mask="head")
+                                                    ctx.clip.fps, host=ctx.host, mask="head")
             self.run = FaceRun(self.faces)
         def inspect(self, frame, rgb):          # decode workers, in parallel: detection
             return self.faces.find(rgb)

@@ -34,7 +34,7 @@ class FaceCrops:
         return len(self.ids)
 
 
-def make_finder(name: str, **options):
+def make_finder(name: str, host=None, **options):
     """A face finder by name: ``hog``, ``cnn`` or one a plugin registered; ``name`` may carry
     the factory's own options (``haar:min_neighbors=10``, see
     :func:`~neuralfx.faces.params.parse_detector`), which come before ``options``."""
@@ -46,7 +46,7 @@ def make_finder(name: str, **options):
         name, given = parse_detector(name)
     except ValueError as exc:
         raise ParameterError(f"detector: {exc}", hint="NAME or NAME:option=value,...") from None
-    entries = get_host().face_detectors
+    entries = (host or get_host()).face_detectors
     if name not in entries:
         raise ParameterError(
             f"detector: {name!r} is not a face detector here",
@@ -73,9 +73,10 @@ class FacePipeline:
         mask: str = "head",
         blend: str = "feather",
         colour_match: bool = True,
+        host=None,
     ) -> None:
         self.template = template
-        self.finder = make_finder(detector, min_face=min_face)
+        self.finder = make_finder(detector, host, min_face=min_face)
         self.tracker = FaceTracker(fps or 24.0, hold=hold)
         self.only = set(only) if only else None
         self.mask, self.blend, self.colour_match = mask, blend, colour_match
@@ -86,7 +87,8 @@ class FacePipeline:
     ) -> FacePipeline:
         """The pipeline that an effect's shared face settings (:data:`neuralfx.faces.params
         .PARAMS`: faces, detector, min_face, hold, blend) ask for; ``options`` (``mask``,
-        ``colour_match``...) are the effect's own choices."""
+        ``colour_match``...) are the effect's own choices; ``host=ctx.host`` takes the
+        detectors of the run's plugin host."""
         faces = str(getattr(settings, "faces", "all"))
         only = None if faces == "all" else [int(i) for i in faces.split(",")]
         return cls(

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..colour import ColourSpaces
+from ..host.plugins import get_host
 from ..effect import ClipInfo, Effect, FrameBatch, RunContext
 from ..errors import FrameError, NeuralFXError, ParameterError
 from ..frames.images import stores_bgr
@@ -163,6 +164,7 @@ class FrameStage:
             warn=self.reporter.warning,
             colour=colour,
             compile=self.opts.compile,
+            host=get_host(),  # (the run's: the runner is hosting it)
         )
 
     def _snapshot(self, frame: int, last: bool) -> None:

@@ -12,7 +12,7 @@ from neuralfx import params
 from neuralfx.faces.params import PARAMS as FACE_PARAMS
 
 __version__ = "1.0.0"
-NEURALFX_PLUGIN_API = "1.1"
+NEURALFX_PLUGIN_API = "1.2"
 
 BLUR_FACES = neuralfx.EffectSpec(
     name="blur-faces",

@@ -18,7 +18,7 @@ class BlurFaces(neuralfx.Effect):
     def load(self, ctx: neuralfx.RunContext) -> None:
         s = self.settings
         self.faces = FacePipeline.from_settings(
-            CropTemplate.celeba(128), s, ctx.clip.fps, mask="head"
+            CropTemplate.celeba(128), s, ctx.clip.fps, host=ctx.host, mask="head"
         )
         self.run = FaceRun(self.faces)
         sigma = s.radius / 2
