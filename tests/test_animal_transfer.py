@@ -239,3 +239,73 @@ def test_the_official_weights_carry_their_licence(cli, tmp_path, funit):
         e["message"] for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "warning"
     ]
     assert any("CC BY-NC-SA 4.0" in w and "non-commercial" in w for w in warnings)
+
+
+@pytest.fixture(scope="session")
+def stargan_v2_afhq(tmp_path_factory):
+    """StarGAN v2's AFHQ release as the official solver saves it (``100000_nets_ema.ckpt``:
+    the three networks' state dicts in one file), deterministic weights."""
+    root = tmp_path_factory.mktemp("stargan-v2")
+    nets = {
+        net: deterministic_state(f"stargan_v2_afhq_{net}", seed=i)
+        for i, net in enumerate(("generator", "mapping_network", "style_encoder"))
+    }
+    torch.save(nets, root / "100000_nets_ema.ckpt")
+    return str(root / "100000_nets_ema.ckpt")
+
+
+def test_stargan_v2_renders_a_domain_from_a_seed_or_the_style_of_examples(
+    cli, tmp_path, stargan_v2_afhq, funit
+):
+    """``--model stargan-v2`` (issue 24): the region goes through StarGAN v2's AFHQ networks
+    at 256 px, in the style drawn from ``--seed`` (truncated by ``--psi``) or taken from the
+    ``--examples``; outside the region the frames are unchanged; a resumed run gives one
+    run's frames."""
+    frames = pan(chelsea(), 3, 2)
+    src = write_clip(tmp_path / "in", frames)
+    common = ("--model", "stargan-v2", "--checkpoint", stargan_v2_afhq, "--box", "130,20,170,150")
+    outs = {}
+    for name, extra in (
+        ("seed3", ("--domain", "dog", "--seed", "3")),
+        ("seed4", ("--domain", "dog", "--seed", "4")),
+        ("psi", ("--domain", "dog", "--seed", "3", "--psi", "0.5")),
+        ("examples", ("--domain", "wild", *funit[2:])),
+    ):
+        out = tmp_path / name / "f.####.png"
+        run(cli, src, out, *common, *extra)
+        outs[name] = [read_rgb(str(out).replace("####", f"{f:04d}")).astype(int) for f in (1, 2, 3)]
+    first = outs["seed3"][0]
+    x, y, w, h = CAT_HEAD
+    inside, outside = (
+        (slice(y + 40, y + h - 40), slice(x + 40, x + w - 40)),
+        (slice(0, 300), slice(400, 451)),
+    )
+    assert np.abs(first - frames[1])[inside].mean() > 5  # the head changed
+    assert np.array_equal(first[outside], frames[1][outside])  # far from it, nothing did
+    for other in ("seed4", "psi", "examples"):  # each style is its own
+        assert np.abs(outs[other][0] - first)[inside].mean() > 1, other
+    split = tmp_path / "split" / "f.####.png"
+    run(cli, src, split, *common, "--domain", "dog", "--seed", "3", "--frames", "1-1")
+    run(cli, src, split, *common, "--domain", "dog", "--seed", "3")
+    for f in (1, 2, 3):
+        again = read_rgb(str(split).replace("####", f"{f:04d}")).astype(int)
+        assert np.array_equal(again, outs["seed3"][f - 1]), f
+
+
+def test_funit_needs_examples_and_stargan_v2_names_its_weights(cli, tmp_path):
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    result = run(cli, src, tmp_path / "o" / "f.####.png", "--box", "130,20,170,150", expect=2)
+    assert "FUNIT learns the animal from --examples" in result.stdout + result.stderr
+    result = run(
+        cli,
+        src,
+        tmp_path / "p" / "f.####.png",
+        "--model",
+        "stargan-v2",
+        "--box",
+        "130,20,170,150",
+        expect=1,
+    )
+    error = next(e for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "error")
+    assert "stargan-v2-afhq" in error["message"]
+    assert "neuralfx models fetch stargan-v2-afhq" in error["hint"]

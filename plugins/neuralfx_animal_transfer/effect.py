@@ -1,8 +1,9 @@
-"""``animal-transfer``: FUNIT on a region that a box, keyframes or a tracker gives.
+"""``animal-transfer``: FUNIT or StarGAN v2 (``translators.py``) on a region that a box,
+keyframes or a tracker gives.
 
 Per batch, in frame order: the region of each frame (smoothed over time), a square crop around
-it at 128 px (``grid_sample`` on the device, as the face pipeline crops), the generator with
-the clip's class code (computed once from the example images), the result tied to the previous
+it at the network's size (``grid_sample`` on the device, as the face pipeline crops), the
+network with the clip's class code or style (computed once), the result tied to the previous
 frame's, and a feathered paste-back.
 
 The tracker is OpenCV's MIL tracker: it is in the main ``opencv-python-headless`` wheel (CSRT
@@ -21,18 +22,16 @@ import torch
 
 import neuralfx
 import neuralfx.models
-from neuralfx.host.catalog import FUNIT_LICENCE
 from neuralfx.errors import FrameError, NeuralFXError, ParameterError
 from neuralfx.faces import align
-from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
 from neuralfx.regions import read_boxes
 from neuralfx.smoothing import one_euro_step
 from neuralfx.temporal import steady_crop
 
 from .spec import ANIMAL_TRANSFER
+from .translators import ARCHITECTURE, DEFAULT_WEIGHTS, HOW_TO_GET, LICENCES, TRANSLATORS
 
-SIZE = 128  # FUNIT's crop
+SIZE = 128  # FUNIT's crop (StarGAN v2's is 256)
 MIN_BOX = 8  # pixels: below this there is nothing to translate
 
 
@@ -118,13 +117,19 @@ class AnimalTransfer(neuralfx.Effect):
                 f"box: {s.box} is smaller than {MIN_BOX} pixels",
                 hint="give the width and height of the animal's head",
             )
+        if s.model == "funit" and not s.examples:
+            raise ParameterError(
+                "examples: FUNIT learns the animal from --examples IMAGE (one or more)",
+                hint="give --examples, or use --model stargan-v2 --domain cat|dog|wild",
+            )
+        self.checkpoint = s.checkpoint if s.checkpoint is not None else DEFAULT_WEIGHTS[s.model]
 
     def files(self) -> list[str]:
         found = super().files()
         try:
             found.append(
                 neuralfx.models.resolve_checkpoint(
-                    "funit-animals-149", str(self.settings.checkpoint)
+                    ARCHITECTURE[self.settings.model], str(self.checkpoint)
                 )
             )
         except NeuralFXError:
@@ -132,21 +137,18 @@ class AnimalTransfer(neuralfx.Effect):
         return found
 
     def load(self, ctx) -> None:
+        model = self.settings.model
         try:
-            self.generator = ctx.load_model("funit-animals-149", self.settings.checkpoint)
+            self.model = TRANSLATORS[model](ctx, self.checkpoint, self.settings)
+        except ParameterError:  # an example that cannot be read: named as it is
+            raise
         except NeuralFXError as exc:
             raise NeuralFXError(
                 f"animal-transfer: {exc.message}",
-                hint=(exc.hint or "") + "; FUNIT's official weights (CC BY-NC-SA 4.0) are in "
-                "pretrained.tar.gz from the FUNIT README: `neuralfx models import "
-                "funit-animals-149 animal149_gen.pt`; or train your own with `neuralfx train "
-                "animal-transfer`",
+                hint=(exc.hint or "") + "; " + HOW_TO_GET[model],
             ) from None
-        if str(self.settings.checkpoint) == "funit-animals-149":
-            ctx.warn(f"animal-transfer: FUNIT's official weights are licensed {FUNIT_LICENCE}")
-        examples = torch.stack([self._example(p) for p in self.settings.examples])
-        self.code = self.generator.class_code(examples.to(ctx.device, ctx.dtype))
-        self.translate = ctx.optimise(self.generator.translate, small=True)
+        if str(self.checkpoint) == DEFAULT_WEIGHTS[model]:
+            ctx.warn(f"animal-transfer: {model}'s official weights are licensed {LICENCES[model]}")
         self.width, self.height = ctx.clip.size
         self.keys = read_boxes(self.settings.region) if self.settings.region else None
         if self.box:
@@ -158,26 +160,11 @@ class AnimalTransfer(neuralfx.Effect):
                 )
         self.dt = 1.0 / (ctx.clip.fps or 24.0)
         self.warn = ctx.warn
-        self.mask = region_mask().to(ctx.device)
+        self.mask = region_mask(self.model.size).to(ctx.device)
         self.tracker, self.lost_at = None, None
         self.smoothed: tuple[np.ndarray, float] | None = None
         self.previous: tuple[torch.Tensor, torch.Tensor] | None = None
         self.boxes: dict[int, np.ndarray] = {}  # frame -> its (smoothed) box, this batch
-
-    @staticmethod
-    def _example(path) -> torch.Tensor:
-        """An example image as FUNIT's test reads it: Resize((128, 128)), RGB in [-1, 1]."""
-        import cv2
-
-        try:
-            rgb = display_rgb(read_image(str(path), 0))
-        except NeuralFXError as exc:
-            raise ParameterError(
-                f"examples: {path} cannot be read ({exc.message})",
-                hint="give PNG, JPEG, TIFF or EXR images of the animal",
-            ) from None
-        rgb = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-        return torch.from_numpy(rgb).permute(2, 0, 1) * 2 - 1
 
     # -- the region, frame by frame ----------------------------------------------------------
     def _raw_box(self, frame: int, rgb: torch.Tensor) -> tuple[float, float, float, float]:
@@ -232,9 +219,10 @@ class AnimalTransfer(neuralfx.Effect):
         (x0, y0), (x1, y1) = corners
         side = max(x1 - x0, y1 - y0) * (1 + 2 * self.settings.margin)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        s = SIZE / side
+        size = self.model.size
+        s = size / side
         return torch.tensor(
-            [[s, 0, SIZE / 2 - 0.5 - s * (cx - 0.5)], [0, s, SIZE / 2 - 0.5 - s * (cy - 0.5)]],
+            [[s, 0, size / 2 - 0.5 - s * (cx - 0.5)], [0, s, size / 2 - 0.5 - s * (cy - 0.5)]],
             dtype=torch.float32,
         )
 
@@ -252,8 +240,8 @@ class AnimalTransfer(neuralfx.Effect):
         boxes = [self.boxes[f] for f in batch.frames]
         to_crop = torch.stack([self._to_crop(b) for b in boxes]).to(device)
         index = torch.arange(n, device=device)
-        crops = align.crop_faces(batch.rgb, index, to_crop, SIZE)
-        y = self.translate(crops.to(self.code.dtype) * 2 - 1, self.code)
+        crops = align.crop_faces(batch.rgb, index, to_crop, self.model.size)
+        y = self.model.translate(crops * 2 - 1)
         out = crops.float() + self.settings.strength * (
             ((y.float() + 1) / 2).clamp(0, 1) - crops.float()
         )
@@ -278,4 +266,4 @@ class AnimalTransfer(neuralfx.Effect):
         return result
 
     def release(self) -> None:
-        self.generator = self.tracker = self.translate = None
+        self.model = self.tracker = None

@@ -24,25 +24,60 @@ ANIMAL_TRANSFER = neuralfx.EffectSpec(
 
     Weights: the official animal149_gen.pt (CC BY-NC-SA 4.0: non-commercial) from the FUNIT
     README's pretrained.tar.gz, imported with `neuralfx models import funit-animals-149
-    animal149_gen.pt`; or your own from `neuralfx train animal-transfer`.
+    animal149_gen.pt`; or your own from `neuralfx train animal-transfer`. With --model
+    stargan-v2: StarGAN v2's AFHQ release (CC BY-NC 4.0), `neuralfx models fetch
+    stargan-v2-afhq`.
 
     \\b
     Examples:
       neuralfx run animal-transfer --examples lion1.jpg --examples lion2.jpg \\
           --box 410,120,260,260 --track cat.mp4 lion.mp4
       neuralfx run animal-transfer --examples fox.png --region head.json plate.####.exr out.####.exr
+      neuralfx run animal-transfer --model stargan-v2 --domain wild --seed 3 --psi 0.7 \\
+          --box 410,120,260,260 --track cat.mp4 wild.mp4
     """,
     implementation="neuralfx_animal_transfer.effect:AnimalTransfer",
     working_space="srgb",
     stateful=True,
     preferred_batch_size=8,
     params=(
+        params.Choice(
+            "model",
+            default="funit",
+            choices=("funit", "stargan-v2"),
+            help="funit: FUNIT from a few --examples of any animal (128 px); stargan-v2: "
+            "StarGAN v2's AFHQ networks, a --domain (cat, dog, wild) in the style of the "
+            "--examples or, without them, of a --seed (256 px).",
+        ),
         params.Path(
             "examples",
             multiple=True,
-            required=True,
             suffixes=IMAGE_SUFFIXES,
-            help="Images of the animal to turn into (one or more; their mean class code is used).",
+            help="Images of the animal to turn into (funit: one or more, their mean class code; "
+            "stargan-v2: their mean style). Needed with funit.",
+        ),
+        params.Choice(
+            "domain",
+            default="cat",
+            choices=("cat", "dog", "wild"),
+            when={"model": ("stargan-v2",)},
+            help="The kind of animal StarGAN v2 renders (AFHQ's domains).",
+        ),
+        params.Int(
+            "seed",
+            default=0,
+            min=0,
+            when={"model": ("stargan-v2",)},
+            help="Without --examples: the seed of the random style.",
+        ),
+        params.Float(
+            "psi",
+            default=1.0,
+            min=0.0,
+            max=1.0,
+            when={"model": ("stargan-v2",)},
+            help="Without --examples: truncation of the random style towards the domain's mean "
+            "(1: none; the paper shows 0.5 to 1).",
         ),
         params.Text(
             "box",
@@ -91,9 +126,9 @@ ANIMAL_TRANSFER = neuralfx.EffectSpec(
         ),
         params.Path(
             "checkpoint",
-            default="funit-animals-149",
             must_exist=False,
-            help="The generator: a file or a registry name.",
+            help="The networks: a file or a registry name (default: funit-animals-149, or "
+            "stargan-v2-afhq with --model stargan-v2).",
         ),
     ),
 )
