@@ -241,3 +241,31 @@ def test_a_crop_model_is_colour_matched_on_the_background_keeping_skin_and_hair(
     assert (out - frame)[beside].abs().mean() < 0.015
     matched = composite.match_colour(made, crops.images, crops.landmarks, 128, "skin")
     assert ((matched - crops.images) * skin).sum() / skin.sum() < 0.01  # skin change gone
+
+
+def test_faces_list_takes_a_box_only_detector_too(fresh_host, tmp_path):
+    """`neuralfx faces list` (neuralfx.faces.scan) fits the landmarks in a box-only
+    detector's boxes, as a run's FacePipeline.find does (it crashed on them)."""
+    from faces_helpers import write_clip
+    from helpers import plugin_with
+
+    from neuralfx.faces.detect import Detection
+    from neuralfx.faces.registry import FaceDetectorEntry
+    from neuralfx.faces.scan import list_tracks
+
+    class BoxesOnly:
+        def __init__(self, min_face=64):
+            self.inner = DlibFaceFinder("hog", min_face=min_face)
+
+        def find(self, rgb):
+            return [Detection(d.box, d.score, None) for d in self.inner.find(rgb)]
+
+    def register_face_detectors(register):
+        register(FaceDetectorEntry("boxes", BoxesOnly, "boxes, no landmarks"))
+
+    fresh_host.add_plugin(
+        plugin_with(register_face_detectors=register_face_detectors), name="boxes_plugin"
+    )
+    src = write_clip(tmp_path, {1: astronaut(), 2: moved(astronaut(), 2, 1)})
+    (track,) = list_tracks(src, detector="boxes")
+    assert (track.id, track.frames) == (1, [1, 2])

@@ -126,6 +126,19 @@ class DlibFaceFinder:
         return len(dlib_models.mmod_detector()(crop, 0)) > 0
 
 
+def with_landmarks(found: list[Detection], image: np.ndarray) -> list[Detection]:
+    """``found`` with dlib's 68 landmarks fitted in the box of each detection a box-only
+    detector gave (``landmarks=None``); ``image`` the 8-bit RGB frame."""
+    import dataclasses
+
+    return [
+        d
+        if d.landmarks is not None
+        else dataclasses.replace(d, landmarks=landmarks_in(image, d.box))
+        for d in found
+    ]
+
+
 def landmarks_in(image: np.ndarray, box) -> np.ndarray:
     """dlib's 68 landmarks of the face in ``box`` of 8-bit RGB ``image``, ``(68, 2)``."""
     import dlib

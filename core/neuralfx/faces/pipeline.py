@@ -109,15 +109,9 @@ class FacePipeline:
         found = self.finder.find(rgb)
         if all(d.landmarks is not None for d in found):
             return found
-        from .detect import landmarks_in, to_uint8
+        from .detect import to_uint8, with_landmarks
 
-        image = to_uint8(rgb)
-        return [
-            d
-            if d.landmarks is not None
-            else dataclasses.replace(d, landmarks=landmarks_in(image, d.box))
-            for d in found
-        ]
+        return with_landmarks(found, to_uint8(rgb))
 
     def track(
         self, detections: Sequence[list[Detection]], frames: torch.Tensor | None = None

@@ -19,7 +19,7 @@ from ..frames.io import open_source
 from ..frames.pixels import display_rgb
 from ..pipeline.streams import ordered_map
 from . import align
-from .detect import to_uint8
+from .detect import to_uint8, with_landmarks
 from .pipeline import make_finder
 from .track import FaceTracker, TrackedFace
 
@@ -42,7 +42,7 @@ def faces_of(
     def look(item):
         frame, pixels = item
         rgb = to_uint8(display_rgb(pixels))
-        return frame, rgb, finder.find(rgb)
+        return frame, rgb, with_landmarks(finder.find(rgb), rgb)  # as FacePipeline.find
 
     if source.video_path:
         raw = source.read_video(source.frames)
