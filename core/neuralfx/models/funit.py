@@ -22,25 +22,29 @@ Facts (../shared/reference/MODELS.md §3, funit_animals_generator.json):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
 class AdaptiveInstanceNorm2d(nn.Module):
-    """Instance norm scaled and shifted per sample by parameters set before each call."""
+    """Instance norm scaled and shifted per sample by the class code's parameters, given with
+    each call: ``styles`` yields the ``(bias, weight)`` pairs ``(N, C)`` of the decoder's norms
+    in module order. (The official module stores them as attributes set before each call; passed
+    along instead, one translation cannot see another's.)"""
 
     def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.channels, self.eps = channels, eps
         self.register_buffer("running_mean", torch.zeros(channels))
         self.register_buffer("running_var", torch.ones(channels))
-        self.weight: torch.Tensor | None = None  # (N, C), from the MLP
-        self.bias: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, styles: Iterator[tuple[torch.Tensor, torch.Tensor]]):
+        bias, weight = next(styles)
         x = F.instance_norm(x, eps=self.eps)
-        return x * self.weight[:, :, None, None] + self.bias[:, :, None, None]
+        return x * weight[:, :, None, None] + bias[:, :, None, None]
 
 
 class ConvBlock(nn.Module):
@@ -66,9 +70,11 @@ class ConvBlock(nn.Module):
         else:
             self.norm = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, styles=None) -> torch.Tensor:
         x = self.conv(F.pad(x, (self.pad,) * 4, mode="reflect"))
-        if self.norm is not None:
+        if isinstance(self.norm, AdaptiveInstanceNorm2d):
+            x = self.norm(x, styles)
+        elif self.norm is not None:
             x = self.norm(x)
         if self.act == "relu":
             return F.relu(x)
@@ -82,8 +88,8 @@ class ResBlock(nn.Module):
             ConvBlock(dim, dim, 3, 1, 1, norm, "relu"), ConvBlock(dim, dim, 3, 1, 1, norm, "none")
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.model(x)
+    def forward(self, x: torch.Tensor, styles=None) -> torch.Tensor:
+        return x + _through(self.model, x, styles)
 
 
 class Stack(nn.Module):
@@ -94,8 +100,15 @@ class Stack(nn.Module):
         super().__init__()
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+    def forward(self, x: torch.Tensor, styles=None) -> torch.Tensor:
+        return _through(self.model, x, styles)
+
+
+def _through(layers: nn.Sequential, x: torch.Tensor, styles) -> torch.Tensor:
+    """``layers`` in order, ``styles`` (the AdaIN parameters) handed to those that take them."""
+    for layer in layers:
+        x = layer(x, styles) if isinstance(layer, (ConvBlock, ResBlock, Stack)) else layer(x)
+    return x
 
 
 def ResBlocks(count: int, dim: int, norm: str) -> Stack:  # noqa: N802 (the official name)
@@ -170,11 +183,12 @@ class FewShotGenerator(nn.Module):
         """``content`` in the class of ``code``: one code ``(1, latent)`` for every image, or
         one per image ``(N, latent)`` (training)."""
         params = self.mlp(code.expand(len(content), -1))
+        styles = []  # (bias, weight) per AdaIN, in module order: the first C, then the next C
         for m in self.dec.modules():
             if isinstance(m, AdaptiveInstanceNorm2d):
-                m.bias, m.weight = params[:, : m.channels], params[:, m.channels : 2 * m.channels]
+                styles.append((params[:, : m.channels], params[:, m.channels : 2 * m.channels]))
                 params = params[:, 2 * m.channels :]
-        return self.dec(self.enc_content(content))
+        return self.dec(self.enc_content(content), iter(styles))
 
     def forward(self, content: torch.Tensor, class_images: torch.Tensor) -> torch.Tensor:
         return self.translate(content, self.class_code(class_images))
