@@ -1,0 +1,146 @@
+"""StarGAN v2 speed: the generator's translations/s at 256 px (model only, a style code given),
+AFHQ (no masks) and CelebA-HQ (with the high-pass masks), and ``animal-transfer --model
+stargan-v2`` end to end (frames/s) on Big Buck Bunny.
+
+    python bench/stargan_v2.py
+    python bench/stargan_v2.py --device cuda --precisions fp32,bf16,fp16 --batches 1,32,128
+
+Weights are deterministic tensors in the official layouts (speed does not depend on them).
+The masks of CelebA-HQ are random here (the FAN that makes them is not ported yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import neuralfx  # noqa: E402
+from common import device_name, model_table  # noqa: E402
+from helpers import deterministic_state  # noqa: E402
+from neuralfx.devices import prepare_process, resolve_device  # noqa: E402
+from neuralfx.models.stargan_v2 import StarGANv2  # noqa: E402
+
+BBB = ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"
+BUNNY = "150,120,110,110"  # his head on frame 1 of the excerpt
+
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def networks(dataset: str, seed: int = 0) -> dict:
+    """The released file's three state dicts, deterministic (without celeba_hq's hpf.filter,
+    as released)."""
+    nets = {}
+    for i, part in enumerate(("generator", "mapping_network", "style_encoder")):
+        state = deterministic_state(f"stargan_v2_{dataset}_{part}", seed=seed + i)
+        state.pop("hpf.filter", None)
+        nets[part] = state
+    return nets
+
+
+def translations_per_second(dataset: str, device, dtype, batch: int, runs: int) -> float:
+    model = StarGANv2(dataset)
+    state = {f"{part}.{k}": v for part, sd in networks(dataset).items() for k, v in sd.items()}
+    if dataset == "celeba_hq":
+        state["generator.hpf.filter"] = model.generator.hpf.filter
+    model.load_state_dict(state)
+    g = model.generator.eval().to(device=device, dtype=dtype)
+    if device.type == "cuda":
+        g = g.to(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        x = torch.rand(batch, 3, 256, 256, device=device, dtype=dtype) * 2 - 1
+        s = torch.randn(batch, 64, device=device, dtype=dtype)
+        masks = None
+        if dataset == "celeba_hq":
+            masks = tuple(torch.rand(batch, 1, 256, 256, device=device, dtype=dtype) for _ in "ab")
+        g(x, s, masks)
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(runs):
+            g(x, s, masks)
+        sync(device)
+    return batch * runs / (time.perf_counter() - start)
+
+
+def end_to_end(device: str, precision: str, frames: int) -> float:
+    from click.testing import CliRunner
+
+    from neuralfx.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "100000_nets_ema.ckpt")
+        torch.save(networks("afhq"), path)
+        args = [
+            "run",
+            "animal-transfer",
+            "--model",
+            "stargan-v2",
+            "--domain",
+            "dog",
+            "--checkpoint",
+            path,
+            "--box",
+            BUNNY,
+            "--track",
+            "--frames",
+            f"1-{frames}",
+            "--device",
+            device,
+            "--precision",
+            precision,
+            "--progress",
+            "none",
+            str(BBB),
+            os.path.join(tmp, "out", "f.####.png"),
+        ]
+        start = time.perf_counter()
+        result = CliRunner().invoke(main, args)
+        if result.exit_code:
+            raise SystemExit(result.output)
+        return frames / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precisions", default=None, help="default: fp32,bf16 (CUDA: +fp16)")
+    parser.add_argument("--batches", default=None, help="default: 1,4 (CUDA: 1,32,128)")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--frames", type=int, default=None, help="frames end to end")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    prepare_process(device)
+    cuda = device.type == "cuda"
+    precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
+    batches = [int(b) for b in (args.batches or ("1,32,128" if cuda else "1,4")).split(",")]
+    runs = args.runs or (20 if cuda else 2)
+    frames = args.frames or (48 if cuda else 6)
+    print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {device_name(device)}")
+    for dataset in ("afhq", "celeba_hq"):
+        print(f"## StarGAN v2 generator, {dataset}, 256x256, model only")
+        model_table(
+            device,
+            precisions,
+            batches,
+            "images/s",
+            lambda dtype, batch, d=dataset: translations_per_second(d, device, dtype, batch, runs),
+        )
+    print("## end to end: animal-transfer --model stargan-v2 --track, Big Buck Bunny 640x360")
+    fps = end_to_end(str(device), precisions[0], frames)
+    print(f"{fps:.2f} frames/s ({frames} frames, {precisions[0]})")
+    print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
+
+
+if __name__ == "__main__":
+    main()
