@@ -309,3 +309,26 @@ def test_funit_needs_examples_and_stargan_v2_names_its_weights(cli, tmp_path):
     error = next(e for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "error")
     assert "stargan-v2-afhq" in error["message"]
     assert "neuralfx models fetch stargan-v2-afhq" in error["hint"]
+
+
+def test_stargan_v2_runs_in_bf16_from_a_seed_and_from_examples(
+    cli, tmp_path, stargan_v2_afhq, funit
+):
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    common = (
+        "--model",
+        "stargan-v2",
+        "--checkpoint",
+        stargan_v2_afhq,
+        "--box",
+        "130,20,170,150",
+        "--precision",
+        "bf16",
+        "--domain",
+        "wild",
+    )
+    for name, extra in (("seed", ("--seed", "2", "--psi", "0.7")), ("examples", funit[2:4])):
+        out = tmp_path / name / "f.####.png"
+        run(cli, src, out, *common, *extra)
+        painted = read_rgb(str(out).replace("####", "0001")).astype(int)
+        assert np.abs(painted - chelsea())[60:130, 170:260].mean() > 5, name

@@ -288,13 +288,14 @@ def latent_styles(
     a generator seeded with ``seed`` (one per row of ``y``), mapped to their domains, then
     pulled towards the mean style of each domain (over ``samples`` latents) by the truncation
     ``psi``: ``mean + psi · (s - mean)`` (1: no truncation; the paper shows 0.5 to 1)."""
-    device = next(mapping.parameters()).device
+    weight = next(mapping.parameters())
+    device, dtype = weight.device, weight.dtype  # (drawn in fp32 on the CPU: the same z anywhere)
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(len(y), LATENT_DIM, generator=gen).to(device)
+    z = torch.randn(len(y), LATENT_DIM, generator=gen).to(device, dtype)
     s = mapping(z, y.to(device))
     if psi == 1.0:
         return s
-    many = torch.randn(samples, LATENT_DIM, generator=gen).to(device)
+    many = torch.randn(samples, LATENT_DIM, generator=gen).to(device, dtype)
     means = {
         d: mapping(many, torch.full((samples,), d, device=device)).mean(0)
         for d in sorted(set(y.tolist()))
