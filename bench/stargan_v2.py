@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import neuralfx  # noqa: E402
 from common import device_name, model_table  # noqa: E402
-from helpers import deterministic_state  # noqa: E402
+from helpers import stargan_v2_release  # noqa: E402
 from neuralfx.devices import prepare_process, resolve_device  # noqa: E402
 from neuralfx.models.stargan_v2 import StarGANv2  # noqa: E402
 
@@ -38,20 +38,11 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def networks(dataset: str, seed: int = 0) -> dict:
-    """The released file's three state dicts, deterministic (without celeba_hq's hpf.filter,
-    as released)."""
-    nets = {}
-    for i, part in enumerate(("generator", "mapping_network", "style_encoder")):
-        state = deterministic_state(f"stargan_v2_{dataset}_{part}", seed=seed + i)
-        state.pop("hpf.filter", None)
-        nets[part] = state
-    return nets
-
-
 def translations_per_second(dataset: str, device, dtype, batch: int, runs: int) -> float:
     model = StarGANv2(dataset)
-    state = {f"{part}.{k}": v for part, sd in networks(dataset).items() for k, v in sd.items()}
+    state = {
+        f"{part}.{k}": v for part, sd in stargan_v2_release(dataset).items() for k, v in sd.items()
+    }
     if dataset == "celeba_hq":
         state["generator.hpf.filter"] = model.generator.hpf.filter
     model.load_state_dict(state)
@@ -80,7 +71,7 @@ def end_to_end(device: str, precision: str, frames: int) -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "100000_nets_ema.ckpt")
-        torch.save(networks("afhq"), path)
+        torch.save(stargan_v2_release("afhq"), path)
         args = [
             "run",
             "animal-transfer",

@@ -69,6 +69,18 @@ def deterministic_state(name: str, seed: int = 0, extra: dict | None = None) -> 
     return state
 
 
+def stargan_v2_release(dataset: str, seed: int = 0) -> dict:
+    """StarGAN v2's ``100000_nets_ema.ckpt`` for ``dataset`` (celeba_hq, afhq) as the official
+    solver saves it: one dict of the three networks' state dicts, deterministic, the celeba_hq
+    generator without ``hpf.filter`` (the released file lacks it)."""
+    nets = {}
+    for i, net in enumerate(("generator", "mapping_network", "style_encoder")):
+        state = deterministic_state(f"stargan_v2_{dataset}_{net}", seed=seed + i)
+        state.pop("hpf.filter", None)
+        nets[net] = state
+    return nets
+
+
 def plugin_with(*effects, name: str = "test_plugin", **hooks):
     """A plugin module registering ``effects`` and any other ``hooks`` (see
     :func:`neuralfx.testing.plugin_module`, which plugin authors use), declaring API 1.0."""

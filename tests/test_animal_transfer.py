@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from faces_helpers import read_rgb, write_clip
-from helpers import deterministic_state
+from helpers import deterministic_state, stargan_v2_release
 from neuralfx.regions import boxes_document
 
 pytest.importorskip("skimage.data")
@@ -246,11 +246,7 @@ def stargan_v2_afhq(tmp_path_factory):
     """StarGAN v2's AFHQ release as the official solver saves it (``100000_nets_ema.ckpt``:
     the three networks' state dicts in one file), deterministic weights."""
     root = tmp_path_factory.mktemp("stargan-v2")
-    nets = {
-        net: deterministic_state(f"stargan_v2_afhq_{net}", seed=i)
-        for i, net in enumerate(("generator", "mapping_network", "style_encoder"))
-    }
-    torch.save(nets, root / "100000_nets_ema.ckpt")
+    torch.save(stargan_v2_release("afhq"), root / "100000_nets_ema.ckpt")
     return str(root / "100000_nets_ema.ckpt")
 
 
@@ -332,3 +328,20 @@ def test_stargan_v2_runs_in_bf16_from_a_seed_and_from_examples(
         run(cli, src, out, *common, *extra)
         painted = read_rgb(str(out).replace("####", "0001")).astype(int)
         assert np.abs(painted - chelsea())[60:130, 170:260].mean() > 5, name
+
+
+def test_the_default_stargan_v2_entry_is_used_and_its_licence_said(cli, tmp_path, stargan_v2_afhq):
+    """Without --checkpoint, --model stargan-v2 loads its registry entry (imported into the
+    cache here) and says its licence once."""
+    cli("models", "import", "stargan-v2-afhq", stargan_v2_afhq)
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    result = run(
+        cli, src, tmp_path / "o" / "f.####.png", "--model", "stargan-v2", "--box", "130,20,170,150"
+    )
+    warnings = [
+        e["message"] for e in map(json.loads, result.stdout.splitlines()) if e["event"] == "warning"
+    ]
+    assert warnings == [
+        "animal-transfer: stargan-v2's official weights are licensed CC BY-NC 4.0 "
+        "(clovaai/stargan-v2)"
+    ]

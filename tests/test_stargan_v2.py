@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import deterministic_state, manifest
+from helpers import manifest, stargan_v2_release
 
 import neuralfx.models
 
@@ -105,21 +105,10 @@ def ref_style(sd, x, y):
 
 
 # -- the released files, in their layout -----------------------------------------------------
-def released(dataset: str, seed: int = 0) -> dict:
-    """``100000_nets_ema.ckpt`` as the official solver saves it: one dict of the three
-    networks' state dicts; the celeba_hq generator without ``hpf.filter``."""
-    nets = {}
-    for i, net in enumerate(("generator", "mapping_network", "style_encoder")):
-        state = deterministic_state(f"stargan_v2_{dataset}_{net}", seed=seed + i)
-        state.pop("hpf.filter", None)
-        nets[net] = state
-    return nets
-
-
 @pytest.fixture(scope="module", params=["celeba_hq", "afhq"])
 def release(request, tmp_path_factory):
     path = tmp_path_factory.mktemp(request.param) / "100000_nets_ema.ckpt"
-    nets = released(request.param)
+    nets = stargan_v2_release(request.param)
     torch.save(nets, path)
     name = "stargan-v2-" + request.param.replace("_", "-")
     return request.param, nets, neuralfx.models.load(name, str(path))
@@ -164,7 +153,7 @@ def test_the_networks_compute_what_the_reference_computes(release):
 
 def test_a_file_of_the_other_dataset_is_named(tmp_path):
     path = tmp_path / "100000_nets_ema.ckpt"
-    torch.save(released("afhq"), path)
+    torch.save(stargan_v2_release("afhq"), path)
     with pytest.raises(neuralfx.errors.NeuralFXError, match="stargan-v2-afhq"):
         neuralfx.models.load("stargan-v2-celeba-hq", str(path))
 

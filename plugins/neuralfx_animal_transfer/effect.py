@@ -29,7 +29,7 @@ from neuralfx.smoothing import one_euro_step
 from neuralfx.temporal import steady_crop
 
 from .spec import ANIMAL_TRANSFER
-from .translators import ARCHITECTURE, DEFAULT_WEIGHTS, HOW_TO_GET, LICENCES, TRANSLATORS
+from .translators import ARCHITECTURE, HOW_TO_GET, LICENCES, TRANSLATORS
 
 SIZE = 128  # FUNIT's crop (StarGAN v2's is 256)
 MIN_BOX = 8  # pixels: below this there is nothing to translate
@@ -122,14 +122,13 @@ class AnimalTransfer(neuralfx.Effect):
                 "examples: FUNIT learns the animal from --examples IMAGE (one or more)",
                 hint="give --examples, or use --model stargan-v2 --domain cat|dog|wild",
             )
-        self.checkpoint = s.checkpoint if s.checkpoint is not None else DEFAULT_WEIGHTS[s.model]
 
     def files(self) -> list[str]:
         found = super().files()
         try:
             found.append(
                 neuralfx.models.resolve_checkpoint(
-                    ARCHITECTURE[self.settings.model], str(self.checkpoint)
+                    ARCHITECTURE[self.settings.model], self.settings.checkpoint
                 )
             )
         except NeuralFXError:
@@ -139,7 +138,7 @@ class AnimalTransfer(neuralfx.Effect):
     def load(self, ctx) -> None:
         model = self.settings.model
         try:
-            self.model = TRANSLATORS[model](ctx, self.checkpoint, self.settings)
+            self.model = TRANSLATORS[model](ctx, self.settings.checkpoint, self.settings)
         except ParameterError:  # an example that cannot be read: named as it is
             raise
         except NeuralFXError as exc:
@@ -147,7 +146,8 @@ class AnimalTransfer(neuralfx.Effect):
                 f"animal-transfer: {exc.message}",
                 hint=(exc.hint or "") + "; " + HOW_TO_GET[model],
             ) from None
-        if str(self.checkpoint) == DEFAULT_WEIGHTS[model]:
+        default = neuralfx.models.spec_of(ARCHITECTURE[model]).default_weights
+        if str(self.settings.checkpoint or default) == default:
             ctx.warn(f"animal-transfer: {model}'s official weights are licensed {LICENCES[model]}")
         self.width, self.height = ctx.clip.size
         self.keys = read_boxes(self.settings.region) if self.settings.region else None

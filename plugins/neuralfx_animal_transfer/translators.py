@@ -18,8 +18,8 @@ from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import display_rgb
 from neuralfx.host.catalog import FUNIT_LICENCE
 
-#: the registry entry each network loads by default, and its licence (said once per run)
-DEFAULT_WEIGHTS = {"funit": "funit-animals-149", "stargan-v2": "stargan-v2-afhq"}
+#: the architecture each network loads (its registry entry is also the default weights), and
+#: the licence of those official weights (said once per run)
 ARCHITECTURE = {"funit": "funit-animals-149", "stargan-v2": "stargan-v2-afhq"}
 LICENCES = {"funit": FUNIT_LICENCE, "stargan-v2": "CC BY-NC 4.0 (clovaai/stargan-v2)"}
 HOW_TO_GET = {
