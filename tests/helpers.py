@@ -81,6 +81,19 @@ def stargan_v2_release(dataset: str, seed: int = 0) -> dict:
     return nets
 
 
+def wing_release(seed: int = 0) -> dict:
+    """StarGAN v2's ``wing.ckpt`` as released (``{'state_dict': ...}``), deterministic, with
+    BatchNorm statistics a trained network could have (positive variances)."""
+    import torch
+
+    state = deterministic_state("stargan_v2_wing_fan", seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    for key, t in state.items():
+        if key.endswith("running_var"):
+            state[key] = 0.5 + torch.rand(t.shape, generator=gen)
+    return {"state_dict": state}
+
+
 def plugin_with(*effects, name: str = "test_plugin", **hooks):
     """A plugin module registering ``effects`` and any other ``hooks`` (see
     :func:`neuralfx.testing.plugin_module`, which plugin authors use), declaring API 1.0."""

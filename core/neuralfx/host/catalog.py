@@ -175,6 +175,16 @@ BUILTIN_ARCHITECTURES = (
             ("afhq", "afhq", "AFHQ cat/dog/wild"),
         )
     ),
+    Architecture(
+        "wing-fan",
+        _M + "wing:FAN",
+        _M + "wing:convert_checkpoint",
+        None,
+        "wing-fan",
+        "FAN landmark network of StarGAN v2 (wing.ckpt): forward(x in [0, 1], 256x256) -> "
+        "98 heatmaps + boundary; get_heatmap(x in [-1, 1]) -> the CelebA-HQ generator's two "
+        "masks; CC BY-NC 4.0",
+    ),
     *(
         Architecture(
             f"stargan-celeba-{size}-d",
@@ -354,6 +364,15 @@ BUILTIN_WEIGHTS = (
             ("celeba-hq", "https://www.dropbox.com/s/96fmei6c93o8b8t/100000_nets_ema.ckpt?dl=1"),
             ("afhq", "https://www.dropbox.com/s/etwm810v25h42sn/100000_nets_ema.ckpt?dl=1"),
         )
+    ),
+    Weights(
+        "wing-fan",
+        "wing-fan",
+        "https://www.dropbox.com/s/tjxpypwpt38926e/wing.ckpt?dl=1",
+        "wing.ckpt",
+        _STARGAN_V2_LICENCE,
+        note="clovaai/stargan-v2 download.sh wing: the FAN whose heatmaps make the masks "
+        "of the CelebA-HQ generator (face-attributes --model stargan-v2 needs it)",
     ),
 )
 
