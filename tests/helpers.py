@@ -83,14 +83,28 @@ def stargan_v2_release(dataset: str, seed: int = 0) -> dict:
 
 def wing_release(seed: int = 0) -> dict:
     """StarGAN v2's ``wing.ckpt`` as released (``{'state_dict': ...}``), deterministic, with
-    BatchNorm statistics a trained network could have (positive variances)."""
+    BatchNorm statistics a trained network could have (positive variances) and heatmaps that
+    peak as a trained one's do: the last layer rescaled so that each heatmap is 0.05 per
+    standard deviation around its mean on a probe image, so that only its peaks pass the
+    masks' 0.1 threshold (unscaled, every heatmap passes everywhere and both masks are 1)."""
     import torch
+    import torch.nn.functional as F
+
+    from neuralfx.models.wing import FAN
 
     state = deterministic_state("stargan_v2_wing_fan", seed=seed)
     gen = torch.Generator().manual_seed(seed + 1)
     for key, t in state.items():
         if key.endswith("running_var"):
             state[key] = 0.5 + torch.rand(t.shape, generator=gen)
+    fan = FAN().eval()
+    fan.load_state_dict(state)
+    probe = F.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=256, mode="bilinear")
+    with torch.no_grad():
+        out = fan(probe)[0][0][0]
+    mean, k = out.mean((1, 2)), 0.05 / out.std((1, 2))
+    state["l0.weight"] = state["l0.weight"] * k[:, None, None, None]
+    state["l0.bias"] = (state["l0.bias"] - mean) * k
     return {"state_dict": state}
 
 

@@ -178,3 +178,9 @@ def test_cli_refuses_out_of_range_value(cli, fresh_host, make_sequence, tmp_path
     result = cli("run", "demo", "--strength", "3", src, tmp_path / "o.####.png", expect=2)
     assert "strength: 3.0 is out of range; allowed: 0.0 to 1.0" in result.stderr
     assert not (tmp_path / "o.1001.png").exists()
+
+
+def test_the_image_suffixes_for_path_parameters_are_the_formats_the_host_reads():
+    from neuralfx.frames.images import FORMATS
+
+    assert set(params.IMAGE_SUFFIXES) == {s for f in FORMATS for s in f.suffixes}

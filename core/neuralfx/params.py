@@ -31,6 +31,9 @@ import click
 from .errors import ParameterError, did_you_mean
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The still images the host reads (``neuralfx.frames.images.FORMATS``), for a ``Path``
+#: parameter's ``suffixes``: reference, example and style images.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import neuralfx
 from neuralfx import params
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
 BOX = r"\d+(\.\d+)?,\d+(\.\d+)?,\d+(\.\d+)?,\d+(\.\d+)?"
 
 ANIMAL_TRANSFER = neuralfx.EffectSpec(
@@ -52,7 +51,7 @@ ANIMAL_TRANSFER = neuralfx.EffectSpec(
         params.Path(
             "examples",
             multiple=True,
-            suffixes=IMAGE_SUFFIXES,
+            suffixes=params.IMAGE_SUFFIXES,
             help="Images of the animal to turn into (funit: one or more, their mean class code; "
             "stargan-v2: their mean style). Needed with funit.",
         ),

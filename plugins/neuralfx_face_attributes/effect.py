@@ -1,10 +1,12 @@
-"""``face-attributes``: StarGAN on the host's face pipeline (neuralfx.faces).
+"""``face-attributes``: StarGAN, or StarGAN v2 (``stargan_v2.py``), on the host's face
+pipeline (neuralfx.faces).
 
 Per batch: the faces found in the decode workers (``inspect``) are tracked in frame order,
-aligned to the CelebA crop, translated by the generator all at once (every face of every frame
-of the batch in one call), steadied against the same face's previous frame, and pasted back.
-Each face's own attributes are read by the discriminator's classifier when its track starts
-and kept for the track, so the target labels do not flicker either.
+aligned to the model's crop (CelebA's for StarGAN, CelebA-HQ's for StarGAN v2), translated by
+the generator all at once (every face of every frame of the batch in one call), steadied
+against the same face's previous frame, and pasted back. With StarGAN each face's own
+attributes are read by the discriminator's classifier when its track starts and kept for the
+track, so the target labels do not flicker either.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ class FaceAttributes(neuralfx.Effect):
     def __init__(self, settings) -> None:
         super().__init__(settings)
         s = self.settings
-        if s.hair == "keep" and s.male == "keep" and s.young == "keep":
+        self.v2 = s.model == "stargan-v2"
+        if not self.v2 and s.hair == "keep" and s.male == "keep" and s.young == "keep":
             raise neuralfx.errors.ParameterError(
                 "face-attributes: nothing to change (hair, male and young are all keep)",
-                hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip",
+                hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip "
+                "(or use --model stargan-v2 with --domain and --reference or --seed)",
             )
 
     # -- weights --------------------------------------------------------------------------------
@@ -51,7 +55,7 @@ class FaceAttributes(neuralfx.Effect):
         return self._resolved
 
     def _resolve_names(self) -> tuple[str, str, int]:
-        checkpoint = str(self.settings.checkpoint)
+        checkpoint = str(self.settings.checkpoint or "stargan-celeba-128")
         if os.path.isdir(checkpoint):
             found = sorted(n for n in os.listdir(checkpoint) if n.endswith("-G.ckpt"))
             if found:  # the last iteration saved
@@ -65,14 +69,20 @@ class FaceAttributes(neuralfx.Effect):
         return f"stargan-celeba-{size}", checkpoint, size
 
     def files(self) -> list[str]:
-        model, checkpoint, _ = self._names()
-        found = []
-        for name, value in ((model, checkpoint), (model + "-d", self._discriminator())):
+        if self.v2:
+            from .stargan_v2 import FAN, NETWORKS
+
+            wanted = ((NETWORKS, self.settings.checkpoint), (FAN, self.settings.fan))
+        else:
+            model, checkpoint, _ = self._names()
+            wanted = ((model, checkpoint), (model + "-d", self._discriminator()))
+        found = super().files()  # the reference image, when there is one
+        for name, value in wanted:
             try:
                 found.append(neuralfx.models.resolve_checkpoint(name, value))
             except NeuralFXError:
                 pass  # reported by load() with what to do
-        return found
+        return list(dict.fromkeys(found))
 
     def _discriminator(self) -> str:
         """As given; else NAME-d beside a checkpoint file (what training writes); else the
@@ -88,6 +98,16 @@ class FaceAttributes(neuralfx.Effect):
         return model + "-d"
 
     def load(self, ctx) -> None:
+        s = self.settings
+        self.warn = ctx.warn
+        self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
+        if self.v2:
+            from .stargan_v2 import StyleTranslator
+
+            self.faces = self._pipeline(ctx, CropTemplate.celeba_hq(256))
+            self.translator = StyleTranslator(ctx, s, self.faces)
+            self.run = FaceRun(self.faces)
+            return
         model, checkpoint, size = self._names()
         try:
             self.generator = ctx.load_model(model, checkpoint)
@@ -101,18 +121,18 @@ class FaceAttributes(neuralfx.Effect):
                 "`neuralfx train face-attributes`",
             ) from None
         self.generator = ctx.optimise(self.generator, small=True)
-        s = self.settings
-        self.faces = FacePipeline.from_settings(
-            CropTemplate.celeba(size),
-            s,
+        self.faces = self._pipeline(ctx, CropTemplate.celeba(size))
+        self.run = FaceRun(self.faces)
+
+    def _pipeline(self, ctx, template: CropTemplate) -> FacePipeline:
+        return FacePipeline.from_settings(
+            template,
+            self.settings,
             ctx.clip.fps,
             host=ctx.host,
-            colour_match=s.colour_match,
+            colour_match=self.settings.colour_match,
             mask="crop",
-        )  # StarGAN redraws the crop: side hair too
-        self.run = FaceRun(self.faces)
-        self.warn = ctx.warn
-        self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
+        )  # both models redraw the whole crop: side hair too
 
     def inspect(self, frame, rgb):
         return self.faces.find(rgb)
@@ -123,19 +143,22 @@ class FaceAttributes(neuralfx.Effect):
         if crops is None:
             self.run.commit(set())
             return batch  # no face: the frames pass through untouched
-        x = crops.images.to(self.generator.main[0].weight.dtype) * 2 - 1
-        targets = torch.stack(
-            [self._target(face_id, x[i : i + 1]) for i, face_id in enumerate(crops.ids)]
-        )
-        translated = (self.generator(x, targets).float() + 1) / 2
+        translated = self.translator.translate(crops.images) if self.v2 else self._stargan(crops)
         translated = crops.images.float() + self.settings.strength * (
-            translated.clamp(0, 1) - crops.images.float()
+            translated - crops.images.float()
         )
         if self.settings.temporal:
             translated = self.run.steady(crops, translated, self.settings.stability)
         result = batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
         self.run.commit(set(crops.ids))
         return result
+
+    def _stargan(self, crops) -> torch.Tensor:
+        x = crops.images.to(self.generator.main[0].weight.dtype) * 2 - 1
+        targets = torch.stack(
+            [self._target(face_id, x[i : i + 1]) for i, face_id in enumerate(crops.ids)]
+        )
+        return ((self.generator(x, targets).float() + 1) / 2).clamp(0, 1)
 
     def _target(self, face_id: int, x: torch.Tensor) -> torch.Tensor:
         """The labels to ask for: the face's own (read once per track) with the changes."""
@@ -172,7 +195,7 @@ class FaceAttributes(neuralfx.Effect):
         )
         if message:
             self.warn(message)
-        self.generator = self.classifier = None
+        self.generator = self.classifier = self.translator = None
 
 
 def _official_discriminator(generator: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from neuralfx import EffectSpec, params
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
 #: ``7`` or ``3:0.5,12:0.5``: style indices with optional weights.
 PRESET_PATTERN = r"\d+(:\d*\.?\d+)?(,\d+(:\d*\.?\d+)?)*"
 N_PRESETS = 26
@@ -87,7 +86,7 @@ PAINTING_STYLE = EffectSpec(
         params.Path(
             "style",
             multiple=True,
-            suffixes=IMAGE_SUFFIXES,
+            suffixes=params.IMAGE_SUFFIXES,
             when=BY_IMAGE,
             help="Style image; repeat to mix several styles.",
         ),

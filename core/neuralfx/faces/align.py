@@ -66,6 +66,20 @@ class CropTemplate:
             ),
         )
 
+    @classmethod
+    def celeba_hq(cls, size: int = 256) -> CropTemplate:
+        """The CelebA-HQ crop that StarGAN v2's faces were trained on (Karras et al. 2018's
+        recipe, applied here to CelebA's aligned five points): a square of half-side
+        max(2·|eye to eye|, 1.8·|eye midpoint to mouth midpoint|), centred a tenth of the way
+        from the eyes' midpoint to the mouth's, resized to ``size``. Looser than
+        :meth:`celeba`: the whole head and some background."""
+        pts = np.array(CELEBA_ALIGNED_POINTS, dtype=np.float64) + 0.5  # continuous coordinates
+        eyes, mouth = (pts[0] + pts[1]) / 2, (pts[3] + pts[4]) / 2
+        half = max(2.0 * np.hypot(*(pts[1] - pts[0])), 1.8 * np.hypot(*(mouth - eyes)))
+        corner = eyes + 0.1 * (mouth - eyes) - half
+        crop = (pts - corner) * (size / (2 * half)) - 0.5  # back to pixel indices
+        return cls(size, tuple((float(x), float(y)) for x, y in crop))
+
 
 def five_points(landmarks: np.ndarray | torch.Tensor):
     """The eye centres, nose tip and mouth corners of 68 iBUG landmarks ``(..., 68, 2)``, in the

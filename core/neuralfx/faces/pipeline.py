@@ -75,7 +75,7 @@ class FacePipeline:
         colour_match: bool = True,
         host=None,
     ) -> None:
-        self.template = template
+        self.template, self.detector, self.min_face = template, detector, min_face
         self.finder = make_finder(detector, host, min_face=min_face)
         self.tracker = FaceTracker(fps or 24.0, hold=hold)
         self.only = set(only) if only else None
@@ -112,6 +112,25 @@ class FacePipeline:
         from .detect import to_uint8, with_landmarks
 
         return with_landmarks(found, to_uint8(rgb))
+
+    def align_still(self, rgb: np.ndarray, what: str) -> torch.Tensor:
+        """The largest face of a still image ``rgb`` (H, W, 3) in [0, 1], aligned to the template:
+        ``(1, 3, S, S)`` in [0, 1]. ``what`` names the image in the error for no face."""
+        found = self.find(rgb)
+        if not found:
+            from .params import no_face_hint
+
+            raise ParameterError(
+                f"{what}: no face found in it",
+                hint="give a photograph with one face turned to the camera, or "
+                + no_face_hint(self.detector, self.min_face),
+            )
+        face = max(found, key=lambda d: d.width)
+        landmarks = np.asarray(face.landmarks, dtype=np.float32)[None]
+        target = torch.tensor(self.template.points, dtype=torch.float64)
+        to_crop = align.similarity(torch.from_numpy(align.five_points(landmarks)).double(), target)
+        frame = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
+        return align.crop_faces(frame[None], torch.tensor([0]), to_crop, self.template.size)
 
     def track(
         self, detections: Sequence[list[Detection]], frames: torch.Tensor | None = None
