@@ -53,6 +53,7 @@ LAYERS = (
             "consistency",
             "contact_sheet",
             "training",
+            "training_command",
             "marks",
         ),
     ),

@@ -124,9 +124,15 @@ def test_every_trainer_offers_exactly_its_configs_declared_fields(cli):
         ("animal-transfer", "neuralfx_animal_transfer"),
         ("face-swap", "neuralfx_face_swap"),
     ):
-        config = importlib.import_module(f"{module}.train_cli").TrainConfig
-        helped = cli("train", name, "--help").stdout
-        for p in params.fields_of(config):
-            assert p.option in helped, (name, p.option)
-            if p.default is not None and p.kind != "bool":
-                assert f"(default: {p._json_default()})" in " ".join(helped.split()), (name, p.name)
+        cli_module = importlib.import_module(f"{module}.train_cli")
+        configs = getattr(cli_module, "CONFIGS", (cli_module.TrainConfig,))
+        helped = " ".join(cli("train", name, "--help").stdout.split())
+        for config in configs:  # (several: one per model, chosen with --model)
+            for p in params.fields_of(config):
+                assert p.option in helped, (name, p.option)
+                if p.default is not None and p.kind != "bool":
+                    default = p._json_default()
+                    assert (
+                        f"(default: {default})" in helped
+                        or f"{default} with --model {config.MODEL}" in helped
+                    ), (name, p.name)

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from .training_command import command, config_of  # noqa: F401  (training.command: the API)
+
 Report = Callable[[dict], None]
 #: Besides every N steps, a preview and a checkpoint come at least this often (seconds): on a
 #: CPU a thousand steps can take hours, and a run should show its first look in minutes.
@@ -52,38 +54,6 @@ def seed():
     from . import params
 
     return params.field(params.Int, 42, help="Seed of the weights' start and the data order.")
-
-
-def command(config: type):
-    """The options of a ``neuralfx train`` command: the fields of its ``config`` dataclass
-    declared with :func:`neuralfx.params.field` (one declaration for the defaults, the checks
-    and ``--help``), then --device, --fresh and --progress. The callback gets the config's
-    values as text (None where not given: :func:`neuralfx.params.from_text` makes the config)
-    and ``device``, ``fresh``, ``progress``."""
-    import click
-
-    from .params import fields_of
-
-    options = [p.click_option() for p in fields_of(config)] + [
-        click.Option(
-            ["--device"], default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."
-        ),
-        click.Option(["--fresh"], is_flag=True, help="Start over even if a resumable run exists."),
-        click.Option(
-            ["--progress"],
-            type=click.Choice(["auto", "bar", "json", "none"]),
-            default="auto",
-            show_default=True,
-        ),
-    ]
-
-    def decorate(callback):
-        # as click's own option decorators do: the command reads them in reverse
-        memo = callback.__dict__.setdefault("__click_params__", [])
-        memo.extend(reversed(options))
-        return callback
-
-    return decorate
 
 
 def state_path(out: Path) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -18,6 +19,8 @@ DEFAULT_SELECT = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
 @dataclasses.dataclass(kw_only=True)
 class TrainConfig:
     """StarGAN's published recipe (the official solver's defaults for CelebA)."""
+
+    MODEL: ClassVar[str] = "stargan"
 
     images: Path = params.field(
         params.Path,
@@ -84,10 +87,74 @@ class TrainConfig:
         self.decay_iterations = min(self.decay_iterations, self.iterations)
 
 
+@dataclasses.dataclass(kw_only=True)
+class StarGANv2Config:
+    """StarGAN v2's published recipe for CelebA-HQ (the official solver's defaults)."""
+
+    MODEL: ClassVar[str] = "stargan-v2"
+
+    images: Path = params.field(
+        params.Path,
+        required=True,
+        folder=True,
+        help="Folder with female/ and male/ folders of faces aligned as CelebA-HQ (the "
+        "official data/celeba_hq/train layout); each image is resized to 256x256.",
+    )
+    out: Path = params.field(
+        params.Path,
+        required=True,
+        must_exist=False,
+        help="Networks to write (.safetensors: the EMA generator, mapping network and style "
+        "encoder, which face-attributes --model stargan-v2 --checkpoint loads); previews in "
+        "NAME.previews/.",
+    )
+    fan: str = params.field(
+        params.Path,
+        "wing-fan",
+        must_exist=False,
+        help="The landmark network whose masks the generator learns with: wing.ckpt or a "
+        "registry name.",
+    )
+    iterations: int = params.field(params.Int, 100_000, min=1, help="Steps.")
+    batch_size: int = params.field(params.Int, 8, min=1, help="Faces per step.")
+    lr: float = params.field(
+        params.Float, 1e-4, min=0.0, help="Learning rate of the generator, style encoder and "
+        "discriminator."
+    )  # fmt: skip
+    f_lr: float = params.field(
+        params.Float, 1e-6, min=0.0, help="Learning rate of the mapping network."
+    )
+    weight_decay: float = params.field(params.Float, 1e-4, min=0.0, help="Adam's weight decay.")
+    lambda_reg: float = params.field(
+        params.Float, 1.0, min=0.0, help="Weight of the R1 penalty on real images."
+    )
+    lambda_sty: float = params.field(
+        params.Float, 1.0, min=0.0, help="Weight of the style reconstruction loss."
+    )
+    lambda_ds: float = params.field(
+        params.Float, 1.0, min=0.0, help="Starting weight of the diversity-sensitive loss."
+    )
+    ds_iter: int = params.field(
+        params.Int, 100_000, min=1, help="The diversity weight decays linearly to 0 over these."
+    )
+    lambda_cyc: float = params.field(
+        params.Float, 1.0, min=0.0, help="Weight of the cycle-consistency loss."
+    )
+    seed: int = params.field(params.Int, 777, help="Seed of the weights' start and the data order.")
+    save_every: int = training.save_every(5000)
+    preview_every: int = training.preview_every(1000)
+
+    def __post_init__(self) -> None:
+        self.fan = str(self.fan)
+
+
+CONFIGS = (TrainConfig, StarGANv2Config)
+
+
 @click.command("face-attributes")
-@training.command(TrainConfig)
+@training.command(*CONFIGS)
 def train_command(device, fresh, progress, **given) -> None:
-    """Train StarGAN (the face-attributes model) with the published recipe.
+    """Train StarGAN or StarGAN v2 (the face-attributes models) with the published recipe.
 
     \b
     Examples:
@@ -95,13 +162,21 @@ def train_command(device, fresh, progress, **given) -> None:
           --attributes celeba/list_attr_celeba.txt --out stargan.safetensors
       neuralfx faces extract interview.mp4 faces/      # then label faces/images
       neuralfx run face-attributes --checkpoint stargan.safetensors --hair blond in.mp4 out.mp4
+      neuralfx train face-attributes --model stargan-v2 --images celeba_hq/train \\
+          --out stargan-v2.safetensors
 
     Running the same command again resumes an interrupted run.
     """
-    from .train import discriminator_path, train
-
-    cfg = params.from_text(TrainConfig, given)
+    cfg = training.config_of(CONFIGS, given)
     training.check_out(cfg.out)
+    if isinstance(cfg, StarGANv2Config):
+        from .train_v2 import train
+
+        outputs = (cfg.out, training.state_path(cfg.out))
+    else:
+        from .train import discriminator_path, train
+
+        outputs = (cfg.out, discriminator_path(cfg.out), training.state_path(cfg.out))
     training.run_command(
         train,
         cfg,
@@ -109,5 +184,5 @@ def train_command(device, fresh, progress, **given) -> None:
         device=device,
         progress=progress,
         fresh=fresh,
-        outputs=(cfg.out, discriminator_path(cfg.out), training.state_path(cfg.out)),
+        outputs=outputs,
     )

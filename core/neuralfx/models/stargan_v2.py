@@ -239,6 +239,38 @@ class StyleEncoder(nn.Module):
         return every[torch.arange(len(y), device=y.device), y]
 
 
+class Discriminator(nn.Module):
+    """``forward(x, y)``: 256x256 images in [-1, 1] to one real/fake logit each, for domains
+    ``y`` (the style encoder's trunk, then a 1x1 conv to a logit per domain). Training only:
+    the releases hold the EMA networks, not it."""
+
+    def __init__(self, img_size: int = IMAGE_SIZE, num_domains: int = 2, max_conv_dim: int = 512):
+        super().__init__()
+        dim_in = 2**14 // img_size
+        blocks: list[nn.Module] = [nn.Conv2d(3, dim_in, 3, 1, 1)]
+        dim_out = dim_in
+        for _ in range(int(math.log2(img_size)) - 2):
+            dim_out = min(dim_in * 2, max_conv_dim)
+            blocks.append(ResBlock(dim_in, dim_out, downsample=True))
+            dim_in = dim_out
+        blocks += [nn.LeakyReLU(0.2), nn.Conv2d(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
+        blocks.append(nn.Conv2d(dim_out, num_domains, 1, 1, 0))
+        self.main = nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = self.main(x).flatten(1)
+        return out[torch.arange(len(y), device=y.device), y]
+
+
+def he_init(module: nn.Module) -> None:
+    """The official start: He normal (fan in, ReLU gain) for every conv and linear weight,
+    biases 0 (``model.apply(he_init)``)."""
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 class StarGANv2(nn.Module):
     """The three released networks of one dataset together, as ``nets_ema`` holds them:
     ``generator``, ``mapping_network``, ``style_encoder`` (keys prefixed by those names, as
