@@ -52,6 +52,17 @@ def funit(tmp_path_factory):
     ]
 
 
+@pytest.fixture(scope="module")
+def animal_photos(tmp_path_factory):
+    """--examples for StarGAN v2 (which refuses a person's photograph): the cat, mirrored, and
+    a close crop of her head."""
+    root = tmp_path_factory.mktemp("animals")
+    cat = chelsea()
+    cv2.imwrite(str(root / "mirrored.png"), cat[:, ::-1, ::-1])
+    cv2.imwrite(str(root / "head.png"), cat[20:200, 120:320, ::-1])
+    return ["--examples", str(root / "mirrored.png"), "--examples", str(root / "head.png")]
+
+
 def pan(image: np.ndarray, frames: int, step: int) -> dict[int, np.ndarray]:
     h, w = image.shape[:2]
     return {
@@ -251,7 +262,7 @@ def stargan_v2_afhq(tmp_path_factory):
 
 
 def test_stargan_v2_renders_a_domain_from_a_seed_or_the_style_of_examples(
-    cli, tmp_path, stargan_v2_afhq, funit
+    cli, tmp_path, stargan_v2_afhq, animal_photos
 ):
     """``--model stargan-v2`` (issue 24): the region goes through StarGAN v2's AFHQ networks
     at 256 px, in the style drawn from ``--seed`` (truncated by ``--psi``) or taken from the
@@ -265,7 +276,7 @@ def test_stargan_v2_renders_a_domain_from_a_seed_or_the_style_of_examples(
         ("seed3", ("--domain", "dog", "--seed", "3")),
         ("seed4", ("--domain", "dog", "--seed", "4")),
         ("psi", ("--domain", "dog", "--seed", "3", "--psi", "0.5")),
-        ("examples", ("--domain", "wild", *funit[2:])),
+        ("examples", ("--domain", "wild", *animal_photos)),
     ):
         out = tmp_path / name / "f.####.png"
         run(cli, src, out, *common, *extra)
@@ -308,7 +319,7 @@ def test_funit_needs_examples_and_stargan_v2_names_its_weights(cli, tmp_path):
 
 
 def test_stargan_v2_runs_in_bf16_from_a_seed_and_from_examples(
-    cli, tmp_path, stargan_v2_afhq, funit
+    cli, tmp_path, stargan_v2_afhq, animal_photos
 ):
     src = write_clip(tmp_path / "in", {1: chelsea()})
     common = (
@@ -323,7 +334,7 @@ def test_stargan_v2_runs_in_bf16_from_a_seed_and_from_examples(
         "--domain",
         "wild",
     )
-    for name, extra in (("seed", ("--seed", "2", "--psi", "0.7")), ("examples", funit[2:4])):
+    for name, extra in (("seed", ("--seed", "2", "--psi", "0.7")), ("examples", animal_photos[:2])):
         out = tmp_path / name / "f.####.png"
         run(cli, src, out, *common, *extra)
         painted = read_rgb(str(out).replace("####", "0001")).astype(int)
@@ -345,3 +356,22 @@ def test_the_default_stargan_v2_entry_is_used_and_its_licence_said(cli, tmp_path
         "animal-transfer: stargan-v2's official weights are licensed CC BY-NC 4.0 "
         "(clovaai/stargan-v2)"
     ]
+
+
+def test_a_photograph_of_a_person_as_stargan_v2_example_is_refused(cli, tmp_path, stargan_v2_afhq):
+    """The AFHQ networks know cats, dogs and wild animals: a person's photograph as the style
+    example is refused by name before anything is written (which animal a photograph shows
+    is --domain's to say: the release has no classifier)."""
+    import cv2
+    from faces_helpers import astronaut
+
+    person = tmp_path / "person.png"
+    cv2.imwrite(str(person), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
+    src = write_clip(tmp_path / "in", {1: chelsea()})
+    out = tmp_path / "o" / "f.####.png"
+    result = run(
+        cli, src, out, "--model", "stargan-v2", "--checkpoint", stargan_v2_afhq,
+        "--box", "130,20,170,150", "--domain", "dog", "--examples", str(person), expect=2,
+    )  # fmt: skip
+    assert "person.png shows a person's face, not an animal" in result.stdout + result.stderr
+    assert not out.parent.exists()

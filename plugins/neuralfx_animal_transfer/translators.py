@@ -31,9 +31,11 @@ HOW_TO_GET = {
 }
 
 
-def example_image(path, size: int) -> torch.Tensor:
+def example_image(path, size: int, finder=None) -> torch.Tensor:
     """An example image as the official tests read them: resized to ``size`` square, RGB in
-    [-1, 1]."""
+    [-1, 1]. With a face ``finder``, a photograph of a person is refused: the networks know
+    animals only (AFHQ's domains; which animal a photograph shows is the user's --domain, as
+    the release has no classifier to tell a cat from a dog)."""
     import cv2
 
     try:
@@ -43,6 +45,12 @@ def example_image(path, size: int) -> torch.Tensor:
             f"examples: {path} cannot be read ({exc.message})",
             hint="give PNG, JPEG, TIFF or EXR images of the animal",
         ) from None
+    if finder is not None and finder.find(rgb):
+        raise ParameterError(
+            f"examples: {path} shows a person's face, not an animal",
+            hint="give photographs of a cat, a dog or a wild animal (AFHQ's domains); for faces "
+            "use face-attributes --model stargan-v2 --reference",
+        )
     rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
     return torch.from_numpy(rgb).permute(2, 0, 1) * 2 - 1
 
@@ -69,7 +77,10 @@ class StarGANv2:
         nets = ctx.load_model(ARCHITECTURE["stargan-v2"], checkpoint)
         domain = nets.domains.index(settings.domain)
         if settings.examples:  # reference-guided: the examples' style, in the target domain
-            images = torch.stack([example_image(p, self.size) for p in settings.examples])
+            from neuralfx.faces.pipeline import make_finder
+
+            finder = make_finder("hog", ctx.host)
+            images = torch.stack([example_image(p, self.size, finder) for p in settings.examples])
             y = torch.full((len(images),), domain, dtype=torch.long, device=ctx.device)
             with torch.no_grad():
                 style = nets.style_encoder(images.to(ctx.device, ctx.dtype), y)
