@@ -1,12 +1,13 @@
-"""StarGAN v2 speed: the generator's translations/s at 256 px (model only, a style code given),
-AFHQ (no masks) and CelebA-HQ (with the high-pass masks), and ``animal-transfer --model
-stargan-v2`` end to end (frames/s) on Big Buck Bunny.
+"""StarGAN v2 speed: translations/s at 256 px, model only (a style code given): AFHQ's
+generator, and CelebA-HQ's faces (the FAN's masks, then the generator with them, as
+face-attributes runs them); end to end, ``animal-transfer --model stargan-v2`` on Big Buck
+Bunny (640x360) and ``face-attributes --model stargan-v2`` on 1080p frames with one face
+(frames/s, decode and encode included).
 
     python bench/stargan_v2.py
     python bench/stargan_v2.py --device cuda --precisions fp32,bf16,fp16 --batches 1,32,128
 
 Weights are deterministic tensors in the official layouts (speed does not depend on them).
-The masks of CelebA-HQ are random here (the FAN that makes them is not ported yet).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import neuralfx  # noqa: E402
 from common import device_name, model_table  # noqa: E402
-from helpers import stargan_v2_release  # noqa: E402
+from faces import frame_with_faces  # noqa: E402
+from helpers import stargan_v2_release, wing_release  # noqa: E402
 from neuralfx.devices import prepare_process, resolve_device  # noqa: E402
 from neuralfx.models.stargan_v2 import StarGANv2  # noqa: E402
+from neuralfx.models.wing import FAN  # noqa: E402
 
 BBB = ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"
 BUNNY = "150,120,110,110"  # his head on frame 1 of the excerpt
@@ -52,14 +55,21 @@ def translations_per_second(dataset: str, device, dtype, batch: int, runs: int) 
     with torch.inference_mode():
         x = torch.rand(batch, 3, 256, 256, device=device, dtype=dtype) * 2 - 1
         s = torch.randn(batch, 64, device=device, dtype=dtype)
-        masks = None
-        if dataset == "celeba_hq":
-            masks = tuple(torch.rand(batch, 1, 256, 256, device=device, dtype=dtype) for _ in "ab")
-        g(x, s, masks)
+        fan = None
+        if dataset == "celeba_hq":  # the masks come from the FAN, as in face-attributes
+            fan = FAN().eval()
+            fan.load_state_dict(wing_release()["state_dict"])
+            fan = fan.to(device=device, dtype=dtype)
+
+        def translate():
+            masks = None if fan is None else tuple(m.to(dtype) for m in fan.get_heatmap(x))
+            return g(x, s, masks)
+
+        translate()
         sync(device)
         start = time.perf_counter()
         for _ in range(runs):
-            g(x, s, masks)
+            translate()
         sync(device)
     return batch * runs / (time.perf_counter() - start)
 
@@ -102,6 +112,39 @@ def end_to_end(device: str, precision: str, frames: int) -> float:
         return frames / (time.perf_counter() - start)
 
 
+def faces_end_to_end(device: str, precision: str, frames: int) -> float:
+    """Frames/s of face-attributes --model stargan-v2 on 1080p PNG frames with one face."""
+    import cv2
+    import numpy as np
+
+    from neuralfx.pipeline.runner import RunOptions, run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        nets, fan = os.path.join(tmp, "100000_nets_ema.ckpt"), os.path.join(tmp, "wing.ckpt")
+        torch.save(stargan_v2_release("celeba_hq"), nets)
+        torch.save(wing_release(), fan)
+        rgb = frame_with_faces(1)
+        for f in range(1, frames + 1):
+            bgr = cv2.cvtColor(np.roll(rgb, 2 * f, axis=1), cv2.COLOR_RGB2BGR)
+            cv2.imwrite(os.path.join(tmp, f"in.{f:04d}.png"), bgr)
+        started = time.perf_counter()
+        summary = run(
+            "face-attributes",
+            os.path.join(tmp, "in.####.png"),
+            os.path.join(tmp, "out", "o.####.jpg"),
+            settings={
+                "model": "stargan-v2",
+                "domain": "male",
+                "seed": 1,
+                "psi": 0.7,
+                "checkpoint": nets,
+                "fan": fan,
+            },  # fmt: skip
+            options=RunOptions(device=device, precision=precision),
+        )
+        return summary.written / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
@@ -119,7 +162,8 @@ def main() -> None:
     frames = args.frames or (48 if cuda else 6)
     print(f"# neuralfx {neuralfx.__version__}, torch {torch.__version__}, {device_name(device)}")
     for dataset in ("afhq", "celeba_hq"):
-        print(f"## StarGAN v2 generator, {dataset}, 256x256, model only")
+        what = "FAN masks + generator" if dataset == "celeba_hq" else "generator"
+        print(f"## StarGAN v2 {what}, {dataset}, 256x256, model only")
         model_table(
             device,
             precisions,
@@ -130,6 +174,10 @@ def main() -> None:
     print("## end to end: animal-transfer --model stargan-v2 --track, Big Buck Bunny 640x360")
     fps = end_to_end(str(device), precisions[0], frames)
     print(f"{fps:.2f} frames/s ({frames} frames, {precisions[0]})")
+    print("## end to end: face-attributes --model stargan-v2, 1080p PNG in, JPEG out, one face")
+    for precision in precisions[:2]:
+        fps = faces_end_to_end(str(device), precision, frames)
+        print(f"{fps:.2f} frames/s ({frames} frames, {precision})")
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

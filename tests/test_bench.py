@@ -126,3 +126,13 @@ def test_all_runs_each_benchmark_within_its_share_and_writes_the_report(tmp_path
     assert section.startswith("## 2026-12-06: CPU, 2 cores (`cpu`)")
     assert "### faces (cut off" in section and result["command"] in section
     json.dumps(result)
+
+
+def test_stargan_v2_bench():
+    lines = _bench(
+        "stargan_v2.py", "--precisions", "fp32", "--batches", "1", "--runs", "1", "--frames", "2"
+    )
+    text = "\n".join(lines)
+    assert "FAN masks + generator, celeba_hq" in text and "generator, afhq" in text
+    rates = [float(line.split()[0]) for line in lines if line.endswith("(2 frames, fp32)")]
+    assert len(rates) == 2 and min(rates) > 0  # animal-transfer and face-attributes end to end
