@@ -161,3 +161,13 @@ def test_a_reference_is_aligned_as_celeba_hq_was():
     assert np.abs(eyes - np.array(template.points[:2])).max() < 6
     mouth = found[0].landmarks[[48, 54]].mean(0)  # (her smile is wider than the mean mouth)
     assert np.abs(mouth - np.array(template.points[3:]).mean(0)).max() < 8
+
+
+def test_bf16_runs_with_the_fan_and_a_reference(cli, tmp_path, clip, release, references):
+    args = (*release, "--reference", references["him"], "--domain", "male", "--frames", "1001")
+    _, out = run(cli, tmp_path, clip, *args, "--precision", "bf16", out="bf/f.####.png")
+    _, fp32 = run(cli, tmp_path, clip, *args, out="fp/f.####.png")
+    changed = np.abs(face_of(frame(out, 1001)) - face_of(frame(clip, 1001))).mean()
+    assert changed > 5  # redrawn in bf16 too...
+    # ...as fp32 redraws it, within bf16's rounding (random weights amplify it: a loose bound)
+    assert np.abs(face_of(frame(out, 1001)) - face_of(frame(fp32, 1001))).mean() < changed
