@@ -17,10 +17,9 @@ from neuralfx.frames.pixels import display_rgb
 
 NETWORKS, FAN = "stargan-v2-celeba-hq", "wing-fan"
 HOW_TO_GET = (
-    "StarGAN v2's CelebA-HQ networks and its FAN (CC BY-NC 4.0): `neuralfx models fetch "
-    "stargan-v2-celeba-hq` and `neuralfx models fetch wing-fan` (or `neuralfx models import` "
-    "with 100000_nets_ema.ckpt and wing.ckpt), or train your own with `neuralfx train "
-    "face-attributes --model stargan-v2`"
+    "StarGAN v2 also needs its FAN (`neuralfx models fetch wing-fan`, or `neuralfx models "
+    "import wing-fan wing.ckpt`); both are CC BY-NC 4.0 (non-commercial); or train your own "
+    "networks with `neuralfx train face-attributes --model stargan-v2`"
 )
 
 
@@ -31,6 +30,11 @@ class StyleTranslator:
     def __init__(self, ctx, settings, faces) -> None:
         from neuralfx.models.stargan_v2 import latent_styles
 
+        face = None  # the reference first: a photograph without a face fails before any loading
+        if settings.reference:
+            face = faces.align_still(
+                reference_image(settings.reference), f"reference: {settings.reference}"
+            )
         try:
             nets = ctx.load_model(NETWORKS, settings.checkpoint)
             self.fan = ctx.load_model(FAN, settings.fan)
@@ -39,8 +43,7 @@ class StyleTranslator:
                 f"face-attributes: {exc.message}", hint=(exc.hint or "") + "; " + HOW_TO_GET
             ) from None
         domain = torch.tensor([nets.domains.index(settings.domain)], device=ctx.device)
-        if settings.reference:  # reference-guided: the style encoder on the aligned face
-            face = faces.align_still(reference_image(settings.reference), "reference")
+        if face is not None:  # reference-guided: the style encoder on the aligned face
             face = face.to(ctx.device, ctx.dtype) * 2 - 1
             with torch.no_grad():
                 self.style = nets.style_encoder(face, domain)

@@ -121,7 +121,7 @@ class FacePipeline:
             from .params import no_face_hint
 
             raise ParameterError(
-                f"{what}: no face found in it",
+                f"{what}: no face found",
                 hint="give a photograph with one face turned to the camera, or "
                 + no_face_hint(self.detector, self.min_face),
             )
