@@ -35,9 +35,9 @@ def instance_norm(
 
     This layer dominated CPU time. On a plain (NCHW) tensor it is one group norm over the
     ``N·C`` channels of a single sample, each channel its own group with its own scale and
-    shift: ATen's fused kernel, the same values within float rounding, and 2-3x faster on the CPU than the two reductions and a
-    multiply-add below (2.5 against 5.7 ms at 640x360, 32 channels). A channels-last tensor (on
-    CUDA) takes the reductions, which need no copy."""
+    shift: ATen's fused kernel, the same values within float rounding, and 2-3x faster on the
+    CPU than the two reductions and the multiply-add below (2.5 against 5.7 ms at 640x360, 32
+    channels). A channels-last tensor (on CUDA) takes the reductions, which need no copy."""
     n, c = x.shape[:2]
     if x.is_contiguous():
         flat = x.reshape(1, n * c, *x.shape[2:])
