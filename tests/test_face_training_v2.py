@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from faces_helpers import astronaut, carphone
+from faces_helpers import astronaut, carphone, write_clip
 from helpers import wing_release
 from safetensors.torch import load_file
 
@@ -19,24 +19,27 @@ pytest.importorskip("skimage.data")
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """images/female, images/male (the official celeba_hq/train layout) and wing.ckpt."""
-    from neuralfx.faces.align import CropTemplate
-    from neuralfx.faces.pipeline import FacePipeline
+    """images/female, images/male (the official celeba_hq/train layout), made as a user makes
+    them: `neuralfx faces extract --layout celeba-hq` on a clip of each person, sorted; and
+    wing.ckpt."""
+    from click.testing import CliRunner
+
+    from neuralfx.cli import main
 
     root = tmp_path_factory.mktemp("v2data")
-    faces = FacePipeline(CropTemplate.celeba_hq(256))
     people = {
-        "female/a.png": astronaut(),
-        "female/b.jpg": np.ascontiguousarray(astronaut()[:, ::-1]),
-        "male/c.png": carphone(0),
-        "male/d.png": carphone(20),
+        "female": {1: astronaut(), 2: np.ascontiguousarray(astronaut()[:, ::-1])},
+        "male": {n: cv2.resize(carphone(f), None, fx=3, fy=3) for n, f in ((1, 0), (2, 20))},
     }
-    for name, image in people.items():
-        image = cv2.resize(image, None, fx=3, fy=3) if name.startswith("male") else image
-        crop = faces.align_still(image.astype(np.float32) / 255, name)
-        out = (crop[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-        (root / "images" / name).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(root / "images" / name), cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+    for domain, frames in people.items():
+        clip = write_clip(root / "clips" / domain, frames)
+        out = str(root / "images" / domain)
+        result = CliRunner().invoke(  # (the carphone clip, QCIF enlarged 3x, is soft)
+            main, ["faces", "extract", clip, out, "--layout", "celeba-hq", "--min-sharpness", "5"]
+        )
+        assert "2 face(s) written" in result.output, result.output
+        for crop in (root / "images" / domain / "images").iterdir():
+            crop.rename(root / "images" / domain / crop.name)
     torch.save(wing_release(), root / "wing.ckpt")
     return root
 

@@ -74,3 +74,22 @@ def test_extract_skips_tiny_and_blurred_faces(cli, tmp_path):
 def test_no_faces_is_said_plainly(cli, tmp_path):
     src = write_clip(tmp_path / "none", {1: no_face()})
     assert "no faces found" in cli("faces", "list", src).stdout
+
+
+def test_extract_celeba_hq_crops_for_stargan_v2(cli, tmp_path):
+    """--layout celeba-hq writes 256x256 crops whose eyes sit where CelebA-HQ's template puts
+    them (what `neuralfx train face-attributes --model stargan-v2` reads)."""
+    from neuralfx.faces.align import CropTemplate
+    from neuralfx.faces.detect import DlibFaceFinder
+
+    src = write_clip(tmp_path / "her", {1: astronaut(), 2: moved(astronaut(), 4)})
+    out = tmp_path / "hq"
+    result = cli("faces", "extract", src, str(out), "--layout", "celeba-hq")
+    assert "2 face(s) written" in result.stdout
+    for path in sorted((out / "images").iterdir()):
+        crop = read_rgb(path)
+        assert crop.shape == (256, 256, 3)
+        (face,) = DlibFaceFinder("hog").find(crop)
+        eyes = [face.landmarks[36:42].mean(0), face.landmarks[42:48].mean(0)]
+        for eye, want in zip(eyes, CropTemplate.celeba_hq(256).points[:2], strict=True):
+            assert abs(eye - want).max() < 6

@@ -106,11 +106,12 @@ def list_command(
 )
 @click.option(
     "--layout",
-    type=click.Choice(["celeba", "swap"]),
+    type=click.Choice(["celeba", "celeba-hq", "swap"]),
     default="celeba",
     show_default=True,
-    help="celeba: 178x218 aligned faces (face-attributes); swap: "
-    "square face crops with masks (face-swap).",
+    help="celeba: 178x218 aligned faces (face-attributes); celeba-hq: 256x256 CelebA-HQ "
+    "crops (face-attributes --model stargan-v2); swap: square face crops with masks "
+    "(face-swap).",
 )
 @click.option(
     "--size",
@@ -135,7 +136,9 @@ def extract_command(
 
     Each face goes to OUT_DIR/images/fFRAME_tTRACK.png: in CelebA's aligned 178x218 layout
     (what `neuralfx train face-attributes --images` reads, as StarGAN reads CelebA; label the
-    attributes in a list_attr_celeba.txt-style file), or with --layout swap as a square face
+    attributes in a list_attr_celeba.txt-style file), with --layout celeba-hq as CelebA-HQ's
+    256x256 crop (sort them into female/ and male/ folders for `neuralfx train
+    face-attributes --model stargan-v2 --images`), or with --layout swap as a square face
     crop of --size pixels with its mask in OUT_DIR/masks (what `neuralfx train face-swap`
     reads). OUT_DIR/faces.csv records each face's source frame, track id, box, sharpness and
     68 landmarks.
@@ -143,6 +146,7 @@ def extract_command(
     \b
     Examples:
       neuralfx faces extract interview.mp4 faces/ --every 5
+      neuralfx faces extract interview.mp4 hq/ --layout celeba-hq --every 5
       neuralfx faces extract actor_a.mp4 a/ --layout swap --size 128
     """
     from ..errors import ParameterError

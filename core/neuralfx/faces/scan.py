@@ -102,17 +102,20 @@ def extract(
     **options,
 ) -> dict[str, int]:
     """Write each sharp, large enough face of ``input`` under ``out_dir/images``: in CelebA's
-    aligned 178x218 layout (``layout="celeba"``, for face-attributes), or as the face-swap
-    crop at ``size`` with its landmark-hull mask in ``out_dir/masks`` (``layout="swap"``).
+    aligned 178x218 layout (``layout="celeba"``, for face-attributes), CelebA-HQ's 256x256
+    crop (``"celeba-hq"``, for StarGAN v2), or as the face-swap crop at ``size`` with its
+    landmark-hull mask in ``out_dir/masks`` (``layout="swap"``).
     ``out_dir/faces.csv`` lists file, source frame, track id, box, sharpness and the 68
     landmarks in the source frame. Returns counts."""
     import cv2
 
     from . import composite
 
-    template = (
-        align.CropTemplate.celeba_aligned() if layout == "celeba" else align.CropTemplate.swap(size)
-    )
+    template = {
+        "celeba": align.CropTemplate.celeba_aligned,
+        "celeba-hq": lambda: align.CropTemplate.celeba_hq(256),
+        "swap": lambda: align.CropTemplate.swap(size),
+    }[layout]()
     target = torch.tensor(template.points, dtype=torch.float64)
     images = os.path.join(out_dir, "images")
     os.makedirs(images, exist_ok=True)
