@@ -1,31 +1,29 @@
-"""``face-attributes``: StarGAN, or StarGAN v2 (``stargan_v2.py``), on the host's face
-pipeline (neuralfx.faces).
+"""``face-attributes``: StarGAN (``stargan.py``) or StarGAN v2 (``stargan_v2.py``) on the host's
+face pipeline (neuralfx.faces).
 
 Per batch: the faces found in the decode workers (``inspect``) are tracked in frame order,
-aligned to the model's crop (CelebA's for StarGAN, CelebA-HQ's for StarGAN v2), translated by
-the generator all at once (every face of every frame of the batch in one call), steadied
-against the same face's previous frame, and pasted back. With StarGAN each face's own
-attributes are read by the discriminator's classifier when its track starts and kept for the
-track, so the target labels do not flicker either.
+aligned to the model's crop, translated all at once (every face of every frame of the batch in
+one call), steadied against the same face's previous frame, and pasted back.
+
+A translator is one model behind one interface: ``files()`` (the (architecture, checkpoint)
+pairs it loads), ``template()`` (its crop), ``load(ctx, faces)``, ``translate(crops)``
+(:class:`~neuralfx.faces.pipeline.FaceCrops` → the crops redrawn, in [0, 1]),
+``state_dict()``/``load_state_dict()`` (what a resumed run needs besides the face tracks) and
+``release()``.
 """
 
 from __future__ import annotations
 
-import os
-import re
-
-import torch
-
 import neuralfx
 import neuralfx.models
-from neuralfx.host import weights
 from neuralfx.errors import NeuralFXError
-from neuralfx.faces.align import CropTemplate
 from neuralfx.faces.pipeline import FacePipeline, FaceRun
 
 from .spec import FACE_ATTRIBUTES
+from .stargan import AttributeTranslator
+from .stargan_v2 import StyleTranslator
 
-HAIR_INDEX = {"black": 0, "blond": 1, "brown": 2}
+TRANSLATORS = {"stargan": AttributeTranslator, "stargan-v2": StyleTranslator}
 
 
 class FaceAttributes(neuralfx.Effect):
@@ -33,159 +31,54 @@ class FaceAttributes(neuralfx.Effect):
 
     def __init__(self, settings) -> None:
         super().__init__(settings)
-        s = self.settings
-        self.v2 = s.model == "stargan-v2"
-        if not self.v2 and s.hair == "keep" and s.male == "keep" and s.young == "keep":
-            raise neuralfx.errors.ParameterError(
-                "face-attributes: nothing to change (hair, male and young are all keep)",
-                hint="pass --hair black|blond|brown, --male yes|no|flip or --young yes|no|flip "
-                "(or use --model stargan-v2 with --domain and --reference or --seed)",
-            )
-
-    # -- weights --------------------------------------------------------------------------------
-    def _names(self) -> tuple[str, str, int]:
-        """(architecture, checkpoint, crop size). The checkpoint may be the official release's
-        folder as unpacked (``stargan_celeba_256/models/`` with ``200000-G.ckpt`` and
-        ``200000-D.ckpt``). The size: a trained file's metadata; else the discriminator beside
-        the generator, whose layout differs between the 128 and 256 releases (the generators'
-        do not); else 256 where the path says so; else 128. Worked out once (reading the
-        discriminator's layout reads the whole file)."""
-        if getattr(self, "_resolved", None) is None:
-            self._resolved = self._resolve_names()
-        return self._resolved
-
-    def _resolve_names(self) -> tuple[str, str, int]:
-        checkpoint = str(self.settings.checkpoint or "stargan-celeba-128")
-        if os.path.isdir(checkpoint):
-            found = sorted(n for n in os.listdir(checkpoint) if n.endswith("-G.ckpt"))
-            if found:  # the last iteration saved
-                checkpoint = os.path.join(checkpoint, max(found, key=_iteration))
-        size = 256 if re.search(r"256", checkpoint) else 128
-        if checkpoint.endswith(".safetensors") and os.path.isfile(checkpoint):
-            size = int(weights.read_metadata(checkpoint).get("image_size", size))
-        elif os.path.isfile(_official_discriminator(checkpoint)):
-            fits = neuralfx.models.identify(_official_discriminator(checkpoint))
-            size = {"stargan-celeba-256-d": 256, "stargan-celeba-128-d": 128}.get(fits, size)
-        return f"stargan-celeba-{size}", checkpoint, size
+        self.translator = TRANSLATORS[self.settings.model](self.settings)
 
     def files(self) -> list[str]:
-        if self.v2:
-            from .stargan_v2 import FAN, NETWORKS
-
-            wanted = ((NETWORKS, self.settings.checkpoint), (FAN, self.settings.fan))
-        else:
-            model, checkpoint, _ = self._names()
-            wanted = ((model, checkpoint), (model + "-d", self._discriminator()))
         found = super().files()  # the reference image, when there is one
-        for name, value in wanted:
+        for name, value in self.translator.files():
             try:
                 found.append(neuralfx.models.resolve_checkpoint(name, value))
             except NeuralFXError:
                 pass  # reported by load() with what to do
         return list(dict.fromkeys(found))
 
-    def _discriminator(self) -> str:
-        """As given; else NAME-d beside a checkpoint file (what training writes); else the
-        registry's -d entry."""
-        given = self.settings.discriminator
-        if given:
-            return str(given)
-        model, checkpoint, _ = self._names()
-        root, ext = os.path.splitext(checkpoint)
-        for beside in (root + "-d" + ext, _official_discriminator(checkpoint)):
-            if os.path.isfile(checkpoint) and os.path.isfile(beside):
-                return beside
-        return model + "-d"
-
     def load(self, ctx) -> None:
-        s = self.settings
-        self.warn = ctx.warn
-        self.labels: dict[int, torch.Tensor] = {}  # track id -> the face's own attributes
-        if self.v2:
-            from .stargan_v2 import StyleTranslator
-
-            self.faces = self._pipeline(ctx, CropTemplate.celeba_hq(256))
-            self.translator = StyleTranslator(ctx, s, self.faces)
-            self.run = FaceRun(self.faces)
-            return
-        model, checkpoint, size = self._names()
-        try:
-            self.generator = ctx.load_model(model, checkpoint)
-            self.classifier = ctx.load_model(model + "-d", self._discriminator())
-        except NeuralFXError as exc:
-            raise NeuralFXError(
-                f"face-attributes: {exc.message}",
-                hint=(exc.hint or "") + "; StarGAN's official weights: `neuralfx models fetch "
-                f"{model}` and `neuralfx models fetch {model}-d` (or `neuralfx models import` "
-                "with 200000-G.ckpt and 200000-D.ckpt), or train your own with "
-                "`neuralfx train face-attributes`",
-            ) from None
-        self.generator = ctx.optimise(self.generator, small=True)
-        self.faces = self._pipeline(ctx, CropTemplate.celeba(size))
-        self.run = FaceRun(self.faces)
-
-    def _pipeline(self, ctx, template: CropTemplate) -> FacePipeline:
-        return FacePipeline.from_settings(
-            template,
+        self.faces = FacePipeline.from_settings(
+            self.translator.template(),
             self.settings,
             ctx.clip.fps,
             host=ctx.host,
             colour_match=self.settings.colour_match,
             mask="crop",
         )  # both models redraw the whole crop: side hair too
+        self.translator.load(ctx, self.faces)
+        self.run = FaceRun(self.faces)
+        self.warn = ctx.warn
 
     def inspect(self, frame, rgb):
         return self.faces.find(rgb)
 
-    # -- per batch ------------------------------------------------------------------------------
     def process(self, batch):
         crops = self.run.crops(batch)
         if crops is None:
             self.run.commit(set())
             return batch  # no face: the frames pass through untouched
-        translated = self.translator.translate(crops.images) if self.v2 else self._stargan(crops)
-        translated = crops.images.float() + self.settings.strength * (
-            translated - crops.images.float()
-        )
+        original = crops.images.float()
+        translated = self.translator.translate(crops)
+        translated = original + self.settings.strength * (translated - original)
         if self.settings.temporal:
             translated = self.run.steady(crops, translated, self.settings.stability)
         result = batch.replace(rgb=self.faces.paste(batch.rgb, crops, translated))
         self.run.commit(set(crops.ids))
         return result
 
-    def _stargan(self, crops) -> torch.Tensor:
-        x = crops.images.to(self.generator.main[0].weight.dtype) * 2 - 1
-        targets = torch.stack(
-            [self._target(face_id, x[i : i + 1]) for i, face_id in enumerate(crops.ids)]
-        )
-        return ((self.generator(x, targets).float() + 1) / 2).clamp(0, 1)
-
-    def _target(self, face_id: int, x: torch.Tensor) -> torch.Tensor:
-        """The labels to ask for: the face's own (read once per track) with the changes."""
-        if face_id not in self.labels:
-            _, logits = self.classifier(x)
-            self.labels[face_id] = (logits[0].float() > 0).float()
-        own = self.labels[face_id]
-        target = own.clone()
-        s = self.settings
-        if s.hair != "keep":
-            target[:3] = 0
-            target[HAIR_INDEX[s.hair]] = 1
-        for index, choice in ((3, s.male), (4, s.young)):
-            if choice != "keep":
-                target[index] = {"yes": 1.0, "no": 0.0}.get(choice, 1.0 - float(own[index]))
-        return target.to(x.dtype)
-
     # -- state, for exact resumes ------------------------------------------------------------------
     def state_dict(self):
-        state = self.run.state_dict()
-        for face_id, labels in self.labels.items():
-            state[f"labels.{face_id}"] = labels
-        return state
+        return {**self.run.state_dict(), **self.translator.state_dict()}
 
     def load_state_dict(self, state) -> None:
         self.run.load_state_dict(state)
-        self.labels = {int(k.split(".")[1]): v for k, v in state.items() if k.startswith("labels.")}
+        self.translator.load_state_dict(state)
 
     def release(self) -> None:
         message = (
@@ -195,19 +88,4 @@ class FaceAttributes(neuralfx.Effect):
         )
         if message:
             self.warn(message)
-        self.generator = self.classifier = self.translator = None
-
-
-def _official_discriminator(generator: str) -> str:
-    """``200000-D.ckpt`` beside ``200000-G.ckpt``: how the official release names them."""
-    folder, name = os.path.split(generator)
-    return (
-        os.path.join(folder, re.sub(r"-G(\.\w+)$", r"-D\1", name))
-        if re.search(r"-G\.\w+$", name)
-        else generator + ".no-discriminator"
-    )
-
-
-def _iteration(name: str) -> int:
-    digits = re.match(r"(\d+)", name)
-    return int(digits.group(1)) if digits else -1
+        self.translator.release()
