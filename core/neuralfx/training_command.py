@@ -53,8 +53,9 @@ def command(config: type, *variants: type):
 
 
 def _merged_options(configs: tuple[type, ...]) -> list:
-    """One option per field name over ``configs``: the first declaration's, with which models
-    it applies to (unless all) and each model's default where they differ."""
+    """One option per field name over ``configs``: the first declaration's, with each model's
+    help where they differ, the models it applies to (unless all), and each model's default
+    where they differ."""
     from .params import fields_of
 
     by_name: dict[str, list] = {}
@@ -63,11 +64,16 @@ def _merged_options(configs: tuple[type, ...]) -> list:
             by_name.setdefault(p.name, []).append((config.MODEL, p))
     options = []
     for declared in by_name.values():
-        option = declared[0][1].click_option()
-        defaults = {model: p._json_default() for model, p in declared if p.default is not None}
-        text = option.help.rsplit(" (default: ", 1)[0] if defaults else option.help
+        first = declared[0][1]
+        option = first.click_option()
+        text = option.help.rsplit(" (default: ", 1)[0] if first.default is not None else option.help
+        if len({p.help for _, p in declared}) > 1:
+            text = text.replace(
+                first.help, " ".join(f"--model {model}: {p.help}" for model, p in declared), 1
+            )
         if len(declared) < len(configs):
             text += " (with --model " + " or ".join(model for model, _ in declared) + ")"
+        defaults = {model: _shown(p) for model, p in declared if p.default is not None}
         if len(set(defaults.values())) > 1:
             text += " (default: " + "; ".join(
                 f"{value} with --model {model}" for model, value in defaults.items()
@@ -77,6 +83,13 @@ def _merged_options(configs: tuple[type, ...]) -> list:
         option.help = text
         options.append(option)
     return options
+
+
+def _shown(param) -> str:
+    """A default as ``--help`` shows it (on/off for a flag)."""
+    if param.kind == "bool":
+        return "on" if param.default else "off"
+    return str(param._json_default())
 
 
 def config_of(configs: tuple[type, ...], given: dict):

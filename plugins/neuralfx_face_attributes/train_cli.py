@@ -98,7 +98,8 @@ class StarGANv2Config:
         required=True,
         folder=True,
         help="Folder with female/ and male/ folders of faces aligned as CelebA-HQ (the "
-        "official data/celeba_hq/train layout); each image is resized to 256x256.",
+        "official data/celeba_hq/train layout, or `neuralfx faces extract --layout celeba-hq` "
+        "output sorted into them); each image is resized to 256x256.",
     )
     out: Path = params.field(
         params.Path,
