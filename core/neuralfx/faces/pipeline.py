@@ -114,8 +114,11 @@ class FacePipeline:
         return with_landmarks(found, to_uint8(rgb))
 
     def align_still(self, rgb: np.ndarray, what: str) -> torch.Tensor:
-        """The largest face of a still image ``rgb`` (H, W, 3) in [0, 1], aligned to the template:
-        ``(1, 3, S, S)`` in [0, 1]. ``what`` names the image in the error for no face."""
+        """The largest face of a still image ``rgb`` (H, W, 3: 8-bit, or float in [0, 1]),
+        aligned to the template: ``(1, 3, S, S)`` in [0, 1]. ``what`` names the image in the
+        error for no face."""
+        if rgb.dtype == np.uint8:
+            rgb = rgb.astype(np.float32) / 255
         found = self.find(rgb)
         if not found:
             from .params import no_face_hint
