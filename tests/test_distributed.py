@@ -333,3 +333,28 @@ def test_a_face_effect_with_chosen_faces_shards_like_one_run(cli, tmp_path):
     )
     local = hashes(tmp_path / "local")
     assert len(local) == 17 and hashes(tmp_path / "ray") == local
+
+
+def test_stargan_v2_faces_in_a_references_style_shard_like_one_run(cli, tmp_path):
+    """face-attributes --model stargan-v2 --reference: each Ray actor computes the reference's
+    style and the FAN's masks again, and the frames are those of one local run, sha256 for
+    sha256."""
+    import cv2
+    import torch
+    from faces_helpers import astronaut, carphone, moved, write_clip
+    from helpers import stargan_v2_release, wing_release
+
+    torch.save(stargan_v2_release("celeba_hq", seed=5), tmp_path / "nets.ckpt")
+    torch.save(wing_release(), tmp_path / "wing.ckpt")
+    him = cv2.resize(carphone(0), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    cv2.imwrite(str(tmp_path / "him.png"), cv2.cvtColor(him, cv2.COLOR_RGB2BGR))
+    src = write_clip(tmp_path / "clip", {f: moved(astronaut(), dx=3 * f) for f in range(1, 5)})
+    args = [
+        "run", "face-attributes", "--model", "stargan-v2", "--domain", "male",
+        "--reference", str(tmp_path / "him.png"), "--checkpoint", str(tmp_path / "nets.ckpt"),
+        "--fan", str(tmp_path / "wing.ckpt"), "--batch-size", "2", "--progress", "none",
+    ]  # fmt: skip
+    cli(*args, src, tmp_path / "local" / "f.####.png")
+    cli(*args, src, tmp_path / "ray" / "f.####.png", "--executor", "ray", "--actors", "2")
+    local = hashes(tmp_path / "local")
+    assert len(local) == 4 and hashes(tmp_path / "ray") == local

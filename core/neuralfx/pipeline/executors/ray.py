@@ -90,15 +90,28 @@ class ShardReporter(Reporter):
 class ShardWorker:
     """A Ray actor: runs shards of one run (as local runs with ``shard`` set)."""
 
-    def __init__(self, effect, input: str, output: str, settings: dict[str, Any], options) -> None:
+    def __init__(
+        self,
+        effect,
+        input: str,
+        output: str,
+        settings: dict[str, Any],
+        options,
+        compute_threads: int | None = None,
+    ) -> None:
         self.effect, self.input, self.output = effect, input, output
         self.settings, self.options = settings, options
+        self.compute_threads = compute_threads
 
     def run(self, frames: list[int], shard: str, queue, segment: str | None) -> dict[str, Any]:
         """Run the shard ``frames``; ``segment``: the video file to write them to, when the
         output is a video (the driver joins the segments)."""
         from ..runner import run
 
+        if self.compute_threads:  # see RayExecutor._run_shards
+            import torch
+
+            torch.set_num_threads(self.compute_threads)
         opts = dataclasses.replace(
             self.options,
             frames=frame_ranges(frames),
@@ -219,6 +232,13 @@ class RayExecutor:
         plan, opts = self.plan, self.opts
         threads = max(1, int(share["num_cpus"]))
         options = dataclasses.replace(opts, workers=opts.workers or threads)
+        # On the CPU a network's sums (norms, matrix products) are split over the threads, so
+        # their last bits depend on how many there are: actors compute with the driver's
+        # count (Ray would give each one thread per CPU it holds), so that every shard, on
+        # whatever node, gives the frames of a local run on the driver's machine.
+        import torch
+
+        compute = None if share["num_gpus"] else torch.get_num_threads()
         actor = ray.remote(ShardWorker).options(
             **share,
             max_restarts=RETRIES,
@@ -227,7 +247,9 @@ class RayExecutor:
         )
         queue = Queue()
         workers = [
-            actor.remote(self.effect, plan.input, plan.output, dict(self.settings), options)
+            actor.remote(
+                self.effect, plan.input, plan.output, dict(self.settings), options, compute
+            )
             for _ in parts
         ]
         segments = (
