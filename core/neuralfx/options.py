@@ -235,8 +235,8 @@ class RunOptions:
         "local",
         choices=EXECUTORS,
         help="local: this machine's device. ray: shard the frames across the actors of a Ray "
-        "cluster (one per GPU, else one per 2 CPUs), writing to shared storage. Needs "
-        "neuralfx[ray]; docs/distributed.md.",
+        "cluster (one per GPU; on CPUs, one per this machine's core count), writing to shared "
+        "storage. Needs neuralfx[ray]; docs/distributed.md.",
     )
     ray_address: str | None = option(
         params.Text,
@@ -248,7 +248,8 @@ class RunOptions:
         params.Int,
         min=1,
         placeholder="N",
-        help="How many Ray actors (default: one per GPU, else one per 2 CPUs).",
+        help="How many Ray actors (default: one per GPU; on CPUs, as many as the cluster "
+        "holds with this machine's thread count each).",
     )
     #: Not an option: set by the Ray executor on the runs of its actors, this run is one shard
     #: of a larger one, so it appends to its own journal part and leaves the cleaning to the

@@ -33,16 +33,10 @@ def instance_norm(
     over H·W), for ``gamma`` and ``beta`` of shape ``(N, C, 1, 1)``: both Magenta networks'
     conditional norms.
 
-    This layer dominated CPU time. On a plain (NCHW) tensor it is one group norm over the
-    ``N·C`` channels of a single sample, each channel its own group with its own scale and
-    shift: ATen's fused kernel, the same values within float rounding, and 2-3x faster on the
-    CPU than the two reductions and the multiply-add below (2.5 against 5.7 ms at 640x360, 32
-    channels). A channels-last tensor (on CUDA) takes the reductions, which need no copy."""
-    n, c = x.shape[:2]
-    if x.is_contiguous():
-        flat = x.reshape(1, n * c, *x.shape[2:])
-        out = F.group_norm(flat, n * c, gamma.reshape(-1), beta.reshape(-1), eps)
-        return out.reshape(x.shape)
+    The statistics are two reductions (E[x²] - E[x]²), which vectorise better than var_mean on
+    the CPU (measured 85 against 154 ms at 1080p, 32 channels), and norm, scale and shift are
+    one multiply-add per value: two passes over the activations instead of six (this layer
+    dominated CPU time)."""
     mean = x.mean(dim=(2, 3), keepdim=True)
     var = (x.square().mean(dim=(2, 3), keepdim=True) - mean.square()).clamp_min_(0)
     scale = gamma * torch.rsqrt(var + eps)

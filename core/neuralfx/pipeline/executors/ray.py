@@ -218,7 +218,11 @@ class RayExecutor:
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
         use_gpu = gpus > 0 and opts.device != "cpu"
-        count = opts.actors or (gpus if use_gpu else max(1, cpus // 2))
+        # CPU actors compute with the driver's thread count (see _run_shards): by default as
+        # many as the cluster's CPUs hold without sharing cores
+        import torch
+
+        count = opts.actors or (gpus if use_gpu else max(1, cpus // torch.get_num_threads()))
         parts = shards(self.plan.todo, count)
         # Shares of the cluster, so that more actors than devices still all get scheduled.
         share = (
