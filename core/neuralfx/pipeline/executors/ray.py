@@ -33,6 +33,8 @@ import secrets
 import time
 from typing import Any
 
+import torch
+
 from . import RunSummary
 from ... import errors
 from ...errors import NeuralFXError, ParameterError
@@ -109,8 +111,6 @@ class ShardWorker:
         from ..runner import run
 
         if self.compute_threads:  # see RayExecutor._run_shards
-            import torch
-
             torch.set_num_threads(self.compute_threads)
         opts = dataclasses.replace(
             self.options,
@@ -220,8 +220,6 @@ class RayExecutor:
         use_gpu = gpus > 0 and opts.device != "cpu"
         # CPU actors compute with the driver's thread count (see _run_shards): by default as
         # many as the cluster's CPUs hold without sharing cores
-        import torch
-
         count = opts.actors or (gpus if use_gpu else max(1, cpus // torch.get_num_threads()))
         parts = shards(self.plan.todo, count)
         # Shares of the cluster, so that more actors than devices still all get scheduled.
@@ -240,8 +238,6 @@ class RayExecutor:
         # their last bits depend on how many there are: actors compute with the driver's
         # count (Ray would give each one thread per CPU it holds), so that every shard, on
         # whatever node, gives the frames of a local run on the driver's machine.
-        import torch
-
         compute = None if share["num_gpus"] else torch.get_num_threads()
         actor = ray.remote(ShardWorker).options(
             **share,
