@@ -46,8 +46,7 @@ def references(tmp_path_factory):
     folder = tmp_path_factory.mktemp("refs")
     paths = {"her": folder / "her.png", "him": folder / "him.jpg", "none": folder / "wall.png"}
     cv2.imwrite(str(paths["her"]), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
-    him = cv2.resize(carphone(0), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
-    cv2.imwrite(str(paths["him"]), cv2.cvtColor(him, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(paths["him"]), cv2.cvtColor(carphone(0), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(paths["none"]), cv2.cvtColor(no_face(), cv2.COLOR_RGB2BGR))
     return {k: str(v) for k, v in paths.items()}
 

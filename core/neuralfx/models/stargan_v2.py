@@ -210,6 +210,21 @@ class MappingNetwork(nn.Module):
         return every[torch.arange(len(y), device=y.device), y]
 
 
+def _trunk(img_size: int, max_conv_dim: int) -> tuple[list[nn.Module], int]:
+    """What the style encoder and the discriminator share (as the official code builds both):
+    a 3x3 conv, downsampling residual blocks without norm down to 4x4, LeakyReLU, a valid 4x4
+    conv, LeakyReLU; and its width."""
+    dim_in = 2**14 // img_size
+    blocks: list[nn.Module] = [nn.Conv2d(3, dim_in, 3, 1, 1)]
+    dim_out = dim_in
+    for _ in range(int(math.log2(img_size)) - 2):
+        dim_out = min(dim_in * 2, max_conv_dim)
+        blocks.append(ResBlock(dim_in, dim_out, downsample=True))
+        dim_in = dim_out
+    blocks += [nn.LeakyReLU(0.2), nn.Conv2d(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
+    return blocks, dim_out
+
+
 class StyleEncoder(nn.Module):
     """``forward(x, y)``: 256x256 images in [-1, 1] to the style codes ``(N, 64)`` of
     domains ``y``."""
@@ -222,14 +237,7 @@ class StyleEncoder(nn.Module):
         max_conv_dim: int = 512,
     ) -> None:
         super().__init__()
-        dim_in = 2**14 // img_size
-        blocks: list[nn.Module] = [nn.Conv2d(3, dim_in, 3, 1, 1)]
-        dim_out = dim_in
-        for _ in range(int(math.log2(img_size)) - 2):
-            dim_out = min(dim_in * 2, max_conv_dim)
-            blocks.append(ResBlock(dim_in, dim_out, downsample=True))
-            dim_in = dim_out
-        blocks += [nn.LeakyReLU(0.2), nn.Conv2d(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
+        blocks, dim_out = _trunk(img_size, max_conv_dim)
         self.shared = nn.Sequential(*blocks)
         self.unshared = nn.ModuleList(nn.Linear(dim_out, style_dim) for _ in range(num_domains))
 
@@ -246,14 +254,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, img_size: int = IMAGE_SIZE, num_domains: int = 2, max_conv_dim: int = 512):
         super().__init__()
-        dim_in = 2**14 // img_size
-        blocks: list[nn.Module] = [nn.Conv2d(3, dim_in, 3, 1, 1)]
-        dim_out = dim_in
-        for _ in range(int(math.log2(img_size)) - 2):
-            dim_out = min(dim_in * 2, max_conv_dim)
-            blocks.append(ResBlock(dim_in, dim_out, downsample=True))
-            dim_in = dim_out
-        blocks += [nn.LeakyReLU(0.2), nn.Conv2d(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
+        blocks, dim_out = _trunk(img_size, max_conv_dim)
         blocks.append(nn.Conv2d(dim_out, num_domains, 1, 1, 0))
         self.main = nn.Sequential(*blocks)
 
