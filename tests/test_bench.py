@@ -87,11 +87,13 @@ def test_flicker_bench():
         "flicker.py", "--methods", "johnson", "--clips", "synthetic", "--frames", "1001-1004"
     )
     row = next(line for line in lines if line.startswith("synthetic"))
-    clip, frames, method, warp_all, warp_moving, wake, static, fu, fs, drift = row.split()[:10]
+    fields = row.split()[:11]
+    clip, frames, method, warp_all, warp_moving, wake, wake_levels, static, fu, fs, drift = fields
     assert (clip, frames, method) == ("synthetic", "1001-1004", "johnson")
     assert 0 < float(warp_all) < 1 and 0 < float(warp_moving) < 1
     assert float(fs) < float(fu) and 0 < float(static) < 1 and float(drift) <= 2
     assert wake == "n/a" or float(wake) > 0
+    assert wake_levels == "n/a" or 0 <= float(wake_levels) < 255
 
 
 def test_watermark_bench_counts_false_positives():

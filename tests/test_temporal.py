@@ -8,6 +8,7 @@ import itertools
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from helpers import read_unit, to_dtype
@@ -195,3 +196,19 @@ def test_warp_samples_along_the_flow_with_clamped_borders():
     assert np.abs(want - image).mean() > 0.05
     swapped = _bilinear_reference(image.astype(np.float64), flow[::-1].astype(np.float64))
     assert np.abs(got - swapped).max() > 0.1
+
+
+def test_wake_means_and_figure_on_known_values():
+    """The wake figure's two means on a 1x2 picture: the left pixel changes at frame 1 and is
+    still at frame 2, the right one never changes; |S - U| is 0.3 on the left at frame 2 and
+    0.1 on the right at frames 1 and 2."""
+    from neuralfx.consistency import wake_means
+
+    changed = [torch.tensor([[True, False]]), torch.tensor([[False, False]])]
+    motion = SourceMotion(flows=[], visible=[], moving=[], changed=changed)
+    per_frame = [torch.zeros(3, 1, 2)] * 3
+    steady = [torch.zeros(3, 1, 2), torch.tensor([0.9, 0.1]), torch.tensor([0.3, 0.1])]
+    steady = [s.expand(3, 1, 2) if s.dim() == 1 else s for s in steady]
+    crossed, never = wake_means(steady, per_frame, motion)
+    assert crossed == pytest.approx(0.3) and never == pytest.approx(0.1)
+    assert wake_figure(steady, per_frame, motion) == pytest.approx(3.0)

@@ -23,6 +23,7 @@ Frames are ``(3, H, W)`` float tensors in [0, 1] on the CPU; flows are computed 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import cv2
 import numpy as np
@@ -113,6 +114,19 @@ def wake_figure(
     """Mean |temporal - per-frame| on pixels still now (no motion or change since the last
     frame) that motion crossed at an earlier frame, over the same on still pixels never
     crossed, pooled over the clip. NaN where either set is empty (a pan)."""
+    crossed, never = wake_means(temporal, per_frame, motion)
+    if math.isnan(crossed) or math.isnan(never):
+        return float("nan")
+    return crossed / max(never, 1e-6)
+
+
+def wake_means(
+    temporal: list[torch.Tensor], per_frame: list[torch.Tensor], motion: SourceMotion
+) -> tuple[float, float]:
+    """The two means of :func:`wake_figure` (in [0, 1] units): behind motion, and where motion
+    never passed. The first says how visible a wake is; the ratio alone does not, when the
+    per-frame look barely changes on still pixels and the second is tiny. NaN for an empty
+    set."""
     crossed = torch.zeros_like(motion.changed[0])
     sums = np.zeros(2)
     counts = np.zeros(2)
@@ -123,10 +137,8 @@ def wake_figure(
             sums[i] += float(diff[mask].sum())
             counts[i] += int(mask.sum())
         crossed |= changed
-    if counts.min() == 0:
-        return float("nan")
-    means = sums / counts
-    return float(means[0] / max(means[1], 1e-6))
+    means = [s / c if c else float("nan") for s, c in zip(sums, counts)]
+    return means[0], means[1]
 
 
 def static_mask(inputs: list[torch.Tensor], margin: int = STATIC_MARGIN) -> torch.Tensor:
