@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument(
         "--frames",
         default=None,
-        help="frame range (default: the whole clip; gatys: the first 8 frames)",
+        help="frame range (default: the whole clip; gatys: the first 16 frames)",
     )
     parser.add_argument("--iterations", type=int, default=40, help="gatys steps per frame")
     parser.add_argument("--stability", type=float, default=0.8)
@@ -245,7 +245,7 @@ def main() -> None:
             clip, whole = clip_source(clip_name)
             first = int(whole.split("-")[0])
             for method in args.methods.split(","):
-                frames = args.frames or (f"{first}-{first + 7}" if method == "gatys" else whole)
+                frames = args.frames or (f"{first}-{first + 15}" if method == "gatys" else whole)
                 rows.append(
                     (clip_name, frames, method, measure(clip, frames, method, args, Path(tmp)))
                 )
