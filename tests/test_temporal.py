@@ -160,7 +160,7 @@ def test_half_float_linear_exr_sequence(cli, tmp_path):
 
 def _bilinear_reference(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` (C, H, W) at x + flow(x), coordinates clamped to the frame: written
-    here from the definition, pixel by pixel in vectorised numpy."""
+    here from the definition in numpy."""
     _, h, w = image.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     x = np.clip(xs + flow[0], 0, w - 1)
@@ -174,9 +174,8 @@ def _bilinear_reference(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 
 def test_warp_samples_along_the_flow_with_clamped_borders():
-    """``warp`` against bilinear sampling written from its
-    definition: sub-pixel and whole-pixel offsets, x and y different, flows pointing out of
-    the frame on every side."""
+    """``warp`` against bilinear sampling written from its definition: sub-pixel and
+    whole-pixel offsets, x and y different, flows pointing out of the frame on every side."""
     from neuralfx.temporal import warp
 
     rng = np.random.default_rng(3)
