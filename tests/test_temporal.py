@@ -12,8 +12,15 @@ import pytest
 import torch
 
 from helpers import read_unit, to_dtype
-from neuralfx.consistency import SourceMotion, static_flicker, static_mask, wake_figure
+from neuralfx.consistency import (
+    SourceMotion,
+    static_flicker,
+    static_mask,
+    wake_figure,
+    wake_means,
+)
 from neuralfx.frames.images import write_image
+from neuralfx.temporal import warp
 
 W, H = 128, 96
 
@@ -176,8 +183,6 @@ def _bilinear_reference(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 def test_warp_samples_along_the_flow_with_clamped_borders():
     """``warp`` against bilinear sampling written from its definition: sub-pixel and
     whole-pixel offsets, x and y different, flows pointing out of the frame on every side."""
-    from neuralfx.temporal import warp
-
     rng = np.random.default_rng(3)
     image = _texture(5, 97, 61).transpose(2, 0, 1).astype(np.float32)  # odd sizes
     flow = np.stack(
@@ -201,8 +206,6 @@ def test_wake_means_and_figure_on_known_values():
     """The wake figure's two means on a 1x2 picture: the left pixel changes at frame 1 and is
     still at frame 2, the right one never changes; |S - U| is 0.3 on the left at frame 2 and
     0.1 on the right at frames 1 and 2."""
-    from neuralfx.consistency import wake_means
-
     changed = [torch.tensor([[True, False]]), torch.tensor([[False, False]])]
     motion = SourceMotion(flows=[], visible=[], moving=[], changed=changed)
     per_frame = [torch.zeros(3, 1, 2)] * 3
