@@ -93,10 +93,12 @@ def test_contact_sheet(cli, make_sequence, tmp_path):
     assert np.all(last_row_empty == 24)  # cells past the last frame stay empty
 
 
-def test_the_command_makes_openmp_threads_wait_passively_unless_told_otherwise():
+def test_the_command_makes_openmp_threads_wait_passively_beside_other_work():
     """Spinning OpenMP threads collapse when another process shares the cores (the README's
     main job: 41 s beside one busy process against 12 s with passive waiting): the console
-    script sets OMP_WAIT_POLICY before torch loads, and keeps a value the user set."""
+    script looks at the machine before torch loads, waits passively when other work runs,
+    and keeps a value the user set."""
+    import multiprocessing
     import os
     import subprocess
     import sys
@@ -104,16 +106,58 @@ def test_the_command_makes_openmp_threads_wait_passively_unless_told_otherwise()
 
     script = Path(sys.executable).parent / "neuralfx"
 
-    def policy(**env) -> str:
-        environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | env
+    def waiting(**env) -> str:
+        environ = {
+            k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+        }
         out = subprocess.run(
             [str(script), "doctor", "--json"],
-            env=environ,
+            env=environ | env,
             check=True,
             capture_output=True,
             text=True,
         ).stdout
-        return json.loads(out)["cpu"]["openmp_wait_policy"]
+        return json.loads(out)["cpu"]["openmp_waiting"]
 
-    assert policy() == "PASSIVE"
-    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    busy = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(2)]
+    for p in busy:
+        p.start()
+    try:
+        assert waiting() == "PASSIVE"
+    finally:
+        for p in busy:
+            p.kill()
+            p.join()
+    assert waiting(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    assert waiting(GOMP_SPINCOUNT="5") == "spin 5"
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def test_openmp_waiting_is_a_short_spin_only_on_an_idle_machine(tmp_path):
+    from neuralfx import openmp
+
+    def chosen(others, **env):
+        environ = dict(env)
+        openmp.choose_waiting(environ, others)
+        return environ
+
+    assert chosen(0) == {"GOMP_SPINCOUNT": "1000"}
+    assert chosen(1) == chosen(None) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert chosen(0, OMP_WAIT_POLICY="ACTIVE") == {"OMP_WAIT_POLICY": "ACTIVE"}
+    assert chosen(3, GOMP_SPINCOUNT="7") == {"GOMP_SPINCOUNT": "7"}
+
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.52 0.58 0.59 1/467 1234\n")  # only the reader runs
+    assert openmp.others_running(loadavg=str(loadavg)) == 0
+    loadavg.write_text("2.01 1.10 0.70 3/467 1234\n")
+    assert openmp.others_running(loadavg=str(loadavg)) == 2
+    assert openmp.others_running(loadavg=str(tmp_path / "missing")) is None
+
+    # processes on other machines get the user's settings, else passive waiting
+    assert openmp.waiting_for_other_machines({}) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    user = {"GOMP_SPINCOUNT": "100", "PATH": "/bin"}
+    assert openmp.waiting_for_other_machines(user) == {"GOMP_SPINCOUNT": "100"}

@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+from .openmp import choose_waiting
+
 INTERRUPTED_EXIT = 130
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _stopped = False
@@ -122,22 +124,13 @@ def note_early_signals() -> None:
         signal.signal(sig, _already_stopping)
 
 
-#: OpenMP threads that wait at the end of each parallel region by spinning (libgomp's default)
-#: collapse when another process holds a core: the thread that shares it is descheduled, the
-#: others spin for it. The README's main job beside one busy process took 41 s (44 CPU
-#: seconds) with spinning threads and 12 s with passive ones, and 7.8 against 7.5 s on an idle
-#: machine (2026-12-06, two cores). It has to be set before torch loads OpenMP; a value the
-#: user set is kept.
-OPENMP_WAITING = ("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def verbose(argv: list[str]) -> bool:
     """``--verbose`` or NEURALFX_VERBOSE=1: native libraries' own stderr lines are shown."""
     return "--verbose" in argv or os.environ.get("NEURALFX_VERBOSE", "") not in ("", "0")
 
 
 def main() -> None:
-    os.environ.setdefault(*OPENMP_WAITING)
+    choose_waiting()  # before torch loads OpenMP
     from .native_stderr import TAP
 
     code: object = 0

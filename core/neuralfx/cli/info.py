@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
 
-from .. import __version__
+from .. import __version__, openmp
 from ..errors import NeuralFXError
 from ..host.plugins import PLUGIN_API_VERSION, get_host
 from .main import main
@@ -230,7 +229,7 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         "slow_plugins": host.slow,
         "cpu": {
             "threads": torch.get_num_threads(),
-            "openmp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(OpenMP's default)"),
+            "openmp_waiting": openmp.describe(),
         },
         "cache": {
             "path": str(cache),
@@ -258,8 +257,8 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
     )
     cpu = report["cpu"]
     click.echo(
-        f"cpu: {cpu['threads']} threads, OpenMP threads wait "
-        f"{cpu['openmp_wait_policy']} (PASSIVE keeps a shared machine fast)"
+        f"cpu: {cpu['threads']} threads, OpenMP threads wait: {cpu['openmp_waiting']} "
+        "(PASSIVE when other work shares the cores, a short spin on an idle machine)"
     )
     click.echo(
         f"plugins (API {PLUGIN_API_VERSION}): "

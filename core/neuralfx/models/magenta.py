@@ -18,9 +18,13 @@ are the state-dict keys here):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .reflect import interior, reflect_pad_into
 
 N_STYLES = 26
 CIN_EPS = 1e-5
@@ -80,8 +84,11 @@ class ConvCIN(nn.Module):
         self.pad = kernel // 2
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (self.pad,) * 4, mode="reflect")
-        return self.norm(F.conv2d(x, self.w, stride=self.stride), style_weights)
+        return self.conv_norm(F.pad(x, (self.pad,) * 4, mode="reflect"), style_weights)
+
+    def conv_norm(self, padded: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        """The layer on an input already padded by ``self.pad``."""
+        return self.norm(F.conv2d(padded, self.w, stride=self.stride), style_weights)
 
 
 class MultiStyleNet(nn.Module):
@@ -117,14 +124,40 @@ class MultiStyleNet(nn.Module):
     def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         w = style_weights.to(image.dtype)
         w = w.expand(image.shape[0], -1) if w.dim() == 1 else w
-        x = image
-        for layer in self.contract:
-            x = F.relu_(layer(x, w))
-        for first, second in self.res:
-            x = x + second(F.relu_(first(x, w)), w)
-        for layer in self.expand[:2]:
-            x = F.relu_(layer(F.interpolate(x, scale_factor=2, mode="nearest"), w))
-        return torch.sigmoid(self.expand[2](x, w))
+        return transform(image, w, self.contract, self.res, self.expand)
+
+
+def transform(
+    image: torch.Tensor,
+    condition: torch.Tensor,
+    contract: Sequence[nn.Module],
+    residual: Sequence[Sequence[nn.Module]],
+    expand: Sequence[nn.Module],
+) -> torch.Tensor:
+    """The forward pass both Magenta transformers share: ``contract`` layers each followed by a
+    ReLU; residual blocks ``x + second(relu(first(x)))``; two ``expand`` layers on nearest 2x
+    upsampled input, each followed by a ReLU; the last ``expand`` layer and a sigmoid.
+
+    Layers have ``pad`` and ``conv_norm(padded, condition)``: every layer's input is padded by
+    the step before it (:func:`~neuralfx.models.reflect.reflect_pad_into`), the same values as
+    padding each input on its own."""
+    first = contract[0]
+    y = first.conv_norm(F.pad(image, (first.pad,) * 4, mode="reflect"), condition)
+    for layer in contract[1:]:
+        y = layer.conv_norm(reflect_pad_into(y, layer.pad, relu=True), condition)
+    padded = reflect_pad_into(y, residual[0][0].pad, relu=True)
+    for i, (a, b) in enumerate(residual):
+        x = interior(padded, a.pad)
+        y = b.conv_norm(
+            reflect_pad_into(a.conv_norm(padded, condition), b.pad, relu=True), condition
+        )
+        if i + 1 < len(residual):
+            padded = reflect_pad_into(y, residual[i + 1][0].pad, add=x)
+    y = x + y
+    up1, up2, last = expand
+    y = up1.conv_norm(reflect_pad_into(y, up1.pad, upsample=True), condition)
+    y = up2.conv_norm(reflect_pad_into(y, up2.pad, relu=True, upsample=True), condition)
+    return torch.sigmoid(last.conv_norm(reflect_pad_into(y, last.pad, relu=True), condition))
 
 
 def multistyle26() -> MultiStyleNet:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .magenta import instance_norm
+from .magenta import instance_norm, transform
 
 EMBEDDING = 100
 NORM_EPS = 1e-5
@@ -128,7 +128,11 @@ class ConvLayer(nn.Module):
         self.norm = StyleNorm(cout) if norm else None
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
-        x = self.conv(F.pad(x, (self.pad,) * 4, mode="reflect"))
+        return self.conv_norm(F.pad(x, (self.pad,) * 4, mode="reflect"), embedding)
+
+    def conv_norm(self, padded: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        """The layer on an input already padded by ``self.pad``."""
+        x = self.conv(padded)
         return self.norm(x, embedding) if self.norm is not None else x
 
 
@@ -155,14 +159,7 @@ class StyleTransformer(nn.Module):
 
     def forward(self, content: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         e = embedding.expand(content.shape[0], -1) if embedding.shape[0] == 1 else embedding
-        x = content
-        for layer in self.contract:
-            x = F.relu_(layer(x, e))
-        for first, second in self.residual:
-            x = x + second(F.relu_(first(x, e)), e)
-        for layer in self.expand[:2]:
-            x = F.relu_(layer(F.interpolate(x, scale_factor=2, mode="nearest"), e))
-        return torch.sigmoid(self.expand[2](x, e))
+        return transform(content, e, self.contract, self.residual, self.expand)
 
 
 # -- the official (TensorFlow-named) weights → these modules --------------------------------------

@@ -41,6 +41,7 @@ from ...errors import NeuralFXError, ParameterError
 from ...frames.atomic import TEMP_MARK
 from ...frames.sequence import describe_frames
 from ...marks.marking import OutputMarks
+from ...openmp import waiting_for_other_machines
 from ..plan import Plan
 from ..progress import Reporter
 
@@ -68,12 +69,9 @@ def frame_ranges(frames: list[int]) -> str:
 
 def forwarded_environment() -> dict[str, str]:
     """What travels to the actors: NeuralFX's own settings, the Python path and how OpenMP
-    threads wait (:data:`neuralfx.console.OPENMP_WAITING`: actors share machines too)."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if k.startswith("NEURALFX_") or k in ("PYTHONPATH", "OMP_WAIT_POLICY")
-    }
+    threads wait (:func:`neuralfx.openmp.waiting_for_other_machines`)."""
+    own = {k: v for k, v in os.environ.items() if k.startswith("NEURALFX_") or k == "PYTHONPATH"}
+    return own | waiting_for_other_machines()
 
 
 class ShardReporter(Reporter):
