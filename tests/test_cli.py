@@ -98,7 +98,6 @@ def test_the_command_makes_openmp_threads_wait_passively_beside_other_work():
     main job: 41 s beside one busy process against 12 s with passive waiting): the console
     script looks at the machine before torch loads, waits passively when other work runs,
     and keeps a value the user set."""
-    import multiprocessing
     import os
     import subprocess
     import sys
@@ -119,22 +118,16 @@ def test_the_command_makes_openmp_threads_wait_passively_beside_other_work():
         ).stdout
         return json.loads(out)["cpu"]["openmp_waiting"]
 
-    busy = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(2)]
-    for p in busy:
-        p.start()
+    spin = [sys.executable, "-c", "while True: pass"]
+    busy = [subprocess.Popen(spin) for _ in range(2)]
     try:
         assert waiting() == "PASSIVE"
     finally:
         for p in busy:
             p.kill()
-            p.join()
+            p.wait()
     assert waiting(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
     assert waiting(GOMP_SPINCOUNT="5") == "spin 5"
-
-
-def _spin() -> None:
-    while True:
-        pass
 
 
 def test_openmp_waiting_is_a_short_spin_only_on_an_idle_machine(tmp_path):
