@@ -3,6 +3,7 @@
     python bench/vs_peer.py                       # the README's main job, then 720p, each
                                                   # alone and beside one busy process
     python bench/vs_peer.py --jobs main --repeat 5
+    python bench/vs_peer.py --jobs main --waiting auto,passive,spin
 
 Both commands paint the same clip with the same Magenta network and style (dumoulin preset
 19) at the same size, from a fresh process each time, alternating (NeuralFX, peer, NeuralFX,
@@ -11,6 +12,8 @@ settings (temporal stabilisation on); the peer with its default --smooth off. Pr
 median wall time, CPU seconds (user + system of the child) and, for NeuralFX, the time from
 start to the first frame written; the ratio is peer / NeuralFX wall (above 1: NeuralFX faster).
 "Busy" starts one process spinning on a core beside the job (a stand-in for Blender rendering).
+``--waiting`` runs NeuralFX once per way of OpenMP waiting in each round (``auto``: the
+command's own choice, ``neuralfx.openmp``; ``passive``; ``spin``: a spin of 1000), one row each.
 """
 
 from __future__ import annotations
@@ -46,12 +49,22 @@ def _bbb_720p() -> str:
 JOBS = {"main": (str(ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"), 640), "720p": (None, 1280)}
 
 
-def _timed(cmd: list[str]) -> tuple[float, float, float | None]:
+#: how NeuralFX's OpenMP threads wait, as environment variables (``auto`` sets none)
+WAITING = {
+    "auto": {},
+    "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "spin": {"GOMP_SPINCOUNT": "1000"},
+}
+
+
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, float | None]:
     """(wall seconds, child CPU seconds, seconds to the first frame or None)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     first = None
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as proc:
         for line in proc.stdout:
             if first is None and '"event": "frame"' in line:
                 first = time.perf_counter() - start
@@ -69,7 +82,12 @@ def _spin(stop) -> None:
         pass
 
 
-def measure(job: str, repeat: int, busy: bool, tmp: Path) -> dict:
+def _environment(waiting: str) -> dict:
+    plain = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    return plain | WAITING[waiting]
+
+
+def measure(job: str, repeat: int, busy: bool, tmp: Path, waitings: list[str]) -> dict:
     clip, size = JOBS[job]
     clip = clip or _bbb_720p()
     ours = [
@@ -100,9 +118,10 @@ def measure(job: str, repeat: int, busy: bool, tmp: Path) -> dict:
     if spinner:
         spinner.start()
     try:
-        runs = {"neuralfx": [], "peer": []}
+        runs = {w: [] for w in waitings} | {"peer": []}
         for _ in range(repeat):
-            runs["neuralfx"].append(_timed(ours))
+            for waiting in waitings:
+                runs[waiting].append(_timed(ours, _environment(waiting)))
             runs["peer"].append(_timed(peer))
     finally:
         if spinner:
@@ -127,22 +146,36 @@ def main() -> None:
     parser.add_argument(
         "--no-busy", action="store_true", help="skip the runs beside a busy process"
     )
+    parser.add_argument(
+        "--waiting",
+        default="auto",
+        help="how NeuralFX's OpenMP threads wait, one row each: auto (the command's choice), "
+        "passive, spin",
+    )
     args = parser.parse_args()
+    waitings = args.waiting.split(",")
+    unknown = set(waitings) - set(WAITING)
+    if unknown:
+        parser.error(
+            f"--waiting: unknown {', '.join(sorted(unknown))}; choose from auto, passive, spin"
+        )
     print(f"# {os.cpu_count()} CPU cores; median of {args.repeat} alternating runs each")
     print(
-        f"{'job':<6}{'beside':<7}{'neuralfx s':>11}{'CPU s':>7}{'1st frame':>10}"
+        f"{'job':<6}{'beside':<7}{'waiting':<9}{'neuralfx s':>11}{'CPU s':>7}{'1st frame':>10}"
         f"{'peer s':>8}{'CPU s':>7}{'peer/neuralfx':>14}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for job in args.jobs.split(","):
             for busy in (False,) if args.no_busy else (False, True):
-                m = measure(job, args.repeat, busy, Path(tmp))
-                (ow, oc, of), (pw, pc, _) = m["neuralfx"], m["peer"]
-                print(
-                    f"{job:<6}{'busy' if busy else 'idle':<7}{ow:>11.2f}{oc:>7.1f}"
-                    f"{of:>10.2f}{pw:>8.2f}{pc:>7.1f}{pw / ow:>14.2f}",
-                    flush=True,
-                )
+                m = measure(job, args.repeat, busy, Path(tmp), waitings)
+                pw, pc, _ = m["peer"]
+                for waiting in waitings:
+                    ow, oc, of = m[waiting]
+                    print(
+                        f"{job:<6}{'busy' if busy else 'idle':<7}{waiting:<9}{ow:>11.2f}"
+                        f"{oc:>7.1f}{of:>10.2f}{pw:>8.2f}{pc:>7.1f}{pw / ow:>14.2f}",
+                        flush=True,
+                    )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

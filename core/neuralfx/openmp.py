@@ -5,9 +5,9 @@ process holds a core (Blender rendering beside a run), the thread that shares th
 descheduled and the others spin waiting for it: the README's main job beside one busy process
 took 41 s (44 CPU seconds) with spinning waiters and 12 s with passive ones on two cores.
 Passive waiting has its own price on an idle machine: a frame is hundreds of short parallel
-regions, and a sleeping thread takes a while to wake for each. A short spin (1000 turns) pays
-neither: the main job in 7.1 s against 7.8 s with passive waiting, beside a busy process 11.0
-against 10.7 s (median of three alternating runs each, 2026-12-06, two cores).
+regions, and a sleeping thread takes a while to wake for each. A short spin (1000 turns) on an
+idle machine: the main job in 7.15 s against 7.91 s with passive waiting; but beside a busy
+process 12.02 against 11.23 s (``bench/vs_peer.py --waiting``, 2026-12-06, two cores).
 
 So the command looks at the machine as it starts: another task running now means passive
 waiting, an idle machine a short spin. A value the user set is kept. It has to be decided
