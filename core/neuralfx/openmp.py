@@ -22,8 +22,10 @@ import time
 WAITING_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 #: on an idle machine: wait briefly for the next parallel region, then sleep
 IDLE_WAITING = {"GOMP_SPINCOUNT": "1000"}
-#: when other work shares the cores, and on machines this process cannot look at
-SHARED_WAITING = {"OMP_WAIT_POLICY": "PASSIVE"}
+#: when other work shares the cores, and on machines this process cannot look at (the spin
+#: count too: libgomp lets GOMP_SPINCOUNT override the policy, and processes that a run
+#: starts, a local Ray cluster's, inherit this process's environment)
+SHARED_WAITING = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0"}
 
 _chosen: dict[str, str] = {}
 
@@ -59,9 +61,9 @@ def choose_waiting(environ=os.environ, others: int | None = -1) -> dict[str, str
 
 
 def waiting_for_other_machines(environ=os.environ) -> dict[str, str]:
-    """The waiting to give processes started on other machines (Ray actors): the user's own
-    settings, else passive. What this process saw of its own machine says nothing about
-    theirs, and they are the ones that share machines."""
+    """The waiting to give Ray actors, on this machine or others: the user's own settings,
+    else passive. Actors share machines with each other and with other work, and what this
+    process saw of its own machine as it started says nothing about theirs."""
     user = {k: environ[k] for k in WAITING_VARIABLES if k in environ and k not in _chosen}
     return user or dict(SHARED_WAITING)
 
