@@ -60,7 +60,7 @@ def choose_waiting(environ=os.environ, others: int | None = -1) -> dict[str, str
     return dict(chosen)
 
 
-def waiting_for_other_machines(environ=os.environ) -> dict[str, str]:
+def waiting_for_actors(environ=os.environ) -> dict[str, str]:
     """The waiting to give Ray actors, on this machine or others: the user's own settings,
     else passive. Actors share machines with each other and with other work, and what this
     process saw of its own machine as it started says nothing about theirs."""

@@ -41,7 +41,7 @@ from ...errors import NeuralFXError, ParameterError
 from ...frames.atomic import TEMP_MARK
 from ...frames.sequence import describe_frames
 from ...marks.marking import OutputMarks
-from ...openmp import waiting_for_other_machines
+from ...openmp import waiting_for_actors
 from ..plan import Plan
 from ..progress import Reporter
 
@@ -69,9 +69,9 @@ def frame_ranges(frames: list[int]) -> str:
 
 def forwarded_environment() -> dict[str, str]:
     """What travels to the actors: NeuralFX's own settings, the Python path and how OpenMP
-    threads wait (:func:`neuralfx.openmp.waiting_for_other_machines`)."""
+    threads wait (:func:`neuralfx.openmp.waiting_for_actors`)."""
     own = {k: v for k, v in os.environ.items() if k.startswith("NEURALFX_") or k == "PYTHONPATH"}
-    return own | waiting_for_other_machines()
+    return own | waiting_for_actors()
 
 
 class ShardReporter(Reporter):
