@@ -151,7 +151,7 @@ def test_openmp_waiting_is_a_short_spin_only_on_an_idle_machine(tmp_path):
     assert openmp.others_running(loadavg=str(loadavg)) == 2
     assert openmp.others_running(loadavg=str(tmp_path / "missing")) is None
 
-    # processes on other machines get the user's settings, else passive waiting
+    # Ray actors get the user's settings, else passive waiting
     assert openmp.waiting_for_actors({}) == passive
     user = {"GOMP_SPINCOUNT": "100", "PATH": "/bin"}
     assert openmp.waiting_for_actors(user) == {"GOMP_SPINCOUNT": "100"}
