@@ -22,6 +22,7 @@ LAYERS = (
             "_moved",
             "_version",
             "console",
+            "openmp",
             "native_stderr",
             "colour",
             "smoothing",
