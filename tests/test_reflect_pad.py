@@ -50,3 +50,22 @@ def test_a_map_smaller_than_the_pad_fails_as_padding_it_would():
     with pytest.raises(RuntimeError) as theirs:
         F.pad(x, (4,) * 4, mode="reflect")
     assert str(ours.value) == str(theirs.value)
+
+
+def test_the_networks_stay_differentiable():
+    """Writing into a padded tensor is not differentiable: with gradients wanted the steps run
+    one by one, so a network can still be fine-tuned or differentiated through."""
+    from neuralfx.models.magenta import multistyle26
+
+    torch.manual_seed(0)
+    net = multistyle26()
+    for p in net.parameters():
+        p.data.normal_(0, 0.2)
+    image = torch.rand(1, 3, 32, 48, requires_grad=True)
+    weights = torch.zeros(26)
+    weights[3] = 1
+    net(image, weights).square().mean().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+    assert net.contract[0].w.grad.abs().sum() > 0
+    with torch.no_grad():
+        assert torch.allclose(net(image, weights), net(image.detach(), weights))

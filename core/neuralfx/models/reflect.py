@@ -32,7 +32,12 @@ def reflect_pad_into(
     n, c, h, w = x.shape
     if upsample:
         h, w = 2 * h, 2 * w
-    if pad >= h or pad >= w:  # reflection needs more rows than the pad: F.pad's own error
+    needs_grad = torch.is_grad_enabled() and (
+        x.requires_grad or (add is not None and add.requires_grad)
+    )
+    # writes into a tensor (out=) are not differentiable; and reflection needs more rows than
+    # the pad (F.pad's own error)
+    if needs_grad or pad >= h or pad >= w:
         return F.pad(_apply(x, relu, add, upsample), (pad,) * 4, mode="reflect")
     # channels innermost (a channels-last tensor, or a view into one, as a residual sum's
     # input is): keep that layout, which the convolutions are fastest in on the CPU
