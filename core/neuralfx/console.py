@@ -24,17 +24,48 @@ from .openmp import choose_waiting
 INTERRUPTED_EXIT = 130
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _stopped = False
+#: The signal :func:`_stop` turned into ``KeyboardInterrupt``, until it is known to have landed.
+_raised_for: int | None = None
 
 
 def _stop(signum, frame):
-    global _stopped
-    if _in_native_start_up():
-        _again_once_imported(signum)
+    global _stopped, _raised_for
+    if _in_native_start_up() or _in_import_locks(frame):
+        _deliver_again(signum)
         return
     _stopped = True
+    _raised_for = signum
     for sig in _SIGNALS:
         signal.signal(sig, _already_stopping)
     raise KeyboardInterrupt
+
+
+#: importlib's module locks and their weakref callbacks live in this frozen module. An
+#: exception raised there is swallowed ("Exception ignored in ... _get_module_lock") or leaves
+#: the global import lock held, and the next import in another thread (the runner's reader)
+#: then waits forever: seen as a run that hung after Ctrl-C during start-up.
+_IMPORT_LOCKS = "<frozen importlib._bootstrap>"
+
+
+def _in_import_locks(frame) -> bool:
+    return frame is not None and frame.f_code.co_filename == _IMPORT_LOCKS
+
+
+def _on_unraisable(unraisable) -> None:
+    """The stop was raised in a callback whose exceptions Python only prints (a ``__del__``,
+    a weakref callback): the run would go on. The signal is delivered again, outside it."""
+    global _stopped, _raised_for
+    ours = isinstance(unraisable.exc_value, KeyboardInterrupt) and _raised_for is not None
+    if ours and threading.current_thread() is threading.main_thread():
+        signum, _raised_for = _raised_for, None
+        _stopped = False
+        install_signal_handlers()
+        _deliver_again(signum)  # not from here: the handler would raise inside this hook
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
 
 
 #: Packages whose import runs C++ start-up code that calls back into Python: an exception
@@ -49,9 +80,10 @@ _deferring = 0
 
 @contextlib.contextmanager
 def deferring_signals():
-    """A signal inside the block is delivered once it ends: for the imports a run starts
-    with (torch, OpenEXR, OpenCV, PyAV...), whose C start-up code turns an exception raised in
-    a callback into its own failure ("initialization failed") instead of the interruption."""
+    """A signal inside the block is delivered once it ends: for steps that must not stop
+    halfway, the imports a run starts with (torch, OpenEXR, OpenCV, PyAV...), whose C start-up
+    code turns an exception raised in a callback into its own failure ("initialization
+    failed") instead of the interruption, and the stderr tap's set-up."""
     global _deferring
     _deferring += 1
     try:
@@ -67,10 +99,11 @@ def _in_native_start_up() -> bool:
     )
 
 
-def _again_once_imported(signum: int) -> None:
-    """Deliver ``signum`` again once the import under way has finished."""
+def _deliver_again(signum: int) -> None:
+    """Deliver ``signum`` again in a moment, once the native import under way has finished."""
 
     def wait() -> None:
+        time.sleep(0.005)  # out of importlib's locks by then, or deferred once more
         while _in_native_start_up():
             time.sleep(0.01)
         os.kill(os.getpid(), signum)
@@ -87,13 +120,15 @@ def _already_stopping(signum, frame):
 def install_signal_handlers() -> None:
     for sig in _SIGNALS:
         signal.signal(sig, _stop)
+    sys.unraisablehook = _on_unraisable
 
 
 def rearm() -> None:
     """After a stop that did not end the process (``neuralfx serve`` cancelling one run):
     the next signal stops the next run again, and the process does not exit with 130."""
-    global _stopped
+    global _stopped, _raised_for
     _stopped = False
+    _raised_for = None
     install_signal_handlers()
 
 
@@ -130,6 +165,7 @@ def verbose(argv: list[str]) -> bool:
 
 
 def main() -> None:
+    global _raised_for
     choose_waiting()  # before torch loads OpenMP
     from .native_stderr import TAP
 
@@ -139,11 +175,13 @@ def main() -> None:
         if _stopped:  # a signal noted while the package was loading
             raise KeyboardInterrupt
         if not verbose(sys.argv[1:]):
-            TAP.start()
+            with deferring_signals():  # half a tap would leave stderr in a pipe
+                TAP.start()
         from .cli import cli
 
         cli()
     except KeyboardInterrupt:
+        _raised_for = None  # it landed
         print("interrupted", file=sys.stderr)
         code = INTERRUPTED_EXIT
     except SystemExit as exc:
