@@ -446,6 +446,35 @@ def test_a_stop_that_lands_in_a_callback_is_delivered_again_outside_it(where):
         assert proc.stdout.splitlines()[0] == "import locks left"
 
 
+_SIGNAL_IN_THE_TAP = """
+import signal, sys, threading
+from neuralfx import console
+
+real_start = threading.Thread.start
+
+
+def start(thread):  # the first thread started is the stderr tap's
+    threading.Thread.start = real_start
+    signal.raise_signal(signal.SIGINT)
+    real_start(thread)
+
+
+threading.Thread.start = start
+sys.argv = ["neuralfx", "effects"]
+console.main()
+"""
+
+
+def test_a_signal_while_the_stderr_tap_starts_stops_the_command_cleanly():
+    """The tap's thread was made but not started when the signal landed: "cannot join
+    thread before it is started" on the way out."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_IN_THE_TAP], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted" in proc.stderr and "Traceback" not in proc.stderr
+
+
 @pytest.mark.slow
 def test_a_second_signal_during_shutdown_still_exits_130_cleanly(make_sequence, tmp_path):
     src = make_sequence(frames=range(1, 21))
