@@ -118,9 +118,11 @@ def _already_stopping(signum, frame):
 
 
 def install_signal_handlers() -> None:
+    global _previous_unraisablehook
     for sig in _SIGNALS:
         signal.signal(sig, _stop)
-    sys.unraisablehook = _on_unraisable
+    if sys.unraisablehook is not _on_unraisable:  # the hook in place goes on for the rest
+        _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
 
 
 def rearm() -> None:
