@@ -27,7 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import neuralfx  # noqa: E402
-from common import codec_ceiling, device_name, model_table  # noqa: E402
+from common import codec_ceiling, default_precisions, device_name, model_table  # noqa: E402
 from helpers import deterministic_state  # noqa: E402
 from neuralfx.devices import prepare_process, resolve_device  # noqa: E402
 from neuralfx.models.funit import FewShotGenerator  # noqa: E402
@@ -168,7 +168,7 @@ def main() -> None:
     device = resolve_device(args.device)
     prepare_process(device)
     cuda = device.type == "cuda"
-    precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
+    precisions = args.precisions.split(",") if args.precisions else default_precisions(cuda)
     batches = [int(b) for b in (args.batches or ("1,64,256" if cuda else "1,8")).split(",")]
     runs = args.runs or (20 if cuda else 3)
     frames = args.frames or (48 if cuda else 8)

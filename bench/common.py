@@ -11,8 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from neuralfx.devices import PRECISIONS
+from neuralfx.devices import PRECISIONS, cpu_has_bf16
 from neuralfx.frames.images import read_image, write_image
+
+
+def default_precisions(cuda: bool) -> list[str]:
+    """fp32, bf16 and fp16 on CUDA; fp32 on a CPU, and bf16 where the CPU has bf16
+    instructions (elsewhere torch emulates it a few hundred times slower)."""
+    if cuda:
+        return ["fp32", "bf16", "fp16"]
+    return ["fp32", "bf16"] if cpu_has_bf16() else ["fp32"]
 
 
 def device_name(device: torch.device) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import neuralfx
-from common import codec_ceiling, device_name, model_table
+from common import codec_ceiling, default_precisions, device_name, model_table
 from neuralfx.devices import prepare_process, resolve_device
 from neuralfx.models.faceswap import SwapConfig, SwapModel
 from neuralfx.host.weights import save_safetensors
@@ -156,7 +156,7 @@ def main() -> None:
     device = resolve_device(args.device)
     prepare_process(device)
     cuda = device.type == "cuda"
-    precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
+    precisions = args.precisions.split(",") if args.precisions else default_precisions(cuda)
     batches = [int(b) for b in (args.batches or ("1,64,256" if cuda else "1,16")).split(",")]
     cfg = SwapConfig(resolution=128)
     name = device_name(device)

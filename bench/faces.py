@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import neuralfx  # noqa: E402
-from common import codec_ceiling, device_name, model_table  # noqa: E402
+from common import codec_ceiling, default_precisions, device_name, model_table  # noqa: E402
 from helpers import deterministic_state  # noqa: E402  (weights in the official layout)
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device  # noqa: E402
 from neuralfx.faces.align import CropTemplate  # noqa: E402
@@ -250,7 +250,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
     parser.add_argument(
-        "--precisions", default=None, help="default: fp32,bf16 on CPU, fp32,bf16,fp16 on CUDA"
+        "--precisions",
+        default=None,
+        help="default: fp32, and bf16 on a CPU with bf16 instructions; CUDA: fp32,bf16,fp16",
     )
     parser.add_argument("--batches", default=None, help="default: 1,8,32 (CUDA 1,64,256,1024)")
     parser.add_argument("--faces", default="1,4", help="faces per 1080p frame")
@@ -269,7 +271,7 @@ def main() -> None:
     device = resolve_device(args.device)
     prepare_process(device)
     cuda = device.type == "cuda"
-    precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
+    precisions = args.precisions.split(",") if args.precisions else default_precisions(cuda)
     batches = [int(b) for b in (args.batches or ("1,64,256,1024" if cuda else "1,8,32")).split(",")]
     runs = args.runs or (20 if cuda else 3)
     frames = args.frames or (48 if cuda else 6)

@@ -29,7 +29,7 @@ import time
 import cv2
 import numpy as np
 import torch
-from common import codec_ceiling, device_name, peak_mb, reset_peak
+from common import codec_ceiling, default_precisions, device_name, peak_mb, reset_peak
 
 import neuralfx
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device
@@ -216,7 +216,8 @@ def main() -> None:
     parser.add_argument(
         "--precisions",
         default=None,
-        help="comma list of fp32, fp16, bf16 (default: fp32,bf16 on CPU, fp32,fp16,bf16 on CUDA)",
+        help="comma list of fp32, fp16, bf16 (default: fp32, and bf16 on a CPU with bf16 "
+        "instructions; CUDA: fp32,bf16,fp16)",
     )
     parser.add_argument("--sizes", default="512,1080p")
     parser.add_argument("--methods", default="dumoulin,ghiasi,johnson,adain,gatys")
@@ -245,7 +246,7 @@ def main() -> None:
     if not args.system_allocator:
         prepare_process(device)  # as `neuralfx run` does
     cuda = device.type == "cuda"
-    precisions = (args.precisions or ("fp32,fp16,bf16" if cuda else "fp32,bf16")).split(",")
+    precisions = args.precisions.split(",") if args.precisions else default_precisions(cuda)
     batch = args.batch or (8 if cuda else 1)
     runs = args.frames or (20 if cuda else 2)
     if cuda:

@@ -25,7 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import neuralfx  # noqa: E402
-from common import device_name, model_table  # noqa: E402
+from common import default_precisions, device_name, model_table  # noqa: E402
 from faces import frame_with_faces  # noqa: E402
 from helpers import stargan_v2_release, wing_release  # noqa: E402
 from neuralfx.devices import prepare_process, resolve_device  # noqa: E402
@@ -148,7 +148,11 @@ def faces_end_to_end(device: str, precision: str, frames: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precisions", default=None, help="default: fp32,bf16 (CUDA: +fp16)")
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help="default: fp32, and bf16 on a CPU with bf16 instructions (CUDA: +fp16)",
+    )
     parser.add_argument("--batches", default=None, help="default: 1,4 (CUDA: 1,32,128)")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--frames", type=int, default=None, help="frames end to end")
@@ -156,7 +160,7 @@ def main() -> None:
     device = resolve_device(args.device)
     prepare_process(device)
     cuda = device.type == "cuda"
-    precisions = (args.precisions or ("fp32,bf16,fp16" if cuda else "fp32,bf16")).split(",")
+    precisions = args.precisions.split(",") if args.precisions else default_precisions(cuda)
     batches = [int(b) for b in (args.batches or ("1,32,128" if cuda else "1,4")).split(",")]
     runs = args.runs or (20 if cuda else 2)
     frames = args.frames or (48 if cuda else 6)

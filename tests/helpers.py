@@ -5,9 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from neuralfx.devices import cpu_has_bf16
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import to_unit_float
+
+#: For tests that compute in bf16 on the CPU: a CPU without bf16 instructions refuses
+#: ``--precision bf16`` (tests/test_runner.py checks that refusal everywhere).
+needs_cpu_bf16 = pytest.mark.skipif(
+    not cpu_has_bf16(), reason="this CPU has no bf16 instructions: bf16 is refused here"
+)
+#: The precisions a CPU computes in: fp32, and bf16 where it has the instructions.
+CPU_PRECISIONS = ("fp32", "bf16") if cpu_has_bf16() else ("fp32",)
 
 
 def gradient(width: int = 64, height: int = 48, channels: int = 3, seed: int = 0) -> np.ndarray:

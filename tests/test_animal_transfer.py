@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from faces_helpers import read_rgb, write_clip
-from helpers import deterministic_state, stargan_v2_release
+from helpers import deterministic_state, needs_cpu_bf16, stargan_v2_release
 from neuralfx.regions import boxes_document
 
 pytest.importorskip("skimage.data")
@@ -318,6 +318,7 @@ def test_funit_needs_examples_and_stargan_v2_names_its_weights(cli, tmp_path):
     assert "neuralfx models fetch stargan-v2-afhq" in error["hint"]
 
 
+@needs_cpu_bf16
 def test_stargan_v2_runs_in_bf16_from_a_seed_and_from_examples(
     cli, tmp_path, stargan_v2_afhq, animal_photos
 ):

@@ -68,8 +68,14 @@ def test_doctor_reports_versions_devices_plugins_and_cache(cli, tmp_path):
     assert any(p["name"] == "convert" for p in report["plugins"])
     assert report["cache"]["path"] == str(cache)
     assert report["cache"]["files"] == [{"path": "painting-style/candy.safetensors", "bytes": 2048}]
+    # what --precision bf16 does here (refused without the CPU's bf16 instructions)
+    import torch
+
+    mkldnn = torch.backends.mkldnn.is_available()
+    assert report["cpu"]["bf16"] is (mkldnn and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     text = cli("doctor", "--ocio", "ocio://default").stdout
     assert "painting-style/candy.safetensors  2.0 KB" in text
+    assert ("no bf16 instructions" in text) is not report["cpu"]["bf16"]
     assert "ACEScg" in text
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from faces_helpers import astronaut, carphone, moved, no_face, read_rgb, write_clip
-from helpers import stargan_v2_release, wing_release
+from helpers import needs_cpu_bf16, stargan_v2_release, wing_release
 
 pytest.importorskip("skimage.data")
 
@@ -162,6 +162,7 @@ def test_a_reference_is_aligned_as_celeba_hq_was():
     assert np.abs(mouth - np.array(template.points[3:]).mean(0)).max() < 8
 
 
+@needs_cpu_bf16
 def test_bf16_runs_with_the_fan_and_a_reference(cli, tmp_path, clip, release, references):
     args = (*release, "--reference", references["him"], "--domain", "male", "--frames", "1001")
     _, out = run(cli, tmp_path, clip, *args, "--precision", "bf16", out="bf/f.####.png")

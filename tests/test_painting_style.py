@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import gradient, read_unit, to_dtype
+from helpers import CPU_PRECISIONS, gradient, read_unit, to_dtype
 from neuralfx import models
 from neuralfx.frames.images import read_image, write_image
 from neuralfx.consistency import SourceMotion, warping_error
@@ -271,7 +271,7 @@ def test_temporal_keeps_still_areas_still_on_the_sample_clip(cli, tmp_path, chec
 def test_sixteen_bit_exr_and_alpha_sources(cli, make_sequence, tmp_path, checkpoints):
     deep = make_sequence("deep/d.####.png", frames=[1], dtype=np.uint16, channels=4)
     src = read_image(deep.replace("####", "0001"))
-    for precision in ("fp32", "bf16"):  # bf16 computes in 8 bits of mantissa; alpha is kept
+    for precision in CPU_PRECISIONS:  # bf16 computes in 8 bits of mantissa; alpha is kept
         cli(
             "run",
             "painting-style",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import read_unit
+from helpers import needs_cpu_bf16, read_unit
 
 
+@needs_cpu_bf16
 @pytest.mark.parametrize("method", ["dumoulin", "johnson"])
 def test_bf16_paints_what_fp32_paints(cli, make_sequence, tmp_path, checkpoints, method):
     src = make_sequence(frames=[1, 2], width=96, height=64)

@@ -90,9 +90,27 @@ def resolve_precision(text: str, device: torch.device) -> torch.dtype:
         dtype = PRECISIONS[text]
     except KeyError:
         raise ParameterError(f"precision: {text!r} is not one of {', '.join(PRECISIONS)}") from None
-    if dtype is torch.float16 and device.type == "cpu":
+    if device.type != "cpu" or dtype is torch.float32:
+        return dtype
+    if dtype is torch.float16:
         raise ParameterError(
             "precision: fp16 is not supported on the CPU",
-            hint="use --precision bf16 or fp32 on the CPU",
+            hint="use --precision bf16 or fp32 on the CPU"
+            if cpu_has_bf16()
+            else "use --precision fp32 on the CPU",
+        )
+    if not cpu_has_bf16():
+        raise ParameterError(
+            "precision: this CPU has no bf16 instructions (AVX-512 or AMX), so torch would run "
+            "bf16 convolutions a few hundred times slower than fp32",
+            hint="use --precision fp32 (the default) on this machine, or a GPU",
         )
     return dtype
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN computes bf16 on this CPU. Without AVX-512 (or AMX) torch falls back
+    to reference loops: one 64-channel 3x3 convolution of a 128x128 image took 3.5 s in bf16
+    against 15 ms in fp32 on an AVX2 EPYC."""
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return torch.backends.mkldnn.is_available() and (supported is None or bool(supported()))

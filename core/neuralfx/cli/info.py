@@ -183,7 +183,7 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
     import torch
 
     from ..colour import ColourSpaces
-    from ..devices import available_devices
+    from ..devices import available_devices, cpu_has_bf16
     from ..host.weights import cache_dir, cached_files
 
     versions = {"neuralfx": __version__, "python": platform.python_version()}
@@ -230,6 +230,7 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
         "cpu": {
             "threads": torch.get_num_threads(),
             "openmp_waiting": openmp.describe(),
+            "bf16": cpu_has_bf16(),
         },
         "cache": {
             "path": str(cache),
@@ -258,7 +259,8 @@ def doctor_command(as_json: bool, ocio: str | None) -> None:
     cpu = report["cpu"]
     click.echo(
         f"cpu: {cpu['threads']} threads, OpenMP threads wait: {cpu['openmp_waiting']} "
-        "(PASSIVE when other work shares the cores, a short spin on an idle machine)"
+        "(PASSIVE when other work shares the cores, a short spin on an idle machine), "
+        + ("bf16 instructions" if cpu["bf16"] else "no bf16 instructions (--precision fp32)")
     )
     click.echo(
         f"plugins (API {PLUGIN_API_VERSION}): "
