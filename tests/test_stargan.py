@@ -41,6 +41,12 @@ def reference_generator(state: dict, x: torch.Tensor, c: torch.Tensor) -> torch.
     return torch.tanh(F.conv2d(h, state["main.21.weight"], padding=3))
 
 
+#: Float rounding only: the port and the reference sum in different orders, and oneDNN picks
+#: its kernels by CPU (up to 1.4e-5 on an AVX2 EPYC, under 1e-5 with AVX-512). A wrong
+#: layer, scale or channel order is off by 1e-2 or more.
+ROUNDING = 5e-5
+
+
 @pytest.fixture(scope="module")
 def official(tmp_path_factory):
     """``200000-G.ckpt`` as the official solver writes it: a plain state dict via torch.save."""
@@ -65,7 +71,7 @@ def test_the_port_computes_what_the_official_test_computes(official, name, size)
         got, want = net(x, c), reference_generator(state, x, c)
     assert got.shape == (2, 3, size, size)
     assert want.std() > 0.1  # the weights give a picture with contrast, not a flat field
-    assert (got - want).abs().max() < 1e-5
+    assert (got - want).abs().max() < ROUNDING
     other = torch.tensor([[1, 0, 0, 0, 1]] * 2, dtype=torch.float32)
     with torch.no_grad():
         assert (net(x, other) - got).abs().mean() > 1e-3  # the label matters
@@ -80,7 +86,7 @@ def test_eval_mode_and_running_buffers_change_nothing(official):
         evaluated = net(x, c)
         trained = net.train()(x, c)
     assert torch.equal(evaluated, trained)
-    assert (evaluated - reference_generator(state, x, c)).abs().max() < 1e-5
+    assert (evaluated - reference_generator(state, x, c)).abs().max() < ROUNDING
 
 
 def test_a_checkpoint_saved_before_pytorch_041_loads(tmp_path, official):
@@ -90,7 +96,7 @@ def test_a_checkpoint_saved_before_pytorch_041_loads(tmp_path, official):
     net = neuralfx.models.load("stargan-celeba-128", tmp_path / "old-G.ckpt")
     x, c = faces(128)[:1], torch.tensor([[1, 0, 0, 1, 1]], dtype=torch.float32)
     with torch.no_grad():
-        assert (net(x, c) - reference_generator(state, x, c)).abs().max() < 1e-5
+        assert (net(x, c) - reference_generator(state, x, c)).abs().max() < ROUNDING
 
 
 def test_a_checkpoint_of_another_model_is_refused_with_the_keys(tmp_path):
