@@ -31,6 +31,7 @@ def test_conv2d_is_f_conv2d(monkeypatch, cin, cout, k, folds, bias, channels_las
         return real(x, weight, *args, **kwargs)
 
     monkeypatch.setattr(narrow_conv.F, "conv2d", spy)
+    monkeypatch.setattr(narrow_conv, "WIDE_VECTORS", True)  # the fold's arithmetic, on any CPU
     out = narrow_conv.conv2d(x, w, b)
     expected = real(x, w, b)
     assert out.shape == expected.shape
@@ -47,3 +48,16 @@ def test_strided_and_too_narrow_inputs_are_left_to_f_conv2d():
     with pytest.raises(RuntimeError) as theirs:
         F.conv2d(torch.rand(1, 4, 40, 5), w)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_nothing_folds_without_wide_vectors(monkeypatch):
+    """On AVX2 the fold is slower than oneDNN's own kernel."""
+    assert narrow_conv.WIDE_VECTORS is (torch.backends.cpu.get_cpu_capability() == "AVX512")
+    kernels = []
+    real = F.conv2d
+    monkeypatch.setattr(
+        narrow_conv.F, "conv2d", lambda x, w, *a: kernels.append(w.shape) or real(x, w, *a)
+    )
+    monkeypatch.setattr(narrow_conv, "WIDE_VECTORS", False)
+    narrow_conv.conv2d(torch.rand(1, 4, 40, 40), torch.randn(3, 4, 9, 9))
+    assert kernels == [(3, 4, 9, 9)]
