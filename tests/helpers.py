@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuralfx.devices import cpu_has_bf16
+from neuralfx.frames.atomic import TEMP_MARK
 from neuralfx.frames.images import read_image
 from neuralfx.frames.pixels import to_unit_float
 
@@ -197,3 +198,9 @@ def write_vfr_video(path: str, frames: list[np.ndarray], times_ms: list[int]) ->
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def leftovers(folder) -> list[str]:
+    """The names of temporary files a run left in ``folder`` (none if it does not exist)."""
+    folder = Path(folder)
+    return [p.name for p in folder.iterdir() if TEMP_MARK in p.name] if folder.is_dir() else []

@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import leftovers
+
 ray = pytest.importorskip("ray")
 HERE = os.path.dirname(__file__)
 PLUGINS = os.path.join(HERE, "plugin_modules")
@@ -35,10 +37,6 @@ def hashes(folder) -> dict[str, str]:
         for p in sorted(folder.iterdir())
         if not p.name.startswith(".")
     }
-
-
-def leftovers(folder) -> list[str]:
-    return [p.name for p in folder.iterdir() if "neuralfx-tmp" in p.name]
 
 
 def test_shards_match_a_local_run_and_report_every_frame_once(cli, make_sequence, tmp_path):
