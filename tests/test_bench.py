@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def _bench(script: str, *args: str) -> list[str]:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[-1] == f"reproduce: python {ROOT / 'bench' / script} " + " ".join(args)
+    assert lines[-1] == f"reproduce: python {ROOT / 'bench' / script} " + shlex.join(args)
     return lines
 
 
@@ -83,10 +84,21 @@ def test_painting_style_bench():
 
 
 def test_flicker_bench():
+    """A named clip and the same frames named by their path (any footage can be measured):
+    the same figures, each from its own runs."""
+    pattern = str(ROOT / "samples" / "clip" / "clip.####.png")
     lines = _bench(
-        "flicker.py", "--methods", "johnson", "--clips", "synthetic", "--frames", "1001-1004"
+        "flicker.py",
+        "--methods",
+        "johnson",
+        "--clips",
+        f"synthetic,{pattern}",
+        "--frames",
+        "1001-1004",
     )
     row = next(line for line in lines if line.startswith("synthetic"))
+    by_path = next(line for line in lines if line.startswith("clip.####.png"))
+    assert by_path.split()[1:] == row.split()[1:]
     fields = row.split()[:11]
     clip, frames, method, warp_all, warp_moving, wake, wake_levels, static, fu, fs, drift = fields
     assert (clip, frames, method) == ("synthetic", "1001-1004", "johnson")
