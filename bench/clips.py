@@ -16,8 +16,8 @@ pixels.
 | pan | bikes.mp4 31-76 | a man walks between cars, then the camera pans fast (7 px a frame) |
 | carphone | carphone_pristine.mp4 1-120, 176x144 | a talking head in a shaking car |
 | cuts | bikes.mp4 1-250 | six shots with hard cuts between them |
-| bus | bikes.mp4 77-137 | held out: a bus, blurred by its speed, passes between a handheld camera and a cyclist |
-| carphone-coded | carphone_distorted.mp4 1-120, 176x144 | held out: the talking head through heavy coding artefacts |
+| bus | bikes.mp4 77-137 | held out: a fast, blurred bus passes a cyclist; handheld |
+| carphone-coded | carphone_distorted.mp4 1-120 | held out: carphone through heavy coding |
 
 The held-out clips were added after the stabiliser's settings were chosen on the others, to
 check them on footage they were not tuned on.

