@@ -61,13 +61,14 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 def test_a_second_run_on_an_output_being_written_is_refused_naming_the_first(
     make_sequence, tmp_path
 ):
-    """A slow inversion is writing; a convert into the same sequence is refused before it
+    """A slow inversion is writing (1 s a frame: the second command's start-up took over 5 s
+    on a loaded machine); a convert into the same sequence is refused before it
     touches anything, naming the first run; the first finishes with every frame inverted.
     With --wait, the same run started again waits for the first to end, then finds every
     frame done."""
     src = make_sequence(frames=range(1, 13))
     out = str(tmp_path / "o" / "o.####.png")
-    first = _start("slow-invert", src, out, "--seconds", "0.5", "--batch-size", "1")
+    first = _start("slow-invert", src, out, "--seconds", "1", "--batch-size", "1")
     _first_frame(first)
     second = _start("convert", src, out, "--overwrite")
     rc, stdout, _ = _finish(second)

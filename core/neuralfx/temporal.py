@@ -14,7 +14,6 @@ is what :mod:`neuralfx.consistency` measures occlusions with.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
@@ -326,29 +325,17 @@ class Stabiliser:
         self.unsettled = state["unsettled"].to(device)
 
 
-@functools.lru_cache(maxsize=2)
-def _positions(h: int, w: int, device: torch.device) -> torch.Tensor:
-    """``(1, 2, H, W)`` float32: each pixel's x and y, kept for the frame size in use (making
-    them was more than half of a warp's time at 720p)."""
+def _grid(flow: torch.Tensor) -> torch.Tensor:
+    """Sampling grid for ``grid_sample`` from pixel offsets ``(N, 2, H, W)``."""
+    h, w = flow.shape[2:]
     ys, xs = torch.meshgrid(
-        torch.arange(h, device=device, dtype=torch.float32),
-        torch.arange(w, device=device, dtype=torch.float32),
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
         indexing="ij",
     )
-    return torch.stack([xs, ys])[None]
-
-
-def _landing(flow: torch.Tensor) -> torch.Tensor:
-    """``(N, 2, H, W)``: where ``x + flow(x)`` lands, in pixels."""
-    h, w = flow.shape[2:]
-    return flow + _positions(h, w, flow.device)
-
-
-def _grid(flow: torch.Tensor) -> torch.Tensor:
-    """Sampling grid for ``grid_sample`` ``(N, H, W, 2)`` from pixel offsets ``(N, 2, H, W)``."""
-    h, w = flow.shape[2:]
-    to_unit = flow.new_tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]).view(1, 2, 1, 1)
-    return (_landing(flow) * to_unit - 1.0).permute(0, 2, 3, 1)
+    x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
+    y = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    return torch.stack([x, y], dim=-1)
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -365,9 +352,13 @@ def inside(flow: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W)``: 1 where ``x + flow(x)`` lies within the frame (content that entered
     across the frame's edge has nothing to come from, whatever the clamped border looks like)."""
     h, w = flow.shape[2:]
-    last = flow.new_tensor([w - 1, h - 1]).view(1, 2, 1, 1)
-    landing = _landing(flow)
-    return ((landing >= 0) & (landing <= last)).all(1, keepdim=True).float()
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
+        indexing="ij",
+    )
+    x, y = xs + flow[:, 0], ys + flow[:, 1]
+    return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).float()[:, None]
 
 
 def consistency_mask(back: torch.Tensor, fwd: torch.Tensor) -> torch.Tensor:
