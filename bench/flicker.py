@@ -138,8 +138,9 @@ def _load(pattern: str, frames: list[int]) -> list[torch.Tensor]:
 
     if is_video_path(pattern):
         pictures = [p for _, p in read_frames(pattern, set(frames))]
-    else:
-        pictures = [read_image(pattern.replace("####", f"{f:04d}")) for f in frames]
+    else:  # any sequence pattern or glob the command takes
+        paths = open_source(pattern).paths
+        pictures = [read_image(paths[f]) for f in frames]
     return [
         torch.from_numpy(np.ascontiguousarray(to_unit_float(p)[:, :, :3])).permute(2, 0, 1)
         for p in pictures
@@ -265,9 +266,11 @@ def main() -> None:
             first = int(whole.split("-")[0])
             for method in args.methods.split(","):
                 frames = args.frames or (f"{first}-{first + 15}" if method == "gatys" else whole)
-                rows.append(
-                    (clip_name, frames, method, measure(clip, frames, method, args, Path(tmp)))
-                )
+                try:
+                    figures = measure(clip, frames, method, args, Path(tmp))
+                except NeuralFXError as exc:
+                    raise SystemExit(f"{clip_name} {method}: {exc}") from None
+                rows.append((clip_name, frames, method, figures))
                 print(f"  measured {clip_name} {method}", file=sys.stderr, flush=True)
     width = max([10] + [len(row[0]) + 1 for row in rows])
     print(
