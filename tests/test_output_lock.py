@@ -77,7 +77,7 @@ def test_a_second_run_on_an_output_being_written_is_refused_naming_the_first(
     assert rc == 1 and "is being written by another run" in error["message"]
     assert f"pid {first.pid}" in error["message"] and "slow-invert" in error["message"]
     assert "--wait" in error["hint"]
-    waiting = _start("slow-invert", src, out, "--seconds", "0.5", "--batch-size", "1", "--wait")
+    waiting = _start("slow-invert", src, out, "--seconds", "1", "--batch-size", "1", "--wait")
     assert _finish(first)[0] == 0
     rc, stdout, err = _finish(waiting)
     assert rc == 0, (stdout, err)  # it waited, then found every frame done
