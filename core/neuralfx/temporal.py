@@ -150,7 +150,7 @@ class FlowEstimator:
         # Carrying painted texture along such guesses drew streaks behind a moving sun. A
         # gentle gradient shows a long motion as well as detail shows a short one (a bus
         # blurred by its speed, a fast pan over shading; SWEPT): on the bench clips, the
-        # all-pixel warping error of the walker, pan and bus clips fell by 0.02-0.06 of the
+        # all-pixel warping error of the walker, pan and bus clips fell by 0.01-0.06 of the
         # per-frame run (ghiasi, dumoulin), wakes grew by 0.03 at most, and the other clips
         # moved by 0.01 at most.
         # (Squared lengths: torch's norm over the two flow channels of an NCHW tensor took
