@@ -485,7 +485,7 @@ def test_a_long_motion_over_a_gentle_gradient_is_trusted():
     assert float(mask[0, 0][inner].max()) == 0
 
 
-def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpoints):
+def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpoints, style_images):
     src = make_sequence(frames=[1], width=12, height=10)
     r = cli(
         "run",
@@ -499,6 +499,9 @@ def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpo
         expect=2,
     )
     assert "processed at 12x10" in r.stderr and "at least 16" in r.stderr
+    # the hint names what would help: no setting shrank these frames
+    assert "scale them up" in r.stderr and "--max-size" not in r.stderr
+    assert "--style-scale" not in r.stderr
     big = make_sequence("big/b.####.png", frames=[1], width=64, height=48)
     r = cli(
         "run",
@@ -513,7 +516,24 @@ def test_frames_too_small_for_the_networks(cli, make_sequence, tmp_path, checkpo
         tmp_path / "p.####.png",
         expect=2,
     )
-    assert "raise --max-size" in r.stderr
+    assert "raise --max-size (now 8)" in r.stderr and "--style-scale" not in r.stderr
+    # a style image's scale shrinks frames for ghiasi, adain and gatys: the hint says so
+    r = cli(
+        "run",
+        "painting-style",
+        "--method",
+        "gatys",
+        "--style",
+        style_images[0],
+        "--style-size",
+        "32",
+        "--style-scale",
+        "4",
+        big,
+        tmp_path / "q.####.png",
+        expect=2,
+    )
+    assert "lower --style-scale (now 4" in r.stderr and "--max-size" not in r.stderr
 
 
 def test_stabilisation_follows_the_warped_previous_output_outside_occlusions(

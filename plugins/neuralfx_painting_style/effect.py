@@ -108,7 +108,7 @@ class PaintingStyle(neuralfx.Effect):
                 f"frame {batch.frames[0]} is processed at {work.shape[3]}x{work.shape[2]}; "
                 f"painting-style needs at least {MIN_FRAME_SIDE} pixels on each side (the "
                 "networks work on 1/8-size features)",
-                hint="raise --max-size, lower --style-scale or give larger frames",
+                hint=self._too_small_hint(h, w),
             )
         # The stabiliser and gatys' noise change only once the whole batch has succeeded
         # (a batch is retried smaller after a CUDA out-of-memory error).
@@ -149,6 +149,22 @@ class PaintingStyle(neuralfx.Effect):
             f"paint it at a smaller size and scale the result up: --max-size {fits} (the "
             "largest long side that fits now)"
         )
+
+    def _too_small_hint(self, h: int, w: int) -> str:
+        """What makes a frame big enough to paint: the settings that shrank it, or, where the
+        frame itself is too small, larger footage (frames are never painted above their size)."""
+        if min(h, w) < MIN_FRAME_SIDE:
+            return (
+                f"give frames at least {MIN_FRAME_SIDE} pixels on each side (scale them up first)"
+            )
+        s, asks = self.settings, []
+        if s.max_size:
+            asks.append(f"raise --max-size (now {s.max_size})")
+        if self.method.style_images and s.style_scale > 0:
+            asks.append(
+                f"lower --style-scale (now {s.style_scale:g}; 0 paints at the frame's size)"
+            )
+        return " or ".join(asks)
 
     def _working_side(self, side: int) -> int:
         """The long side a frame whose long side is ``side`` is painted at: its own, less
