@@ -164,7 +164,7 @@ class PaintingStyle(neuralfx.Effect):
             asks.append(
                 f"lower --style-scale (now {s.style_scale:g}; 0 paints at the frame's size)"
             )
-        return " or ".join(asks)
+        return " or ".join(asks) or "give larger frames"
 
     def _working_side(self, side: int) -> int:
         """The long side a frame whose long side is ``side`` is painted at: its own, less
