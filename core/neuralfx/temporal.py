@@ -326,17 +326,23 @@ class Stabiliser:
         self.unsettled = state["unsettled"].to(device)
 
 
-def _grid(flow: torch.Tensor) -> torch.Tensor:
-    """Sampling grid for ``grid_sample`` from pixel offsets ``(N, 2, H, W)``."""
+def _landing(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where ``x + flow(x)`` lands, in pixels: ``(N, H, W)`` x and y for offsets
+    ``(N, 2, H, W)``."""
     h, w = flow.shape[2:]
     ys, xs = torch.meshgrid(
         torch.arange(h, device=flow.device, dtype=flow.dtype),
         torch.arange(w, device=flow.device, dtype=flow.dtype),
         indexing="ij",
     )
-    x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
-    y = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
-    return torch.stack([x, y], dim=-1)
+    return xs + flow[:, 0], ys + flow[:, 1]
+
+
+def _grid(flow: torch.Tensor) -> torch.Tensor:
+    """Sampling grid for ``grid_sample`` from pixel offsets ``(N, 2, H, W)``."""
+    h, w = flow.shape[2:]
+    x, y = _landing(flow)
+    return torch.stack([x * (2.0 / max(w - 1, 1)) - 1.0, y * (2.0 / max(h - 1, 1)) - 1.0], dim=-1)
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -353,12 +359,7 @@ def inside(flow: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W)``: 1 where ``x + flow(x)`` lies within the frame (content that entered
     across the frame's edge has nothing to come from, whatever the clamped border looks like)."""
     h, w = flow.shape[2:]
-    ys, xs = torch.meshgrid(
-        torch.arange(h, device=flow.device, dtype=flow.dtype),
-        torch.arange(w, device=flow.device, dtype=flow.dtype),
-        indexing="ij",
-    )
-    x, y = xs + flow[:, 0], ys + flow[:, 1]
+    x, y = _landing(flow)
     return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).float()[:, None]
 
 
