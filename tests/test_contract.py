@@ -174,3 +174,64 @@ def test_models_and_detectors_reach_an_effect_through_its_run_context(make_seque
     assert "studio-arch" not in get_host().catalog.architectures
     with pytest.raises(ParameterError, match="studio-detector"):
         make_finder("studio-detector")
+
+
+@pytest.mark.parametrize(
+    "workers, free, ahead",
+    [(2, None, True), (1, None, False), (2, 1.5e9, False)],
+    ids=["two-workers", "one-worker", "memory-for-one-frame"],
+)
+def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
+    make_sequence, tmp_path, monkeypatch, workers, free, ahead
+):
+    """``parallel_inspect``: on the CPU, with two or more decode workers and memory for a frame
+    in each, the host calls ``inspect`` (torch single-threaded meanwhile, as before afterwards)
+    and ``process`` finds its results in ``batch.notes``; otherwise it does not call it, and
+    ``process`` does the work itself. The frames come out the same either way."""
+    import cv2
+    import numpy as np
+    import torch
+
+    from neuralfx import memory
+    from neuralfx.frames.pixels import to_tensor
+
+    if free is not None:
+        monkeypatch.setattr(memory, "free_bytes", lambda device: free)
+    seen = {"threads": set(), "inspected": [], "ahead": []}
+
+    class Inverts(neuralfx.Effect):
+        name = "inverts-ahead"
+        working_space = None
+        parallel_inspect = True
+
+        def memory_needed(self, width, height):
+            return 10**9  # one frame fits in 1.5 GB, two do not
+
+        def inspect(self, frame, rgb):
+            seen["threads"].add(torch.get_num_threads())
+            seen["inspected"].append(frame)
+            return 1 - to_tensor([rgb], torch.device("cpu"), torch.float32)
+
+        def process(self, batch):
+            seen["ahead"].append(batch.notes is not None)
+            if batch.notes is not None:
+                return batch.replace(rgb=torch.cat(batch.notes))
+            return batch.replace(rgb=1 - batch.rgb.float())
+
+    host = PluginHost()
+    host.add_plugin(plugin_with(Inverts), name="studio")
+    threads = torch.get_num_threads()
+    source = make_sequence(width=96, height=64)
+    out = str(tmp_path / "o.####.png")
+    options = neuralfx.RunOptions(workers=workers)
+    neuralfx.run("inverts-ahead", source, out, options=options, host=host)
+    assert torch.get_num_threads() == threads
+    if ahead:
+        assert seen["threads"] == {1} and sorted(seen["inspected"]) == [1001, 1002, 1003, 1004]
+    else:
+        assert seen["inspected"] == []
+    assert seen["ahead"] == [ahead] * 4
+    for f in range(1001, 1005):
+        given = cv2.imread(source.replace("####", f"{f:04d}"))
+        got = cv2.imread(out.replace("####", f"{f:04d}"))
+        assert np.array_equal(got, 255 - given)

@@ -75,11 +75,9 @@ def fit_batch(
     """The batch size to use for ``width`` x ``height`` frames: ``batch``, lowered to what fits
     when it was chosen automatically; ParameterError naming the sizes when one frame cannot
     fit at all. ``in_flight``: frames the pipeline holds besides the batch."""
-    need = effect.memory_needed(width, height)
-    free = free_bytes(device)
-    if need is None or free is None or os.environ.get("NEURALFX_NO_MEMORY_CHECK"):
+    need, room = _need_and_room(effect, width, height, in_flight, device)
+    if need is None or room is None:
         return batch
-    room = HEADROOM * free - in_flight * PIPELINE_BYTES_PER_PIXEL * width * height
     if need > room:
         raise ParameterError(
             f"{where} is {width}x{height}: processing it takes about {_gb(need)} on {device} "
@@ -88,6 +86,22 @@ def fit_batch(
             + " (NEURALFX_NO_MEMORY_CHECK=1 tries anyway)",
         )
     return max(1, min(batch, int(room // need))) if automatic else batch
+
+
+def fits(effect, width: int, height: int, frames: int, in_flight: int, device) -> bool:
+    """Whether ``frames`` frames of ``width`` x ``height`` can be processed at once beside
+    ``in_flight`` frames in the pipeline (True where it cannot be told)."""
+    need, room = _need_and_room(effect, width, height, in_flight, device)
+    return need is None or room is None or frames * need <= room
+
+
+def _need_and_room(effect, width, height, in_flight, device) -> tuple[int | None, float | None]:
+    """What one frame needs, and the room for it; None where not known or not checked."""
+    need = effect.memory_needed(width, height)
+    free = free_bytes(device)
+    if need is None or free is None or os.environ.get("NEURALFX_NO_MEMORY_CHECK"):
+        return None, None
+    return need, HEADROOM * free - in_flight * PIPELINE_BYTES_PER_PIXEL * width * height
 
 
 def _gb(n: float) -> str:

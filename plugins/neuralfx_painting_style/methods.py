@@ -44,6 +44,9 @@ class Method:
     #: peak memory a frame takes per pixel painted (fp32, CPU; peak RSS between 1080p and 4K
     #: frames, 2026-12-06): the network's activations; None where not measured
     bytes_per_pixel: ClassVar[int | None] = None
+    #: a frame's fresh look depends on that frame alone (a network), so it can be painted
+    #: ahead of the stabiliser, several frames at once (:meth:`fresh`)
+    paints_frames_alone: ClassVar[bool] = True
 
     def __init__(self, settings, preset: dict[int, float]) -> None:
         self.settings, self.preset = settings, preset
@@ -58,12 +61,19 @@ class Method:
         for architecture, checkpoint in self.checkpoints():
             setattr(self, architecture.replace("-", "_"), load_model(architecture, checkpoint, ctx))
 
-    def paint(self, frames: torch.Tensor, stabiliser) -> torch.Tensor:
-        """Feed-forward methods: every frame through the network, then each tied to the
-        previous output (the stabiliser computes its flows meanwhile)."""
-        if stabiliser:
+    def fresh(self, frames: torch.Tensor) -> torch.Tensor:
+        """The frames' own looks, each painted alone (feed-forward methods)."""
+        return self.network(frames).clamp(0, 1)
+
+    def paint(
+        self, frames: torch.Tensor, stabiliser, fresh: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Feed-forward methods: every frame through the network (unless its ``fresh`` look
+        was painted ahead), then each tied to the previous output (the stabiliser computes its
+        flows meanwhile)."""
+        if stabiliser and fresh is None:
             stabiliser.prepare(frames)
-        painted = self.network(frames).clamp(0, 1)
+        painted = self.fresh(frames) if fresh is None else fresh
         if stabiliser is None:
             return painted
         return torch.cat(
@@ -181,6 +191,7 @@ class Gatys(Method):
     moves with the picture instead of sticking to the screen."""
 
     style_images = True
+    paints_frames_alone = False
 
     def checkpoints(self):
         checkpoint = self.settings.checkpoint
@@ -205,7 +216,7 @@ class Gatys(Method):
         ((name, checkpoint),) = self.checkpoints()
         return gatys.vgg_features(load_model(name, checkpoint, ctx), ctx.device)
 
-    def paint(self, frames, stabiliser):
+    def paint(self, frames, stabiliser, fresh=None):
         s, out = self.settings, []
         for frame in frames:
             content = frame[None]

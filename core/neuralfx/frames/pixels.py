@@ -59,6 +59,28 @@ def to_unit_float(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32) / scale if scale else a.astype(np.float32, copy=False)
 
 
+def to_tensor(arrays: list[np.ndarray], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``(H, W, C)`` arrays (integer samples or float, as decoded) → an ``(N, C, H, W)`` tensor
+    in [0, 1] on ``device``: how the host batches frames for ``Effect.process``, so that work
+    an effect does in ``inspect`` on a frame sees the same values."""
+    if len({a.dtype for a in arrays}) > 1:
+        arrays = [to_unit_float(a) for a in arrays]
+    scale = INTEGER_SCALE.get(arrays[0].dtype)
+    # One copy into (pinned, for CUDA) host memory, then a non-blocking copy to the device.
+    host = torch.empty(
+        (len(arrays),) + arrays[0].shape,
+        dtype=torch.from_numpy(arrays[0][:0]).dtype,
+        pin_memory=device.type == "cuda",
+    )
+    np.stack(arrays, out=host.numpy())
+    # Convert while the layout is still contiguous NHWC (much faster on the CPU than on the
+    # permuted view); the permuted result is an NCHW tensor in channels_last memory format.
+    x = host.to(device, non_blocking=True).to(torch.float32)
+    if scale is not None:
+        x.mul_(1.0 / scale)
+    return x.permute(0, 3, 1, 2).to(dtype)
+
+
 def display_rgb(pixels: np.ndarray) -> np.ndarray:
     """Decoded pixels of any layout → float32 ``(H, W, 3)`` sRGB in [0, 1], for pictures that
     are looked at or learnt from (style images, training images, contact sheets): gray is

@@ -26,7 +26,7 @@ from ..host.plugins import get_host
 from ..effect import ClipInfo, Effect, FrameBatch, RunContext
 from ..errors import FrameError, NeuralFXError, ParameterError
 from ..frames.images import stores_bgr
-from ..frames.pixels import INTEGER_SCALE, FrameDecoder, Picture, count_nonfinite, to_unit_float
+from ..frames.pixels import FrameDecoder, Picture, count_nonfinite, to_tensor
 from .. import memory
 from ..marks.marking import OutputMarks
 from .plan import Plan
@@ -73,6 +73,9 @@ class FrameStage:
             reporter.warning,
         )
         self.first: Picture | None = None
+        #: set once the effect is loaded (:meth:`context`, :meth:`_choose_inspection`)
+        self.size = (0, 0)
+        self.inspects = self.parallel_inspect = False
         #: called with the clip's first picture, before any batch (the output layout)
         self.on_first: Callable[[Picture], None] = lambda picture: None
         #: frames whose source holds NaN or infinity that the effect passes through → what
@@ -99,8 +102,12 @@ class FrameStage:
         pass through. Close it to stop early."""
         effect, plan = self.effect, self.plan
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="neuralfx-decode")
+        threads = torch.get_num_threads()
         try:
             effect.load(self.context())
+            self._choose_inspection()
+            if self.parallel_inspect:
+                torch.set_num_threads(1)  # one frame per worker, each on one core
             if self.passes_through:
                 pictures = self._pictures(pool, plan.feed)
                 try:
@@ -137,11 +144,29 @@ class FrameStage:
                     batches.close()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            torch.set_num_threads(threads)
             effect.release()
+
+    def _choose_inspection(self) -> None:
+        """Whether the decode workers call Effect.inspect (``self.inspects``), and whether
+        they run the effect's per-frame model work there, several frames at once
+        (``self.parallel_inspect``: on the CPU, with two or more workers and memory for a frame
+        in each; see Effect.inspect)."""
+        effect = self.effect
+        overridden = type(effect).inspect is not Effect.inspect
+        offered = overridden and bool(getattr(effect, "parallel_inspect", False))
+        self.parallel_inspect = (
+            offered
+            and self.device.type == "cpu"
+            and self.workers > 1
+            and memory.fits(effect, *self.size, self.workers, self.lookahead, self.device)
+        )
+        self.inspects = overridden and (self.parallel_inspect or not offered)
 
     def context(self) -> RunContext:
         fps = self.source.fps or self.opts.frame_rate()
         width, height, depth = self.source.probe()
+        self.size = (width, height)
         clip = ClipInfo(
             self.plan.input,
             tuple(self.source.all_frames),
@@ -179,9 +204,10 @@ class FrameStage:
 
     # -- decoding and batching ----------------------------------------------------------------
     def _pictures(self, pool: ThreadPoolExecutor, frames: list[int]) -> Iterator[Picture]:
-        # Decoding, and the effect's own per-frame CPU work (Effect.inspect: face detection),
-        # run in the decode workers, overlapping the device's work on earlier batches.
-        inspects = type(self.effect).inspect is not Effect.inspect
+        # Decoding, and the effect's own per-frame CPU work (Effect.inspect: face detection;
+        # on the CPU, a network that may paint several frames at once), run in the decode
+        # workers, overlapping the device's work on earlier batches.
+        inspects = self.inspects
         # Frames that pass through keep the codec's channel order, saving a swap each way.
         bgr = self.passes_through
 
@@ -287,39 +313,16 @@ class FrameStage:
         return None
 
     def _upload(self, pictures: list[Picture]) -> FrameBatch:
-        rgb = self._to_device([p.rgb for p in pictures], self.dtype)
+        rgb = to_tensor([p.rgb for p in pictures], self.device, self.dtype)
         # Alpha is written back untouched: it stays float32 whatever the compute precision
         # (bf16 keeps 8 bits of mantissa, which would round 16-bit alpha).
         alpha = (
-            self._to_device([p.alpha for p in pictures], torch.float32)
+            to_tensor([p.alpha for p in pictures], self.device, torch.float32)
             if pictures[0].alpha is not None
             else None
         )
-        notes = (
-            tuple(p.notes for p in pictures)
-            if type(self.effect).inspect is not Effect.inspect
-            else None
-        )
+        notes = tuple(p.notes for p in pictures) if self.inspects else None
         return FrameBatch(rgb, alpha, tuple(p.frame for p in pictures), notes)
-
-    def _to_device(self, arrays: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
-        """``(H, W, C)`` arrays → ``(N, C, H, W)`` float tensor in [0, 1] on the device."""
-        if len({a.dtype for a in arrays}) > 1:
-            arrays = [to_unit_float(a) for a in arrays]
-        scale = INTEGER_SCALE.get(arrays[0].dtype)
-        # One copy into (pinned, for CUDA) host memory, then a non-blocking copy to the device.
-        host = torch.empty(
-            (len(arrays),) + arrays[0].shape,
-            dtype=torch.from_numpy(arrays[0][:0]).dtype,
-            pin_memory=self.device.type == "cuda",
-        )
-        np.stack(arrays, out=host.numpy())
-        # Convert while the layout is still contiguous NHWC (much faster on the CPU than on the
-        # permuted view); the permuted result is an NCHW tensor in channels_last memory format.
-        x = host.to(self.device, non_blocking=True).to(torch.float32)
-        if scale is not None:
-            x.mul_(1.0 / scale)
-        return x.permute(0, 3, 1, 2).to(dtype)
 
     # -- processing ---------------------------------------------------------------------------
     def _process(self, batch: FrameBatch) -> FrameBatch:
