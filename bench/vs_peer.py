@@ -13,12 +13,20 @@ median wall time, CPU seconds (user + system of the child) and, for NeuralFX, th
 start to the first frame written; the ratio is peer / NeuralFX wall (above 1: NeuralFX faster).
 "Busy" starts one process spinning on a core beside the job (a stand-in for Blender rendering).
 ``--waiting`` runs NeuralFX once per way of OpenMP waiting in each round (``auto``: the
-command's own choice, ``neuralfx.openmp``; ``passive``; ``spin``: a spin of 1000), one row each.
+command's own choice, ``neuralfx.openmp``; ``passive``; ``spin``: a spin of 1000), one row each;
+``--workers`` likewise per decode-worker count (``auto``: one per core, so frames are painted
+two or more at once, each on one torch thread; ``1``: one frame at a time). ``--compare-with DIR``
+adds a row for the NeuralFX of another checkout (its ``core`` and ``plugins`` first on
+PYTHONPATH), to put a change beside the code before it:
+
+    git worktree add /tmp/before d5a9d58
+    python bench/vs_peer.py --jobs main --compare-with /tmp/before
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import multiprocessing
 import os
@@ -87,7 +95,28 @@ def _environment(waiting: str) -> dict:
     return plain | WAITING[waiting]
 
 
-def measure(job: str, repeat: int, busy: bool, tmp: Path, waitings: list[str]) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One way of running NeuralFX: a row of the table."""
+
+    waiting: str = "auto"
+    workers: str = "auto"
+    #: another checkout's ``core`` and ``plugins``, first on PYTHONPATH (``--compare-with``)
+    before: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "before" if self.before else self.workers
+
+    def command(self, ours: list[str]) -> tuple[list[str], dict]:
+        env = _environment(self.waiting)
+        if self.before:
+            env["PYTHONPATH"] = self.before
+        extra = [] if self.workers == "auto" else ["--workers", self.workers]
+        return ours + extra, env
+
+
+def measure(job: str, repeat: int, busy: bool, tmp: Path, variants: list[Variant]) -> dict:
     clip, size = JOBS[job]
     clip = clip or _bbb_720p()
     ours = [
@@ -118,10 +147,10 @@ def measure(job: str, repeat: int, busy: bool, tmp: Path, waitings: list[str]) -
     if spinner:
         spinner.start()
     try:
-        runs = {w: [] for w in waitings} | {"peer": []}
+        runs = {v: [] for v in variants} | {"peer": []}
         for _ in range(repeat):
-            for waiting in waitings:
-                runs[waiting].append(_timed(ours, _environment(waiting)))
+            for variant in variants:
+                runs[variant].append(_timed(*variant.command(ours)))
             runs["peer"].append(_timed(peer))
     finally:
         if spinner:
@@ -152,8 +181,30 @@ def main() -> None:
         help="how NeuralFX's OpenMP threads wait, one row each: auto (the command's choice), "
         "passive, spin",
     )
+    parser.add_argument(
+        "--workers",
+        default="auto",
+        help="NeuralFX's decode workers, one row each: auto (one per core: frames painted "
+        "several at once), or a number (1: one frame at a time on torch's threads)",
+    )
+    parser.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="another checkout of NeuralFX (git worktree add DIR REV): one more row, its code",
+    )
     args = parser.parse_args()
     waitings = args.waiting.split(",")
+    counts = args.workers.split(",")
+    if any(c != "auto" and not c.isdigit() for c in counts):
+        parser.error("--workers: give auto or whole numbers, such as auto,1")
+    variants = [Variant(w, c) for w in waitings for c in counts]
+    if args.compare_with:
+        before = Path(args.compare_with).resolve()
+        if not (before / "core" / "neuralfx").is_dir():
+            parser.error(f"--compare-with: {before} is not a NeuralFX checkout")
+        variants.append(
+            Variant(before=os.pathsep.join(str(before / d) for d in ("core", "plugins")))
+        )
     unknown = set(waitings) - set(WAITING)
     if unknown:
         parser.error(
@@ -161,18 +212,21 @@ def main() -> None:
         )
     print(f"# {os.cpu_count()} CPU cores; median of {args.repeat} alternating runs each")
     print(
-        f"{'job':<6}{'beside':<7}{'waiting':<9}{'neuralfx s':>11}{'CPU s':>7}{'1st frame':>10}"
+        f"{'job':<6}{'beside':<7}{'waiting':<9}{'workers':<8}"
+        f"{'neuralfx s':>11}{'CPU s':>7}{'1st frame':>10}"
         f"{'peer s':>8}{'CPU s':>7}{'peer/neuralfx':>14}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for job in args.jobs.split(","):
             for busy in (False,) if args.no_busy else (False, True):
-                m = measure(job, args.repeat, busy, Path(tmp), waitings)
+                m = measure(job, args.repeat, busy, Path(tmp), variants)
                 pw, pc, _ = m["peer"]
-                for waiting in waitings:
-                    ow, oc, of = m[waiting]
+                for variant in variants:
+                    ow, oc, of = m[variant]
                     print(
-                        f"{job:<6}{'busy' if busy else 'idle':<7}{waiting:<9}{ow:>11.2f}"
+                        f"{job:<6}{'busy' if busy else 'idle':<7}{variant.waiting:<9}"
+                        f"{variant.label:<8}"
+                        f"{ow:>11.2f}"
                         f"{oc:>7.1f}{of:>10.2f}{pw:>8.2f}{pc:>7.1f}{pw / ow:>14.2f}",
                         flush=True,
                     )

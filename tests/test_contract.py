@@ -177,27 +177,33 @@ def test_models_and_detectors_reach_an_effect_through_its_run_context(make_seque
 
 
 @pytest.mark.parametrize(
-    "workers, free, ahead",
-    [(2, None, True), (1, None, False), (2, 1.5e9, False)],
-    ids=["two-workers", "one-worker", "memory-for-one-frame"],
+    "workers, free, at_once",
+    [(2, None, 2), (1, None, 1), (2, 1.5e9, 1), (2, 0.5e9, 0)],
+    ids=["two-workers", "one-worker", "memory-for-one-frame", "memory-for-none"],
 )
 def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
-    make_sequence, tmp_path, monkeypatch, workers, free, ahead
+    make_sequence, tmp_path, monkeypatch, workers, free, at_once
 ):
-    """``parallel_inspect``: on the CPU, with two or more decode workers and memory for a frame
-    in each, the host calls ``inspect`` (torch single-threaded meanwhile, as before afterwards)
-    and ``process`` finds its results in ``batch.notes``; otherwise it does not call it, and
-    ``process`` does the work itself. The frames come out the same either way."""
+    """``parallel_inspect``: on the CPU the host calls ``inspect`` in its decode workers, as
+    many frames at once as there are workers and memory for (torch single-threaded meanwhile,
+    as before afterwards), and ``process`` finds the results in ``batch.notes``; the frames
+    come out the same. Where not even one frame fits, nothing is painted before the first
+    frame's memory check refuses the run."""
+    import threading
+    import time
+
     import cv2
     import numpy as np
     import torch
 
     from neuralfx import memory
+    from neuralfx.errors import ParameterError
     from neuralfx.frames.pixels import to_tensor
 
     if free is not None:
         monkeypatch.setattr(memory, "free_bytes", lambda device: free)
-    seen = {"threads": set(), "inspected": [], "ahead": []}
+    seen = {"threads": set(), "inspected": [], "ahead": [], "busy": 0, "most": 0}
+    lock = threading.Lock()
 
     class Inverts(neuralfx.Effect):
         name = "inverts-ahead"
@@ -208,8 +214,14 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
             return 10**9  # one frame fits in 1.5 GB, two do not
 
         def inspect(self, frame, rgb):
+            with lock:
+                seen["busy"] += 1
+                seen["most"] = max(seen["most"], seen["busy"])
             seen["threads"].add(torch.get_num_threads())
             seen["inspected"].append(frame)
+            time.sleep(0.05)  # long enough for the workers' calls to overlap
+            with lock:
+                seen["busy"] -= 1
             return 1 - to_tensor([rgb], torch.device("cpu"), torch.float32)
 
         def process(self, batch):
@@ -224,13 +236,15 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
     source = make_sequence(width=96, height=64)
     out = str(tmp_path / "o.####.png")
     options = neuralfx.RunOptions(workers=workers)
+    if not at_once:
+        with pytest.raises(ParameterError, match="processing it takes about 1.0 GB"):
+            neuralfx.run("inverts-ahead", source, out, options=options, host=host)
+        assert seen["inspected"] == [] and torch.get_num_threads() == threads
+        return
     neuralfx.run("inverts-ahead", source, out, options=options, host=host)
     assert torch.get_num_threads() == threads
-    if ahead:
-        assert seen["threads"] == {1} and sorted(seen["inspected"]) == [1001, 1002, 1003, 1004]
-    else:
-        assert seen["inspected"] == []
-    assert seen["ahead"] == [ahead] * 4
+    assert seen["threads"] == {1} and sorted(seen["inspected"]) == [1001, 1002, 1003, 1004]
+    assert seen["most"] == at_once and seen["ahead"] == [True] * 4
     for f in range(1001, 1005):
         given = cv2.imread(source.replace("####", f"{f:04d}"))
         got = cv2.imread(out.replace("####", f"{f:04d}"))

@@ -88,11 +88,13 @@ def fit_batch(
     return max(1, min(batch, int(room // need))) if automatic else batch
 
 
-def fits(effect, width: int, height: int, frames: int, in_flight: int, device) -> bool:
-    """Whether ``frames`` frames of ``width`` x ``height`` can be processed at once beside
-    ``in_flight`` frames in the pipeline (True where it cannot be told)."""
+def frames_that_fit(effect, width: int, height: int, most: int, in_flight: int, device) -> int:
+    """How many ``width`` x ``height`` frames, up to ``most``, can be processed at once beside
+    ``in_flight`` frames in the pipeline (``most`` where it cannot be told; 0: not one)."""
     need, room = _need_and_room(effect, width, height, in_flight, device)
-    return need is None or room is None or frames * need <= room
+    if need is None or room is None:
+        return most
+    return max(0, min(most, int(room // need)))
 
 
 def _need_and_room(effect, width, height, in_flight, device) -> tuple[int | None, float | None]:

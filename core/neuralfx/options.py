@@ -153,7 +153,8 @@ class RunOptions:
         params.Int,
         min=1,
         placeholder="N",
-        help="Decode/encode threads (default: one per CPU core).",
+        help="Decode/encode threads, which on the CPU also paint painting-style's frames, "
+        "one each (default: one per CPU core).",
     )
     ocio: str | None = option(
         params.Text,

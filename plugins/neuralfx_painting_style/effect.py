@@ -103,9 +103,8 @@ class PaintingStyle(neuralfx.Effect):
 
     # -- processing ---------------------------------------------------------------------------
     def inspect(self, frame: int, rgb) -> torch.Tensor | None:
-        """The frame's fresh look at the working size, painted in a decode worker, where the
-        host runs frames in parallel on the CPU (``parallel_inspect``; see
-        neuralfx.Effect.inspect: measured 10 % faster on the README's main job); None for
+        """The frame's fresh look at the working size, painted in a decode worker on the CPU,
+        several frames at once (``parallel_inspect``; see neuralfx.Effect.inspect); None for
         gatys, whose optimisation needs the frames before (the host then calls this anyway:
         without ``parallel_inspect`` an inspect is an ordinary one)."""
         if not self.parallel_inspect:

@@ -101,13 +101,14 @@ class FrameStage:
         the frames to do: device batches, or the decoded pictures themselves when the frames
         pass through. Close it to stop early."""
         effect, plan = self.effect, self.plan
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="neuralfx-decode")
         threads = torch.get_num_threads()
+        pool = None
         try:
             effect.load(self.context())
             self._choose_inspection()
             if self.parallel_inspect:
                 torch.set_num_threads(1)  # one frame per worker, each on one core
+            pool = ThreadPoolExecutor(self.workers, thread_name_prefix="neuralfx-decode")
             if self.passes_through:
                 pictures = self._pictures(pool, plan.feed)
                 try:
@@ -143,24 +144,30 @@ class FrameStage:
                 finally:
                     batches.close()
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             torch.set_num_threads(threads)
             effect.release()
 
     def _choose_inspection(self) -> None:
         """Whether the decode workers call Effect.inspect (``self.inspects``), and whether
-        they run the effect's per-frame model work there, several frames at once
-        (``self.parallel_inspect``: on the CPU, with two or more workers and memory for a frame
-        in each; see Effect.inspect)."""
+        they run the effect's per-frame model work there, one frame per worker on one torch
+        thread each (``self.parallel_inspect``: on the CPU, where the effect offers it; see
+        Effect.inspect). Always so on the CPU, whatever the number of workers: the last bits
+        of a network's sums depend on the thread count, and a resumed run, a sub-range or a
+        Ray actor with another number of workers must give the same frames. The workers are
+        lowered to as many frames as fit in memory at once; where not even one fits, the
+        effect paints in ``process`` and the first frame's check says what to do."""
         effect = self.effect
         overridden = type(effect).inspect is not Effect.inspect
         offered = overridden and bool(getattr(effect, "parallel_inspect", False))
-        self.parallel_inspect = (
-            offered
-            and self.device.type == "cpu"
-            and self.workers > 1
-            and memory.fits(effect, *self.size, self.workers, self.lookahead, self.device)
-        )
+        self.parallel_inspect = False
+        if offered and self.device.type == "cpu":
+            fitting = memory.frames_that_fit(
+                effect, *self.size, self.workers, self.lookahead, self.device
+            )
+            if fitting:
+                self.parallel_inspect, self.workers = True, fitting
         self.inspects = overridden and (self.parallel_inspect or not offered)
 
     def context(self) -> RunContext:
