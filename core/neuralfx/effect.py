@@ -287,8 +287,7 @@ class Effect:
     # per instance in ``__init__`` (e.g. from a --temporal setting).
     name: ClassVar[str]
     stateful: bool
-    #: ``inspect`` can take over the model work of a frame (see :meth:`inspect`); may be set
-    #: per instance
+    #: ``inspect`` can do a frame's model work (see :meth:`inspect`); may be set per instance
     parallel_inspect: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -353,15 +352,10 @@ class Effect:
         It must be thread-safe and must not depend on other frames (keep tracking and any
         other cross-frame state in :meth:`process`). Not overridden: not called.
 
-        An effect whose per-frame network does not depend on other frames may run it here
-        (``neuralfx.frames.pixels.to_tensor`` makes the tensor ``process`` would get) and set
-        ``parallel_inspect = True``: on the CPU the host then runs torch single-threaded for the
-        run and calls ``inspect`` on as many frames at once as it has decode workers and memory
-        for (:meth:`memory_needed` each), which fills the cores better than torch's own threads
-        on one frame (the README's main job 17 % faster, 20 % beside a busy process; 720p 11 %
-        and 16 %), and the results do not depend on the worker count. Where not even one frame
-        fits, and on CUDA, it does not call ``inspect`` and ``process`` does the work itself,
-        finding ``batch.notes`` None."""
+        With ``parallel_inspect = True`` an effect may run here a network that needs only this
+        frame: on the CPU the host then calls it on a frame per decode worker (as many as fit
+        in memory) with torch on one thread; elsewhere it is not called and ``process`` finds
+        ``batch.notes`` None (docs/plugins.md)."""
         return None
 
     def memory_needed(self, width: int, height: int) -> int | None:

@@ -235,7 +235,9 @@ class RayExecutor:
         # On the CPU a network's sums (norms, matrix products) are split over the threads, so
         # their last bits depend on how many there are: actors compute with the driver's
         # count (Ray would give each one thread per CPU it holds), so that every shard, on
-        # whatever node, gives the frames of a local run on the driver's machine.
+        # whatever node, gives the frames of a local run on the driver's machine. (Effects that
+        # paint in the decode workers, Effect.parallel_inspect, use one thread per frame
+        # everywhere.)
         compute = None if share["num_gpus"] else torch.get_num_threads()
         actor = ray.remote(ShardWorker).options(
             **share,
