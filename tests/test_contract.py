@@ -177,18 +177,25 @@ def test_models_and_detectors_reach_an_effect_through_its_run_context(make_seque
 
 
 @pytest.mark.parametrize(
-    "workers, free, at_once",
-    [(2, None, 2), (1, None, 1), (2, 1.5e9, 1), (2, 0.5e9, 0)],
-    ids=["two-workers", "one-worker", "memory-for-one-frame", "memory-for-none"],
+    "workers, free, frames, at_once",
+    [
+        (2, None, 4, 2),
+        (1, None, 4, 1),
+        (2, 1.5e9, 4, 1),
+        (2, 0.5e9, 4, 0),
+        (2, None, 1, None),
+    ],
+    ids=["two-workers", "one-worker", "memory-for-one-frame", "memory-for-none", "one-picture"],
 )
 def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
-    make_sequence, tmp_path, monkeypatch, workers, free, at_once
+    make_sequence, tmp_path, monkeypatch, workers, free, frames, at_once
 ):
     """``parallel_inspect``: on the CPU the host calls ``inspect`` in its decode workers, as
     many frames at once as there are workers and memory for (torch single-threaded meanwhile,
     as before afterwards), and ``process`` finds the results in ``batch.notes``; the frames
     come out the same. Where not even one frame fits, nothing is painted before the first
-    frame's memory check refuses the run."""
+    frame's memory check refuses the run; a clip of one picture is processed on torch's
+    threads (nothing to paint beside it)."""
     import threading
     import time
 
@@ -233,19 +240,23 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
     host = PluginHost()
     host.add_plugin(plugin_with(Inverts), name="studio")
     threads = torch.get_num_threads()
-    source = make_sequence(width=96, height=64)
+    numbers = list(range(1001, 1001 + frames))
+    source = make_sequence(width=96, height=64, frames=numbers)
     out = str(tmp_path / "o.####.png")
     options = neuralfx.RunOptions(workers=workers)
-    if not at_once:
+    if at_once == 0:
         with pytest.raises(ParameterError, match="processing it takes about 1.0 GB"):
             neuralfx.run("inverts-ahead", source, out, options=options, host=host)
         assert seen["inspected"] == [] and torch.get_num_threads() == threads
         return
     neuralfx.run("inverts-ahead", source, out, options=options, host=host)
     assert torch.get_num_threads() == threads
-    assert seen["threads"] == {1} and sorted(seen["inspected"]) == [1001, 1002, 1003, 1004]
-    assert seen["most"] == at_once and seen["ahead"] == [True] * 4
-    for f in range(1001, 1005):
+    if at_once is None:
+        assert seen["inspected"] == [] and seen["ahead"] == [False] * frames
+    else:
+        assert seen["threads"] == {1} and sorted(seen["inspected"]) == numbers
+        assert seen["most"] == at_once and seen["ahead"] == [True] * frames
+    for f in numbers:
         given = cv2.imread(source.replace("####", f"{f:04d}"))
         got = cv2.imread(out.replace("####", f"{f:04d}"))
         assert np.array_equal(got, 255 - given)

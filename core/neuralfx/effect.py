@@ -354,8 +354,8 @@ class Effect:
 
         With ``parallel_inspect = True`` an effect may run here a network that needs only this
         frame: on the CPU the host then calls it on a frame per decode worker (as many as fit
-        in memory) with torch on one thread; elsewhere it is not called and ``process`` finds
-        ``batch.notes`` None (docs/plugins.md)."""
+        in memory) with torch on one thread, for clips of two frames or more; elsewhere it is
+        not called and ``process`` finds ``batch.notes`` None (docs/plugins.md)."""
         return None
 
     def memory_needed(self, width: int, height: int) -> int | None:
