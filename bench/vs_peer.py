@@ -185,7 +185,7 @@ def main() -> None:
         "--workers",
         default="auto",
         help="NeuralFX's decode workers, one row each: auto (one per core: frames painted "
-        "several at once), or a number (1: one frame at a time on torch's threads)",
+        "several at once), or a number (1: one frame at a time)",
     )
     parser.add_argument(
         "--compare-with",
