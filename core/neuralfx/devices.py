@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import sys
+from collections.abc import Iterator
 
+import cv2
 import torch
 
 from .errors import ParameterError
@@ -88,6 +91,23 @@ def _keep_freed_memory() -> None:
     # activation, and pay the page faults again each frame (Magenta's network, two frames at
     # once on two AVX2 cores at 720p: 86,000 faults a frame, 447 against 322 ms a frame).
     mallopt(_M_ARENA_MAX, 1)
+
+
+@contextlib.contextmanager
+def one_thread_per_task() -> Iterator[None]:
+    """torch's and OpenCV's own thread pools cut to one thread while it lasts (restored after):
+    for work already spread one task per core (frames painted in the decode workers), where a
+    library splitting each task again only adds threads that wait for each other. (OpenCV's DIS
+    flow for a 640x360 frame: 31 ms of CPU on one thread, 41 on two; its results do not depend
+    on the thread count, torch's sums do in their last bits.)"""
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)
 
 
 def resolve_precision(text: str, device: torch.device) -> torch.dtype:

@@ -15,6 +15,7 @@ frames next (the encoder, or another process) is the executor's business.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from ..colour import ColourSpaces
+from ..devices import one_thread_per_task
 from ..host.plugins import get_host
 from ..effect import ClipInfo, Effect, FrameBatch, RunContext
 from ..errors import FrameError, NeuralFXError, ParameterError
@@ -101,13 +103,13 @@ class FrameStage:
         the frames to do: device batches, or the decoded pictures themselves when the frames
         pass through. Close it to stop early."""
         effect, plan = self.effect, self.plan
-        threads = torch.get_num_threads()
+        threads = contextlib.ExitStack()
         pool = None
         try:
             effect.load(self.context())
             self._choose_inspection()
-            if self.parallel_inspect:
-                torch.set_num_threads(1)  # one frame per worker, each on one core
+            if self.parallel_inspect:  # one frame per worker, each on one core
+                threads.enter_context(one_thread_per_task())
             pool = ThreadPoolExecutor(self.workers, thread_name_prefix="neuralfx-decode")
             if self.passes_through:
                 pictures = self._pictures(pool, plan.feed)
@@ -146,7 +148,7 @@ class FrameStage:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
-            torch.set_num_threads(threads)
+            threads.close()
             effect.release()
 
     def _choose_inspection(self) -> None:
