@@ -50,6 +50,7 @@ LAYERS = (
             "hookspecs",
             "models",
             "faces",
+            "warping",
             "temporal",
             "consistency",
             "contact_sheet",

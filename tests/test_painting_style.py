@@ -441,7 +441,8 @@ def test_settings_errors_come_before_any_output_is_created(cli, make_sequence, t
 
 
 def test_flow_follows_a_shift_at_full_and_reduced_resolution():
-    from neuralfx.temporal import FlowEstimator, textured, warp
+    from neuralfx.temporal import FlowEstimator, textured
+    from neuralfx.warping import warp
 
     frame = torch.from_numpy(gradient(200, 120, seed=1)).permute(2, 0, 1)
     frame = torch.nn.functional.avg_pool2d(frame[None], 5, 1, 2)[0]  # smooth texture

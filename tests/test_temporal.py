@@ -20,7 +20,7 @@ from neuralfx.consistency import (
     wake_means,
 )
 from neuralfx.frames.images import write_image
-from neuralfx.temporal import warp
+from neuralfx.warping import warp
 
 W, H = 128, 96
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .temporal import consistency_mask, inside, warp
+from .warping import consistency_mask, inside, warp
 
 #: Flow (pixels a frame) from which a source pixel counts as moving.
 MOVING = 1.0
