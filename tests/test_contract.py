@@ -191,9 +191,9 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
     make_sequence, tmp_path, monkeypatch, workers, free, frames, at_once
 ):
     """``parallel_inspect``: on the CPU the host calls ``inspect`` in its decode workers, as
-    many frames at once as there are workers and memory for (torch single-threaded meanwhile,
-    as before afterwards), and ``process`` finds the results in ``batch.notes``; the frames
-    come out the same. Where not even one frame fits, nothing is painted before the first
+    many frames at once as there are workers and memory for (torch and OpenCV single-threaded
+    meanwhile, as before afterwards), and ``process`` finds the results in ``batch.notes``;
+    the frames come out the same. Where not even one frame fits, nothing is painted before the first
     frame's memory check refuses the run; a clip of one picture is processed on torch's
     threads (nothing to paint beside it)."""
     import threading
@@ -224,7 +224,7 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
             with lock:
                 seen["busy"] += 1
                 seen["most"] = max(seen["most"], seen["busy"])
-            seen["threads"].add(torch.get_num_threads())
+            seen["threads"].add((torch.get_num_threads(), cv2.getNumThreads()))
             seen["inspected"].append(frame)
             time.sleep(0.05)  # long enough for the workers' calls to overlap
             with lock:
@@ -239,7 +239,7 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
 
     host = PluginHost()
     host.add_plugin(plugin_with(Inverts), name="studio")
-    threads = torch.get_num_threads()
+    threads = torch.get_num_threads(), cv2.getNumThreads()
     numbers = list(range(1001, 1001 + frames))
     source = make_sequence(width=96, height=64, frames=numbers)
     out = str(tmp_path / "o.####.png")
@@ -247,14 +247,15 @@ def test_an_effect_may_do_its_model_work_in_inspect_several_frames_at_once(
     if at_once == 0:
         with pytest.raises(ParameterError, match="processing it takes about 1.0 GB"):
             neuralfx.run("inverts-ahead", source, out, options=options, host=host)
-        assert seen["inspected"] == [] and torch.get_num_threads() == threads
+        assert seen["inspected"] == []
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == threads
         return
     neuralfx.run("inverts-ahead", source, out, options=options, host=host)
-    assert torch.get_num_threads() == threads
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == threads
     if at_once is None:
         assert seen["inspected"] == [] and seen["ahead"] == [False] * frames
     else:
-        assert seen["threads"] == {1} and sorted(seen["inspected"]) == numbers
+        assert seen["threads"] == {(1, 1)} and sorted(seen["inspected"]) == numbers
         assert seen["most"] == at_once and seen["ahead"] == [True] * frames
     for f in numbers:
         given = cv2.imread(source.replace("####", f"{f:04d}"))
