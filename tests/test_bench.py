@@ -108,6 +108,18 @@ def test_flicker_bench():
     assert wake_levels == "n/a" or 0 <= float(wake_levels) < 255
 
 
+def test_stabiliser_bench_times_this_checkout_against_another():
+    """Each checkout's stabiliser in its own process: a row per size and checkout, and the
+    columns add up."""
+    lines = _bench("stabiliser.py", "--frames", "3", "--compare-with", str(ROOT))
+    rows = [line.split() for line in lines if line.startswith("360p")]
+    assert [row[1] for row in rows] == ["this", ROOT.name]
+    for row in rows:
+        flow, tie, blend, total = map(float, row[2:])
+        assert flow > 0 and tie > 0 and blend > 0
+        assert total == pytest.approx(tie + blend, abs=0.11)
+
+
 def test_watermark_bench_counts_false_positives():
     lines = _bench("watermark.py", "--false-positives", "4")
     counted = next(line for line in lines if line.startswith("unmarked:"))
