@@ -20,7 +20,7 @@ from neuralfx.consistency import (
     wake_means,
 )
 from neuralfx.frames.images import write_image
-from neuralfx.warping import warp
+from neuralfx.warping import inside, warp
 
 W, H = 128, 96
 
@@ -200,6 +200,32 @@ def test_warp_samples_along_the_flow_with_clamped_borders():
     assert np.abs(want - image).mean() > 0.05
     swapped = _bilinear_reference(image.astype(np.float64), flow[::-1].astype(np.float64))
     assert np.abs(got - swapped).max() > 0.1
+
+
+def test_inside_says_where_the_flow_lands_within_the_frame():
+    """``inside`` against a loop over the pixels: x and y tested on their own axes (a flow
+    along x alone must not take a pixel out through the top or bottom, nor the reverse), the
+    last row and column inside, a frame of another size after it (positions are kept per
+    size)."""
+    rng = np.random.default_rng(4)
+    for h, w in ((13, 21), (9, 6)):
+        flow = rng.uniform(-4, 4, (2, h, w)).astype(np.float32)
+        flow[:, 0, 0] = (w - 1, h - 1)  # lands on the bottom-right corner: inside
+        flow[:, 1, 1] = (0.0, h)  # straight down, past the bottom: outside
+        flow[:, 2, 2] = (w, 0.0)  # straight right, past the edge: outside
+        got = inside(torch.from_numpy(flow)[None])[0, 0].numpy()
+        want = np.array(
+            [
+                [
+                    float(0 <= x + flow[0, y, x] <= w - 1 and 0 <= y + flow[1, y, x] <= h - 1)
+                    for x in range(w)
+                ]
+                for y in range(h)
+            ]
+        )
+        assert np.array_equal(got, want)
+        assert 0.2 < want.mean() < 0.9  # both answers occur
+        assert (got[0, 0], got[1, 1], got[2, 2]) == (1, 0, 0)
 
 
 def test_wake_means_and_figure_on_known_values():
