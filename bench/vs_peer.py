@@ -21,6 +21,13 @@ PYTHONPATH), to put a change beside the code before it:
 
     git worktree add /tmp/before d5a9d58
     python bench/vs_peer.py --jobs main --compare-with /tmp/before
+
+``--floor`` adds, in each round, a fresh process that imports torch and then paints the job's
+frames with the network alone, as a CPU run paints them (one frame per core, each on one torch
+thread, the run's OpenMP and allocator settings), and prints the sum: the least time any run
+that starts torch on this machine can take, with decoding, the stabiliser, encoding and
+NeuralFX's own start-up all free. Where the peer is faster than that floor, no change inside
+NeuralFX's pipeline can make the run beat it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import json
 import multiprocessing
 import os
 import resource
@@ -85,6 +93,64 @@ def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, float
     return wall, cpu, first
 
 
+def floor_child(clip: str, size: int, frames: int | None) -> dict:
+    """In this (fresh) process: seconds to import torch, then to paint the first ``frames``
+    frames of ``clip`` (all: None), scaled to a long side of ``size`` at most, with Magenta's
+    network alone (preset 19, as the job), one frame per core on one torch thread each, with
+    the run's OpenMP waiting and allocator settings."""
+    from neuralfx.openmp import choose_waiting
+
+    choose_waiting()  # before torch loads OpenMP, as the command does
+    start = time.perf_counter()
+    import torch
+
+    imported = time.perf_counter() - start
+    from concurrent.futures import ThreadPoolExecutor
+
+    import av
+    from neuralfx import models
+    from neuralfx.devices import one_thread_per_task, prepare_process
+    from neuralfx_painting_style.methods import pad
+
+    pictures = []
+    with av.open(clip) as container:
+        for frame in container.decode(video=0):
+            if frames is not None and len(pictures) == frames:
+                break
+            scale = min(1.0, size / max(frame.width, frame.height))
+            rgb = frame.to_ndarray(
+                format="rgb24", width=round(frame.width * scale), height=round(frame.height * scale)
+            )
+            pictures.append(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)
+    prepare_process(torch.device("cpu"))
+    net = models.load("dumoulin")
+    style = torch.zeros(net.n_styles)
+    style[19] = 1
+
+    def paint(picture):
+        with torch.inference_mode():  # thread-local: entered in each worker
+            padded, crop = pad(picture, 4)
+            return crop(net(padded.contiguous(memory_format=torch.channels_last), style))
+
+    with one_thread_per_task(), ThreadPoolExecutor(os.cpu_count()) as pool:
+        start = time.perf_counter()
+        painted = list(pool.map(paint, pictures))
+        network = time.perf_counter() - start
+    assert all(float(p.std()) > 0.01 for p in painted), "the network painted a flat frame"
+    size_painted = list(pictures[0].shape[-2:])
+    return {"import": imported, "network": network, "frames": len(pictures), "size": size_painted}
+
+
+def _floor(clip: str, size: int) -> dict:
+    """:func:`floor_child` in a fresh process, and the sum of its two times."""
+    command = [sys.executable, __file__, "--floor-child", clip, str(size)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"{shlex.join(command)} failed:\n{out.stderr}")
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    return measured | {"total": measured["import"] + measured["network"]}
+
+
 def _spin(stop) -> None:
     while not stop.is_set():
         pass
@@ -116,7 +182,9 @@ class Variant:
         return ours + extra, env
 
 
-def measure(job: str, repeat: int, busy: bool, tmp: Path, variants: list[Variant]) -> dict:
+def measure(
+    job: str, repeat: int, busy: bool, tmp: Path, variants: list[Variant], floor: bool = False
+) -> dict:
     clip, size = JOBS[job]
     clip = clip or _bbb_720p()
     ours = [
@@ -148,15 +216,23 @@ def measure(job: str, repeat: int, busy: bool, tmp: Path, variants: list[Variant
         spinner.start()
     try:
         runs = {v: [] for v in variants} | {"peer": []}
+        floors = []
         for _ in range(repeat):
             for variant in variants:
                 runs[variant].append(_timed(*variant.command(ours)))
             runs["peer"].append(_timed(peer))
+            if floor:
+                floors.append(_floor(clip, size))
     finally:
         if spinner:
             stop.set()
             spinner.join()
-    return {
+    result = {}
+    if floors:
+        result["floor"] = tuple(
+            statistics.median(f[k] for f in floors) for k in ("import", "network", "total")
+        ) + (floors[0]["frames"],)
+    return result | {
         k: (
             statistics.median(r[0] for r in v),
             statistics.median(r[1] for r in v),
@@ -192,7 +268,19 @@ def main() -> None:
         metavar="DIR",
         help="another checkout of NeuralFX (git worktree add DIR REV): one more row, its code",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time import torch plus the network alone on the job's frames (fresh process "
+        "each round): the least a run that starts torch can take",
+    )
+    parser.add_argument("--floor-child", nargs=2, metavar=("CLIP", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--frames", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_child:  # one floor measurement, for the parent process
+        clip, size = args.floor_child
+        print(json.dumps(floor_child(clip, int(size), args.frames)))
+        return
     waitings = args.waiting.split(",")
     counts = args.workers.split(",")
     if any(c != "auto" and not c.isdigit() for c in counts):
@@ -219,7 +307,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for job in args.jobs.split(","):
             for busy in (False,) if args.no_busy else (False, True):
-                m = measure(job, args.repeat, busy, Path(tmp), variants)
+                m = measure(job, args.repeat, busy, Path(tmp), variants, args.floor)
                 pw, pc, _ = m["peer"]
                 for variant in variants:
                     ow, oc, of = m[variant]
@@ -228,6 +316,14 @@ def main() -> None:
                         f"{variant.label:<8}"
                         f"{ow:>11.2f}"
                         f"{oc:>7.1f}{of:>10.2f}{pw:>8.2f}{pc:>7.1f}{pw / ow:>14.2f}",
+                        flush=True,
+                    )
+                if "floor" in m:
+                    imported, network, total, frames = m["floor"]
+                    print(
+                        f"{job:<6}{'busy' if busy else 'idle':<7}floor: import torch "
+                        f"{imported:.2f} s + the network alone {network:.2f} s ({frames} frames, "
+                        f"{os.cpu_count()} at once) = {total:.2f} s; peer/floor {pw / total:.2f}",
                         flush=True,
                     )
     print("reproduce: python " + " ".join(shlex.quote(a) for a in sys.argv))

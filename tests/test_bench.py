@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -118,6 +119,28 @@ def test_stabiliser_bench_times_this_checkout_against_another():
         flow, tie, blend, total = map(float, row[2:])
         assert flow > 0 and tie > 0 and blend > 0
         assert total == pytest.approx(tie + blend, abs=0.11)
+
+
+def test_vs_peer_floor_times_the_import_and_the_network_in_a_fresh_process():
+    """The floor's child: torch imported in it (not before: its import time is part of the
+    figure), then the job's first frames painted at the size asked for (a 320 px long side from
+    the 640x360 clip)."""
+    clip = ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"
+    code = (
+        "import sys, json; sys.path.insert(0, sys.argv[1]); import vs_peer; "
+        "assert 'torch' not in sys.modules; "
+        "print(json.dumps(vs_peer.floor_child(sys.argv[2], 320, 3)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "bench"), str(clip)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["frames"] == 3 and figures["size"] == [180, 320]
+    assert figures["import"] > 0.05 and figures["network"] > 0
 
 
 def test_watermark_bench_counts_false_positives():
