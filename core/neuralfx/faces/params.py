@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from .. import params
 from ..errors import ParameterError, did_you_mean
-from ..params import _NAME, Param
+from ..params import Param
 
 
 def no_face_hint(detector: str, min_face: int) -> str:
@@ -59,8 +59,7 @@ class FaceDetector(Param):
     def __post_init__(self) -> None:
         # The default is not checked here: declarations are read while the host loads the
         # plugins that register detectors.
-        if not _NAME.match(self.name):
-            raise ValueError(f"parameter name {self.name!r} must be snake_case ascii")
+        self._check_name()
 
     @property
     def choices(self) -> tuple[str, ...]:
