@@ -279,6 +279,7 @@ def main() -> None:
     )
     print(
         f"{'clip':<{width}}{'frames':<10}{'method':<9}{'warp all S/U':>13}{'moving S/U':>11}"
+        f"{'U e-3':>7}{'S e-3':>7}"
         f"{'wake':>6}{'(8-bit)':>8}{'static':>7}{'flicker U':>10}{'S':>8}{'drift S':>8}  weights"
     )
     for clip_name, frames, method, m in rows:
@@ -286,11 +287,16 @@ def main() -> None:
         (fu, fs) = m["flicker"]
         print(
             f"{clip_name:<{width}}{frames:<10}{method:<9}{ws['all'] / wu['all']:>13.2f}"
-            f"{ws['moving'] / wu['moving']:>11.2f}{_cell(m['wake']):>6}"
+            f"{ws['moving'] / wu['moving']:>11.2f}{1e3 * wu['all']:>7.2f}{1e3 * ws['all']:>7.2f}"
+            f"{_cell(m['wake']):>6}"
             f"{_cell(m['wake_levels'], 1):>8}"
             f"{m['static']:>7.3f}{_cell(fu, 4):>10}{_cell(fs, 4):>8}{_cell(m['drift'], 1):>8}"
             f"  {_weights_used(method)}"
         )
+    print(
+        "U e-3, S e-3: the all-pixel warping errors themselves (squared RGB distance in [0, 1] "
+        "per visible pixel, times 1000)"
+    )
     print(
         "goals: warp all <= 0.3, moving <= 0.4, wake <= 1.5, static flicker S no more than "
         "before (0.0000), drift S <= 2 (8-bit steps)"

@@ -100,10 +100,15 @@ def test_flicker_bench():
     row = next(line for line in lines if line.startswith("synthetic"))
     by_path = next(line for line in lines if line.startswith("clip.####.png"))
     assert by_path.split()[1:] == row.split()[1:]
-    fields = row.split()[:11]
-    clip, frames, method, warp_all, warp_moving, wake, wake_levels, static, fu, fs, drift = fields
+    fields = row.split()[:13]
+    clip, frames, method, warp_all, warp_moving, err_u, err_s = fields[:7]
+    wake, wake_levels, static, fu, fs, drift = fields[7:]
     assert (clip, frames, method) == ("synthetic", "1001-1004", "johnson")
     assert 0 < float(warp_all) < 1 and 0 < float(warp_moving) < 1
+    # the ratio is of the two errors printed beside it (each rounded to 0.01 of 1e-3)
+    assert float(err_s) / float(err_u) == pytest.approx(
+        float(warp_all), abs=0.01 + 0.01 / float(err_u)
+    )
     assert float(fs) < float(fu) and 0 < float(static) < 1 and float(drift) <= 2
     assert wake == "n/a" or float(wake) > 0
     assert wake_levels == "n/a" or 0 <= float(wake_levels) < 255
