@@ -223,8 +223,8 @@ class Tie:
 
     def carry(self, previous: torch.Tensor) -> torch.Tensor:
         """What of the previous frame's ``(1, C, H, W)`` image (its output, or any per-pixel
-        state such as Gatys' starting noise) lands on each pixel of this frame: warped along
-        the flow where things move, taken as it is where the input stands still."""
+        state an effect carries) lands on each pixel of this frame: warped along the flow
+        where things move, taken as it is where the input stands still."""
         return torch.lerp(warp(previous, self.flow), previous.float(), self.hold)
 
 

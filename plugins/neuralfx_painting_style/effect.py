@@ -79,13 +79,11 @@ class PaintingStyle(neuralfx.Effect):
 
     # -- state across frames (the host saves and restores it; see docs/plugins.md) -------------
     def state_dict(self) -> dict[str, torch.Tensor]:
-        state = self.stabiliser.state_dict() if self.stabiliser else {}
-        return {**state, **self.method.state_dict()} if state else state
+        return self.stabiliser.state_dict() if self.stabiliser else {}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         if self.stabiliser:
             self.stabiliser.load_state_dict(state, self.device)
-        self.method.load_state_dict(state, self.device)
 
     # -- loading ------------------------------------------------------------------------------
     def load(self, ctx: neuralfx.RunContext) -> None:
@@ -120,7 +118,7 @@ class PaintingStyle(neuralfx.Effect):
         work = self._working(frames, batch.frames[0])
         painted_ahead = batch.notes is not None and batch.notes[0] is not None
         fresh = torch.cat(batch.notes) if painted_ahead else None
-        # The stabiliser and gatys' noise change only once the whole batch has succeeded
+        # The stabiliser's state changes only once the whole batch has succeeded
         # (a batch is retried smaller after a CUDA out-of-memory error).
         state = self.state_dict()
         try:

@@ -152,9 +152,8 @@ PAINTING_STYLE = EffectSpec(
             min=0.0,
             max=1.0,
             when=GATYS,
-            help="Noise in the starting image; more paints flat areas too (it "
-            "moves with the picture when --temporal is on), 0 starts from the "
-            "frame.",
+            help="Noise in the starting image; more paints flat areas too, 0 starts "
+            "from the frame.",
         ),
         params.Int(
             "style_size",
