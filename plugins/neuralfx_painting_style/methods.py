@@ -182,8 +182,9 @@ class Gatys(Method):
     footage, a warped start freezes disoccluded areas in colours of their own (see
     docs/painting-style.md). The noise is the same at every frame, as in a run without
     --temporal: carried along the flow, what had travelled with a moving object stayed behind
-    it as a texture the per-frame look does not have (wakes of 1.54-1.78 on four bench clips;
-    1.09-1.53 with the noise fixed, for all-pixel warping errors up to 0.04 higher)."""
+    it as a texture the per-frame look does not have (wake figures over 1.5 on five of the
+    seven real bench clips, 1.53-1.78; with the noise fixed 1.09-1.53, over on one, for
+    all-pixel warping errors up to 0.04 higher)."""
 
     style_images = True
     paints_frames_alone = False
