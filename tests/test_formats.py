@@ -131,10 +131,12 @@ def test_lut_style_effect_gets_srgb_from_linear_exr(tmp_path, fresh_host):
     np.testing.assert_allclose(read_image(str(tmp_path / "b.exr")), lin, atol=1e-5)
 
 
-def _make_video(path, frames=12, size=(64, 48), audio=True, rate=24):
+def _make_video(path, frames=12, size=(64, 48), audio=True, rate=24, display_rotation=0):
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=rate)
         v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        if display_rotation:
+            v.set_display_rotation(display_rotation)
         a = out.add_stream("aac", rate=48000) if audio else None
         for i in range(frames):
             pic = to_dtype(gradient(size[0], size[1], seed=i), np.uint8)
@@ -169,6 +171,41 @@ def test_video_to_sequence_numbers_frames_from_one(tmp_path, cli):
     diff = np.abs(read_unit(tmp_path / "f.0004.png") - gradient(seed=3)).mean()
     other = np.abs(read_unit(tmp_path / "f.0004.png") - gradient(seed=7)).mean()
     assert diff < other and diff < 0.03
+
+
+# What a player shows for a display matrix turning the picture by this many degrees
+# counter-clockwise (FFmpeg's convention): written out with transposes and flips.
+AS_SHOWN = {
+    90: lambda a: a.transpose(1, 0, 2)[::-1],
+    -90: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+    180: lambda a: a[::-1, ::-1],
+}
+
+
+@pytest.mark.parametrize("turn", sorted(AS_SHOWN))
+def test_video_stored_on_its_side_is_read_as_players_show_it(tmp_path, cli, turn):
+    """Phone footage shot upright is stored on its side with a display matrix; the frames,
+    and so the outputs (sequence and video), are what a player shows."""
+    _make_video(tmp_path / "phone.mp4", frames=4, size=(64, 48), display_rotation=turn)
+    r = cli("run", "convert", tmp_path / "phone.mp4", tmp_path / "f.####.png")
+    said = {90: "90° counter-clockwise", -90: "90° clockwise", 180: "180°"}[turn]
+    assert f"turn its picture {said} " in r.stderr
+    cli("run", "convert", tmp_path / "phone.mp4", tmp_path / "out.mp4")
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        video = [f for f in c.decode(video=0)]
+        assert video[0].rotation == 0
+        video = [f.to_ndarray(format="rgb24") / 255.0 for f in video]
+    source = gradient(64, 48, seed=2)
+    candidates = {0: lambda a: a, **AS_SHOWN}
+    for got in (read_unit(tmp_path / "f.0003.png"), video[2]):
+        assert got.shape == AS_SHOWN[turn](source).shape
+        errors = sorted(
+            (np.abs(got - shown(source)).mean(), t)
+            for t, shown in candidates.items()
+            if shown(source).shape == got.shape
+        )
+        (best, best_turn), (runner_up, _) = errors[:2]
+        assert best_turn == turn and best < runner_up / 3, errors
 
 
 @pytest.mark.parametrize(

@@ -39,13 +39,17 @@ def is_video_path(path: str) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class VideoInfo:
-    width: int
+    width: int  # as players show the picture: after ``quarter_turns``
     height: int
     fps: fractions.Fraction
     frame_count: int  # 0 when the container does not say
     alpha: bool
     deep: bool  # more than 8 bits per sample
     has_audio: bool
+    #: Quarter turns counter-clockwise that the file asks players to give the picture (phone
+    #: footage shot upright is stored on its side with such a display matrix); frames are read
+    #: turned, as players show them, and written upright with no matrix.
+    quarter_turns: int = 0
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -71,14 +75,39 @@ def probe(path: str) -> VideoInfo:
         alpha = bool(fmt) and any(c.is_alpha for c in fmt.components)
         deep = bool(fmt) and max(c.bits for c in fmt.components) > 8
         rate = stream.average_rate or stream.guessed_rate or fractions.Fraction(24)
+        turns = _quarter_turns(container, stream)
+        width, height = (ctx.height, ctx.width) if turns % 2 else (ctx.width, ctx.height)
         return VideoInfo(
-            ctx.width,
-            ctx.height,
+            width,
+            height,
             fractions.Fraction(rate),
             stream.frames or 0,
             alpha,
             deep,
             bool(container.streams.audio),
+            turns,
+        )
+
+
+def _quarter_turns(container: av.container.InputContainer, stream) -> int:
+    """The display matrix's rotation in quarter turns counter-clockwise (FFmpeg hands it to
+    each decoded frame; PyAV does not expose the stream's), from the first frame; 0 when it
+    cannot be decoded here (reading the frames then says so, naming the frame)."""
+    try:
+        frame = next(container.decode(stream), None)
+    except av.FFmpegError:
+        return 0
+    return round((frame.rotation if frame is not None else 0) / 90) % 4
+
+
+def note_turn(path: str, info: VideoInfo, warn) -> None:
+    """Say why the frames are not the size the file's codec reports."""
+    if info.quarter_turns:
+        turn = ("90° counter-clockwise", "180°", "90° clockwise")[info.quarter_turns - 1]
+        warn(
+            f"{path} asks players to turn its picture {turn} (phone footage often does); its "
+            f"frames are read turned, as players show them ({info.width}x{info.height}), and "
+            "written upright"
         )
 
 
@@ -132,7 +161,10 @@ def read_frames(
                 if last is not None and number > last:
                     return
                 if wanted is None or number in wanted:
-                    yield number, frame.to_ndarray(format=fmt)
+                    pixels = frame.to_ndarray(format=fmt)
+                    if info.quarter_turns:
+                        pixels = np.ascontiguousarray(np.rot90(pixels, info.quarter_turns))
+                    yield number, pixels
         except av.FFmpegError as exc:
             raise FrameError(
                 f"frame {number + 1} of {path} cannot be decoded: {exc}",

@@ -48,6 +48,7 @@ class LocalExecutor:
         self.stage.on_first = self.encoder.plan_layout
         self.encoder.nonfinite_sources = self.stage.nonfinite_sources
         if plan.source.video_path:
+            video.note_turn(plan.source.video_path, plan.source.video_info, reporter.warning)
             video.warn_if_variable_rate(plan.source.video_path, reporter.warning)
 
     def run(self) -> RunSummary:
