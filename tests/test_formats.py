@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -131,10 +133,14 @@ def test_lut_style_effect_gets_srgb_from_linear_exr(tmp_path, fresh_host):
     np.testing.assert_allclose(read_image(str(tmp_path / "b.exr")), lin, atol=1e-5)
 
 
-def _make_video(path, frames=12, size=(64, 48), audio=True, rate=24, display_rotation=0):
+def _make_video(
+    path, frames=12, size=(64, 48), audio=True, rate=24, display_rotation=0, pixel_aspect=None
+):
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=rate)
         v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        if pixel_aspect is not None:
+            v.codec_context.sample_aspect_ratio = pixel_aspect
         if display_rotation:
             v.set_display_rotation(display_rotation)
         a = out.add_stream("aac", rate=48000) if audio else None
@@ -206,6 +212,17 @@ def test_video_stored_on_its_side_is_read_as_players_show_it(tmp_path, cli, turn
         )
         (best, best_turn), (runner_up, _) = errors[:2]
         assert best_turn == turn and best < runner_up / 3, errors
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+def test_video_with_non_square_pixels_keeps_them(tmp_path, cli, suffix):
+    """Anamorphic, DV or HDV footage: the pixel grid is processed as it is, and the output
+    says how wide its pixels are, so it plays with the source's shape (not squeezed)."""
+    _make_video(tmp_path / "hdv.mp4", frames=3, pixel_aspect=Fraction(4, 3), audio=False)
+    cli("run", "convert", tmp_path / "hdv.mp4", tmp_path / f"out{suffix}")
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert c.streams.video[0].sample_aspect_ratio == Fraction(4, 3)
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (64, 48)
 
 
 @pytest.mark.parametrize(

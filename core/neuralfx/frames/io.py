@@ -23,7 +23,7 @@ from ..options import MISSING_POLICIES
 
 #: The hidden journal beside the outputs (neuralfx.pipeline.record) ends with this.
 RECORD_SUFFIX = ".neuralfx.jsonl"
-from . import exr, images, video
+from . import exr, images, video, video_out
 from .atomic import TEMP_MARK
 from .sequence import (
     FramePattern,
@@ -310,7 +310,7 @@ def open_sink(text: str, source: Source, *, codec: str | None = None) -> Sink:
     format, a frame-number pattern for several frames, a writable folder, and no input file
     overwritten."""
     if video.is_video_path(text):
-        sink = Sink(text, None, None, video.codec_for(text, codec))
+        sink = Sink(text, None, None, video_out.codec_for(text, codec))
     else:
         fmt = images.image_format(text)
         if fmt is None:

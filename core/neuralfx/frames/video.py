@@ -1,4 +1,4 @@
-"""Video files through PyAV (FFmpeg): decoding, H.264/ProRes encoding, audio pass-through.
+"""Reading video files through PyAV (FFmpeg); writing them is :mod:`.video_out`.
 
 Video frames are numbered from ``start`` (1 by default) in decode order, so ``--frames`` and
 image-sequence outputs work the same as for sequences. Sources deeper than 8 bits (ProRes,
@@ -7,30 +7,17 @@ image-sequence outputs work the same as for sequences. Sources deeper than 8 bit
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fractions
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import av
 import numpy as np
 
-from ..errors import FrameError, OutputError, UnknownNameError
-from .atomic import AtomicFile
-
-#: Colour tags written on video outputs, and the matrix used to make their YUV: the pixels are
-#: display-referred sRGB (what effects output), so Rec.709 primaries and matrix, the sRGB
-#: transfer function (IEC 61966-2-1), and limited ("TV") range as H.264 and ProRes expect.
-#: Values are the ISO/IEC 23091-2 code points FFmpeg uses.
-COLOUR_TAGS = {"color_primaries": 1, "color_trc": 13, "colorspace": 1, "color_range": 1}
+from ..errors import FrameError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm", ".mxf")
-#: Codecs we write: name → (FFmpeg encoder, suffixes it may go in, default for those suffixes).
-VIDEO_CODECS = {
-    "h264": ("libx264", (".mp4", ".mov", ".mkv", ".m4v"), (".mp4", ".mkv", ".m4v")),
-    "prores": ("prores_ks", (".mov", ".mkv"), (".mov",)),
-}
 
 
 def is_video_path(path: str) -> bool:
@@ -50,6 +37,9 @@ class VideoInfo:
     #: footage shot upright is stored on its side with such a display matrix); frames are read
     #: turned, as players show them, and written upright with no matrix.
     quarter_turns: int = 0
+    #: Width over height of one pixel as players show it (anamorphic, DV, HDV), None for
+    #: square pixels; a video output keeps it.
+    pixel_aspect: fractions.Fraction | None = None
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -86,7 +76,15 @@ def probe(path: str) -> VideoInfo:
             deep,
             bool(container.streams.audio),
             turns,
+            _pixel_aspect(stream, turns),
         )
+
+
+def _pixel_aspect(stream, turns: int) -> fractions.Fraction | None:
+    aspect = stream.sample_aspect_ratio
+    if not aspect or aspect == 1:
+        return None
+    return 1 / fractions.Fraction(aspect) if turns % 2 else fractions.Fraction(aspect)
 
 
 def _quarter_turns(container: av.container.InputContainer, stream) -> int:
@@ -181,226 +179,3 @@ def read_frames(
             frame=number + 1,
             path=path,
         )
-
-
-def codec_for(path: str, requested: str | None) -> str:
-    suffix = os.path.splitext(path)[1].lower()
-    if requested:
-        if requested not in VIDEO_CODECS:
-            raise UnknownNameError(
-                f"unknown video codec {requested!r}", hint="codecs: " + ", ".join(VIDEO_CODECS)
-            )
-        if suffix not in VIDEO_CODECS[requested][1]:
-            raise OutputError(
-                f"{requested} cannot be written into a {suffix} file",
-                hint=f"use one of {', '.join(VIDEO_CODECS[requested][1])}",
-            )
-        return requested
-    for name, (_, _, defaults) in VIDEO_CODECS.items():
-        if suffix in defaults:
-            return name
-    raise UnknownNameError(
-        f"{path}: no video codec writes {suffix} files", hint="write .mp4 (H.264) or .mov (ProRes)"
-    )
-
-
-class _Muxer:
-    """An output container written to a temporary file that replaces ``path`` on
-    :meth:`close`, with the source's audio copied in (not re-encoded) for the time span
-    ``audio_span`` (seconds) of ``audio_from``, so the output stays in sync with the frames
-    kept. Subclasses add the video stream and its packets."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._file = AtomicFile(path)
-        self._audio = None
-        try:
-            self._out = av.open(self._file.tmp, "w")
-        except BaseException:
-            self._file.discard()
-            raise
-
-    def _add_audio(self, source: str | None, span: tuple[float, float] | None):
-        if source is None:
-            return None
-        src = av.open(source)
-        if not src.streams.audio:
-            src.close()
-            return None
-        in_stream = src.streams.audio[0]
-        try:
-            out_stream = self._out.add_stream_from_template(in_stream)
-        except (ValueError, av.FFmpegError) as exc:
-            src.close()
-            raise OutputError(
-                f"{self.path}: the source's audio ({in_stream.codec_context.name}) "
-                f"cannot be copied into this container: {exc}",
-                hint="write .mov or .mkv, which take most audio codecs",
-            ) from None
-        return src, in_stream, out_stream, span
-
-    def _mux(self, packets) -> None:
-        """Write packets to the file (the one place output bytes go: a full disk fails here)."""
-        for packet in packets:
-            self._out.mux(packet)
-
-    def _flush(self) -> None:
-        """Write what the video stream still holds."""
-
-    def close(self, before_commit: Callable[[str], None] | None = None) -> None:
-        """Flush, copy the audio and move the finished file into place (after
-        ``before_commit(tmp)``, e.g. signing it)."""
-        try:
-            self._flush()
-            if self._audio is not None:
-                self._copy_audio()
-            self._out.close()
-            self._out = None
-            if before_commit is not None:
-                before_commit(self._file.tmp)
-        except BaseException:
-            self.abort()
-            raise
-        self._file.commit()
-
-    def _copy_audio(self) -> None:
-        src, in_stream, out_stream, span = self._audio
-        tb = in_stream.time_base
-        first = last = None
-        if span is not None and tb:
-            first, last = int(span[0] / tb), int(span[1] / tb)
-        with src:
-            for packet in src.demux(in_stream):
-                if packet.dts is None or packet.pts is None:
-                    continue
-                if first is not None and not (first <= packet.pts < last):
-                    continue
-                if first:
-                    packet.pts -= first
-                    packet.dts -= first
-                packet.stream = out_stream
-                self._mux([packet])
-
-    def abort(self) -> None:
-        """Discard the temporary file (after an error or Ctrl-C)."""
-        if self._out is not None:
-            with contextlib.suppress(Exception):
-                self._out.close()
-        if self._audio is not None:
-            self._audio[0].close()
-        self._file.discard()
-
-
-class VideoWriter(_Muxer):
-    """Encodes frames in order into a temporary file that replaces ``path`` on :meth:`close`.
-
-    ``audio_from`` names a video whose audio is copied (not re-encoded) for the time span
-    ``audio_span`` (seconds) of the source, so the output stays in sync with the frames kept.
-    """
-
-    def __init__(
-        self,
-        path: str,
-        *,
-        codec: str,
-        fps: fractions.Fraction,
-        width: int,
-        height: int,
-        alpha: bool,
-        crf: int = 18,
-        audio_from: str | None = None,
-        audio_span: tuple[float, float] | None = None,
-    ) -> None:
-        if codec == "h264" and (width % 2 or height % 2):
-            raise OutputError(
-                f"{path}: H.264 needs an even width and height, the frames are {width}x{height}",
-                hint="write ProRes (.mov) or an image sequence",
-            )
-        super().__init__(path)
-        try:
-            encoder = VIDEO_CODECS[codec][0]
-            self._stream = self._out.add_stream(encoder, rate=fps)
-            self._stream.width, self._stream.height = width, height
-            if codec == "h264":
-                self._stream.pix_fmt = "yuv420p"
-                self._stream.options = {"crf": str(crf), "preset": "veryfast"}
-                self.alpha = False
-            else:
-                self._stream.pix_fmt = "yuva444p10le" if alpha else "yuv422p10le"
-                self._stream.options = {"profile": "4" if alpha else "3"}  # 4444 or HQ
-                self.alpha = alpha
-            for tag, value in COLOUR_TAGS.items():
-                setattr(self._stream.codec_context, tag, value)
-            self._stream.thread_type = "AUTO"
-            self._audio = self._add_audio(audio_from, audio_span)
-        except BaseException:
-            self.abort()
-            raise
-        self._count = 0
-
-    def write(self, pixels: np.ndarray, *, bgr: bool = False) -> None:
-        """Append one frame: ``(H, W, 3|4)`` uint8 or uint16, RGB(A) or, with ``bgr``,
-        BGR(A)."""
-        deep = pixels.dtype == np.uint16
-        fmt = {
-            (3, False): "rgb24",
-            (4, False): "rgba",
-            (3, True): "rgb48le",
-            (4, True): "rgba64le",
-        }[(pixels.shape[2], deep)]
-        if bgr:
-            fmt = fmt.replace("rgb", "bgr")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
-        # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
-        frame = frame.reformat(
-            format=self._stream.pix_fmt,
-            dst_colorspace="ITU709",
-            dst_color_range="MPEG",
-            dst_color_trc=COLOUR_TAGS["color_trc"],
-            dst_color_primaries=COLOUR_TAGS["color_primaries"],
-        )
-        frame.pts = self._count
-        self._count += 1
-        self._mux(self._stream.encode(frame))
-
-    def _flush(self) -> None:
-        self._mux(self._stream.encode())
-
-
-def join_segments(
-    path: str,
-    segments: list[str],
-    *,
-    fps: fractions.Fraction,
-    audio_from: str | None = None,
-    audio_span: tuple[float, float] | None = None,
-    before_commit: Callable[[str], None] | None = None,
-) -> None:
-    """Concatenate video files encoded one after another with the same settings (the shards
-    of a distributed run) into ``path`` without decoding them: packets are copied with their
-    timestamps moved on by the frames before them. Then the audio is copied, as
-    :class:`VideoWriter` does; atomic."""
-    joined = _Muxer(path)
-    try:
-        with av.open(segments[0]) as first:
-            video = joined._out.add_stream_from_template(first.streams.video[0])
-        joined._audio = joined._add_audio(audio_from, audio_span)
-        frames = 0
-        for segment in segments:
-            with av.open(segment) as part:
-                stream = part.streams.video[0]
-                shift = int(fractions.Fraction(frames) / fps / stream.time_base)
-                count = 0
-                for packet in part.demux(stream):
-                    if packet.dts is None:  # the demuxer's empty flush packet
-                        continue
-                    packet.pts += shift
-                    packet.dts += shift
-                    packet.stream = video
-                    joined._mux([packet])
-                    count += 1
-                frames += count
-    except BaseException:
-        joined.abort()
-        raise
-    joined.close(before_commit)

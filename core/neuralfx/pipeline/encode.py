@@ -21,7 +21,7 @@ import torch
 from ..colour import ColourSpaces
 from ..effect import FrameBatch
 from ..errors import OutputError
-from ..frames import exr, images, video
+from ..frames import exr, images, video_out
 from ..frames.pixels import (
     FrameDecoder,
     OutputLayout,
@@ -111,7 +111,7 @@ class Encoder:
         )
         self.pending: collections.deque[tuple[int, Future]] = collections.deque()
         self.layout: OutputLayout | None = None
-        self.writer: video.VideoWriter | None = None
+        self.writer: video_out.VideoWriter | None = None
         self.written = 0
         #: the stage's: frames passed through with NaN or infinity → what they hold
         self.nonfinite_sources: dict[int, str] = {}
@@ -155,7 +155,14 @@ class Encoder:
             plan.prepare_output()
             self.writer = self._video_writer(first, channels)
 
-    def _video_writer(self, first: Picture, channels: int) -> video.VideoWriter:
+    def _pixel_aspect(self, first: Picture):
+        """The source video's non-square pixels, kept while the frames keep its size."""
+        info = self.plan.source.video_info
+        if info is None or first.size != (info.width, info.height):
+            return None
+        return info.pixel_aspect
+
+    def _video_writer(self, first: Picture, channels: int) -> video_out.VideoWriter:
         fps = video_rate(self.plan)
         audio_from, span = (
             (None, None)
@@ -163,7 +170,7 @@ class Encoder:
             else audio_to_copy(self.plan, fps, self.reporter.warning)
         )  # a shard: the driver's job
         try:
-            return video.VideoWriter(
+            return video_out.VideoWriter(
                 self.sink.target,
                 codec=self.sink.video_codec,
                 fps=fps,
@@ -171,6 +178,7 @@ class Encoder:
                 height=first.size[1],
                 alpha=channels == 4,
                 crf=self.opts.crf,
+                pixel_aspect=self._pixel_aspect(first),
                 audio_from=audio_from,
                 audio_span=span,
             )

@@ -305,13 +305,13 @@ class RayExecutor:
         """The shards' video segments, one after another, into the output (no re-encoding),
         with the source's audio, signed if asked; atomic."""
         from ..encode import audio_to_copy, video_rate, write_error
-        from ...frames import video
+        from ...frames import video_out
 
         plan = self.plan
         fps = video_rate(plan)
         audio_from, span = audio_to_copy(plan, fps, self.reporter.warning)
         try:
-            video.join_segments(
+            video_out.join_segments(
                 plan.sink.target,
                 segments,
                 fps=fps,
