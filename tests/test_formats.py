@@ -214,6 +214,38 @@ def test_video_stored_on_its_side_is_read_as_players_show_it(tmp_path, cli, turn
         assert best_turn == turn and best < runner_up / 3, errors
 
 
+def _trim_start_without_reencoding(source, path, frames: int):
+    """Remux ``source`` with its first ``frames`` frames before time zero: the container keeps
+    them (its frame count too) and an edit list tells players to skip them, as a cut made
+    without re-encoding (``ffmpeg -ss 2 -c copy``) or an editor's export does."""
+    with av.open(str(source)) as inp, av.open(str(path), "w") as out:
+        stream = inp.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        shift = int(Fraction(frames) / stream.average_rate / stream.time_base)
+        for packet in inp.demux(stream):
+            if packet.dts is None:
+                continue
+            packet.pts, packet.dts, packet.stream = packet.pts - shift, packet.dts - shift, copy
+            out.mux(packet)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov"])
+def test_video_trimmed_by_an_edit_list_has_the_frames_players_show(tmp_path, cli, suffix):
+    _make_video(tmp_path / "whole.mp4", frames=10, audio=False)
+    _trim_start_without_reencoding(tmp_path / "whole.mp4", tmp_path / f"cut{suffix}", frames=3)
+    with av.open(str(tmp_path / f"cut{suffix}")) as c:  # the container still counts 10
+        assert c.streams.video[0].frames == 10
+    cli("run", "convert", tmp_path / f"cut{suffix}", tmp_path / "f.####.png")
+    assert len(list(tmp_path.glob("f.*.png"))) == 7
+    for number, seed in ((1, 3), (7, 9)):  # frame 1 is the whole clip's fourth
+        got = read_unit(tmp_path / f"f.{number:04d}.png")
+        errors = [np.abs(got - gradient(seed=s)).mean() for s in range(10)]
+        assert int(np.argmin(errors)) == seed, errors
+    cli("run", "convert", "--frames", "6-7", tmp_path / f"cut{suffix}", tmp_path / "end.mov")
+    with av.open(str(tmp_path / "end.mov")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 2
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
 def test_video_with_non_square_pixels_keeps_them(tmp_path, cli, suffix):
     """Anamorphic, DV or HDV footage: the pixel grid is processed as it is, and the output

@@ -213,7 +213,11 @@ def _count_video_frames(path: str) -> int:
     import av
 
     with av.open(path) as container:
-        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+        return sum(
+            1
+            for packet in container.demux(container.streams.video[0])
+            if packet.size and not packet.is_discard  # (trimmed by an edit list)
+        )
 
 
 # -- sinks ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class VideoInfo:
     width: int  # as players show the picture: after ``quarter_turns``
     height: int
     fps: fractions.Fraction
-    frame_count: int  # 0 when the container does not say
+    frame_count: int  # frames the decoder gives, from the index; 0 when it does not say
     alpha: bool
     deep: bool  # more than 8 bits per sample
     has_audio: bool
@@ -71,13 +71,24 @@ def probe(path: str) -> VideoInfo:
             width,
             height,
             fractions.Fraction(rate),
-            stream.frames or 0,
+            _indexed_frame_count(stream),
             alpha,
             deep,
             bool(container.streams.audio),
             turns,
             _pixel_aspect(stream, turns),
         )
+
+
+def _indexed_frame_count(stream) -> int:
+    """The frames the decoder will give, from the container's index (no data read). MP4 and
+    MOV index every sample and mark those an edit list trims (a cut made without re-encoding,
+    phone footage) as discarded, which the container's frame count still includes; 0 when
+    neither says (Matroska: count the packets)."""
+    entries = stream.index_entries
+    if not stream.frames or len(entries) != stream.frames:
+        return stream.frames or 0
+    return sum(1 for entry in entries if not entry.is_discard)
 
 
 def _pixel_aspect(stream, turns: int) -> fractions.Fraction | None:
