@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from fractions import Fraction
 
 import av
@@ -244,6 +245,39 @@ def test_video_trimmed_by_an_edit_list_has_the_frames_players_show(tmp_path, cli
     cli("run", "convert", "--frames", "6-7", tmp_path / f"cut{suffix}", tmp_path / "end.mov")
     with av.open(str(tmp_path / "end.mov")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 2
+
+
+def test_hdr_video_says_how_to_read_it_and_the_advice_works(tmp_path, cli):
+    """An HLG HEVC clip (phones shoot HDR by default): read as coded unless its colour space is
+    given; the warning's flags read it as Rec.2100 HLG and write SDR."""
+    path = str(tmp_path / "hdr.mp4")
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx265", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p10le"
+        stream.options = {"x265-params": "log-level=error"}
+        tags = {"color_primaries": 9, "color_trc": 18, "colorspace": 9}  # BT.2020, HLG
+        for tag, value in {**tags, "color_range": 1}.items():
+            setattr(stream.codec_context, tag, value)
+        picture = np.zeros((48, 64, 3), np.uint16)
+        picture[:, :32], picture[:, 32:] = 20000, 30000  # HLG 0.31 and 0.46: below SDR white
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb48le")
+            for tag, value in tags.items():
+                setattr(frame, tag, value)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    r = cli("run", "convert", path, tmp_path / "as-coded.####.png")
+    assert "HDR video (Rec.2100 HLG)" in r.stderr
+    flags = shlex.split(r.stderr.split("e.g. ")[1].split(" (what")[0])
+    assert "--input-colorspace" in flags
+    r = cli("run", "convert", *flags, path, tmp_path / "sdr.####.png")
+    assert "HDR" not in r.stderr
+    coded, sdr = read_unit(tmp_path / "as-coded.0001.png"), read_unit(tmp_path / "sdr.0001.png")
+    # Gray stays gray, the brighter half stays brighter, and the transfer changed the levels.
+    assert np.ptp(sdr[24, 16]) < 0.02 and sdr[24, 48, 1] > sdr[24, 16, 1] + 0.05
+    assert np.abs(sdr - coded).mean() > 0.05
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])

@@ -40,6 +40,8 @@ class VideoInfo:
     #: Width over height of one pixel as players show it (anamorphic, DV, HDV), None for
     #: square pixels; a video output keeps it.
     pixel_aspect: fractions.Fraction | None = None
+    #: "PQ" or "HLG" for HDR video (Rec.2100), whose frames are read as coded: no tone mapping.
+    hdr: str | None = None
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -65,7 +67,8 @@ def probe(path: str) -> VideoInfo:
         alpha = bool(fmt) and any(c.is_alpha for c in fmt.components)
         deep = bool(fmt) and max(c.bits for c in fmt.components) > 8
         rate = stream.average_rate or stream.guessed_rate or fractions.Fraction(24)
-        turns = _quarter_turns(container, stream)
+        first = _first_frame(container, stream)
+        turns = round((first.rotation if first is not None else 0) / 90) % 4
         width, height = (ctx.height, ctx.width) if turns % 2 else (ctx.width, ctx.height)
         return VideoInfo(
             width,
@@ -77,7 +80,12 @@ def probe(path: str) -> VideoInfo:
             bool(container.streams.audio),
             turns,
             _pixel_aspect(stream, turns),
+            HDR_TRANSFERS.get(first.color_trc) if first is not None else None,
         )
+
+
+#: FFmpeg's transfer characteristics (ISO/IEC 23091-2) of HDR video.
+HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 
 
 def _indexed_frame_count(stream) -> int:
@@ -98,19 +106,27 @@ def _pixel_aspect(stream, turns: int) -> fractions.Fraction | None:
     return 1 / fractions.Fraction(aspect) if turns % 2 else fractions.Fraction(aspect)
 
 
-def _quarter_turns(container: av.container.InputContainer, stream) -> int:
-    """The display matrix's rotation in quarter turns counter-clockwise (FFmpeg hands it to
-    each decoded frame; PyAV does not expose the stream's), from the first frame; 0 when it
+def _first_frame(container: av.container.InputContainer, stream) -> av.VideoFrame | None:
+    """The first frame, for what FFmpeg hands to decoded frames and PyAV does not expose on
+    the stream (the display matrix's rotation, counter-clockwise; the transfer); None when it
     cannot be decoded here (reading the frames then says so, naming the frame)."""
     try:
-        frame = next(container.decode(stream), None)
+        return next(container.decode(stream), None)
     except av.FFmpegError:
-        return 0
-    return round((frame.rotation if frame is not None else 0) / 90) % 4
+        return None
 
 
-def note_turn(path: str, info: VideoInfo, warn) -> None:
-    """Say why the frames are not the size the file's codec reports."""
+def note_how_read(path: str, info: VideoInfo, warn, *, colour_given: bool = False) -> None:
+    """Say why the frames are not the size the file's codec reports, or not the colours an
+    HDR display shows (unless the run was given the input's colour space)."""
+    if info.hdr and not colour_given:
+        warn(
+            f"{path} is HDR video (Rec.2100 {info.hdr}); its frames are read as coded, not "
+            "tone-mapped, and taken as sRGB unless told otherwise: give its colour space, e.g. "
+            f"--ocio ocio://studio-config-latest --input-colorspace 'Rec.2100-{info.hdr} - "
+            "Display' --output-colorspace 'sRGB Encoded Rec.709 (sRGB)' (what is brighter "
+            "than SDR white clips), or convert it to SDR first"
+        )
     if info.quarter_turns:
         turn = ("90° counter-clockwise", "180°", "90° clockwise")[info.quarter_turns - 1]
         warn(

@@ -48,7 +48,12 @@ class LocalExecutor:
         self.stage.on_first = self.encoder.plan_layout
         self.encoder.nonfinite_sources = self.stage.nonfinite_sources
         if plan.source.video_path:
-            video.note_turn(plan.source.video_path, plan.source.video_info, reporter.warning)
+            video.note_how_read(
+                plan.source.video_path,
+                plan.source.video_info,
+                reporter.warning,
+                colour_given=plan.opts.input_colorspace is not None,
+            )
             video.warn_if_variable_rate(plan.source.video_path, reporter.warning)
 
     def run(self) -> RunSummary:
