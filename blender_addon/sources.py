@@ -127,6 +127,10 @@ def from_render_output(scene) -> Source:
 
 
 IMAGE_TYPES = (".exr", ".png", ".tif", ".tiff", ".jpg", ".jpeg")
+#: The video files the CLI reads (neuralfx.frames.video.VIDEO_SUFFIXES; tests check they agree).
+MOVIE_SUFFIXES = (
+    ".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm", ".mxf", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg"
+)  # fmt: skip
 
 
 def folder_pattern(folder: str) -> str:
@@ -159,7 +163,7 @@ def from_path(scene, path: str) -> Source:
             numbered[1] if numbered else 1,
         )
     numbered = sequence_pattern(path) if "#" not in path else None
-    movie = os.path.splitext(path)[1].lower() in (".mp4", ".mov", ".mkv", ".avi")
+    movie = os.path.splitext(path)[1].lower() in MOVIE_SUFFIXES
     number = numbered[1] if numbered and not movie else 1
     return Source(path, None, _stem(path), scene.frame_start, 0, number)
 

@@ -82,3 +82,17 @@ def test_the_panels_run_options_are_the_declared_ones():
     assert shipped == run_options_schema(), (
         "stale: run python scripts/build_blender_addon.py --run-options"
     )
+
+
+def test_the_addon_takes_the_video_files_the_cli_reads():
+    """A movie file is not a numbered frame (``clip0001.mts``): the add-on's list of video
+    suffixes is the CLI's (read from its source: the add-on cannot be imported without bpy)."""
+    from neuralfx.frames.video import VIDEO_SUFFIXES
+
+    tree = ast.parse((ADDON / "sources.py").read_text())
+    (listed,) = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "MOVIE_SUFFIXES"
+    ]
+    assert set(listed) == set(VIDEO_SUFFIXES)

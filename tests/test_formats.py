@@ -280,6 +280,35 @@ def test_hdr_video_says_how_to_read_it_and_the_advice_works(tmp_path, cli):
     assert np.abs(sdr - coded).mean() > 0.05
 
 
+@pytest.mark.parametrize("suffix", [".ts", ".mkv", ".mp4"])
+def test_video_cut_inside_a_group_of_pictures_has_the_frames_players_show(tmp_path, cli, suffix):
+    """A capture or a cut that starts after a keyframe: the frames before the next keyframe
+    cannot be decoded, so players (and the decoder) skip them."""
+    whole = str(tmp_path / "whole.ts")
+    with av.open(whole, "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "5", "bf": "0"}  # keyframes at frames 0, 5, 10
+        for i in range(12):
+            pic = to_dtype(gradient(seed=i), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pic, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    cut = str(tmp_path / f"cut{suffix}")
+    with av.open(whole) as inp, av.open(cut, "w") as out:
+        copy = out.add_stream_from_template(inp.streams.video[0])
+        packets = [p for p in inp.demux(inp.streams.video[0]) if p.dts is not None]
+        for packet in packets[2:]:  # frames 2-4 then refer to frame 0, which is gone
+            packet.stream = copy
+            out.mux(packet)
+    cli("run", "convert", cut, tmp_path / "f.####.png")
+    assert len(list(tmp_path.glob("f.*.png"))) == 7
+    got = read_unit(tmp_path / "f.0001.png")  # the whole clip's sixth frame, its 2nd keyframe
+    errors = [np.abs(got - gradient(seed=s)).mean() for s in range(12)]
+    assert int(np.argmin(errors)) == 5, errors
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
 def test_video_with_non_square_pixels_keeps_them(tmp_path, cli, suffix):
     """Anamorphic, DV or HDV footage: the pixel grid is processed as it is, and the output

@@ -136,7 +136,7 @@ def _find_source(text: str, frames: str | None, missing: str) -> Source:
     wanted = parse_frame_range(frames) if frames else None
     if video.is_video_path(text):
         info = video.probe(text)
-        count = info.frame_count or _count_video_frames(text)
+        count = info.frame_count or video.count_frames(text)
         if count == 0:
             raise FrameError(f"{text} has no frames", hint="give a video with frames", path=text)
         available = list(range(1, count + 1))
@@ -207,17 +207,6 @@ def _choose(text: str, available: list[int], wanted: list[int] | None, missing: 
             hint="check --frames",
         )
     return chosen
-
-
-def _count_video_frames(path: str) -> int:
-    import av
-
-    with av.open(path) as container:
-        return sum(
-            1
-            for packet in container.demux(container.streams.video[0])
-            if packet.size and not packet.is_discard  # (trimmed by an edit list)
-        )
 
 
 # -- sinks ------------------------------------------------------------------------------------

@@ -17,7 +17,20 @@ import numpy as np
 
 from ..errors import FrameError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm", ".mxf")
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".mov",
+    ".mkv",
+    ".m4v",
+    ".avi",
+    ".webm",
+    ".mxf",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".mpg",
+    ".mpeg",
+)
 
 
 def is_video_path(path: str) -> bool:
@@ -89,14 +102,33 @@ HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 
 
 def _indexed_frame_count(stream) -> int:
-    """The frames the decoder will give, from the container's index (no data read). MP4 and
-    MOV index every sample and mark those an edit list trims (a cut made without re-encoding,
-    phone footage) as discarded, which the container's frame count still includes; 0 when
-    neither says (Matroska: count the packets)."""
+    """The frames the decoder will give, from the container's index (no data read): MP4 and
+    MOV index every sample, and the container's own frame count includes those it will not
+    give (:func:`_frames_shown`); 0 when the index is not complete (Matroska's lists
+    keyframes only): :func:`count_frames` then reads the packets."""
     entries = stream.index_entries
     if not stream.frames or len(entries) != stream.frames:
         return stream.frames or 0
-    return sum(1 for entry in entries if not entry.is_discard)
+    return _frames_shown((entry.is_keyframe, entry.is_discard) for entry in entries)
+
+
+def count_frames(path: str) -> int:
+    """The frames the decoder will give, from the packets (reads the file, decodes nothing)."""
+    with _open(path) as container:
+        packets = container.demux(container.streams.video[0])
+        return _frames_shown((p.is_keyframe, p.is_discard) for p in packets if p.size)
+
+
+def _frames_shown(samples) -> int:
+    """How many of the samples ``(is_keyframe, is_discard)``, in decode order, the decoder
+    outputs: none before the first keyframe (they refer to pictures the file does not hold:
+    a cut inside a group of pictures, a broadcast capture), none an edit list trims (a cut
+    made without re-encoding, phone footage: players skip them)."""
+    count, started = 0, False
+    for keyframe, discard in samples:
+        started = started or keyframe
+        count += started and not discard
+    return count
 
 
 def _pixel_aspect(stream, turns: int) -> fractions.Fraction | None:
