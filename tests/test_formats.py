@@ -61,6 +61,25 @@ def test_jpeg_round_trip_and_alpha_dropped_with_warning(tmp_path, make_sequence,
     assert np.abs(back - read_unit(src.replace("####", "1001"))[:, :, :3]).mean() < 0.02
 
 
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_jpeg_is_turned_as_its_exif_orientation_says(tmp_path, cli, orientation, channels):
+    """Phone photos (a single image to paint, a style, a reference face, FUNIT's examples)
+    are stored on their side with an EXIF orientation that viewers follow."""
+    from PIL import Image, ImageOps
+
+    pic = to_dtype(gradient(64, 48, seed=4), np.uint8)
+    image = Image.fromarray(pic if channels == 3 else pic[:, :, 1])
+    exif = image.getexif()
+    exif[0x0112] = orientation  # EXIF Orientation
+    image.save(tmp_path / "phone.jpg", exif=exif, quality=98)
+    cli("run", "convert", tmp_path / "phone.jpg", tmp_path / "up.png")
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "phone.jpg")))
+    got = read_image(str(tmp_path / "up.png"))
+    assert got.shape[:2] == shown.shape[:2] != pic.shape[:2] or orientation == 3
+    np.testing.assert_array_equal(got.reshape(shown.shape), shown)
+
+
 def test_png_to_exr_is_linear_and_back_is_exact(tmp_path, make_sequence):
     src = make_sequence()
     neuralfx.run("convert", src, str(tmp_path / "lin.####.exr"), options=RunOptions(depth="float"))

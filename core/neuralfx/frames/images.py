@@ -125,9 +125,13 @@ def read_image(
 
 
 def _read_cv2(path: str, fmt: ImageFormat, bgr: bool = False) -> np.ndarray:
+    flags = cv2.IMREAD_UNCHANGED
     if fmt.name == "JPEG":
         _check_jpeg_complete(path)  # libjpeg pads a truncated file with grey and only warns
-    data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        # Turned as its EXIF orientation says, as viewers show it (phone photos are stored
+        # on their side): IMREAD_UNCHANGED would ignore it. A JPEG has no alpha to lose.
+        flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH
+    data = cv2.imread(path, flags)
     if data is None:
         raise ValueError("the decoder rejected it")
     if data.ndim == 2:
