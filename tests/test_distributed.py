@@ -218,11 +218,35 @@ def decoded(path, fmt="rgb48le"):
     return frames, audio
 
 
+def with_timecode(source, path, timecode):
+    """``source`` remuxed (no re-encoding) with a timecode, as a camera or an editor writes."""
+    import av
+
+    path.parent.mkdir()
+    with av.open(str(source)) as inp, av.open(str(path), "w") as out:
+        copies = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        copies[inp.streams.video[0].index].metadata["timecode"] = timecode
+        for packet in inp.demux():
+            if packet.dts is not None:
+                packet.stream = copies[packet.stream.index]
+                out.mux(packet)
+    return str(path)
+
+
+def timecode_of(path):
+    import av
+
+    with av.open(str(path)) as clip:
+        return clip.streams.video[0].metadata.get("timecode")
+
+
 def test_a_video_is_joined_from_shard_segments_with_its_audio(cli, tmp_path):
     """Shards encode segments; the driver joins their packets (no second encoding) and adds
-    the source's audio for the frames kept. ProRes is intra-only, so the joined file decodes
-    to exactly the local run's frames; H.264 has the same frames, timing and sound."""
-    args = ["run", "convert", "--frames", "5-30", BUNNY]
+    the source's audio and timecode for the frames kept. ProRes is intra-only, so the joined
+    file decodes to exactly the local run's frames; H.264 has the same frames, timing and
+    sound."""
+    source = with_timecode(BUNNY, tmp_path / "source" / "bunny.mov", "00:59:58:20")
+    args = ["run", "convert", "--frames", "5-30", source]
     cli(*args, tmp_path / "local.mov", "--progress", "none")
     # What a killed run would leave: a shard's segment, and the temporary file of another.
     for name in (
@@ -240,6 +264,8 @@ def test_a_video_is_joined_from_shard_segments_with_its_audio(cli, tmp_path):
     local_frames, local_audio = decoded(tmp_path / "local.mov")
     assert len(ray_frames) == 26 and ray_audio == local_audio and ray_audio[0][0] == "aac"
     assert all((a == b).all() for a, b in zip(ray_frames, local_frames, strict=True))
+    # Frame 5 of a 25 fps clip that starts at 00:59:58:20.
+    assert timecode_of(tmp_path / "ray.mov") == timecode_of(tmp_path / "local.mov") == "00:59:58:24"
 
     cli("run", "convert", BUNNY, tmp_path / "local.mp4", "--frames", "1-24", "--progress", "none")
     cli(

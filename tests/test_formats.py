@@ -154,11 +154,20 @@ def test_lut_style_effect_gets_srgb_from_linear_exr(tmp_path, fresh_host):
 
 
 def _make_video(
-    path, frames=12, size=(64, 48), audio=True, rate=24, display_rotation=0, pixel_aspect=None
+    path,
+    frames=12,
+    size=(64, 48),
+    audio=True,
+    rate=24,
+    display_rotation=0,
+    pixel_aspect=None,
+    timecode=None,
 ):
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=rate)
         v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        if timecode is not None:
+            v.metadata["timecode"] = timecode
         if pixel_aspect is not None:
             v.codec_context.sample_aspect_ratio = pixel_aspect
         if display_rotation:
@@ -326,6 +335,27 @@ def test_video_cut_inside_a_group_of_pictures_has_the_frames_players_show(tmp_pa
     got = read_unit(tmp_path / "f.0001.png")  # the whole clip's sixth frame, its 2nd keyframe
     errors = [np.abs(got - gradient(seed=s)).mean() for s in range(12)]
     assert int(np.argmin(errors)) == 5, errors
+
+
+@pytest.mark.parametrize(
+    "rate, start, frames, expected",
+    [
+        (24, "01:00:10:05", "3-5", "01:00:10:07"),
+        (25, "00:59:59:24", "2-4", "01:00:00:00"),
+        (Fraction(30000, 1001), "00:00:59;28", "3-4", "00:01:00;02"),  # drop-frame: ;00 ;01 skipped
+        (Fraction(30000, 1001), "00:09:59;29", "2-3", "00:10:00;00"),  # every tenth minute kept
+        (24, "not a timecode", "2-3", None),  # left out, the run goes on
+    ],
+)
+@pytest.mark.parametrize("suffix", [".mov", ".mp4"])
+def test_video_output_keeps_the_timecode_of_its_first_frame(
+    tmp_path, cli, suffix, rate, start, frames, expected
+):
+    """An editor conforms a processed shot by its timecode: the output's is its first frame's."""
+    _make_video(tmp_path / "plate.mov", frames=6, rate=rate, timecode=start, audio=False)
+    cli("run", "convert", "--frames", frames, tmp_path / "plate.mov", tmp_path / f"out{suffix}")
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert c.streams.video[0].metadata.get("timecode") == expected
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])

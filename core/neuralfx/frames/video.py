@@ -55,6 +55,8 @@ class VideoInfo:
     pixel_aspect: fractions.Fraction | None = None
     #: "PQ" or "HLG" for HDR video (Rec.2100), whose frames are read as coded: no tone mapping.
     hdr: str | None = None
+    #: The first frame's SMPTE timecode, where the file has one (cameras, editors' exports).
+    timecode: str | None = None
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -94,7 +96,22 @@ def probe(path: str) -> VideoInfo:
             turns,
             _pixel_aspect(stream, turns),
             HDR_TRANSFERS.get(first.color_trc) if first is not None else None,
+            _timecode(container, stream),
         )
+
+
+def _timecode(container: av.container.InputContainer, stream) -> str | None:
+    """Where FFmpeg puts it: the video stream's tags (MOV, MP4), a timecode track's, the
+    container's (MXF); Matroska spells the tag in capitals."""
+    for tags in (
+        stream.metadata,
+        *(s.metadata for s in container.streams.data),
+        container.metadata,
+    ):
+        for key, value in tags.items():
+            if key.lower() == "timecode" and value:
+                return value
+    return None
 
 
 #: FFmpeg's transfer characteristics (ISO/IEC 23091-2) of HDR video.

@@ -154,6 +154,7 @@ class VideoWriter(_Muxer):
         alpha: bool,
         crf: int = 18,
         pixel_aspect: fractions.Fraction | None = None,
+        timecode: str | None = None,
         audio_from: str | None = None,
         audio_span: tuple[float, float] | None = None,
     ) -> None:
@@ -179,6 +180,8 @@ class VideoWriter(_Muxer):
                 setattr(self._stream.codec_context, tag, value)
             if pixel_aspect is not None:
                 self._stream.codec_context.sample_aspect_ratio = pixel_aspect
+            if timecode is not None:  # MOV and MP4 get a timecode track
+                self._stream.metadata["timecode"] = timecode
             self._stream.thread_type = "AUTO"
             self._audio = self._add_audio(audio_from, audio_span)
         except BaseException:
@@ -222,6 +225,7 @@ def join_segments(
     fps: fractions.Fraction,
     audio_from: str | None = None,
     audio_span: tuple[float, float] | None = None,
+    timecode: str | None = None,
     before_commit: Callable[[str], None] | None = None,
 ) -> None:
     """Concatenate video files encoded one after another with the same settings (the shards
@@ -232,6 +236,9 @@ def join_segments(
     try:
         with av.open(segments[0]) as first:
             video = joined._out.add_stream_from_template(first.streams.video[0])
+        video.codec_context.framerate = fps  # as the local writer's (a timecode track needs it)
+        if timecode is not None:
+            video.metadata["timecode"] = timecode
         joined._audio = joined._add_audio(audio_from, audio_span)
         frames = 0
         for segment in segments:

@@ -21,7 +21,7 @@ import torch
 from ..colour import ColourSpaces
 from ..effect import FrameBatch
 from ..errors import OutputError
-from ..frames import exr, images, video_out
+from ..frames import exr, images, timecode, video_out
 from ..frames.pixels import (
     FrameDecoder,
     OutputLayout,
@@ -86,6 +86,16 @@ def audio_to_copy(
         rate = fractions.Fraction(fps)
         span = ((plan.todo[0] - 1) / rate, plan.todo[-1] / rate)
     return audio_from, span
+
+
+def timecode_of_output(plan: Plan, fps: fractions.Fraction) -> str | None:
+    """The source video's timecode moved on to the first frame written, so that an editor
+    conforms the output where its source was; none where the frame rate changes (the source's
+    timecode counts its own frames)."""
+    info = plan.source.video_info
+    if info is None or info.timecode is None or fps != plan.source.fps:
+        return None
+    return timecode.offset(info.timecode, plan.todo[0] - 1, fps)
 
 
 class Encoder:
@@ -179,6 +189,7 @@ class Encoder:
                 alpha=channels == 4,
                 crf=self.opts.crf,
                 pixel_aspect=self._pixel_aspect(first),
+                timecode=timecode_of_output(self.plan, fps),
                 audio_from=audio_from,
                 audio_span=span,
             )

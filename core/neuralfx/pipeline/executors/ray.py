@@ -304,7 +304,7 @@ class RayExecutor:
     def _join(self, segments: list[str]) -> None:
         """The shards' video segments, one after another, into the output (no re-encoding),
         with the source's audio, signed if asked; atomic."""
-        from ..encode import audio_to_copy, video_rate, write_error
+        from ..encode import audio_to_copy, timecode_of_output, video_rate, write_error
         from ...frames import video_out
 
         plan = self.plan
@@ -317,6 +317,7 @@ class RayExecutor:
                 fps=fps,
                 audio_from=audio_from,
                 audio_span=span,
+                timecode=timecode_of_output(plan, fps),
                 before_commit=lambda tmp: self.marks.sign(tmp, None),
             )
         except OSError as exc:
