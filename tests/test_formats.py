@@ -358,6 +358,24 @@ def test_video_output_keeps_the_timecode_of_its_first_frame(
         assert c.streams.video[0].metadata.get("timecode") == expected
 
 
+def test_video_made_from_exr_frames_has_the_first_frames_timecode(tmp_path, cli):
+    """A plate's EXR frames carry their timecode in the header (scanners, debayering tools);
+    a review movie of them starts at its first frame's."""
+    import OpenEXR
+
+    for number in range(1001, 1005):
+        code = OpenEXR.TimeCode()
+        code.hours, code.minutes, code.seconds, code.frame = 10, 0, 41, number - 1001 + 20
+        header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+        pixels = srgb_to_linear(gradient(seed=number)).astype(np.float16)
+        with OpenEXR.File({**header, "timeCode": code}, {"RGB": pixels}) as exr_file:
+            exr_file.write(str(tmp_path / f"plate.{number}.exr"))
+    out = tmp_path / "review.mov"
+    cli("run", "convert", "--frames", "1002-1004", tmp_path / "plate.####.exr", out)
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].metadata.get("timecode") == "10:00:41:21"
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
 def test_video_with_non_square_pixels_keeps_them(tmp_path, cli, suffix):
     """Anamorphic, DV or HDV footage: the pixel grid is processed as it is, and the output

@@ -116,6 +116,20 @@ def read(path: str, header_only: bool = False) -> ExrFile:
     return ExrFile(parts)
 
 
+def timecode(path: str) -> str | None:
+    """The SMPTE timecode in the header of ``path``'s first part (scanners, debayering tools and
+    compositors write it), spelt as video files spell it; None without one."""
+    try:
+        header = read(path, header_only=True).parts[0][1]
+    except (ValueError, OSError, RuntimeError):
+        return None
+    code = header.get("timeCode")
+    if code is None:
+        return None
+    separator = ";" if code.dropFrame else ":"
+    return f"{code.hours:02d}:{code.minutes:02d}:{code.seconds:02d}{separator}{code.frame:02d}"
+
+
 def pick(exr: ExrFile, wanted: str | None) -> Layer:
     """The layer ``--layer wanted`` names (its full name, or its last component if that is
     unique), else the beauty: the unprefixed RGB(A) of the first part that has one, a layer

@@ -89,13 +89,16 @@ def audio_to_copy(
 
 
 def timecode_of_output(plan: Plan, fps: fractions.Fraction) -> str | None:
-    """The source video's timecode moved on to the first frame written, so that an editor
-    conforms the output where its source was; none where the frame rate changes (the source's
-    timecode counts its own frames)."""
-    info = plan.source.video_info
-    if info is None or info.timecode is None or fps != plan.source.fps:
-        return None
-    return timecode.offset(info.timecode, plan.todo[0] - 1, fps)
+    """The timecode of the first frame written, so that an editor conforms the output where
+    its source was: a source video's moved on to that frame (none where the frame rate
+    changes: the source's timecode counts its own frames), or that EXR frame's own."""
+    source, first = plan.source, plan.todo[0]
+    info = source.video_info
+    if info is not None:
+        if info.timecode is None or fps != source.fps:
+            return None
+        return timecode.offset(info.timecode, first - 1, fps)
+    return exr.timecode(source.file_of(first)) if source.is_exr(first) else None
 
 
 class Encoder:
