@@ -358,6 +358,24 @@ def test_video_output_keeps_the_timecode_of_its_first_frame(
         assert c.streams.video[0].metadata.get("timecode") == expected
 
 
+@pytest.mark.parametrize("interlaced", [True, False])
+def test_interlaced_video_is_said_to_be(tmp_path, cli, interlaced):
+    with av.open(str(tmp_path / "clip.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        if interlaced:
+            stream.options = {"x264-params": "tff=1"}  # top field first, as HD broadcast
+        for i in range(3):
+            pic = to_dtype(gradient(seed=i), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pic, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    r = cli("run", "convert", tmp_path / "clip.mp4", tmp_path / "f.####.png")
+    assert ("is interlaced" in r.stderr and "deinterlace it first" in r.stderr) == interlaced
+    assert len(list(tmp_path.glob("f.*.png"))) == 3
+
+
 def test_video_made_from_exr_frames_has_the_first_frames_timecode(tmp_path, cli):
     """A plate's EXR frames carry their timecode in the header (scanners, debayering tools);
     a review movie of them starts at its first frame's."""

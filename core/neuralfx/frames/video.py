@@ -57,6 +57,8 @@ class VideoInfo:
     hdr: str | None = None
     #: The first frame's SMPTE timecode, where the file has one (cameras, editors' exports).
     timecode: str | None = None
+    #: Coded as two fields a frame (broadcast, DV): processed as whole frames, as stored.
+    interlaced: bool = False
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -97,6 +99,7 @@ def probe(path: str) -> VideoInfo:
             _pixel_aspect(stream, turns),
             HDR_TRANSFERS.get(first.color_trc) if first is not None else None,
             _timecode(container, stream),
+            bool(first is not None and first.interlaced_frame),
         )
 
 
@@ -175,6 +178,12 @@ def note_how_read(path: str, info: VideoInfo, warn, *, colour_given: bool = Fals
             f"--ocio ocio://studio-config-latest --input-colorspace 'Rec.2100-{info.hdr} - "
             "Display' --output-colorspace 'sRGB Encoded Rec.709 (sRGB)' (what is brighter "
             "than SDR white clips), or convert it to SDR first"
+        )
+    if info.interlaced:
+        warn(
+            f"{path} is interlaced (two fields a frame, as broadcast and DV record): frames are "
+            "processed whole, both fields together, so effects see the combing on moving edges; "
+            "deinterlace it first (e.g. ffmpeg -vf bwdif) for clean results"
         )
     if info.quarter_turns:
         turn = ("90° counter-clockwise", "180°", "90° clockwise")[info.quarter_turns - 1]
