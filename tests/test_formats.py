@@ -437,6 +437,42 @@ def test_prores_keeps_alpha(tmp_path, make_sequence):
     assert np.abs(back[:, :, 3] / 65535.0 - orig[:, :, 3]).max() < 2e-3
 
 
+def test_every_audio_track_is_kept(tmp_path, cli):
+    """Cameras record several tracks (a boom and a lavalier, one channel each): all of them
+    are copied, each cut to the frames kept."""
+    path = str(tmp_path / "camera.mov")
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        tracks = [out.add_stream("aac", rate=48000) for _ in range(2)]
+        for i in range(24):
+            pic = to_dtype(gradient(seed=i), np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(pic, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        t = np.arange(48000) / 48000
+        for track, pitch in zip(tracks, (440, 880)):
+            tone = (0.2 * np.sin(2 * np.pi * pitch * t)).astype(np.float32)[None]
+            for start in range(0, 48000, 1024):
+                frame = av.AudioFrame.from_ndarray(
+                    tone[:, start : start + 1024], format="fltp", layout="mono"
+                )
+                frame.sample_rate, frame.pts = 48000, start
+                for packet in track.encode(frame):
+                    out.mux(packet)
+            for packet in track.encode():
+                out.mux(packet)
+    cli("run", "convert", "--frames", "7-18", path, tmp_path / "out.mov")
+    for index, pitch in enumerate((440, 880)):
+        with av.open(str(tmp_path / "out.mov")) as c:
+            assert len(c.streams.audio) == 2
+            samples = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=index)])
+            assert abs(len(samples) / 48000 - 0.5) < 0.05  # 12 frames at 24 fps
+            spectrum = np.abs(np.fft.rfft(samples[2048:]))
+            assert abs(np.argmax(spectrum) * 48000 / (len(samples) - 2048) - pitch) < 10
+
+
 def test_video_range_keeps_the_matching_audio(tmp_path, cli):
     _make_video(tmp_path / "in.mp4", frames=24)
     out = tmp_path / "cut.mov"

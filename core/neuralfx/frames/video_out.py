@@ -66,23 +66,26 @@ class _Muxer:
             raise
 
     def _add_audio(self, source: str | None, span: tuple[float, float] | None):
+        """Every audio track of ``source`` (cameras record several: a boom and a lavalier,
+        one channel each), copied as they are."""
         if source is None:
             return None
         src = av.open(source)
         if not src.streams.audio:
             src.close()
             return None
-        in_stream = src.streams.audio[0]
-        try:
-            out_stream = self._out.add_stream_from_template(in_stream)
-        except (ValueError, av.FFmpegError) as exc:
-            src.close()
-            raise OutputError(
-                f"{self.path}: the source's audio ({in_stream.codec_context.name}) "
-                f"cannot be copied into this container: {exc}",
-                hint="write .mov or .mkv, which take most audio codecs",
-            ) from None
-        return src, in_stream, out_stream, span
+        copies = {}
+        for in_stream in src.streams.audio:
+            try:
+                copies[in_stream.index] = self._out.add_stream_from_template(in_stream)
+            except (ValueError, av.FFmpegError) as exc:
+                src.close()
+                raise OutputError(
+                    f"{self.path}: the source's audio ({in_stream.codec_context.name}) "
+                    f"cannot be copied into this container: {exc}",
+                    hint="write .mov or .mkv, which take most audio codecs",
+                ) from None
+        return src, copies, span
 
     def _mux(self, packets) -> None:
         """Write packets to the file (the one place output bytes go: a full disk fails here)."""
@@ -109,21 +112,19 @@ class _Muxer:
         self._file.commit()
 
     def _copy_audio(self) -> None:
-        src, in_stream, out_stream, span = self._audio
-        tb = in_stream.time_base
-        first = last = None
-        if span is not None and tb:
-            first, last = int(span[0] / tb), int(span[1] / tb)
+        src, copies, span = self._audio
         with src:
-            for packet in src.demux(in_stream):
+            for packet in src.demux(*(src.streams[index] for index in copies)):
                 if packet.dts is None or packet.pts is None:
                     continue
-                if first is not None and not (first <= packet.pts < last):
-                    continue
-                if first:
+                tb = packet.stream.time_base
+                if span is not None and tb:
+                    first, last = int(span[0] / tb), int(span[1] / tb)
+                    if not first <= packet.pts < last:
+                        continue
                     packet.pts -= first
                     packet.dts -= first
-                packet.stream = out_stream
+                packet.stream = copies[packet.stream.index]
                 self._mux([packet])
 
     def abort(self) -> None:
