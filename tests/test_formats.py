@@ -473,6 +473,69 @@ def test_every_audio_track_is_kept(tmp_path, cli):
             assert abs(np.argmax(spectrum) * 48000 / (len(samples) - 2048) - pitch) < 10
 
 
+def _flash_and_beep(path, start_seconds):
+    """A 2 s, 24 fps transport stream whose frame 25 (1.0 s in) is white and whose sound, silent
+    until then, beeps from that moment; its clock starts at ``start_seconds``, as a camera's
+    or a broadcast capture's does."""
+    whole = str(path) + ".tmp.ts"
+    with av.open(whole, "w") as out:
+        video = out.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("aac", rate=48000, layout="mono")
+        for i in range(48):
+            pic = np.full((48, 64, 3), 255 if i == 24 else 16, np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(pic, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        t = np.arange(96000) / 48000
+        sound = (0.3 * np.sin(2 * np.pi * 440 * t) * (t >= 1.0)).astype(np.float32)[None]
+        for s in range(0, 96000, 1024):
+            frame = av.AudioFrame.from_ndarray(sound[:, s : s + 1024], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 48000, s
+            for packet in audio.encode(frame):
+                out.mux(packet)
+        for packet in audio.encode():
+            out.mux(packet)
+    with av.open(whole) as inp, av.open(str(path), "w") as out:
+        copies = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.dts is not None:
+                shift = int(start_seconds / packet.stream.time_base)
+                packet.pts, packet.dts = packet.pts + shift, packet.dts + shift
+                packet.stream = copies[packet.stream.index]
+                out.mux(packet)
+
+
+@pytest.mark.parametrize("start_seconds", [0, 10])
+@pytest.mark.parametrize("frames", [None, "13-40"])
+def test_sound_stays_in_sync_with_the_picture(tmp_path, cli, start_seconds, frames):
+    """The flash and the beep of the source are together in the output, however late the
+    source's clock starts and wherever the frames kept begin."""
+    _flash_and_beep(tmp_path / "clap.ts", start_seconds)
+    cli(
+        "run",
+        "convert",
+        *(["--frames", frames] if frames else []),
+        tmp_path / "clap.ts",
+        tmp_path / "out.mov",
+    )
+    with av.open(str(tmp_path / "out.mov")) as c:
+        video = c.streams.video[0]
+        times = [
+            (float(f.pts * video.time_base), f.to_ndarray(format="gray").mean())
+            for f in c.decode(video)
+        ]
+    with av.open(str(tmp_path / "out.mov")) as c:
+        audio = c.streams.audio[0]
+        decoded = [(float(f.pts * audio.time_base), f.to_ndarray()[0]) for f in c.decode(audio)]
+    flash = max(times, key=lambda tv: tv[1])[0]
+    start, samples = decoded[0][0], np.concatenate([s for _, s in decoded])
+    beep = start + np.argmax(np.abs(samples) > 0.1) / 48000
+    assert abs(flash - (1.0 if frames is None else 0.5)) < 1e-3
+    assert abs(beep - flash) < 0.025, (beep, flash)  # within one AAC packet
+
+
 def test_video_range_keeps_the_matching_audio(tmp_path, cli):
     _make_video(tmp_path / "in.mp4", frames=24)
     out = tmp_path / "cut.mov"

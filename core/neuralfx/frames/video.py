@@ -59,6 +59,9 @@ class VideoInfo:
     timecode: str | None = None
     #: Coded as two fields a frame (broadcast, DV): processed as whole frames, as stored.
     interlaced: bool = False
+    #: When the first frame is shown on the file's clock, in seconds (cameras and broadcast
+    #: captures do not start at 0): the audio kept is timed from it.
+    start: float = 0.0
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -100,6 +103,7 @@ def probe(path: str) -> VideoInfo:
             HDR_TRANSFERS.get(first.color_trc) if first is not None else None,
             _timecode(container, stream),
             bool(first is not None and first.interlaced_frame),
+            float(stream.start_time * stream.time_base) if stream.start_time else 0.0,
         )
 
 

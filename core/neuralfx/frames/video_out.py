@@ -52,8 +52,9 @@ def codec_for(path: str, requested: str | None) -> str:
 class _Muxer:
     """An output container written to a temporary file that replaces ``path`` on
     :meth:`close`, with the source's audio copied in (not re-encoded) for the time span
-    ``audio_span`` (seconds) of ``audio_from``, so the output stays in sync with the frames
-    kept. Subclasses add the video stream and its packets."""
+    ``audio_span`` (seconds on the source's clock, the end None for all that follows) of
+    ``audio_from``, moved so that its start is the output's 0: the output stays in sync with
+    the frames kept. Subclasses add the video stream and its packets."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -65,7 +66,7 @@ class _Muxer:
             self._file.discard()
             raise
 
-    def _add_audio(self, source: str | None, span: tuple[float, float] | None):
+    def _add_audio(self, source: str | None, span: tuple[float, float | None] | None):
         """Every audio track of ``source`` (cameras record several: a boom and a lavalier,
         one channel each), copied as they are."""
         if source is None:
@@ -118,9 +119,9 @@ class _Muxer:
                 if packet.dts is None or packet.pts is None:
                     continue
                 tb = packet.stream.time_base
-                if span is not None and tb:
-                    first, last = int(span[0] / tb), int(span[1] / tb)
-                    if not first <= packet.pts < last:
+                if span is not None and tb:  # the source's time of the first frame is 0 here
+                    first = int(span[0] / tb)
+                    if packet.pts < first or (span[1] is not None and packet.pts >= span[1] / tb):
                         continue
                     packet.pts -= first
                     packet.dts -= first
@@ -157,7 +158,7 @@ class VideoWriter(_Muxer):
         pixel_aspect: fractions.Fraction | None = None,
         timecode: str | None = None,
         audio_from: str | None = None,
-        audio_span: tuple[float, float] | None = None,
+        audio_span: tuple[float, float | None] | None = None,
     ) -> None:
         if codec == "h264" and (width % 2 or height % 2):
             raise OutputError(
@@ -225,7 +226,7 @@ def join_segments(
     *,
     fps: fractions.Fraction,
     audio_from: str | None = None,
-    audio_span: tuple[float, float] | None = None,
+    audio_span: tuple[float, float | None] | None = None,
     timecode: str | None = None,
     before_commit: Callable[[str], None] | None = None,
 ) -> None:

@@ -69,10 +69,11 @@ def video_rate(plan: Plan) -> fractions.Fraction:
 
 def audio_to_copy(
     plan: Plan, fps: fractions.Fraction, warn
-) -> tuple[str | None, tuple[float, float] | None]:
-    """The video whose audio a video output copies, and the time span (seconds) to copy: the
-    frames written, so picture and sound stay in sync. None when there is none to copy or the
-    frame rate changes (the sound would drift)."""
+) -> tuple[str | None, tuple[float, float | None] | None]:
+    """The video whose audio a video output copies, and the time span (seconds on the source's
+    clock) to copy: from the first frame written, to the end of the last one where frames are
+    left out, so picture and sound stay in sync. None when there is none to copy or the frame
+    rate changes (the sound would drift)."""
     source = plan.source
     audio_from, span = source.video_path, None
     if audio_from and source.fps and fps != source.fps:
@@ -82,9 +83,13 @@ def audio_to_copy(
                 "the audio would drift, so it is not copied"
             )
         audio_from = None
-    elif audio_from and source.frames != list(range(1, len(source.frames) + 1)):
-        rate = fractions.Fraction(fps)
-        span = ((plan.todo[0] - 1) / rate, plan.todo[-1] / rate)
+    elif audio_from:
+        rate, start = fractions.Fraction(fps), source.video_info.start
+        whole = source.frames == list(range(1, len(source.frames) + 1))
+        span = (
+            start + float((plan.todo[0] - 1) / rate),
+            None if whole else start + float(plan.todo[-1] / rate),
+        )
     return audio_from, span
 
 
