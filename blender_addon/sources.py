@@ -126,7 +126,7 @@ def from_render_output(scene) -> Source:
     )
 
 
-IMAGE_TYPES = (".exr", ".png", ".tif", ".tiff", ".jpg", ".jpeg")
+IMAGE_TYPES = (".exr", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp")
 #: The video files the CLI reads (neuralfx.frames.video.VIDEO_SUFFIXES; tests check they agree).
 MOVIE_SUFFIXES = (
     ".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm", ".mxf", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg"

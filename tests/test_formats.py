@@ -6,6 +6,7 @@ import shlex
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -78,6 +79,22 @@ def test_jpeg_is_turned_as_its_exif_orientation_says(tmp_path, cli, orientation,
     got = read_image(str(tmp_path / "up.png"))
     assert got.shape[:2] == shown.shape[:2] != pic.shape[:2] or orientation == 3
     np.testing.assert_array_equal(got.reshape(shown.shape), shown)
+
+
+def test_webp_in_and_out(tmp_path, cli):
+    """Style and reference images from the web often come as WebP: read exactly (a lossless
+    file), and written at --quality with its alpha."""
+    pic = to_dtype(gradient(channels=4, seed=2), np.uint8)
+    cv2.imwrite(
+        str(tmp_path / "web.webp"),
+        cv2.cvtColor(pic, cv2.COLOR_RGBA2BGRA),
+        [cv2.IMWRITE_WEBP_QUALITY, 101],  # lossless
+    )
+    cli("run", "convert", tmp_path / "web.webp", tmp_path / "back.png")
+    np.testing.assert_array_equal(read_image(str(tmp_path / "back.png")), pic)
+    cli("run", "convert", "--quality", "90", tmp_path / "back.png", tmp_path / "out.webp")
+    out = read_image(str(tmp_path / "out.webp"))
+    assert out.shape == pic.shape and np.abs(out / 255.0 - pic / 255.0).mean() < 0.02
 
 
 def test_png_to_exr_is_linear_and_back_is_exact(tmp_path, make_sequence):

@@ -184,7 +184,7 @@ class RunOptions:
         choices=CHANNEL_MODES,
         help="Output channels (auto: as the source; gray and alpha are kept).",
     )
-    quality: int = option(params.Int, 95, min=1, max=100, help="JPEG quality.")
+    quality: int = option(params.Int, 95, min=1, max=100, help="JPEG and WebP quality.")
     codec: str | None = option(
         params.Choice,
         choices=VIDEO_CODEC_NAMES,

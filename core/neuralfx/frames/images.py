@@ -1,4 +1,4 @@
-"""Still-image codecs: PNG, JPEG and TIFF through OpenCV, EXR through the OpenEXR package.
+"""Still-image codecs: PNG, JPEG, TIFF and WebP through OpenCV, EXR through the OpenEXR package.
 
 Pixels are numpy arrays ``(H, W, C)`` with channels in RGB(A) order (gray is ``(H, W, 1)``,
 gray+alpha ``(H, W, 2)``), in the file's own dtype: uint8, uint16, float16 or float32. Both
@@ -60,6 +60,8 @@ FORMATS = (
     ImageFormat("JPEG", (".jpg", ".jpeg"), ("8",), alpha=False),
     ImageFormat("TIFF", (".tif", ".tiff"), ("8", "16", "float"), alpha=True),
     ImageFormat("EXR", (".exr",), ("half", "float"), alpha=True),
+    # Style and reference images from the web often come as WebP.
+    ImageFormat("WebP", (".webp",), ("8",), alpha=True),
 )
 _BY_SUFFIX = {s: f for f in FORMATS for s in f.suffixes}
 
@@ -204,7 +206,10 @@ def _write_cv2(
         data = pixels
     else:
         data = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt.name == "JPEG" else []
+    params = {
+        "JPEG": [cv2.IMWRITE_JPEG_QUALITY, quality],
+        "WebP": [cv2.IMWRITE_WEBP_QUALITY, quality],
+    }.get(fmt.name, [])
     if fmt.name == "TIFF":
         # OpenCV writes float32 TIFF uncompressed by default; deflate keeps files reasonable.
         params = [cv2.IMWRITE_TIFF_COMPRESSION, 8 if pixels.dtype != np.float32 else 1]

@@ -11,7 +11,7 @@ from .base import Param
 
 #: The still images the host reads (``neuralfx.frames.images.FORMATS``), for a ``Path``
 #: parameter's ``suffixes``: reference, example and style images.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".webp")
 
 
 @dataclasses.dataclass(frozen=True)
