@@ -13,6 +13,7 @@ import pytest
 import neuralfx
 from helpers import gradient, plugin_with, read_unit, to_dtype
 from neuralfx.colour import ColourSpaces, linear_to_srgb, srgb_to_linear
+from neuralfx.frames import exr
 from neuralfx.frames.images import read_image, write_image
 from neuralfx.pipeline.runner import RunOptions
 
@@ -391,6 +392,19 @@ def test_interlaced_video_is_said_to_be(tmp_path, cli, interlaced):
     r = cli("run", "convert", tmp_path / "clip.mp4", tmp_path / "f.####.png")
     assert ("is interlaced" in r.stderr and "deinterlace it first" in r.stderr) == interlaced
     assert len(list(tmp_path.glob("f.*.png"))) == 3
+
+
+def test_exr_frames_of_a_video_carry_their_timecode(tmp_path, cli):
+    """A plate turned into EXR frames: each header has its frame's timecode, drop-frame kept,
+    and a review movie of them starts where the frames do."""
+    rate = Fraction(30000, 1001)
+    _make_video(tmp_path / "plate.mov", frames=6, rate=rate, timecode="00:00:59;28", audio=False)
+    cli("run", "convert", "--frames", "2-5", tmp_path / "plate.mov", tmp_path / "f.####.exr")
+    with_header = {n: exr.timecode(str(tmp_path / f"f.{n:04d}.exr")) for n in range(2, 6)}
+    assert with_header == {2: "00:00:59;29", 3: "00:01:00;02", 4: "00:01:00;03", 5: "00:01:00;04"}
+    cli("run", "convert", "--fps", "30000/1001", tmp_path / "f.####.exr", tmp_path / "r.mov")
+    with av.open(str(tmp_path / "r.mov")) as c:
+        assert c.streams.video[0].metadata.get("timecode") == "00:00:59;29"
 
 
 def test_video_made_from_exr_frames_has_the_first_frames_timecode(tmp_path, cli):

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 import numpy as np
 import OpenEXR
 
+from .timecode import parse as parse_timecode
+
 #: The channels of a colour layer, by how many there are, in the order pixels hold them.
 COLOUR_CHANNELS = {4: ("R", "G", "B", "A"), 3: ("R", "G", "B"), 2: ("Y", "A"), 1: ("Y",)}
 #: Layer names (their last component, any case) that hold the picture itself.
@@ -128,6 +130,16 @@ def timecode(path: str) -> str | None:
         return None
     separator = ";" if code.dropFrame else ":"
     return f"{code.hours:02d}:{code.minutes:02d}:{code.seconds:02d}{separator}{code.frame:02d}"
+
+
+def timecode_attribute(text: str) -> OpenEXR.TimeCode | None:
+    """A ``timeCode`` header attribute from a timecode as video files spell it."""
+    parts = parse_timecode(text)
+    if parts is None:
+        return None
+    code = OpenEXR.TimeCode()
+    code.hours, code.minutes, code.seconds, code.frame, code.dropFrame = parts
+    return code
 
 
 def pick(exr: ExrFile, wanted: str | None) -> Layer:

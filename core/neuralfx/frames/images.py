@@ -162,13 +162,16 @@ def write_image(
     before_commit: Callable[[str], None] | None = None,
     bgr: bool = False,
     carry: Callable[[], tuple[exr.ExrFile, exr.Layer]] | None = None,
+    timecode: str | None = None,
 ) -> bool:
     """Encode ``pixels`` (see module doc) to ``path`` atomically, in the dtype given;
     ``before_commit(tmp)`` runs once the temporary file is complete, before the rename.
     ``bgr``: 3- and 4-channel pixels are BGR(A), as :func:`read_image` gave them. ``carry``:
     for an EXR output, the source file and layer the pixels replace, so that every other part,
     layer and header attribute is written too (:func:`neuralfx.frames.exr.write_over`).
-    Returns False where ``carry`` was given but could not be honoured (the size changed)."""
+    Returns False where ``carry`` was given but could not be honoured (the size changed).
+    ``timecode``: the frame's SMPTE timecode, for the header of an EXR written afresh (one
+    written over its source keeps the source's header)."""
     fmt = image_format(path)
     if fmt is None:
         raise UnknownNameError(
@@ -182,7 +185,7 @@ def write_image(
         if fmt.name == "EXR":
             carried = carry is not None and exr.write_over(tmp, *carry(), pixels)
             if not carried:
-                _write_exr(tmp, pixels)
+                _write_exr(tmp, pixels, timecode)
         else:
             _write_cv2(tmp, pixels, fmt, quality, bgr)
     return carried or carry is None
@@ -217,9 +220,12 @@ def _write_cv2(
         raise OSError(f"OpenCV could not write {path}")
 
 
-def _write_exr(path: str, pixels: np.ndarray) -> None:
+def _write_exr(path: str, pixels: np.ndarray, timecode: str | None = None) -> None:
     names = {1: "Y", 2: "YA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]]
     header = {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage}
+    code = exr.timecode_attribute(timecode) if timecode else None
+    if code is not None:
+        header["timeCode"] = code
     channels = {n: np.ascontiguousarray(pixels[:, :, i]) for i, n in enumerate(names)}
     with OpenEXR.File(header, channels) as out:
         out.write(path)

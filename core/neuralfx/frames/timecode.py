@@ -14,16 +14,24 @@ import re
 _TIMECODE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})([:;.])(\d{2,3})$")
 
 
+def parse(timecode: str) -> tuple[int, int, int, int, bool] | None:
+    """``(hours, minutes, seconds, frame, drop-frame spelling)``, or None where it is not a
+    timecode."""
+    match = _TIMECODE.match(timecode.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds, separator, frame = match.groups()
+    return int(hours), int(minutes), int(seconds), int(frame), separator in ";."
+
+
 def offset(timecode: str, frames: int, fps: fractions.Fraction) -> str | None:
     """``timecode`` moved on by ``frames`` frames at ``fps``; None where it cannot be read (a
     malformed tag is left out of the output rather than stopping the run)."""
-    match = _TIMECODE.match(timecode.strip())
-    nominal = round(fps)
-    if match is None or nominal <= 0:
+    parts, nominal = parse(timecode), round(fps)
+    if parts is None or nominal <= 0:
         return None
-    hours, minutes, seconds, separator, frame = match.groups()
-    hours, minutes, seconds, frame = int(hours), int(minutes), int(seconds), int(frame)
-    drop = separator in ";." and nominal % 30 == 0 and fps.denominator != 1
+    hours, minutes, seconds, frame, drop_spelt = parts
+    drop = drop_spelt and nominal % 30 == 0 and fps.denominator != 1
     if frame >= nominal or minutes >= 60 or seconds >= 60:
         return None
     count = ((hours * 60 + minutes) * 60 + seconds) * nominal + frame

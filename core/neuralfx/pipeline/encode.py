@@ -346,6 +346,7 @@ class Encoder:
                 before_commit=before_commit,
                 bgr=bgr,
                 carry=self._carry(frame),
+                timecode=self._frame_timecode(frame),
             )
         except (OSError, RuntimeError) as exc:
             raise write_error(f"frame {frame}", path, exc) from None
@@ -355,6 +356,13 @@ class Encoder:
                 f"layers of {self.plan.source.paths[frame]} are not in {path}"
             )
         return path
+
+    def _frame_timecode(self, frame: int) -> str | None:
+        """An EXR frame of a source video carries that frame's timecode (Nuke conforms by it)."""
+        info, fps = self.plan.source.video_info, self.plan.source.fps
+        if not self._carries_layers() or info is None or info.timecode is None:
+            return None
+        return timecode.offset(info.timecode, frame - 1, fps)
 
     def _carries_layers(self) -> bool:
         fmt = self.sink.image_format
