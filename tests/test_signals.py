@@ -60,9 +60,14 @@ def _finish(proc, timeout=60):
 def test_a_signal_during_start_up_exits_130_without_a_traceback(
     make_sequence, tmp_path, sig, delay
 ):
-    proc = _neuralfx(["run", "convert", make_sequence(), tmp_path / "o.####.png"])
+    # An effect that sleeps a few seconds a frame: on a fast machine a plain conversion of
+    # these frames ended within 1.2 s, and the signal then met a finished command.
+    proc = _neuralfx(
+        ["run", "slow-invert", "--seconds", "5", make_sequence(), tmp_path / "o.####.png"]
+    )
     _wait_for_the_handlers(proc)
     time.sleep(delay)  # the package, click and torch are still importing
+    assert proc.poll() is None, "the command ended before the signal was sent"
     proc.send_signal(sig)
     _, err = _finish(proc)
     assert proc.returncode == 130, err
