@@ -60,7 +60,7 @@ from neuralfx.consistency import (
 from neuralfx.errors import NeuralFXError
 from neuralfx.frames.images import read_image
 from neuralfx.frames.io import open_source
-from neuralfx.frames.pixels import to_unit_float
+from neuralfx.frames.samples import to_unit_float
 from neuralfx.pipeline.progress import Reporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

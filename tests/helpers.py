@@ -10,7 +10,7 @@ import pytest
 from neuralfx.devices import cpu_has_bf16
 from neuralfx.frames.atomic import TEMP_MARK
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import to_unit_float
+from neuralfx.frames.samples import to_unit_float
 
 #: For tests that compute in bf16 on the CPU: a CPU without bf16 instructions refuses
 #: ``--precision bf16`` (tests/test_runner.py checks that refusal everywhere).

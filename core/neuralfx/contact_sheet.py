@@ -10,7 +10,7 @@ import numpy as np
 from .errors import ParameterError
 from .frames.images import write_image
 from .frames.io import open_source
-from .frames.pixels import display_rgb
+from .frames.samples import display_rgb
 from .frames.video import read_frames
 
 

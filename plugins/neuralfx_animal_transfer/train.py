@@ -28,7 +28,7 @@ from neuralfx import training
 from neuralfx.host import weights
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 from neuralfx.models.funit import FewShotGenerator, PatchDiscriminator
 
 from .train_cli import TrainConfig

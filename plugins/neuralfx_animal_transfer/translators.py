@@ -15,7 +15,7 @@ import torch
 
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 from neuralfx.host.catalog import FUNIT_LICENCE
 
 #: the architecture each network loads (its registry entry is also the default weights), and

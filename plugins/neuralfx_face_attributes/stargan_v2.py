@@ -14,7 +14,7 @@ import torch
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.faces.align import CropTemplate
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 
 NETWORKS, FAN = "stargan-v2-celeba-hq", "wing-fan"
 IMAGE_SIZE = 256

@@ -32,7 +32,7 @@ from neuralfx import training
 from neuralfx.host import weights
 from neuralfx.errors import ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 from neuralfx.models.stargan import ATTRIBUTES, Discriminator, Generator
 
 from .train_cli import TrainConfig

@@ -35,7 +35,7 @@ import neuralfx.models
 from neuralfx import training
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 from neuralfx.host import weights
 from neuralfx.models.stargan_v2 import (
     DOMAINS,

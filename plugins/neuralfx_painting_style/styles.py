@@ -10,7 +10,7 @@ import torch
 
 from neuralfx.errors import NeuralFXError, ParameterError
 from neuralfx.frames.images import read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 
 MIN_STYLE_SIDE = 32
 

@@ -31,7 +31,7 @@ from neuralfx import models, training
 from neuralfx.host import weights
 from neuralfx.errors import ParameterError
 from neuralfx.frames.images import image_format, read_image
-from neuralfx.frames.pixels import display_rgb
+from neuralfx.frames.samples import display_rgb
 from neuralfx.models.adain import ENCODER_SLICES, adaptive_instance_norm, mean_std
 from neuralfx.models.vgg import VGG16_LAYERS, VGGFeatures
 

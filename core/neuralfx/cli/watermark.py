@@ -53,7 +53,7 @@ def detect_command(paths: tuple[str, ...], frames: int, as_json: bool, require: 
     """
     from ..errors import FrameError
     from ..frames.io import open_source
-    from ..frames.pixels import display_rgb
+    from ..frames.samples import display_rgb
     from ..frames.video import read_frames
     from ..marks.watermark import detect
 

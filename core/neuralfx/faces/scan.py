@@ -16,7 +16,7 @@ import torch
 
 from ..frames.images import write_image
 from ..frames.io import open_source
-from ..frames.pixels import display_rgb
+from ..frames.samples import display_rgb
 from ..pipeline.streams import ordered_map
 from . import align
 from .detect import to_uint8, with_landmarks

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..colour import ColourSpaces, Converter, linear_to_srgb
+from ..colour import ColourSpaces, Converter
 from ..errors import FrameError
 from .images import depth_of
+from .samples import INTEGER_SCALE, to_unit_float
 
 # Rec.709 luma weights, to store an RGB result as gray when the source was gray.
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-INTEGER_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 @dataclasses.dataclass
@@ -54,11 +54,6 @@ class Picture:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def to_unit_float(a: np.ndarray) -> np.ndarray:
-    scale = INTEGER_SCALE.get(a.dtype)
-    return a.astype(np.float32) / scale if scale else a.astype(np.float32, copy=False)
-
-
 def to_tensor(arrays: list[np.ndarray], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """``(H, W, C)`` arrays (integer samples or float, as decoded) → an ``(N, C, H, W)`` tensor
     in [0, 1] on ``device``: how the host batches frames for ``Effect.process``, so that work
@@ -79,17 +74,6 @@ def to_tensor(arrays: list[np.ndarray], device: torch.device, dtype: torch.dtype
     if scale is not None:
         x.mul_(1.0 / scale)
     return x.permute(0, 3, 1, 2).to(dtype)
-
-
-def display_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Decoded pixels of any layout → float32 ``(H, W, 3)`` sRGB in [0, 1], for pictures that
-    are looked at or learnt from (style images, training images, contact sheets): gray is
-    expanded, alpha dropped, and float files (scene-linear) are encoded to sRGB."""
-    rgb = to_unit_float(pixels)
-    rgb = np.repeat(rgb[:, :, :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[:, :, :3]
-    if pixels.dtype.kind == "f":
-        rgb = linear_to_srgb(rgb)
-    return np.ascontiguousarray(np.clip(rgb, 0, 1), dtype=np.float32)
 
 
 def count_nonfinite(pixels: np.ndarray) -> str:

@@ -30,9 +30,9 @@ from ..frames.pixels import (
     nonfinite_error,
     pack,
     replace_nonfinite,
-    to_unit_float,
     unstorable_error,
 )
+from ..frames.samples import to_unit_float
 from ..options import DEFAULT_FPS
 from .plan import Plan
 from .progress import Reporter
