@@ -84,6 +84,20 @@ def test_the_former_name_of_weights_warns_and_still_works():
             neuralfx.host.catalog.NoSuchName  # noqa: B018
 
 
+def test_display_rgb_moved_to_the_torch_free_samples_module_and_still_works_where_it_was():
+    import numpy as np
+
+    import neuralfx.frames.pixels
+    import neuralfx.frames.samples
+
+    with pytest.warns(DeprecationWarning, match="neuralfx.frames.samples.display_rgb"):
+        assert neuralfx.frames.pixels.display_rgb is neuralfx.frames.samples.display_rgb
+    with pytest.raises(AttributeError):
+        neuralfx.frames.pixels.no_such_name  # noqa: B018
+    gray = np.full((2, 2, 1), 65535, np.uint16)
+    assert neuralfx.frames.samples.display_rgb(gray).tolist() == np.ones((2, 2, 3)).tolist()
+
+
 def test_built_in_effects_and_examples_use_only_the_public_modules():
     """The built-in effects are written as any plugin is: against neuralfx.PUBLIC_MODULES."""
     import ast

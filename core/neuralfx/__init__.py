@@ -66,6 +66,7 @@ PUBLIC_MODULES = (
     "neuralfx.smoothing",
     "neuralfx.frames.images",
     "neuralfx.frames.pixels",
+    "neuralfx.frames.samples",
     "neuralfx.frames.atomic",
     "neuralfx.contact_sheet",
     "neuralfx.testing",

@@ -54,6 +54,21 @@ class Picture:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
+def __getattr__(name: str):
+    if name == "display_rgb":  # moved to the torch-free .samples; gone in plugin API 2.0
+        import warnings
+
+        from . import samples
+
+        warnings.warn(
+            "neuralfx.frames.pixels.display_rgb is neuralfx.frames.samples.display_rgb now",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return samples.display_rgb
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def to_tensor(arrays: list[np.ndarray], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """``(H, W, C)`` arrays (integer samples or float, as decoded) → an ``(N, C, H, W)`` tensor
     in [0, 1] on ``device``: how the host batches frames for ``Effect.process``, so that work
