@@ -34,13 +34,19 @@ def test_a_temporal_run_starts_each_frame_from_the_per_frame_runs_noise(tmp_path
         # next to nothing carried or held to the previous output: what is left is the start
         "stability": 0.01,
     }
-    outputs = {}
+    outputs, inputs = {}, [cv2.imread(src.replace("####", f"{f:04d}")) for f in (1001, 1002, 1003)]
     for temporal in (False, True):
         out = str(tmp_path / f"{temporal}" / "o.####.png")
         neuralfx.run("painting-style", src, out, settings={**settings, "temporal": temporal})
         outputs[temporal] = [
             cv2.imread(out.replace("####", f"{f:04d}")).astype(np.float32) for f in (1002, 1003)
         ]
-    for per_frame, temporal in zip(outputs[False], outputs[True]):
+    for t, (per_frame, temporal) in enumerate(zip(outputs[False], outputs[True]), 1):
         assert per_frame.std() > 20  # the noise is painted: outputs with contrast
-        assert np.abs(per_frame - temporal).mean() < 2.0  # 8-bit levels
+        # Where the input changed, the stability weight decides (0.01: the fresh look). Where
+        # it barely did (flat areas), the look is held or carried along the flow whatever the
+        # stability, and there the two runs differ by what the picture's motion carried.
+        change = np.abs(inputs[t].astype(np.float32) - inputs[t - 1]).max(axis=2)
+        changed = cv2.dilate(change, np.ones((5, 5), np.uint8)) >= 12
+        assert changed.mean() > 0.5
+        assert np.abs(per_frame - temporal)[changed].mean() < 2.0  # 8-bit levels
