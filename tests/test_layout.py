@@ -51,6 +51,7 @@ LAYERS = (
             "models",
             "faces",
             "warping",
+            "flow",
             "temporal",
             "consistency",
             "contact_sheet",
