@@ -262,3 +262,21 @@ def test_wake_means_and_figure_on_known_values():
     crossed, never = wake_means(steady, per_frame, motion)
     assert crossed == pytest.approx(0.3) and never == pytest.approx(0.1)
     assert wake_figure(steady, per_frame, motion) == pytest.approx(3.0)
+
+
+def test_misfit_at_the_point_and_outside_a_pixels_range():
+    """Worked by hand on a step 0 0 1 1: 0.5 at the first pixel is 0.5 from it and from the
+    range {0} of its neighbourhood; 0.3 at the third is 0.7 from its 1 but inside the range
+    {0, 1} a pixel around it. The channel that lies farthest decides."""
+    from neuralfx.flow import misfit
+
+    step = torch.tensor([0.0, 0.0, 1.0, 1.0]).expand(3, 3, 4)  # 3 channels, 3 rows
+    x = torch.tensor([0.5, 0.2, 0.3, 1.4]).expand(3, 3, 4).clone()
+    x[1, :, 1] = -0.25  # channel 1 of the second pixel lies below its range by 0.25
+    point, outside = misfit(x[None], step[None].contiguous(), 1)
+    assert point.shape == outside.shape == (1, 1, 3, 4)
+    expected_point = torch.tensor([0.5, 0.25, 0.7, 0.4])
+    expected_outside = torch.tensor([0.5, 0.25, 0.0, 0.4])
+    for row in range(3):
+        assert torch.allclose(point[0, 0, row], expected_point, atol=1e-6)
+        assert torch.allclose(outside[0, 0, row], expected_outside, atol=1e-6)

@@ -218,8 +218,8 @@ class FlowEstimator:
 
         A pixel is trusted where the previous frame, warped along the flow, shows what the
         current one shows within a pixel (an occluded or newly revealed pixel lands on
-        something else),
-        where motion can be seen at all, and where the flow stays inside the frame. (Ruder
+        something else), where motion can be seen at all, and where the flow stays inside the
+        frame. (Ruder
         et al.'s forward-backward check was the occlusion test until 2026-12: it needs a
         second flow, a third of the stabiliser's time, and rejected so many pixels of visible
         moving content over DIS's sub-pixel disagreements that, on the bench clips, the
