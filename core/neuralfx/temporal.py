@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .flow import (
+    MISREGISTRATION,
     PHOTOMETRIC_TOLERANCE,
     STILL_MOTION,
     SWEPT,
@@ -30,6 +31,7 @@ __all__ = [
     "CUT_TRUST",
     "HOLD_CHANGING",
     "HOLD_STILL",
+    "MISREGISTRATION",
     "PHOTOMETRIC_TOLERANCE",
     "SETTLE",
     "STILL_MOTION",
