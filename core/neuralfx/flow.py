@@ -240,8 +240,8 @@ class FlowEstimator:
         the picture moved."""
         if flow is None:
             flow = self.flow_to_previous(cur, prev)
-        warped = warp(prev[None].float(), flow)
-        unexplained = warped - cur[None].float()
+        current, warped = cur[None].float(), warp(prev[None].float(), flow)
+        unexplained = warped - current
         # Within a pixel of what the flow points at, not at the point itself: DIS is often a
         # fraction of a pixel off at sharp edges, where that alone changes the warped value by
         # more than the tolerance, and those pixels of visible moving content were painted
@@ -250,7 +250,7 @@ class FlowEstimator:
         # 0.24), wakes moved by 0.01 at most, and the output on pixels the reference check
         # calls occluded stayed about as far from the fresh look as before (0.077 against
         # 0.074 on the bus clip; visible moving pixels: 0.091).
-        here, off = misfit(cur[None].float(), warped, MISREGISTRATION)
+        here, off = misfit(current, warped, MISREGISTRATION)
         photometric = (off < PHOTOMETRIC_TOLERANCE).float()
         at_point = (here < PHOTOMETRIC_TOLERANCE).float()
         # In flat areas any small shift looks right, so motion there is a guess (typically
