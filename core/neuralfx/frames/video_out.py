@@ -21,6 +21,13 @@ from .atomic import AtomicFile
 #: Values are the ISO/IEC 23091-2 code points FFmpeg uses.
 COLOUR_TAGS = {"color_primaries": 1, "color_trc": 13, "colorspace": 1, "color_range": 1}
 
+#: x264 settings beyond the preset. The macroblock tree is off: it reads memory nothing wrote
+#: (which bytes: whatever the allocator last left there) and depends on how far x264's lookahead
+#: thread got, so with it the same frames made a different file in most runs of a 320x240 clip.
+#: Without it the same frames always make the same file, so a rerun or a resumed run equals the
+#: first (docs/ARCHITECTURE.md, "Reproducible video"; `bench/video_encode.py` measures both).
+X264_PARAMS = "mbtree=0"
+
 #: Codecs we write: name → (FFmpeg encoder, suffixes it may go in, default for those suffixes).
 VIDEO_CODECS = {
     "h264": ("libx264", (".mp4", ".mov", ".mkv", ".m4v"), (".mp4", ".mkv", ".m4v")),
@@ -172,16 +179,10 @@ class VideoWriter(_Muxer):
             self._stream.width, self._stream.height = width, height
             if codec == "h264":
                 self._stream.pix_fmt = "yuv420p"
-                # x264's macroblock tree reads memory it has not written (which bytes: what
-                # the allocator last left there) and how far its lookahead thread got: with
-                # it, the same frames made a different file in most runs of a 320x240 clip.
-                # Without it, the same frames always make the same file, so a rerun or a
-                # resumed run equals the first (files about 20 % larger at CRF 18, 0.4-0.5 dB
-                # closer to the frames; docs/ARCHITECTURE.md "Reproducible video").
                 self._stream.options = {
                     "crf": str(crf),
                     "preset": "veryfast",
-                    "x264-params": "mbtree=0",
+                    "x264-params": X264_PARAMS,
                 }
                 self.alpha = False
             else:
