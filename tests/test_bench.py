@@ -190,3 +190,13 @@ def test_stargan_v2_bench():
     assert "FAN masks + generator, celeba_hq" in text and "generator, afhq" in text
     rates = [float(line.split()[0]) for line in lines if line.endswith("(2 frames, fp32)")]
     assert len(rates) == 2 and min(rates) > 0  # animal-transfer and face-attributes end to end
+
+
+def test_video_encode_bench():
+    """Each setting's row: files made by the repeated runs, size, PSNR and time; the shipped
+    setting makes one file (the other is x264's and is not judged)."""
+    lines = _bench("video_encode.py", "--clips", "ramps", "--sizes", "320x240", "--repeat", "3")
+    rows = {line.split()[2]: line.split()[3:] for line in lines if line.startswith("ramps")}
+    assert set(rows) == {"shipped", "mbtree"}
+    files, kb, psnr, ms = rows["shipped"]
+    assert files == "1/3" and float(kb) > 0 and 30 < float(psnr) < 60 and float(ms) > 0
