@@ -22,10 +22,11 @@ from .atomic import AtomicFile
 COLOUR_TAGS = {"color_primaries": 1, "color_trc": 13, "colorspace": 1, "color_range": 1}
 
 #: x264 settings beyond the preset. The macroblock tree is off: it reads memory nothing wrote
-#: (which bytes: whatever the allocator last left there) and depends on how far x264's lookahead
-#: thread got, so with it the same frames made a different file in most runs of a 320x240 clip.
-#: Without it the same frames always make the same file, so a rerun or a resumed run equals the
-#: first (docs/ARCHITECTURE.md, "Reproducible video"; `bench/video_encode.py` measures both).
+#: (whatever the allocator last left there, which depends on what ran before in the process), so
+#: with it the same frames made a different file in most runs of the test suite's 320x240 clip,
+#: whatever x264's threads. Without it the same frames always make the same file, so a rerun or
+#: a resumed run equals the first (docs/ARCHITECTURE.md, "Reproducible video";
+#: `bench/video_encode.py` measures both).
 X264_PARAMS = "mbtree=0"
 
 #: Codecs we write: name → (FFmpeg encoder, suffixes it may go in, default for those suffixes).
