@@ -76,16 +76,8 @@ def source_frames(clip: str, width: int, height: int) -> list[np.ndarray]:
 
 
 def as_encoded(frame: np.ndarray) -> list[np.ndarray]:
-    """The YUV planes the writer hands the encoder for an RGB frame (its matrix and range)."""
-    tags = video_out.COLOUR_TAGS
-    yuv = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
-        format="yuv420p",
-        dst_colorspace="ITU709",
-        dst_color_range="MPEG",
-        dst_color_trc=tags["color_trc"],
-        dst_color_primaries=tags["color_primaries"],
-    )
-    return [np.asarray(p, np.uint8).copy() for p in _planes(yuv)]
+    """The YUV planes the writer hands the encoder for an RGB frame."""
+    return [p.copy() for p in _planes(video_out.to_yuv(frame, "yuv420p"))]
 
 
 def _planes(frame: av.VideoFrame) -> list[np.ndarray]:

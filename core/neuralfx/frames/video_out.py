@@ -57,6 +57,28 @@ def codec_for(path: str, requested: str | None) -> str:
     )
 
 
+def to_yuv(pixels: np.ndarray, pix_fmt: str, *, bgr: bool = False) -> av.VideoFrame:
+    """``(H, W, 3|4)`` uint8 or uint16 RGB(A) (BGR(A) with ``bgr``) as the ``pix_fmt`` frame a
+    writer hands its encoder: converted with the matrix and range the tags announce (swscale's
+    default would be BT.601)."""
+    deep = pixels.dtype == np.uint16
+    fmt = {
+        (3, False): "rgb24",
+        (4, False): "rgba",
+        (3, True): "rgb48le",
+        (4, True): "rgba64le",
+    }[(pixels.shape[2], deep)]
+    if bgr:
+        fmt = fmt.replace("rgb", "bgr")
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt).reformat(
+        format=pix_fmt,
+        dst_colorspace="ITU709",
+        dst_color_range="MPEG",
+        dst_color_trc=COLOUR_TAGS["color_trc"],
+        dst_color_primaries=COLOUR_TAGS["color_primaries"],
+    )
+
+
 class _Muxer:
     """An output container written to a temporary file that replaces ``path`` on
     :meth:`close`, with the source's audio copied in (not re-encoded) for the time span
@@ -206,24 +228,7 @@ class VideoWriter(_Muxer):
     def write(self, pixels: np.ndarray, *, bgr: bool = False) -> None:
         """Append one frame: ``(H, W, 3|4)`` uint8 or uint16, RGB(A) or, with ``bgr``,
         BGR(A)."""
-        deep = pixels.dtype == np.uint16
-        fmt = {
-            (3, False): "rgb24",
-            (4, False): "rgba",
-            (3, True): "rgb48le",
-            (4, True): "rgba64le",
-        }[(pixels.shape[2], deep)]
-        if bgr:
-            fmt = fmt.replace("rgb", "bgr")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=fmt)
-        # Convert to YUV here with the matrix the tags announce (swscale's default is BT.601).
-        frame = frame.reformat(
-            format=self._stream.pix_fmt,
-            dst_colorspace="ITU709",
-            dst_color_range="MPEG",
-            dst_color_trc=COLOUR_TAGS["color_trc"],
-            dst_color_primaries=COLOUR_TAGS["color_primaries"],
-        )
+        frame = to_yuv(pixels, self._stream.pix_fmt, bgr=bgr)
         frame.pts = self._count
         self._count += 1
         self._mux(self._stream.encode(frame))
