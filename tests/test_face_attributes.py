@@ -111,7 +111,7 @@ def test_without_weights_the_error_says_how_to_get_them(cli, tmp_path, clip):
         if json.loads(line)["event"] == "error"
     )
     assert "stargan-celeba-128" in error["message"]
-    assert "neuralfx models fetch stargan-celeba-128" in error["hint"]
+    assert "neuralfx models fetch stargan-celeba-128 stargan-celeba-128-d" in error["hint"]
     assert "neuralfx train face-attributes" in error["hint"]
 
 

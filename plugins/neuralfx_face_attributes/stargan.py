@@ -87,10 +87,10 @@ class AttributeTranslator:
         except NeuralFXError as exc:
             raise NeuralFXError(
                 f"face-attributes: {exc.message}",
-                hint=(exc.hint or "") + "; StarGAN's official weights: `neuralfx models fetch "
-                f"{model}` and `neuralfx models fetch {model}-d` (or `neuralfx models import` "
-                "with 200000-G.ckpt and 200000-D.ckpt), or train your own with "
-                "`neuralfx train face-attributes`",
+                hint=(exc.hint or "") + f"; StarGAN needs both its generator ({model}, "
+                f"200000-G.ckpt) and its discriminator ({model}-d, 200000-D.ckpt): `neuralfx "
+                f"models fetch {model} {model}-d`, or train your own with `neuralfx train "
+                "face-attributes`",
             ) from None
         self.generator = ctx.optimise(self.generator, small=True)
 
