@@ -81,7 +81,10 @@ def test_fetch_reports_an_unreachable_server(cli, server):
     base, _ = server
     result = cli("models", "fetch", "adain-decoder", "--url", f"{base}/missing.pth", expect=1)
     assert "cannot download adain-decoder" in result.stderr
-    assert "neuralfx models import adain-decoder FILE" in result.stderr
+    # what to do, then how to import a copy under its name, each once
+    assert "download the file in a browser" in result.stderr
+    assert result.stderr.count("neuralfx models import") == 1
+    assert "a copy imports with `neuralfx models import adain-decoder FILE`" in result.stderr
 
 
 def test_import_converts_to_safetensors_with_metadata(cli, tmp_path):

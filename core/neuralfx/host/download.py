@@ -161,6 +161,5 @@ def _page_words(page: bytes) -> str:
 def _manual_hint(url: str) -> str:
     return (
         "download the file in a browser (the server may want a login, or a quota was "
-        "reached), then `neuralfx models import NAME FILE`; or give a mirror with --url "
-        "or NEURALFX_WEIGHTS_MIRROR"
+        "reached) and import it, or give a mirror with --url or NEURALFX_WEIGHTS_MIRROR"
     )

@@ -190,16 +190,14 @@ def fetch_all(
         try:
             download.download(source, part, progress=progress)
         except NeuralFXError as exc:
-            notes = [i.note for i, _ in entries if i.note]
+            # What to do first, then each entry's note (where it comes from, or how to get it
+            # by hand), named.
+            todo = [exc.hint] if exc.hint else []
+            todo.append(f"a copy imports with `neuralfx models import {entries[0][0].name} FILE`")
+            notes = [f"{i.name}: {i.note}" for i, _ in entries if i.note]
             raise NeuralFXError(
                 f"cannot download {', '.join(i.name for i, _ in entries)}: {exc.message}",
-                hint=" ".join(
-                    notes
-                    + [
-                        exc.hint or "",
-                        f"(or `neuralfx models import {entries[0][0].name} FILE` with the file)",
-                    ]
-                ),
+                hint="; ".join(todo + notes),
             ) from None
         try:
             for k, (info, member) in enumerate(entries):
