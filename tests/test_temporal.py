@@ -20,7 +20,7 @@ from neuralfx.consistency import (
     wake_means,
 )
 from neuralfx.frames.images import write_image
-from neuralfx.warping import inside, warp
+from neuralfx.warping import Along, inside, warp
 
 W, H = 128, 96
 
@@ -222,6 +222,12 @@ def test_warp_samples_along_the_flow_with_clamped_borders():
     assert np.abs(want - image).mean() > 0.05
     swapped = _bilinear_reference(image.astype(np.float64), flow[::-1].astype(np.float64))
     assert np.abs(got - swapped).max() > 0.1
+    # Along: several images moved along one flow (its grid built once), each as the reference.
+    along = Along(torch.from_numpy(flow)[None])
+    for picture in (image, np.ascontiguousarray(image[::-1]), image[:2]):
+        moved = along.warp(torch.from_numpy(picture)[None])[0].numpy()
+        want = _bilinear_reference(picture.astype(np.float64), flow.astype(np.float64))
+        assert np.abs(moved - want).max() < 1e-4
 
 
 def test_inside_says_where_the_flow_lands_within_the_frame():

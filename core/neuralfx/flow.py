@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .warping import inside, warp
+from .warping import Along, inside
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
 #: Largest per-channel difference (in [0, 1]) between a frame and its warped predecessor for a
@@ -230,18 +230,23 @@ class FlowEstimator:
         return seen.flow, seen.trusted
 
     def observe(
-        self, cur: torch.Tensor, prev: torch.Tensor, flow: torch.Tensor | None = None
+        self,
+        cur: torch.Tensor,
+        prev: torch.Tensor,
+        flow: torch.Tensor | None = None,
+        along: Along | None = None,
     ) -> Observation:
         """:meth:`to_previous`'s ``flow`` and ``mask`` (``trusted``), ``drifting``: 1 where
         the trusted flow moves the picture by half a pixel or more over detail and explains
         what changed better than no motion does (sums of squared differences over 5x5
         pixels), and ``exact``. A slow drift or pan over soft detail changes each pixel by
         less than the stabiliser's HOLD_STILL, and there the flow, not the input, says that
-        the picture moved."""
+        the picture moved. ``along``: ``Along(flow)``, when the caller moves more images along
+        the same flow (its sampling grid is then built once)."""
         if flow is None:
             flow = self.flow_to_previous(cur, prev)
-        current, warped = cur[None].float(), warp(prev[None].float(), flow)
-        unexplained = warped - current
+        along = along if along is not None else Along(flow)
+        current, warped = cur[None].float(), along.warp(prev[None].float())
         # Within a pixel of what the flow points at, not at the point itself: DIS is often a
         # fraction of a pixel off at sharp edges, where that alone changes the warped value by
         # more than the tolerance, and those pixels of visible moving content were painted
@@ -270,8 +275,9 @@ class FlowEstimator:
         ).float()
         seen = observable * inside(flow)
         mask = photometric * seen
-        explained = box_mean(unexplained.square().sum(1, keepdim=True), 5) < box_mean(
-            (prev - cur).float().square().sum(0, keepdim=True)[None], 5
+        # (Squared in place: each pass over a 1280x720 frame's three planes costs milliseconds.)
+        explained = box_mean((warped - current).square_().sum(1, keepdim=True), 5) < box_mean(
+            (prev - cur).float().square_().sum(0, keepdim=True)[None], 5
         )
         drifting = mask * ((length2 >= STILL_MOTION**2) & (step >= TEXTURE) & explained)
         return Observation(flow, mask, drifting, at_point * seen)

@@ -43,14 +43,29 @@ def _grid(flow: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(base, flow.permute(0, 2, 3, 1), per_pixel)
 
 
-def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample ``image`` ``(N, C, H, W)`` at ``x + flow(x)`` (bilinear, border-clamped).
+class Along:
+    """Moves images ``(N, C, H, W)`` along one flow ``(N, 2, H, W)``: sampled at ``x + flow(x)``
+    (bilinear, border-clamped), the sampling grid built once for all of them (the stabiliser
+    moves the previous input and then the previous output along each frame's flow; the grid
+    took a third of a warp's time at 1280x720).
     (Bicubic, tried for carrying outputs, kept sharper strokes that then measured less steady
     under an independent flow: 0.30 against 0.27 of the per-frame warping error.)"""
-    grid = _grid(flow.to(image.device, torch.float32))
-    return F.grid_sample(
-        image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True
-    ).to(image.dtype)
+
+    def __init__(self, flow: torch.Tensor) -> None:
+        self.flow = flow
+        self._grid: torch.Tensor | None = None
+
+    def warp(self, image: torch.Tensor) -> torch.Tensor:
+        if self._grid is None or self._grid.device != image.device:
+            self._grid = _grid(self.flow.to(image.device, torch.float32))
+        return F.grid_sample(
+            image.float(), self._grid, mode="bilinear", padding_mode="border", align_corners=True
+        ).to(image.dtype)
+
+
+def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample ``image`` ``(N, C, H, W)`` at ``x + flow(x)``: :class:`Along` for one image."""
+    return Along(flow).warp(image)
 
 
 def inside(flow: torch.Tensor) -> torch.Tensor:
