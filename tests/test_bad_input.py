@@ -85,6 +85,13 @@ def test_unsupported_formats(cli, make_sequence, tmp_path):
     assert "a.gif: unsupported format .gif" in result.stderr and ".exr" in result.stderr
     result = cli("run", "convert", make_sequence(), tmp_path / "o.####.heic", expect=2)
     assert "unsupported format .heic" in result.stderr and ".png" in result.stderr
+    # every suffix the hint offers is written (the video ones once were listed by hand)
+    assert "or videos (.m4v, .mkv, .mov, .mp4)" in result.stderr
+    for suffix in (".m4v", ".mkv"):
+        cli("run", "convert", make_sequence(), tmp_path / f"o{suffix}")
+        assert (tmp_path / f"o{suffix}").stat().st_size > 0
+    result = cli("run", "convert", make_sequence(), tmp_path / "o.webm", expect=2)
+    assert "no video codec writes .webm files" in result.stderr and ".mkv" in result.stderr
 
 
 def test_unknown_parameter_suggests_the_closest(cli, make_sequence, tmp_path):

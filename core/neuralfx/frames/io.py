@@ -309,9 +309,11 @@ def open_sink(text: str, source: Source, *, codec: str | None = None) -> Sink:
         if fmt is None:
             raise UnknownNameError(
                 f"output {text!r}: unsupported format {os.path.splitext(text)[1] or '(no suffix)'}",
-                hint="outputs can be "
+                hint="outputs can be images ("
                 + ", ".join(sorted({s for f in images.FORMATS for s in f.suffixes}))
-                + ", .mp4, .mov",
+                + ") or videos ("
+                + ", ".join(video_out.WRITABLE_SUFFIXES)
+                + ")",
             )
         if codec:
             raise ParameterError(f"--codec {codec} is for video outputs, not {text!r}")

@@ -36,6 +36,10 @@ VIDEO_CODECS = {
 }
 
 
+#: Every suffix a video output may have, for messages.
+WRITABLE_SUFFIXES = tuple(sorted({s for _, suffixes, _ in VIDEO_CODECS.values() for s in suffixes}))
+
+
 def codec_for(path: str, requested: str | None) -> str:
     suffix = os.path.splitext(path)[1].lower()
     if requested:
@@ -53,7 +57,8 @@ def codec_for(path: str, requested: str | None) -> str:
         if suffix in defaults:
             return name
     raise UnknownNameError(
-        f"{path}: no video codec writes {suffix} files", hint="write .mp4 (H.264) or .mov (ProRes)"
+        f"{path}: no video codec writes {suffix} files",
+        hint="write .mp4 (H.264) or .mov (ProRes); videos can be " + ", ".join(WRITABLE_SUFFIXES),
     )
 
 
