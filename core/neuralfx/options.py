@@ -188,7 +188,7 @@ class RunOptions:
     codec: str | None = option(
         params.Choice,
         choices=VIDEO_CODEC_NAMES,
-        help="Video codec (default: h264 for .mp4, prores for .mov).",
+        help="Video codec (default: prores for .mov, h264 for .mp4, .mkv and .m4v).",
     )
     crf: int = option(
         params.Int, 18, min=0, max=51, help="H.264 constant rate factor, 0 (lossless) to 51."
